@@ -1,0 +1,84 @@
+"""`leadclose`: a thin command line over library functions (see DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from agent.local_llm import LocalLLMError
+from agent.runtime import RuntimeProblem
+from agent.settings import SettingsProblem, load_settings
+from agent.tenants import TenantError
+
+
+def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """JSON lines `{"text"}` in → `{"text", "spans", "minimized"}` out; one vault per input line."""
+    from pipelines.pii import Minimizer, Vault
+
+    minimizer = Minimizer()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            text = json.loads(line)["text"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            yield {"error": "expected a JSON object with a string field \"text\""}
+            continue
+        if not isinstance(text, str):
+            yield {"error": "expected a JSON object with a string field \"text\""}
+            continue
+        minimized = minimizer.minimize(text, Vault())
+        yield {
+            "text": text,
+            "spans": [{"start": s.start, "end": s.end, "type": s.type.value} for s in minimized.spans],
+            "minimized": minimized.text,
+        }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadclose", description="WhatsApp voice agent for businesses.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="answer one voice note (or text) offline and print every stage")
+    demo.add_argument("audio", nargs="?", type=Path, help="audio file (default: a bundled sample voice note)")
+    demo.add_argument("--text", help="answer this text message instead of audio")
+    demo.add_argument("--tenant", default="default", help="folder under the prompts directory")
+    demo.add_argument("--out", type=Path, default=Path("reply.ogg"), help="where to write the reply voice note")
+
+    pii = commands.add_parser("pii", help="PII tools")
+    pii_commands = pii.add_subparsers(dest="pii_command", required=True)
+    pii_commands.add_parser("scan", help='JSON lines {"text"} on stdin -> spans and minimized text on stdout')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "pii":
+        for row in scan_pii(sys.stdin):
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        return 0
+    try:
+        settings = load_settings()
+        if args.command == "demo":
+            from agent.demo import run_demo
+
+            if args.audio is not None and not args.audio.is_file():
+                raise SystemExit(f"leadclose: no such audio file: {args.audio}")
+            report = asyncio.run(
+                run_demo(settings, audio=args.audio, text=args.text, tenant=args.tenant, out=args.out,
+                         progress=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True))
+            )
+            print(report.render())
+    except (SettingsProblem, TenantError, LocalLLMError, RuntimeProblem) as exc:
+        print(f"leadclose: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Builds the turn pipeline from settings: models loaded once per process, the LLM endpoint chosen or started."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from openai import AsyncOpenAI
+
+from agent.local_llm import local_llm_server
+from agent.settings import Settings
+from pipelines.audio import DecodeLimits
+from pipelines.pii import Minimizer
+from pipelines.respond import Responder
+from pipelines.stt import WhisperTranscriber, load_whisper
+from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
+from pipelines.turn import TurnRunner
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class RuntimeProblem(Exception):
+    """The configured combination cannot run (e.g. hosted TTS without a hosted endpoint)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    runner: TurnRunner
+    llm_base_url: str
+    llm_model: str
+
+
+def load_transcriber(settings: Settings) -> WhisperTranscriber:
+    return WhisperTranscriber(
+        load_whisper(settings.stt_model, device=settings.stt_device, compute_type=settings.stt_compute_type)
+    )
+
+
+def build_synthesizer(settings: Settings, client: AsyncOpenAI | None) -> Synthesizer:
+    if settings.tts_engine == "openai":
+        if client is None:
+            raise RuntimeProblem("LEADCLOSE_TTS_ENGINE=openai needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)")
+        return OpenAISynthesizer(client, model=settings.tts_model, voice=settings.tts_voice)
+    return PiperSynthesizer(load_piper(settings.tts_voice))
+
+
+def llm_client(settings: Settings, base_url: str) -> AsyncOpenAI:
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return AsyncOpenAI(base_url=base_url, api_key=key, max_retries=settings.llm_max_retries,
+                       timeout=settings.llm_timeout_s)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, progress: Progress = _quiet) -> AsyncIterator[Runtime]:
+    """Everything a process needs to run turns; the embedded LLM server (if used) stops on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.llm_base_url is None:
+            progress("starting the embedded LLM (llama.cpp server, SmolLM2-135M) on 127.0.0.1")
+            local = await asyncio.to_thread(
+                stack.enter_context, local_llm_server(threads=settings.llm_threads)
+            )
+            base_url, model, hosted = local.base_url, local.model, False
+        else:
+            base_url, model, hosted = str(settings.llm_base_url), settings.llm_model, True
+        client = llm_client(settings, base_url)
+        stack.push_async_callback(client.close)
+        progress(f"loading speech recognition ({settings.stt_model})")
+        transcriber = await asyncio.to_thread(load_transcriber, settings)
+        progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
+        synthesizer = await asyncio.to_thread(build_synthesizer, settings, client if hosted else None)
+        runner = TurnRunner(
+            transcriber,
+            Minimizer(),
+            Responder(client, model, timeout_s=settings.llm_timeout_s),
+            synthesizer,
+            limits=DecodeLimits(max_duration_s=settings.max_audio_s),
+        )
+        yield Runtime(runner=runner, llm_base_url=base_url, llm_model=model)

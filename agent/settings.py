@@ -1,0 +1,70 @@
+"""Deployment settings from the environment (prefix `LEADCLOSE_`, `.env` honoured).
+
+Secrets are `SecretStr` and validation errors never carry input values (`hide_input_in_errors`), so a
+mistyped token cannot end up in a terminal scroll-back or a log collector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v23.0"
+DEFAULT_MEDIA_HOSTS = ("lookaside.fbsbx.com", "mmg.whatsapp.net")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEADCLOSE_",
+        env_file=".env",
+        extra="forbid",
+        validate_default=True,
+        hide_input_in_errors=True,
+        frozen=True,
+    )
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    prompts_dir: Path = Path("prompts")
+
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    graph_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_GRAPH_API_URL)
+    media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
+
+    llm_base_url: AnyHttpUrl | None = None  # unset: the embedded llama.cpp server on 127.0.0.1
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "smollm2-135m-instruct"
+    llm_timeout_s: float = Field(30.0, gt=0, le=300)
+    llm_max_retries: int = Field(1, ge=0, le=5)
+    llm_threads: int = Field(1, ge=1, le=64)  # embedded server only
+
+    stt_model: str = "tiny.en"
+    stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    stt_compute_type: str = "int8"
+    tts_engine: Literal["piper", "openai"] = "piper"
+    tts_voice: str = "en_US-joe-medium"
+    tts_model: str = "gpt-4o-mini-tts"  # openai engine only
+
+    max_audio_s: float = Field(600.0, gt=0, le=3600)
+
+    master_key: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+
+
+class SettingsProblem(Exception):
+    """Settings that do not validate; `str()` lists field names and what is wrong, never values."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [
+            f"  LEADCLOSE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        ]
+        raise SettingsProblem("invalid settings:\n" + "\n".join(lines)) from None

@@ -1,0 +1,113 @@
+"""Loads and validates a business's folder `prompts/<tenant>/` into the configuration a turn runs on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipelines.pii import EntityType, RestorePolicy, RestoreScope
+from pipelines.respond import PromptError, render_system_prompt
+from pipelines.turn import FallbackTexts, TurnConfig
+
+TENANT_FILE = "tenant.yaml"
+
+
+class TenantError(Exception):
+    """A tenant folder that does not validate; names the file and the field, never secrets."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class Business(_Strict):
+    sells: str
+    hours: str = ""
+    website: str = ""
+    published_numbers: tuple[str, ...] = ()
+
+
+class Voice(_Strict):
+    engine: Literal["piper", "openai"] = "piper"
+    voice: str = "en_US-joe-medium"
+
+
+_FALLBACKS = FallbackTexts()
+
+
+class Fallbacks(_Strict):
+    not_understood: str = _FALLBACKS.not_understood
+    audio_too_long: str = _FALLBACKS.audio_too_long
+    audio_unreadable: str = _FALLBACKS.audio_unreadable
+    unavailable: str = _FALLBACKS.unavailable
+
+
+class Tenant(_Strict):
+    id: str
+    name: str
+    phone_number_ids: tuple[str, ...] = Field(min_length=1)
+    access_token_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    language: str = "en"
+    business: Business
+    tone: str = "friendly and brief"
+    system_prompt: str = "system.j2"
+    knowledge: str | None = None
+    voice: Voice = Voice()
+    pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
+    fallbacks: Fallbacks = Fallbacks()
+
+    @field_validator("pii_restore")
+    @classmethod
+    def _known_types(cls, value: dict[str, RestoreScope]) -> dict[str, RestoreScope]:
+        unknown = set(value) - {"default", *EntityType}
+        if unknown:
+            raise ValueError(f"unknown PII types {sorted(unknown)}; known: {sorted(EntityType)}")
+        return value
+
+    def restore_policy(self) -> RestorePolicy:
+        scopes = {EntityType(k): v for k, v in self.pii_restore.items() if k != "default"}
+        return RestorePolicy(scopes, self.pii_restore.get("default", RestoreScope.REPLY))
+
+
+def load_tenant(folder: Path) -> Tenant:
+    path = folder / TENANT_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TenantError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise TenantError(f"{path}:{where} not valid YAML") from None
+    if not isinstance(raw, dict):
+        raise TenantError(f"{path}: expected a mapping at the top level")
+    try:
+        return Tenant.model_validate({"id": folder.name, **raw})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise TenantError(f"{path}: {problems}") from None
+
+
+def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
+    """Render the tenant's system prompt with its knowledge file and profile."""
+    template_path = folder / tenant.system_prompt
+    knowledge = ""
+    try:
+        template = template_path.read_text(encoding="utf-8")
+        if tenant.knowledge:
+            knowledge = (folder / tenant.knowledge).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise TenantError(f"{folder}: cannot read {exc.filename} ({exc.strerror})") from None
+    context = tenant.model_dump(include={"name", "business", "tone", "language"}) | {"knowledge": knowledge}
+    try:
+        system_prompt = render_system_prompt(template, context)
+    except PromptError as exc:
+        raise TenantError(f"{template_path}: {exc}") from None
+    return TurnConfig(
+        system_prompt=system_prompt,
+        restore_policy=tenant.restore_policy(),
+        fallbacks=FallbackTexts(**tenant.fallbacks.model_dump()),
+    )

@@ -1,0 +1,27 @@
+"""PII minimization: detectors, a per-conversation vault, minimize() and restore()."""
+
+from pipelines.pii.detectors import Detector, EntityType, Span, default_detectors
+from pipelines.pii.minimizer import (
+    Minimized,
+    Minimizer,
+    RestorePolicy,
+    RestoreScope,
+    RestoreTarget,
+    restore,
+)
+from pipelines.pii.vault import Vault, VaultEntry
+
+__all__ = [
+    "Detector",
+    "EntityType",
+    "Minimized",
+    "Minimizer",
+    "RestorePolicy",
+    "RestoreScope",
+    "RestoreTarget",
+    "Span",
+    "Vault",
+    "VaultEntry",
+    "default_detectors",
+    "restore",
+]

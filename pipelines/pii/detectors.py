@@ -1,0 +1,189 @@
+"""Detectors: each finds one kind of personal data and validates it where a checksum or grammar exists.
+
+A candidate that fails its checksum is not PII of that type (an order number that happens to be 12 digits
+is not an Aadhaar). Values are normalized so that one number written two ways is one value in the vault.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.in_ import aadhaar, pan
+
+
+class EntityType(StrEnum):
+    PHONE = "PHONE"
+    EMAIL = "EMAIL"
+    CARD = "CARD"
+    AADHAAR = "AADHAAR"
+    PAN = "PAN"
+    IBAN = "IBAN"
+    UPI = "UPI"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A detected value: `text[start:end]` is the original surface form, `value` its normalized form."""
+
+    start: int
+    end: int
+    type: EntityType
+    value: str
+
+
+class Detector(Protocol):
+    type: EntityType
+
+    def find(self, text: str) -> Iterator[Span]: ...
+
+
+def _digits(s: str) -> str:
+    return re.sub(r"\D", "", s)
+
+
+class EmailDetector:
+    type = EntityType.EMAIL
+    _pattern = re.compile(
+        r"(?<![\w.+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
+        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w@-])"
+    )
+
+    def find(self, text: str) -> Iterator[Span]:
+        for m in self._pattern.finditer(text):
+            yield Span(m.start(), m.end(), self.type, m.group().lower())
+
+
+class UpiDetector:
+    """UPI virtual payment addresses: `handle@psp` where the PSP part has no dot (`ravi.k@okaxis`, `98xxx@ybl`)."""
+
+    type = EntityType.UPI
+    _pattern = re.compile(r"(?<![\w.@-])[A-Za-z0-9][A-Za-z0-9._-]{1,255}@[A-Za-z][A-Za-z0-9]{1,63}(?![\w.@-])")
+
+    def find(self, text: str) -> Iterator[Span]:
+        for m in self._pattern.finditer(text):
+            yield Span(m.start(), m.end(), self.type, m.group().lower())
+
+
+class PhoneDetector:
+    """Numbers that libphonenumber considers valid, Indian layouts by default region, E.164 anywhere."""
+
+    type = EntityType.PHONE
+
+    def __init__(self, default_region: str = "IN") -> None:
+        self._region = default_region
+
+    def find(self, text: str) -> Iterator[Span]:
+        matcher = phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID)
+        for match in matcher:
+            value = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            yield Span(match.start, match.end, self.type, value)
+
+
+@dataclass(frozen=True, slots=True)
+class _CardBrand:
+    name: str
+    prefixes: tuple[tuple[int, int], ...]  # inclusive ranges over leading digits
+    lengths: tuple[int, ...]
+
+    def matches(self, digits: str) -> bool:
+        if len(digits) not in self.lengths:
+            return False
+        for low, high in self.prefixes:
+            width = len(str(low))
+            if low <= int(digits[:width]) <= high:
+                return True
+        return False
+
+
+_CARD_BRANDS: tuple[_CardBrand, ...] = (
+    _CardBrand("visa", ((4, 4),), (13, 16, 19)),
+    _CardBrand("mastercard", ((51, 55), (2221, 2720)), (16,)),
+    _CardBrand("amex", ((34, 34), (37, 37)), (15,)),
+    _CardBrand("rupay", ((60, 60), (65, 65), (81, 82), (508, 508), (353, 353), (356, 356)), (16,)),
+    _CardBrand("discover", ((6011, 6011), (644, 649)), (16, 19)),
+    _CardBrand("jcb", ((3528, 3589),), (16, 19)),
+    _CardBrand("diners", ((36, 36), (300, 305), (38, 39)), (14, 16)),
+)
+
+
+class CardDetector:
+    """Payment card numbers: a known brand's prefix and length, and a valid Luhn check digit."""
+
+    type = EntityType.CARD
+    _pattern = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+
+    def find(self, text: str) -> Iterator[Span]:
+        for m in self._pattern.finditer(text):
+            digits = _digits(m.group())
+            if luhn.is_valid(digits) and any(b.matches(digits) for b in _CARD_BRANDS):
+                yield Span(m.start(), m.end(), self.type, digits)
+
+
+class AadhaarDetector:
+    """12-digit Aadhaar numbers (first digit 2-9, Verhoeff check digit), spaced, hyphenated or not."""
+
+    type = EntityType.AADHAAR
+    _pattern = re.compile(r"(?<![\d+-])[2-9]\d{3}([ -]?)\d{4}\1\d{4}(?![\d-])")
+
+    def find(self, text: str) -> Iterator[Span]:
+        for m in self._pattern.finditer(text):
+            digits = _digits(m.group())
+            if aadhaar.is_valid(digits):
+                yield Span(m.start(), m.end(), self.type, digits)
+
+
+class PanDetector:
+    """Indian PAN: AAAPA1234A where the fourth letter is a valid holder type."""
+
+    type = EntityType.PAN
+    _pattern = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5}\d{4}[A-Za-z](?![A-Za-z0-9])")
+
+    def find(self, text: str) -> Iterator[Span]:
+        for m in self._pattern.finditer(text):
+            value = m.group().upper()
+            if pan.is_valid(value):
+                yield Span(m.start(), m.end(), self.type, value)
+
+
+class IbanDetector:
+    """IBANs in compact or grouped form, with a valid country format and mod-97 checksum."""
+
+    type = EntityType.IBAN
+    _pattern = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+
+    def find(self, text: str) -> Iterator[Span]:
+        for m in self._pattern.finditer(text):
+            value = iban.compact(m.group())
+            if iban.is_valid(value):
+                yield Span(m.start(), m.end(), self.type, value)
+
+
+# Where two detections overlap, the earlier type in this order wins: validated structures before the
+# looser phone matcher, e-mail before UPI (an e-mail's domain has a dot, a UPI handle's does not).
+PRECEDENCE: tuple[EntityType, ...] = (
+    EntityType.EMAIL,
+    EntityType.UPI,
+    EntityType.IBAN,
+    EntityType.CARD,
+    EntityType.AADHAAR,
+    EntityType.PAN,
+    EntityType.PHONE,
+)
+
+
+def default_detectors(default_region: str = "IN") -> Sequence[Detector]:
+    return (
+        EmailDetector(),
+        UpiDetector(),
+        IbanDetector(),
+        CardDetector(),
+        AadhaarDetector(),
+        PanDetector(),
+        PhoneDetector(default_region),
+    )

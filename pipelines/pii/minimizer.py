@@ -1,0 +1,103 @@
+"""minimize(): replace personal values with vault placeholders. restore(): put them back where allowed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pipelines.pii.detectors import PRECEDENCE, Detector, EntityType, Span, default_detectors
+from pipelines.pii.vault import PLACEHOLDER, Vault
+
+
+class RestoreScope(StrEnum):
+    """How far a business is entitled to a value of one type."""
+
+    REPLY = "reply"  # restored in the reply to the person, and in the business's own tool calls
+    TOOLS = "tools"  # restored only in arguments of the business's own tools
+    NEVER = "never"
+
+
+class RestoreTarget(StrEnum):
+    REPLY = "reply"
+    TOOL = "tool"
+
+
+_ALLOWED: dict[RestoreScope, frozenset[RestoreTarget]] = {
+    RestoreScope.REPLY: frozenset({RestoreTarget.REPLY, RestoreTarget.TOOL}),
+    RestoreScope.TOOLS: frozenset({RestoreTarget.TOOL}),
+    RestoreScope.NEVER: frozenset(),
+}
+
+# What a person reads instead of a value the reply may not show (or a placeholder the model invented).
+_WITHHELD: dict[EntityType, str] = {
+    EntityType.PHONE: "[phone number]",
+    EntityType.EMAIL: "[e-mail]",
+    EntityType.CARD: "[card number]",
+    EntityType.AADHAAR: "[Aadhaar number]",
+    EntityType.PAN: "[PAN]",
+    EntityType.IBAN: "[IBAN]",
+    EntityType.UPI: "[UPI ID]",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RestorePolicy:
+    scopes: Mapping[EntityType, RestoreScope] = field(default_factory=dict)
+    default: RestoreScope = RestoreScope.REPLY
+
+    def allows(self, type_: EntityType, target: RestoreTarget) -> bool:
+        return target in _ALLOWED[self.scopes.get(type_, self.default)]
+
+
+@dataclass(frozen=True, slots=True)
+class Minimized:
+    text: str
+    spans: tuple[Span, ...]  # positions in the original text
+
+
+class Minimizer:
+    """Stateless and thread-safe; the state is the vault passed per call."""
+
+    def __init__(self, detectors: Sequence[Detector] | None = None) -> None:
+        self._detectors = tuple(detectors) if detectors is not None else tuple(default_detectors())
+        self._rank = {t: i for i, t in enumerate(PRECEDENCE)}
+
+    def scan(self, text: str) -> list[Span]:
+        """Non-overlapping detections in text order; overlaps resolved by type precedence, then length."""
+        candidates = [span for d in self._detectors for span in d.find(text)]
+        candidates.sort(key=lambda s: (self._rank.get(s.type, len(PRECEDENCE)), -(s.end - s.start), s.start))
+        taken: list[Span] = []
+        for span in candidates:
+            if all(span.end <= t.start or span.start >= t.end for t in taken):
+                taken.append(span)
+        taken.sort(key=lambda s: s.start)
+        return taken
+
+    def minimize(self, text: str, vault: Vault) -> Minimized:
+        spans = self.scan(text)
+        parts: list[str] = []
+        cursor = 0
+        for span in spans:
+            parts.append(text[cursor : span.start])
+            parts.append(vault.placeholder(span.type, span.value, text[span.start : span.end]))
+            cursor = span.end
+        parts.append(text[cursor:])
+        return Minimized("".join(parts), tuple(spans))
+
+
+def restore(text: str, vault: Vault, policy: RestorePolicy, target: RestoreTarget) -> str:
+    """Replace placeholders with the person's values where the policy allows this target, else a neutral label.
+
+    A placeholder the vault does not know (the model invented it) never reaches the person as `<PHONE_9>`.
+    """
+
+    def substitute(m: re.Match[str]) -> str:
+        entry = vault.entry(m.group())
+        type_ = EntityType(m.group(1))
+        if entry is not None and policy.allows(entry.type, target):
+            return entry.surface
+        return _WITHHELD[type_]
+
+    return PLACEHOLDER.sub(substitute, text)

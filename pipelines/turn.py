@@ -1,0 +1,154 @@
+"""One conversational turn: audio or text in → minimized prompt → LLM → restored reply → voice note out.
+
+Used by the demo, the worker and (through its parts) the call agent. Every failure of a stage has a defined
+outcome with a fixed reply, so the person is never left without an answer and nothing is invented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from pipelines.audio import AudioError, AudioProblem, DecodeLimits, Pcm, VoiceNoteFormat, decode, \
+    encode_voice_note, polish
+from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
+from pipelines.stt import Transcript, WhisperTranscriber
+from pipelines.tts import Synthesizer
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    NOT_UNDERSTOOD = "not_understood"
+    AUDIO_REJECTED = "audio_rejected"
+    LLM_FAILED = "llm_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackTexts:
+    """Fixed replies in the tenant's language; no model is involved in producing them."""
+
+    not_understood: str = (
+        "Sorry, I couldn't make out that voice note. Could you say it again, or type your question?"
+    )
+    audio_too_long: str = "That voice note is too long for me. Could you send a shorter one, or type your question?"
+    audio_unreadable: str = "Sorry, I couldn't play that audio. Could you send it again, or type your question?"
+    unavailable: str = "Sorry, I can't answer right now. Please try again in a few minutes."
+
+    def for_audio(self, problem: AudioProblem) -> str:
+        if problem in (AudioProblem.TOO_LONG, AudioProblem.TOO_LARGE):
+            return self.audio_too_long
+        if problem is AudioProblem.SILENT:
+            return self.not_understood
+        return self.audio_unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class TurnConfig:
+    """What a turn needs from the tenant; built by the runtime from `prompts/<tenant>/`."""
+
+    system_prompt: str
+    restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
+    fallbacks: FallbackTexts = field(default_factory=FallbackTexts)
+
+
+@dataclass(slots=True)
+class Conversation:
+    """Per-conversation state a turn reads and extends: the vault and the minimized history."""
+
+    vault: Vault = field(default_factory=Vault)
+    history: list[ChatTurn] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TurnResult:
+    outcome: Outcome
+    reply_text: str
+    transcript: Transcript | None = None
+    minimized_user_text: str = ""
+    prompt: list[ChatCompletionMessageParam] = field(default_factory=list)
+    llm: LLMReply | None = None
+    reply_audio: bytes | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    failure: str = ""
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round((time.perf_counter() - start) * 1000.0, 2)
+
+
+class TurnRunner:
+    """Composes the stages. Blocking stages (decode, STT, encode) run in worker threads."""
+
+    def __init__(self, transcriber: WhisperTranscriber, minimizer: Minimizer, responder: Responder,
+                 synthesizer: Synthesizer, *, limits: DecodeLimits | None = None,
+                 voice_format: VoiceNoteFormat | None = None) -> None:
+        self._transcriber = transcriber
+        self._minimizer = minimizer
+        self._responder = responder
+        self._synthesizer = synthesizer
+        self._limits = limits or DecodeLimits()
+        self._voice_format = voice_format or VoiceNoteFormat()
+
+    async def voice_note(self, audio: bytes, conversation: Conversation, config: TurnConfig) -> TurnResult:
+        """A voice note in, a voice note (and its text) out."""
+        timings: dict[str, float] = {}
+        try:
+            with _timed(timings, "decode"):
+                pcm = await asyncio.to_thread(decode, audio, self._limits)
+        except AudioError as exc:
+            result = TurnResult(Outcome.AUDIO_REJECTED, config.fallbacks.for_audio(exc.problem),
+                                timings_ms=timings, failure=exc.problem.value)
+        else:
+            with _timed(timings, "stt"):
+                transcript = await asyncio.to_thread(self._transcriber.transcribe, pcm)
+            if transcript.understood:
+                result = await self._answer(transcript.text, conversation, config, timings)
+            else:
+                result = TurnResult(Outcome.NOT_UNDERSTOOD, config.fallbacks.not_understood,
+                                    timings_ms=timings, failure=transcript.reason)
+            result.transcript = transcript
+        result.reply_audio = await self._speak(result.reply_text, timings)
+        return result
+
+    async def text(self, text: str, conversation: Conversation, config: TurnConfig) -> TurnResult:
+        """A text message in, a text reply out."""
+        return await self._answer(text, conversation, config, {})
+
+    async def _answer(self, user_text: str, conversation: Conversation, config: TurnConfig,
+                      timings: dict[str, float]) -> TurnResult:
+        with _timed(timings, "pii"):
+            minimized = self._minimizer.minimize(user_text, conversation.vault)
+            prompt = self._responder.messages(config.system_prompt, conversation.history, minimized.text)
+        try:
+            with _timed(timings, "llm"):
+                llm = await self._responder.reply(prompt)
+        except LLMError as exc:
+            return TurnResult(Outcome.LLM_FAILED, config.fallbacks.unavailable,
+                              minimized_user_text=minimized.text, prompt=prompt, timings_ms=timings,
+                              failure=exc.failure.value)
+        with _timed(timings, "restore"):
+            reply_text = restore(llm.text, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
+        conversation.history.append(ChatTurn("user", minimized.text))
+        conversation.history.append(ChatTurn("assistant", llm.text))
+        return TurnResult(Outcome.ANSWERED, reply_text, minimized_user_text=minimized.text, prompt=prompt,
+                          llm=llm, timings_ms=timings)
+
+    async def _speak(self, text: str, timings: dict[str, float]) -> bytes:
+        with _timed(timings, "tts"):
+            speech: Pcm = await self._synthesizer.synthesize(text)
+        with _timed(timings, "encode"):
+            return await asyncio.to_thread(lambda: encode_voice_note(polish(speech), self._voice_format))
