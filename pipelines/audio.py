@@ -7,13 +7,18 @@ on PCM (padding, joining, loudness) where its `AudioSegment` API is clearer than
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 
 import av
 import numpy as np
 import numpy.typing as npt
-from pydub import AudioSegment, effects
+
+with warnings.catch_warnings():
+    # pydub looks for an ffmpeg binary at import; we only hand it raw PCM, which needs none.
+    warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
+    from pydub import AudioSegment, effects
 
 STT_SAMPLE_RATE = 16_000
 MAX_INPUT_BYTES = 16 * 1024 * 1024  # WhatsApp's own cap for audio media

@@ -156,7 +156,9 @@ class WhisperTranscriber:
         if not self.multilingual:
             options["language"] = "en"
         if pcm.duration_s >= self._batched_from_s:
-            raw, info = self._batched.transcribe(pcm.samples, batch_size=self._batch_size, **options)
+            raw, info = self._batched.transcribe(
+                pcm.samples, batch_size=self._batch_size, without_timestamps=False, **options
+            )
         else:
             raw, info = self._model.transcribe(pcm.samples, **options)
         segments = tuple(

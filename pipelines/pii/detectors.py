@@ -63,7 +63,9 @@ class UpiDetector:
     """UPI virtual payment addresses: `handle@psp` where the PSP part has no dot (`ravi.k@okaxis`, `98xxx@ybl`)."""
 
     type = EntityType.UPI
-    _pattern = re.compile(r"(?<![\w.@-])[A-Za-z0-9][A-Za-z0-9._-]{1,255}@[A-Za-z][A-Za-z0-9]{1,63}(?![\w.@-])")
+    _pattern = re.compile(
+        r"(?<![\w.@-])[A-Za-z0-9][A-Za-z0-9._-]{1,255}@[A-Za-z][A-Za-z0-9]{1,63}(?![\w@-]|\.[A-Za-z0-9])"
+    )
 
     def find(self, text: str) -> Iterator[Span]:
         for m in self._pattern.finditer(text):
@@ -159,9 +161,17 @@ class IbanDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         for m in self._pattern.finditer(text):
-            value = iban.compact(m.group())
-            if iban.is_valid(value):
-                yield Span(m.start(), m.end(), self.type, value)
+            # The grouped form may swallow following words ("… 7654 32 ok"): drop trailing words until valid.
+            candidate = m.group()
+            while True:
+                value = iban.compact(candidate)
+                if iban.is_valid(value):
+                    yield Span(m.start(), m.start() + len(candidate), self.type, value)
+                    break
+                head, sep, _ = candidate.rpartition(" ")
+                if not sep or len(iban.compact(head)) < 15:
+                    break
+                candidate = head
 
 
 # Where two detections overlap, the earlier type in this order wins: validated structures before the

@@ -1,0 +1,42 @@
+"""`leadclose pii scan` and the log redaction processor, both built on the PII engine."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import structlog
+
+from agent.cli import main, scan_pii
+from agent.logs import configure_logging
+
+
+def test_pii_scan_reports_spans_and_minimized_text(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [json.dumps({"text": "call 9876543210 or mail a.b@example.com"}), "", "not json",
+             json.dumps({"text": 5})]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["pii", "scan"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["minimized"] == "call <PHONE_1> or mail <EMAIL_1>"
+    assert rows[0]["spans"] == [{"start": 5, "end": 15, "type": "PHONE"},
+                                {"start": 24, "end": 39, "type": "EMAIL"}]
+    assert "error" in rows[1]
+    assert "error" in rows[2]
+    assert len(rows) == 3
+
+
+def test_scan_uses_a_fresh_vault_per_line() -> None:
+    rows = list(scan_pii([json.dumps({"text": "9876543210"}), json.dumps({"text": "9123456789"})]))
+    assert [r["minimized"] for r in rows] == ["<PHONE_1>", "<PHONE_1>"]
+
+
+def test_application_logs_never_carry_pii() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    structlog.get_logger().info("turn.failed", tenant="default", detail="user said 9876543210 / a@b.io")
+    structlog.reset_defaults()
+    line = json.loads(stream.getvalue())
+    assert line["event"] == "turn.failed"
+    assert line["detail"] == "user said [PHONE] / [EMAIL]"

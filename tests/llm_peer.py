@@ -1,0 +1,98 @@
+"""A local OpenAI-compatible chat-completions endpoint on 127.0.0.1 for tests.
+
+It stands in for a hosted LLM (which cannot be reached here): it speaks the documented
+`POST /v1/chat/completions` protocol, rejects requests that do not follow it (400 with an OpenAI-style
+error body), records every raw request body for the tests to inspect, and answers with a reply the test
+computes from the messages. `fail_with` makes it answer with an HTTP error; `delay_s` makes it slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+Reply = Callable[[list[dict[str, Any]]], str]
+_ROLES = {"system", "user", "assistant", "tool", "developer"}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": "invalid_request_error"}}, status_code=status)
+
+
+@dataclass
+class ChatPeer:
+    reply: Reply
+    bodies: list[bytes] = field(default_factory=list)
+    fail_with: int | None = None
+    delay_s: float = 0.0
+    base_url: str = ""
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return [json.loads(b) for b in self.bodies]
+
+    async def _completions(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        self.bodies.append(body)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.fail_with is not None:
+            return _error(self.fail_with, "peer told to fail")
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError:
+            return _error(400, "body is not JSON")
+        messages = data.get("messages")
+        if not isinstance(data.get("model"), str) or not isinstance(messages, list) or not messages:
+            return _error(400, "model (string) and messages (non-empty list) are required")
+        for m in messages:
+            if m.get("role") not in _ROLES or not isinstance(m.get("content"), str):
+                return _error(400, "each message needs a known role and string content")
+        text = self.reply(messages)
+        return JSONResponse({
+            "id": f"chatcmpl-{len(self.bodies)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": data["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": sum(len(m["content"].split()) for m in messages),
+                      "completion_tokens": len(text.split()),
+                      "total_tokens": 0},
+        })
+
+
+@contextmanager
+def serve_chat_peer(reply: Reply) -> Iterator[ChatPeer]:
+    peer = ChatPeer(reply)
+    app = Starlette(routes=[Route("/v1/chat/completions", peer._completions, methods=["POST"])])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("chat peer did not start")
+        time.sleep(0.01)
+    peer.base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield peer
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -1,0 +1,140 @@
+"""A whole turn with the real models, against a local OpenAI-compatible peer (tests/llm_peer.py) that stands
+in for the hosted LLM on 127.0.0.1 and records every request body it receives."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import av
+import pytest
+from openai import AsyncOpenAI
+from stdnum import luhn, verhoeff
+
+from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope
+from pipelines.respond import Responder
+from pipelines.stt import WhisperTranscriber
+from pipelines.tts import PiperSynthesizer
+from pipelines.turn import Conversation, Outcome, TurnConfig, TurnRunner
+from tests.conftest import ROOT, Clip
+from tests.llm_peer import ChatPeer, serve_chat_peer
+
+CARD = "411111111111111" + luhn.calc_check_digit("411111111111111")
+AADHAAR = "23456789012" + verhoeff.calc_check_digit("23456789012")
+RAW_VALUES = ["+91 98765 43210", "9876543210", "98765", "43210", "priya.sharma@gmail.com", "priya.sharma",
+              CARD, CARD[:4] + " " + CARD[4:8], AADHAAR, AADHAAR[:4] + " " + AADHAAR[4:8], "ABCPE1234F",
+              "abcpe1234f"]
+CONFIG = TurnConfig(
+    system_prompt="You are the assistant of Suryoday Solar.",
+    restore_policy=RestorePolicy({EntityType.CARD: RestoreScope.NEVER, EntityType.AADHAAR: RestoreScope.NEVER}),
+)
+
+
+def _quote_placeholders(messages: list[dict[str, Any]]) -> str:
+    found = re.findall(r"<[A-Z]+_\d+>", messages[-1]["content"])
+    return "Thanks! Noted: " + ", ".join(found) + "." if found else "Thanks for asking. We install in two days."
+
+
+@pytest.fixture
+def peer() -> Iterator[ChatPeer]:
+    with serve_chat_peer(_quote_placeholders) as p:
+        yield p
+
+
+@pytest.fixture
+def runner(peer: ChatPeer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer) -> TurnRunner:
+    client = AsyncOpenAI(base_url=peer.base_url, api_key="test-key", max_retries=0)
+    return TurnRunner(transcriber, Minimizer(), Responder(client, "test-model", timeout_s=2.0), synthesizer)
+
+
+def _assert_no_raw_pii(peer: ChatPeer) -> None:
+    assert peer.bodies
+    for body in peer.bodies:
+        text = body.decode()
+        for raw in RAW_VALUES:
+            assert raw not in text, f"raw value reached the LLM: {raw[:2]}…"
+
+
+async def test_text_turn_sends_only_placeholders_and_restores_per_policy(peer: ChatPeer,
+                                                                          runner: TurnRunner) -> None:
+    conversation = Conversation()
+    message = (f"Hi, I'm on +91 98765 43210, mail priya.sharma@gmail.com. Card {CARD}, Aadhaar "
+               f"{AADHAAR[:4]} {AADHAAR[4:8]} {AADHAAR[8:]}, PAN ABCPE1234F. What does 3 kW cost?")
+    result = await runner.text(message, conversation, CONFIG)
+    assert result.outcome is Outcome.ANSWERED
+    _assert_no_raw_pii(peer)
+    sent = peer.requests[0]["messages"]
+    assert sent[0] == {"role": "system", "content": CONFIG.system_prompt}
+    assert sent[-1]["content"].startswith("Hi, I'm on <PHONE_1>, mail <EMAIL_1>. Card <CARD_1>")
+    assert result.reply_text == (
+        "Thanks! Noted: +91 98765 43210, priya.sharma@gmail.com, [card number], [Aadhaar number], ABCPE1234F."
+    )
+    assert result.reply_audio is None
+
+
+async def test_history_is_minimized_and_placeholders_stay_stable(peer: ChatPeer, runner: TurnRunner) -> None:
+    conversation = Conversation()
+    await runner.text("call me on 9876543210", conversation, CONFIG)
+    await runner.text("or 098765 43210 after 6 pm, or priya.sharma@gmail.com", conversation, CONFIG)
+    _assert_no_raw_pii(peer)
+    second = peer.requests[1]["messages"]
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+    assert second[1]["content"] == "call me on <PHONE_1>"
+    assert second[2]["content"] == "Thanks! Noted: <PHONE_1>."
+    assert second[3]["content"] == "or <PHONE_1> after 6 pm, or <EMAIL_1>"
+
+
+async def test_voice_note_turn_end_to_end(peer: ChatPeer, runner: TurnRunner) -> None:
+    note = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
+    result = await runner.voice_note(note, Conversation(), CONFIG)
+    assert result.outcome is Outcome.ANSWERED
+    assert result.transcript is not None
+    assert "solar" in result.transcript.text.lower()
+    _assert_no_raw_pii(peer)
+    assert "<PHONE_1>" in peer.requests[0]["messages"][-1]["content"]
+    assert re.search(r"9\D*8\D*7\D*6\D*5\D*4\D*3\D*2\D*1\D*0", result.reply_text)
+    assert result.reply_audio is not None
+    with av.open(io.BytesIO(result.reply_audio)) as container:
+        assert container.streams.audio[0].codec_context.name == "opus"
+        assert container.streams.audio[0].codec_context.channels == 1
+    assert {"decode", "stt", "pii", "llm", "restore", "tts", "encode"} <= set(result.timings_ms)
+
+
+async def test_llm_error_gives_the_fallback_reply(peer: ChatPeer, runner: TurnRunner) -> None:
+    peer.fail_with = 500
+    note = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
+    result = await runner.voice_note(note, Conversation(), CONFIG)
+    assert result.outcome is Outcome.LLM_FAILED
+    assert result.failure == "status"
+    assert result.reply_text == CONFIG.fallbacks.unavailable
+    assert result.reply_audio is not None
+    _assert_no_raw_pii(peer)
+
+
+async def test_llm_timeout_gives_the_fallback_reply(peer: ChatPeer, runner: TurnRunner) -> None:
+    peer.delay_s = 5.0
+    conversation = Conversation()
+    result = await runner.text("What does it cost?", conversation, CONFIG)
+    assert result.outcome is Outcome.LLM_FAILED
+    assert result.failure == "timeout"
+    assert result.reply_text == CONFIG.fallbacks.unavailable
+    assert conversation.history == []
+
+
+async def test_corrupt_audio_is_answered_without_calling_the_llm(peer: ChatPeer, runner: TurnRunner) -> None:
+    result = await runner.voice_note(b"OggS" + b"\x00" * 400, Conversation(), CONFIG)
+    assert result.outcome is Outcome.AUDIO_REJECTED
+    assert result.reply_text == CONFIG.fallbacks.audio_unreadable
+    assert result.reply_audio is not None
+    assert peer.bodies == []
+
+
+async def test_foreign_speech_is_not_answered_with_invented_text(peer: ChatPeer, runner: TurnRunner,
+                                                                 corpus: list[Clip]) -> None:
+    clip = next(c for c in corpus if c.path.name == "test_fr.wav")
+    result = await runner.voice_note(clip.path.read_bytes(), Conversation(), CONFIG)
+    assert result.outcome is Outcome.NOT_UNDERSTOOD
+    assert result.reply_text == CONFIG.fallbacks.not_understood
+    assert peer.bodies == []
