@@ -6,14 +6,16 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.local_llm import LocalLLMError
-from agent.runtime import RuntimeProblem
-from agent.settings import SettingsProblem, load_settings
+from agent.runtime import RuntimeConfigError
+from agent.settings import SettingsError, load_settings
 from agent.tenants import TenantError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
 
 
 def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
@@ -27,10 +29,10 @@ def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         try:
             text = json.loads(line)["text"]
         except (json.JSONDecodeError, KeyError, TypeError):
-            yield {"error": "expected a JSON object with a string field \"text\""}
+            yield {"error": 'expected a JSON object with a string field "text"'}
             continue
         if not isinstance(text, str):
-            yield {"error": "expected a JSON object with a string field \"text\""}
+            yield {"error": 'expected a JSON object with a string field "text"'}
             continue
         minimized = minimizer.minimize(text, Vault())
         yield {
@@ -48,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("audio", nargs="?", type=Path, help="audio file (default: a bundled sample voice note)")
     demo.add_argument("--text", help="answer this text message instead of audio")
     demo.add_argument("--tenant", default="default", help="folder under the prompts directory")
-    demo.add_argument("--out", type=Path, default=Path("reply.ogg"), help="where to write the reply voice note")
+    demo.add_argument(
+        "--out", type=Path, default=Path("reply.ogg"), help="where to write the reply voice note"
+    )
 
     pii = commands.add_parser("pii", help="PII tools")
     pii_commands = pii.add_subparsers(dest="pii_command", required=True)
@@ -70,11 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.audio is not None and not args.audio.is_file():
                 raise SystemExit(f"leadclose: no such audio file: {args.audio}")
             report = asyncio.run(
-                run_demo(settings, audio=args.audio, text=args.text, tenant=args.tenant, out=args.out,
-                         progress=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True))
+                run_demo(
+                    settings,
+                    audio=args.audio,
+                    text=args.text,
+                    tenant=args.tenant,
+                    out=args.out,
+                    progress=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True),
+                )
             )
             print(report.render())
-    except (SettingsProblem, TenantError, LocalLLMError, RuntimeProblem) as exc:
+    except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2
     return 0

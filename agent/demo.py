@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -41,7 +42,9 @@ class DemoReport:
             lines.append(f"LLM sent    ({self.llm_base_url}, minimized):")
             lines.extend(f"  {json.dumps(m, ensure_ascii=False)}" for m in r.prompt)
         if r.llm is not None:
-            lines.append(f"LLM said    {r.llm.text}  [{r.llm.prompt_tokens}+{r.llm.completion_tokens} tokens]")
+            lines.append(
+                f"LLM said    {r.llm.text}  [{r.llm.prompt_tokens}+{r.llm.completion_tokens} tokens]"
+            )
         lines.append(f"reply       {r.reply_text}")
         lines.append("timings ms  " + ", ".join(f"{k} {v:.0f}" for k, v in r.timings_ms.items()))
         if self.out is not None and r.reply_audio is not None:
@@ -49,9 +52,15 @@ class DemoReport:
         return "\n".join(lines)
 
 
-async def run_demo(settings: Settings, *, audio: Path | None = None, text: str | None = None,
-                   tenant: str = "default", out: Path | None = Path("reply.ogg"),
-                   progress: Progress = print) -> DemoReport:
+async def run_demo(
+    settings: Settings,
+    *,
+    audio: Path | None = None,
+    text: str | None = None,
+    tenant: str = "default",
+    out: Path | None = Path("reply.ogg"),
+    progress: Progress = print,
+) -> DemoReport:
     folder = settings.prompts_dir / tenant
     config = turn_config(load_tenant(folder), folder)
     conversation = Conversation()
@@ -61,9 +70,9 @@ async def run_demo(settings: Settings, *, audio: Path | None = None, text: str |
             result = await runtime.runner.text(text, conversation, config)
             label = "text message"
         else:
-            data = audio.read_bytes() if audio is not None else sample_note()
+            data = await asyncio.to_thread(audio.read_bytes) if audio is not None else sample_note()
             label = str(audio) if audio is not None else f"bundled sample ({SAMPLE_NOTE})"
             result = await runtime.runner.voice_note(data, conversation, config)
     if out is not None and result.reply_audio is not None:
-        out.write_bytes(result.reply_audio)
+        await asyncio.to_thread(out.write_bytes, result.reply_audio)
     return DemoReport(tenant, label, runtime.llm_base_url, result, out if result.reply_audio else None)

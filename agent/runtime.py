@@ -6,17 +6,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from openai import AsyncOpenAI
 
 from agent.local_llm import local_llm_server
-from agent.settings import Settings
 from pipelines.audio import DecodeLimits
 from pipelines.pii import Minimizer
 from pipelines.respond import Responder
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
 from pipelines.turn import TurnRunner
+
+if TYPE_CHECKING:
+    from agent.settings import Settings
 
 Progress = Callable[[str], None]
 
@@ -25,7 +28,7 @@ def _quiet(_: str) -> None:
     return None
 
 
-class RuntimeProblem(Exception):
+class RuntimeConfigError(Exception):
     """The configured combination cannot run (e.g. hosted TTS without a hosted endpoint)."""
 
 
@@ -45,15 +48,18 @@ def load_transcriber(settings: Settings) -> WhisperTranscriber:
 def build_synthesizer(settings: Settings, client: AsyncOpenAI | None) -> Synthesizer:
     if settings.tts_engine == "openai":
         if client is None:
-            raise RuntimeProblem("LEADCLOSE_TTS_ENGINE=openai needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)")
+            raise RuntimeConfigError(
+                "LEADCLOSE_TTS_ENGINE=openai needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)"
+            )
         return OpenAISynthesizer(client, model=settings.tts_model, voice=settings.tts_voice)
     return PiperSynthesizer(load_piper(settings.tts_voice))
 
 
 def llm_client(settings: Settings, base_url: str) -> AsyncOpenAI:
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-    return AsyncOpenAI(base_url=base_url, api_key=key, max_retries=settings.llm_max_retries,
-                       timeout=settings.llm_timeout_s)
+    return AsyncOpenAI(
+        base_url=base_url, api_key=key, max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s
+    )
 
 
 @contextlib.asynccontextmanager

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, ge=1, le=65535)
 
 
-class SettingsProblem(Exception):
+class SettingsError(Exception):
     """Settings that do not validate; `str()` lists field names and what is wrong, never values."""
 
 
@@ -65,6 +65,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = [
-            f"  LEADCLOSE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            f"  LEADCLOSE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
         ]
-        raise SettingsProblem("invalid settings:\n" + "\n".join(lines)) from None
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None

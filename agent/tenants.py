@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -11,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.respond import PromptError, render_system_prompt
 from pipelines.turn import FallbackTexts, TurnConfig
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TENANT_FILE = "tenant.yaml"
 

@@ -75,7 +75,7 @@ class DecodeLimits:
     max_duration_s: float = DEFAULT_MAX_DURATION_S
 
 
-def decode(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Pcm:  # noqa: B008 - frozen value object
+def decode(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Pcm:
     """Decode OGG/Opus, MP3, AAC/M4A, AMR, WAV, FLAC, … to 16 kHz mono float32.
 
     Checks the size before touching the codec and the duration while decoding, so a 10-hour file costs
@@ -96,13 +96,13 @@ def decode(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Pcm:  # noqa: 
             resampler = av.AudioResampler(format="flt", layout="mono", rate=STT_SAMPLE_RATE)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1)
+                    chunk = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                     chunks.append(chunk)
                     total += len(chunk)
                 if total > max_samples:
                     raise AudioError(AudioProblem.TOO_LONG, f"longer than {limits.max_duration_s:g} s")
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
     except AudioError:
         raise
     except (av.FFmpegError, ValueError, IndexError) as exc:
@@ -131,16 +131,14 @@ class VoiceNoteFormat:
     application: str = "voip"
 
 
-def encode_voice_note(pcm: Pcm, fmt: VoiceNoteFormat = VoiceNoteFormat()) -> bytes:  # noqa: B008
+def encode_voice_note(pcm: Pcm, fmt: VoiceNoteFormat = VoiceNoteFormat()) -> bytes:
     """Encode mono PCM as an OGG/Opus voice note."""
     if len(pcm.samples) == 0:
         raise AudioError(AudioProblem.EMPTY, "nothing to encode")
     target_rate = fmt.sample_rate if fmt.sample_rate in _OPUS_RATES else 48_000
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="ogg") as container:
-        stream = container.add_stream(
-            "libopus", rate=target_rate, options={"application": fmt.application}
-        )
+        stream = container.add_stream("libopus", rate=target_rate, options={"application": fmt.application})
         stream.bit_rate = fmt.bitrate
         stream.layout = "mono"
         frame = av.AudioFrame.from_ndarray(pcm.to_int16().reshape(1, -1), format="s16", layout="mono")

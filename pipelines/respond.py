@@ -6,7 +6,6 @@ Everything this module sends has already been minimized by the caller; it never 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -15,13 +14,17 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam
 
 Role = Literal["user", "assistant"]
 
 # Tenant templates are configuration, not code: render them sandboxed and fail on undefined names.
-_JINJA = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_JINJA = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
 
 
 class PromptError(Exception):
@@ -78,8 +81,16 @@ class Responder:
     """Builds the chat request and calls any OpenAI-compatible endpoint. History is capped at
     `max_history` messages, so a turn's cost does not grow with the length of the conversation."""
 
-    def __init__(self, client: AsyncOpenAI, model: str, *, timeout_s: float = 30.0, max_tokens: int = 160,
-                 temperature: float = 0.3, max_history: int = 12) -> None:
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        model: str,
+        *,
+        timeout_s: float = 30.0,
+        max_tokens: int = 160,
+        temperature: float = 0.3,
+        max_history: int = 12,
+    ) -> None:
         self._client = client
         self._model = model
         self._timeout_s = timeout_s
@@ -87,8 +98,9 @@ class Responder:
         self._temperature = temperature
         self._max_history = max_history
 
-    def messages(self, system_prompt: str, history: Sequence[ChatTurn], user_text: str
-                 ) -> list[ChatCompletionMessageParam]:
+    def messages(
+        self, system_prompt: str, history: Sequence[ChatTurn], user_text: str
+    ) -> list[ChatCompletionMessageParam]:
         recent = history[-self._max_history :] if self._max_history else ()
         out: list[ChatCompletionMessageParam] = [{"role": "system", "content": system_prompt}]
         for turn in recent:

@@ -117,20 +117,30 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def load_whisper(name: str = BUNDLED_MODEL, *, device: str = "cpu", compute_type: str = "int8",
-                 cpu_threads: int = 0) -> WhisperModel:
+def load_whisper(
+    name: str = BUNDLED_MODEL, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0
+) -> WhisperModel:
     """Load once per process; `WhisperTranscriber` shares the instance across turns."""
     from faster_whisper import WhisperModel
 
-    return WhisperModel(resolve_model(name), device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+    return WhisperModel(
+        resolve_model(name), device=device, compute_type=compute_type, cpu_threads=cpu_threads
+    )
 
 
 class WhisperTranscriber:
     """Transcribes 16 kHz mono PCM. Short notes run sequentially; long ones through faster-whisper's
     `BatchedInferencePipeline` (2.1x faster on a 118 s note on 2 cores). Blocking: call it off the event loop."""
 
-    def __init__(self, model: WhisperModel, *, guard: HallucinationGuard | None = None,
-                 batched_from_s: float = BATCHED_FROM_S, batch_size: int = 8, beam_size: int = 1) -> None:
+    def __init__(
+        self,
+        model: WhisperModel,
+        *,
+        guard: HallucinationGuard | None = None,
+        batched_from_s: float = BATCHED_FROM_S,
+        batch_size: int = 8,
+        beam_size: int = 1,
+    ) -> None:
         from faster_whisper import BatchedInferencePipeline
 
         self._model = model

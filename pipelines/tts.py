@@ -9,7 +9,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,8 @@ import numpy as np
 from pipelines.audio import Pcm
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
     from openai import AsyncOpenAI
     from piper import PiperVoice
 

@@ -8,21 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pipelines.audio import AudioError, AudioProblem, DecodeLimits, Pcm, VoiceNoteFormat, decode, \
-    encode_voice_note, polish
+from pipelines.audio import (
+    AudioError,
+    AudioProblem,
+    DecodeLimits,
+    Pcm,
+    VoiceNoteFormat,
+    decode,
+    encode_voice_note,
+    polish,
+)
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
-from pipelines.stt import Transcript, WhisperTranscriber
-from pipelines.tts import Synthesizer
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from openai.types.chat import ChatCompletionMessageParam
+
+    from pipelines.stt import Transcript, WhisperTranscriber
+    from pipelines.tts import Synthesizer
 
 
 class Outcome(StrEnum):
@@ -39,8 +49,12 @@ class FallbackTexts:
     not_understood: str = (
         "Sorry, I couldn't make out that voice note. Could you say it again, or type your question?"
     )
-    audio_too_long: str = "That voice note is too long for me. Could you send a shorter one, or type your question?"
-    audio_unreadable: str = "Sorry, I couldn't play that audio. Could you send it again, or type your question?"
+    audio_too_long: str = (
+        "That voice note is too long for me. Could you send a shorter one, or type your question?"
+    )
+    audio_unreadable: str = (
+        "Sorry, I couldn't play that audio. Could you send it again, or type your question?"
+    )
     unavailable: str = "Sorry, I can't answer right now. Please try again in a few minutes."
 
     def for_audio(self, problem: AudioProblem) -> str:
@@ -93,9 +107,16 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 class TurnRunner:
     """Composes the stages. Blocking stages (decode, STT, encode) run in worker threads."""
 
-    def __init__(self, transcriber: WhisperTranscriber, minimizer: Minimizer, responder: Responder,
-                 synthesizer: Synthesizer, *, limits: DecodeLimits | None = None,
-                 voice_format: VoiceNoteFormat | None = None) -> None:
+    def __init__(
+        self,
+        transcriber: WhisperTranscriber,
+        minimizer: Minimizer,
+        responder: Responder,
+        synthesizer: Synthesizer,
+        *,
+        limits: DecodeLimits | None = None,
+        voice_format: VoiceNoteFormat | None = None,
+    ) -> None:
         self._transcriber = transcriber
         self._minimizer = minimizer
         self._responder = responder
@@ -110,16 +131,24 @@ class TurnRunner:
             with _timed(timings, "decode"):
                 pcm = await asyncio.to_thread(decode, audio, self._limits)
         except AudioError as exc:
-            result = TurnResult(Outcome.AUDIO_REJECTED, config.fallbacks.for_audio(exc.problem),
-                                timings_ms=timings, failure=exc.problem.value)
+            result = TurnResult(
+                Outcome.AUDIO_REJECTED,
+                config.fallbacks.for_audio(exc.problem),
+                timings_ms=timings,
+                failure=exc.problem.value,
+            )
         else:
             with _timed(timings, "stt"):
                 transcript = await asyncio.to_thread(self._transcriber.transcribe, pcm)
             if transcript.understood:
                 result = await self._answer(transcript.text, conversation, config, timings)
             else:
-                result = TurnResult(Outcome.NOT_UNDERSTOOD, config.fallbacks.not_understood,
-                                    timings_ms=timings, failure=transcript.reason)
+                result = TurnResult(
+                    Outcome.NOT_UNDERSTOOD,
+                    config.fallbacks.not_understood,
+                    timings_ms=timings,
+                    failure=transcript.reason,
+                )
             result.transcript = transcript
         result.reply_audio = await self._speak(result.reply_text, timings)
         return result
@@ -128,8 +157,9 @@ class TurnRunner:
         """A text message in, a text reply out."""
         return await self._answer(text, conversation, config, {})
 
-    async def _answer(self, user_text: str, conversation: Conversation, config: TurnConfig,
-                      timings: dict[str, float]) -> TurnResult:
+    async def _answer(
+        self, user_text: str, conversation: Conversation, config: TurnConfig, timings: dict[str, float]
+    ) -> TurnResult:
         with _timed(timings, "pii"):
             minimized = self._minimizer.minimize(user_text, conversation.vault)
             prompt = self._responder.messages(config.system_prompt, conversation.history, minimized.text)
@@ -137,15 +167,26 @@ class TurnRunner:
             with _timed(timings, "llm"):
                 llm = await self._responder.reply(prompt)
         except LLMError as exc:
-            return TurnResult(Outcome.LLM_FAILED, config.fallbacks.unavailable,
-                              minimized_user_text=minimized.text, prompt=prompt, timings_ms=timings,
-                              failure=exc.failure.value)
+            return TurnResult(
+                Outcome.LLM_FAILED,
+                config.fallbacks.unavailable,
+                minimized_user_text=minimized.text,
+                prompt=prompt,
+                timings_ms=timings,
+                failure=exc.failure.value,
+            )
         with _timed(timings, "restore"):
             reply_text = restore(llm.text, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
         conversation.history.append(ChatTurn("user", minimized.text))
         conversation.history.append(ChatTurn("assistant", llm.text))
-        return TurnResult(Outcome.ANSWERED, reply_text, minimized_user_text=minimized.text, prompt=prompt,
-                          llm=llm, timings_ms=timings)
+        return TurnResult(
+            Outcome.ANSWERED,
+            reply_text,
+            minimized_user_text=minimized.text,
+            prompt=prompt,
+            llm=llm,
+            timings_ms=timings,
+        )
 
     async def _speak(self, text: str, timings: dict[str, float]) -> bytes:
         with _timed(timings, "tts"):

@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 Reply = Callable[[list[dict[str, Any]]], str]
 _ROLES = {"system", "user", "assistant", "tool", "developer"}
@@ -62,16 +64,22 @@ class ChatPeer:
             if m.get("role") not in _ROLES or not isinstance(m.get("content"), str):
                 return _error(400, "each message needs a known role and string content")
         text = self.reply(messages)
-        return JSONResponse({
-            "id": f"chatcmpl-{len(self.bodies)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": data["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": sum(len(m["content"].split()) for m in messages),
-                      "completion_tokens": len(text.split()),
-                      "total_tokens": 0},
-        })
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{len(self.bodies)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": data["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                ],
+                "usage": {
+                    "prompt_tokens": sum(len(m["content"].split()) for m in messages),
+                    "completion_tokens": len(text.split()),
+                    "total_tokens": 0,
+                },
+            }
+        )
 
 
 @contextmanager

@@ -7,14 +7,16 @@ is not an Aadhaar). Values are normalized so that one number written two ways is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import phonenumbers
 from stdnum import iban, luhn
 from stdnum.in_ import aadhaar, pan
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 
 class EntityType(StrEnum):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pipelines.pii.detectors import PRECEDENCE, Detector, EntityType, Span, default_detectors
 from pipelines.pii.vault import PLACEHOLDER, Vault
+
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Mapping, Sequence
 
 
 class RestoreScope(StrEnum):

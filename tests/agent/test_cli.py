@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import io
 import json
+from typing import TYPE_CHECKING
 
-import pytest
 import structlog
 
 from agent.cli import main, scan_pii
 from agent.logs import configure_logging
 
+if TYPE_CHECKING:
+    import pytest
 
-def test_pii_scan_reports_spans_and_minimized_text(monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    lines = [json.dumps({"text": "call 9876543210 or mail a.b@example.com"}), "", "not json",
-             json.dumps({"text": 5})]
+
+def test_pii_scan_reports_spans_and_minimized_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        json.dumps({"text": "call 9876543210 or mail a.b@example.com"}),
+        "",
+        "not json",
+        json.dumps({"text": 5}),
+    ]
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
     assert main(["pii", "scan"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[0]["minimized"] == "call <PHONE_1> or mail <EMAIL_1>"
-    assert rows[0]["spans"] == [{"start": 5, "end": 15, "type": "PHONE"},
-                                {"start": 24, "end": 39, "type": "EMAIL"}]
+    assert rows[0]["spans"] == [
+        {"start": 5, "end": 15, "type": "PHONE"},
+        {"start": 24, "end": 39, "type": "EMAIL"},
+    ]
     assert "error" in rows[1]
     assert "error" in rows[2]
     assert len(rows) == 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import pytest
@@ -11,6 +11,9 @@ import pytest
 from agent.cli import main
 from pipelines.audio import decode
 from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +23,9 @@ def _settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("LEADCLOSE_LLM_BASE_URL", raising=False)
 
 
-def test_demo_answers_the_sample_note_with_a_playable_voice_note(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_answers_the_sample_note_with_a_playable_voice_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "reply.ogg"
     assert main(["demo", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -35,8 +39,9 @@ def test_demo_answers_the_sample_note_with_a_playable_voice_note(tmp_path: Path,
     assert decode(out.read_bytes()).duration_s > 1.0
 
 
-def test_demo_on_a_corrupt_file_replies_with_the_defined_message(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_on_a_corrupt_file_replies_with_the_defined_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.ogg"
     bad.write_bytes(b"OggS" + bytes(range(256)) * 4)
     out = tmp_path / "reply.ogg"

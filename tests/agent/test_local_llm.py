@@ -17,8 +17,9 @@ async def test_embedded_server_answers_through_the_openai_client() -> None:
         assert server.base_url.startswith("http://127.0.0.1:")
         client = AsyncOpenAI(base_url=server.base_url, api_key="not-needed", max_retries=0)
         responder = Responder(client, server.model, timeout_s=60, max_tokens=40)
-        messages = responder.messages("You are a helpful shop assistant. Answer briefly.", [],
-                                      "What are your opening hours?")
+        messages = responder.messages(
+            "You are a helpful shop assistant. Answer briefly.", [], "What are your opening hours?"
+        )
         reply = await responder.reply(messages)
         await client.close()
         assert reply.text.strip()
@@ -26,10 +27,11 @@ async def test_embedded_server_answers_through_the_openai_client() -> None:
         assert reply.prompt_tokens > 10
         assert 0 < reply.completion_tokens <= 40
         pid = server.pid
-    with pytest.raises(OSError):
+    with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the server process is gone once the context exits
-    with pytest.raises(httpx.TransportError):
-        httpx.get(f"{server.base_url}/models", timeout=1)
+    async with httpx.AsyncClient(timeout=1) as http:
+        with pytest.raises(httpx.TransportError):
+            await http.get(f"{server.base_url}/models")
 
 
 def test_bundled_model_is_found_without_importing_its_package() -> None:
@@ -43,5 +45,8 @@ def test_a_model_that_cannot_load_is_a_clear_error(tmp_path: object) -> None:
 
     bogus = Path(str(tmp_path)) / "broken.gguf"
     bogus.write_bytes(b"not a gguf file")
-    with pytest.raises(LocalLLMError, match="exited"), local_llm_server(model_path=bogus, startup_timeout_s=30):
+    with (
+        pytest.raises(LocalLLMError, match="exited"),
+        local_llm_server(model_path=bogus, startup_timeout_s=30),
+    ):
         pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.settings import SettingsProblem, load_settings
+from agent.settings import SettingsError, load_settings
 
 
 def test_defaults_are_offline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,7 +27,7 @@ def test_secrets_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_invalid_settings_name_the_field_but_not_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADCLOSE_LLM_BASE_URL", "not a url sk-leaked-token")
     monkeypatch.setenv("LEADCLOSE_HTTP_PORT", "sk-other-secret")
-    with pytest.raises(SettingsProblem) as err:
+    with pytest.raises(SettingsError) as err:
         load_settings(_env_file=None)
     message = str(err.value)
     assert "LEADCLOSE_LLM_BASE_URL" in message
@@ -37,5 +37,5 @@ def test_invalid_settings_name_the_field_but_not_the_value(monkeypatch: pytest.M
 
 
 def test_unknown_settings_are_refused(tmp_path: object) -> None:
-    with pytest.raises(SettingsProblem, match="LEADCLOSE_STT_MODLE"):
+    with pytest.raises(SettingsError, match="LEADCLOSE_STT_MODLE"):
         load_settings(_env_file=None, stt_modle="small")

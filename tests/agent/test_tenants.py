@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from agent.tenants import TenantError, load_tenant, turn_config
 from pipelines.pii import EntityType, RestoreTarget
 from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT = ROOT / "prompts" / "default"
 
@@ -46,13 +49,13 @@ def test_yaml_error_names_the_line(tenant_dir: Path) -> None:
 def test_schema_error_names_the_field(tenant_dir: Path) -> None:
     path = tenant_dir / "tenant.yaml"
     path.write_text(path.read_text().replace("  CARD: never", "  CARDS: never"))
-    with pytest.raises(TenantError, match="pii_restore: .*unknown PII types"):
+    with pytest.raises(TenantError, match=r"pii_restore: .*unknown PII types"):
         load_tenant(tenant_dir)
 
 
 def test_template_with_an_undefined_name_fails_to_load(tenant_dir: Path) -> None:
     (tenant_dir / "system.j2").write_text("You work for {{ nmae }}.")
-    with pytest.raises(TenantError, match="system.j2: system template: UndefinedError"):
+    with pytest.raises(TenantError, match=r"system\.j2: system template: UndefinedError"):
         turn_config(load_tenant(tenant_dir), tenant_dir)
 
 

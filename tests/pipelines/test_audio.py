@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -20,7 +21,9 @@ from pipelines.audio import (
     loudness_dbfs,
     polish,
 )
-from tests.conftest import Clip
+
+if TYPE_CHECKING:
+    from tests.conftest import Clip
 
 
 def _speech(corpus: list[Clip]) -> Pcm:
@@ -64,8 +67,9 @@ def _encode(pcm: Pcm, fmt: str, codec: str, rate: int, layout: str = "mono") -> 
         ("flac", "flac", 48_000, "mono"),
     ],
 )
-def test_decodes_whatsapp_formats_to_16k_mono_float(corpus: list[Clip], fmt: str, codec: str, rate: int,
-                                                    layout: str) -> None:
+def test_decodes_whatsapp_formats_to_16k_mono_float(
+    corpus: list[Clip], fmt: str, codec: str, rate: int, layout: str
+) -> None:
     original = _speech(corpus)
     data = _encode(original, fmt, codec, rate, layout)
     pcm = decode(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jiwer
 import numpy as np
@@ -10,7 +11,9 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 from pipelines.audio import STT_SAMPLE_RATE, Pcm, decode
 from pipelines.stt import BUNDLED_MODEL, HallucinationGuard, Segment, WhisperTranscriber, resolve_model
-from tests.conftest import Clip
+
+if TYPE_CHECKING:
+    from tests.conftest import Clip
 
 # Whisper's own English normalizer (lower case, punctuation, numbers, British → American spelling).
 _normalize = EnglishTextNormalizer()
@@ -50,8 +53,9 @@ def test_non_english_speech_is_not_understood(corpus: list[Clip], transcriber: W
         assert transcript.text == ""
 
 
-def test_english_in_the_multilingual_set_is_understood(corpus: list[Clip],
-                                                       transcriber: WhisperTranscriber) -> None:
+def test_english_in_the_multilingual_set_is_understood(
+    corpus: list[Clip], transcriber: WhisperTranscriber
+) -> None:
     clip = next(c for c in corpus if c.path.name == "test_en.wav")
     transcript = transcriber.transcribe(decode(clip.path.read_bytes()))
     assert transcript.understood

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import jiwer
@@ -11,8 +11,12 @@ import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from pipelines.audio import decode, encode_voice_note, polish
-from pipelines.stt import WhisperTranscriber
 from pipelines.tts import PiperSynthesizer, TTSError, resolve_voice, split_sentences
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipelines.stt import WhisperTranscriber
 
 # tiny.en mishears domain words in Piper's voice ("kilowatt" -> "kill-watt", "lakh"); the reply avoids them
 # so the test measures the synthesis and codec path, not tiny.en's vocabulary.
@@ -23,8 +27,9 @@ REPLY = (
 )
 
 
-async def test_reply_round_trips_through_a_voice_note(synthesizer: PiperSynthesizer,
-                                                      transcriber: WhisperTranscriber) -> None:
+async def test_reply_round_trips_through_a_voice_note(
+    synthesizer: PiperSynthesizer, transcriber: WhisperTranscriber
+) -> None:
     speech = await synthesizer.synthesize(REPLY)
     note = encode_voice_note(polish(speech))
     with av.open(io.BytesIO(note)) as container:
@@ -49,8 +54,12 @@ async def test_stream_yields_one_clip_per_sentence(synthesizer: PiperSynthesizer
 
 
 def test_split_sentences() -> None:
-    assert split_sentences("Hi there! It costs 1.9 lakh. Okay?  Bye") == ["Hi there!", "It costs 1.9 lakh.",
-                                                                          "Okay?", "Bye"]
+    assert split_sentences("Hi there! It costs 1.9 lakh. Okay?  Bye") == [
+        "Hi there!",
+        "It costs 1.9 lakh.",
+        "Okay?",
+        "Bye",
+    ]
     assert split_sentences("   ") == []
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import pytest
@@ -15,26 +14,45 @@ from stdnum import luhn, verhoeff
 
 from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope
 from pipelines.respond import Responder
-from pipelines.stt import WhisperTranscriber
-from pipelines.tts import PiperSynthesizer
 from pipelines.turn import Conversation, Outcome, TurnConfig, TurnRunner
 from tests.conftest import ROOT, Clip
 from tests.llm_peer import ChatPeer, serve_chat_peer
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
+
 CARD = "411111111111111" + luhn.calc_check_digit("411111111111111")
 AADHAAR = "23456789012" + verhoeff.calc_check_digit("23456789012")
-RAW_VALUES = ["+91 98765 43210", "9876543210", "98765", "43210", "priya.sharma@gmail.com", "priya.sharma",
-              CARD, CARD[:4] + " " + CARD[4:8], AADHAAR, AADHAAR[:4] + " " + AADHAAR[4:8], "ABCPE1234F",
-              "abcpe1234f"]
+RAW_VALUES = [
+    "+91 98765 43210",
+    "9876543210",
+    "98765",
+    "43210",
+    "priya.sharma@gmail.com",
+    "priya.sharma",
+    CARD,
+    CARD[:4] + " " + CARD[4:8],
+    AADHAAR,
+    AADHAAR[:4] + " " + AADHAAR[4:8],
+    "ABCPE1234F",
+    "abcpe1234f",
+]
 CONFIG = TurnConfig(
     system_prompt="You are the assistant of Suryoday Solar.",
-    restore_policy=RestorePolicy({EntityType.CARD: RestoreScope.NEVER, EntityType.AADHAAR: RestoreScope.NEVER}),
+    restore_policy=RestorePolicy(
+        {EntityType.CARD: RestoreScope.NEVER, EntityType.AADHAAR: RestoreScope.NEVER}
+    ),
 )
 
 
 def _quote_placeholders(messages: list[dict[str, Any]]) -> str:
     found = re.findall(r"<[A-Z]+_\d+>", messages[-1]["content"])
-    return "Thanks! Noted: " + ", ".join(found) + "." if found else "Thanks for asking. We install in two days."
+    return (
+        "Thanks! Noted: " + ", ".join(found) + "." if found else "Thanks for asking. We install in two days."
+    )
 
 
 @pytest.fixture
@@ -57,11 +75,14 @@ def _assert_no_raw_pii(peer: ChatPeer) -> None:
             assert raw not in text, f"raw value reached the LLM: {raw[:2]}…"
 
 
-async def test_text_turn_sends_only_placeholders_and_restores_per_policy(peer: ChatPeer,
-                                                                          runner: TurnRunner) -> None:
+async def test_text_turn_sends_only_placeholders_and_restores_per_policy(
+    peer: ChatPeer, runner: TurnRunner
+) -> None:
     conversation = Conversation()
-    message = (f"Hi, I'm on +91 98765 43210, mail priya.sharma@gmail.com. Card {CARD}, Aadhaar "
-               f"{AADHAAR[:4]} {AADHAAR[4:8]} {AADHAAR[8:]}, PAN ABCPE1234F. What does 3 kW cost?")
+    message = (
+        f"Hi, I'm on +91 98765 43210, mail priya.sharma@gmail.com. Card {CARD}, Aadhaar "
+        f"{AADHAAR[:4]} {AADHAAR[4:8]} {AADHAAR[8:]}, PAN ABCPE1234F. What does 3 kW cost?"
+    )
     result = await runner.text(message, conversation, CONFIG)
     assert result.outcome is Outcome.ANSWERED
     _assert_no_raw_pii(peer)
@@ -131,8 +152,9 @@ async def test_corrupt_audio_is_answered_without_calling_the_llm(peer: ChatPeer,
     assert peer.bodies == []
 
 
-async def test_foreign_speech_is_not_answered_with_invented_text(peer: ChatPeer, runner: TurnRunner,
-                                                                 corpus: list[Clip]) -> None:
+async def test_foreign_speech_is_not_answered_with_invented_text(
+    peer: ChatPeer, runner: TurnRunner, corpus: list[Clip]
+) -> None:
     clip = next(c for c in corpus if c.path.name == "test_fr.wav")
     result = await runner.voice_note(clip.path.read_bytes(), Conversation(), CONFIG)
     assert result.outcome is Outcome.NOT_UNDERSTOOD

@@ -20,15 +20,27 @@ def _card(prefix: str) -> str:
     return prefix + luhn.calc_check_digit(prefix)
 
 
-@pytest.mark.parametrize("number", ["+91 98765 43210", "+91-98765-43210", "098765 43210", "9876543210",
-                                    "98765-43210", "+919876543210", "+44 20 7946 0958", "+1 415 555 2671",
-                                    "022 2345 6789"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+91 98765 43210",
+        "+91-98765-43210",
+        "098765 43210",
+        "9876543210",
+        "98765-43210",
+        "+919876543210",
+        "+44 20 7946 0958",
+        "+1 415 555 2671",
+        "022 2345 6789",
+    ],
+)
 def test_phone_numbers(number: str) -> None:
     assert _types(f"call me on {number} tomorrow") == [(EntityType.PHONE, number)]
 
 
-@pytest.mark.parametrize("text", ["order 5512 shipped", "the price is 45000 rupees", "call at 10:30",
-                                  "pin 411001", "+91 12345"])
+@pytest.mark.parametrize(
+    "text", ["order 5512 shipped", "the price is 45000 rupees", "call at 10:30", "pin 411001", "+91 12345"]
+)
 def test_not_phone_numbers(text: str) -> None:
     assert _types(text) == []
 
@@ -48,8 +60,17 @@ def test_upi_is_not_an_email_and_handles_are_not_upi() -> None:
     assert _types("follow @suryoday on instagram") == []
 
 
-@pytest.mark.parametrize("prefix", ["411111111111111", "555555555555444", "222100000000000", "37828224631000",
-                                    "652100000000000", "608000000000000"])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "411111111111111",
+        "555555555555444",
+        "222100000000000",
+        "37828224631000",
+        "652100000000000",
+        "608000000000000",
+    ],
+)
 def test_cards_with_valid_luhn(prefix: str) -> None:
     number = _card(prefix)
     grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
@@ -88,8 +109,9 @@ def test_pan_with_invalid_holder_type_is_not_pan() -> None:
     assert _types("code ABCXE1234F") == []
 
 
-@pytest.mark.parametrize("iban", ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000",
-                                  "FR1420041010050500013M02606"])
+@pytest.mark.parametrize(
+    "iban", ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "FR1420041010050500013M02606"]
+)
 def test_iban(iban: str) -> None:
     assert _types(f"iban {iban} ok") == [(EntityType.IBAN, iban)]
 
@@ -101,8 +123,12 @@ def test_iban_with_bad_checksum_is_not_iban() -> None:
 def test_mixed_message_minimizes_every_value_once() -> None:
     card = _card("411111111111111")
     aadhaar = _aadhaar("23456789012")
-    text = (f"I'm at +91 98765 43210 / priya@gmail.com, card {card}, Aadhaar {aadhaar}, PAN ABCPE1234F, "
-            "UPI priya@okaxis. Order 5512 costs 1,90,000.")
+    text = (
+        f"I'm at +91 98765 43210 / priya@gmail.com, card {card}, Aadhaar {aadhaar}, PAN ABCPE1234F, "
+        "UPI priya@okaxis. Order 5512 costs 1,90,000."
+    )
     minimized = Minimizer().minimize(text, Vault())
-    assert minimized.text == ("I'm at <PHONE_1> / <EMAIL_1>, card <CARD_1>, Aadhaar <AADHAAR_1>, PAN <PAN_1>, "
-                              "UPI <UPI_1>. Order 5512 costs 1,90,000.")
+    assert minimized.text == (
+        "I'm at <PHONE_1> / <EMAIL_1>, card <CARD_1>, Aadhaar <AADHAAR_1>, PAN <PAN_1>, "
+        "UPI <UPI_1>. Order 5512 costs 1,90,000."
+    )

@@ -34,7 +34,10 @@ def test_restore_follows_policy_per_target() -> None:
 
 def test_invented_placeholder_never_reaches_the_person() -> None:
     vault = Vault()
-    assert restore("Call <PHONE_7> now", vault, RestorePolicy(), RestoreTarget.REPLY) == "Call [phone number] now"
+    assert (
+        restore("Call <PHONE_7> now", vault, RestorePolicy(), RestoreTarget.REPLY)
+        == "Call [phone number] now"
+    )
 
 
 def test_vault_round_trips_as_data_and_keeps_counting() -> None:
