@@ -35,8 +35,10 @@ class RuntimeConfigError(Exception):
 @dataclass(frozen=True, slots=True)
 class Runtime:
     runner: TurnRunner
+    synthesizer: Synthesizer
     llm_base_url: str
     llm_model: str
+    llm_pid: int | None  # the embedded server's process, None for a hosted endpoint
 
 
 def load_transcriber(settings: Settings) -> WhisperTranscriber:
@@ -71,20 +73,20 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
             local = await asyncio.to_thread(
                 stack.enter_context, local_llm_server(threads=settings.llm_threads)
             )
-            base_url, model, hosted = local.base_url, local.model, False
+            base_url, model, pid = local.base_url, local.model, local.pid
         else:
-            base_url, model, hosted = str(settings.llm_base_url), settings.llm_model, True
+            base_url, model, pid = str(settings.llm_base_url), settings.llm_model, None
         client = llm_client(settings, base_url)
         stack.push_async_callback(client.close)
         progress(f"loading speech recognition ({settings.stt_model})")
         transcriber = await asyncio.to_thread(load_transcriber, settings)
         progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
-        synthesizer = await asyncio.to_thread(build_synthesizer, settings, client if hosted else None)
+        synthesizer = await asyncio.to_thread(build_synthesizer, settings, client if pid is None else None)
         runner = TurnRunner(
             transcriber,
             Minimizer(),
-            Responder(client, model, timeout_s=settings.llm_timeout_s),
+            Responder(client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens),
             synthesizer,
             limits=DecodeLimits(max_duration_s=settings.max_audio_s),
         )
-        yield Runtime(runner=runner, llm_base_url=base_url, llm_model=model)
+        yield Runtime(runner, synthesizer, llm_base_url=base_url, llm_model=model, llm_pid=pid)

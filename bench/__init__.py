@@ -1,0 +1,1 @@
+"""Benchmarks: numbers to compare within one run, never pass/fail."""
