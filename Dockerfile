@@ -27,7 +27,6 @@ WORKDIR /app
 USER leadclose
 ENV PATH="/opt/leadclose/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
-    LEADCLOSE_PROMPTS_DIR=/app/prompts \
-    HF_HUB_OFFLINE=1
+    LEADCLOSE_PROMPTS_DIR=/app/prompts
 ENTRYPOINT ["leadclose"]
 CMD ["demo", "--out", "/tmp/reply.ogg"]
