@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     llm_model: str = "smollm2-135m-instruct"
     llm_timeout_s: float = Field(30.0, gt=0, le=300)
     llm_max_retries: int = Field(1, ge=0, le=5)
-    llm_max_tokens: int = Field(120, ge=16, le=4096)  # a voice reply of 2-3 sentences; longer is cut at a sentence
+    # A voice reply of two or three sentences; a longer answer is cut at its last complete sentence.
+    llm_max_tokens: int = Field(120, ge=16, le=4096)
     llm_threads: int = Field(1, ge=1, le=64)  # embedded server only
 
     stt_model: str = "tiny.en"
