@@ -9,11 +9,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.local_llm import LocalLLMError
-from agent.runtime import RuntimeConfigError
-from agent.settings import SettingsError, load_settings
-from agent.tenants import TenantError
-
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
@@ -66,6 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for row in scan_pii(sys.stdin):
             print(json.dumps(row, ensure_ascii=False), flush=True)
         return 0
+    # Heavy imports (openai, PyAV, models) only once a command needs them: `leadclose --help` stays instant.
+    from agent.local_llm import LocalLLMError
+    from agent.runtime import RuntimeConfigError
+    from agent.settings import SettingsError, load_settings
+    from agent.tenants import TenantError
+
     try:
         settings = load_settings()
         if args.command == "demo":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -32,11 +32,6 @@ class Business(_Strict):
     published_numbers: tuple[str, ...] = ()
 
 
-class Voice(_Strict):
-    engine: Literal["piper", "openai"] = "piper"
-    voice: str = "en_US-joe-medium"
-
-
 _FALLBACKS = FallbackTexts()
 
 
@@ -57,7 +52,6 @@ class Tenant(_Strict):
     tone: str = "friendly and brief"
     system_prompt: str = "system.j2"
     knowledge: str | None = None
-    voice: Voice = Voice()
     pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
     fallbacks: Fallbacks = Fallbacks()
 

@@ -1,9 +1,11 @@
-"""A local OpenAI-compatible chat-completions endpoint on 127.0.0.1 for tests.
+"""A local OpenAI-compatible endpoint on 127.0.0.1 for tests.
 
-It stands in for a hosted LLM (which cannot be reached here): it speaks the documented
-`POST /v1/chat/completions` protocol, rejects requests that do not follow it (400 with an OpenAI-style
-error body), records every raw request body for the tests to inspect, and answers with a reply the test
-computes from the messages. `fail_with` makes it answer with an HTTP error; `delay_s` makes it slow.
+It stands in for a hosted LLM and TTS (which cannot be reached here): it speaks the documented
+`POST /v1/chat/completions` and `POST /v1/audio/speech` protocols, rejects requests that do not follow them
+(400 with an OpenAI-style error body), records every raw request body for the tests to inspect, and
+answers chat with a reply the test computes from the messages, speech with 24 kHz 16-bit mono PCM
+(`response_format="pcm"`) lasting 0.3 s per word of input. `fail_with` makes it answer with an HTTP
+error; `delay_s` makes it slow.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import uvicorn
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 if TYPE_CHECKING:
@@ -38,6 +41,7 @@ def _error(status: int, message: str) -> JSONResponse:
 class ChatPeer:
     reply: Reply
     bodies: list[bytes] = field(default_factory=list)
+    speech_bodies: list[bytes] = field(default_factory=list)
     fail_with: int | None = None
     delay_s: float = 0.0
     base_url: str = ""
@@ -81,11 +85,36 @@ class ChatPeer:
             }
         )
 
+    async def _speech(self, request: Request) -> Response:
+        body = await request.body()
+        self.speech_bodies.append(body)
+        if self.fail_with is not None:
+            return _error(self.fail_with, "peer told to fail")
+        data = json.loads(body)
+        text = data.get("input")
+        if (
+            not all(isinstance(data.get(k), str) for k in ("model", "voice"))
+            or not isinstance(text, str)
+            or not text
+        ):
+            return _error(400, "model, voice and a non-empty input are required")
+        if data.get("response_format") != "pcm":
+            return _error(400, "this peer serves response_format=pcm only")
+        seconds = 0.3 * len(text.split())
+        t = np.arange(int(24_000 * seconds)) / 24_000
+        pcm = (np.sin(2 * np.pi * 220 * t) * 8000).astype("<i2")
+        return Response(pcm.tobytes(), media_type="application/octet-stream")
+
 
 @contextmanager
 def serve_chat_peer(reply: Reply) -> Iterator[ChatPeer]:
     peer = ChatPeer(reply)
-    app = Starlette(routes=[Route("/v1/chat/completions", peer._completions, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", peer._completions, methods=["POST"]),
+            Route("/v1/audio/speech", peer._speech, methods=["POST"]),
+        ]
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import TYPE_CHECKING
 
 import av
 import jiwer
 import pytest
+from openai import AsyncOpenAI
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from pipelines.audio import decode, encode_voice_note, polish
-from pipelines.tts import PiperSynthesizer, TTSError, resolve_voice, split_sentences
+from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, TTSError, resolve_voice, split_sentences
+from tests.llm_peer import serve_chat_peer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -67,3 +70,20 @@ def test_unknown_voice_is_a_clear_error(tmp_path: Path) -> None:
     assert resolve_voice("en_US-joe-medium").suffix == ".onnx"
     with pytest.raises(TTSError, match="neither the bundled voice"):
         resolve_voice(str(tmp_path / "missing.onnx"))
+
+
+async def test_openai_tts_requests_pcm_per_sentence() -> None:
+    """Against the local OpenAI-compatible peer (tests/llm_peer.py) standing in for the hosted TTS."""
+    with serve_chat_peer(lambda _: "") as peer:
+        client = AsyncOpenAI(base_url=peer.base_url, api_key="test-key", max_retries=0)
+        synthesizer = OpenAISynthesizer(client, model="gpt-4o-mini-tts", voice="alloy")
+        clips = [clip async for clip in synthesizer.stream("Hello there. How are you today?")]
+        requests = [json.loads(b) for b in peer.speech_bodies]
+        assert [r["input"] for r in requests] == ["Hello there.", "How are you today?"]
+        assert all(r["model"] == "gpt-4o-mini-tts" and r["voice"] == "alloy" for r in requests)
+        assert [c.sample_rate for c in clips] == [24_000, 24_000]
+        assert [round(c.duration_s, 2) for c in clips] == [0.6, 1.2]
+        peer.fail_with = 503
+        with pytest.raises(TTSError, match="openai: InternalServerError"):
+            await synthesizer.synthesize("Anything.")
+        await client.close()
