@@ -128,8 +128,7 @@ class TurnRunner:
         """A voice note in, a voice note (and its text) out."""
         timings: dict[str, float] = {}
         try:
-            with _timed(timings, "decode"):
-                pcm = await asyncio.to_thread(decode, audio, self._limits)
+            transcript = await self.transcribe(audio, timings)
         except AudioError as exc:
             result = TurnResult(
                 Outcome.AUDIO_REJECTED,
@@ -138,10 +137,8 @@ class TurnRunner:
                 failure=exc.problem.value,
             )
         else:
-            with _timed(timings, "stt"):
-                transcript = await asyncio.to_thread(self._transcriber.transcribe, pcm)
             if transcript.understood:
-                result = await self._answer(transcript.text, conversation, config, timings)
+                result = await self.answer(transcript.text, conversation, config, timings)
             else:
                 result = TurnResult(
                     Outcome.NOT_UNDERSTOOD,
@@ -150,16 +147,27 @@ class TurnRunner:
                     failure=transcript.reason,
                 )
             result.transcript = transcript
-        result.reply_audio = await self._speak(result.reply_text, timings)
+        result.reply_audio = await self.speak(result.reply_text, timings)
         return result
 
     async def text(self, text: str, conversation: Conversation, config: TurnConfig) -> TurnResult:
         """A text message in, a text reply out."""
-        return await self._answer(text, conversation, config, {})
+        return await self.answer(text, conversation, config, {})
 
-    async def _answer(
+    # The steps below are public so the worker can memoize each one per turn (a retry after a crash
+    # does not transcribe or ask the LLM again).
+
+    async def transcribe(self, audio: bytes, timings: dict[str, float]) -> Transcript:
+        """Decode and transcribe; raises `AudioError` for audio that cannot become a turn."""
+        with _timed(timings, "decode"):
+            pcm = await asyncio.to_thread(decode, audio, self._limits)
+        with _timed(timings, "stt"):
+            return await asyncio.to_thread(self._transcriber.transcribe, pcm)
+
+    async def answer(
         self, user_text: str, conversation: Conversation, config: TurnConfig, timings: dict[str, float]
     ) -> TurnResult:
+        """Minimize, ask the LLM, restore; extends the conversation's minimized history on success."""
         with _timed(timings, "pii"):
             minimized = self._minimizer.minimize(user_text, conversation.vault)
             prompt = self._responder.messages(config.system_prompt, conversation.history, minimized.text)
@@ -188,7 +196,8 @@ class TurnRunner:
             timings_ms=timings,
         )
 
-    async def _speak(self, text: str, timings: dict[str, float]) -> bytes:
+    async def speak(self, text: str, timings: dict[str, float]) -> bytes:
+        """Synthesize and encode a voice note."""
         with _timed(timings, "tts"):
             speech: Pcm = await self._synthesizer.synthesize(text)
         with _timed(timings, "encode"):
