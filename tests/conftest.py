@@ -6,11 +6,20 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
+from tests.redis_server import RedisServer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,3 +57,29 @@ def transcriber() -> WhisperTranscriber:
 @pytest.fixture(scope="session")
 def synthesizer() -> PiperSynthesizer:
     return PiperSynthesizer(load_piper())
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def redis_client(url: str) -> Redis:
+    """As the runtime builds it: explicit timeouts and retries (redis-py's defaults wait forever)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=20),
+    )
+
+
+@pytest_asyncio.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = redis_client(redis_server.url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
