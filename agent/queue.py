@@ -367,8 +367,8 @@ class ConversationQueue:
     async def memo(self, claim: Claim, name: str) -> bytes | None:
         """A result an earlier attempt of this turn already paid for (transcript, answer, media id)."""
         k = _ShardKeys(claim.shard)
-        value: bytes | None = await self._redis.hget(k.conv(claim.conv, "memo"), name)
-        return value
+        value = await self._redis.hget(k.conv(claim.conv, "memo"), name)
+        return value.encode() if isinstance(value, str) else value
 
     async def remember(self, claim: Claim, name: str, value: bytes) -> None:
         await self._fenced_set(claim, "memo", [(name, value)])
@@ -409,7 +409,7 @@ class ConversationQueue:
     async def dead_letters(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for shard in range(self.config.shards):
-            entries: list[Any] = await self._redis.xrange(_ShardKeys(shard).dead)
+            entries: list[Any] = await self._redis.xrange(_ShardKeys(shard).dead) or []
             for entry_id, fields in entries:
                 row = {_s(k): _s(v) for k, v in fields.items()}
                 out.append({"entry": _s(entry_id), "shard": shard, **row, "jobs": json.loads(row["jobs"])})
