@@ -170,6 +170,11 @@ def shard_of(conv: str, shards: int) -> int:
     return zlib.crc32(conv.encode()) % shards
 
 
+def conversation_key(conv: str, suffix: str, shards: int) -> str:
+    """A key of one conversation, in the same slot as its inbox (for stores that live beside the queue)."""
+    return _ShardKeys(shard_of(conv, shards)).conv(conv, suffix)
+
+
 @dataclass(frozen=True, slots=True)
 class _ShardKeys:
     shard: int
