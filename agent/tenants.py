@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import yaml
@@ -69,6 +70,7 @@ class Tenant(_Strict):
 
 
 def load_tenant(folder: Path) -> Tenant:
+    """Parse and validate `folder/tenant.yaml`; the folder name is the tenant id."""
     path = folder / TENANT_FILE
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -107,3 +109,45 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
         restore_policy=tenant.restore_policy(),
         fallbacks=FallbackTexts(**tenant.fallbacks.model_dump()),
     )
+
+
+class TenantRegistry:
+    """Every tenant under the prompts directory, by id and by WhatsApp phone number id."""
+
+    def __init__(self, tenants: dict[str, tuple[Tenant, TurnConfig]]) -> None:
+        self._by_id = tenants
+        self._by_number: dict[str, str] = {}
+        for tenant_id, (tenant, _) in tenants.items():
+            for number in tenant.phone_number_ids:
+                if number in self._by_number:
+                    raise TenantError(f"phone number id claimed by {self._by_number[number]} and {tenant_id}")
+                self._by_number[number] = tenant_id
+
+    @classmethod
+    def load(cls, prompts_dir: Path) -> TenantRegistry:
+        folders = sorted(p.parent for p in prompts_dir.glob(f"*/{TENANT_FILE}"))
+        if not folders:
+            raise TenantError(f"{prompts_dir}: no tenant folders (expected */{TENANT_FILE})")
+        loaded = {}
+        for folder in folders:
+            tenant = load_tenant(folder)
+            loaded[tenant.id] = (tenant, turn_config(tenant, folder))
+        return cls(loaded)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def by_number(self, phone_number_id: str) -> Tenant | None:
+        tenant_id = self._by_number.get(phone_number_id)
+        return self._by_id[tenant_id][0] if tenant_id else None
+
+    def get(self, tenant_id: str) -> tuple[Tenant, TurnConfig]:
+        return self._by_id[tenant_id]
+
+    def access_token(self, tenant_id: str) -> str:
+        """The tenant's Graph API token, read from the environment variable its tenant.yaml names."""
+        name = self._by_id[tenant_id][0].access_token_env
+        token = os.environ.get(name)
+        if not token:
+            raise TenantError(f"tenant {tenant_id}: environment variable {name} is not set")
+        return token
