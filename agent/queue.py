@@ -157,6 +157,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 
+_ABORT_SEND = """
+-- KEYS: replied   ARGV: conv_prefix, conv, fence, message ids...
+if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return 0 end
+for i = 4, #ARGV do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == 'sending' then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 1
+"""
+
 _FENCED_HSET = """
 -- KEYS: hash   ARGV: conv_prefix, conv, fence, ttl_s, field, value, [field, value ...]
 if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return 0 end
@@ -228,6 +237,7 @@ class ConversationQueue:
         self._release = redis.register_script(_RELEASE)
         self._reclaim = redis.register_script(_RECLAIM)
         self._begin_send = redis.register_script(_BEGIN_SEND)
+        self._abort_send = redis.register_script(_ABORT_SEND)
         self._fenced_hset = redis.register_script(_FENCED_HSET)
 
     def _keys(self, conv: str) -> _ShardKeys:
@@ -365,6 +375,16 @@ class ConversationQueue:
         if result < 0:
             raise StaleLeaseError
         return result == 1
+
+    async def abort_send(self, claim: Claim, jobs: Sequence[Job]) -> None:
+        """The send was definitely refused (Meta answered with an error): a later attempt may send."""
+        k = _ShardKeys(claim.shard)
+        ok = await self._abort_send(
+            keys=[k.conv(claim.conv, "replied")],
+            args=[k.conv_prefix, claim.conv, claim.fence, *(j.message_id for j in jobs)],
+        )
+        if not ok:
+            raise StaleLeaseError
 
     async def mark_sent(self, claim: Claim, jobs: Sequence[Job]) -> None:
         await self._fenced_set(claim, "replied", [(j.message_id, ReplyState.SENT.value) for j in jobs])

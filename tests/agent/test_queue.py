@@ -134,6 +134,16 @@ async def test_reply_ledger_allows_one_reply_per_message(queue: ConversationQueu
     assert await queue.reply_states(retry) == {"m1": ReplyState.SENT}
 
 
+async def test_a_refused_send_can_be_sent_again(queue: ConversationQueue) -> None:
+    await queue.enqueue("t:u1", "m1", "text", _msg(1))
+    claim = await queue.claim("w1")
+    assert claim is not None
+    assert await queue.begin_send(claim, claim.jobs) is True
+    await queue.abort_send(claim, claim.jobs)
+    assert await queue.reply_states(claim) == {}
+    assert await queue.begin_send(claim, claim.jobs) is True
+
+
 async def test_memo_survives_a_retry(queue: ConversationQueue) -> None:
     await queue.enqueue("t:u1", "m1", "audio", _msg(1))
     claim = await queue.claim("w1")
