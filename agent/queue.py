@@ -449,3 +449,36 @@ def _job(entry: list[Any]) -> Job:
     entry_id, flat = entry
     fields = {_s(flat[i]): _s(flat[i + 1]) for i in range(0, len(flat), 2)}
     return Job(_s(entry_id), fields["id"], fields["kind"], json.loads(fields["event"]))
+
+
+_ENQUEUE_CALL = """
+-- KEYS: seen, stream   ARGV: payload, dedupe_ttl_s, call_id, event
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('XADD', KEYS[2], '*', 'event', ARGV[1], 'call_id', ARGV[3], 'kind', ARGV[4])
+return 1
+"""
+
+
+class CallQueue:
+    """Call signaling events (connect, terminate, …) for the call workers, deduped on (call id, event).
+
+    One stream: a call has one owner (the worker that answers `connect`), and events must reach it fast."""
+
+    STREAM = "lc:{calls}:events"
+
+    def __init__(self, redis: Redis, *, dedupe_ttl_s: int = DAY_S) -> None:
+        self._redis = redis
+        self._dedupe_ttl_s = dedupe_ttl_s
+        self._enqueue = redis.register_script(_ENQUEUE_CALL)
+
+    async def enqueue_many(self, items: Sequence[tuple[str, str, dict[str, Any]]]) -> list[bool]:
+        if not items:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for call_id, event, payload in items:
+                await self._enqueue(
+                    keys=[f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
+                    args=[json.dumps(payload, separators=(",", ":")), self._dedupe_ttl_s, call_id, event],
+                    client=pipe,
+                )
+            return [bool(r) for r in await pipe.execute()]

@@ -1,0 +1,82 @@
+"""`leadclose serve`: the HTTP app (webhook, health, readiness, metrics), assembled from its parts."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+
+from agent.metrics import Metrics
+from agent.queue import CallQueue, ConversationQueue
+from agent.runtime import RuntimeConfigError, redis_client
+from agent.store import DeliveryStatuses, Keyring, master_secret
+from agent.tenants import TenantRegistry
+from agent.whatsapp.webhook import Durability, Ingress, webhook_router
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from agent.settings import Settings
+
+
+def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI:
+    """Everything is built here, at startup: an invalid tenant or a missing secret stops the process."""
+    secret, verify_token, master = (
+        settings.whatsapp_app_secret,
+        settings.whatsapp_verify_token,
+        settings.master_key,
+    )
+    if secret is None or verify_token is None or master is None:
+        raise RuntimeConfigError(
+            "serve needs LEADCLOSE_WHATSAPP_APP_SECRET, LEADCLOSE_WHATSAPP_VERIFY_TOKEN and LEADCLOSE_MASTER_KEY"
+        )
+    metrics = metrics or Metrics()
+    tenants = TenantRegistry.load(settings.prompts_dir)
+    # Few retries: a webhook that cannot be made durable quickly is answered 503 and Meta retries it.
+    redis = redis_client(settings.redis_url, socket_timeout_s=2.0, retries=3)
+    ingress = Ingress(
+        tenants,
+        Keyring(master_secret(master.get_secret_value())),
+        ConversationQueue(redis),
+        CallQueue(redis),
+        DeliveryStatuses(redis),
+        Durability(redis),
+        metrics,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await redis.aclose()
+
+    app = FastAPI(title="leadclose-agent", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(
+        webhook_router(
+            ingress,
+            app_secret=secret.get_secret_value().encode(),
+            verify_token=verify_token.get_secret_value(),
+            metrics=metrics,
+        )
+    )
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        try:
+            await redis.ping()
+        except RedisError:
+            return JSONResponse({"status": "redis unreachable"}, status_code=503)
+        return JSONResponse({"status": "ready", "tenants": len(tenants)})
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,223 @@
+"""The HTTP ingress against a real redis-server: every documented outcome of Meta's webhook calls."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+from fastapi.testclient import TestClient
+from redis import Redis as SyncRedis
+
+from agent.app import create_app
+from agent.metrics import Metrics
+from agent.settings import Settings
+from tests.agent.whatsapp import webhooks as wh
+from tests.conftest import ROOT
+from tests.redis_server import RedisServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+ALICE, BOB = "919876543210", "447700900123"
+
+
+def _settings(redis_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=redis_url,
+        prompts_dir=ROOT / "prompts",
+        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
+        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
+        master_key="test-master-key-123456",  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def sync_redis(redis_server: RedisServer) -> Iterator[SyncRedis]:
+    client = SyncRedis.from_url(redis_server.url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def client(redis_server: RedisServer, sync_redis: SyncRedis) -> Iterator[TestClient]:
+    with TestClient(create_app(_settings(redis_server.url), metrics=Metrics())) as c:
+        yield c
+
+
+def _inbox_entries(r: SyncRedis) -> list[dict[str, object]]:
+    out = []
+    for key in r.scan_iter("lc:*:c:*:inbox"):
+        for _, fields in r.xrange(key):
+            out.append({"key": key.decode(), **json.loads(fields[b"event"])})
+    return out
+
+
+def _post(client: TestClient, body: bytes, **headers: str) -> tuple[int, dict[str, object]]:
+    response = client.post("/webhooks/whatsapp", content=body, headers=headers or wh.headers(body))
+    return response.status_code, response.json()
+
+
+def test_subscription_handshake(client: TestClient) -> None:
+    ok = client.get(
+        "/webhooks/whatsapp",
+        params={"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"},
+    )
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    assert ok.headers["content-type"].startswith("text/plain")
+    wrong = client.get(
+        "/webhooks/whatsapp",
+        params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"},
+    )
+    assert wrong.status_code == 403
+    assert client.get("/webhooks/whatsapp").status_code == 403
+
+
+def test_signed_text_is_enqueued_with_what_the_worker_needs(
+    client: TestClient, sync_redis: SyncRedis
+) -> None:
+    body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "Price of 3 kW?")])
+    assert _post(client, body) == (
+        200,
+        {"messages": 1, "duplicates": 0, "statuses": 0, "calls": 0, "unknown_tenant": 0},
+    )
+    (entry,) = _inbox_entries(sync_redis)
+    assert entry["tenant"] == "default"
+    assert entry["to"] == ALICE
+    assert entry["kind"] == "text"
+    assert entry["text"] == "Price of 3 kW?"
+    assert ALICE not in str(entry["key"])  # Redis keys carry a keyed hash, not the phone number
+
+
+@pytest.mark.parametrize(
+    ("tamper", "status"),
+    [
+        ("missing", 401),
+        ("wrong_secret", 403),
+        ("reserialized", 403),
+        ("bad_prefix", 403),
+    ],
+)
+def test_unsigned_or_wrongly_signed_changes_nothing(
+    client: TestClient, sync_redis: SyncRedis, tamper: str, status: int
+) -> None:
+    body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")])
+    headers = wh.headers(body)
+    if tamper == "missing":
+        del headers["X-Hub-Signature-256"]
+    elif tamper == "wrong_secret":
+        headers = wh.headers(body, secret="another-secret")
+    elif tamper == "bad_prefix":
+        headers["X-Hub-Signature-256"] = headers["X-Hub-Signature-256"].replace("sha256=", "sha1=")
+    else:
+        body = json.dumps(json.loads(body), indent=1).encode()  # same JSON, other bytes
+    code, _ = _post(client, body, **headers)
+    assert code == status
+    assert sync_redis.dbsize() == 0
+
+
+def test_truncated_json_is_a_clear_400_without_content(client: TestClient, sync_redis: SyncRedis) -> None:
+    body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "my secret text")])[:-7]
+    code, answer = _post(client, body)
+    assert code == 400
+    assert answer == {"error": "body is not valid JSON"}
+    assert sync_redis.dbsize() == 0
+
+
+def test_schema_mismatch_names_the_place_not_the_value(client: TestClient) -> None:
+    bad = wh.text(ALICE, "wamid.1", "hi")
+    bad["timestamp"] = "not-a-time"
+    code, answer = _post(client, wh.payload(messages=[bad]))
+    assert code == 400
+    assert "messages.0.timestamp" in str(answer["error"])
+    assert "not-a-time" not in str(answer["error"])
+    assert ALICE not in str(answer["error"])
+
+
+def test_oversized_body_is_refused(client: TestClient) -> None:
+    body = b"{" + b" " * (3 * 1024 * 1024 + 10) + b"}"
+    code, _ = _post(client, body)
+    assert code == 413
+
+
+def test_unknown_tenant_is_acknowledged_and_counted(client: TestClient, sync_redis: SyncRedis) -> None:
+    body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")], phone_number_id="999")
+    code, answer = _post(client, body)
+    assert (code, answer["unknown_tenant"], answer["messages"]) == (200, 1, 0)
+    assert _inbox_entries(sync_redis) == []
+    metrics = client.get("/metrics").text
+    assert 'leadclose_events_total{kind="text",outcome="unknown_tenant",tenant="unknown"} 1.0' in metrics
+
+
+def test_a_batch_with_two_users_makes_two_conversations(client: TestClient, sync_redis: SyncRedis) -> None:
+    body = wh.payload(
+        messages=[wh.text(ALICE, "wamid.a", "from alice"), wh.text(BOB, "wamid.b", "from bob")],
+        names={ALICE: "Alice", BOB: "Bob"},
+    )
+    assert _post(client, body)[1]["messages"] == 2
+    entries = sorted(_inbox_entries(sync_redis), key=lambda e: str(e["text"]))
+    assert [(e["to"], e["profile_name"]) for e in entries] == [(ALICE, "Alice"), (BOB, "Bob")]
+    assert entries[0]["key"] != entries[1]["key"]
+
+
+def test_the_same_webhook_five_times_also_concurrently_is_one_message(
+    client: TestClient, sync_redis: SyncRedis
+) -> None:
+    body = wh.payload(messages=[wh.text(ALICE, "wamid.dup", "once please")])
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda: codes.append(_post(client, body)[0])) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 5
+    assert len(_inbox_entries(sync_redis)) == 1
+
+
+def test_statuses_are_monotonic_whatever_the_order(client: TestClient, sync_redis: SyncRedis) -> None:
+    for state in ("read", "sent", "delivered"):
+        _post(client, wh.payload(statuses=[wh.status("wamid.out1", state, ALICE, 1000)]))
+    _post(client, wh.payload(statuses=[wh.status("wamid.out2", "failed", ALICE, 1000, 131047)]))
+    _post(client, wh.payload(statuses=[wh.status("wamid.out2", "delivered", ALICE, 1001)]))
+    assert sync_redis.hget("lc:status:{wamid.out1}", "status") == b"read"
+    failed = sync_redis.hgetall("lc:status:{wamid.out2}")
+    assert (failed[b"status"], failed[b"error_code"]) == (b"failed", b"131047")
+
+
+def test_calls_are_routed_to_the_call_queue_once(client: TestClient, sync_redis: SyncRedis) -> None:
+    call = {
+        "id": "wacid.1",
+        "from": ALICE,
+        "to": "15550001111",
+        "event": "connect",
+        "timestamp": "1717171717",
+        "direction": "USER_INITIATED",
+        "session": {"sdp_type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"},
+    }
+    for _ in range(2):
+        assert _post(client, wh.payload(calls=[call]))[0] == 200
+    (entry,) = sync_redis.xrange("lc:{calls}:events")
+    event = json.loads(entry[1][b"event"])
+    assert (event["call_id"], event["event"], event["tenant"], event["sdp_type"]) == (
+        "wacid.1",
+        "connect",
+        "default",
+        "offer",
+    )
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "alive"}
+    assert client.get("/readyz").json() == {"status": "ready", "tenants": 1}
+
+
+def test_redis_down_means_503_so_meta_retries(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "down")  # a port nobody listens on
+    with TestClient(create_app(_settings(server.url), metrics=Metrics())) as client:
+        body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")])
+        assert _post(client, body)[0] == 503
+        assert client.get("/readyz").status_code == 503
