@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reply.ogg"), help="where to write the reply voice note"
     )
 
+    commands.add_parser("serve", help="run the HTTP app: WhatsApp webhook, /healthz, /readyz, /metrics")
+    worker = commands.add_parser("worker", help="run a worker process that answers queued turns")
+    worker.add_argument("--concurrency", type=int, default=2, help="turns in flight in this process")
+
     pii = commands.add_parser("pii", help="PII tools")
     pii_commands = pii.add_subparsers(dest="pii_command", required=True)
     pii_commands.add_parser("scan", help='JSON lines {"text"} on stdin -> spans and minimized text on stdout')
@@ -85,6 +89,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
             print(report.render())
+        elif args.command == "serve":
+            import uvicorn
+
+            from agent.app import create_app
+
+            uvicorn.run(
+                create_app(settings),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_level="warning",
+                access_log=False,
+            )
+        elif args.command == "worker":
+            from agent.worker import run_worker
+
+            asyncio.run(run_worker(settings, concurrency=max(1, args.concurrency)))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     graph_api_url: AnyHttpUrl = AnyHttpUrl(DEFAULT_GRAPH_API_URL)
     media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
+    # Plain http to 127.0.0.1 for media and the Graph API: only for local test peers, never in production.
+    graph_allow_insecure_loopback: bool = False
 
     llm_base_url: AnyHttpUrl | None = None  # unset: the embedded llama.cpp server on 127.0.0.1
     llm_api_key: SecretStr | None = None
@@ -51,6 +53,11 @@ class Settings(BaseSettings):
     tts_model: str = "gpt-4o-mini-tts"  # openai engine only
 
     max_audio_s: float = Field(600.0, gt=0, le=3600)
+
+    queue_lease_s: float = Field(30.0, ge=1, le=3600)  # a crashed worker's turn is reclaimed after this
+    queue_max_attempts: int = Field(5, ge=1, le=50)
+    queue_coalesce_ms: int = Field(0, ge=0, le=60_000)  # wait for more of a burst before answering
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
 
     master_key: SecretStr | None = None
     admin_token: SecretStr | None = None

@@ -160,6 +160,9 @@ class TurnHandler:
             log.warning("turn.media_rejected", reason=exc.reason.value)
             problem = AudioProblem.TOO_LARGE if exc.reason is MediaFailure.TOO_LARGE else AudioProblem.CORRUPT
             return _Heard(fallback=config.fallbacks.for_audio(problem))
+        except ValueError:  # a media id that is not a Graph id: nothing to fetch
+            log.warning("turn.media_rejected", reason="bad_media_id")
+            return _Heard(fallback=config.fallbacks.for_audio(AudioProblem.CORRUPT))
         timings: dict[str, float] = {}
         try:
             transcript = await self._runner.transcribe(data, timings)

@@ -14,16 +14,23 @@ import signal
 import socket
 from typing import TYPE_CHECKING
 
+import httpx
 import structlog
+from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from agent.queue import Claim, ConversationQueue, StaleLeaseError
-from agent.tenants import TenantError
-from agent.whatsapp import GraphError
+from agent.logs import configure_logging
+from agent.metrics import Metrics
+from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.runtime import RuntimeConfigError, open_runtime, redis_client
+from agent.store import ConversationStore, Keyring, master_secret
+from agent.tenants import TenantError, TenantRegistry
+from agent.turns import TurnHandler
+from agent.whatsapp import GraphClient, GraphError
+from pipelines.audio import MAX_INPUT_BYTES
 
 if TYPE_CHECKING:
-    from agent.metrics import Metrics
-    from agent.turns import TurnHandler
+    from agent.settings import Settings
 
 log = structlog.get_logger()
 
@@ -181,3 +188,42 @@ def install_stop_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+
+async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Event | None = None) -> None:
+    """Build a worker process from settings: models first, then claim until stopped."""
+    if settings.master_key is None:
+        raise RuntimeConfigError("worker needs LEADCLOSE_MASTER_KEY (it encrypts conversation state)")
+    stop = stop or asyncio.Event()
+    install_stop_signals(stop)
+    configure_logging()
+    metrics = Metrics()
+    if settings.worker_metrics_port is not None:
+        start_http_server(settings.worker_metrics_port, registry=metrics.registry)
+    tenants = TenantRegistry.load(settings.prompts_dir)
+    redis = redis_client(settings.redis_url)
+    config = QueueConfig(
+        lease_ms=int(settings.queue_lease_s * 1000),
+        max_attempts=settings.queue_max_attempts,
+        coalesce_ms=settings.queue_coalesce_ms,
+    )
+    queue = ConversationQueue(redis, config)
+    store = ConversationStore(
+        redis, Keyring(master_secret(settings.master_key.get_secret_value())), shards=config.shards
+    )
+    async with (
+        open_runtime(settings) as runtime,
+        httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0)) as http,
+    ):
+        graph = GraphClient(
+            http,
+            str(settings.graph_api_url).rstrip("/"),
+            media_hosts=settings.media_hosts,
+            max_media_bytes=MAX_INPUT_BYTES,
+            allow_insecure_loopback=settings.graph_allow_insecure_loopback,
+        )
+        handler = TurnHandler(queue, store, graph, runtime.runner, tenants, metrics)
+        try:
+            await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
+        finally:
+            await redis.aclose()

@@ -1,0 +1,159 @@
+"""The whole product in one test process: the real HTTP app and a real Worker on a real redis-server, with
+the real models, talking to the local Graph API peer (tests/agent/whatsapp/graph_peer.py) and the local
+OpenAI-compatible peer (tests/llm_peer.py) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import time
+from contextlib import ExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from openai import AsyncOpenAI
+
+from agent.app import create_app
+from agent.metrics import Metrics
+from agent.queue import ConversationQueue, QueueConfig
+from agent.settings import Settings
+from agent.store import ConversationStore, Keyring, master_secret
+from agent.tenants import TenantRegistry
+from agent.turns import TurnHandler
+from agent.whatsapp import GraphClient, RetryPolicy
+from agent.worker import Worker
+from pipelines.pii import Minimizer
+from pipelines.respond import Responder
+from pipelines.turn import TurnRunner
+from tests.agent.whatsapp import webhooks as wh
+from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
+from tests.conftest import ROOT
+from tests.llm_peer import ChatPeer, serve_chat_peer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from redis.asyncio import Redis
+
+    from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
+
+TOKEN = "EAAG-test-business-token"
+TOKEN_ENV = "LEADCLOSE_DEFAULT_ACCESS_TOKEN"  # prompts/default/tenant.yaml
+MASTER = "test-master-key-123456"
+
+
+def settings(redis_url: str, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=redis_url,
+        prompts_dir=ROOT / "prompts",
+        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
+        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
+        master_key=MASTER,  # type: ignore[arg-type]
+        **extra,
+    )
+
+
+@dataclass
+class Stack:
+    http: httpx.AsyncClient
+    graph: GraphPeer
+    llm: ChatPeer
+    queue: ConversationQueue
+    metrics: Metrics
+
+    async def post(self, body: bytes) -> httpx.Response:
+        return await self.http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
+
+    def add_voice_note(self, media_id: str, data: bytes) -> str:
+        """Registers inbound media on the Graph peer; returns the sha256 the webhook carries."""
+        self.graph.add_media(media_id, data, "audio/ogg")
+        return hashlib.sha256(data).hexdigest()
+
+    async def has_dead_letters(self) -> bool:
+        return bool(await self.queue.dead_letters())
+
+    def sent_to(self, user: str) -> list[dict[str, Any]]:
+        return [m for m in self.graph.messages if m["to"] == user]
+
+
+def echo_reply(messages: list[dict[str, Any]]) -> str:
+    return "You said: " + messages[-1]["content"].replace("\n", " / ")
+
+
+async def eventually(predicate: Callable[[], bool | Awaitable[bool]], within_s: float = 30.0) -> None:
+    """Wait until `predicate()` holds. The state lives in other processes (HTTP peers, Redis) that offer no
+    event to await, so it is polled."""
+
+    async def poll() -> None:
+        while True:
+            held = predicate()
+            if await held if inspect.isawaitable(held) else held:
+                return
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), within_s)
+
+
+@asynccontextmanager
+async def running_stack(
+    redis: Redis,
+    redis_url: str,
+    transcriber: WhisperTranscriber,
+    synthesizer: PiperSynthesizer,
+    *,
+    reply: Callable[[list[dict[str, Any]]], str] = echo_reply,
+    lease_ms: int = 5_000,
+    max_attempts: int = 3,
+    concurrency: int = 4,
+) -> AsyncIterator[Stack]:
+    with ExitStack() as peers:
+        graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
+        llm_peer = peers.enter_context(serve_chat_peer(reply))
+        metrics = Metrics()
+        app = create_app(settings(redis_url), metrics=Metrics())
+        queue = ConversationQueue(
+            redis,
+            QueueConfig(lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200),
+        )
+        store = ConversationStore(redis, Keyring(master_secret(MASTER)), shards=queue.config.shards)
+        llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
+        runner = TurnRunner(
+            transcriber, Minimizer(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
+        )
+        async with (
+            httpx.AsyncClient(timeout=5.0) as graph_http,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
+        ):
+            graph = GraphClient(
+                graph_http,
+                graph_peer.base_url,
+                media_hosts=("127.0.0.1",),
+                allow_insecure_loopback=True,
+                retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05),
+            )
+            handler = TurnHandler(queue, store, graph, runner, TenantRegistry.load(ROOT / "prompts"), metrics)
+            worker = Worker(
+                queue,
+                handler,
+                metrics,
+                concurrency=concurrency,
+                min_poll_s=0.005,
+                max_poll_s=0.05,
+                drain_s=10,
+            )
+            stop = asyncio.Event()
+            task = asyncio.create_task(worker.run(stop))
+            try:
+                yield Stack(ingress, graph_peer, llm_peer, queue, metrics)
+            finally:
+                stop.set()
+                await task
+                await llm_client.close()
+
+
+def now() -> int:
+    return int(time.time())
