@@ -10,7 +10,8 @@ headers each host received. Media downloads are served under `/media-download/{i
 
 Failure injection: `fail_next` answers the next requests with a Meta error body whose `message` deliberately
 quotes the request's path, query and Authorization header (what a client must never echo); `stall_next` delays
-answers; `redirect_download` and `report_wrong_sha256` make media misbehave. A second instance built with
+answers; `hold_accepted_sends_s` records a send as delivered but answers it late;
+`redirect_download` and `report_wrong_sha256` make media misbehave. A second instance built with
 `host="localhost"` serves as "another host" (same loopback interface, a different host name and port).
 """
 
@@ -106,6 +107,7 @@ class GraphPeer:
     uploads: dict[str, Upload] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
     read_receipts: list[dict[str, Any]] = field(default_factory=list)
+    hold_accepted_sends_s: float = 0.0  # a send is recorded (delivered), then its response is this late
     _media: dict[str, _Media] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _stalls: list[float] = field(default_factory=list)
@@ -278,6 +280,8 @@ class GraphPeer:
         if problem:
             return _invalid(problem)
         self.messages.append(data)
+        if self.hold_accepted_sends_s:
+            await asyncio.sleep(self.hold_accepted_sends_s)
         wamid = f"wamid.{next(self._ids)}"
         return JSONResponse(
             {

@@ -1,0 +1,173 @@
+"""Real `leadclose worker` processes killed with SIGKILL, drained with SIGTERM, and a redis-server killed and
+restarted under load. The Graph API and the LLM are the local peers (tests/agent/whatsapp/graph_peer.py,
+tests/llm_peer.py); the webhook is the real app in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from agent.app import create_app
+from agent.metrics import Metrics
+from agent.queue import ConversationQueue
+from tests.agent.stack import MASTER, TOKEN, TOKEN_ENV, echo_reply, eventually, settings
+from tests.agent.whatsapp import webhooks as wh
+from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
+from tests.agent.worker_process import WorkerProcess
+from tests.conftest import ROOT, redis_client
+from tests.llm_peer import ChatPeer, serve_chat_peer
+from tests.redis_server import RedisServer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+    from redis.asyncio import Redis
+
+ALICE = "919876543210"
+LEASE_S = 2
+
+
+@dataclass
+class Rig:
+    redis_url: str
+    graph: GraphPeer
+    llm: ChatPeer
+    queue: ConversationQueue
+    http: httpx.AsyncClient
+    workers: list[WorkerProcess]
+
+    def worker(self) -> WorkerProcess:
+        env = {
+            "LEADCLOSE_REDIS_URL": self.redis_url,
+            "LEADCLOSE_PROMPTS_DIR": str(ROOT / "prompts"),
+            "LEADCLOSE_MASTER_KEY": MASTER,
+            "LEADCLOSE_GRAPH_API_URL": self.graph.base_url,
+            "LEADCLOSE_MEDIA_HOSTS": '["127.0.0.1"]',
+            "LEADCLOSE_GRAPH_ALLOW_INSECURE_LOOPBACK": "true",
+            "LEADCLOSE_LLM_BASE_URL": self.llm.base_url,
+            "LEADCLOSE_LLM_API_KEY": "test",
+            "LEADCLOSE_LLM_MODEL": "test-model",
+            "LEADCLOSE_LLM_MAX_RETRIES": "0",
+            "LEADCLOSE_QUEUE_LEASE_S": str(LEASE_S),
+            TOKEN_ENV: TOKEN,
+        }
+        process = WorkerProcess(env)
+        self.workers.append(process)
+        return process
+
+    async def start_worker(self) -> WorkerProcess:
+        return await asyncio.to_thread(self.worker().start)
+
+    async def post(self, body: bytes) -> None:
+        """Deliver like Meta: retry until the webhook answers 200."""
+        for _ in range(200):
+            response = await self.http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
+            if response.status_code == 200:
+                return
+            assert response.status_code == 503
+            await asyncio.sleep(0.1)
+        raise AssertionError("webhook never accepted the delivery")
+
+    async def drained(self) -> bool:
+        return (await self.queue.backlog()).pending_messages == 0
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    own = RedisServer(tmp_path / "redis")  # killed and restarted by some tests: not the shared one
+    own.start()
+    yield own
+    own.stop()
+
+
+@pytest_asyncio.fixture
+async def rig(server: RedisServer) -> AsyncIterator[Rig]:
+    with ExitStack() as stack:
+        graph = stack.enter_context(serve_graph_peer(TOKEN))
+        llm = stack.enter_context(serve_chat_peer(echo_reply))
+        client: Redis = redis_client(server.url)
+        app = create_app(settings(server.url), metrics=Metrics())
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ingress"
+        ) as http:
+            r = Rig(server.url, graph, llm, ConversationQueue(client), http, [])
+            try:
+                yield r
+            finally:
+                for w in r.workers:
+                    w.stop()
+                await client.aclose()
+
+
+async def test_kill_9_before_the_send_another_worker_finishes_with_one_reply(rig: Rig) -> None:
+    first = await rig.start_worker()
+    rig.llm.delay_s = 30.0  # the turn is stuck in the LLM call when the worker dies
+    await rig.post(wh.payload(messages=[wh.text(ALICE, "wamid.k1", "are you there?")]))
+    await eventually(lambda: len(rig.llm.bodies) == 1)
+    first.kill()
+    rig.llm.delay_s = 0.0
+    await rig.start_worker()
+    await eventually(rig.drained, 30)
+    assert [m["text"]["body"] for m in rig.graph.messages] == ["You said: are you there?"]
+
+
+async def test_kill_9_during_the_send_never_sends_twice(rig: Rig) -> None:
+    first = await rig.start_worker()
+    rig.graph.hold_accepted_sends_s = 30.0  # Meta has the message; the worker dies before the answer
+    await rig.post(wh.payload(messages=[wh.text(ALICE, "wamid.k2", "hello")]))
+    await eventually(lambda: len(rig.graph.messages) == 1)
+    first.kill()
+    rig.graph.hold_accepted_sends_s = 0.0
+    await rig.start_worker()
+    await eventually(rig.drained, 30)
+    await asyncio.sleep(0.5)
+    assert len(rig.graph.messages) == 1
+
+
+async def test_sigterm_drains_the_turn_in_flight(rig: Rig) -> None:
+    worker = await rig.start_worker()
+    rig.llm.delay_s = 1.5
+    await rig.post(wh.payload(messages=[wh.text(ALICE, "wamid.k3", "one more")]))
+    await eventually(lambda: len(rig.llm.bodies) == 1)
+    assert await asyncio.to_thread(worker.terminate) == 0
+    assert len(rig.graph.messages) == 1
+    assert await rig.drained()
+
+
+async def test_redis_restart_during_200_messages_loses_none_and_doubles_none(
+    rig: Rig, server: RedisServer
+) -> None:
+    await rig.start_worker()
+    await rig.start_worker()
+    users = [f"9198700{i:05d}" for i in range(40)]
+    sends = [(u, n) for n in range(5) for u in users]
+    for index, (user, n) in enumerate(sends):
+        if index == 100:
+            await asyncio.to_thread(server.stop)
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(server.start)
+        await rig.post(wh.payload(messages=[wh.text(user, f"wamid.{user}.{n}", f"token-{user}-{n}")]))
+    await eventually(rig.drained, 120)
+    dead = {job["id"] for letter in await rig.queue.dead_letters() for job in letter["jobs"]}
+    said = Counter(
+        word for m in rig.graph.messages for word in m["text"]["body"].split() if word.startswith("token-")
+    )
+    for user, n in sends:
+        token = f"token-{user}-{n}"
+        if f"wamid.{user}.{n}" in dead:
+            assert said[token] == 0
+        else:
+            assert said[token] == 1, f"{token} answered {said[token]} times"
+    assert sum(said.values()) + len(dead) == 200
+    replies_per_user = Counter(m["to"] for m in rig.graph.messages)
+    assert set(replies_per_user) <= set(users)
+    print(json.dumps({"replies": len(rig.graph.messages), "dead": len(dead)}))
