@@ -254,27 +254,31 @@ class ConversationQueue:
         return added
 
     async def enqueue_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
-        """Dedupe + append atomically per message, all in one round trip."""
-        if not items:
-            return []
+        """Dedupe + append atomically per message; one round trip."""
         not_before = self._now_ms() + self.config.coalesce_ms
+
+        def call(item: tuple[str, str, str, dict[str, Any]], client: Any = None) -> Any:
+            conv, message_id, kind, payload = item
+            k = self._keys(conv)
+            return self._enqueue(
+                keys=[k.seen(message_id), k.conv(conv, "inbox"), k.ready, k.leases],
+                args=[
+                    json.dumps(payload, separators=(",", ":")),
+                    self.config.dedupe_ttl_s,
+                    conv,
+                    not_before,
+                    message_id,
+                    kind,
+                ],
+                client=client,
+            )
+
+        if len(items) <= 1:  # the usual webhook: one EVALSHA; a pipeline would first check its scripts exist
+            return [bool(await call(item)) for item in items]
         async with self._redis.pipeline(transaction=False) as pipe:
-            for conv, message_id, kind, payload in items:
-                k = self._keys(conv)
-                await self._enqueue(
-                    keys=[k.seen(message_id), k.conv(conv, "inbox"), k.ready, k.leases],
-                    args=[
-                        json.dumps(payload, separators=(",", ":")),
-                        self.config.dedupe_ttl_s,
-                        conv,
-                        not_before,
-                        message_id,
-                        kind,
-                    ],
-                    client=pipe,
-                )
-            results = await pipe.execute()
-        return [bool(r) for r in results]
+            for item in items:
+                await call(item, pipe)
+            return [bool(r) for r in await pipe.execute()]
 
     # worker -------------------------------------------------------------------------------------------
 
