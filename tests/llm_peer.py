@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.local_server import serve_in_thread
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -115,21 +114,6 @@ def serve_chat_peer(reply: Reply) -> Iterator[ChatPeer]:
             Route("/v1/audio/speech", peer._speech, methods=["POST"]),
         ]
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("chat peer did not start")
-        time.sleep(0.01)
-    peer.base_url = f"http://127.0.0.1:{port}/v1"
-    try:
+    with serve_in_thread(app) as port:
+        peer.base_url = f"http://127.0.0.1:{port}/v1"
         yield peer
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

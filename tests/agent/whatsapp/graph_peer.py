@@ -21,19 +21,17 @@ import asyncio
 import hashlib
 import itertools
 import json
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.local_server import serve_in_thread
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -341,21 +339,6 @@ class GraphPeer:
 def serve_graph_peer(token: str, *, host: str = "127.0.0.1") -> Iterator[GraphPeer]:
     """Runs a peer bound to 127.0.0.1; `host` is the name it puts in the URLs it hands out."""
     peer = GraphPeer(token, host)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(peer.app(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("graph peer did not start")
-        time.sleep(0.01)
-    peer.origin = f"http://{host}:{port}"
-    try:
+    with serve_in_thread(peer.app()) as port:
+        peer.origin = f"http://{host}:{port}"
         yield peer
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

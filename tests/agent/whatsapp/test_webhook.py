@@ -12,9 +12,8 @@ from redis import Redis as SyncRedis
 
 from agent.app import create_app
 from agent.metrics import Metrics
-from agent.settings import Settings
+from tests.agent.stack import settings
 from tests.agent.whatsapp import webhooks as wh
-from tests.conftest import ROOT
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
@@ -22,17 +21,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 ALICE, BOB = "919876543210", "447700900123"
-
-
-def _settings(redis_url: str) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        redis_url=redis_url,
-        prompts_dir=ROOT / "prompts",
-        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
-        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
-        master_key="test-master-key-123456",  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture
@@ -45,7 +33,7 @@ def sync_redis(redis_server: RedisServer) -> Iterator[SyncRedis]:
 
 @pytest.fixture
 def client(redis_server: RedisServer, sync_redis: SyncRedis) -> Iterator[TestClient]:
-    with TestClient(create_app(_settings(redis_server.url), metrics=Metrics())) as c:
+    with TestClient(create_app(settings(redis_server.url), metrics=Metrics())) as c:
         yield c
 
 
@@ -217,7 +205,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 def test_redis_down_means_503_so_meta_retries(tmp_path: Path) -> None:
     server = RedisServer(tmp_path / "down")  # a port nobody listens on
-    with TestClient(create_app(_settings(server.url), metrics=Metrics())) as client:
+    with TestClient(create_app(settings(server.url), metrics=Metrics())) as client:
         body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")])
         assert _post(client, body)[0] == 503
         assert client.get("/readyz").status_code == 503
