@@ -129,7 +129,7 @@ class TurnHandler:
                 await self._store.save(claim.conv, conversation)
             reply = result.reply_text
         else:
-            reply = next(h.fallback for h in heard if h.fallback)
+            reply = next((h.fallback for h in heard if h.fallback), config.fallbacks.not_understood)
         await self._queue.remember(claim, memo_name, await self._store.seal(claim.conv, reply.encode()))
         return reply, voice
 
