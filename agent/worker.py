@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import socket
+import time
 from typing import TYPE_CHECKING
 
 import httpx
@@ -136,9 +137,11 @@ class Worker:
 
     async def _handle(self, claim: Claim) -> None:
         tenant = claim.conv.split(":", 1)[0]
+        started = time.perf_counter()
         try:
             verdict = await self._handler.handle(claim)
             self._metrics.turns.labels(tenant, verdict.value).inc()
+            self._metrics.turn_seconds.labels(tenant).observe(time.perf_counter() - started)
             log.info(
                 "turn.done",
                 conv=claim.conv,
