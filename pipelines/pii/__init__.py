@@ -1,6 +1,7 @@
 """PII minimization: detectors, a per-conversation vault, minimize() and restore()."""
 
-from pipelines.pii.detectors import Detector, EntityType, Span, default_detectors
+from pipelines.pii.detectors import default_detectors
+from pipelines.pii.entities import Detector, EntityType, Span
 from pipelines.pii.minimizer import (
     Minimized,
     Minimizer,

@@ -8,41 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import phonenumbers
 from stdnum import iban, luhn
 from stdnum.in_ import aadhaar, pan
 
+from pipelines.pii.entities import Detector, EntityType, Span
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-
-
-class EntityType(StrEnum):
-    PHONE = "PHONE"
-    EMAIL = "EMAIL"
-    CARD = "CARD"
-    AADHAAR = "AADHAAR"
-    PAN = "PAN"
-    IBAN = "IBAN"
-    UPI = "UPI"
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A detected value: `text[start:end]` is the original surface form, `value` its normalized form."""
-
-    start: int
-    end: int
-    type: EntityType
-    value: str
-
-
-class Detector(Protocol):
-    type: EntityType
-
-    def find(self, text: str) -> Iterator[Span]: ...
 
 
 def _digits(s: str) -> str:

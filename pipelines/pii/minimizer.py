@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pipelines.pii.detectors import PRECEDENCE, Detector, EntityType, Span, default_detectors
+from pipelines.pii.detectors import PRECEDENCE, default_detectors
+from pipelines.pii.entities import Detector, EntityType, Span
 from pipelines.pii.vault import PLACEHOLDER, Vault
 
 if TYPE_CHECKING:
@@ -42,6 +43,16 @@ _WITHHELD: dict[EntityType, str] = {
     EntityType.PAN: "[PAN]",
     EntityType.IBAN: "[IBAN]",
     EntityType.UPI: "[UPI ID]",
+    EntityType.VOTER_ID: "[voter ID]",
+    EntityType.PASSPORT: "[passport number]",
+    EntityType.VEHICLE: "[vehicle number]",
+    EntityType.GSTIN: "[GSTIN]",
+    EntityType.IFSC: "[IFSC]",
+    EntityType.BANK_ACCOUNT: "[bank account]",
+    EntityType.IP: "[IP address]",
+    EntityType.DOB: "[date of birth]",
+    EntityType.PERSON: "[name]",
+    EntityType.ADDRESS: "[address]",
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipelines.pii.detectors import EntityType
+from pipelines.pii.entities import EntityType
 
 PLACEHOLDER = re.compile(r"<(" + "|".join(t.value for t in EntityType) + r")_(\d{1,6})>")
 
