@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -31,6 +32,18 @@ class Business(_Strict):
     hours: str = ""
     website: str = ""
     published_numbers: tuple[str, ...] = ()
+
+    @field_validator("published_numbers")
+    @classmethod
+    def _valid_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for number in value:
+            try:
+                valid = phonenumbers.is_valid_number(phonenumbers.parse(number, "IN"))
+            except phonenumbers.NumberParseException:
+                valid = False
+            if not valid:
+                raise ValueError("a published number is not a valid phone number")
+        return value
 
 
 _FALLBACKS = FallbackTexts()
@@ -108,7 +121,17 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
         system_prompt=system_prompt,
         restore_policy=tenant.restore_policy(),
         fallbacks=FallbackTexts(**tenant.fallbacks.model_dump()),
+        public_values=frozenset(_e164(n) for n in tenant.business.published_numbers),
     )
+
+
+def _e164(number: str) -> str:
+    """Published numbers as the phone detector normalizes them, so they match by value in any layout."""
+    try:
+        parsed = phonenumbers.parse(number, "IN")
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 class TenantRegistry:

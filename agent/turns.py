@@ -19,6 +19,7 @@ import structlog
 from agent.queue import Claim, ConversationQueue, Job, ReplyState
 from agent.whatsapp import GraphClient, GraphError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
+from pipelines.pii import seed_sender
 from pipelines.turn import Outcome, TurnConfig, TurnRunner
 
 if TYPE_CHECKING:
@@ -121,6 +122,8 @@ class TurnHandler:
         said = "\n".join(h.text for h in heard if h.text)
         if said:
             conversation = await self._store.load(claim.conv)
+            first = todo[0].payload
+            seed_sender(conversation.vault, wa_id=first.get("to"), profile_name=first.get("profile_name"))
             timings: dict[str, float] = {}
             result = await self._runner.answer(said, conversation, config, timings)
             for stage, ms in timings.items():

@@ -72,6 +72,7 @@ class TurnConfig:
     system_prompt: str
     restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
     fallbacks: FallbackTexts = field(default_factory=FallbackTexts)
+    public_values: frozenset[str] = frozenset()  # the business's own published numbers: never masked
 
 
 @dataclass(slots=True)
@@ -169,7 +170,7 @@ class TurnRunner:
     ) -> TurnResult:
         """Minimize, ask the LLM, restore; extends the conversation's minimized history on success."""
         with _timed(timings, "pii"):
-            minimized = self._minimizer.minimize(user_text, conversation.vault)
+            minimized = self._minimizer.minimize(user_text, conversation.vault, public=config.public_values)
             prompt = self._responder.messages(config.system_prompt, conversation.history, minimized.text)
         try:
             with _timed(timings, "llm"):

@@ -2,6 +2,7 @@
 
 from pipelines.pii.detectors import default_detectors
 from pipelines.pii.entities import Detector, EntityType, Span
+from pipelines.pii.known import seed_sender
 from pipelines.pii.minimizer import (
     Minimized,
     Minimizer,
@@ -25,4 +26,5 @@ __all__ = [
     "VaultEntry",
     "default_detectors",
     "restore",
+    "seed_sender",
 ]

@@ -15,6 +15,7 @@ from stdnum import iban, luhn
 from stdnum.in_ import aadhaar, pan
 
 from pipelines.pii.entities import Detector, EntityType, Span
+from pipelines.pii.indian_ids import indian_id_detectors
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -157,10 +158,20 @@ PRECEDENCE: tuple[EntityType, ...] = (
     EntityType.EMAIL,
     EntityType.UPI,
     EntityType.IBAN,
+    EntityType.GSTIN,
     EntityType.CARD,
     EntityType.AADHAAR,
     EntityType.PAN,
+    EntityType.VOTER_ID,
+    EntityType.PASSPORT,
+    EntityType.VEHICLE,
+    EntityType.IFSC,
+    EntityType.BANK_ACCOUNT,
+    EntityType.IP,
+    EntityType.DOB,
     EntityType.PHONE,
+    EntityType.ADDRESS,
+    EntityType.PERSON,
 )
 
 
@@ -173,4 +184,5 @@ def default_detectors(default_region: str = "IN") -> Sequence[Detector]:
         AadhaarDetector(),
         PanDetector(),
         PhoneDetector(default_region),
+        *indian_id_detectors(),
     )

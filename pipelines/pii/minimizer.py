@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from pipelines.pii.detectors import PRECEDENCE, default_detectors
 from pipelines.pii.entities import Detector, EntityType, Span
+from pipelines.pii.spoken import spoken_shadow
 from pipelines.pii.vault import PLACEHOLDER, Vault
 
 if TYPE_CHECKING:
     import re
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
 
 class RestoreScope(StrEnum):
@@ -78,19 +79,46 @@ class Minimizer:
         self._detectors = tuple(detectors) if detectors is not None else tuple(default_detectors())
         self._rank = {t: i for i, t in enumerate(PRECEDENCE)}
 
-    def scan(self, text: str) -> list[Span]:
-        """Non-overlapping detections in text order; overlaps resolved by type precedence, then length."""
+    def scan(self, text: str, vault: Vault | None = None, *, public: Collection[str] = ()) -> list[Span]:
+        """Non-overlapping detections in text order.
+
+        Detectors run on the text and on its spoken-form shadow ("nine eight seven…" → "987…"), whose spans
+        map back to the words that said them; values the vault knows (the sender's name) are found too.
+        `public` values (the business's own published numbers) are never masked.
+        """
         candidates = [span for d in self._detectors for span in d.find(text)]
+        shadow = spoken_shadow(text)
+        if shadow.changed:
+            for detector in self._detectors:
+                for span in detector.find(shadow.text):
+                    start, end = shadow.original_span(span.start, span.end)
+                    candidates.append(Span(start, end, span.type, span.value))
+        if vault is not None:
+            candidates.extend(vault.known_spans(text))
+        if public:
+            candidates = [s for s in candidates if s.value not in public]
+        return self._resolve(candidates)
+
+    def _resolve(self, candidates: list[Span]) -> list[Span]:
+        """Higher-precedence types first, longer first; a later span that strictly contains the spans it
+        overlaps replaces them (an address that contains a PIN code masks the whole address)."""
         candidates.sort(key=lambda s: (self._rank.get(s.type, len(PRECEDENCE)), -(s.end - s.start), s.start))
         taken: list[Span] = []
         for span in candidates:
-            if all(span.end <= t.start or span.start >= t.end for t in taken):
+            clashes = [t for t in taken if span.start < t.end and t.start < span.end]
+            if not clashes:
                 taken.append(span)
+            elif all(
+                span.start <= t.start and t.end <= span.end and (t.end - t.start) < (span.end - span.start)
+                for t in clashes
+            ):
+                taken = [t for t in taken if t not in clashes] + [span]
         taken.sort(key=lambda s: s.start)
         return taken
 
-    def minimize(self, text: str, vault: Vault) -> Minimized:
-        spans = self.scan(text)
+    def minimize(self, text: str, vault: Vault, *, public: Collection[str] = ()) -> Minimized:
+        """Replace every detected value with its vault placeholder (allocating new ones as needed)."""
+        spans = self.scan(text, vault, public=public)
         parts: list[str] = []
         cursor = 0
         for span in spans:

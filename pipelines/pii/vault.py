@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
-from pipelines.pii.entities import EntityType
+from pipelines.pii.entities import EntityType, Span
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PLACEHOLDER = re.compile(r"<(" + "|".join(t.value for t in EntityType) + r")_(\d{1,6})>")
 
@@ -19,6 +23,7 @@ class VaultEntry:
     type: EntityType
     value: str  # normalized, the identity of the value
     surface: str  # how the person first wrote it, used when restoring
+    aliases: tuple[str, ...] = ()  # known values: lower-case forms searched for literally in every text
 
 
 @dataclass(slots=True)
@@ -26,6 +31,7 @@ class Vault:
     _by_value: dict[tuple[EntityType, str], str] = field(default_factory=dict)
     _entries: dict[str, VaultEntry] = field(default_factory=dict)
     _counters: dict[EntityType, int] = field(default_factory=dict)
+    _known: tuple[re.Pattern[str], dict[str, str]] | Literal[False] | None = None
 
     def placeholder(self, type_: EntityType, value: str, surface: str) -> str:
         """The placeholder for a value, allocating `<TYPE_n>` the first time the value is seen."""
@@ -40,6 +46,34 @@ class Vault:
         self._entries[token] = VaultEntry(type_, value, surface)
         return token
 
+    def seed(self, type_: EntityType, value: str, surface: str, aliases: Sequence[str] = ()) -> str:
+        """Register a value known before it is said (the sender's number, their WhatsApp profile name), so it
+        is masked wherever it appears, also in forms no detector would catch (a first name alone)."""
+        token = self.placeholder(type_, value, surface)
+        entry = self._entries[token]
+        new = tuple(a for a in dict.fromkeys(a.lower() for a in aliases) if a and a not in entry.aliases)
+        if new:
+            self._entries[token] = VaultEntry(entry.type, entry.value, entry.surface, entry.aliases + new)
+            self._known = None
+        return token
+
+    def known_spans(self, text: str) -> list[Span]:
+        """Where any alias of a seeded value occurs (case-insensitive, whole words), as that value's spans."""
+        if self._known is None:
+            tokens = {a: token for token, e in self._entries.items() for a in e.aliases}
+            pattern = "|".join(re.escape(a) for a in sorted(tokens, key=len, reverse=True))
+            self._known = (
+                (re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE), tokens) if tokens else False
+            )
+        if self._known is False:
+            return []
+        regex, tokens = self._known
+        spans = []
+        for m in regex.finditer(text):
+            entry = self._entries[tokens[m.group().lower()]]
+            spans.append(Span(m.start(), m.end(), entry.type, entry.value))
+        return spans
+
     def entry(self, placeholder: str) -> VaultEntry | None:
         return self._entries.get(placeholder)
 
@@ -47,17 +81,17 @@ class Vault:
         return len(self._entries)
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {token: [e.type.value, e.value, e.surface] for token, e in self._entries.items()}
+        return {token: [e.type.value, e.value, e.surface, *e.aliases] for token, e in self._entries.items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, list[str]]) -> Vault:
         vault = cls()
-        for token, (type_name, value, surface) in data.items():
+        for token, (type_name, value, surface, *aliases) in data.items():
             m = PLACEHOLDER.fullmatch(token)
             if m is None:
                 raise ValueError("vault: malformed placeholder")
             type_ = EntityType(type_name)
             vault._by_value[(type_, value)] = token
-            vault._entries[token] = VaultEntry(type_, value, surface)
+            vault._entries[token] = VaultEntry(type_, value, surface, tuple(aliases))
             vault._counters[type_] = max(vault._counters.get(type_, 0), int(m.group(2)))
         return vault

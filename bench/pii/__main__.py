@@ -1,0 +1,72 @@
+"""`python -m bench.pii`: build the labelled set, run our engine and the Presidio baseline, print the report.
+
+Options: --examples N prints N leaked examples per type for our engine; --seed/--size change the dataset;
+--no-baseline skips Presidio (its spaCy pipeline is most of the run time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from bench.pii import report
+from bench.pii.dataset import DEFAULT_SEED, DEFAULT_SIZE, Example, build_dataset
+from bench.pii.presidio_baseline import PresidioBaseline, tune
+from bench.pii.score import score
+from bench.pii.systems import LeadcloseEngine, System, Unavailable, measure
+
+
+def _pin_one_core() -> str:
+    """Throughput is per core: run on one CPU of those allowed (Linux); elsewhere say it is not pinned."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned"
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return f"pinned to CPU {cpu}"
+
+
+def _evaluate(system: System | Unavailable, dataset: list[Example]) -> report.Column:
+    """Run and score one system; the baseline's score threshold is tuned first."""
+    if isinstance(system, Unavailable):
+        return report.Column(system.name, f"not run: {system.reason}")
+    run = measure(system, dataset)
+    if isinstance(system, PresidioBaseline):
+        best, run, tried = tune(dataset, run)
+        label = f"{system.name}@{best:.1f}"
+        return report.Column(label, system.describe(), score(dataset, run), run, report.tuning(tried, best))
+    return report.Column(system.name, system.describe(), score(dataset, run), run)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pii", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--examples", type=int, default=0, metavar="N", help="leaked examples per type (ours)"
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
+    parser.add_argument("--no-baseline", action="store_true", help="skip Presidio")
+    args = parser.parse_args(argv)
+
+    pinned = _pin_one_core()
+    started = time.perf_counter()
+    dataset = build_dataset(args.seed, args.size)
+    systems: list[System | Unavailable] = [LeadcloseEngine.load()]
+    if not args.no_baseline:
+        systems.append(PresidioBaseline.load())
+    columns = [_evaluate(s, dataset) for s in systems]
+
+    print("PII bench: span P/R/F1 per type (overlap + same type), character leak, false alarms, speed")
+    print(*report.describe_dataset(dataset, args.seed), sep="\n")
+    print(*report.compare(dataset, columns), sep="\n")
+    print()
+    print(*report.decoys(columns), sep="\n")
+    print(f"\ntimings on one core ({pinned}); whole run {time.perf_counter() - started:.0f} s")
+    ours = columns[0]
+    if args.examples and ours.run is not None:
+        print()
+        print(*report.leaked_examples(dataset, ours.run, args.examples), sep="\n")
+
+
+if __name__ == "__main__":
+    main()

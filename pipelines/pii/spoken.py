@@ -1,0 +1,714 @@
+"""Spoken-form normalizer: a written *shadow* of a transcript, with a map back to the original characters.
+
+Whisper writes what people say, and people say numbers, e-mail addresses and UPI IDs in words: "nine eight
+seven six five, four three two one zero", "double nine", "nau aath saat ...", "john underscore doe at the
+rate gmail dot com". The detectors look for written forms, so the minimizer also scans a shadow in which
+those phrases are written ("98765 43210", "john_doe@gmail.com") and maps each span found there back with
+`Shadow.original_span`. The mapped span covers the whole spoken phrase, so masking it removes the words,
+not only the digits.
+
+Precision comes first, because ordinary prose must come out unchanged ("two days", "call me at five", "meet
+at the mall", "dot com companies"). A digit word is rewritten only inside a run of at least three, or two
+when a "double"/"triple", a leading "plus" or written digits join them. "at" and "dot" are rewritten only
+inside a complete e-mail shape that ends in a plausible top-level domain, or a UPI ID that ends in a known
+handle. The text is tokenized once, and every pass looks only a bounded distance around each token, so the
+work is linear in the length of the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from enum import Enum, auto
+from itertools import pairwise
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+_Language = Literal["en", "hi", ""]  # "" for "zero", which Hindi speakers say as often as "shunya"
+
+
+def _digit_words() -> dict[str, tuple[str, _Language, bool]]:
+    """word -> (digit, language, weak). A weak word means something else as often as a digit ("oh", "do": the
+    English verb and Hindi "give", "teen"); it counts as a digit only next to digit words of its language."""
+    table: dict[str, tuple[str, _Language, bool]] = {}
+    english = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    for value, word in enumerate(english):
+        table[word] = (str(value), "en" if value else "", False)
+    table["oh"] = ("0", "en", True)
+    hindi: dict[str, tuple[str, ...]] = {
+        # Only spellings that are not also a common word: not "saath"/"sath" (sixty; "with"), "sat", "che"
+        # (Gujarati "is"), "chah", "no", "nav", "ath".
+        "0": ("shunya", "sunya", "shoonya", "शून्य"),
+        "1": ("ek", "एक"),
+        "2": ("do", "दो"),
+        "3": ("teen", "तीन"),
+        "4": ("char", "chaar", "चार"),
+        "5": ("paanch", "panch", "पांच", "पाँच"),
+        "6": ("chhe", "chhah", "chheh", "छह", "छः"),
+        "7": ("saat", "सात"),
+        "8": ("aath", "आठ"),
+        "9": ("nau", "नौ"),
+    }
+    weak = {"do", "दो", "teen"}
+    for digit, words in hindi.items():
+        for word in words:
+            table[word] = (digit, "hi", word in weak)
+    return table
+
+
+_DIGIT_WORDS: Final = _digit_words()
+# Hindi verb stems that "do" ("give") follows: "bhej do", "kar do". A "do" after one starts no number.
+_HINDI_VERBS: Final = frozenset(
+    {"kar", "bhej", "de", "bata", "le", "likh", "rakh", "bol", "daal", "dal", "dikha", "bana", "chhod", "dedo",
+     "कर", "भेज", "दे", "बता", "ले", "लिख", "रख", "बोल", "डाल", "दिखा", "बना", "छोड़"}
+)  # fmt: skip
+_REPEATS: Final = {"double": 2, "triple": 3, "डबल": 2, "ट्रिपल": 3}
+_PLUS_WORDS: Final = frozenset({"plus", "प्लस"})
+_JOIN_WORDS: Final = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
+# Punctuation a transcript puts between groups of one number ("98765, 43210", "98765... 43210").
+_RUN_MARKS: Final = frozenset({",", ";", "…", "–", "—"})
+_MAX_SEPARATOR: Final = 5  # lexemes between two digit items of one run: " ... ", " - ", ", "
+
+# Top-level domains accepted besides any two letters (country codes).
+_GENERIC_TLDS: Final = frozenset(
+    {
+        "com", "org", "net", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "mobi", "asia",
+        "io", "ai", "app", "dev", "xyz", "online", "site", "tech", "store", "shop", "club", "live", "email",
+        "cloud", "blog", "agency", "digital", "solutions", "services", "today", "world", "website", "space",
+    }
+)  # fmt: skip
+_MAIL_PROVIDERS: Final = frozenset(
+    {
+        "gmail", "googlemail", "yahoo", "ymail", "rocketmail", "hotmail", "outlook", "live", "msn", "icloud",
+        "me", "rediffmail", "rediff", "protonmail", "proton", "zoho", "zohomail", "aol", "yandex", "gmx",
+    }
+)  # fmt: skip
+# UPI handles (the part after "@" of a UPI ID, which has no dot) that are not words, and those that are also
+# a bank's or an app's name ("I paid at paytm").
+_UPI_HANDLES: Final = frozenset(
+    {
+        "okaxis", "okhdfcbank", "okicici", "oksbi", "ybl", "ibl", "axl", "apl", "yapl", "rapl", "ptyes",
+        "ptaxis", "pthdfc", "ptsbi", "kmbl", "fbl", "slc", "ikwik", "abfspay", "axisb", "cnrb", "mahb",
+        "barodampay", "waaxis", "wahdfcbank", "waicici", "wasbi", "idfcfirst", "yescred",
+    }
+)  # fmt: skip
+_UPI_BRANDS: Final = frozenset(
+    {
+        "paytm", "upi", "icici", "sbi", "hdfcbank", "axisbank", "kotak", "federal", "indus", "airtel", "jio",
+        "freecharge", "pnb", "boi", "dbs", "yesbank", "unionbank", "idfcbank", "aubank",
+    }
+)  # fmt: skip
+# Words said around an address: with one of them close by, "<word> at <domain> dot <tld>" is an address even
+# when the domain is not a mail provider ("my email is rahul at infosys dot com", "bill raviiyer at tcs dot
+# com pe bhejo"). None of them is ever a one-word local part.
+_ADDRESS_CUES: Final = frozenset(
+    {
+        "email", "mail", "emailid", "mailid", "id", "gmail", "upi", "vpa", "gpay", "phonepe", "paytm", "pay",
+        "send", "write", "contact", "invoice", "bill", "receipt", "quotation", "quote", "details", "refund",
+        "transfer", "payment", "paise",
+        "bhej", "bhejo", "bhejna", "bhejiye", "bhejdo", "ईमेल", "मेल", "भेज", "भेजें", "भेजिए", "भेजो", "बिल",
+    }
+)  # fmt: skip
+_ADDRESS_CUE_REACH: Final = 8  # lexemes searched for a cue, before the address and after it
+_UPI_ANY: Final = _UPI_HANDLES | _UPI_BRANDS
+# Words that are never the local part of a spoken address, nor joined to the digits said after them
+# ("I worked at amazon dot com", "my email is one two three at gmail dot com").
+_STOPWORDS: Final = frozenset(
+    {
+        "is", "was", "are", "am", "be", "been", "were", "it", "its", "this", "that", "the", "an", "and",
+        "or", "to", "on", "in", "of", "for", "by", "from", "with", "me", "my", "us", "we", "you", "your",
+        "he", "she", "him", "her", "they", "them", "our", "their", "here", "there", "then", "also", "just",
+        "only", "now", "do", "did", "does", "so", "not", "no", "yes", "ok", "okay", "please", "thanks",
+        "email", "mail", "id", "address", "number", "phone", "mobile", "whatsapp", "call", "contact",
+        "send", "sent", "write", "reach", "message", "work", "works", "worked", "working", "job", "live",
+        "lives", "lived", "living", "stay", "staying", "based", "available", "office", "home", "meet",
+        "see", "visit", "join", "joined", "buy", "bought", "sell", "selling", "order", "ordered", "listed",
+        "hai", "hain", "tha", "thi", "mera", "meri", "mere", "mujhe", "aap", "aapka", "ka", "ki", "ke",
+        "ko", "par", "pe", "se", "aur", "ya", "yeh", "ye", "woh", "wo", "toh", "bhi", "nahi", "haan",
+    }
+)  # fmt: skip
+_NOT_LOCAL: Final = _STOPWORDS | _ADDRESS_CUES
+_MAX_LOCAL: Final = 64  # characters of a local part
+_MAX_LOCAL_ATOMS: Final = 32
+_MAX_DOMAIN_ATOMS: Final = 32
+
+# Letters, with Devanagari vowel signs and other combining marks kept inside the word ("पाँच", "छः").
+_WORD: Final = r"[^\W\d_](?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963])*"
+_TOKEN: Final = re.compile(rf"(?P<word>{_WORD})|(?P<num>\d+)|(?P<space>\s+)|(?P<mark>.)", re.DOTALL)
+
+
+class _Kind(Enum):
+    SPACE = auto()
+    WORD = auto()
+    LETTER = auto()  # one letter: "j", "j for john", "capital j"
+    DIGIT = auto()  # a digit word: "nine", "oh", "nau", "नौ"
+    REPEAT = auto()  # "double nine", "triple 5"
+    NUM = auto()  # written digits, in any script
+    PLUS = auto()
+    AT = auto()  # "at", "at the rate", "@"
+    JOIN = auto()  # "dot", "underscore", "dash", "hyphen", ".", "_", "-"
+    MARK = auto()  # any other character
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexeme:
+    kind: _Kind
+    start: int
+    end: int
+    # digits (DIGIT, REPEAT, NUM, in ASCII), the letter, the symbol (AT, JOIN, PLUS), the lower-case word, the
+    # mark; for SPACE "\n" when the space holds a line break, else " ".
+    value: str
+    spoken: bool = False  # said in words, not written; for LETTER spelt ("j for john", "capital j")
+    weak: bool = False  # also a common word ("oh", "do", "teen"); for AT a bare "at"
+    language: _Language = ""  # of a digit word
+
+
+_DIGIT_KINDS: Final = frozenset({_Kind.DIGIT, _Kind.REPEAT})
+_ITEM_KINDS: Final = frozenset({_Kind.DIGIT, _Kind.REPEAT, _Kind.NUM})
+
+
+def _ascii_digits(digits: str) -> str:
+    if digits.isascii():
+        return digits
+    return "".join(str(unicodedata.decimal(c)) for c in digits)
+
+
+class _Lexer:
+    """Tokens (words, digit strings, spaces, single characters) grouped into lexemes with bounded lookahead."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._tokens = [(m.lastgroup, m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        self._words = [text[s:e].lower() if group == "word" else "" for group, s, e in self._tokens]
+
+    def lexemes(self) -> list[_Lexeme]:
+        out: list[_Lexeme] = []
+        i = 0
+        while i < len(self._tokens):
+            group, start, end = self._tokens[i]
+            last = i
+            if group == "space":
+                lexeme = _Lexeme(_Kind.SPACE, start, end, "\n" if "\n" in self._text[start:end] else " ")
+            elif group == "num":
+                lexeme = _Lexeme(_Kind.NUM, start, end, _ascii_digits(self._text[start:end]))
+            elif group == "mark":
+                char = self._text[start]
+                if char == "@":
+                    lexeme = _Lexeme(_Kind.AT, start, end, "@")
+                elif char in "._-":
+                    lexeme = _Lexeme(_Kind.JOIN, start, end, char)
+                else:
+                    lexeme = _Lexeme(_Kind.MARK, start, end, char)
+            else:
+                lexeme, last = self._word(i)
+            out.append(lexeme)
+            i = last + 1
+        return out
+
+    def _after(self, i: int, *expected: str) -> int:
+        """Index of the last of `expected`, each a word after one space, following token i; -1 if absent."""
+        for word in expected:
+            if i + 2 >= len(self._tokens) or self._tokens[i + 1][0] != "space" or self._words[i + 2] != word:
+                return -1
+            i += 2
+        return i
+
+    def _next_word(self, i: int) -> str:
+        """The word one space after token i, or ""."""
+        if i + 2 >= len(self._tokens) or self._tokens[i + 1][0] != "space":
+            return ""
+        return self._words[i + 2]
+
+    def _word(self, i: int) -> tuple[_Lexeme, int]:
+        word = self._words[i]
+        start, end = self._tokens[i][1], self._tokens[i][2]
+        if word == "at":
+            last = self._after(i, "the", "rate")
+            last = max(last, self._after(last, "of")) if last >= 0 else self._after(i, "rate")
+            if last >= 0:
+                return _Lexeme(_Kind.AT, start, self._tokens[last][2], "@", spoken=True), last
+            return _Lexeme(_Kind.AT, start, end, "@", spoken=True, weak=True), i
+        if word in _REPEATS and (repeat := self._repeat(i)) is not None:
+            return repeat, i + 2
+        following = self._next_word(i)
+        if word == "capital" and _is_letter(following):
+            return _Lexeme(_Kind.LETTER, start, self._tokens[i + 2][2], following.upper(), spoken=True), i + 2
+        if _is_letter(word):
+            last = self._after(i, "for")
+            example = self._next_word(last) if last >= 0 else ""
+            if len(example) > 1 and example.isascii() and example.isalpha() and example[0] == word:
+                return _Lexeme(_Kind.LETTER, start, self._tokens[last + 2][2], word, spoken=True), last + 2
+            return _Lexeme(_Kind.LETTER, start, end, word), i
+        if word in _DIGIT_WORDS:
+            digit, language, weak = _DIGIT_WORDS[word]
+            return _Lexeme(_Kind.DIGIT, start, end, digit, spoken=True, weak=weak, language=language), i
+        if word in _JOIN_WORDS:
+            return _Lexeme(_Kind.JOIN, start, end, _JOIN_WORDS[word], spoken=True), i
+        if word in _PLUS_WORDS:
+            return _Lexeme(_Kind.PLUS, start, end, "+", spoken=True), i
+        return _Lexeme(_Kind.WORD, start, end, word), i
+
+    def _repeat(self, i: int) -> _Lexeme | None:
+        """ "double nine", "triple 5": the multiplier, one space, then a digit word or one written digit."""
+        if i + 2 >= len(self._tokens) or self._tokens[i + 1][0] != "space":
+            return None
+        times = _REPEATS[self._words[i]]
+        start, end = self._tokens[i][1], self._tokens[i + 2][2]
+        following = self._words[i + 2]
+        if following in _DIGIT_WORDS:
+            digit, language, _ = _DIGIT_WORDS[following]
+            return _Lexeme(_Kind.REPEAT, start, end, digit * times, spoken=True, language=language)
+        written = self._text[self._tokens[i + 2][1] : end]
+        if self._tokens[i + 2][0] == "num" and len(written) == 1 and written.isascii():
+            return _Lexeme(_Kind.REPEAT, start, end, written * times, spoken=True)
+        return None
+
+
+def _is_letter(word: str) -> bool:
+    return len(word) == 1 and "a" <= word <= "z"
+
+
+class _Edit(NamedTuple):
+    start: int  # original range
+    end: int
+    text: str  # what the shadow has instead
+    linear: bool = False  # same length, character for character (script digits)
+
+
+class _Segment(NamedTuple):
+    shadow_start: int
+    start: int  # original range
+    end: int
+    linear: bool  # character for character; else each character of the segment stands for the whole range
+
+
+@dataclass(frozen=True, slots=True)
+class Shadow:
+    """The written form of a text, and where each of its characters came from.
+
+    Nothing is in the repr: the text is a person's message.
+    """
+
+    text: str = field(repr=False)
+    _source_length: int = field(repr=False)
+    _changed: bool = field(repr=False)
+    _starts: tuple[int, ...] = field(repr=False)  # shadow_start of each segment
+    _segments: tuple[_Segment, ...] = field(repr=False)  # cover the shadow text, in order, none empty
+
+    @property
+    def changed(self) -> bool:
+        """False when the shadow is the input itself (then a second scan would find nothing new)."""
+        return self._changed
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The original range that shadow `[start, end)` came from. A span that touches a rewritten phrase
+        covers all of it: "987" inside "98765" is "nine eight seven" (with the spaces between), and one digit
+        of "99" is the whole "double nine"."""
+        if not 0 <= start <= end <= len(self.text):
+            raise ValueError("span is outside the shadow text")
+        if start == len(self.text):
+            return (self._source_length, self._source_length)
+        first = self._segment(start)
+        begin = first.start + (start - first.shadow_start) if first.linear else first.start
+        if start == end:
+            return (begin, begin)
+        last = self._segment(end - 1)
+        finish = last.start + (end - last.shadow_start) if last.linear else last.end
+        return (begin, finish)
+
+    def _segment(self, position: int) -> _Segment:
+        return self._segments[bisect_right(self._starts, position) - 1]
+
+
+def spoken_shadow(text: str) -> Shadow:
+    """The shadow of `text`: spoken digits, e-mail addresses, UPI IDs and script digits in written form."""
+    lexemes = _Lexer(text).lexemes()
+    edits, claimed = _Addresses(text, lexemes).edits()
+    edits.extend(_Digits(text, lexemes, claimed).edits())
+    edits.extend(
+        _Edit(lx.start, lx.end, lx.value, linear=True)
+        for lx in lexemes
+        if lx.kind is _Kind.NUM and not text[lx.start : lx.end].isascii()
+    )
+    return _build(text, edits)
+
+
+def _build(text: str, edits: list[_Edit]) -> Shadow:
+    edits.sort()
+    parts: list[str] = []
+    segments: list[_Segment] = []
+    cursor = length = 0
+    for edit in edits:
+        if edit.start > cursor:
+            segments.append(_Segment(length, cursor, edit.start, True))
+            parts.append(text[cursor : edit.start])
+            length += edit.start - cursor
+        if edit.text:
+            segments.append(_Segment(length, edit.start, edit.end, edit.linear))
+            parts.append(edit.text)
+            length += len(edit.text)
+        cursor = edit.end
+    if cursor < len(text):
+        segments.append(_Segment(length, cursor, len(text), True))
+        parts.append(text[cursor:])
+    shadow = "".join(parts)
+    return Shadow(shadow, len(text), shadow != text, tuple(s.shadow_start for s in segments), tuple(segments))
+
+
+_Atom = Literal["word", "letter", "digit"]
+# Atoms said one after the other that belong to one address: "j o h n", "rahul nine eight", "a for apple two"
+# (said: written digits after a space are not joined, "mera UPI 9876543210@ybl").
+_SPACED_PAIRS: Final[frozenset[tuple[_Atom, _Atom]]] = frozenset(
+    {("letter", "letter"), ("digit", "digit"), ("word", "digit"), ("letter", "digit")}
+)
+
+
+class _Addresses:
+    """Spoken e-mail addresses and UPI IDs: local part, "at" / "at the rate" / "@", then domain labels joined
+    by "dot", or a UPI handle ("rahul dot k at the rate okaxis").
+
+    Atoms (words, letters, digits) are linked to the next atom by a joiner ("dot", ".", "underscore", ...), by
+    nothing ("john123") or, for the pairs in `_SPACED_PAIRS`, by a space. An address is the chain of linked
+    atoms before an "at" and the chain after it, up to the last label that is a top-level domain.
+    """
+
+    def __init__(self, text: str, lexemes: Sequence[_Lexeme]) -> None:
+        self._lexemes = lexemes
+        self._atoms: list[_Atom | None] = []
+        self._texts: list[str] = []  # what each atom contributes, lower-case
+        for i, lx in enumerate(lexemes):
+            if lx.kind is _Kind.WORD or (
+                lx.kind is _Kind.DIGIT and lx.weak and not _weak_digit_holds(lexemes, i)
+            ):
+                word = text[lx.start : lx.end].lower()
+                self._atoms.append("word" if word.isascii() else None)
+                self._texts.append(word)
+            elif lx.kind in _ITEM_KINDS:
+                self._atoms.append("digit")
+                self._texts.append(lx.value)
+            elif lx.kind is _Kind.LETTER:
+                self._atoms.append("letter")
+                self._texts.append(lx.value.lower())
+            else:
+                self._atoms.append(None)
+                self._texts.append("")
+        self._next: list[tuple[int, str] | None] = [None] * len(lexemes)
+        self._prev: list[tuple[int, str] | None] = [None] * len(lexemes)
+        for i in range(len(lexemes)):
+            self._link(i)
+
+    def _is_space(self, i: int) -> bool:
+        return (
+            i < len(self._lexemes) and self._lexemes[i].kind is _Kind.SPACE and self._lexemes[i].value == " "
+        )
+
+    def _is_atom(self, i: int) -> bool:
+        return i < len(self._lexemes) and self._atoms[i] is not None
+
+    def _link(self, i: int) -> None:
+        """Link atom i to the next atom when they belong to one address; the symbol is what joins them
+        ("." "_" "-", "" for nothing, " " for a space that the address drops)."""
+        left = self._atoms[i]
+        if left is None:
+            return
+        j = i + 1
+        spaced = self._is_space(j)
+        if spaced:
+            j += 1
+        if j >= len(self._lexemes):
+            return
+        lx = self._lexemes[j]
+        target, symbol = -1, ""
+        if lx.kind is _Kind.JOIN:
+            if lx.spoken:
+                k = j + 2 if self._is_space(j + 1) else j + 1
+                if self._is_atom(k):
+                    target, symbol = k, lx.value
+            elif not spaced and self._is_atom(j + 1):
+                target, symbol = j + 1, lx.value
+        elif (right := self._atoms[j]) is not None:
+            if not spaced:  # "john123"
+                target = j
+            elif (
+                spaced
+                and (left, right) in _SPACED_PAIRS
+                and _Kind.NUM not in (lx.kind, self._lexemes[i].kind)
+                and self._texts[i] not in _NOT_LOCAL
+            ):
+                target, symbol = j, " "
+        if target >= 0:
+            self._next[i] = (target, symbol)
+            self._prev[target] = (i, symbol)
+
+    def edits(self) -> tuple[list[_Edit], list[bool]]:
+        """The rewrites of every address found, and which lexemes the addresses hold."""
+        edits: list[_Edit] = []
+        claimed = [False] * len(self._lexemes)
+        boundary = k = 0
+        while k < len(self._lexemes):
+            region = self._address(k, boundary) if self._lexemes[k].kind is _Kind.AT else None
+            if region is None:
+                k += 1
+                continue
+            first, last = region
+            for i in range(first, last + 1):
+                claimed[i] = True
+                lx = self._lexemes[i]
+                if lx.kind is _Kind.SPACE:
+                    edits.append(_Edit(lx.start, lx.end, ""))
+                elif lx.spoken and (lx.kind is not _Kind.DIGIT or self._atoms[i] == "digit"):
+                    edits.append(_Edit(lx.start, lx.end, lx.value))
+            boundary = k = last + 1
+        return edits, claimed
+
+    def _address(self, at: int, boundary: int) -> tuple[int, int] | None:
+        """The first and last lexeme of the address around the "at" lexeme `at`, or None."""
+        right = at + 2 if self._is_space(at + 1) else at + 1
+        left = at - 2 if at >= 1 and self._is_space(at - 1) else at - 1
+        if left < boundary or not self._is_atom(left) or not self._is_atom(right):
+            return None
+        domain = self._domain(right)
+        if domain is not None:
+            last, host = domain
+            trusted = host in _MAIL_PROVIDERS
+        elif self._is_upi_handle(right):
+            last, trusted = right, self._texts[right] in _UPI_HANDLES
+        else:
+            return None
+        first, atoms = self._local(left, boundary)
+        if atoms == 1:
+            if self._atoms[left] == "word" and self._texts[left] in _NOT_LOCAL:
+                return None
+            # "<word> at <site> dot com" is as often where someone works or shops as an address.
+            if self._lexemes[at].weak and not trusted and not self._cued(first, last):
+                return None
+        return first, last
+
+    def _is_upi_handle(self, i: int) -> bool:
+        """A known handle that ends there ("okaxis", not "okaxis.com")."""
+        if self._atoms[i] != "word" or self._texts[i] not in _UPI_ANY:
+            return False
+        link = self._next[i]
+        return link is None or link[1] == " "
+
+    def _domain(self, first: int) -> tuple[int, str] | None:
+        """The last atom of the domain starting at atom `first`, and its first label; None without a TLD."""
+        label, first_label, dots, last = self._texts[first], "", 0, -1
+        current = first
+        for _ in range(_MAX_DOMAIN_ATOMS):
+            link = self._next[current]
+            if link is None:
+                break
+            current, symbol = link
+            if symbol == ".":
+                if not dots:
+                    first_label = label
+                dots += 1
+                label = self._texts[current]
+            elif symbol in ("-", ""):
+                label += symbol + self._texts[current]
+            else:  # "_" or a space: not inside a domain
+                break
+            if dots and _is_tld(label):
+                last = current
+        return (last, first_label) if last >= 0 else None
+
+    def _local(self, last: int, boundary: int) -> tuple[int, int]:
+        """The first atom of the local part ending at atom `last`, and how many atoms it has."""
+        first, length, atoms = last, len(self._texts[last]), 1
+        while (link := self._prev[first]) is not None and atoms < _MAX_LOCAL_ATOMS:
+            source, symbol = link
+            size = len(self._texts[source]) + len(symbol.strip())
+            if source < boundary or length + size > _MAX_LOCAL:
+                break
+            first, length, atoms = source, length + size, atoms + 1
+        return first, atoms
+
+    def _cued(self, first: int, last: int) -> bool:
+        around = (
+            *self._lexemes[max(0, first - _ADDRESS_CUE_REACH) : first],
+            *self._lexemes[last + 1 : last + 1 + _ADDRESS_CUE_REACH],
+        )
+        return any(lx.kind is _Kind.WORD and lx.value in _ADDRESS_CUES for lx in around)
+
+
+def _weak_digit_holds(lexemes: Sequence[_Lexeme], i: int) -> bool:
+    """Whether the weak digit word at i is a digit where it stands, looking at the words one space away."""
+
+    def neighbour(step: int) -> _Lexeme | None:
+        j = i + step
+        if 0 <= j < len(lexemes) and lexemes[j].kind is _Kind.SPACE and lexemes[j].value == " ":
+            j += step
+        return lexemes[j] if 0 <= j < len(lexemes) else None
+
+    previous = neighbour(-1)
+    context = previous.language if previous is not None and previous.kind in _DIGIT_KINDS else None
+    return _weak_is_digit(lexemes, i, context, neighbour(1))
+
+
+def _weak_is_digit(
+    lexemes: Sequence[_Lexeme], i: int, context: str | None, following: _Lexeme | None
+) -> bool:
+    """A weak word ("oh", "do", "teen") is a digit after digit words of its language (`context`: the language
+    of the digit words before it, "" when only "zero", None when none). A Hindi one is also a digit before a
+    Hindi digit word, unless a verb stem comes first: "nine oh seven", "zero do do teen"; not "oh, nine",
+    "one zero do you", "bhej do saat aath"."""
+    lx = lexemes[i]
+    if context:
+        return context == lx.language
+    if lx.language == "hi" and not _follows_verb(lexemes, i):
+        return following is not None and following.kind in _DIGIT_KINDS and following.language == "hi"
+    return False
+
+
+def _follows_verb(lexemes: Sequence[_Lexeme], i: int) -> bool:
+    """Whether lexeme i comes one space after a Hindi verb stem ("bhej do", "kar do")."""
+    j = i - 2 if i >= 1 and lexemes[i - 1].kind is _Kind.SPACE else i - 1
+    return j >= 0 and lexemes[j].kind is _Kind.WORD and lexemes[j].value in _HINDI_VERBS
+
+
+def _is_tld(label: str) -> bool:
+    return label.isascii() and label.isalpha() and (len(label) == 2 or label in _GENERIC_TLDS)
+
+
+class _Digits:
+    """Runs of digit words: "nine eight seven six five, four three two one zero" -> "98765 43210".
+
+    A run is digit items (digit words, "double nine", written digits) with only spaces and pause marks between
+    them; a "plus" may lead it. Items said one after the other are joined; a pause mark, or written digits
+    next to words, separates groups, and the separation stays a space when both groups have two digits or more.
+    """
+
+    def __init__(self, text: str, lexemes: Sequence[_Lexeme], claimed: Sequence[bool]) -> None:
+        self._text = text
+        self._lexemes = lexemes
+        self._claimed = claimed
+
+    def edits(self) -> list[_Edit]:
+        edits: list[_Edit] = []
+        lexemes, claimed = self._lexemes, self._claimed
+        i = 0
+        while i < len(lexemes):
+            if claimed[i] or not (lexemes[i].kind in _ITEM_KINDS or self._leading_plus(i)):
+                i += 1
+                continue
+            items, j = [i], i
+            while True:
+                k, gap = j + 1, 0
+                while k < len(lexemes) and gap < _MAX_SEPARATOR and not claimed[k] and _separates(lexemes[k]):
+                    k, gap = k + 1, gap + 1
+                if k < len(lexemes) and not claimed[k] and lexemes[k].kind in _ITEM_KINDS:
+                    items.append(k)
+                    j = k
+                else:
+                    break
+            for run in self._accepted_runs(items):
+                if self._eligible(run):
+                    edits.extend(self._rewrite(run))
+            i = j + 1
+        return edits
+
+    def _leading_plus(self, i: int) -> bool:
+        """ "plus" one space before a digit word: "plus nine one"."""
+        lexemes = self._lexemes
+        return (
+            lexemes[i].kind is _Kind.PLUS
+            and i + 2 < len(lexemes)
+            and lexemes[i + 1].kind is _Kind.SPACE
+            and lexemes[i + 1].value == " "
+            and lexemes[i + 2].kind in _DIGIT_KINDS
+            and not self._claimed[i + 2]
+        )
+
+    def _accepted_runs(self, items: list[int]) -> list[list[int]]:
+        """Split the items where a weak word is not a digit (see `_weak_is_digit`)."""
+        runs: list[list[int]] = [[]]
+        context: str | None = None  # the language of the run's digit words so far
+        for t, index in enumerate(items):
+            lx = self._lexemes[index]
+            if lx.kind is _Kind.DIGIT and lx.weak:
+                following = self._lexemes[items[t + 1]] if t + 1 < len(items) else None
+                if not _weak_is_digit(self._lexemes, index, context, following):
+                    if runs[-1]:
+                        runs.append([])
+                    context = None
+                    continue
+            runs[-1].append(index)
+            if lx.kind in _DIGIT_KINDS:
+                context = lx.language or context or ""
+        return runs
+
+    def _eligible(self, run: list[int]) -> bool:
+        """Three digit words, or two with a "double"/"triple", a leading "plus" or written digits."""
+        strong, boosted = 0, False
+        for index in run:
+            lx = self._lexemes[index]
+            if lx.kind is _Kind.DIGIT:
+                strong += not lx.weak
+            elif lx.kind is _Kind.REPEAT:
+                strong += 2
+                boosted = True
+            else:
+                boosted = True
+        return strong >= 3 or (strong >= 2 and boosted)
+
+    def _rewrite(self, run: list[int]) -> list[_Edit]:
+        lexemes = self._lexemes
+        edits = [
+            _Edit(lexemes[index].start, lexemes[index].end, lexemes[index].value)
+            for index in run
+            if lexemes[index].kind is not _Kind.NUM
+        ]
+        # Group the items, then keep a space between two groups only when both have two digits or more
+        # ("98765, 43210" stays two groups; "nine, eight, seven" said digit by digit is one number).
+        groups: list[int] = [0]  # digits per group
+        breaks: list[bool] = []  # between run[t] and run[t + 1]: starts a new group
+        for a, b in pairwise(run):
+            groups[-1] += len(lexemes[a].value) if lexemes[a].kind is not _Kind.PLUS else 0
+            new_group = lexemes[a].end != lexemes[b].start and not (
+                self._plain(a, b) and _joinable(lexemes[a], lexemes[b])
+            )
+            breaks.append(new_group)
+            if new_group:
+                groups.append(0)
+        groups[-1] += len(lexemes[run[-1]].value)
+        group = 0
+        for (a, b), new_group in zip(pairwise(run), breaks, strict=True):
+            out = ""
+            if new_group:
+                out = " " if groups[group] >= 2 and groups[group + 1] >= 2 else ""
+                group += 1
+            start, end = lexemes[a].end, lexemes[b].start
+            if self._text[start:end] != out:
+                edits.append(_Edit(start, end, out))
+        return edits
+
+    def _plain(self, a: int, b: int) -> bool:
+        """Only a space on one line, or one hyphen ("nine-eight"), between lexemes a and b."""
+        between = self._lexemes[a + 1 : b]
+        if len(between) == 1 and between[0].kind is _Kind.JOIN and between[0].value == "-":
+            return not between[0].spoken
+        return all(lx.kind is _Kind.SPACE and lx.value == " " for lx in between)
+
+
+def _separates(lx: _Lexeme) -> bool:
+    if lx.kind is _Kind.SPACE:
+        return True
+    if lx.kind is _Kind.MARK:
+        return lx.value in _RUN_MARKS
+    return lx.kind is _Kind.JOIN and not lx.spoken and lx.value in ".-"
+
+
+def _joinable(a: _Lexeme, b: _Lexeme) -> bool:
+    """Two items said digit by digit (digit words, "double nine", "plus", one written digit), in one language:
+    a switch ("... paanch do chhe six three ...") is where one number ends and the next begins."""
+    if any(lx.kind is _Kind.NUM and len(lx.value) > 1 for lx in (a, b)):
+        return False
+    if a.kind in _DIGIT_KINDS and b.kind in _DIGIT_KINDS:
+        return not (a.language and b.language and a.language != b.language)
+    return True
