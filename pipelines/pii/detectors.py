@@ -14,6 +14,7 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.in_ import aadhaar, pan
 
+from pipelines.pii.context import PHONE_WORDS, REFERENCE_LABELS, ContextGate
 from pipelines.pii.entities import Detector, EntityType, Span
 from pipelines.pii.indian_ids import indian_id_detectors
 
@@ -58,9 +59,14 @@ class PhoneDetector:
     def __init__(self, default_region: str = "IN") -> None:
         self._region = default_region
 
+    # "order 9876543210", "PNR 4512369870": a reference label nearer than any phone word makes it no phone.
+    _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS)
+
     def find(self, text: str) -> Iterator[Span]:
         matcher = phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
+            if not match.raw_string.startswith("+") and self._reference.opens(text, match.start):
+                continue
             value = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             yield Span(match.start, match.end, self.type, value)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from stdnum.in_ import epic, gstin
 
+from pipelines.pii.context import NOT_PERSONAL, ContextGate
 from pipelines.pii.entities import Detector, EntityType, Span
 
 if TYPE_CHECKING:
@@ -24,41 +24,6 @@ if TYPE_CHECKING:
 
 def _compact(s: str) -> str:
     return re.sub(r"[\s./-]", "", s).upper()
-
-
-# Labels that say a nearby number is a transaction, logistics, contact or money value, not an identity.
-_NOT_PERSONAL = re.compile(
-    r"\b(?:order|orders|deliver\w*|dispatch\w*|shipment|shipping|shipped|track\w*|awb|pnr|utr|txn|"
-    r"transaction\w*|trans|ref|reference|rrn|invoice|inv|bill|consignment|docket|ticket|booking|otp|"
-    r"mobile|mob|phone|call|contact|whatsapp|pin|pincode|amount|balance|price|rs|inr|"
-    r"appointment|due|expir\w*|valid\w*|visit|payment|paid|emi|sku|qty|quantity)\b|₹",
-    re.IGNORECASE,
-)
-
-
-_LONGEST_LABEL = 16  # how far back a word cut by the window's edge is completed
-
-
-@dataclass(frozen=True, slots=True)
-class _ContextGate:
-    """Opens for a candidate when, among the labels within `window` characters before it, the nearest one
-    is a trigger (a blocker nearer to the candidate closes the gate)."""
-
-    triggers: re.Pattern[str]
-    window: int
-    blockers: re.Pattern[str] = _NOT_PERSONAL
-
-    def opens(self, text: str, start: int) -> bool:
-        low = max(0, start - self.window)
-        stop = max(0, low - _LONGEST_LABEL)
-        while low > stop and not text[low - 1].isspace():  # don't cut the first word in half
-            low -= 1
-        before = text[low:start]
-        trigger = max((m.end() for m in self.triggers.finditer(before)), default=-1)
-        if trigger < 0:
-            return False
-        blocker = max((m.end() for m in self.blockers.finditer(before)), default=-1)
-        return trigger > blocker
 
 
 class VoterIdDetector:
@@ -72,8 +37,8 @@ class VoterIdDetector:
     # Three-letter prefixes that shops and carriers put before seven-digit serials.
     _business_prefixes = frozenset({"INV", "ORD", "AWB", "TXN", "UTR", "PNR", "REF", "SKU", "TKT", "BIL"})
     # Open when a business label is nearer before the candidate than any voter-ID word: then it is that code.
-    _business_label = _ContextGate(
-        _NOT_PERSONAL,
+    _business_label = ContextGate(
+        NOT_PERSONAL,
         window=30,
         blockers=re.compile(r"\b(?:voter|epic|election|electoral|matdata)|मतदाता|वोटर", re.IGNORECASE),
     )
@@ -95,7 +60,7 @@ class PassportDetector:
 
     type = EntityType.PASSPORT
     _pattern = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][1-9][0-9]{6}(?![A-Za-z0-9])")
-    _gate = _ContextGate(re.compile(r"\bpassport|पासपोर्ट", re.IGNORECASE), window=30)
+    _gate = ContextGate(re.compile(r"\bpassport|पासपोर्ट", re.IGNORECASE), window=30)
 
     def find(self, text: str) -> Iterator[Span]:
         for m in self._pattern.finditer(text):
@@ -184,7 +149,7 @@ class BankAccountDetector:
         r"(?<![\w.,/-])(?:[0-9]{9,18}(?![0-9])|[0-9]{2,6}([ -])[0-9]{3,6}(?:\1[0-9]{3,6}){0,4})"
         r"(?![\w]|[.,/-][0-9])"
     )
-    _gate = _ContextGate(
+    _gate = ContextGate(
         re.compile(
             r"\b(?:account|acct|acc|a/c|khata|khaata|khate|bank|ifsc)\b|खाता|खाते|बैंक|अकाउंट",
             re.IGNORECASE,
@@ -282,7 +247,7 @@ class DobDetector:
             re.IGNORECASE,
         ),
     )
-    _gate = _ContextGate(
+    _gate = ContextGate(
         re.compile(
             r"\b(?:born|birth\w*|b'?day|dob|d\.\s?o\.\s?b|janam\w*|janm\w*|paida\w*)|जन्म|पैदा",
             re.IGNORECASE,

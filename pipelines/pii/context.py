@@ -1,0 +1,52 @@
+"""Context gates: a label shortly before a candidate decides what it is ("order 9876543210" is an order)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Labels that say a nearby number is a transaction, logistics, contact or money value, not an identity.
+NOT_PERSONAL = re.compile(
+    r"\b(?:order|orders|deliver\w*|dispatch\w*|shipment|shipping|shipped|track\w*|awb|pnr|utr|txn|"
+    r"transaction\w*|trans|ref|reference|rrn|invoice|inv|bill|consignment|docket|ticket|booking|otp|"
+    r"mobile|mob|phone|call|contact|whatsapp|pin|pincode|amount|balance|price|rs|inr|"
+    r"appointment|due|expir\w*|valid\w*|visit|payment|paid|emi|sku|qty|quantity)\b|₹",
+    re.IGNORECASE,
+)
+
+
+_LONGEST_LABEL = 16  # how far back a word cut by the window's edge is completed
+
+
+@dataclass(frozen=True, slots=True)
+class ContextGate:
+    """Opens for a candidate when, among the labels within `window` characters before it, the nearest one
+    is a trigger (a blocker nearer to the candidate closes the gate)."""
+
+    triggers: re.Pattern[str]
+    window: int
+    blockers: re.Pattern[str] = NOT_PERSONAL
+
+    def opens(self, text: str, start: int) -> bool:
+        low = max(0, start - self.window)
+        stop = max(0, low - _LONGEST_LABEL)
+        while low > stop and not text[low - 1].isspace():  # don't cut the first word in half
+            low -= 1
+        before = text[low:start]
+        trigger = max((m.end() for m in self.triggers.finditer(before)), default=-1)
+        if trigger < 0:
+            return False
+        blocker = max((m.end() for m in self.blockers.finditer(before)), default=-1)
+        return trigger > blocker
+
+
+# Labels that make a number a reference of the business's (an order, a booking, a payment), not a phone.
+REFERENCE_LABELS = re.compile(
+    r"\b(?:order|orders|awb|pnr|utr|txn|transaction\w*|ref|reference|rrn|invoice|inv|consignment|docket|"
+    r"ticket|booking|tracking|track|otp|sku|serial|model|id|no\.? of)\b",
+    re.IGNORECASE,
+)
+PHONE_WORDS = re.compile(
+    r"\b(?:mobile|mob|phone|call|contact|whatsapp|number|num|no|cell|reach|dial|ring|fon)\b|फ़ोन|फोन|नंबर",
+    re.IGNORECASE,
+)
