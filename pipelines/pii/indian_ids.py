@@ -165,8 +165,8 @@ class BankAccountDetector:
 
 
 class IpAddressDetector:
-    """IPv4 and IPv6 addresses that `ipaddress` accepts. A dotted quad after "version", "ver", "v", "build"
-    or "release" is a version number; values are the canonical (IPv6: compressed, lower-case) form."""
+    """IPv4 and IPv6 addresses that `ipaddress` accepts. A dotted quad shortly after "version", "build",
+    "update", "app"… is a version number; values are the canonical (IPv6: compressed, lower-case) form."""
 
     type = EntityType.IP
     _v4 = re.compile(r"(?<![\w.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![\w]|\.[0-9])")
@@ -174,7 +174,10 @@ class IpAddressDetector:
         r"(?<![\w:.])(?=[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:]+(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3})?"
         r"(?![\w:]|\.[0-9A-Za-z])"
     )
-    _version = re.compile(r"\b(?:version|ver|v|build|release)\s*[.:#]?\s*$", re.IGNORECASE)
+    # Software words shortly before a dotted quad ("updated to 2.10.3.1", "app 10.4.2.19") make it a version.
+    _version = re.compile(
+        r"\b(?:version|ver|v|build|release|update\w*|upgrade\w*|app|firmware|patch)\b", re.IGNORECASE
+    )
 
     def find(self, text: str) -> Iterator[Span]:
         v6_spans = list(self._find_v6(text))
@@ -182,7 +185,7 @@ class IpAddressDetector:
         for m in self._v4.finditer(text):
             if any(s.start <= m.start() < s.end for s in v6_spans):  # the tail of ::ffff:10.0.0.1
                 continue
-            if self._version.search(text[max(0, m.start() - 20) : m.start()]):
+            if self._version.search(text[max(0, m.start() - 25) : m.start()]):
                 continue
             try:
                 v4 = ipaddress.IPv4Address(m.group())
