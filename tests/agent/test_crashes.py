@@ -155,14 +155,14 @@ async def test_redis_restart_during_200_messages_loses_none_and_doubles_none(
             await asyncio.to_thread(server.stop)
             await asyncio.sleep(0.5)
             await asyncio.to_thread(server.start)
-        await rig.post(wh.payload(messages=[wh.text(user, f"wamid.{user}.{n}", f"token-{user}-{n}")]))
+        await rig.post(wh.payload(messages=[wh.text(user, f"wamid.{user}.{n}", f"token-{user[-5:]}-{n}")]))
     await eventually(rig.drained, 120)
     dead = {job["id"] for letter in await rig.queue.dead_letters() for job in letter["jobs"]}
     said = Counter(
         word for m in rig.graph.messages for word in m["text"]["body"].split() if word.startswith("token-")
     )
     for user, n in sends:
-        token = f"token-{user}-{n}"
+        token = f"token-{user[-5:]}-{n}"  # not the sender's number: that one is masked as PII
         if f"wamid.{user}.{n}" in dead:
             assert said[token] == 0
         else:
