@@ -14,22 +14,31 @@ if TYPE_CHECKING:
 
 
 def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """JSON lines `{"text"}` in → `{"text", "spans", "minimized"}` out; one vault per input line."""
-    from pipelines.pii import Minimizer, Vault
+    """JSON lines `{"text", "known"?}` in → `{"text", "spans", "minimized"}` out; one vault per input line.
+
+    `known` (optional) is what the webhook tells about the sender: `{"wa_id": …, "profile_name": …}`."""
+    from pipelines.pii import Minimizer, Vault, seed_sender
 
     minimizer = Minimizer()
     for line in lines:
         if not line.strip():
             continue
         try:
-            text = json.loads(line)["text"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            yield {"error": 'expected a JSON object with a string field "text"'}
+            row = json.loads(line)
+            text, known = row["text"], row.get("known") or {}
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            text, known = None, {}
+        if not isinstance(text, str) or not isinstance(known, dict):
+            yield {"error": 'expected a JSON object with a string field "text" (and an object "known")'}
             continue
-        if not isinstance(text, str):
-            yield {"error": 'expected a JSON object with a string field "text"'}
-            continue
-        minimized = minimizer.minimize(text, Vault())
+        vault = Vault()
+        wa_id, name = known.get("wa_id"), known.get("profile_name")
+        seed_sender(
+            vault,
+            wa_id=wa_id if isinstance(wa_id, str) else None,
+            profile_name=name if isinstance(name, str) else None,
+        )
+        minimized = minimizer.minimize(text, vault)
         yield {
             "text": text,
             "spans": [{"start": s.start, "end": s.end, "type": s.type.value} for s in minimized.spans],

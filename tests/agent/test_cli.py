@@ -37,6 +37,13 @@ def test_pii_scan_reports_spans_and_minimized_text(
     assert len(rows) == 3
 
 
+def test_scan_masks_known_sender_values() -> None:
+    line = json.dumps({"text": "Ravi here", "known": {"wa_id": "919876543210", "profile_name": "Ravi Kumar"}})
+    (row,) = scan_pii([line])
+    assert row["minimized"] == "<PERSON_1> here"
+    assert row["spans"] == [{"start": 0, "end": 4, "type": "PERSON"}]
+
+
 def test_scan_uses_a_fresh_vault_per_line() -> None:
     rows = list(scan_pii([json.dumps({"text": "9876543210"}), json.dumps({"text": "9123456789"})]))
     assert [r["minimized"] for r in rows] == ["<PHONE_1>", "<PHONE_1>"]
