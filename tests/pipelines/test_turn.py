@@ -4,6 +4,7 @@ in for the hosted LLM on 127.0.0.1 and records every request body it receives.""
 from __future__ import annotations
 
 import io
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,22 @@ async def test_text_turn_sends_only_placeholders_and_restores_per_policy(
         "Thanks! Noted: +91 98765 43210, priya.sharma@gmail.com, [card number], [Aadhaar number], ABCPE1234F."
     )
     assert result.reply_audio is None
+
+
+async def test_spoken_forms_never_reach_the_llm(peer: ChatPeer, runner: TurnRunner) -> None:
+    """What Whisper writes for a spoken number and e-mail, in English and Hinglish."""
+    conversation = Conversation()
+    await runner.text("my email is priya dot sharma at gmail dot com", conversation, CONFIG)
+    await runner.text(
+        "mera number nau aath saat chhe paanch chaar teen do ek shunya hai", conversation, CONFIG
+    )
+    await runner.text("call me on nine eight seven six five, four three two one zero", conversation, CONFIG)
+    _assert_no_raw_pii(peer)
+    last = peer.requests[-1]["messages"]
+    for leaked in ("priya dot", "gmail dot com", "nau aath saat", "nine eight seven"):
+        assert leaked not in json.dumps(last)
+    assert last[-1]["content"] == "call me on <PHONE_1>"
+    assert last[3]["content"] == "mera number <PHONE_1> hai"
 
 
 async def test_history_is_minimized_and_placeholders_stay_stable(peer: ChatPeer, runner: TurnRunner) -> None:
