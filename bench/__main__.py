@@ -1,8 +1,13 @@
 """`python -m bench` (./run bench): every benchmark in turn. Each module also runs on its own."""
 
+import sys
+
 from bench import ingress, pool, turn
+from bench.pii.__main__ import main as pii_main
 
 if __name__ == "__main__":
+    sys.argv = sys.argv[:1]  # each benchmark parses its own defaults
     turn.main()
+    pii_main()
     ingress.main()
     pool.main()
