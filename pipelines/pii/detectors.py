@@ -14,9 +14,11 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.in_ import aadhaar, pan
 
+from pipelines.pii.addresses import AddressDetector
 from pipelines.pii.context import PHONE_WORDS, REFERENCE_LABELS, ContextGate
 from pipelines.pii.entities import Detector, EntityType, Span
 from pipelines.pii.indian_ids import indian_id_detectors
+from pipelines.pii.names import PersonDetector
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -191,4 +193,6 @@ def default_detectors(default_region: str = "IN") -> Sequence[Detector]:
         PanDetector(),
         PhoneDetector(default_region),
         *indian_id_detectors(),
+        AddressDetector(),
+        PersonDetector(),
     )

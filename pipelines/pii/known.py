@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import phonenumbers
 
 from pipelines.pii.entities import EntityType
+from pipelines.pii.names import is_known_name_part
 
 if TYPE_CHECKING:
     from pipelines.pii.vault import Vault
@@ -28,5 +29,6 @@ def seed_sender(vault: Vault, *, wa_id: str | None, profile_name: str | None) ->
             vault.seed(EntityType.PHONE, e164, e164, aliases=(e164, e164.lstrip("+")))
     name = " ".join((profile_name or "").split())
     if _NAME_PART.search(name):
-        parts = _NAME_PART.findall(name)
+        # Parts alone only when they are known names: "Sunny Home Solutions" must not mask every "home".
+        parts = [p for p in _NAME_PART.findall(name) if is_known_name_part(p)]
         vault.seed(EntityType.PERSON, name.lower(), name, aliases=(name, *parts))

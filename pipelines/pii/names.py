@@ -1,0 +1,211 @@
+"""Person names, by rule: trigger phrases ("my name is", "mera naam … hai"), honorifics, and known given-name +
+surname pairs. No NER model is needed (none is available offline); lists live in `data/`."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from pipelines.pii.entities import EntityType, Span
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+_WORD = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])+"  # Devanagari vowel signs are not \w
+
+# Words that end a name or can never be one (Hinglish verbs, fillers, common chat words).
+_STOP = frozenset(
+    [
+        "है",
+        "हूँ",
+        "हूं",
+        "हैं",
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "is",
+        "am",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "hai",
+        "hain",
+        "hoon",
+        "hun",
+        "hu",
+        "ho",
+        "tha",
+        "thi",
+        "here",
+        "there",
+        "from",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "calling",
+        "speaking",
+        "writing",
+        "interested",
+        "looking",
+        "asking",
+        "sending",
+        "this",
+        "that",
+        "it",
+        "i",
+        "me",
+        "my",
+        "mera",
+        "meri",
+        "naam",
+        "nam",
+        "sir",
+        "madam",
+        "ji",
+        "please",
+        "pls",
+        "plz",
+        "hello",
+        "hi",
+        "hey",
+        "ok",
+        "okay",
+        "yes",
+        "no",
+        "not",
+        "sure",
+        "just",
+        "also",
+        "want",
+        "need",
+        "would",
+        "like",
+        "can",
+        "could",
+        "will",
+        "about",
+        "regarding",
+        "your",
+        "our",
+        "you",
+        "we",
+        "they",
+        "he",
+        "she",
+        "him",
+        "her",
+        "his",
+        "their",
+        "urgent",
+        "fine",
+        "good",
+        "well",
+        "new",
+        "old",
+        "back",
+        "again",
+        "still",
+    ]
+)
+
+# Triggers after which any following non-stop words are a name, and those after which only a known name is.
+_SURE = re.compile(
+    r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam|mera\s+nam|naam\s+hai|i\s+am\s+called)"
+    r"\s+|मेरा\s+नाम\s+",
+    re.IGNORECASE,
+)
+_MAYBE = re.compile(r"\b(?:this\s+is|i\s+am|i'm|im|main|mai|myself|it's|its)\s+", re.IGNORECASE)
+_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister)\b\.?\s+", re.IGNORECASE)
+_TOKEN = re.compile(_WORD)
+
+
+@cache
+def _lexicon(name: str) -> frozenset[str]:
+    text = resources.files("pipelines.pii").joinpath("data", name).read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
+
+def is_given_name(word: str) -> bool:
+    return word.lower() in _lexicon("given_names.txt")
+
+
+def is_surname(word: str) -> bool:
+    return word.lower() in _lexicon("surnames.txt")
+
+
+def is_known_name_part(word: str) -> bool:
+    return is_given_name(word) or is_surname(word)
+
+
+def _name_like(word: str) -> bool:
+    return is_known_name_part(word) or word[:1].isupper()
+
+
+def _any_word(_: str) -> bool:
+    return True
+
+
+class PersonDetector:
+    """A name is up to three words after a trigger phrase or honorific, or a known given name followed by a
+    known surname anywhere. After an ambiguous trigger ("this is", "I am", "main") the first word must be a
+    known name, so "this is urgent" and "I am interested" stay as they are."""
+
+    type = EntityType.PERSON
+
+    def find(self, text: str) -> Iterator[Span]:
+        seen: set[tuple[int, int]] = set()
+        for pattern, first_rule in (
+            (_SURE, _any_word),
+            (_HONORIFIC, _name_like),
+            (_MAYBE, is_known_name_part),
+        ):
+            for m in pattern.finditer(text):
+                span = self._name_after(text, m.end(), first=first_rule, loose=pattern is _SURE)
+                if span is not None and (span.start, span.end) not in seen:
+                    seen.add((span.start, span.end))
+                    yield span
+        yield from (s for s in self._pairs(text) if (s.start, s.end) not in seen)
+
+    def _name_after(
+        self, text: str, position: int, *, first: Callable[[str], bool], loose: bool
+    ) -> Span | None:
+        """Up to three words; the first must pass `first`; after a sure trigger (`loose`) any non-stop word
+        continues the name, otherwise only known or capitalized ones."""
+        words: list[re.Match[str]] = []
+        for m in _TOKEN.finditer(text, position):
+            gap = text[(words[-1].end() if words else position) : m.start()]
+            if len(words) == 3 or (words and gap.strip()) or m.group().lower() in _STOP:
+                break
+            if not words and not first(m.group()):
+                return None
+            if words and not (loose or _name_like(m.group())):
+                break
+            words.append(m)
+        if not words:
+            return None
+        start, end = words[0].start(), words[-1].end()
+        return Span(start, end, self.type, " ".join(w.group().lower() for w in words))
+
+    def _pairs(self, text: str) -> Iterator[Span]:
+        tokens = list(_TOKEN.finditer(text))
+        for first, second in itertools.pairwise(tokens):
+            if (
+                text[first.end() : second.start()].isspace()
+                and is_given_name(first.group())
+                and (is_surname(second.group()) or second.group().lower() == "ji")
+            ):
+                end = second.end() if second.group().lower() != "ji" else first.end()
+                value = text[first.start() : end].lower()
+                yield Span(first.start(), end, self.type, " ".join(value.split()))
