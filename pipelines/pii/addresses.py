@@ -87,7 +87,7 @@ class AddressDetector:
     def find(self, text: str) -> Iterator[Span]:
         components = [_Component(m.start(), m.end(), part) for part, p in _PATTERNS for m in p.finditer(text)]
         components += [_Component(m.start(), m.end(), _Part.CITY) for m in _cities().finditer(text)]
-        components.sort()
+        components.sort(key=lambda c: (c.start, c.end))
         chain: list[_Component] = []
         for component in components:
             if chain and component.start < chain[-1].end:  # overlapping parts: extend the current one

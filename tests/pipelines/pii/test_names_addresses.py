@@ -51,6 +51,11 @@ def test_not_person_names(text: str) -> None:
         ("deliver to house no 45, shanti nagar, nagpur please", "house no 45, shanti nagar, nagpur"),
         ("near Dagdusheth mandir, Budhwar Peth, Pune", "near Dagdusheth mandir, Budhwar Peth, Pune"),
         ("B-204, Sector 21, Noida", "B-204, Sector 21, Noida"),
+        # two components with the same extent (a locality that is also "<word> nagar") once crashed the sort
+        (
+            "Address - House No. 102, next to Axis Bank, Anna Nagar, Chennai 600096",
+            "House No. 102, next to Axis Bank, Anna Nagar, Chennai 600096",
+        ),
     ],
 )
 def test_addresses(text: str, address: str) -> None:
