@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.pii.detectors import PRECEDENCE, default_detectors
 from pipelines.pii.entities import Detector, EntityType, Span
+from pipelines.pii.spelled import join_spelt_codes
 from pipelines.pii.spoken import spoken_shadow
 from pipelines.pii.vault import PLACEHOLDER, Vault
 
@@ -92,6 +93,12 @@ class Minimizer:
             for detector in self._detectors:
                 for span in detector.find(shadow.text):
                     start, end = shadow.original_span(span.start, span.end)
+                    candidates.append(Span(start, end, span.type, span.value))
+        joined = join_spelt_codes(shadow.text)
+        if joined is not None:
+            for detector in self._detectors:
+                for span in detector.find(joined.text):
+                    start, end = shadow.original_span(*joined.source_span(span.start, span.end))
                     candidates.append(Span(start, end, span.type, span.value))
         if vault is not None:
             candidates.extend(vault.known_spans(text))
