@@ -14,7 +14,8 @@ from pipelines.pii.entities import EntityType, Span
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-_WORD = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])+"  # Devanagari vowel signs are not \w
+_LETTERS = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])+"  # Devanagari vowel signs are not \w
+_WORD = rf"{_LETTERS}(?:'{_LETTERS})?"  # D'Souza
 
 # Words that end a name or can never be one (Hinglish verbs, fillers, common chat words).
 _STOP = frozenset(
@@ -126,7 +127,15 @@ _SURE = re.compile(
     r"\s+|मेरा\s+नाम\s+",
     re.IGNORECASE,
 )
-_MAYBE = re.compile(r"\b(?:this\s+is|i\s+am|i'm|im|main|mai|myself|it's|its)\s+", re.IGNORECASE)
+_MAYBE = re.compile(
+    r"\b(?:this\s+is|i\s+am|i'm|im|main|mai|myself|it's|its|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
+    r"(?:order|bill)\s+is\s+for|addressed\s+to|for)\s+|मैं\s+",
+    re.IGNORECASE,
+)
+# Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena".
+_BEFORE = re.compile(
+    r"\s+(?:ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह)", re.IGNORECASE
+)
 _HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister)\b\.?\s+", re.IGNORECASE)
 _TOKEN = re.compile(_WORD)
 
@@ -176,7 +185,25 @@ class PersonDetector:
                 if span is not None and (span.start, span.end) not in seen:
                     seen.add((span.start, span.end))
                     yield span
+        for m in _BEFORE.finditer(text):
+            span = self._name_before(text, m.start())
+            if span is not None and (span.start, span.end) not in seen:
+                seen.add((span.start, span.end))
+                yield span
         yield from (s for s in self._pairs(text) if (s.start, s.end) not in seen)
+
+    def _name_before(self, text: str, position: int) -> Span | None:
+        """The word right before a name-final phrase, and a known name part before it (a surname pair)."""
+        words = [m for m in _TOKEN.finditer(text, max(0, position - 60), position) if m.end() <= position]
+        if not words or words[-1].end() != position or words[-1].group().lower() in _STOP:
+            return None
+        last = words[-1].group()
+        if not (_name_like(last) or not last.isascii()):  # "bill ke naam pe…" is about a bill
+            return None
+        start = words[-1].start()
+        if len(words) > 1 and text[words[-2].end() : start].isspace() and is_given_name(words[-2].group()):
+            start = words[-2].start()
+        return Span(start, position, self.type, " ".join(text[start:position].lower().split()))
 
     def _name_after(
         self, text: str, position: int, *, first: Callable[[str], bool], loose: bool

@@ -22,6 +22,11 @@ def _found(text: str) -> list[tuple[EntityType, str]]:
         ("please ask Anjali Verma to call", "Anjali Verma"),
         ("my name is zorawar bhangu", "zorawar bhangu"),
         ("मेरा नाम अनिल है", "अनिल"),
+        ("Arjun ke naam pe bill banana", "Arjun"),
+        ("तो बिल गीता के नाम पर बनाइए", "गीता"),
+        ("parcel Ramesh ko dena", "Ramesh"),
+        ("Hello please deliver to Prakash", "Prakash"),
+        ("my name is Prem D'Souza", "Prem D'Souza"),
     ],
 )
 def test_person_names(text: str, name: str) -> None:
@@ -38,6 +43,10 @@ def test_person_names(text: str, name: str) -> None:
         "is the rose colour nice?",
         "I saw your ad on MG Road",
         "Dr appointment kab hai",
+        "please deliver to Pune by Monday",
+        "is it good for home use?",
+        "bill ke naam pe kya likhna hai?",
+        "order ko dena hai kal",
     ],
 )
 def test_not_person_names(text: str) -> None:
