@@ -23,6 +23,8 @@ from pipelines.pii import seed_sender
 from pipelines.turn import Outcome, TurnConfig, TurnRunner
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from agent.metrics import Metrics
     from agent.store import ConversationStore
     from agent.tenants import TenantRegistry
@@ -62,7 +64,7 @@ class TurnHandler:
         tenants: TenantRegistry,
         metrics: Metrics,
         *,
-        clock: Any = time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._queue = queue
         self._store = store
@@ -126,8 +128,7 @@ class TurnHandler:
             seed_sender(conversation.vault, wa_id=first.get("to"), profile_name=first.get("profile_name"))
             timings: dict[str, float] = {}
             result = await self._runner.answer(said, conversation, config, timings)
-            for stage, ms in timings.items():
-                self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
+            self._observe(timings)
             if result.outcome is Outcome.ANSWERED:
                 await self._store.save(claim.conv, conversation)
             reply = result.reply_text
@@ -172,8 +173,7 @@ class TurnHandler:
         except AudioError as exc:
             log.info("turn.audio_rejected", problem=exc.problem.value)
             return _Heard(fallback=config.fallbacks.for_audio(exc.problem))
-        for stage, ms in timings.items():
-            self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
+        self._observe(timings)
         if not transcript.understood:
             return _Heard(fallback=config.fallbacks.not_understood)
         return _Heard(text=transcript.text)
@@ -206,11 +206,14 @@ class TurnHandler:
             return memo.decode()
         timings: dict[str, float] = {}
         audio = await self._runner.speak(text, timings)
-        for stage, ms in timings.items():
-            self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
+        self._observe(timings)
         media_id = await self._graph.upload_media(phone_number_id, token, audio, "audio/ogg")
         await self._queue.remember(claim, memo_name, media_id.encode())
         return media_id
+
+    def _observe(self, timings: dict[str, float]) -> None:
+        for stage, ms in timings.items():
+            self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
 
 
 def _digest(jobs: list[Job]) -> str:
