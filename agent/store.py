@@ -127,6 +127,28 @@ class ConversationStore:
         await self._redis.delete(self._key(conv, "dek"), self._key(conv, "state"))
 
 
+class HandoffFlags:
+    """Conversations a human has taken over: while flagged, the AI sends nothing (until a human releases it).
+
+    No TTL: a handoff ends only when someone releases it, never silently."""
+
+    def __init__(self, redis: Redis, *, shards: int) -> None:
+        self._redis = redis
+        self._shards = shards
+
+    def _key(self, conv: str) -> str:
+        return conversation_key(conv, "handoff", self._shards)
+
+    async def hand_off(self, conv: str, reason: str) -> None:
+        await self._redis.set(self._key(conv), reason)
+
+    async def release(self, conv: str) -> None:
+        await self._redis.delete(self._key(conv))
+
+    async def active(self, conv: str) -> bool:
+        return bool(await self._redis.exists(self._key(conv)))
+
+
 def master_secret(value: str) -> bytes:
     """`LEADCLOSE_MASTER_KEY` as base64 (32 random bytes recommended) or any long passphrase."""
     try:

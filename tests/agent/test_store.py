@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.store import ConversationStore, Keyring, SealError, master_secret
+from agent.store import ConversationStore, HandoffFlags, Keyring, SealError, master_secret
 from pipelines.pii import Minimizer
 from pipelines.respond import ChatTurn
 from pipelines.turn import Conversation
@@ -64,3 +64,13 @@ async def test_another_master_key_cannot_read(redis: Redis) -> None:
 def test_conversation_refs_differ_per_tenant_and_user() -> None:
     refs = {KEYRING.conversation_ref(t, u) for t in ("a", "b") for u in ("1", "2")}
     assert len(refs) == 4
+
+
+async def test_handoff_flag_holds_until_released(redis: Redis) -> None:
+    """A handed-off conversation stays with the human until released; other conversations are unaffected."""
+    flags = HandoffFlags(redis, shards=4)
+    await flags.hand_off("t:a", "user_asked")
+    assert await flags.active("t:a")
+    assert not await flags.active("t:b")
+    await flags.release("t:a")
+    assert not await flags.active("t:a")
