@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from openai import AsyncOpenAI
-    from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 Role = Literal["user", "assistant"]
+SUMMARY_PREFIX = "Summary of the earlier conversation (personal details are placeholders): "
 
 # Tenant templates are configuration, not code: render them sandboxed and fail on undefined names.
 _JINJA = ImmutableSandboxedEnvironment(
@@ -77,6 +78,26 @@ class LLMReply:
     completion_tokens: int
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the model asked for; `arguments` is the raw JSON text it wrote (minimized)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One chat completion: text, tool calls, or both."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
 class Responder:
     """Builds the chat request and calls any OpenAI-compatible endpoint. History is capped at
     `max_history` messages, so a turn's cost does not grow with the length of the conversation."""
@@ -99,10 +120,13 @@ class Responder:
         self._max_history = max_history
 
     def messages(
-        self, system_prompt: str, history: Sequence[ChatTurn], user_text: str
+        self, system_prompt: str, history: Sequence[ChatTurn], user_text: str, *, summary: str = ""
     ) -> list[ChatCompletionMessageParam]:
+        """`summary`: the (minimized) summary of turns older than `history`, as a second system message."""
         recent = history[-self._max_history :] if self._max_history else ()
         out: list[ChatCompletionMessageParam] = [{"role": "system", "content": system_prompt}]
+        if summary:
+            out.append({"role": "system", "content": SUMMARY_PREFIX + summary})
         for turn in recent:
             if turn.role == "user":
                 out.append({"role": "user", "content": turn.content})
@@ -112,8 +136,25 @@ class Responder:
         return out
 
     async def reply(self, messages: list[ChatCompletionMessageParam]) -> LLMReply:
+        """A plain text answer (no tools offered)."""
+        done = await self.complete(messages)
+        if not done.text:
+            raise LLMError(LLMFailure.EMPTY)
+        return LLMReply(done.text, done.model, done.prompt_tokens, done.completion_tokens)
+
+    async def complete(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        tools: Sequence[ChatCompletionToolParam] = (),
+        *,
+        allow_calls: bool = True,
+    ) -> Completion:
+        """One request; with `tools`, the model may answer with calls (`allow_calls=False` forbids them)."""
         import openai
 
+        extra: dict[str, Any] = {}
+        if tools:
+            extra = {"tools": list(tools), "tool_choice": "auto" if allow_calls else "none"}
         try:
             completion = await self._client.chat.completions.create(
                 model=self._model,
@@ -121,6 +162,7 @@ class Responder:
                 max_tokens=self._max_tokens,
                 temperature=self._temperature,
                 timeout=self._timeout_s,
+                **extra,
             )
         except openai.APITimeoutError:
             raise LLMError(LLMFailure.TIMEOUT) from None
@@ -134,11 +176,17 @@ class Responder:
         text = (choice.message.content or "").strip() if choice else ""
         if choice is not None and choice.finish_reason == "length":
             text = cut_to_sentence(text)
-        if not text:
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments or "{}")
+            for c in ((choice.message.tool_calls or []) if choice else [])
+            if c.type == "function"
+        )
+        if not text and not calls:
             raise LLMError(LLMFailure.EMPTY)
         usage = completion.usage
-        return LLMReply(
+        return Completion(
             text=text,
+            tool_calls=calls,
             model=completion.model or self._model,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,

@@ -23,6 +23,7 @@ from pipelines.audio import (
     encode_voice_note,
     polish,
 )
+from pipelines.automation import Automation, ToolBox, ToolCallRecord
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from openai.types.chat import ChatCompletionMessageParam
 
+    from pipelines.memory import Memory
     from pipelines.stt import Transcript, WhisperTranscriber
     from pipelines.tts import Synthesizer
 
@@ -77,10 +79,12 @@ class TurnConfig:
 
 @dataclass(slots=True)
 class Conversation:
-    """Per-conversation state a turn reads and extends: the vault and the minimized history."""
+    """Per-conversation state a turn reads and extends: the vault, the minimized history and the
+    (minimized) summary of what was folded out of it."""
 
     vault: Vault = field(default_factory=Vault)
     history: list[ChatTurn] = field(default_factory=list)
+    summary: str = ""
 
 
 @dataclass(slots=True)
@@ -94,6 +98,7 @@ class TurnResult:
     reply_audio: bytes | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     failure: str = ""
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
 
 
 @contextmanager
@@ -117,11 +122,15 @@ class TurnRunner:
         *,
         limits: DecodeLimits | None = None,
         voice_format: VoiceNoteFormat | None = None,
+        memory: Memory | None = None,
+        automation: Automation | None = None,
     ) -> None:
         self._transcriber = transcriber
         self._minimizer = minimizer
         self._responder = responder
         self._synthesizer = synthesizer
+        self._memory = memory
+        self._automation = automation or Automation(responder, minimizer)
         self._limits = limits or DecodeLimits()
         self._voice_format = voice_format or VoiceNoteFormat()
 
@@ -151,9 +160,11 @@ class TurnRunner:
         result.reply_audio = await self.speak(result.reply_text, timings)
         return result
 
-    async def text(self, text: str, conversation: Conversation, config: TurnConfig) -> TurnResult:
+    async def text(
+        self, text: str, conversation: Conversation, config: TurnConfig, toolbox: ToolBox | None = None
+    ) -> TurnResult:
         """A text message in, a text reply out."""
-        return await self.answer(text, conversation, config, {})
+        return await self.answer(text, conversation, config, {}, toolbox)
 
     # The steps below are public so the worker can memoize each one per turn (a retry after a crash
     # does not transcribe or ask the LLM again).
@@ -166,15 +177,35 @@ class TurnRunner:
             return await asyncio.to_thread(self._transcriber.transcribe, pcm)
 
     async def answer(
-        self, user_text: str, conversation: Conversation, config: TurnConfig, timings: dict[str, float]
+        self,
+        user_text: str,
+        conversation: Conversation,
+        config: TurnConfig,
+        timings: dict[str, float],
+        toolbox: ToolBox | None = None,
     ) -> TurnResult:
-        """Minimize, ask the LLM, restore; extends the conversation's minimized history on success."""
+        """Minimize, ask the LLM (running the toolbox's tools it calls), restore; extends the conversation's
+        minimized history on success."""
         with _timed(timings, "pii"):
             minimized = self._minimizer.minimize(user_text, conversation.vault, public=config.public_values)
-            prompt = self._responder.messages(config.system_prompt, conversation.history, minimized.text)
+        if self._memory is not None:
+            with _timed(timings, "memory"):
+                fitted = await self._memory.fit(
+                    conversation.history,
+                    conversation.summary,
+                    minimized.text,
+                    conversation.vault,
+                    public=config.public_values,
+                )
+            conversation.history, conversation.summary = fitted.history, fitted.summary
+        prompt = self._responder.messages(
+            config.system_prompt, conversation.history, minimized.text, summary=conversation.summary
+        )
         try:
             with _timed(timings, "llm"):
-                llm = await self._responder.reply(prompt)
+                done = await self._automation.run(
+                    prompt, toolbox, conversation.vault, config.restore_policy, public=config.public_values
+                )
         except LLMError as exc:
             return TurnResult(
                 Outcome.LLM_FAILED,
@@ -184,6 +215,7 @@ class TurnRunner:
                 timings_ms=timings,
                 failure=exc.failure.value,
             )
+        llm = done.llm
         with _timed(timings, "restore"):
             reply_text = restore(llm.text, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
         conversation.history.append(ChatTurn("user", minimized.text))
@@ -192,9 +224,10 @@ class TurnRunner:
             Outcome.ANSWERED,
             reply_text,
             minimized_user_text=minimized.text,
-            prompt=prompt,
+            prompt=done.messages,
             llm=llm,
             timings_ms=timings,
+            tool_calls=done.calls,
         )
 
     async def speak(self, text: str, timings: dict[str, float]) -> bytes:

@@ -6,6 +6,13 @@ It stands in for a hosted LLM and TTS (which cannot be reached here): it speaks 
 answers chat with a reply the test computes from the messages, speech with 24 kHz 16-bit mono PCM
 (`response_format="pcm"`) lasting 0.3 s per word of input. `fail_with` makes it answer with an HTTP
 error; `delay_s` makes it slow.
+
+Tool calling: the reply function may return a list of `Call`s instead of text; the peer answers with
+`tool_calls` (finish_reason "tool_calls") as OpenAI does, but only when the request offered tools and not
+under `tool_choice: "none"` (then it answers with empty content). Like a real model, it may name a function
+that was not offered. It checks the protocol of what it is
+sent: offered tools are `{"type": "function", "function": {"name", "parameters"}}`, an assistant message
+may carry `tool_calls` instead of content, and every `tool` message answers an earlier call by its id.
 """
 
 from __future__ import annotations
@@ -28,8 +35,50 @@ from tests.local_server import serve_in_thread
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-Reply = Callable[[list[dict[str, Any]]], str]
 _ROLES = {"system", "user", "assistant", "tool", "developer"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """A scripted tool call; `arguments` as an object, or raw text to send malformed JSON."""
+
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+
+
+Reply = Callable[[list[dict[str, Any]]], str | list[Call]]
+
+
+def _protocol_problem(data: dict[str, Any]) -> str:
+    tools = data.get("tools", [])
+    if not isinstance(tools, list) or not all(
+        isinstance(t, dict)
+        and t.get("type") == "function"
+        and isinstance(t.get("function", {}).get("name"), str)
+        and isinstance(t["function"].get("parameters", {}), dict)
+        for t in tools
+    ):
+        return "tools must be a list of function tools with a name and object parameters"
+    if data.get("tool_choice", "auto") not in ("auto", "none", "required"):
+        return "tool_choice must be auto, none or required"
+    messages = data.get("messages")
+    if not isinstance(data.get("model"), str) or not isinstance(messages, list) or not messages:
+        return "model (string) and messages (non-empty list) are required"
+    open_calls: set[str] = set()
+    for m in messages:
+        role, content = m.get("role"), m.get("content")
+        if role not in _ROLES:
+            return "each message needs a known role"
+        if role == "assistant" and m.get("tool_calls"):
+            open_calls |= {c["id"] for c in m["tool_calls"]}
+            if content is not None and not isinstance(content, str):
+                return "assistant content must be a string or null"
+            continue
+        if not isinstance(content, str):
+            return "each message needs string content"
+        if role == "tool" and m.get("tool_call_id") not in open_calls:
+            return "a tool message must answer an earlier tool call by its id"
+    return ""
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -43,6 +92,7 @@ class ChatPeer:
     speech_bodies: list[bytes] = field(default_factory=list)
     fail_with: int | None = None
     delay_s: float = 0.0
+    tools_supported: bool = True  # False: like a server without tool support, 400 to a request with tools
     base_url: str = ""
 
     @property
@@ -60,13 +110,16 @@ class ChatPeer:
             data = json.loads(body)
         except json.JSONDecodeError:
             return _error(400, "body is not JSON")
-        messages = data.get("messages")
-        if not isinstance(data.get("model"), str) or not isinstance(messages, list) or not messages:
-            return _error(400, "model (string) and messages (non-empty list) are required")
-        for m in messages:
-            if m.get("role") not in _ROLES or not isinstance(m.get("content"), str):
-                return _error(400, "each message needs a known role and string content")
-        text = self.reply(messages)
+        problem = _protocol_problem(data)
+        if not problem and data.get("tools") and not self.tools_supported:
+            problem = "this model does not support tools"
+        if problem:
+            return _error(400, problem)
+        messages = data["messages"]
+        scripted = self.reply(messages)
+        if isinstance(scripted, list):
+            return self._tool_calls(data, scripted)
+        text = scripted
         return JSONResponse(
             {
                 "id": f"chatcmpl-{len(self.bodies)}",
@@ -76,11 +129,40 @@ class ChatPeer:
                 "choices": [
                     {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
                 ],
-                "usage": {
-                    "prompt_tokens": sum(len(m["content"].split()) for m in messages),
-                    "completion_tokens": len(text.split()),
-                    "total_tokens": 0,
-                },
+                "usage": _usage(messages, text),
+            }
+        )
+
+    def _tool_calls(self, data: dict[str, Any], calls: list[Call]) -> JSONResponse:
+        offered = {t["function"]["name"] for t in data.get("tools", [])}
+        message: dict[str, Any] = {"role": "assistant", "content": ""}
+        finish = "stop"
+        if offered and data.get("tool_choice", "auto") != "none":
+            n = len(self.bodies)
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": f"call_{n}_{i}",
+                        "type": "function",
+                        "function": {
+                            "name": c.name,
+                            "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments),
+                        },
+                    }
+                    for i, c in enumerate(calls)
+                ],
+            }
+            finish = "tool_calls"
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{len(self.bodies)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": data["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "usage": _usage(data["messages"], ""),
             }
         )
 
@@ -103,6 +185,11 @@ class ChatPeer:
         t = np.arange(int(24_000 * seconds)) / 24_000
         pcm = (np.sin(2 * np.pi * 220 * t) * 8000).astype("<i2")
         return Response(pcm.tobytes(), media_type="application/octet-stream")
+
+
+def _usage(messages: list[dict[str, Any]], text: str) -> dict[str, int]:
+    prompt = sum(len((m.get("content") or "").split()) for m in messages)
+    return {"prompt_tokens": prompt, "completion_tokens": len(text.split()), "total_tokens": 0}
 
 
 @contextmanager

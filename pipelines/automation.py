@@ -1,0 +1,211 @@
+"""The business's automation: OpenAI tool calling in a loop with a bounded number of steps.
+
+The model only ever sees placeholders. A tool's arguments get the person's real values back only when the
+tool is the business's own (`ToolSpec.restores_pii`) and the tenant's restore policy allows the type; what a
+tool returns is minimized against the same vault before the model reads it, so a restored value is never
+echoed back. Which tenant, conversation and person a tool acts on is bound into the `ToolBox` by the
+server; nothing in the model's output can choose them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from jsonschema import Draft202012Validator
+
+from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.respond import Completion, LLMError, LLMFailure, LLMReply, Responder
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+
+DEFAULT_MAX_STEPS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function the model may call. `parameters` is a JSON Schema (object) for its arguments."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+    restores_pii: bool = False  # the business's own endpoint: placeholders in arguments become real values
+
+    def as_openai(self) -> ChatCompletionToolParam:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": dict(self.parameters),
+            },
+        }
+
+
+class ToolError(Exception):
+    """A tool that did not do its job. The message goes to the model, so it never carries content."""
+
+
+class ToolBox(Protocol):
+    """The tools one conversation may use, with tenant, conversation and person fixed by the server."""
+
+    def specs(self) -> Sequence[ToolSpec]: ...
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """Run a tool on (restored) arguments; the result text is minimized before the model sees it.
+        Raises `ToolError` for a failure the model should hear about."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRecord:
+    """What happened to one call, as the model saw it (minimized both ways)."""
+
+    name: str
+    arguments: str
+    result: str
+    ok: bool
+
+
+@dataclass(slots=True)
+class AutomationResult:
+    llm: LLMReply
+    calls: list[ToolCallRecord] = field(default_factory=list)
+    messages: list[ChatCompletionMessageParam] = field(default_factory=list)  # the last request sent
+    tools_dropped: bool = False  # the endpoint refused the tools; answered without them
+
+
+class Automation:
+    """Runs one turn's exchange with the model: at most `max_steps` requests, tools executed in between.
+    The last step offers no calls, so a turn always ends in text (or an `LLMError`)."""
+
+    def __init__(self, responder: Responder, minimizer: Minimizer, *, max_steps: int = DEFAULT_MAX_STEPS):
+        if max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+        self._responder = responder
+        self._minimizer = minimizer
+        self._max_steps = max_steps
+
+    async def run(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        toolbox: ToolBox | None,
+        vault: Vault,
+        policy: RestorePolicy,
+        *,
+        public: Collection[str] = (),
+    ) -> AutomationResult:
+        specs = {s.name: s for s in toolbox.specs()} if toolbox is not None else {}
+        if toolbox is None or not specs:
+            return AutomationResult(await self._responder.reply(messages), messages=list(messages))
+        tools = [s.as_openai() for s in specs.values()]
+        sent = list(messages)
+        result = AutomationResult(LLMReply("", "", 0, 0), messages=sent)
+        prompt_tokens = completion_tokens = 0
+        step = 0
+        while True:
+            allow_calls = step < self._max_steps - 1
+            try:
+                done = await self._responder.complete(sent, tools, allow_calls=allow_calls)
+            except LLMError as exc:
+                if step or exc.failure is not LLMFailure.STATUS:
+                    raise
+                # An endpoint without tool support (the embedded model) still answers the person.
+                result.llm = await self._responder.reply(messages)
+                result.tools_dropped = True
+                result.messages = list(messages)
+                return result
+            prompt_tokens += done.prompt_tokens
+            completion_tokens += done.completion_tokens
+            if not done.tool_calls or not allow_calls:
+                if not done.text:
+                    raise LLMError(LLMFailure.EMPTY)
+                result.llm = LLMReply(done.text, done.model, prompt_tokens, completion_tokens)
+                return result
+            sent.append(_assistant_calls(done))
+            for call in done.tool_calls:
+                content, ok = await self._execute(
+                    toolbox, specs, call.name, call.arguments, vault, policy, public
+                )
+                result.calls.append(ToolCallRecord(call.name, call.arguments, content, ok))
+                sent.append({"role": "tool", "tool_call_id": call.id, "content": content})
+            step += 1
+
+    async def _execute(
+        self,
+        toolbox: ToolBox,
+        specs: Mapping[str, ToolSpec],
+        name: str,
+        raw_arguments: str,
+        vault: Vault,
+        policy: RestorePolicy,
+        public: Collection[str],
+    ) -> tuple[str, bool]:
+        spec = specs.get(name)
+        if spec is None:
+            return _tool_error(f"there is no tool named {json.dumps(name[:64])}"), False
+        try:
+            arguments = json.loads(raw_arguments or "{}")
+        except json.JSONDecodeError:
+            return _tool_error("the arguments are not valid JSON"), False
+        problem = _schema_problem(spec, arguments)
+        if problem:
+            return _tool_error(problem), False
+        if spec.restores_pii:
+            arguments = _restore_values(arguments, vault, policy)
+        try:
+            output = await toolbox.call(name, arguments)
+        except ToolError as exc:
+            return _tool_error(str(exc)), False
+        return self._minimizer.minimize(output, vault, public=public).text, True
+
+
+def _assistant_calls(done: Completion) -> ChatCompletionMessageParam:
+    return {
+        "role": "assistant",
+        "content": done.text or None,
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in done.tool_calls
+        ],
+    }
+
+
+def _tool_error(message: str) -> str:
+    return json.dumps({"error": message})
+
+
+def _schema_problem(spec: ToolSpec, arguments: object) -> str:
+    """Where the arguments break the schema, by path and rule only: the offending value is not repeated."""
+    if not isinstance(arguments, dict):
+        return "the arguments must be a JSON object"
+    error = next(iter(Draft202012Validator(spec.parameters).iter_errors(arguments)), None)
+    if error is None:
+        return ""
+    return f"arguments do not match the schema at {error.json_path} (rule: {error.validator})"
+
+
+def _restore_values(value: Any, vault: Vault, policy: RestorePolicy) -> Any:
+    if isinstance(value, str):
+        return restore(value, vault, policy, RestoreTarget.TOOL)
+    if isinstance(value, list):
+        return [_restore_values(v, vault, policy) for v in value]
+    if isinstance(value, dict):
+        return {k: _restore_values(v, vault, policy) for k, v in value.items()}
+    return value
+
+
+def check_tool_schema(parameters: Mapping[str, Any]) -> None:
+    """Raises `ValueError` unless `parameters` is a JSON Schema for an object (what OpenAI requires)."""
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(parameters)
+    except SchemaError as exc:
+        raise ValueError(f"not a valid JSON Schema at {exc.json_path} (rule: {exc.validator})") from None
+    if parameters.get("type") != "object":
+        raise ValueError('a tool\'s parameters must be a JSON Schema with "type": "object"')
