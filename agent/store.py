@@ -110,6 +110,7 @@ class ConversationStore:
         return Conversation(
             vault=Vault.from_dict(data["vault"]),
             history=[ChatTurn(role, content) for role, content in data["history"]],
+            summary=data.get("summary", ""),
         )
 
     async def save(self, conv: str, conversation: Conversation) -> None:
@@ -118,6 +119,7 @@ class ConversationStore:
         data = {
             "vault": conversation.vault.to_dict(),
             "history": [[t.role, t.content] for t in recent],
+            "summary": conversation.summary,
         }
         sealed = await self.seal(conv, json.dumps(data, separators=(",", ":")).encode())
         await self._redis.set(self._key(conv, "state"), sealed, ex=self._ttl_s)
