@@ -69,7 +69,7 @@ class PassportDetector:
 
 
 # State and UT codes on Indian registration plates, current and legacy (still on older vehicles).
-_RTO_STATE_CODES = frozenset(
+RTO_STATE_CODES = frozenset(
     {
         "AN", "AP", "AR", "AS", "BR", "CG", "CH", "DD", "DL", "GA", "GJ", "HP", "HR", "JH", "JK", "KA",
         "KL", "LA", "LD", "MH", "ML", "MN", "MP", "MZ", "NL", "OD", "PB", "PY", "RJ", "SK", "TN", "TR",
@@ -86,8 +86,9 @@ class VehicleDetector:
     without separators (`MH 12 AB 1234`, `MH12AB1234`, `DL-3C-AS-1234`), and the Bharat series
     (`22 BH 1234 AA`).
 
-    The state code must be a real one. Lower case is accepted only in the compact form: spaced lower-case
-    text like "ka 10 kg 1500" is Hinglish ("of 10 kg, 1500"), not a plate.
+    The state code must be a real one. Spaced lower-case text like "ka 10 kg 1500" is Hinglish ("of 10 kg,
+    1500"), not a plate: lower case is accepted when the plate is compact, hyphenated, or its state and RTO
+    number are written together ("mh07 evx 0482"), or a vehicle word is close by ("bike up 23 qtt 9462").
     """
 
     type = EntityType.VEHICLE
@@ -99,20 +100,31 @@ class VehicleDetector:
         r"(?<![A-Za-z0-9])(?P<year>[0-9]{2})[ -]?(?P<bh>[Bb][Hh])[ -]?[0-9]{4}[ -]?[A-Za-z]{1,2}(?![A-Za-z0-9])"
     )
 
+    _vehicle_words = re.compile(
+        r"\b(?:vehicle|car|bike|scooty|scooter|gaadi|gadi|gaddi|motorcycle|truck|auto|cab|taxi|registration|"
+        r"reg|rc|number\s+plate|insurance|servic\w*|parking|challan)\b|गाड़ी|गाडी|बाइक|कार|वाहन",
+        re.IGNORECASE,
+    )
+
     def find(self, text: str) -> Iterator[Span]:
         for m in self._state.finditer(text):
             state, surface = m.group("state"), m.group()
-            if (
-                state.upper() in _RTO_STATE_CODES
-                and int(m.group("rto")) > 0
-                and (state.isupper() or surface.isalnum())
-            ):
+            if state.upper() in RTO_STATE_CODES and int(m.group("rto")) > 0 and self._cased(text, m, "state"):
                 yield Span(m.start(), m.end(), self.type, _compact(surface))
         for m in self._bharat.finditer(text):
-            surface = m.group()
             # The BH series started in 2021; the year is the year of registration.
-            if int(m.group("year")) >= 21 and (m.group("bh").isupper() or surface.isalnum()):
-                yield Span(m.start(), m.end(), self.type, _compact(surface))
+            if int(m.group("year")) >= 21 and self._cased(text, m, "bh"):
+                yield Span(m.start(), m.end(), self.type, _compact(m.group()))
+
+    def _cased(self, text: str, m: re.Match[str], letters: str) -> bool:
+        surface = m.group()
+        if m.group(letters).isupper() or surface.isalnum() or "-" in surface:
+            return True
+        if letters == "state" and m.end("state") == m.start("rto"):
+            return True  # "mh07 evx 0482": the state and RTO written as one word
+        return (
+            self._vehicle_words.search(text, max(0, m.start() - 30), min(len(text), m.end() + 25)) is not None
+        )
 
 
 class GstinDetector:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from pipelines.pii.detectors import PRECEDENCE, default_detectors
 from pipelines.pii.entities import Detector, EntityType, Span
-from pipelines.pii.spelled import join_spelt_codes
 from pipelines.pii.spoken import spoken_shadow
 from pipelines.pii.vault import PLACEHOLDER, Vault
 
@@ -83,8 +82,9 @@ class Minimizer:
     def scan(self, text: str, vault: Vault | None = None, *, public: Collection[str] = ()) -> list[Span]:
         """Non-overlapping detections in text order.
 
-        Detectors run on the text and on its spoken-form shadow ("nine eight seven…" → "987…"), whose spans
-        map back to the words that said them; values the vault knows (the sender's name) are found too.
+        Detectors run on the text and on its spoken-form shadow ("nine eight seven…" → "987…", "F X V P H
+        six seven…" → "FXVPH67…"), whose spans map back to the words that said them; values the vault knows
+        (the sender's name) are found too.
         `public` values (the business's own published numbers) are never masked.
         """
         candidates = [span for d in self._detectors for span in d.find(text)]
@@ -93,12 +93,6 @@ class Minimizer:
             for detector in self._detectors:
                 for span in detector.find(shadow.text):
                     start, end = shadow.original_span(span.start, span.end)
-                    candidates.append(Span(start, end, span.type, span.value))
-        joined = join_spelt_codes(shadow.text)
-        if joined is not None:
-            for detector in self._detectors:
-                for span in detector.find(joined.text):
-                    start, end = shadow.original_span(*joined.source_span(span.start, span.end))
                     candidates.append(Span(start, end, span.type, span.value))
         if vault is not None:
             candidates.extend(vault.known_spans(text))

@@ -141,17 +141,21 @@ _TOKEN = re.compile(_WORD)
 
 
 @cache
-def _lexicon(name: str) -> frozenset[str]:
-    text = resources.files("pipelines.pii").joinpath("data", name).read_text(encoding="utf-8")
-    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+def _lexicon(*names: str) -> frozenset[str]:
+    """Names in Latin script (matched lower-case) and in Devanagari, one file each."""
+    words: set[str] = set()
+    for name in names:
+        text = resources.files("pipelines.pii").joinpath("data", name).read_text(encoding="utf-8")
+        words.update(line.strip().lower() for line in text.splitlines() if line.strip())
+    return frozenset(words)
 
 
 def is_given_name(word: str) -> bool:
-    return word.lower() in _lexicon("given_names.txt")
+    return word.lower() in _lexicon("given_names.txt", "given_names_deva.txt")
 
 
 def is_surname(word: str) -> bool:
-    return word.lower() in _lexicon("surnames.txt")
+    return word.lower() in _lexicon("surnames.txt", "surnames_deva.txt")
 
 
 def is_known_name_part(word: str) -> bool:
@@ -159,7 +163,8 @@ def is_known_name_part(word: str) -> bool:
 
 
 def _name_like(word: str) -> bool:
-    return is_known_name_part(word) or word[:1].isupper()
+    """A known name part, or capitalized like one: "Ravi", not an acronym ("GSTIN", "PAN", "OK")."""
+    return is_known_name_part(word) or (word[:1].isupper() and not (len(word) > 1 and word.isupper()))
 
 
 def _any_word(_: str) -> bool:
@@ -201,8 +206,13 @@ class PersonDetector:
         if not (_name_like(last) or not last.isascii()):  # "bill ke naam pe…" is about a bill
             return None
         start = words[-1].start()
-        if len(words) > 1 and text[words[-2].end() : start].isspace() and is_given_name(words[-2].group()):
-            start = words[-2].start()
+        if len(words) > 1 and text[words[-2].end() : start].isspace():
+            previous = words[-2].group()
+            # "Ishita Nair ke naam": a given name before, or two capitalized words, are one name.
+            if is_given_name(previous) or (
+                _name_like(previous) and last[:1].isupper() and previous.lower() not in _STOP
+            ):
+                start = words[-2].start()
         return Span(start, position, self.type, " ".join(text[start:position].lower().split()))
 
     def _name_after(

@@ -1,44 +1,41 @@
-"""Spelt-out codes: "F X V P H 6721 A" (how ASR writes a PAN, IFSC or voter ID read aloud letter by letter)
-joined into "FXVPH6721A" so the checksum detectors can see it. Runs on the spoken shadow's text."""
+"""Spelt-out codes: "F X V P H six seven two one A" (how ASR writes a PAN, IFSC, passport or plate read aloud
+letter by letter). The spoken shadow joins such a run into "FXVPH6721A" where, and only where, the joined
+characters form a known code, so the checksum detectors can see it and the rest of the run stays as it was
+("... four eight three four B I am" is the PAN "…4834B", then "I am")."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-# Single letters and digit groups separated by single spaces: at least three letters and one digit group.
-_RUN = re.compile(r"(?<![\w@.])(?:[A-Za-z]|\d+)(?: (?:[A-Za-z]|\d+)){3,}(?![\w@])")
-_MIN_LENGTH = 8
+from stdnum import iban
+from stdnum.in_ import epic, gstin, pan
+
+from pipelines.pii.indian_ids import RTO_STATE_CODES
+
+MIN_LENGTH = 8  # a passport number, the shortest code
+MAX_LENGTH = 34  # an IBAN, the longest
+
+_PAN = re.compile(r"[A-Z]{5}[0-9]{4}[A-Z]")
+_EPIC = re.compile(r"[A-Z]{3}[0-9]{7}")
+_GSTIN = re.compile(r"[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][0-9A-Z]{3}")
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+_IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}")
+_PASSPORT = re.compile(r"[A-Z][1-9][0-9]{6}")
+_PLATE = re.compile(r"(?P<state>[A-Z]{2})[0-9]{1,2}[A-Z]{1,3}[0-9]{4}|[0-9]{2}BH[0-9]{4}[A-Z]{1,2}")
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
-    text: str
-    _sources: tuple[int, ...]  # for each position of `text` (and its end), the position it came from
-
-    def source_span(self, start: int, end: int) -> tuple[int, int]:
-        return self._sources[start], self._sources[end - 1] + 1 if end > start else self._sources[start]
-
-
-def join_spelt_codes(text: str) -> Joined | None:
-    """None when the text has no spelt code (the usual case: no extra detector pass)."""
-    pieces: list[str] = []
-    sources: list[int] = []
-    cursor = 0
-    for m in _RUN.finditer(text):
-        tokens = m.group().split(" ")
-        letters = sum(1 for t in tokens if t.isalpha())
-        if letters < 3 or letters == len(tokens) or len(m.group()) - len(tokens) + 1 < _MIN_LENGTH:
-            continue
-        pieces.append(text[cursor : m.start()])
-        sources.extend(range(cursor, m.start()))
-        for i, ch in enumerate(m.group()):
-            if ch != " ":
-                pieces.append(ch.upper())
-                sources.append(m.start() + i)
-        cursor = m.end()
-    if not pieces:
-        return None
-    pieces.append(text[cursor:])
-    sources.extend(range(cursor, len(text) + 1))
-    return Joined("".join(pieces), tuple(sources))
+def is_spelt_code(code: str) -> bool:
+    """Whether upper-case `code` is one of the codes people spell out, valid where a checksum exists."""
+    if not MIN_LENGTH <= len(code) <= MAX_LENGTH:
+        return False
+    if _PAN.fullmatch(code):
+        return pan.is_valid(code)
+    if _EPIC.fullmatch(code):
+        return epic.is_valid(code)
+    if _GSTIN.fullmatch(code):
+        return gstin.is_valid(code)
+    if _IFSC.fullmatch(code) or _PASSPORT.fullmatch(code):
+        return True
+    if (plate := _PLATE.fullmatch(code)) is not None:
+        return plate["state"] is None or plate["state"] in RTO_STATE_CODES
+    return _IBAN.fullmatch(code) is not None and iban.is_valid(code)

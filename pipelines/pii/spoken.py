@@ -25,6 +25,8 @@ from enum import Enum, auto
 from itertools import pairwise
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
+from pipelines.pii import spelled
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -329,11 +331,16 @@ def spoken_shadow(text: str) -> Shadow:
     """The shadow of `text`: spoken digits, e-mail addresses, UPI IDs and script digits in written form."""
     lexemes = _Lexer(text).lexemes()
     edits, claimed = _Addresses(text, lexemes).edits()
+    edits.extend(_SpeltCodes(lexemes, claimed).edits())
+    edits.extend(_DottedQuads(lexemes, claimed).edits())
+    edits.extend(_SpokenDates(text, lexemes, claimed).edits())
     edits.extend(_Digits(text, lexemes, claimed).edits())
+    # Script digits become ASCII character for character, unless a pass above rewrote them already.
+    script = [lx for lx in lexemes if lx.kind is _Kind.NUM and not text[lx.start : lx.end].isascii()]
     edits.extend(
         _Edit(lx.start, lx.end, lx.value, linear=True)
-        for lx in lexemes
-        if lx.kind is _Kind.NUM and not text[lx.start : lx.end].isascii()
+        for lx in script
+        if not any(e.start <= lx.start and lx.end <= e.end for e in edits)
     )
     return _build(text, edits)
 
@@ -712,3 +719,284 @@ def _joinable(a: _Lexeme, b: _Lexeme) -> bool:
     if a.kind in _DIGIT_KINDS and b.kind in _DIGIT_KINDS:
         return not (a.language and b.language and a.language != b.language)
     return True
+
+
+def _single_space(lexemes: Sequence[_Lexeme], i: int) -> bool:
+    return 0 <= i < len(lexemes) and lexemes[i].kind is _Kind.SPACE and lexemes[i].value == " "
+
+
+_SPELT_KINDS: Final = frozenset({_Kind.LETTER, _Kind.DIGIT, _Kind.REPEAT, _Kind.NUM})
+
+
+class _SpeltCodes:
+    """Letters and digits read out one by one, joined where they form a code (see `pipelines.pii.spelled`).
+
+    A run is letters, digit words, "double" repeats and written digits with single spaces between them; the
+    longest code from each position is taken, so a word spelt right after a code ("… B I am") stays apart.
+    A code never splits a number: "a/c one seven four two five two four six four …" holds no passport "C1742524".
+    """
+
+    def __init__(self, lexemes: Sequence[_Lexeme], claimed: list[bool]) -> None:
+        self._lexemes = lexemes
+        self._claimed = claimed
+
+    def edits(self) -> list[_Edit]:
+        edits: list[_Edit] = []
+        lexemes = self._lexemes
+        i = 0
+        while i < len(lexemes):
+            if self._claimed[i] or lexemes[i].kind not in _SPELT_KINDS:
+                i += 1
+                continue
+            run = [i]
+            while _single_space(lexemes, run[-1] + 1) and self._item(run[-1] + 2):
+                run.append(run[-1] + 2)
+            kinds = {lexemes[k].kind for k in run}
+            if _Kind.LETTER in kinds and len(kinds) > 1:
+                edits.extend(self._codes(run))
+            i = run[-1] + 1
+        return edits
+
+    def _item(self, i: int) -> bool:
+        return i < len(self._lexemes) and not self._claimed[i] and self._lexemes[i].kind in _SPELT_KINDS
+
+    def _codes(self, run: list[int]) -> list[_Edit]:
+        pieces = [self._lexemes[k].value.upper() for k in run]
+        digit = [self._lexemes[k].kind is not _Kind.LETTER for k in run]
+        # Where a code may begin or end: not between two digit items.
+        cut = [True] + [not (a and b) for a, b in pairwise(digit)] + [True]
+        edits: list[_Edit] = []
+        first = 0
+        while first < len(run) - 1:
+            last = next(
+                (
+                    last
+                    for last in range(len(run) - 1, first, -1)
+                    if cut[first]
+                    and cut[last + 1]
+                    and spelled.is_spelt_code("".join(pieces[first : last + 1]))
+                ),
+                None,
+            )
+            if last is None:
+                first += 1
+                continue
+            for k in range(run[first], run[last] + 1):
+                lx = self._lexemes[k]
+                self._claimed[k] = True
+                if lx.kind is _Kind.SPACE:
+                    edits.append(_Edit(lx.start, lx.end, ""))
+                elif lx.kind is not _Kind.NUM:
+                    edits.append(_Edit(lx.start, lx.end, lx.value.upper()))
+            first = last + 1
+        return edits
+
+
+class _DottedQuads:
+    """IPv4 addresses said aloud: four groups of one to three digits joined by "dot" ("one nine two dot one
+    six eight dot …"), rewritten as "192.168.…". At least one part must be said in words."""
+
+    def __init__(self, lexemes: Sequence[_Lexeme], claimed: list[bool]) -> None:
+        self._lexemes = lexemes
+        self._claimed = claimed
+
+    def edits(self) -> list[_Edit]:
+        edits: list[_Edit] = []
+        i = 0
+        while i < len(self._lexemes):
+            quad = self._quad(i) if self._digit(i) and not self._digit(i - 2) else None
+            if quad is None:
+                i += 1
+                continue
+            last, rewrite = quad
+            edits.extend(rewrite)
+            for k in range(i, last + 1):
+                self._claimed[k] = True
+            i = last + 1
+        return edits
+
+    def _digit(self, i: int) -> bool:
+        return 0 <= i < len(self._lexemes) and not self._claimed[i] and self._lexemes[i].kind in _ITEM_KINDS
+
+    def _quad(self, i: int) -> tuple[int, list[_Edit]] | None:
+        lexemes = self._lexemes
+        edits: list[_Edit] = []
+        spoken = False
+        for part in range(4):
+            digits, j = 0, i
+            while True:
+                lx = lexemes[j]
+                digits += len(lx.value)
+                spoken = spoken or lx.spoken
+                if lx.spoken:
+                    edits.append(_Edit(lx.start, lx.end, lx.value))
+                if not (_single_space(lexemes, j + 1) and self._digit(j + 2)):
+                    break
+                edits.append(_Edit(lexemes[j + 1].start, lexemes[j + 1].end, ""))
+                j += 2
+            if digits > 3:
+                return None
+            if part == 3:
+                return (j, edits) if spoken else None
+            dot = j + 2 if _single_space(lexemes, j + 1) else j + 1
+            after = dot + 2 if _single_space(lexemes, dot + 1) else dot + 1
+            if not (
+                dot < len(lexemes)
+                and lexemes[dot].kind is _Kind.JOIN
+                and lexemes[dot].value == "."
+                and self._digit(after)
+            ):
+                return None
+            edits.append(_Edit(lexemes[j].end, lexemes[after].start, "."))
+            i = after
+        return None
+
+
+_UNITS: Final = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight",
+                                               "nine"), start=1)}  # fmt: skip
+_TEENS: Final = {w: n for n, w in enumerate(("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+                                               "sixteen", "seventeen", "eighteen", "nineteen"), start=10)}  # fmt: skip
+_TENS: Final = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+                "ninety": 90}  # fmt: skip
+_ORDINAL_UNITS: Final = {w: n for n, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth",
+                                                       "seventh", "eighth", "ninth"), start=1)}  # fmt: skip
+_ORDINAL_TEENS: Final = {w: n for n, w in enumerate(("tenth", "eleventh", "twelfth", "thirteenth",
+                                                       "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+                                                       "eighteenth", "nineteenth"), start=10)}  # fmt: skip
+_ORDINAL_TENS: Final = {"twentieth": 20, "thirtieth": 30}
+_MONTH_NAMES: Final = {w: n for n, w in enumerate(("january", "february", "march", "april", "may", "june", "july",
+                                                     "august", "september", "october", "november", "december"),
+                                                    start=1)}  # fmt: skip
+_SUFFIXES: Final = frozenset({"st", "nd", "rd", "th"})
+_WRITTEN_DATE_WORDS: Final = _SUFFIXES | _MONTH_NAMES.keys() | {"of", ""}
+
+
+class _SpokenDates:
+    """Dates said in words: "fifth of august nineteen ninety four", "january ninth 1963", "twenty seventh
+    march two thousand two" become "5 August 1994" for the date-of-birth detector (which still wants a birth
+    word before it). Only around an English month name, and only when a part is said in words."""
+
+    def __init__(self, text: str, lexemes: Sequence[_Lexeme], claimed: list[bool]) -> None:
+        self._lexemes = lexemes
+        self._claimed = claimed
+        self._words = [
+            text[lx.start : lx.end].lower() if lx.kind in (_Kind.WORD, _Kind.DIGIT) else "" for lx in lexemes
+        ]
+
+    def edits(self) -> list[_Edit]:
+        months = [i for i, w in enumerate(self._words) if w in _MONTH_NAMES and not self._claimed[i]]
+        edits: list[_Edit] = []
+        for month in months:
+            found = self._day_first(month) or self._month_first(month)
+            if found is None:
+                continue
+            first, last, day, year = found
+            words = self._words[first : last + 1]
+            if any(self._claimed[first : last + 1]) or all(w in _WRITTEN_DATE_WORDS for w in words):
+                continue  # claimed already, or nothing said in words: written layouts are the detector's
+            name = self._words[month].capitalize()
+            edits.append(_Edit(self._lexemes[first].start, self._lexemes[last].end, f"{day} {name} {year}"))
+            for k in range(first, last + 1):
+                self._claimed[k] = True
+        return edits
+
+    def _next(self, i: int, *, comma: bool = False) -> int:
+        """The lexeme after i past one space (and a comma, if allowed)."""
+        j = i + 1
+        if (
+            comma
+            and j < len(self._lexemes)
+            and self._lexemes[j].kind is _Kind.MARK
+            and self._lexemes[j].value == ","
+        ):
+            j += 1
+        return j + 1 if _single_space(self._lexemes, j) else j
+
+    def _day_first(self, month: int) -> tuple[int, int, int, int] | None:
+        # Days are at most two words; try the starts a few lexemes back and keep the one that ends at the month.
+        for start in range(max(0, month - 6), month):
+            day = self._day(start)
+            if day is None:
+                continue
+            value, end = day
+            after = self._next(end)
+            if after < len(self._words) and self._words[after] == "of":
+                after = self._next(after)
+            if after != month:
+                continue
+            year = self._year(self._next(month, comma=True))
+            if year is not None:
+                return start, year[1], value, year[0]
+        return None
+
+    def _month_first(self, month: int) -> tuple[int, int, int, int] | None:
+        day = self._day(self._next(month))
+        if day is None:
+            return None
+        year = self._year(self._next(day[1], comma=True))
+        return (month, year[1], day[0], year[0]) if year is not None else None
+
+    def _num(self, i: int) -> str:
+        lx = self._lexemes[i] if i < len(self._lexemes) else None
+        return lx.value if lx is not None and lx.kind is _Kind.NUM else ""
+
+    def _day(self, i: int) -> tuple[int, int] | None:
+        """(day, index of its last lexeme) for a day written or said at lexeme i."""
+        if i >= len(self._words):
+            return None
+        written = self._num(i)
+        if written:
+            end = i + 1 if i + 1 < len(self._words) and self._words[i + 1] in _SUFFIXES else i
+            return (int(written), end) if 1 <= int(written) <= 31 and len(written) <= 2 else None
+        word = self._words[i]
+        if word in _TENS and word in ("twenty", "thirty"):
+            following = self._next(i)
+            unit = self._words[following] if following < len(self._words) else ""
+            extra = _UNITS.get(unit) or _ORDINAL_UNITS.get(unit)
+            if extra and _TENS[word] + extra <= 31:
+                return _TENS[word] + extra, following
+            return _TENS[word], i
+        for table in (_UNITS, _ORDINAL_UNITS, _TEENS, _ORDINAL_TEENS, _ORDINAL_TENS):
+            if word in table:
+                return table[word], i
+        return None
+
+    def _below_hundred(self, i: int) -> tuple[int, int] | None:
+        word = self._words[i] if i < len(self._words) else ""
+        if word in _TENS:
+            following = self._next(i)
+            unit = self._words[following] if following < len(self._words) else ""
+            return (_TENS[word] + _UNITS[unit], following) if unit in _UNITS else (_TENS[word], i)
+        if word in _TEENS:
+            return _TEENS[word], i
+        if word in _UNITS:
+            return _UNITS[word], i
+        return None
+
+    def _year(self, i: int) -> tuple[int, int] | None:
+        """(year, index of its last lexeme): "1994", "nineteen ninety four", "nineteen oh five", "two thousand
+        (and) two"."""
+        if i >= len(self._words):
+            return None
+        written = self._num(i)
+        if written:
+            return (int(written), i) if len(written) == 4 and 1900 <= int(written) <= 2100 else None
+        word, following = self._words[i], self._next(i)
+        if word == "two" and following < len(self._words) and self._words[following] == "thousand":
+            rest_at = self._next(following)
+            if rest_at < len(self._words) and self._words[rest_at] == "and":
+                rest_at = self._next(rest_at)
+            rest = self._below_hundred(rest_at)
+            return (2000 + rest[0], rest[1]) if rest else (2000, following)
+        if word not in ("nineteen", "twenty"):
+            return None
+        century = _TEENS.get(word, 20) * 100
+        after = self._words[following] if following < len(self._words) else ""
+        if after == "hundred":
+            return century, following
+        if after == "oh":
+            unit_at = self._next(following)
+            unit = self._words[unit_at] if unit_at < len(self._words) else ""
+            return (century + _UNITS[unit], unit_at) if unit in _UNITS else None
+        rest = self._below_hundred(following)
+        return (century + rest[0], rest[1]) if rest and rest[0] >= 10 else None
