@@ -18,14 +18,22 @@ NOT_PERSONAL = re.compile(
 _LONGEST_LABEL = 16  # how far back a word cut by the window's edge is completed
 
 
+_DIGIT = re.compile(r"\d")
+
+
 @dataclass(frozen=True, slots=True)
 class ContextGate:
     """Opens for a candidate when, among the labels within `window` characters before it, the nearest one
-    is a trigger (a blocker nearer to the candidate closes the gate)."""
+    is a trigger (a blocker nearer to the candidate closes the gate).
+
+    With `one_value`, a label names only the value right after it: a label with digits between it and the
+    candidate is spent ("UTR SBIN0049311, 98765 43210": the UTR is the first value, not the phone number).
+    """
 
     triggers: re.Pattern[str]
     window: int
     blockers: re.Pattern[str] = NOT_PERSONAL
+    one_value: bool = False
 
     def opens(self, text: str, start: int) -> bool:
         low = max(0, start - self.window)
@@ -33,11 +41,16 @@ class ContextGate:
         while low > stop and not text[low - 1].isspace():  # don't cut the first word in half
             low -= 1
         before = text[low:start]
-        trigger = max((m.end() for m in self.triggers.finditer(before)), default=-1)
+        trigger = self._nearest(self.triggers, before)
         if trigger < 0:
             return False
-        blocker = max((m.end() for m in self.blockers.finditer(before)), default=-1)
-        return trigger > blocker
+        return trigger > self._nearest(self.blockers, before)
+
+    def _nearest(self, labels: re.Pattern[str], before: str) -> int:
+        ends = (m.end() for m in labels.finditer(before))
+        if self.one_value:
+            ends = (end for end in ends if _DIGIT.search(before, end) is None)
+        return max(ends, default=-1)
 
 
 # Labels that make a number a reference of the business's (an order, a booking, a payment), not a phone.

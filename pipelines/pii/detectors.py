@@ -62,7 +62,7 @@ class PhoneDetector:
         self._region = default_region
 
     # "order 9876543210", "PNR 4512369870": a reference label nearer than any phone word makes it no phone.
-    _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS)
+    _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS, one_value=True)
 
     def find(self, text: str) -> Iterator[Span]:
         matcher = phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID)

@@ -152,13 +152,13 @@ class IfscDetector:
 
 
 class BankAccountDetector:
-    """Bank account numbers: 9-18 digits, contiguous or in groups (`1234 5678 9012`), only when the label
+    """Bank account numbers: 9-18 digits, contiguous or in groups (`1234 5678 9012 34`), only when the label
     nearest before them within 40 characters is about an account ("account", "a/c", "khata", "bank",
     "IFSC"…). A long number on its own, or after "order", "UTR", "Rs"…, is not an account."""
 
     type = EntityType.BANK_ACCOUNT
     _pattern = re.compile(
-        r"(?<![\w.,/-])(?:[0-9]{9,18}(?![0-9])|[0-9]{2,6}([ -])[0-9]{3,6}(?:\1[0-9]{3,6}){0,4})"
+        r"(?<![\w.,/-])(?:[0-9]{9,18}(?![0-9])|[0-9]{2,6}([ -])[0-9]{3,6}(?:\1[0-9]{1,6}){0,4})"
         r"(?![\w]|[.,/-][0-9])"
     )
     _gate = ContextGate(
@@ -169,11 +169,22 @@ class BankAccountDetector:
         window=40,
     )
 
+    # A short last group followed by a unit is a quantity, not the account's tail ("9012 20 din mein").
+    _quantity = re.compile(
+        r"\s*(?:din|days?|months?|mahine|hours?|hrs?|ghante|mins?|minutes?|pcs|pieces|kg|gm|units?|items?|saal|"
+        r"years?|%|rs\b|rupees|baje|दिन|महीने|घंटे|साल)",
+        re.IGNORECASE,
+    )
+
     def find(self, text: str) -> Iterator[Span]:
         for m in self._pattern.finditer(text):
-            value = re.sub(r"[^0-9]", "", m.group())
+            end = m.end()
+            head, _, tail = m.group().rpartition(m.group(1) or "\0")
+            if head and len(tail) < 3 and self._quantity.match(text, end):
+                end = m.start() + len(head)
+            value = re.sub(r"[^0-9]", "", text[m.start() : end])
             if 9 <= len(value) <= 18 and self._gate.opens(text, m.start()):
-                yield Span(m.start(), m.end(), self.type, value)
+                yield Span(m.start(), end, self.type, value)
 
 
 class IpAddressDetector:

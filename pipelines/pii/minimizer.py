@@ -87,15 +87,15 @@ class Minimizer:
         (the sender's name) are found too.
         `public` values (the business's own published numbers) are never masked.
         """
-        candidates = [span for d in self._detectors for span in d.find(text)]
+        # Known values first: on a tie with a detection ("Priya" here), the seeded identity wins (stable sort).
+        candidates = vault.known_spans(text) if vault is not None else []
+        candidates += [span for d in self._detectors for span in d.find(text)]
         shadow = spoken_shadow(text)
         if shadow.changed:
             for detector in self._detectors:
                 for span in detector.find(shadow.text):
                     start, end = shadow.original_span(span.start, span.end)
                     candidates.append(Span(start, end, span.type, span.value))
-        if vault is not None:
-            candidates.extend(vault.known_spans(text))
         if public:
             candidates = [s for s in candidates if s.value not in public]
         return self._resolve(candidates)

@@ -132,9 +132,12 @@ _MAYBE = re.compile(
     r"(?:order|bill)\s+is\s+for|addressed\s+to|for)\s+|मैं\s+",
     re.IGNORECASE,
 )
-# Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena".
+# Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena", "Suresh
+# here", "Rahul this side".
 _BEFORE = re.compile(
-    r"\s+(?:ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह)", re.IGNORECASE
+    r"\s+(?:ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|here\b|this\s+side\b|"
+    r"speaking\b)",
+    re.IGNORECASE,
 )
 _HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister)\b\.?\s+", re.IGNORECASE)
 _TOKEN = re.compile(_WORD)
