@@ -1,0 +1,187 @@
+"""The admin API under `/admin/{tenant}/consent/...`: a tenant exercises its users' rights.
+
+Each tenant has its own bearer token (the env variable its `consent.admin_token_env` names). A missing or
+unknown token is 401, another tenant's token is 403, and nothing is read before the token matches. Every
+request that reaches a tenant is written to that tenant's audit log, refused ones included.
+
+The person's number travels in the JSON body, never in the URL (URLs end up in access logs), and bodies are
+parsed by hand so no validation error can echo it back.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from agent.consent_store import Context
+from agent.rights import Actor, ProfileFields
+from pipelines.consent import Method, Purpose, State, Transition
+
+if TYPE_CHECKING:
+    from agent.privacy import Privacy
+    from agent.tenants import TenantRegistry
+
+MAX_BODY_BYTES = 16 * 1024
+_SETTABLE = {State.GRANTED, State.DENIED, State.WITHDRAWN}  # what a tenant's API may record for a purpose
+
+
+class AdminTokens:
+    """Per-tenant bearer tokens, read from the environment once at startup."""
+
+    def __init__(self, tokens: dict[str, bytes]) -> None:
+        self._tokens = tokens
+
+    @classmethod
+    def from_env(cls, tenants: TenantRegistry) -> AdminTokens:
+        tokens = {}
+        for tenant_id in tenants.ids():
+            name = tenants.get(tenant_id)[0].consent.admin_token_env
+            value = os.environ.get(name) if name else None
+            if value:
+                tokens[tenant_id] = value.encode()
+        return cls(tokens)
+
+    def check(self, tenant: str, header: str | None) -> int:
+        """200 when the bearer token is this tenant's, 403 when it is another tenant's, else 401."""
+        if not header or not header.startswith("Bearer "):
+            return 401
+        presented = header.removeprefix("Bearer ").strip().encode()
+        owner = None
+        for tenant_id, token in self._tokens.items():  # compare with every token: timing says nothing
+            if hmac.compare_digest(presented, token):
+                owner = tenant_id
+        if owner is None:
+            return 401
+        return 200 if owner == tenant else 403
+
+
+class _BadRequest(Exception):  # noqa: N818 - mapped to a 400 with this fixed reason
+    pass
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise _BadRequest("body too large")
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        raise _BadRequest("body is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("user"), str) or not data["user"].strip():
+        raise _BadRequest('expected a JSON object with a string field "user"')
+    return data
+
+
+def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens) -> APIRouter:
+    router = APIRouter(prefix="/admin")
+    rights = privacy.rights
+
+    async def authorize(
+        tenant: str, request: Request, action: str
+    ) -> tuple[Actor, dict[str, Any]] | Response:
+        known = tenant in tenants.ids()
+        status = tokens.check(tenant, request.headers.get("authorization")) if known else 401
+        actor = Actor(f"tenant:{tenant}", "admin_api")
+        if status != 200:
+            if known:
+                await rights.record_denied(tenant, Actor("unauthenticated", "admin_api"), action)
+            detail = "forbidden for this tenant" if status == 403 else "missing or invalid bearer token"
+            return JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+        try:
+            return actor, await _body(request)
+        except _BadRequest as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @router.post("/{tenant}/consent/status")
+    async def status(tenant: str, request: Request) -> Response:
+        auth = await authorize(tenant, request, "status")
+        if isinstance(auth, Response):
+            return auth
+        actor, body = auth
+        return JSONResponse(await rights.status(privacy.subject(tenant, body["user"]), actor))
+
+    @router.post("/{tenant}/consent/export")
+    async def export(tenant: str, request: Request) -> Response:
+        auth = await authorize(tenant, request, "export")
+        if isinstance(auth, Response):
+            return auth
+        actor, body = auth
+        archive = await rights.export(privacy.subject(tenant, body["user"]), actor)
+        return Response(
+            archive,
+            media_type="application/zip",
+            headers={"Content-Disposition": 'attachment; filename="export.zip"'},
+        )
+
+    @router.post("/{tenant}/consent/erase")
+    async def erase(tenant: str, request: Request) -> Response:
+        auth = await authorize(tenant, request, "erase")
+        if isinstance(auth, Response):
+            return auth
+        actor, body = auth
+        done = await rights.erase(privacy.subject(tenant, body["user"]), actor)
+        return JSONResponse({"erased": True, "keys_deleted": done.keys_deleted})
+
+    @router.post("/{tenant}/consent/restrict")
+    async def restrict(tenant: str, request: Request) -> Response:
+        auth = await authorize(tenant, request, "restrict")
+        if isinstance(auth, Response):
+            return auth
+        actor, body = auth
+        lift = body.get("lift") is True
+        changed = await rights.restrict(privacy.subject(tenant, body["user"]), actor, lift=lift)
+        return JSONResponse({"restricted": not lift, "changed": changed})
+
+    @router.post("/{tenant}/consent/object")
+    async def object_(tenant: str, request: Request) -> Response:
+        auth = await authorize(tenant, request, "object")
+        if isinstance(auth, Response):
+            return auth
+        actor, body = auth
+        lift = body.get("lift") is True
+        changed = await rights.object(privacy.subject(tenant, body["user"]), actor, lift=lift)
+        return JSONResponse({"objected": not lift, "changed": changed})
+
+    @router.post("/{tenant}/consent/rectify")
+    async def rectify(tenant: str, request: Request) -> Response:
+        auth = await authorize(tenant, request, "rectify")
+        if isinstance(auth, Response):
+            return auth
+        actor, body = auth
+        try:
+            fields = ProfileFields.model_validate(body.get("profile") or {})
+        except ValidationError as exc:
+            names = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+            return JSONResponse({"error": f"invalid profile fields: {', '.join(names)}"}, status_code=400)
+        profile = await rights.rectify(privacy.subject(tenant, body["user"]), fields, actor)
+        return JSONResponse({"fields": sorted(profile)})
+
+    @router.post("/{tenant}/consent/record")
+    async def record(tenant: str, request: Request) -> Response:
+        """The tenant records a consent it collected itself (a form, a signed contract): method tenant_api."""
+        auth = await authorize(tenant, request, "record")
+        if isinstance(auth, Response):
+            return auth
+        actor, body = auth
+        try:
+            purpose, state = Purpose(str(body.get("purpose"))), State(str(body.get("state")))
+        except ValueError:
+            return JSONResponse({"error": "unknown purpose or state"}, status_code=400)
+        if state not in _SETTABLE:
+            return JSONResponse({"error": "state must be granted, denied or withdrawn"}, status_code=400)
+        subject = privacy.subject(tenant, body["user"])
+        version = tenants.get(tenant)[0].consent.version()
+        context = Context(
+            method=Method.TENANT_API, channel="admin_api", actor=actor.name, config_version=version
+        )
+        events = await privacy.consent.apply(subject, Transition({purpose: state}), context)
+        await rights.record_access(actor, f"record:{purpose.value}={state.value}", subject, "ok")
+        return JSONResponse({"changed": bool(events)})
+
+    return router

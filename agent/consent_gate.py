@@ -1,0 +1,193 @@
+"""The consent gate a turn passes through, and what the webhook records before any turn runs.
+
+Order in a turn (agent/turns.py): keywords first (no model has seen the message), then the handoff flag,
+then `may(reply)`, then the disclosure for a first contact, then the model; content is written to T2 only
+after `may(retain_content)`, and `may(reply)` is asked again right before the send. The webhook already
+records opt-outs and delete requests as it accepts them, so a STOP stops a turn of the same person that is
+in flight before its send.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+
+from agent.consent_store import ConsentGuard, ConsentStore, Context
+from agent.records import ContentKind, ContentLog, ProcessingLog, ProcessingRecord, hashed_id
+from pipelines.consent import (
+    Intent,
+    KeywordClassifier,
+    KeywordMatch,
+    Method,
+    Notice,
+    Purpose,
+    State,
+    Transition,
+    detect_language,
+    needs_disclosure,
+    pick,
+    render_notice,
+    transition,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agent.store import HandoffFlags
+    from agent.tenants import Tenant, TenantRegistry
+    from agent.whatsapp.payloads import ConsentSignal
+    from pipelines.consent import Decision
+
+log = structlog.get_logger()
+
+# Intents the webhook applies on arrival: they must stop work that is already queued or running.
+_URGENT = frozenset({Intent.OPT_OUT, Intent.DELETE_DATA})
+
+
+class Keywords:
+    """Each tenant's classifier (defaults + its own words), built once."""
+
+    def __init__(self, tenants: TenantRegistry) -> None:
+        self._tenants = tenants
+        self._cache: dict[str, KeywordClassifier] = {}
+
+    def match(self, tenant_id: str, text: str | None) -> KeywordMatch | None:
+        if not text:
+            return None
+        classifier = self._cache.get(tenant_id)
+        if classifier is None:
+            classifier = self._cache[tenant_id] = self._tenants.get(tenant_id)[0].consent.classifier()
+        return classifier.classify(text)
+
+
+# What each consent signal from Meta means for the ledger.
+_SIGNALS: dict[str, tuple[Purpose, State, Method]] = {
+    "marketing_stop": (Purpose.MARKETING, State.WITHDRAWN, Method.META_USER_PREFERENCES),
+    "marketing_resume": (Purpose.MARKETING, State.GRANTED, Method.META_USER_PREFERENCES),
+    "call_permission_accept": (Purpose.CALLS, State.GRANTED, Method.META_CALL_PERMISSION),
+    "call_permission_reject": (Purpose.CALLS, State.DENIED, Method.META_CALL_PERMISSION),
+}
+
+
+class IngressConsent:
+    """What the webhook records as it accepts events (before they are durable work)."""
+
+    def __init__(self, store: ConsentStore, keywords: Keywords, tenants: TenantRegistry) -> None:
+        self._store = store
+        self._keywords = keywords
+        self._tenants = tenants
+
+    async def message(self, tenant_id: str, subject: str, text: str | None, message_id: str) -> None:
+        match = self._keywords.match(tenant_id, text)
+        if match is None or match.intent not in _URGENT:
+            return
+        consent = await self._store.current(subject)
+        await self._store.apply(
+            subject,
+            transition(consent, match.intent),
+            _context(self._tenants.get(tenant_id)[0], Method.KEYWORD, message_id),
+        )
+
+    async def signal(self, tenant_id: str, subject: str, signal: ConsentSignal) -> None:
+        """Meta's marketing preference or call-permission answer becomes a ledger event (if it changes)."""
+        purpose, state, method = _SIGNALS[signal.kind]
+        consent = await self._store.current(subject)
+        if consent.state(purpose) is state:
+            return
+        version = self._tenants.get(tenant_id)[0].consent.version()
+        context = Context(
+            method=method,
+            channel="whatsapp",
+            actor="meta",
+            config_version=version,
+            evidence=signal.message_id,
+        )
+        await self._store.apply(subject, Transition({purpose: state}), context)
+
+
+def _context(tenant: Tenant, method: Method, evidence: str | None) -> Context:
+    return Context(
+        method=method,
+        channel="whatsapp",
+        actor="subject",
+        config_version=tenant.consent.version(),
+        evidence=evidence,
+    )
+
+
+class ConsentGate:
+    """The turn handler's single collaborator for consent, handoff, disclosure and the log tiers."""
+
+    def __init__(
+        self,
+        store: ConsentStore,
+        guard: ConsentGuard,
+        handoff: HandoffFlags,
+        content: ContentLog,
+        processing: ProcessingLog,
+        tenants: TenantRegistry,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._guard = guard
+        self._handoff = handoff
+        self._content = content
+        self._processing = processing
+        self._tenants = tenants
+        self._clock = clock
+        self.keywords = Keywords(tenants)
+
+    async def answer_keyword(self, tenant_id: str, subject: str, match: KeywordMatch, message_id: str,
+                             method: Method) -> str:  # fmt: skip
+        """Apply the intent (idempotent: the webhook may have applied it already) and return the fixed
+        confirmation in the person's language."""
+        tenant = self._tenants.get(tenant_id)[0]
+        consent = await self._store.current(subject)
+        await self._store.apply(
+            subject, transition(consent, match.intent), _context(tenant, method, message_id)
+        )
+        if match.intent is Intent.HUMAN:
+            await self._handoff.hand_off(subject, "keyword")
+        await self.processed(tenant_id, subject, ProcessingRecord(
+            event="keyword", subject=subject, outcome=match.intent.value, message=hashed_id(message_id),
+        ))  # fmt: skip
+        _, text = pick(tenant.consent.confirmations[match.intent], match.language, tenant.language)
+        return text.replace("{business}", tenant.name)
+
+    async def handed_off(self, subject: str) -> bool:
+        return await self._handoff.active(subject)
+
+    async def may(self, tenant_id: str, subject: str, purpose: Purpose) -> Decision:
+        return await self._guard.may(tenant_id, subject, purpose)
+
+    async def disclosure(self, tenant_id: str, subject: str, said: str) -> Notice | None:
+        """The AI disclosure if this reply must carry it (first contact, or idle past the tenant's period)."""
+        tenant = self._tenants.get(tenant_id)[0]
+        consent = await self._store.current(subject)
+        if not needs_disclosure(consent, self._clock(), tenant.consent.redisclose_after_s):
+            return None
+        return render_notice(
+            tenant.consent.disclosure,
+            detect_language(said, tenant.language),
+            business=tenant.name,
+            version=tenant.consent.notice_version,
+        )
+
+    async def disclosed(self, tenant_id: str, subject: str, notice: Notice, outbound_id: str) -> None:
+        tenant = self._tenants.get(tenant_id)[0]
+        await self._store.record_notice(subject, notice, _context(tenant, Method.DISCLOSURE, outbound_id))
+
+    async def retain(self, tenant_id: str, subject: str, entries: list[tuple[ContentKind, str, str]]) -> bool:
+        """Write T2 content only if the guard allows it now; returns whether anything was kept."""
+        if not entries or not await self.may(tenant_id, subject, Purpose.RETAIN_CONTENT):
+            return False
+        days = self._tenants.get(tenant_id)[0].consent.retention.content_days
+        await self._content.write(subject, entries, keep_days=days)
+        return True
+
+    async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:
+        days = self._tenants.get(tenant_id)[0].consent.retention.processing_days
+        await self._processing.append(tenant_id, record, keep_days=days)

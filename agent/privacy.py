@@ -1,0 +1,143 @@
+"""Builds the consent and privacy parts once, for the app, the worker, the CLI and the tests alike."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.consent_gate import ConsentGate, IngressConsent, Keywords
+from agent.consent_store import ConsentGuard, ConsentStore
+from agent.queue import QueueConfig
+from agent.records import ContentLog, ProcessingLog
+from agent.retention import Retention
+from agent.rights import Actor, Recipient, SubjectRights
+from agent.runtime import RuntimeConfigError, redis_client
+from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.tenants import TenantError, TenantRegistry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from redis.asyncio import Redis
+
+    from agent.settings import Settings
+
+_PHONE = re.compile(r"\+?[\d\s\-().]{6,}")
+
+
+def user_key(raw: str) -> str:
+    """A number as typed ("+91 98765-43210") becomes Meta's wa_id ("919876543210"); a BSUID stays as is."""
+    raw = raw.strip()
+    return re.sub(r"\D", "", raw) if _PHONE.fullmatch(raw) else raw
+
+
+def recipients(settings: Settings) -> list[Recipient]:
+    """Who receives personal data in this deployment (for `processing_summary.json`)."""
+    out = [Recipient("Meta Platforms (WhatsApp Cloud API)", "sub-processor", "deliver messages and media")]
+    if settings.llm_base_url is not None:
+        host = settings.llm_base_url.host or "configured endpoint"
+        out.append(
+            Recipient(f"LLM provider at {host}", "sub-processor", "produce replies from minimized text")
+        )
+    if settings.tts_engine == "openai":
+        out.append(Recipient("OpenAI (speech synthesis)", "sub-processor", "speak replies"))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Privacy:
+    consent: ConsentStore
+    guard: ConsentGuard
+    content: ContentLog
+    processing: ProcessingLog
+    rights: SubjectRights
+    gate: ConsentGate
+    ingress: IngressConsent
+    retention: Retention
+    keyring: Keyring
+
+    @classmethod
+    def build(
+        cls,
+        redis: Redis,
+        store: ConversationStore,
+        keyring: Keyring,
+        tenants: TenantRegistry,
+        *,
+        shards: int,
+        recipients: Sequence[Recipient] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> Privacy:
+        consent = ConsentStore(redis, shards=shards, clock=clock)
+        guard = ConsentGuard(consent, tenants)
+        content = ContentLog(redis, store, shards=shards, clock=clock)
+        processing = ProcessingLog(redis, clock=clock)
+        rights = SubjectRights(
+            redis,
+            store,
+            consent,
+            content,
+            processing,
+            tenants,
+            shards=shards,
+            recipients=recipients,
+            clock=clock,
+        )
+        gate = ConsentGate(
+            consent, guard, HandoffFlags(redis, shards=shards), content, processing, tenants, clock=clock
+        )
+        retention = Retention(
+            redis, consent, content, processing, rights, tenants, key_store=store.key_store, clock=clock
+        )
+        ingress = IngressConsent(consent, Keywords(tenants), tenants)
+        return cls(consent, guard, content, processing, rights, gate, ingress, retention, keyring)
+
+    def subject(self, tenant: str, user: str) -> str:
+        return self.keyring.conversation_ref(tenant, user_key(user))
+
+
+CONSENT_ACTIONS = ("status", "export", "erase", "restrict", "object")
+OPERATOR = Actor("operator", "cli")
+
+
+async def consent_command(
+    settings: Settings, action: str, tenant: str, user: str, *, out: Path | None = None, lift: bool = False
+) -> dict[str, Any]:
+    """`leadclose consent ACTION --tenant T --user ID`: one right exercised by the operator, audited."""
+    if settings.master_key is None:
+        raise RuntimeConfigError("consent commands need LEADCLOSE_MASTER_KEY (it derives the subject key)")
+    tenants = TenantRegistry.load(settings.prompts_dir)
+    if tenant not in tenants.ids():
+        raise TenantError(f"no tenant {tenant!r} under {settings.prompts_dir}")
+    redis = redis_client(settings.redis_url)
+    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
+    try:
+        keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+        shards = QueueConfig().shards
+        store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
+        privacy = Privacy.build(
+            redis, store, keyring, tenants, shards=shards, recipients=recipients(settings)
+        )
+        subject = privacy.subject(tenant, user)
+        rights = privacy.rights
+        if action == "status":
+            return await rights.status(subject, OPERATOR)
+        if action == "export":
+            target = out or Path(f"export-{tenant}.zip")
+            target.write_bytes(await rights.export(subject, OPERATOR))
+            return {"subject": subject, "written": str(target)}
+        if action == "erase":
+            done = await rights.erase(subject, OPERATOR)
+            return {"subject": subject, "erased": True, "keys_deleted": done.keys_deleted}
+        if action == "restrict":
+            return {"subject": subject, "changed": await rights.restrict(subject, OPERATOR, lift=lift)}
+        if action == "object":
+            return {"subject": subject, "changed": await rights.object(subject, OPERATOR, lift=lift)}
+        raise ValueError(f"unknown consent action {action!r}")
+    finally:
+        await redis.aclose()
+        if key_store is not None:
+            await key_store.aclose()

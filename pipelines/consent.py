@@ -1,0 +1,335 @@
+"""Consent logic, storage-agnostic: purposes, states, keyword intents, the `may` decision and notice texts.
+
+The WhatsApp worker and the real-time call agent both import this module, so everything here is pure: no
+Redis, no clock of its own, no I/O. Storage (the evidence ledger, the per-subject state) lives in `agent/`.
+
+A subject is one WhatsApp user of one tenant. Each purpose has a state; overlays (restriction, objection,
+erasure) sit on top and win over any state. `may()` is the only place that turns them into a yes or no.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+
+class Purpose(StrEnum):
+    REPLY = "reply"  # answer what the person sent; allowed once disclosed, unless they objected or stopped
+    RETAIN_CONTENT = "retain_content"  # keep transcripts and messages after the turn (T2)
+    CALL_RECORDING = "call_recording"  # off unless the tenant records calls and the person agreed
+    MARKETING = "marketing"  # opt-in only
+    HUMAN_REVIEW = "human_review"  # the business's staff reading the conversation
+    CALLS = "calls"  # business-initiated calls (Meta's call permission)
+
+
+class State(StrEnum):
+    UNKNOWN = "unknown"
+    NOTICED = "noticed"
+    GRANTED = "granted"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class Overlay(StrEnum):
+    """Conditions that sit over every purpose's state and deny processing while present."""
+
+    RESTRICTED = "restricted"
+    OBJECTED = "objected"
+    ERASURE_PENDING = "erasure_pending"
+
+
+class Method(StrEnum):
+    """How a change was expressed; the ledger records it as evidence."""
+
+    KEYWORD = "keyword"
+    BUTTON = "button"
+    VOICE = "voice"
+    TENANT_API = "tenant_api"
+    META_USER_PREFERENCES = "meta_user_preferences"
+    META_CALL_PERMISSION = "meta_call_permission"
+    DISCLOSURE = "disclosure"
+    ADMIN = "admin"
+
+
+class Intent(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HUMAN = "human"
+    DELETE_DATA = "delete_data"
+    ACCESS_DATA = "access_data"
+
+
+class ContentBasis(StrEnum):
+    """Why T2 content may be kept: the person's consent, or a basis the tenant documented (a contract)."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+
+
+_STOPPED = frozenset({State.DENIED, State.WITHDRAWN, State.EXPIRED})
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectConsent:
+    """A subject's current consent: a state per purpose (missing means unknown) and the active overlays."""
+
+    states: Mapping[Purpose, State] = field(default_factory=dict)
+    overlays: frozenset[Overlay] = frozenset()
+    noticed_at: float | None = None  # when the AI disclosure was last sent
+    suppressed: bool = False  # erased once: marketing never resumes on its own
+
+    def state(self, purpose: Purpose) -> State:
+        return self.states.get(purpose, State.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the tenant configured that changes a decision."""
+
+    content_basis: ContentBasis = ContentBasis.CONSENT
+    records_calls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str  # a fixed word for logs and metrics: "granted", "withdrawn", "objected", ...
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def may(consent: SubjectConsent, purpose: Purpose, policy: Policy, *, frozen: bool = False) -> Decision:
+    """The one decision: may `purpose` happen for this subject now? `frozen`: the tenant's account ended."""
+    if frozen:
+        return Decision(False, "tenant_frozen")
+    for overlay in (Overlay.ERASURE_PENDING, Overlay.RESTRICTED, Overlay.OBJECTED):
+        if overlay in consent.overlays:
+            return Decision(False, overlay.value)
+    state = consent.state(purpose)
+    if state in _STOPPED:
+        return Decision(False, state.value)
+    if purpose in (Purpose.REPLY, Purpose.HUMAN_REVIEW):
+        # unknown is allowed because the first reply carries the disclosure (the gate adds it)
+        return Decision(True, state.value)
+    if purpose is Purpose.RETAIN_CONTENT and policy.content_basis is ContentBasis.CONTRACT:
+        return Decision(True, "contract")
+    if purpose is Purpose.MARKETING and consent.suppressed and state is not State.GRANTED:
+        return Decision(False, "suppressed")
+    if purpose is Purpose.CALL_RECORDING and not policy.records_calls:
+        return Decision(False, "not_recorded")
+    return Decision(state is State.GRANTED, state.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What an intent changes: new states per purpose and overlays to add. Only real changes are listed."""
+
+    states: Mapping[Purpose, State] = field(default_factory=dict)
+    add_overlays: frozenset[Overlay] = frozenset()
+
+
+def transition(consent: SubjectConsent, intent: Intent) -> Transition:
+    """STOP withdraws replies, marketing and calls; START resumes replies and restores what STOP withdrew;
+    a delete request stops all processing until the erasure runs. HUMAN and access requests change no state."""
+    wanted: dict[Purpose, State] = {}
+    overlays: frozenset[Overlay] = frozenset()
+    if intent is Intent.OPT_OUT:
+        for purpose in (Purpose.REPLY, Purpose.MARKETING, Purpose.CALLS):
+            if consent.state(purpose) is not State.DENIED:
+                wanted[purpose] = State.WITHDRAWN
+    elif intent is Intent.OPT_IN:
+        wanted[Purpose.REPLY] = State.GRANTED
+        for purpose in (Purpose.MARKETING, Purpose.CALLS):
+            if consent.state(purpose) is State.WITHDRAWN:
+                wanted[purpose] = State.GRANTED
+    elif intent is Intent.DELETE_DATA:
+        overlays = frozenset({Overlay.ERASURE_PENDING})
+    changed = {p: s for p, s in wanted.items() if consent.state(p) is not s}
+    return Transition(changed, overlays - consent.overlays)
+
+
+def noticed(consent: SubjectConsent) -> Transition:
+    """Sending the AI disclosure moves the purposes allowed after notice from unknown to noticed."""
+    return Transition(
+        {p: State.NOTICED for p in (Purpose.REPLY, Purpose.HUMAN_REVIEW) if consent.state(p) is State.UNKNOWN}
+    )
+
+
+def needs_disclosure(consent: SubjectConsent, now: float, idle_s: float) -> bool:
+    """On first contact, and again when the conversation was idle longer than the tenant's period."""
+    return consent.noticed_at is None or now - consent.noticed_at > idle_s
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Keywords: whole message, case- and diacritic-insensitive, before any model
+
+DEFAULT_KEYWORDS: Mapping[str, Mapping[Intent, tuple[str, ...]]] = {
+    "en": {
+        Intent.OPT_OUT: (
+            "stop", "stop all", "unsubscribe", "cancel", "end", "quit", "opt out", "optout", "stop messages",
+            "stop messaging me", "no more messages", "do not message me", "dont message me",
+        ),
+        Intent.OPT_IN: ("start", "unstop", "resume", "subscribe", "opt in", "optin"),
+        Intent.HUMAN: (
+            "human", "agent", "talk to a human", "speak to a human", "talk to a person", "real person",
+            "representative", "talk to an agent",
+        ),
+        Intent.DELETE_DATA: (
+            "delete my data", "erase my data", "remove my data", "delete my information", "forget me",
+            "delete my details",
+        ),
+        Intent.ACCESS_DATA: (
+            "what data do you have", "what data do you have on me", "what data do you have about me",
+            "show my data", "send my data", "export my data", "my data",
+        ),
+    },
+    "hi": {
+        Intent.OPT_OUT: (
+            "band karo", "band kar do", "bandh karo", "bandh kar do", "mat bhejo", "message mat bhejo",
+            "msg mat bhejo", "messages band karo", "बंद करो", "बन्द करो", "बंद कर दो", "मत भेजो",
+            "मैसेज मत भेजो", "मैसेज बंद करो",
+        ),
+        Intent.OPT_IN: ("shuru karo", "chalu karo", "phir se shuru karo", "शुरू करो", "चालू करो"),
+        Intent.HUMAN: (
+            "insaan se baat karao", "insaan se baat karni hai", "kisi se baat karao", "aadmi se baat karao",
+            "इंसान से बात कराओ", "इंसान से बात करनी है", "किसी से बात कराओ",
+        ),
+        Intent.DELETE_DATA: (
+            "mera data delete karo", "mera data mita do", "mera data hatao", "मेरा डेटा मिटा दो",
+            "मेरा डेटा डिलीट करो", "मेरा डेटा हटाओ",
+        ),
+        Intent.ACCESS_DATA: (
+            "mera data kya hai", "mera data bhejo", "mera data dikhao", "मेरा डेटा दिखाओ", "मेरा डेटा भेजो",
+            "मेरा डेटा क्या है",
+        ),
+    },
+}  # fmt: skip
+
+_NOT_WORD = re.compile(r"[^\w\u0900-\u097f]+")
+_LATIN_MARKS = re.compile(r"[\u0300-\u036f]")  # Devanagari's own signs (U+0900 block) are letters, kept
+
+
+def normalize(text: str) -> str:
+    """Casefolded, Latin diacritics and punctuation removed, whitespace collapsed: "Stóp!" → "stop"."""
+    decomposed = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text))
+    folded = unicodedata.normalize("NFC", decomposed).casefold().replace("'", "").replace("’", "")
+    return " ".join(_NOT_WORD.sub(" ", folded).split())
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordMatch:
+    intent: Intent
+    language: str  # the language of the matched keyword: the confirmation is answered in it
+
+
+class KeywordClassifier:
+    """Maps a whole message to an intent; a keyword inside a longer sentence is not a command."""
+
+    def __init__(self, keywords: Mapping[str, Mapping[Intent, Iterable[str]]]) -> None:
+        self._table: dict[str, KeywordMatch] = {}
+        for language, intents in keywords.items():
+            for intent, words in intents.items():
+                for word in words:
+                    self._table.setdefault(normalize(word), KeywordMatch(intent, language))
+        self._table.pop("", None)
+
+    @classmethod
+    def with_extra(cls, extra: Mapping[str, Mapping[Intent, Iterable[str]]]) -> KeywordClassifier:
+        """The defaults plus a tenant's own words (a default keeps its meaning if a tenant repeats it)."""
+        merged: dict[str, dict[Intent, list[str]]] = {}
+        for table in (DEFAULT_KEYWORDS, extra):
+            for language, intents in table.items():
+                for intent, words in intents.items():
+                    merged.setdefault(language, {}).setdefault(intent, []).extend(words)
+        return cls(merged)
+
+    def classify(self, text: str) -> KeywordMatch | None:
+        return self._table.get(normalize(text))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fixed texts: the AI disclosure and the keyword confirmations, per language
+
+DEFAULT_DISCLOSURE: Mapping[str, str] = {
+    "en": (
+        "You're chatting with {business}'s automated AI assistant, not a person. Reply HUMAN to reach our "
+        "team, or STOP to stop messages."
+    ),
+    "hi": (
+        "आप {business} के स्वचालित AI सहायक से बात कर रहे हैं, किसी इंसान से नहीं। हमारी टीम से बात करने के लिए "
+        "HUMAN लिखें, संदेश बंद करने के लिए STOP लिखें।"
+    ),
+}
+
+_DATA_HOW = {
+    "en": "To get a copy of your data send 'what data do you have'; to erase it send 'delete my data'.",
+    "hi": "अपने डेटा की कॉपी के लिए 'mera data bhejo' लिखें; उसे मिटाने के लिए 'mera data mita do' लिखें।",
+}
+
+DEFAULT_CONFIRMATIONS: Mapping[Intent, Mapping[str, str]] = {
+    Intent.OPT_OUT: {
+        "en": "Done: {business} will send you no more messages. Send START to talk to us again. " + _DATA_HOW["en"],
+        "hi": "ठीक है: {business} अब आपको कोई संदेश नहीं भेजेगा। फिर से बात करने के लिए START लिखें। " + _DATA_HOW["hi"],
+    },
+    Intent.OPT_IN: {
+        "en": "Welcome back: {business} will answer your messages again. Send STOP at any time to stop. "
+        + _DATA_HOW["en"],
+        "hi": "स्वागत है: {business} फिर से आपके संदेशों का जवाब देगा। कभी भी रोकने के लिए STOP लिखें। " + _DATA_HOW["hi"],
+    },
+    Intent.HUMAN: {
+        "en": "A person from {business} will take over this chat; the AI assistant stops answering. "
+        + _DATA_HOW["en"],
+        "hi": "{business} की टीम का कोई व्यक्ति यह चैट संभालेगा; AI सहायक अब जवाब नहीं देगा। " + _DATA_HOW["hi"],
+    },
+    Intent.DELETE_DATA: {
+        "en": "We have stopped processing your data and will erase it within 30 days; {business} keeps only a "
+        "record that you asked, without content. You will get no marketing messages.",
+        "hi": "हमने आपके डेटा का उपयोग रोक दिया है और 30 दिनों के भीतर उसे मिटा देंगे; {business} केवल आपके अनुरोध का "
+        "रिकॉर्ड रखेगा, बिना किसी सामग्री के। आपको कोई मार्केटिंग संदेश नहीं मिलेगा।",
+    },
+    Intent.ACCESS_DATA: {
+        "en": "We have recorded your request: {business} will send you a copy of your data within 30 days. "
+        "Your messages keep being answered. To erase your data send 'delete my data'.",
+        "hi": "आपका अनुरोध दर्ज हो गया है: {business} 30 दिनों के भीतर आपके डेटा की कॉपी भेजेगा। आपके संदेशों का "
+        "जवाब मिलता रहेगा। डेटा मिटाने के लिए 'mera data mita do' लिखें।",
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A fixed text as sent, with the version and hash the ledger records as evidence of what was shown."""
+
+    text: str
+    language: str
+    version: str
+    sha256: str
+
+
+def pick(texts: Mapping[str, str], language: str, fallback: str = "en") -> tuple[str, str]:
+    """The text in `language`, else in `fallback`, else in any language: (language, text)."""
+    for lang in (language, fallback):
+        if lang in texts:
+            return lang, texts[lang]
+    lang = next(iter(texts))
+    return lang, texts[lang]
+
+
+def render_notice(texts: Mapping[str, str], language: str, *, business: str, version: str) -> Notice:
+    lang, template = pick(texts, language)
+    text = template.replace("{business}", business)
+    return Notice(text, lang, version, hashlib.sha256(text.encode()).hexdigest())
+
+
+def detect_language(text: str, default: str) -> str:
+    """Hindi for a message in Devanagari, else the tenant's language; a keyword match knows better."""
+    return "hi" if any("\u0900" <= ch <= "\u097f" for ch in text) else default
