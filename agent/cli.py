@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run a worker process that answers queued turns")
     worker.add_argument("--concurrency", type=int, default=2, help="turns in flight in this process")
 
+    commands.add_parser("calls", help="run a call worker that answers WhatsApp calls with the voice agent")
     pii = commands.add_parser("pii", help="PII tools")
     pii_commands = pii.add_subparsers(dest="pii_command", required=True)
     pii_commands.add_parser("scan", help='JSON lines {"text"} on stdin -> spans and minimized text on stdout')
@@ -114,6 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent.worker import run_worker
 
             asyncio.run(run_worker(settings, concurrency=max(1, args.concurrency)))
+        elif args.command == "calls":
+            try:
+                from agent.calls.worker import run_call_worker
+            except ImportError:
+                print(
+                    "leadclose calls needs the calls extra: pip install 'leadclose-agent[calls]'",
+                    file=sys.stderr,
+                )
+                return 2
+            asyncio.run(run_call_worker(settings))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2

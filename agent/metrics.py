@@ -42,3 +42,19 @@ class Metrics:
             "leadclose_backlog_conversations", "Conversations by state", ["state"], registry=r
         )
         self.in_flight = Gauge("leadclose_worker_in_flight", "Turns this process is working on", registry=r)
+        self.calls = Counter("leadclose_calls", "Calls ended, by outcome", ["tenant", "outcome"], registry=r)
+        self.calls_active = Gauge("leadclose_calls_active", "Calls this process is in", registry=r)
+        self.call_response_seconds = Histogram(
+            "leadclose_call_response_seconds",
+            "End of the caller's speech to the agent's first audio",
+            ["tenant"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.call_stage_seconds = Histogram(
+            "leadclose_call_stage_seconds",
+            "Per call turn: stt, llm_first_token, tts_first_byte",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     queue_coalesce_ms: int = Field(0, ge=0, le=60_000)  # wait for more of a burst before answering
     worker_metrics_port: int | None = Field(None, ge=1, le=65535)
 
+    # Calls (`leadclose calls`): STUN/TURN URLs (`stun:host:3478`, `turn:host:3478?transport=udp`) for the
+    # WebRTC answer; TURN credentials apply to every `turn:` URL.
+    calls_ice_servers: tuple[str, ...] = ()
+    calls_turn_username: str | None = None
+    calls_turn_credential: SecretStr | None = None
+    calls_capacity: int = Field(2, ge=1, le=64)  # concurrent calls per process (2 cores: see bench/calls.py)
+    calls_silence_timeout_s: float = Field(15.0, gt=0, le=600)
+    calls_max_duration_s: float = Field(900.0, gt=0, le=7200)
+    calls_metrics_port: int | None = Field(None, ge=1, le=65535)
+
     master_key: SecretStr | None = None
     admin_token: SecretStr | None = None
     http_host: str = "127.0.0.1"

@@ -238,6 +238,33 @@ class GraphClient:
         if body.get("success") is not True:
             raise GraphProtocolError("mark_read body", http_status=200)
 
+    # --- calls (Cloud API calling: `POST /{phone-number-id}/calls`) ---------------------------------------------
+
+    async def pre_accept_call(self, phone_number_id: str, token: str, call_id: str, sdp: str) -> None:
+        """Sends our SDP answer so the media connection can be set up before the call is picked up."""
+        await self._call_action(phone_number_id, token, call_id, "pre_accept", sdp)
+
+    async def accept_call(self, phone_number_id: str, token: str, call_id: str, sdp: str) -> None:
+        """Picks the call up (with the same SDP as `pre_accept`); media may flow once this returns."""
+        await self._call_action(phone_number_id, token, call_id, "accept", sdp)
+
+    async def reject_call(self, phone_number_id: str, token: str, call_id: str) -> None:
+        await self._call_action(phone_number_id, token, call_id, "reject")
+
+    async def terminate_call(self, phone_number_id: str, token: str, call_id: str) -> None:
+        await self._call_action(phone_number_id, token, call_id, "terminate")
+
+    async def _call_action(
+        self, phone_number_id: str, token: str, call_id: str, action: str, sdp: str | None = None
+    ) -> None:
+        payload: dict[str, Any] = {"messaging_product": "whatsapp", "call_id": call_id, "action": action}
+        if sdp is not None:
+            payload["session"] = {"sdp_type": "answer", "sdp": sdp}
+        pnid = _graph_id(phone_number_id, "phone_number_id")
+        body = await self._graph(f"call_{action}", "POST", f"{pnid}/calls", token, json=payload)
+        if body.get("success") is not True:
+            raise GraphProtocolError(f"call_{action} body", http_status=200)
+
     async def _send(
         self, phone_number_id: str, token: str, to: str, kind: str, content: dict[str, Any]
     ) -> str:

@@ -3,7 +3,8 @@
 It stands in for graph.facebook.com and Meta's media host (which cannot be reached here) and speaks the
 documented protocol: `GET /{version}/{media-id}` (url, mime_type, sha256 hex, file_size as a string),
 `POST /{version}/{phone-number-id}/media` (multipart: messaging_product, type, file) and
-`POST /{version}/{phone-number-id}/messages` (text, audio, template, and read receipts with a typing indicator).
+`POST /{version}/{phone-number-id}/messages` (text, audio, template, and read receipts with a typing indicator)
+and `POST /{version}/{phone-number-id}/calls` (pre_accept/accept with the SDP answer, reject, terminate).
 It checks what it receives the way Meta does (a missing or wrong bearer token is a 401 with code 190, a malformed
 body a 400 with code 100) and records every request with its headers, so tests can see which Authorization
 headers each host received. Media downloads are served under `/media-download/{id}` on the same server.
@@ -42,6 +43,7 @@ GRAPH_VERSION = "v23.0"
 _MESSAGE_TYPES = ("text", "audio", "template")
 _AUDIO_TYPES = {"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}
 _MAX_AUDIO_BYTES = 16 * 1024 * 1024
+_CALL_ACTIONS = ("pre_accept", "accept", "reject", "terminate")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class GraphPeer:
     messages: list[dict[str, Any]] = field(default_factory=list)
     read_receipts: list[dict[str, Any]] = field(default_factory=list)
     hold_accepted_sends_s: float = 0.0  # a send is recorded (delivered), then its response is this late
+    call_actions: list[dict[str, Any]] = field(default_factory=list)  # POST /{pnid}/calls, in order
     _media: dict[str, _Media] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _stalls: list[float] = field(default_factory=list)
@@ -324,12 +327,50 @@ class GraphPeer:
         self.read_receipts.append(data)
         return JSONResponse({"success": True})
 
+    def answer_sdp(self, call_id: str) -> str | None:
+        """The SDP answer the business sent with `pre_accept` (what Meta relays to the caller's phone)."""
+        for action in self.call_actions:
+            if action["call_id"] == call_id and action["action"] == "pre_accept":
+                return str(action["session"]["sdp"])
+        return None
+
+    def actions_of(self, call_id: str) -> list[str]:
+        return [a["action"] for a in self.call_actions if a["call_id"] == call_id]
+
+    async def _calls(self, request: Request, body: bytes) -> Response:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return _invalid("body is not JSON")
+        if not isinstance(data, dict) or data.get("messaging_product") != "whatsapp":
+            return _invalid("messaging_product must be whatsapp")
+        call_id, action = data.get("call_id"), data.get("action")
+        if not isinstance(call_id, str) or action not in _CALL_ACTIONS:
+            return _invalid("call_id and an action (pre_accept, accept, reject, terminate) are required")
+        session = data.get("session")
+        if action in ("pre_accept", "accept"):
+            if not isinstance(session, dict) or session.get("sdp_type") != "answer":
+                return _invalid("session with sdp_type answer is required")
+            sdp = session.get("sdp")
+            if not isinstance(sdp, str) or "a=fingerprint:sha-256 " not in sdp:
+                return _invalid("session.sdp must be an SDP answer with a sha-256 fingerprint")
+            if any(line.startswith("a=fingerprint:") and "sha-256 " not in line for line in sdp.splitlines()):
+                return _invalid("only the sha-256 fingerprint is supported")
+            earlier = self.answer_sdp(call_id)
+            if action == "accept" and earlier is not None and earlier != sdp:
+                return _invalid("accept must carry the SDP sent with pre_accept")
+        elif session is not None:
+            return _invalid(f"{action} takes no session")
+        self.call_actions.append(data)
+        return JSONResponse({"messaging_product": "whatsapp", "success": True})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route(f"/{GRAPH_VERSION}/{{object_id}}", self._wrap(self._media_info), methods=["GET"]),
                 Route(f"/{GRAPH_VERSION}/{{pnid}}/media", self._wrap(self._upload), methods=["POST"]),
                 Route(f"/{GRAPH_VERSION}/{{pnid}}/messages", self._wrap(self._messages), methods=["POST"]),
+                Route(f"/{GRAPH_VERSION}/{{pnid}}/calls", self._wrap(self._calls), methods=["POST"]),
                 Route("/media-download/{media_id}", self._wrap(self._download), methods=["GET"]),
             ]
         )

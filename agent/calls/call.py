@@ -1,0 +1,266 @@
+"""One WhatsApp call from `connect` to `terminate`: answer, pre-accept, accept, talk, end.
+
+Signaling order (Cloud API calling): our SDP answer goes out with `pre_accept` so ICE/DTLS can come up while
+the phone still rings, then `accept` with the same SDP; our audio starts only after `accept` returned 200.
+Whatever happens after the offer was answered — the caller hangs up (`terminate` webhook), goes silent, the
+LLM fails, the worker drains, Graph refuses — the call ends with our own `terminate` too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import structlog
+
+from agent.calls.agent import CallAgent, CallBrain
+from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
+from agent.calls.llm import ResponderLLM
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from agent.calls.stt import WhisperSTT
+from agent.calls.tts import PiperTTS
+from agent.calls.webrtc import CallPeer, IceServer, SdpError
+from agent.whatsapp import GraphError
+from pipelines.pii import Minimizer, Vault
+
+if TYPE_CHECKING:
+    from livekit.agents import AgentSession
+
+    from agent.metrics import Metrics
+    from agent.whatsapp import GraphClient
+    from pipelines.respond import Responder
+
+log = structlog.get_logger()
+
+
+class CallOutcome(StrEnum):
+    CALLER_HUNG_UP = "caller_hung_up"
+    CALLER_SILENT = "caller_silent"
+    MAX_DURATION = "max_duration"
+    DRAINED = "drained"
+    BAD_SDP = "bad_sdp"
+    ENDED_BEFORE_ACCEPT = "ended_before_accept"
+    NOT_CONNECTED = "not_connected"
+    GRAPH_REFUSED = "graph_refused"
+    MEDIA_LOST = "media_lost"
+    OVER_CAPACITY = "over_capacity"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """A `connect` event, as the call worker claimed it."""
+
+    tenant: str
+    phone_number_id: str
+    call_id: str
+    token: str = field(repr=False)
+    sdp: str = field(repr=False)
+    brain: CallBrain
+
+
+@dataclass(frozen=True, slots=True)
+class CallConfig:
+    ice_servers: tuple[IceServer, ...] = ()
+    connect_timeout_s: float = 10.0  # ICE + DTLS after pre_accept; WhatsApp stops ringing after ~30 s
+    silence_timeout_s: float = 15.0  # the caller said nothing for this long: say goodbye and end
+    max_duration_s: float = 600.0
+
+
+@dataclass(slots=True)
+class CallSignals:
+    """Set from outside the call: the caller's `terminate` webhook, and the worker's drain."""
+
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    drain: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CallHandler:
+    """Runs calls; one instance per process, shared by all its calls (models and clients are shared)."""
+
+    def __init__(
+        self,
+        graph: GraphClient,
+        models: CallModels,
+        responder: Responder,
+        llm_model: str,
+        metrics: Metrics,
+        config: CallConfig = CallConfig(),
+    ) -> None:
+        self._graph = graph
+        self._models = models
+        self._responder = responder
+        self._llm_model = llm_model
+        self._metrics = metrics
+        self._config = config
+        self._minimizer = Minimizer()
+
+    async def reject(self, request: CallRequest, outcome: CallOutcome) -> CallOutcome:
+        try:
+            await self._graph.reject_call(request.phone_number_id, request.token, request.call_id)
+        except GraphError as exc:
+            log.warning("call.reject_failed", call=request.call_id, code=exc.code, http=exc.http_status)
+        return self._done(request, outcome)
+
+    async def run(self, request: CallRequest, signals: CallSignals) -> CallOutcome:
+        peer = CallPeer(self._config.ice_servers)
+        output = CallAudioOutput()
+        track = AgentAudioTrack(output)
+        try:
+            answer = await peer.answer(request.sdp, track)
+        except SdpError as exc:
+            log.warning("call.bad_sdp", call=request.call_id, problem=str(exc))
+            await peer.close()
+            return await self.reject(request, CallOutcome.BAD_SDP)
+        session: AgentSession[None] | None = None
+        outcome: CallOutcome | None = CallOutcome.MEDIA_LOST
+        try:
+            outcome = await self._connect(request, signals, peer, answer)
+            if outcome is None:
+                track.open()
+                session = await self._start_session(request, peer, output)
+                outcome = await self._converse(session, signals, peer)
+        except GraphError as exc:
+            log.warning("call.graph_refused", call=request.call_id, code=exc.code, http=exc.http_status)
+            outcome = CallOutcome.GRAPH_REFUSED
+        finally:
+            if session is not None:
+                await session.aclose()
+            await self._terminate(request)
+            await peer.close()
+        return self._done(request, outcome or CallOutcome.MEDIA_LOST)
+
+    async def _connect(
+        self, request: CallRequest, signals: CallSignals, peer: CallPeer, answer: str
+    ) -> CallOutcome | None:
+        """pre_accept → media up → accept; an outcome when the call cannot be picked up."""
+        if signals.hung_up.is_set():
+            return CallOutcome.ENDED_BEFORE_ACCEPT
+        pnid, token, call_id = request.phone_number_id, request.token, request.call_id
+        await self._graph.pre_accept_call(pnid, token, call_id, answer)
+        connected = asyncio.create_task(peer.connected())
+        hung_up = asyncio.create_task(signals.hung_up.wait())
+        try:
+            await asyncio.wait(
+                {connected, hung_up},
+                timeout=self._config.connect_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            hung_up.cancel()
+            connected.cancel()
+        if signals.hung_up.is_set():
+            return CallOutcome.ENDED_BEFORE_ACCEPT
+        if not connected.done() or connected.cancelled() or connected.exception() is not None:
+            return CallOutcome.NOT_CONNECTED
+        await self._graph.accept_call(pnid, token, call_id, answer)
+        return None
+
+    async def _start_session(
+        self, request: CallRequest, peer: CallPeer, output: CallAudioOutput
+    ) -> AgentSession[None]:
+        from livekit.agents import AgentSession, APIConnectOptions
+        from livekit.agents.voice.agent_session import SessionConnectOptions
+
+        models = self._models
+        session: AgentSession[None] = AgentSession(
+            stt=WhisperSTT(models.transcriber, models.executor),
+            vad=models.vad,
+            llm=ResponderLLM(self._responder, self._llm_model),
+            tts=PiperTTS(models.synthesizer),
+            turn_handling={
+                "turn_detection": "vad",
+                "endpointing": {"min_delay": END_OF_SPEECH_SILENCE_S / 2, "max_delay": 2.0},
+                "interruption": {
+                    "enabled": True,
+                    "mode": "vad",
+                    "min_duration": 0.3,
+                    "resume_false_interruption": False,
+                },
+                "preemptive_generation": {"enabled": False},
+            },
+            user_away_timeout=self._config.silence_timeout_s,
+            conn_options=SessionConnectOptions(llm_conn_options=APIConnectOptions(max_retry=0)),
+        )
+        self._observe(session, request.tenant)
+        session.input.audio = CallAudioInput(await peer.remote_audio())
+        session.output.audio = output
+        agent = CallAgent(request.brain, self._minimizer, Vault())
+        await session.start(agent, record=False)
+        return session
+
+    async def _converse(
+        self, session: AgentSession[None], signals: CallSignals, peer: CallPeer
+    ) -> CallOutcome:
+        away = asyncio.Event()
+        closed = asyncio.Event()
+        session.on("user_state_changed", lambda ev: away.set() if ev.new_state == "away" else None)
+        session.on("close", lambda _: closed.set())
+        waits = (
+            (signals.hung_up, CallOutcome.CALLER_HUNG_UP),
+            (signals.drain, CallOutcome.DRAINED),
+            (away, CallOutcome.CALLER_SILENT),
+            (peer.closed, CallOutcome.MEDIA_LOST),
+            (closed, CallOutcome.MEDIA_LOST),
+        )
+        tasks = {asyncio.create_task(event.wait()): outcome for event, outcome in waits}
+        try:
+            done, _ = await asyncio.wait(
+                tasks, timeout=self._config.max_duration_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in tasks:
+                task.cancel()
+        outcome = tasks[next(iter(done))] if done else CallOutcome.MAX_DURATION
+        agent = session.current_agent
+        assert isinstance(agent, CallAgent)
+        farewell = {
+            CallOutcome.DRAINED: agent.texts.busy,
+            CallOutcome.CALLER_SILENT: agent.texts.goodbye,
+            CallOutcome.MAX_DURATION: agent.texts.goodbye,
+        }.get(outcome)
+        if farewell is not None:
+            with contextlib.suppress(RuntimeError):
+                await session.say(farewell, allow_interruptions=False).wait_for_playout()
+        return outcome
+
+    def _observe(self, session: AgentSession[None], tenant: str) -> None:
+        """Per-turn latencies from the framework's message metrics into Prometheus."""
+        from livekit.agents import llm
+
+        stopped: list[float] = []
+
+        def on_item(ev: object) -> None:
+            item = getattr(ev, "item", None)
+            if not isinstance(item, llm.ChatMessage):
+                return
+            m = item.metrics
+            if item.role == "user":
+                if "stopped_speaking_at" in m:
+                    stopped[:] = [m["stopped_speaking_at"]]
+                if "transcription_delay" in m:
+                    self._metrics.call_stage_seconds.labels("stt").observe(m["transcription_delay"])
+                return
+            if "llm_node_ttft" in m:
+                self._metrics.call_stage_seconds.labels("llm_first_token").observe(m["llm_node_ttft"])
+            if "tts_node_ttfb" in m:
+                self._metrics.call_stage_seconds.labels("tts_first_byte").observe(m["tts_node_ttfb"])
+            if stopped and "started_speaking_at" in m:
+                latency = m["started_speaking_at"] - stopped.pop()
+                self._metrics.call_response_seconds.labels(tenant).observe(max(0.0, latency))
+
+        session.on("conversation_item_added", on_item)
+
+    async def _terminate(self, request: CallRequest) -> None:
+        try:
+            await self._graph.terminate_call(request.phone_number_id, request.token, request.call_id)
+        except GraphError as exc:
+            # Already ended on Meta's side (the caller hung up first) is the common case here.
+            log.info("call.terminate_refused", call=request.call_id, code=exc.code, http=exc.http_status)
+
+    def _done(self, request: CallRequest, outcome: CallOutcome) -> CallOutcome:
+        self._metrics.calls.labels(request.tenant, outcome.value).inc()
+        log.info("call.ended", call=request.call_id, tenant=request.tenant, outcome=outcome.value)
+        return outcome

@@ -1,0 +1,241 @@
+"""`leadclose calls`: the call worker process. Claims `connect` events at once, up to `capacity` calls.
+
+Every call worker reads the whole call stream (calls are few and time-critical; a consumer group would hand a
+`terminate` to a process that does not own the call). A `connect` is claimed with `SET NX` on the call id, so
+exactly one process answers it. A process at capacity leaves the call to others for `overflow_grace_s`; if
+nobody has claimed it by then, it claims it to *reject* it, so a call is never left ringing. Events older
+than `ring_timeout_s` are skipped (WhatsApp has stopped ringing). SIGTERM stops claiming and ends each call
+with a message (see `CallHandler`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+from prometheus_client import start_http_server
+from redis.exceptions import RedisError
+
+from agent.calls.agent import CallBrain
+from agent.calls.call import CallConfig, CallHandler, CallOutcome, CallRequest, CallSignals
+from agent.calls.models import CallModels
+from agent.calls.webrtc import IceServer
+from agent.local_llm import local_llm_server
+from agent.logs import configure_logging
+from agent.metrics import Metrics
+from agent.queue import CallQueue
+from agent.runtime import llm_client, redis_client
+from agent.tenants import TenantError, TenantRegistry
+from agent.whatsapp import GraphClient
+from agent.worker import install_stop_signals
+from pipelines.respond import Responder
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from agent.settings import Settings
+
+log = structlog.get_logger()
+
+_OWNER_TTL_S = 6 * 3600
+_REMEMBER_ENDED = 1024  # `terminate` seen before its `connect` (delivery order is not guaranteed)
+
+
+class CallWorker:
+    def __init__(
+        self,
+        redis: Redis,
+        handler: CallHandler,
+        tenants: TenantRegistry,
+        metrics: Metrics,
+        *,
+        worker_id: str | None = None,
+        capacity: int = 2,
+        overflow_grace_s: float = 1.0,
+        ring_timeout_s: float = 30.0,
+        block_ms: int = 500,
+        drain_s: float = 20.0,
+    ) -> None:
+        self._redis = redis
+        self._handler = handler
+        self._tenants = tenants
+        self._metrics = metrics
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self._capacity = capacity
+        self._overflow_grace_s = overflow_grace_s
+        self._ring_timeout_s = ring_timeout_s
+        self._block_ms = block_ms
+        self._drain_s = drain_s
+        self._calls: dict[str, CallSignals] = {}
+        self._ended: OrderedDict[str, None] = OrderedDict()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        cursor = f"{int((time.time() - self._ring_timeout_s) * 1000)}-0"
+        log.info("calls.started", worker=self.worker_id, capacity=self._capacity)
+        while not stop.is_set():
+            try:
+                batches: Any = await self._redis.xread(
+                    {CallQueue.STREAM: cursor}, count=64, block=self._block_ms
+                )
+            except RedisError as exc:
+                log.warning("calls.read_failed", error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            rows: list[tuple[bytes, dict[bytes, bytes]]] = [row for _, part in batches or () for row in part]
+            for entry_id, fields in rows:
+                cursor = _s(entry_id)
+                if not stop.is_set():
+                    await self._dispatch(json.loads(fields[b"event"]))
+        await self._drain()
+
+    async def _dispatch(self, event: dict[str, Any]) -> None:
+        call_id, kind = event["call_id"], event["event"]
+        if kind == "terminate":
+            signals = self._calls.get(call_id)
+            if signals is not None:
+                signals.hung_up.set()
+            else:
+                self._ended[call_id] = None
+                while len(self._ended) > _REMEMBER_ENDED:
+                    self._ended.popitem(last=False)
+            return
+        if kind != "connect" or call_id in self._ended:
+            return
+        if time.time() - float(event["timestamp"]) > self._ring_timeout_s:
+            log.info("call.stale", call=call_id)
+            return
+        if len(self._calls) < self._capacity:
+            if await self._claim(call_id, self.worker_id):
+                self._spawn(self._answer(event))
+        else:
+            self._spawn(self._overflow(event))
+
+    async def _claim(self, call_id: str, owner: str) -> bool:
+        try:
+            return bool(
+                await self._redis.set(f"lc:{{calls}}:owner:{call_id}", owner, nx=True, ex=_OWNER_TTL_S)
+            )
+        except RedisError as exc:
+            log.warning("call.claim_failed", call=call_id, error=type(exc).__name__)
+            return False
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _request(self, event: dict[str, Any]) -> CallRequest | None:
+        tenant = event["tenant"]
+        try:
+            _, config = self._tenants.get(tenant)
+            token = self._tenants.access_token(tenant)
+        except (KeyError, TenantError):
+            log.error("call.tenant_misconfigured", tenant=tenant)
+            return None
+        brain = CallBrain(
+            config.system_prompt, restore_policy=config.restore_policy, public_values=config.public_values
+        )
+        return CallRequest(
+            tenant=tenant,
+            phone_number_id=event["phone_number_id"],
+            call_id=event["call_id"],
+            token=token,
+            sdp=event.get("sdp") or "",
+            brain=brain,
+        )
+
+    async def _answer(self, event: dict[str, Any]) -> None:
+        request = self._request(event)
+        if request is None:
+            return
+        signals = CallSignals()
+        self._calls[request.call_id] = signals
+        self._metrics.calls_active.inc()
+        try:
+            await self._handler.run(request, signals)
+        except Exception as exc:  # a bug must not take the other calls of this process down
+            log.exception("call.failed", call=request.call_id, error=type(exc).__name__)
+        finally:
+            del self._calls[request.call_id]
+            self._metrics.calls_active.dec()
+
+    async def _overflow(self, event: dict[str, Any]) -> None:
+        await asyncio.sleep(self._overflow_grace_s)
+        request = self._request(event)
+        if request is not None and await self._claim(request.call_id, f"rejected-by:{self.worker_id}"):
+            await self._handler.reject(request, CallOutcome.OVER_CAPACITY)
+
+    async def _drain(self) -> None:
+        log.info("calls.draining", worker=self.worker_id, in_flight=len(self._calls))
+        for signals in self._calls.values():
+            signals.drain.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self._drain_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        log.info("calls.stopped", worker=self.worker_id)
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
+    secret = settings.calls_turn_credential.get_secret_value() if settings.calls_turn_credential else None
+    return tuple(
+        IceServer(url, settings.calls_turn_username, secret) if url.startswith("turn") else IceServer(url)
+        for url in settings.calls_ice_servers
+    )
+
+
+async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Build a call worker process from settings: models first (prewarm), then answer calls until stopped."""
+    stop = stop or asyncio.Event()
+    install_stop_signals(stop)
+    configure_logging()
+    metrics = Metrics()
+    if settings.calls_metrics_port is not None:
+        start_http_server(settings.calls_metrics_port, registry=metrics.registry)
+    tenants = TenantRegistry.load(settings.prompts_dir)
+    redis = redis_client(settings.redis_url)
+    models = await asyncio.to_thread(CallModels.load, settings.stt_model, settings.tts_voice)
+    config = CallConfig(
+        ice_servers=ice_servers(settings),
+        silence_timeout_s=settings.calls_silence_timeout_s,
+        max_duration_s=settings.calls_max_duration_s,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.llm_base_url is None:
+            local = await asyncio.to_thread(
+                stack.enter_context, local_llm_server(threads=settings.llm_threads)
+            )
+            base_url, model = local.base_url, local.model
+        else:
+            base_url, model = str(settings.llm_base_url), settings.llm_model
+        client = llm_client(settings, base_url)
+        stack.push_async_callback(client.close)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)))
+        graph = GraphClient(
+            http,
+            str(settings.graph_api_url).rstrip("/"),
+            allow_insecure_loopback=settings.graph_allow_insecure_loopback,
+        )
+        responder = Responder(
+            client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
+        )
+        handler = CallHandler(graph, models, responder, model, metrics, config)
+        try:
+            await CallWorker(redis, handler, tenants, metrics, capacity=settings.calls_capacity).run(stop)
+        finally:
+            models.executor.shutdown(wait=False)
+            await redis.aclose()

@@ -1,0 +1,43 @@
+"""Fixtures of the call tests: the models a call process loads once, and the tenant's Graph token."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+import pytest
+
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from pipelines.audio import decode
+from tests.agent.calls.caller import to_call_rate
+from tests.agent.stack import TOKEN, TOKEN_ENV
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import numpy as np
+
+    from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
+    from tests.conftest import Clip
+
+
+@pytest.fixture(scope="session")
+def call_models(transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer) -> Iterator[CallModels]:
+    from livekit.plugins import silero
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    yield CallModels(
+        transcriber, synthesizer, silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S), executor
+    )
+    executor.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+def speech(clip: Clip) -> np.ndarray:
+    """A corpus clip as the caller's phone sends it: 48 kHz int16."""
+    return to_call_rate(decode(clip.path.read_bytes()))

@@ -1,0 +1,134 @@
+"""The call path in one test process: the real HTTP app (signed webhooks in), a real `CallWorker` on a real
+redis-server, the real models, the local Graph API peer (`/calls`: it relays our SDP answer to the caller as
+Meta does) and the local OpenAI-compatible peer, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import ExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from openai import AsyncOpenAI
+
+from agent.app import create_app
+from agent.calls.call import CallConfig, CallHandler
+from agent.calls.worker import CallWorker
+from agent.metrics import Metrics
+from agent.tenants import TenantRegistry
+from agent.whatsapp import GraphClient, RetryPolicy
+from pipelines.respond import Responder
+from tests.agent.stack import TOKEN, echo_reply, eventually, now, settings
+from tests.agent.whatsapp import webhooks as wh
+from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
+from tests.conftest import ROOT
+from tests.llm_peer import ChatPeer, serve_chat_peer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from redis.asyncio import Redis
+
+    from agent.calls.models import CallModels
+    from tests.agent.calls.caller import Caller
+
+CALLER = "919876543210"
+
+
+def call_event(call_id: str, event: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "from": CALLER,
+        "to": "15550001111",
+        "event": event,
+        "timestamp": str(now()),
+        "direction": "USER_INITIATED",
+        **extra,
+    }
+
+
+@dataclass
+class CallStack:
+    http: httpx.AsyncClient
+    graph: GraphPeer
+    llm: ChatPeer
+    metrics: Metrics
+    stop: asyncio.Event
+    worker: asyncio.Task[None]
+
+    async def post(self, call: dict[str, Any]) -> None:
+        body = wh.payload(calls=[call])
+        response = await self.http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
+        assert response.status_code == 200
+
+    async def ring(self, caller: Caller, call_id: str) -> None:
+        """The caller rings: `connect` with its offer; Meta relays the business's answer back to the phone."""
+        offer = await caller.offer()
+        await self.post(call_event(call_id, "connect", session={"sdp_type": "offer", "sdp": offer}))
+        await eventually(lambda: self.graph.answer_sdp(call_id) is not None, 20)
+        answer = self.graph.answer_sdp(call_id)
+        assert answer is not None
+        await caller.answer_with(answer)
+        await eventually(lambda: "accept" in self.graph.actions_of(call_id), 20)
+
+    async def hang_up(self, caller: Caller, call_id: str) -> None:
+        await self.post(call_event(call_id, "terminate", status="COMPLETED"))
+        await caller.hang_up()
+
+    def outcomes(self) -> dict[str, float]:
+        return {
+            s.labels["outcome"]: s.value
+            for metric in self.metrics.calls.collect()
+            for s in metric.samples
+            if s.name.endswith("_total")
+        }
+
+
+@asynccontextmanager
+async def call_stack(
+    redis: Redis,
+    redis_url: str,
+    models: CallModels,
+    *,
+    reply: Callable[[list[dict[str, Any]]], str] = echo_reply,
+    capacity: int = 2,
+    config: CallConfig | None = None,
+    llm_timeout_s: float = 3.0,
+) -> AsyncIterator[CallStack]:
+    with ExitStack() as peers:
+        graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
+        llm_peer = peers.enter_context(serve_chat_peer(reply))
+        metrics = Metrics()
+        app = create_app(settings(redis_url), metrics=Metrics())
+        llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
+        async with (
+            httpx.AsyncClient(timeout=5.0) as graph_http,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
+            app.router.lifespan_context(app),
+        ):
+            graph = GraphClient(
+                graph_http,
+                graph_peer.base_url,
+                allow_insecure_loopback=True,
+                retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05),
+            )
+            responder = Responder(llm_client, "test-model", timeout_s=llm_timeout_s)
+            handler = CallHandler(
+                graph, models, responder, "test-model", metrics, config or CallConfig(silence_timeout_s=60.0)
+            )
+            tenants = TenantRegistry.load(ROOT / "prompts")
+            worker = CallWorker(redis, handler, tenants, metrics, capacity=capacity, block_ms=100, drain_s=20)
+            stop = asyncio.Event()
+            task = asyncio.create_task(worker.run(stop))
+            try:
+                yield CallStack(ingress, graph_peer, llm_peer, metrics, stop, task)
+            finally:
+                stop.set()
+                await task
+                await llm_client.close()
+
+
+def llm_user_texts(peer: ChatPeer) -> list[str]:
+    return [json.loads(b)["messages"][-1]["content"] for b in peer.bodies]
