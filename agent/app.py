@@ -5,15 +5,18 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
+from agent.admin import AdminTokens, admin_router
 from agent.metrics import Metrics
-from agent.queue import CallQueue, ConversationQueue
+from agent.privacy import Privacy, recipients
+from agent.queue import CallQueue, ConversationQueue, QueueConfig
 from agent.runtime import RuntimeConfigError, redis_client
-from agent.store import DeliveryStatuses, Keyring, master_secret
+from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
 from agent.tenants import TenantRegistry
 from agent.whatsapp.webhook import Durability, Ingress, webhook_router
 
@@ -38,20 +41,28 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
     tenants = TenantRegistry.load(settings.prompts_dir)
     # Few retries: a webhook that cannot be made durable quickly is answered 503 and Meta retries it.
     redis = redis_client(settings.redis_url, socket_timeout_s=2.0, retries=3)
+    key_store = redis_client(settings.key_store_url, socket_timeout_s=2.0) if settings.key_store_url else None
+    keyring = Keyring(master_secret(master.get_secret_value()))
+    shards = QueueConfig().shards
+    store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
+    privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
     ingress = Ingress(
         tenants,
-        Keyring(master_secret(master.get_secret_value())),
+        keyring,
         ConversationQueue(redis),
         CallQueue(redis),
         DeliveryStatuses(redis),
         Durability(redis),
         metrics,
+        consent=privacy.ingress,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await redis.aclose()
+        if key_store is not None:
+            await key_store.aclose()
 
     app = FastAPI(title="leadclose-agent", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(
@@ -62,6 +73,13 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
             metrics=metrics,
         )
     )
+
+    app.include_router(admin_router(privacy, tenants, AdminTokens.from_env(tenants)))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, __: RequestValidationError) -> Response:
+        # FastAPI's default 422 echoes the input (a phone number, say): answer with a fixed text instead.
+        return JSONResponse({"error": "invalid request"}, status_code=400)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

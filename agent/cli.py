@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     pii = commands.add_parser("pii", help="PII tools")
     pii_commands = pii.add_subparsers(dest="pii_command", required=True)
     pii_commands.add_parser("scan", help='JSON lines {"text"} on stdin -> spans and minimized text on stdout')
+
+    consent = commands.add_parser("consent", help="a person's rights: status, export, erase, restrict…")
+    consent.add_argument("action", choices=("status", "export", "erase", "restrict", "object"))
+    consent.add_argument("--tenant", required=True, help="folder under the prompts directory")
+    consent.add_argument("--user", required=True, help="the person's WhatsApp number (or BSUID)")
+    consent.add_argument("--out", type=Path, help="export: where to write the ZIP")
+    consent.add_argument("--lift", action="store_true", help="restrict/object: lift it instead")
     return parser
 
 
@@ -125,6 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 return 2
             asyncio.run(run_call_worker(settings))
+        elif args.command == "consent":
+            from agent.privacy import consent_command
+
+            result = asyncio.run(
+                consent_command(settings, args.action, args.tenant, args.user, out=args.out, lift=args.lift)
+            )
+            print(json.dumps(result, ensure_ascii=False, indent=2))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2

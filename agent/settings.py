@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     calls_metrics_port: int | None = Field(None, ge=1, le=65535)
 
     master_key: SecretStr | None = None
+    # Data keys on their own server, kept out of the data's AOF and backups: then erasing a key makes every
+    # copy of that person's content unreadable. Unset: the keys sit beside the data (development).
+    key_store_url: str | None = None
     admin_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)

@@ -64,9 +64,19 @@ class ConversationStore:
     """Loads and saves a conversation's vault and minimized history; seals other content for the worker."""
 
     def __init__(
-        self, redis: Redis, keyring: Keyring, *, shards: int, history_limit: int = 24, ttl_s: int = 30 * DAY_S
+        self,
+        redis: Redis,
+        keyring: Keyring,
+        *,
+        shards: int,
+        history_limit: int = 24,
+        ttl_s: int = 30 * DAY_S,
+        key_store: Redis | None = None,
     ) -> None:
+        """`key_store`: where data keys live. A separate server, kept out of the data's AOF and backups,
+        is what makes erasure reach those copies; by default the keys sit beside the data."""
         self._redis = redis
+        self.key_store = key_store or redis
         self._keyring = keyring
         self._shards = shards
         self._history_limit = history_limit
@@ -77,13 +87,13 @@ class ConversationStore:
 
     async def _data_key(self, conv: str) -> AESGCM:
         key = self._key(conv, "dek")
-        wrapped = await self._redis.get(key)
+        wrapped = await self.key_store.get(key)
         if wrapped is None:
             candidate = self._keyring.wrap(conv, AESGCM.generate_key(bit_length=256))
-            await self._redis.set(key, candidate, nx=True, ex=self._ttl_s)
-            wrapped = await self._redis.get(key)  # whoever won the race, everyone uses the stored key
+            await self.key_store.set(key, candidate, nx=True, ex=self._ttl_s)
+            wrapped = await self.key_store.get(key)  # whoever won the race, everyone uses the stored key
         else:
-            await self._redis.expire(key, self._ttl_s)
+            await self.key_store.expire(key, self._ttl_s)
         if wrapped is None:
             raise SealError("data key vanished")
         raw = wrapped.encode() if isinstance(wrapped, str) else wrapped
@@ -113,8 +123,9 @@ class ConversationStore:
             summary=data.get("summary", ""),
         )
 
-    async def save(self, conv: str, conversation: Conversation) -> None:
-        """Keeps only the last `history_limit` messages: storage and prompt size stay bounded."""
+    async def save(self, conv: str, conversation: Conversation, *, ttl_s: int | None = None) -> None:
+        """Keeps only the last `history_limit` messages: storage and prompt size stay bounded. `ttl_s`
+        shortens the lifetime (working memory of a person who did not agree to retention)."""
         recent = conversation.history[-self._history_limit :]
         data = {
             "vault": conversation.vault.to_dict(),
@@ -122,10 +133,11 @@ class ConversationStore:
             "summary": conversation.summary,
         }
         sealed = await self.seal(conv, json.dumps(data, separators=(",", ":")).encode())
-        await self._redis.set(self._key(conv, "state"), sealed, ex=self._ttl_s)
+        await self._redis.set(self._key(conv, "state"), sealed, ex=ttl_s or self._ttl_s)
 
     async def erase(self, conv: str) -> None:
         """Crypto-shred: without the data key nothing sealed for this conversation can be read again."""
+        await self.key_store.delete(self._key(conv, "dek"))
         await self._redis.delete(self._key(conv, "dek"), self._key(conv, "state"))
 
 

@@ -9,6 +9,7 @@ import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.consent_config import ConsentConfig
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.respond import PromptError, render_system_prompt
 from pipelines.turn import FallbackTexts, TurnConfig
@@ -68,6 +69,7 @@ class Tenant(_Strict):
     knowledge: str | None = None
     pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
     fallbacks: Fallbacks = Fallbacks()
+    consent: ConsentConfig = ConsentConfig()
 
     @field_validator("pii_restore")
     @classmethod
@@ -159,6 +161,9 @@ class TenantRegistry:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def ids(self) -> list[str]:
+        return sorted(self._by_id)
 
     def by_number(self, phone_number_id: str) -> Tenant | None:
         tenant_id = self._by_number.get(phone_number_id)

@@ -7,27 +7,33 @@ that may already have been answered is never answered twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from agent.queue import Claim, ConversationQueue, Job, ReplyState
+from agent.records import ProcessingRecord, hashed_id
 from agent.whatsapp import GraphClient, GraphError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
+from pipelines.consent import Method, Purpose
 from pipelines.pii import seed_sender
 from pipelines.turn import Outcome, TurnConfig, TurnRunner
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
+    from agent.consent_gate import ConsentGate
     from agent.metrics import Metrics
     from agent.store import ConversationStore
     from agent.tenants import TenantRegistry
+    from pipelines.turn import TurnResult
 
 log = structlog.get_logger()
 
@@ -42,6 +48,7 @@ class Verdict(StrEnum):
     ALREADY_REPLIED = "already_replied"
     WINDOW_CLOSED = "window_closed"
     GAVE_UP = "gave_up"
+    WITHHELD = "withheld"  # consent (a STOP, an objection, an erasure) or a human handoff: nothing sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,27 @@ class _Heard:
 
     text: str = ""
     fallback: str = ""
+
+
+class _Withheld(Exception):  # noqa: N818 - a verdict, not an error
+    """Consent no longer allows this turn's next side effect; carries the guard's fixed reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class _Facts:
+    """Content-free facts about one turn for the T0 processing ledger (ids, sizes, timings, tokens)."""
+
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+
+
+# Per turn (each claim runs in its own task, so each has its own value).
+_FACTS: ContextVar[_Facts | None] = ContextVar("turn_facts", default=None)
 
 
 class TurnHandler:
@@ -64,9 +92,11 @@ class TurnHandler:
         tenants: TenantRegistry,
         metrics: Metrics,
         *,
+        consent: ConsentGate,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._queue = queue
+        self._consent = consent
         self._store = store
         self._graph = graph
         self._runner = runner
@@ -95,15 +125,73 @@ class TurnHandler:
             await self._queue.dead_letter(claim, "max_attempts_no_reply")
             return Verdict.GAVE_UP
         if claim.attempts > self._queue.config.max_attempts:
-            await self._reply(claim, todo, config.fallbacks.unavailable, voice=False)
+            with contextlib.suppress(_Withheld):  # consent withdrawn meanwhile: no apology either
+                await self._answer(claim, todo, config.fallbacks.unavailable, voice=False)
             await self._queue.dead_letter(claim, "max_attempts")
             return Verdict.GAVE_UP
         token = self._tenants.access_token(tenant_id)
+        facts = _Facts()
+        _FACTS.set(facts)
         await self._mark_read(first["phone_number_id"], token, todo[-1].message_id)
+        try:
+            verdict = await self._gated_turn(claim, todo, config, token)
+        except _Withheld as withheld:
+            await self._queue.ack(claim)
+            verdict, outcome = Verdict.WITHHELD, withheld.reason
+        else:
+            outcome = verdict.value
+        await self._consent.processed(
+            tenant_id,
+            claim.conv,
+            ProcessingRecord(
+                event="turn",
+                subject=claim.conv,
+                outcome=outcome,
+                message=hashed_id(todo[-1].message_id),
+                timings_ms=facts.timings_ms,
+                sizes={"messages": len(todo), "audio": sum(j.kind == "audio" for j in todo)},
+                models=facts.models,
+                tokens=facts.tokens,
+            ),
+        )
+        return verdict
+
+    async def _gated_turn(self, claim: Claim, todo: list[Job], config: TurnConfig, token: str) -> Verdict:
+        """Keywords first (before any model), then handoff and `may(reply)`; raises `_Withheld`."""
+        tenant_id = todo[0].payload["tenant"]
+        confirmation = await self._keyword_reply(claim, todo)
+        if confirmation is not None:
+            await self._reply(claim, todo, confirmation, voice=False)  # always allowed: it answers a request
+            await self._queue.ack(claim)
+            return Verdict.REPLIED
+        if await self._consent.handed_off(claim.conv):
+            raise _Withheld("handed_off")  # a person of the business answers now
+        await self._check(tenant_id, claim.conv, Purpose.REPLY)
         reply_text, voice = await self._compose(claim, todo, config, token)
-        await self._reply(claim, todo, reply_text, voice=voice)
+        await self._answer(claim, todo, reply_text, voice=voice)
         await self._queue.ack(claim)
         return Verdict.REPLIED
+
+    async def _keyword_reply(self, claim: Claim, todo: list[Job]) -> str | None:
+        """Each keyword message of the batch takes effect in order; the batch is answered with the last
+        one's confirmation, and its other messages are not given to the model."""
+        confirmation = None
+        for job in todo:
+            if job.kind not in ("text", "interactive"):
+                continue
+            tenant_id = job.payload["tenant"]
+            match = self._consent.keywords.match(tenant_id, job.payload.get("text"))
+            if match is not None:
+                method = Method.BUTTON if job.kind == "interactive" else Method.KEYWORD
+                confirmation = await self._consent.answer_keyword(
+                    tenant_id, claim.conv, match, job.message_id, method
+                )
+        return confirmation
+
+    async def _check(self, tenant_id: str, subject: str, purpose: Purpose) -> None:
+        decision = await self._consent.may(tenant_id, subject, purpose)
+        if not decision.allowed:
+            raise _Withheld(decision.reason)
 
     async def _mark_read(self, phone_number_id: str, token: str, message_id: str) -> None:
         try:
@@ -122,20 +210,53 @@ class TurnHandler:
             return (await self._store.open(claim.conv, memo)).decode(), voice
         heard = [await self._hear(claim, job, token) for job in todo]
         said = "\n".join(h.text for h in heard if h.text)
-        if said:
+        tenant_id = todo[0].payload["tenant"]
+        spoken = self._consent.keywords.match(tenant_id, said) if voice else None
+        if spoken is not None:  # a keyword said in a voice note: no model hears it either
+            reply = await self._consent.answer_keyword(
+                tenant_id, claim.conv, spoken, todo[-1].message_id, Method.VOICE
+            )
+        elif said:
+            await self._check(tenant_id, claim.conv, Purpose.REPLY)  # a STOP may have come during STT
             conversation = await self._store.load(claim.conv)
             first = todo[0].payload
             seed_sender(conversation.vault, wa_id=first.get("to"), profile_name=first.get("profile_name"))
             timings: dict[str, float] = {}
             result = await self._runner.answer(said, conversation, config, timings)
             self._observe(timings)
-            if result.outcome is Outcome.ANSWERED:
-                await self._store.save(claim.conv, conversation)
             reply = result.reply_text
+            if result.outcome is Outcome.ANSWERED:
+                await self._keep(claim, todo, said, result.minimized_user_text, reply, voice=voice)
+                self._note_llm(result)
+                retained = await self._consent.may(tenant_id, claim.conv, Purpose.RETAIN_CONTENT)
+                # Without retention, the history is working memory for the service window only.
+                await self._store.save(claim.conv, conversation, ttl_s=None if retained else SERVICE_WINDOW_S)
         else:
             reply = next((h.fallback for h in heard if h.fallback), config.fallbacks.not_understood)
         await self._queue.remember(claim, memo_name, await self._store.seal(claim.conv, reply.encode()))
         return reply, voice
+
+    async def _keep(
+        self, claim: Claim, todo: list[Job], said: str, minimized: str, reply: str, *, voice: bool
+    ) -> None:
+        """T2: the person's words, the minimized prompt text and the reply, if retention is allowed."""
+        message_id = todo[-1].message_id
+        await self._consent.retain(
+            todo[0].payload["tenant"],
+            claim.conv,
+            [
+                ("transcript" if voice else "message", said, message_id),
+                ("prompt", minimized, message_id),
+                ("reply", reply, message_id),
+            ],
+        )
+
+    @staticmethod
+    def _note_llm(result: TurnResult) -> None:
+        facts = _FACTS.get()
+        if facts is not None and result.llm is not None:
+            facts.models["llm"] = result.llm.model
+            facts.tokens |= {"prompt": result.llm.prompt_tokens, "completion": result.llm.completion_tokens}
 
     async def _hear(self, claim: Claim, job: Job, token: str) -> _Heard:
         payload = job.payload
@@ -178,24 +299,51 @@ class TurnHandler:
             return _Heard(fallback=config.fallbacks.not_understood)
         return _Heard(text=transcript.text)
 
-    async def _reply(self, claim: Claim, todo: list[Job], text: str, *, voice: bool) -> None:
-        """Upload (memoized) and send through the ledger: at most one reply per inbound message."""
+    async def _answer(self, claim: Claim, todo: list[Job], text: str, *, voice: bool) -> None:
+        """An answer carries the AI disclosure when due, and goes out only if `may(reply)` still holds right
+        before the send (a STOP that arrived meanwhile stops it)."""
+        tenant_id = todo[0].payload["tenant"]
+        notice = await self._consent.disclosure(tenant_id, claim.conv, todo[-1].payload.get("text") or "")
+        if notice is not None:
+            text = f"{notice.text}\n\n{text}"  # in a voice note the disclosure is spoken first
+
+        async def still_allowed() -> None:
+            await self._check(tenant_id, claim.conv, Purpose.REPLY)
+
+        sent_id = await self._reply(claim, todo, text, voice=voice, before_send=still_allowed)
+        if notice is not None and sent_id is not None:
+            await self._consent.disclosed(tenant_id, claim.conv, notice, sent_id)
+
+    async def _reply(
+        self,
+        claim: Claim,
+        todo: list[Job],
+        text: str,
+        *,
+        voice: bool,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> str | None:
+        """Upload (memoized) and send through the ledger: at most one reply per inbound message. Returns the
+        sent message's id, None when an earlier attempt already answered."""
         payload = todo[0].payload
         phone_number_id, to = payload["phone_number_id"], payload["to"]
         token = self._tenants.access_token(payload["tenant"])
         media_id = await self._voice_note(claim, todo, text, phone_number_id, token) if voice else None
+        if before_send is not None:
+            await before_send()
         if not await self._queue.begin_send(claim, todo):
-            return
+            return None
         try:
             if media_id is not None:
-                await self._graph.send_voice_note(phone_number_id, token, to, media_id)
+                sent_id = await self._graph.send_voice_note(phone_number_id, token, to, media_id)
             else:
-                await self._graph.send_text(phone_number_id, token, to, text)
+                sent_id = await self._graph.send_text(phone_number_id, token, to, text)
         except GraphError as exc:
             if exc.http_status and not exc.outcome_unknown:  # Meta refused it: a retry may send it
                 await self._queue.abort_send(claim, todo)
             raise
         await self._queue.mark_sent(claim, todo)
+        return sent_id
 
     async def _voice_note(
         self, claim: Claim, todo: list[Job], text: str, phone_number_id: str, token: str
@@ -212,8 +360,11 @@ class TurnHandler:
         return media_id
 
     def _observe(self, timings: dict[str, float]) -> None:
+        facts = _FACTS.get()
         for stage, ms in timings.items():
             self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
+            if facts is not None:
+                facts.timings_ms[stage] = facts.timings_ms.get(stage, 0.0) + ms
 
 
 def _digest(jobs: list[Job]) -> str:

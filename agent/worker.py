@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from agent.logs import configure_logging
 from agent.metrics import Metrics
+from agent.privacy import Privacy, recipients
 from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
 from agent.runtime import RuntimeConfigError, open_runtime, redis_client
 from agent.store import ConversationStore, Keyring, master_secret
@@ -211,8 +212,11 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         coalesce_ms=settings.queue_coalesce_ms,
     )
     queue = ConversationQueue(redis, config)
-    store = ConversationStore(
-        redis, Keyring(master_secret(settings.master_key.get_secret_value())), shards=config.shards
+    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
+    store = ConversationStore(redis, keyring, shards=config.shards, key_store=key_store)
+    privacy = Privacy.build(
+        redis, store, keyring, tenants, shards=config.shards, recipients=recipients(settings)
     )
     async with (
         open_runtime(settings) as runtime,
@@ -225,8 +229,12 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             max_media_bytes=MAX_INPUT_BYTES,
             allow_insecure_loopback=settings.graph_allow_insecure_loopback,
         )
-        handler = TurnHandler(queue, store, graph, runtime.runner, tenants, metrics)
+        handler = TurnHandler(queue, store, graph, runtime.runner, tenants, metrics, consent=privacy.gate)
+        sweeper = asyncio.create_task(privacy.retention.run(stop))
         try:
             await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
         finally:
+            await sweeper
             await redis.aclose()
+            if key_store is not None:
+                await key_store.aclose()

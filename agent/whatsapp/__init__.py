@@ -15,6 +15,7 @@ from agent.whatsapp.errors import (
 from agent.whatsapp.graph import GraphClient, MediaInfo, RetryPolicy
 from agent.whatsapp.payloads import (
     CallEvent,
+    ConsentSignal,
     InboundEvent,
     InboundMessage,
     MediaRef,
@@ -30,6 +31,7 @@ from agent.whatsapp.signature import sign, verify_signature
 
 __all__ = [
     "CallEvent",
+    "ConsentSignal",
     "GraphAuthError",
     "GraphClient",
     "GraphError",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 # Changes of other fields (template status, account updates, ...) have other shapes and are skipped.
-EVENT_FIELDS = frozenset({"messages", "calls"})
+EVENT_FIELDS = frozenset({"messages", "calls", "user_preferences"})
 
 # ---------------------------------------------------------------------------------------------------------
 # Payload models (Meta's shapes; only what we read is required)
@@ -95,10 +95,19 @@ class Reply(_Model):
     description: str | None = None
 
 
+class CallPermissionReply(_Model):
+    """The person's answer to a call-permission request: `accept` or `reject`."""
+
+    response: str
+    is_permanent: bool | None = None
+    expiration_timestamp: int | None = None
+
+
 class Interactive(_Model):
     type: str
     button_reply: Reply | None = None
     list_reply: Reply | None = None
+    call_permission_reply: CallPermissionReply | None = None
 
 
 class Button(_Model):
@@ -227,6 +236,22 @@ class Call(_Model):
         return self
 
 
+class UserPreference(_Model):
+    """`user_preferences` webhook: the person stopped or resumed marketing messages in WhatsApp itself."""
+
+    wa_id: str | None = None
+    user_id: str | None = None
+    category: str
+    value: str
+    timestamp: int
+
+    @model_validator(mode="after")
+    def _has_user(self) -> Self:
+        if self.wa_id is None and self.user_id is None:
+            raise PydanticCustomError("preference_without_user", "a preference needs the user's id")
+        return self
+
+
 class Value(_Model):
     messaging_product: str | None = None
     metadata: Metadata
@@ -234,6 +259,7 @@ class Value(_Model):
     messages: tuple[Message, ...] = ()
     statuses: tuple[Status, ...] = ()
     calls: tuple[Call, ...] = ()
+    user_preferences: tuple[UserPreference, ...] = ()
     errors: tuple[Error, ...] = ()
 
 
@@ -329,7 +355,23 @@ class CallEvent:
     status: str | None
 
 
-InboundEvent = InboundMessage | StatusUpdate | CallEvent
+ConsentSignalKind = Literal[
+    "marketing_stop", "marketing_resume", "call_permission_accept", "call_permission_reject"
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentSignal:
+    """A consent change Meta reports: a marketing preference, or the reply to a call-permission request."""
+
+    phone_number_id: str
+    user_key: str
+    kind: ConsentSignalKind
+    timestamp: int
+    message_id: str | None  # the reply message, for a call-permission answer
+
+
+InboundEvent = InboundMessage | StatusUpdate | CallEvent | ConsentSignal
 
 
 class PayloadError(Exception):
@@ -393,7 +435,15 @@ def _schema_error(exc: ValidationError) -> PayloadError:
 def _events_of(value: Value) -> Iterator[InboundEvent]:
     phone_number_id = value.metadata.phone_number_id
     for message in value.messages:
-        yield _inbound_message(phone_number_id, message, value.contacts)
+        permission = message.interactive.call_permission_reply if message.interactive else None
+        if permission is not None:
+            yield _permission_signal(phone_number_id, message, permission)
+        else:
+            yield _inbound_message(phone_number_id, message, value.contacts)
+    for preference in value.user_preferences:
+        signal = _preference_signal(phone_number_id, preference)
+        if signal is not None:
+            yield signal
     for status in value.statuses:
         update = _status_update(phone_number_id, status)
         if update is not None:
@@ -489,4 +539,35 @@ def _call_event(phone_number_id: str, call: Call) -> CallEvent:
         sdp=call.session.sdp if call.session else None,
         sdp_type=call.session.sdp_type if call.session else None,
         status=call.status,
+    )
+
+
+def _permission_signal(phone_number_id: str, message: Message, reply: CallPermissionReply) -> ConsentSignal:
+    user_key = message.from_user_id or message.from_
+    if user_key is None:  # the model requires from or from_user_id
+        raise PayloadError("message has no sender")
+    kind: ConsentSignalKind = (
+        "call_permission_accept" if reply.response == "accept" else "call_permission_reject"
+    )
+    return ConsentSignal(
+        phone_number_id=phone_number_id,
+        user_key=user_key,
+        kind=kind,
+        timestamp=message.timestamp,
+        message_id=message.id,
+    )
+
+
+def _preference_signal(phone_number_id: str, preference: UserPreference) -> ConsentSignal | None:
+    if preference.category != "marketing_messages" or preference.value not in ("stop", "resume"):
+        return None  # a preference we do not act on
+    user_key = preference.user_id or preference.wa_id
+    if user_key is None:  # the model requires one of them
+        raise PayloadError("preference has no user")
+    return ConsentSignal(
+        phone_number_id=phone_number_id,
+        user_key=user_key,
+        kind="marketing_stop" if preference.value == "stop" else "marketing_resume",
+        timestamp=preference.timestamp,
+        message_id=None,
     )

@@ -17,12 +17,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from redis.exceptions import RedisError
 
-from agent.whatsapp.payloads import CallEvent, InboundMessage, PayloadError, StatusUpdate, parse_events
+from agent.whatsapp.payloads import (
+    CallEvent,
+    ConsentSignal,
+    InboundMessage,
+    PayloadError,
+    StatusUpdate,
+    parse_events,
+)
 from agent.whatsapp.signature import verify_signature
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from agent.consent_gate import IngressConsent
     from agent.metrics import Metrics
     from agent.queue import CallQueue, ConversationQueue
     from agent.store import DeliveryStatuses, Keyring
@@ -78,7 +86,10 @@ class Ingress:
         statuses: DeliveryStatuses,
         durability: Durability,
         metrics: Metrics,
+        *,
+        consent: IngressConsent,
     ) -> None:
+        self._consent = consent
         self._tenants = tenants
         self._keyring = keyring
         self._queue = queue
@@ -93,7 +104,7 @@ class Ingress:
         messages: list[tuple[str, str, str, dict[str, Any]]] = []
         statuses: list[tuple[str, str, int, int | None]] = []
         calls: list[tuple[str, str, dict[str, Any]]] = []
-        unknown = 0
+        unknown = signals = 0
         for event in events:
             tenant = self._tenants.by_number(event.phone_number_id)
             if tenant is None:
@@ -102,7 +113,13 @@ class Ingress:
                 continue
             if isinstance(event, InboundMessage):
                 conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                # An opt-out takes effect now, before it is queued: it stops this person's turn in flight.
+                await self._consent.message(tenant.id, conv, event.text, event.message_id)
                 messages.append((conv, event.message_id, event.kind, _job(tenant.id, event)))
+            elif isinstance(event, ConsentSignal):
+                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                await self._consent.signal(tenant.id, conv, event)
+                signals += 1
             elif isinstance(event, StatusUpdate):
                 statuses.append((event.message_id, event.status, event.timestamp, event.error_code))
             else:
@@ -111,7 +128,7 @@ class Ingress:
         added = await self._queue.enqueue_many(messages)
         await self._statuses.record_many(statuses)
         await self._calls.enqueue_many(calls)
-        if added or statuses or calls:
+        if added or statuses or calls or signals:
             await self._durability.wait()
         for (conv, _, kind, _), was_added in zip(messages, added, strict=True):
             self._metrics.events.labels(
@@ -126,9 +143,11 @@ class Ingress:
         )
 
 
-def _kind(event: InboundMessage | StatusUpdate | CallEvent) -> str:
+def _kind(event: InboundMessage | StatusUpdate | CallEvent | ConsentSignal) -> str:
     if isinstance(event, InboundMessage):
         return event.kind
+    if isinstance(event, ConsentSignal):
+        return "consent"
     return "status" if isinstance(event, StatusUpdate) else "call"
 
 

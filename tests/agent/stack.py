@@ -17,6 +17,7 @@ from openai import AsyncOpenAI
 
 from agent.app import create_app
 from agent.metrics import Metrics
+from agent.privacy import Privacy
 from agent.queue import ConversationQueue, QueueConfig
 from agent.settings import Settings
 from agent.store import ConversationStore, Keyring, master_secret
@@ -24,6 +25,7 @@ from agent.tenants import TenantRegistry
 from agent.turns import TurnHandler
 from agent.whatsapp import GraphClient, RetryPolicy
 from agent.worker import Worker
+from pipelines.consent import pick
 from pipelines.pii import Minimizer
 from pipelines.respond import Responder
 from pipelines.turn import TurnRunner
@@ -64,6 +66,7 @@ class Stack:
     llm: ChatPeer
     queue: ConversationQueue
     metrics: Metrics
+    privacy: Privacy
 
     async def post(self, body: bytes) -> httpx.Response:
         return await self.http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
@@ -78,6 +81,13 @@ class Stack:
 
     def sent_to(self, user: str) -> list[dict[str, Any]]:
         return [m for m in self.graph.messages if m["to"] == user]
+
+
+def first_reply(text: str, language: str = "en") -> str:
+    """`text` as the first reply of a conversation carries it: after the default tenant's AI disclosure."""
+    tenant = TenantRegistry.load(ROOT / "prompts").get("default")[0]
+    _, disclosure = pick(tenant.consent.disclosure, language)
+    return f"{disclosure.replace('{business}', tenant.name)}\n\n{text}"
 
 
 def echo_reply(messages: list[dict[str, Any]]) -> str:
@@ -109,6 +119,7 @@ async def running_stack(
     lease_ms: int = 5_000,
     max_attempts: int = 3,
     concurrency: int = 4,
+    key_store: Redis | None = None,
 ) -> AsyncIterator[Stack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
@@ -119,7 +130,10 @@ async def running_stack(
             redis,
             QueueConfig(lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200),
         )
-        store = ConversationStore(redis, Keyring(master_secret(MASTER)), shards=queue.config.shards)
+        keyring = Keyring(master_secret(MASTER))
+        store = ConversationStore(redis, keyring, shards=queue.config.shards, key_store=key_store)
+        tenants = TenantRegistry.load(ROOT / "prompts")
+        privacy = Privacy.build(redis, store, keyring, tenants, shards=queue.config.shards)
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         runner = TurnRunner(
             transcriber, Minimizer(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
@@ -135,7 +149,7 @@ async def running_stack(
                 allow_insecure_loopback=True,
                 retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05),
             )
-            handler = TurnHandler(queue, store, graph, runner, TenantRegistry.load(ROOT / "prompts"), metrics)
+            handler = TurnHandler(queue, store, graph, runner, tenants, metrics, consent=privacy.gate)
             worker = Worker(
                 queue,
                 handler,
@@ -148,7 +162,7 @@ async def running_stack(
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
             try:
-                yield Stack(ingress, graph_peer, llm_peer, queue, metrics)
+                yield Stack(ingress, graph_peer, llm_peer, queue, metrics, privacy)
             finally:
                 stop.set()
                 await task

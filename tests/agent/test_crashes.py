@@ -18,7 +18,7 @@ import pytest_asyncio
 from agent.app import create_app
 from agent.metrics import Metrics
 from agent.queue import ConversationQueue
-from tests.agent.stack import MASTER, TOKEN, TOKEN_ENV, echo_reply, eventually, settings
+from tests.agent.stack import MASTER, TOKEN, TOKEN_ENV, echo_reply, eventually, first_reply, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.agent.worker_process import WorkerProcess
@@ -117,7 +117,7 @@ async def test_kill_9_before_the_send_another_worker_finishes_with_one_reply(rig
     rig.llm.delay_s = 0.0
     await rig.start_worker()
     await eventually(rig.drained, 30)
-    assert [m["text"]["body"] for m in rig.graph.messages] == ["You said: are you there?"]
+    assert [m["text"]["body"] for m in rig.graph.messages] == [first_reply("You said: are you there?")]
 
 
 async def test_kill_9_during_the_send_never_sends_twice(rig: Rig) -> None:
