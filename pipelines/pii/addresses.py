@@ -14,6 +14,7 @@ Works on tokens: each word is looked up in sets once, so the cost is linear in t
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from enum import Enum, auto
 from functools import cache
 from importlib import resources
@@ -80,8 +81,7 @@ _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
         _Part.LANDMARK,
         re.compile(
             r"\b(?:near|opp\.?|opposite|behind|beside|next\s+to|in\s+front\s+of|ke\s+paas|ke\s+samne)\s+(?:the\s+)?"
-            rf"[\w{_LETTERS}][\w{_LETTERS}'.&-]*(?:\s+[\w{_LETTERS}][\w{_LETTERS}'.&-]*){{0,2}}"
-            rf"|(?:[\w{_LETTERS}]+\s+){{1,3}}के\s+(?:पास|सामने|पीछे|बगल\s+में)",
+            rf"[\w{_LETTERS}][\w{_LETTERS}'.&-]*(?:\s+[\w{_LETTERS}][\w{_LETTERS}'.&-]*){{0,2}}",
             re.IGNORECASE,
         ),
     ),
@@ -103,6 +103,8 @@ _STREET_WORDS = frozenset(
 _ORDINAL_STREETS = frozenset({"main", "cross"})
 _NUMBERED_STREET = re.compile(rf"\s*(?:no\.?|number|नं\.?|नंबर)?\s*{_NUMBER}(?![\w{_LETTERS}])", re.IGNORECASE)
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)
+# A Hindi landmark ends in a postposition: "हनुमान मंदिर के पास", "SBI ATM के सामने".
+_POSTPOSITION = re.compile(r"के\s+(?:पास|सामने|पीछे|बगल\s+में)")
 # Function words, verbs and business words: never part of a place name, so never inside an address gap or
 # a street name ("ship it to Link Road": "to" ends the street name).
 _NOT_PLACE = frozenset(
@@ -152,6 +154,7 @@ class AddressDetector:
         ]
         components += self._cities(text, tokens)
         components += self._streets(text, tokens)
+        components += self._hindi_landmarks(text, tokens)
         components.sort(key=lambda c: (c.start, -c.end))
         chain: list[_Component] = []
         for component in components:
@@ -208,6 +211,21 @@ class AddressDetector:
             elif first == i:
                 continue  # a street word alone ("road", "colony") names no street
             found.append(_Component(tokens[first][0], end, _Part.STREET))
+        return found
+
+    @staticmethod
+    def _hindi_landmarks(text: str, tokens: list[tuple[int, int, str]]) -> list[_Component]:
+        found: list[_Component] = []
+        starts = [t[0] for t in tokens]
+        for m in _POSTPOSITION.finditer(text):
+            i = bisect_left(starts, m.start())  # the token "के"
+            first = i
+            while first > 0 and i - first < 3 and text[tokens[first - 1][1] : tokens[first][0]].isspace():
+                if tokens[first - 1][2] in _NOT_PLACE:
+                    break
+                first -= 1
+            if first < i:
+                found.append(_Component(tokens[first][0], m.end(), _Part.LANDMARK))
         return found
 
     @staticmethod

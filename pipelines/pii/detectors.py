@@ -64,7 +64,12 @@ class PhoneDetector:
     # "order 9876543210", "PNR 4512369870": a reference label nearer than any phone word makes it no phone.
     _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS, one_value=True)
 
+    # No valid number has fewer than seven digits, with at most a few separators between two of them.
+    _enough_digits = re.compile(r"\d(?:[\s().-]{0,4}\d){6}")
+
     def find(self, text: str) -> Iterator[Span]:
+        if self._enough_digits.search(text) is None:
+            return
         matcher = phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
             if not match.raw_string.startswith("+") and self._reference.opens(text, match.start):

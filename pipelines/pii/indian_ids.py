@@ -285,6 +285,8 @@ class DobDetector:
         self._today = today
 
     def find(self, text: str) -> Iterator[Span]:
+        if self._gate.triggers.search(text) is None:  # no birth word anywhere: no date is a birth date
+            return
         found: list[Span] = []
         for pattern in self._patterns:
             for m in pattern.finditer(text):
