@@ -47,6 +47,7 @@ class CallOutcome(StrEnum):
     GRAPH_REFUSED = "graph_refused"
     MEDIA_LOST = "media_lost"
     OVER_CAPACITY = "over_capacity"
+    STALE = "stale"  # the `connect` was older than WhatsApp rings
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,16 +108,25 @@ class CallWorker:
                 while len(self._ended) > _REMEMBER_ENDED:
                     self._ended.popitem(last=False)
             return
-        if kind != "connect" or call_id in self._ended:
+        if kind != "connect":
+            return
+        if call_id in self._ended:  # the caller hung up before we got to the offer: nothing to answer
+            await self._skip(event, CallOutcome.ENDED_BEFORE_ACCEPT)
             return
         if time.time() - float(event["timestamp"]) > self._ring_timeout_s:
-            log.info("call.stale", call=call_id)
+            await self._skip(event, CallOutcome.STALE)
             return
         if len(self._calls) < self._capacity:
             if await self._claim(call_id, self.worker_id):
                 self._spawn(self._answer(event))
         else:
             self._spawn(self._overflow(event))
+
+    async def _skip(self, event: dict[str, Any], outcome: CallOutcome) -> None:
+        """Every worker sees the event; the one that claims it records the outcome."""
+        if await self._claim(event["call_id"], f"skipped-by:{self.worker_id}"):
+            self._metrics.calls.labels(event["tenant"], outcome.value).inc()
+            log.info("call.skipped", call=event["call_id"], outcome=outcome.value)
 
     async def _claim(self, call_id: str, owner: str) -> bool:
         try:
