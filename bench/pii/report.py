@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bench.pii.labels import Label
-from bench.pii.score import PRF, Run, Scores, Share, uncovered
+from bench.pii.score import CHECKSUM_TYPES, PRF, Run, Scores, Share, uncovered
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
+    from bench.pii.conversation import TurnCost
     from bench.pii.dataset import Example
 
 
@@ -27,6 +28,7 @@ class Column:
 
 
 _CELL = 18  # width of one system's P/R/F1 cell
+MODES = ("written", "spoken")
 
 
 def describe_dataset(dataset: Sequence[Example], seed: int) -> Iterator[str]:
@@ -44,7 +46,7 @@ def describe_dataset(dataset: Sequence[Example], seed: int) -> Iterator[str]:
     by_mode = Counter((e.mode, e.category) for e in dataset)
     yield "  " + "; ".join(
         f"{mode} {modes[mode]} ({by_mode[mode, 'pii']} PII / {modes[mode] - by_mode[mode, 'pii']} PII-free)"
-        for mode in ("written", "spoken")
+        for mode in MODES
     )
     yield "  " + ", ".join(f"{lang} {languages[lang]}" for lang in ("en", "hinglish", "devanagari"))
 
@@ -72,9 +74,17 @@ def compare(dataset: Sequence[Example], columns: Sequence[Column]) -> Iterator[s
         yield f"{t!s:<14}{written + spoken:>5}{written:>5}{spoken:>5} |{cells}"
     written = sum(n for (_, mode), n in gold.items() if mode == "written")
     spoken = sum(n for (_, mode), n in gold.items() if mode == "spoken")
-    for label, total in (("all, typed", lambda s: s.typed), ("all, any type", lambda s: s.any_type)):
+    checksum = [t for t in Label if t in CHECKSUM_TYPES]
+    checksum_gold = [sum(n for (t, mode), n in gold.items() if t in checksum and mode == m) for m in MODES]
+    rows: tuple[tuple[str, Callable[[Scores], PRF], list[int]], ...] = (
+        ("all, typed", lambda s: s.typed, [written, spoken]),
+        ("checksum types", lambda s: s.checksum, checksum_gold),
+        ("all, any type", lambda s: s.any_type, [written, spoken]),
+    )
+    for label, total, (w, sp) in rows:
         cells = "|".join(_prf_cell(total(s)) for _, s in ran)
-        yield f"{label:<14}{written + spoken:>5}{written:>5}{spoken:>5} |{cells}"
+        yield f"{label:<14}{w + sp:>5}{w:>5}{sp:>5} |{cells}"
+    yield f"  (checksum types: {', '.join(checksum)})"
     if ran:
         yield ""
         yield from _summary([c for c in columns if c.scores is not None])
@@ -150,3 +160,51 @@ def leaked_examples(dataset: Sequence[Example], run: Run, per_type: int) -> Iter
                 found = ", ".join(f"{p.type!s} {text[p.start : p.end]!r}" for p in predicted) or "nothing"
                 yield f"  {t!s:<12} #{example.id} {example.mode}/{example.language}: {marked}"
                 yield f"  {'':<12}   found: {found}"
+
+
+def leak_by_type(columns: Sequence[Column]) -> Iterator[str]:
+    """Share of each type's gold characters left unmasked."""
+    scored = [(c.label, c.scores) for c in columns if c.scores is not None]
+    if not scored:
+        return
+    yield "leak by type (share of the type's gold PII characters left unmasked)"
+    yield f"{'type':<25}|" + "|".join(f"{label:>{_CELL}}" for label, _ in scored)
+    for t in Label:
+        yield f"{t!s:<25}|" + "|".join(_cell(_pct(scores.leak_by_type.get(t))) for _, scores in scored)
+
+
+def targets(scores: Scores, cost: TurnCost | None) -> Iterator[str]:
+    """Our engine against the issue's targets (printed numbers; nothing here passes or fails a build)."""
+    latency = scores.latency
+    rows: list[tuple[str, str, bool]] = [
+        ("leak, written <= 2 %", _pct(scores.leak_by_mode.get("written")),
+         scores.leak_by_mode.get("written", Share()).rate <= 0.02),
+        ("leak, spoken <= 5 %", _pct(scores.leak_by_mode.get("spoken")),
+         scores.leak_by_mode.get("spoken", Share()).rate <= 0.05),
+        ("typed F1, checksum types >= 0.95", f"{scores.checksum.f1:.3f}", scores.checksum.f1 >= 0.95),
+        ("PERSON recall >= 0.85", f"{scores.per_type[Label.PERSON].recall:.3f}",
+         scores.per_type[Label.PERSON].recall >= 0.85),
+        ("ADDRESS recall >= 0.85", f"{scores.per_type[Label.ADDRESS].recall:.3f}",
+         scores.per_type[Label.ADDRESS].recall >= 0.85),
+        ("false alarms <= 5 %", _pct(scores.false_alarm), scores.false_alarm.rate <= 0.05),
+        ("over-masking <= 1 %", _pct(scores.over_masking), scores.over_masking.rate <= 0.01),
+        ("p95 <= 5 ms per message", f"{latency.percentile(95):.2f} ms", latency.percentile(95) <= 5),
+        ("msgs/s on one core >= 2,000", f"{latency.per_second:,.0f}", latency.per_second >= 2000),
+    ]  # fmt: skip
+    if cost is not None:
+        rows.append(
+            (
+                f"turn cost, {cost.turns} turns vs 1 (~1.0)",
+                f"{cost.ratio:.2f} ({cost.late_ms:.3f} / {cost.one_turn_ms:.3f} ms)",
+                cost.ratio <= 1.2,
+            )
+        )
+    yield "targets (ours)"
+    for label, value, met in rows:
+        yield f"  {label:<40}{value:>28}  {'met' if met else 'MISSED'}"
+    if cost is not None:
+        yield (
+            f"  (turn cost: median ms per turn over the last turns of {cost.conversations} conversations of "
+            f"{cost.turns} turns with one vault, vs the same messages each alone; all turns "
+            f"{cost.long_ms:.3f} ms)"
+        )

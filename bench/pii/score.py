@@ -98,13 +98,26 @@ class Latency:
         return statistics.quantiles(self.samples_ms, n=100, method="inclusive")[q - 1]
 
 
+# Types whose values carry a checksum the detectors verify (Luhn, Verhoeff, mod-97, mod-36, PAN structure).
+CHECKSUM_TYPES: tuple[Label, ...] = (
+    Label.CARD,
+    Label.AADHAAR,
+    Label.PAN,
+    Label.IBAN,
+    Label.VOTER_ID,
+    Label.GSTIN,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Scores:
     per_type: dict[str, PRF]  # every Label, and any other type a system predicted
     typed: PRF  # micro-average over types
+    checksum: PRF  # micro-average over CHECKSUM_TYPES
     any_type: PRF
     leak_by_mode: dict[str, Share]  # gold characters left uncovered: written, spoken
     leak_by_language: dict[str, Share]
+    leak_by_type: dict[str, Share]
     false_alarm: Share
     over_masking: Share
     decoy_hits: dict[str, Share]
@@ -156,6 +169,7 @@ def score(dataset: Sequence[Example], run: Run) -> Scores:
     any_type = PRF()
     leak_by_mode: dict[str, Share] = {}
     leak_by_language: dict[str, Share] = {}
+    leak_by_type: dict[str, Share] = {}
     false_alarm, over_masking = Share(), Share()
     decoy_hits: dict[str, Share] = {}
     for example, predicted in zip(dataset, run.predictions, strict=True):
@@ -171,6 +185,11 @@ def score(dataset: Sequence[Example], run: Run) -> Scores:
         leak = Share(leaked, gold_chars)
         leak_by_mode[example.mode] = leak_by_mode.get(example.mode, Share()) + leak
         leak_by_language[example.language] = leak_by_language.get(example.language, Share()) + leak
+        for span in example.spans:
+            missed = sum(1 for i in range(span.start, span.end) if not masked[i])
+            leak_by_type[span.type] = leak_by_type.get(span.type, Share()) + Share(
+                missed, span.end - span.start
+            )
         if not example.spans:
             false_alarm += Share(bool(predicted), 1)
         over_masking += Share(overmasked, len(masked) - gold_chars)
@@ -180,9 +199,11 @@ def score(dataset: Sequence[Example], run: Run) -> Scores:
     return Scores(
         per_type=per_type,
         typed=sum(per_type.values(), PRF()),
+        checksum=sum((per_type[t] for t in CHECKSUM_TYPES), PRF()),
         any_type=any_type,
         leak_by_mode=leak_by_mode,
         leak_by_language=leak_by_language,
+        leak_by_type=leak_by_type,
         false_alarm=false_alarm,
         over_masking=over_masking,
         decoy_hits=decoy_hits,

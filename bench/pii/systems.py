@@ -56,6 +56,10 @@ class LeadcloseEngine:
         self._detectors = tuple(detectors)
         self._unlabelled = tuple(unlabelled)
 
+    @property
+    def minimizer(self) -> Minimizer:
+        return self._minimizer
+
     def describe(self) -> str:
         note = f"; types with no gold data yet: {', '.join(self._unlabelled)}" if self._unlabelled else ""
         return f"pipelines.pii Minimizer().scan; default detectors now: {', '.join(self._detectors)}{note}"
