@@ -57,6 +57,7 @@ class Privacy:
     gate: ConsentGate
     ingress: IngressConsent
     retention: Retention
+    store: ConversationStore
     keyring: Keyring
 
     @classmethod
@@ -93,7 +94,7 @@ class Privacy:
             redis, consent, content, processing, rights, tenants, key_store=store.key_store, clock=clock
         )
         ingress = IngressConsent(consent, Keywords(tenants), tenants)
-        return cls(consent, guard, content, processing, rights, gate, ingress, retention, keyring)
+        return cls(consent, guard, content, processing, rights, gate, ingress, retention, store, keyring)
 
     def subject(self, tenant: str, user: str) -> str:
         return self.keyring.conversation_ref(tenant, user_key(user))

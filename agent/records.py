@@ -106,9 +106,10 @@ class ContentLog:
     ) -> None:
         """(kind, text, message id) each; the key expires with its newest entry's retention."""
         now = self._clock()
-        sealed = {
+        sealed = {  # a microsecond apart, so one turn's entries keep their order
             await self._store.seal(subject, json.dumps(asdict(ContentEntry(k, t, m, now))).encode()): now
-            for k, t, m in entries
+            + i / 1e6
+            for i, (k, t, m) in enumerate(entries)
         }
         if not sealed:
             return

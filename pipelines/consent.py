@@ -214,7 +214,7 @@ DEFAULT_KEYWORDS: Mapping[str, Mapping[Intent, tuple[str, ...]]] = {
     },
 }  # fmt: skip
 
-_NOT_WORD = re.compile(r"[^\w\u0900-\u097f]+")
+_NOT_WORD = re.compile(r"[^\w\u0900-\u0963\u0966-\u097f]+")  # the danda (U+0964/5) is punctuation
 _LATIN_MARKS = re.compile(r"[\u0300-\u036f]")  # Devanagari's own signs (U+0900 block) are letters, kept
 
 

@@ -1,0 +1,155 @@
+"""The consent ledger and state on a real redis-server: hash chain, tamper detection, transitions, guard,
+disclosure timing with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import TYPE_CHECKING
+
+from agent.consent_gate import ConsentGate
+from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, tenant_key
+from agent.records import ContentLog, ProcessingLog
+from agent.store import ConversationStore, HandoffFlags, Keyring
+from agent.tenants import TenantRegistry
+from pipelines.consent import Intent, Method, Overlay, Purpose, State, Transition, render_notice, transition
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+SUBJECT = "default:0123456789abcdef01234567"
+CONTEXT = Context(
+    method=Method.KEYWORD, channel="whatsapp", actor="subject", config_version="c1", evidence="wamid.1"
+)
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_chain_verifies_and_a_concurrent_burst_stays_linked(redis: Redis) -> None:
+    chain = HashChain(redis, "ledger")
+    await asyncio.gather(*(chain.append("default", {"n": i}) for i in range(30)))
+    records = await chain.records("default")
+    assert sorted(r.body["n"] for r in records) == list(range(30))
+    assert all(later.prev == earlier.hash for earlier, later in itertools.pairwise(records))
+    check = await chain.verify("default")
+    assert (check.ok, check.checked) == (True, 30)
+
+
+async def _rewrite(redis: Redis, chain: HashChain, edit: int | None = None, drop: int | None = None) -> None:
+    """What someone with write access to Redis could do: rebuild the stream with one record changed."""
+    stream = tenant_key("default", "ledger")
+    entries = await redis.xrange(stream)
+    await redis.delete(stream)
+    for i, (entry_id, fields) in enumerate(entries):
+        if i == drop:
+            continue
+        if i == edit:
+            body = json.loads(fields[b"body"])
+            body["state"] = "granted"
+            fields = {**fields, b"body": json.dumps(body, sort_keys=True, separators=(",", ":")).encode()}
+        await redis.xadd(stream, fields, id=entry_id)
+
+
+async def test_changing_one_ledger_event_is_detected(redis: Redis) -> None:
+    store = ConsentStore(redis, shards=4)
+    for intent in (Intent.OPT_OUT, Intent.OPT_IN, Intent.OPT_OUT):
+        await store.apply(SUBJECT, transition(await store.current(SUBJECT), intent), CONTEXT)
+    assert (await store.ledger.verify("default")).ok
+    records = await store.ledger.records("default")
+    await _rewrite(redis, store.ledger, edit=1)  # marketing withdrawn → "granted"
+    check = await store.ledger.verify("default")
+    assert not check.ok
+    assert check.broken_at == records[1].entry_id
+
+
+async def test_deleting_an_event_or_the_newest_ones_is_detected(redis: Redis) -> None:
+    store = ConsentStore(redis, shards=4)
+    for intent in (Intent.OPT_OUT, Intent.OPT_IN):
+        await store.apply(SUBJECT, transition(await store.current(SUBJECT), intent), CONTEXT)
+    records = await store.ledger.records("default")
+    await _rewrite(redis, store.ledger, drop=1)
+    assert (await store.ledger.verify("default")).broken_at == records[2].entry_id
+    await _rewrite(redis, store.ledger, drop=len(records) - 2)  # now the last one is gone
+    assert not (await store.ledger.verify("default")).ok
+
+
+async def test_events_are_evidence_without_content(redis: Redis) -> None:
+    store = ConsentStore(redis, shards=4, clock=Clock())
+    events = await store.apply(SUBJECT, transition(await store.current(SUBJECT), Intent.OPT_OUT), CONTEXT)
+    assert {(e.purpose, e.state, e.previous) for e in events} == {
+        ("reply", "withdrawn", "unknown"),
+        ("marketing", "withdrawn", "unknown"),
+        ("calls", "withdrawn", "unknown"),
+    }
+    (record, *_) = await store.ledger.records("default")
+    assert set(record.body) == {
+        "subject", "purpose", "state", "previous", "method", "channel", "evidence", "actor", "at",
+        "config_version", "notice_version", "notice_sha256",
+    }  # fmt: skip
+    assert record.body["method"] == "keyword"
+    assert record.body["evidence"] == "wamid.1"
+    assert record.body["at"] == 1_800_000_000.0
+    again = await store.apply(SUBJECT, transition(await store.current(SUBJECT), Intent.OPT_OUT), CONTEXT)
+    assert again == []  # nothing changed, nothing recorded
+
+
+async def test_guard_honours_state_overlays_suppression_and_termination(redis: Redis) -> None:
+    store = ConsentStore(redis, shards=4)
+    guard = ConsentGuard(store, TenantRegistry.load(ROOT / "prompts"))
+    assert await guard.may("default", SUBJECT, Purpose.REPLY)
+    assert not await guard.may("default", SUBJECT, Purpose.MARKETING)
+    assert not await guard.may("other", SUBJECT, Purpose.REPLY)  # one tenant never decides for another
+    await store.apply(SUBJECT, Transition({Purpose.MARKETING: State.GRANTED}), CONTEXT)
+    assert await guard.may("default", SUBJECT, Purpose.MARKETING)
+    await store.set_overlay(SUBJECT, Overlay.OBJECTED, True, CONTEXT)
+    assert (await guard.may("default", SUBJECT, Purpose.REPLY)).reason == "objected"
+    await store.set_overlay(SUBJECT, Overlay.OBJECTED, False, CONTEXT)
+    assert await guard.may("default", SUBJECT, Purpose.REPLY)
+    await redis.set(tenant_key("default", "terminated"), "1")
+    assert (await guard.may("default", SUBJECT, Purpose.REPLY)).reason == "tenant_frozen"
+
+
+async def test_disclosure_once_then_again_after_the_idle_period(redis: Redis) -> None:
+    clock = Clock()
+    tenants = TenantRegistry.load(ROOT / "prompts")
+    store = ConsentStore(redis, shards=4, clock=clock)
+    conversations = ConversationStore(redis, Keyring(b"k" * 32), shards=4)
+    gate = ConsentGate(
+        store,
+        ConsentGuard(store, tenants),
+        HandoffFlags(redis, shards=4),
+        ContentLog(redis, conversations, shards=4, clock=clock),
+        ProcessingLog(redis, clock=clock),
+        tenants,
+        clock=clock,
+    )
+    notice = await gate.disclosure("default", SUBJECT, "hello")
+    assert notice is not None
+    assert "Suryoday Solar" in notice.text
+    await gate.disclosed("default", SUBJECT, notice, "wamid.out1")
+    assert await gate.disclosure("default", SUBJECT, "hello again") is None
+    clock.now += 29 * 86_400
+    assert await gate.disclosure("default", SUBJECT, "hi") is None
+    clock.now += 2 * 86_400  # the default tenant re-discloses after 30 idle days
+    again = await gate.disclosure("default", SUBJECT, "नमस्ते")
+    assert again is not None
+    assert again.language == "hi"
+    (first, *_rest) = [e for e in await store.events_of(SUBJECT) if e["method"] == "disclosure"]
+    assert first["evidence"] == "wamid.out1"
+    assert (
+        first["notice_sha256"]
+        == render_notice(
+            tenants.get("default")[0].consent.disclosure,
+            "en",
+            business="Suryoday Solar",
+            version=notice.version,
+        ).sha256
+    )

@@ -1,0 +1,192 @@
+"""Consent logic without storage: keywords, the `may` decision, transitions and notice texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.consent import (
+    DEFAULT_DISCLOSURE,
+    DEFAULT_KEYWORDS,
+    ContentBasis,
+    Intent,
+    KeywordClassifier,
+    Overlay,
+    Policy,
+    Purpose,
+    State,
+    SubjectConsent,
+    detect_language,
+    may,
+    needs_disclosure,
+    normalize,
+    noticed,
+    render_notice,
+    transition,
+)
+
+CLASSIFIER = KeywordClassifier(DEFAULT_KEYWORDS)
+POLICY = Policy()
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "language"),
+    [
+        ("STOP", Intent.OPT_OUT, "en"),
+        ("  Stop!! ", Intent.OPT_OUT, "en"),
+        ("stóp", Intent.OPT_OUT, "en"),  # a diacritic from a phone keyboard
+        ("Unsubscribe.", Intent.OPT_OUT, "en"),
+        ("CANCEL", Intent.OPT_OUT, "en"),
+        ("Don't message me", Intent.OPT_OUT, "en"),
+        ("band karo", Intent.OPT_OUT, "hi"),
+        ("Band Kar Do!", Intent.OPT_OUT, "hi"),
+        ("mat bhejo", Intent.OPT_OUT, "hi"),
+        ("बंद करो", Intent.OPT_OUT, "hi"),
+        ("बंद करो।", Intent.OPT_OUT, "hi"),  # the Devanagari full stop is punctuation
+        ("मैसेज मत भेजो", Intent.OPT_OUT, "hi"),
+        ("START", Intent.OPT_IN, "en"),
+        ("unstop", Intent.OPT_IN, "en"),
+        ("shuru karo", Intent.OPT_IN, "hi"),
+        ("HUMAN", Intent.HUMAN, "en"),
+        ("Agent", Intent.HUMAN, "en"),
+        ("insaan se baat karao", Intent.HUMAN, "hi"),
+        ("Delete my data", Intent.DELETE_DATA, "en"),
+        ("mera data mita do", Intent.DELETE_DATA, "hi"),
+        ("What data do you have?", Intent.ACCESS_DATA, "en"),
+        ("मेरा डेटा दिखाओ", Intent.ACCESS_DATA, "hi"),
+    ],
+)
+def test_keywords_match_whole_messages_in_english_hinglish_and_devanagari(
+    message: str, intent: Intent, language: str
+) -> None:
+    match = CLASSIFIER.classify(message)
+    assert match is not None
+    assert (match.intent, match.language) == (intent, language)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "please don't stop the installation",
+        "stop by tomorrow at 5",
+        "can an agent call me about 3 kW?",
+        "bandh",  # a word, not the phrase
+        "बद करो",  # without the anusvara it is another word: Devanagari signs are not stripped
+        "",
+        "!!!",
+    ],
+)
+def test_a_keyword_inside_a_sentence_is_not_a_command(message: str) -> None:
+    assert CLASSIFIER.classify(message) is None
+
+
+def test_a_tenant_adds_its_own_words_and_keeps_the_defaults() -> None:
+    classifier = KeywordClassifier.with_extra(
+        {"hi": {Intent.OPT_OUT: ["bas karo"]}, "en": {Intent.HUMAN: ["staff"]}}
+    )
+    assert classifier.classify("Bas karo") is not None
+    assert classifier.classify("staff") is not None
+    assert classifier.classify("STOP") is not None
+    assert CLASSIFIER.classify("bas karo") is None
+
+
+def test_normalize_folds_case_latin_diacritics_and_punctuation_only() -> None:
+    assert normalize("  ÉND,  now! ") == "end now"
+    assert normalize("बंद करो!") == "बंद करो"
+
+
+def _consent(**states: State) -> SubjectConsent:
+    return SubjectConsent({Purpose(k): v for k, v in states.items()})
+
+
+@pytest.mark.parametrize(
+    ("consent", "purpose", "policy", "allowed", "reason"),
+    [
+        (SubjectConsent(), Purpose.REPLY, POLICY, True, "unknown"),  # the first reply carries the disclosure
+        (_consent(reply=State.WITHDRAWN), Purpose.REPLY, POLICY, False, "withdrawn"),
+        (SubjectConsent(), Purpose.RETAIN_CONTENT, POLICY, False, "unknown"),
+        (_consent(retain_content=State.GRANTED), Purpose.RETAIN_CONTENT, POLICY, True, "granted"),
+        (SubjectConsent(), Purpose.RETAIN_CONTENT, Policy(ContentBasis.CONTRACT), True, "contract"),
+        (_consent(retain_content=State.DENIED), Purpose.RETAIN_CONTENT, Policy(ContentBasis.CONTRACT), False,
+         "denied"),
+        (_consent(reply=State.NOTICED), Purpose.MARKETING, POLICY, False, "unknown"),  # opt-in only
+        (_consent(marketing=State.GRANTED), Purpose.MARKETING, POLICY, True, "granted"),
+        (_consent(call_recording=State.GRANTED), Purpose.CALL_RECORDING, POLICY, False, "not_recorded"),
+        (_consent(call_recording=State.GRANTED), Purpose.CALL_RECORDING, Policy(records_calls=True), True,
+         "granted"),
+        (SubjectConsent(overlays=frozenset({Overlay.OBJECTED})), Purpose.REPLY, POLICY, False, "objected"),
+        (SubjectConsent({Purpose.MARKETING: State.GRANTED}, frozenset({Overlay.RESTRICTED})), Purpose.MARKETING,
+         POLICY, False, "restricted"),
+        (SubjectConsent(overlays=frozenset({Overlay.ERASURE_PENDING})), Purpose.REPLY, POLICY, False,
+         "erasure_pending"),
+        (SubjectConsent(suppressed=True), Purpose.MARKETING, POLICY, False, "suppressed"),
+    ],
+)  # fmt: skip
+def test_may_decides_from_state_overlays_and_policy(
+    consent: SubjectConsent, purpose: Purpose, policy: Policy, allowed: bool, reason: str
+) -> None:
+    decision = may(consent, purpose, policy)
+    assert (decision.allowed, decision.reason) == (allowed, reason)
+
+
+def test_a_frozen_tenant_may_do_nothing() -> None:
+    granted = _consent(reply=State.GRANTED, marketing=State.GRANTED)
+    assert not any(may(granted, p, POLICY, frozen=True) for p in Purpose)
+
+
+def test_stop_withdraws_replies_marketing_and_calls_and_start_restores_them() -> None:
+    before = _consent(reply=State.NOTICED, marketing=State.GRANTED, retain_content=State.GRANTED)
+    stop = transition(before, Intent.OPT_OUT)
+    assert stop.states == {
+        Purpose.REPLY: State.WITHDRAWN,
+        Purpose.MARKETING: State.WITHDRAWN,
+        Purpose.CALLS: State.WITHDRAWN,
+    }
+    stopped = SubjectConsent({**before.states, **stop.states})
+    assert transition(stopped, Intent.OPT_OUT).states == {}  # a second STOP changes nothing
+    start = transition(stopped, Intent.OPT_IN)
+    assert start.states == {
+        Purpose.REPLY: State.GRANTED,
+        Purpose.MARKETING: State.GRANTED,
+        Purpose.CALLS: State.GRANTED,
+    }
+
+
+def test_start_does_not_opt_a_person_into_marketing_they_never_granted() -> None:
+    assert Purpose.MARKETING not in transition(SubjectConsent(), Intent.OPT_IN).states
+
+
+def test_delete_request_overlays_erasure_pending_and_human_changes_no_state() -> None:
+    assert transition(SubjectConsent(), Intent.DELETE_DATA).add_overlays == {Overlay.ERASURE_PENDING}
+    assert transition(SubjectConsent(), Intent.HUMAN).states == {}
+    assert transition(SubjectConsent(), Intent.ACCESS_DATA).states == {}
+
+
+def test_notice_moves_unknown_purposes_to_noticed_only() -> None:
+    change = noticed(_consent(reply=State.WITHDRAWN))
+    assert change.states == {Purpose.HUMAN_REVIEW: State.NOTICED}
+
+
+def test_disclosure_is_due_on_first_contact_and_after_the_idle_period() -> None:
+    assert needs_disclosure(SubjectConsent(), now=1000.0, idle_s=60)
+    seen = SubjectConsent(noticed_at=1000.0)
+    assert not needs_disclosure(seen, now=1059.0, idle_s=60)
+    assert needs_disclosure(seen, now=1061.0, idle_s=60)
+
+
+def test_notice_names_the_business_and_records_version_and_hash() -> None:
+    notice = render_notice(DEFAULT_DISCLOSURE, "hi", business="Suryoday Solar", version="v1")
+    assert notice.language == "hi"
+    assert "Suryoday Solar" in notice.text
+    assert "AI" in notice.text
+    assert "STOP" in notice.text
+    assert notice.version == "v1"
+    assert len(notice.sha256) == 64
+    fallback = render_notice(DEFAULT_DISCLOSURE, "ta", business="X", version="v1")
+    assert fallback.language == "en"
+    assert "automated AI assistant" in fallback.text
+    assert "not a person" in fallback.text
+
+
+def test_language_of_a_message() -> None:
+    assert detect_language("क्या आप पुणे में लगाते हैं?", "en") == "hi"
+    assert detect_language("do you install in Pune?", "en") == "en"
