@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent.local_llm import local_llm_server
 from pipelines.audio import DecodeLimits
+from pipelines.memory import LLMSummarizer, Memory
 from pipelines.pii import Minimizer
 from pipelines.respond import Responder
 from pipelines.stt import WhisperTranscriber, load_whisper
@@ -99,11 +100,16 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
         transcriber = await asyncio.to_thread(load_transcriber, settings)
         progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
         synthesizer = await asyncio.to_thread(build_synthesizer, settings, client if pid is None else None)
+        minimizer = Minimizer()
+        responder = Responder(
+            client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
+        )
         runner = TurnRunner(
             transcriber,
-            Minimizer(),
-            Responder(client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens),
+            minimizer,
+            responder,
             synthesizer,
             limits=DecodeLimits(max_duration_s=settings.max_audio_s),
+            memory=Memory(LLMSummarizer(responder), minimizer, budget_tokens=settings.llm_memory_tokens),
         )
         yield Runtime(runner, synthesizer, llm_base_url=base_url, llm_model=model, llm_pid=pid)

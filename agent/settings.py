@@ -28,6 +28,7 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     prompts_dir: Path = Path("prompts")
+    prompts_reload_s: float = Field(2.0, gt=0, le=3600)  # the worker's look for changed tenant folders
 
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     # A voice reply of two or three sentences; a longer answer is cut at its last complete sentence.
     llm_max_tokens: int = Field(120, ge=16, le=4096)
     llm_threads: int = Field(1, ge=1, le=64)  # embedded server only
+    # History + summary per request (the system prompt is extra); older turns are summarized beyond it.
+    llm_memory_tokens: int = Field(1200, ge=200, le=100_000)
 
     stt_model: str = "tiny.en"
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.automation_config import Automation, Replies, Voice
 from agent.consent_config import ConsentConfig
+from agent.yaml_lines import line_of
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.respond import PromptError, render_system_prompt
 from pipelines.turn import FallbackTexts, TurnConfig
@@ -55,6 +59,7 @@ class Fallbacks(_Strict):
     audio_too_long: str = _FALLBACKS.audio_too_long
     audio_unreadable: str = _FALLBACKS.audio_unreadable
     unavailable: str = _FALLBACKS.unavailable
+    refused: str = _FALLBACKS.refused
 
 
 class Tenant(_Strict):
@@ -62,13 +67,18 @@ class Tenant(_Strict):
     name: str
     phone_number_ids: tuple[str, ...] = Field(min_length=1)
     access_token_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
-    language: str = "en"
+    language: str = "en"  # the default reply language
+    languages: tuple[str, ...] = ()  # also answered in, when the person writes in one of them
     business: Business
     tone: str = "friendly and brief"
+    persona: str = ""
     system_prompt: str = "system.j2"
     knowledge: str | None = None
     pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
     fallbacks: Fallbacks = Fallbacks()
+    replies: Replies = Replies()
+    voice: Voice = Voice()
+    automation: Automation = Automation()
     consent: ConsentConfig = ConsentConfig()
 
     @field_validator("pii_restore")
@@ -88,7 +98,8 @@ def load_tenant(folder: Path) -> Tenant:
     """Parse and validate `folder/tenant.yaml`; the folder name is the tenant id."""
     path = folder / TENANT_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except OSError as exc:
         raise TenantError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
@@ -100,8 +111,14 @@ def load_tenant(folder: Path) -> Tenant:
     try:
         return Tenant.model_validate({"id": folder.name, **raw})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(text, e["loc"], e["msg"]) for e in exc.errors())
         raise TenantError(f"{path}: {problems}") from None
+
+
+def _problem(text: str, loc: tuple[str | int, ...], msg: str) -> str:
+    """`line N: field.path: message` — the message never includes the value (`hide_input_in_errors`)."""
+    line = line_of(text, loc)
+    return (f"line {line}: " if line else "") + f"{'.'.join(str(p) for p in loc)}: {msg}"
 
 
 def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
@@ -114,13 +131,20 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
             knowledge = (folder / tenant.knowledge).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise TenantError(f"{folder}: cannot read {exc.filename} ({exc.strerror})") from None
-    context = tenant.model_dump(include={"name", "business", "tone", "language"}) | {"knowledge": knowledge}
+    context = tenant.model_dump(include={"name", "business", "tone", "persona", "language", "languages"}) | {
+        "knowledge": knowledge
+    }
+    # The instructions alone (public profile and knowledge blanked): what a reply must never repeat.
+    public = {"name": "", "knowledge": "", "business": dict.fromkeys(context["business"], "")}
     try:
         system_prompt = render_system_prompt(template, context)
+        instructions = render_system_prompt(template, context | public)
     except PromptError as exc:
         raise TenantError(f"{template_path}: {exc}") from None
     return TurnConfig(
         system_prompt=system_prompt,
+        instructions=instructions,
+        max_tool_steps=tenant.automation.max_steps,
         restore_policy=tenant.restore_policy(),
         fallbacks=FallbackTexts(**tenant.fallbacks.model_dump()),
         public_values=frozenset(_e164(n) for n in tenant.business.published_numbers),
@@ -136,28 +160,89 @@ def _e164(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """A tenant folder that changed on disk: applied, or rejected (the old config keeps serving)."""
+
+    tenant: str
+    applied: bool
+    error: str = ""
+
+
+def _numbers(tenants: dict[str, tuple[Tenant, TurnConfig]]) -> dict[str, str]:
+    by_number: dict[str, str] = {}
+    for tenant_id, (tenant, _) in tenants.items():
+        for number in tenant.phone_number_ids:
+            if number in by_number:
+                raise TenantError(f"phone number id claimed by {by_number[number]} and {tenant_id}")
+            by_number[number] = tenant_id
+    return by_number
+
+
+def _stamp(folder: Path) -> str:
+    """A digest of every file in the folder: any edit (template, knowledge, yaml) changes it."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 class TenantRegistry:
     """Every tenant under the prompts directory, by id and by WhatsApp phone number id."""
 
-    def __init__(self, tenants: dict[str, tuple[Tenant, TurnConfig]]) -> None:
+    def __init__(
+        self,
+        tenants: dict[str, tuple[Tenant, TurnConfig]],
+        *,
+        prompts_dir: Path | None = None,
+        stamps: dict[str, str] | None = None,
+    ) -> None:
         self._by_id = tenants
-        self._by_number: dict[str, str] = {}
-        for tenant_id, (tenant, _) in tenants.items():
-            for number in tenant.phone_number_ids:
-                if number in self._by_number:
-                    raise TenantError(f"phone number id claimed by {self._by_number[number]} and {tenant_id}")
-                self._by_number[number] = tenant_id
+        self._by_number = _numbers(tenants)
+        self._dir = prompts_dir
+        self._stamps = stamps or {}
 
     @classmethod
     def load(cls, prompts_dir: Path) -> TenantRegistry:
         folders = sorted(p.parent for p in prompts_dir.glob(f"*/{TENANT_FILE}"))
         if not folders:
             raise TenantError(f"{prompts_dir}: no tenant folders (expected */{TENANT_FILE})")
-        loaded = {}
+        loaded, stamps = {}, {}
         for folder in folders:
+            stamps[folder.name] = _stamp(folder)
             tenant = load_tenant(folder)
             loaded[tenant.id] = (tenant, turn_config(tenant, folder))
-        return cls(loaded)
+        return cls(loaded, prompts_dir=prompts_dir, stamps=stamps)
+
+    def refresh(self) -> list[Reload]:
+        """Re-read the folders that changed since the last look (blocking file I/O: run it in a thread).
+
+        A new version that does not validate is reported and not applied; the old one keeps serving. A
+        removed folder keeps serving its last config until the process restarts (queued turns still need
+        it). The swap is one assignment, so readers on the event loop see the old or the new set, never a mix.
+        """
+        if self._dir is None:
+            return []
+        by_id, stamps, events = dict(self._by_id), dict(self._stamps), []
+        for folder in sorted(p.parent for p in self._dir.glob(f"*/{TENANT_FILE}")):
+            try:
+                stamp = _stamp(folder)
+            except OSError:  # a file vanished mid-look (an editor saving): look again next time
+                continue
+            if stamps.get(folder.name) == stamp:
+                continue
+            stamps[folder.name] = stamp  # a broken version is reported once, not on every look
+            try:
+                tenant = load_tenant(folder)
+                candidate = by_id | {tenant.id: (tenant, turn_config(tenant, folder))}
+                _numbers(candidate)
+            except TenantError as exc:
+                events.append(Reload(folder.name, applied=False, error=str(exc)))
+                continue
+            by_id = candidate
+            events.append(Reload(folder.name, applied=True))
+        self._by_id, self._by_number, self._stamps = by_id, _numbers(by_id), stamps
+        return events
 
     def __len__(self) -> int:
         return len(self._by_id)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from agent.metrics import Metrics
     from agent.store import ConversationStore
     from agent.tenants import TenantRegistry
+    from agent.tools import ConversationTools, ToolFactory
     from pipelines.turn import TurnResult
 
 log = structlog.get_logger()
@@ -93,8 +94,10 @@ class TurnHandler:
         metrics: Metrics,
         *,
         consent: ConsentGate,
+        tools: ToolFactory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._tools = tools
         self._queue = queue
         self._consent = consent
         self._store = store
@@ -222,7 +225,10 @@ class TurnHandler:
             first = todo[0].payload
             seed_sender(conversation.vault, wa_id=first.get("to"), profile_name=first.get("profile_name"))
             timings: dict[str, float] = {}
-            result = await self._runner.answer(said, conversation, config, timings)
+            toolbox = self._toolbox(claim, todo)
+            result = await self._runner.answer(said, conversation, config, timings, toolbox)
+            if toolbox is not None and toolbox.ended:  # the next message starts afresh; the vault stays
+                conversation.history, conversation.summary = [], ""
             self._observe(timings)
             reply = result.reply_text
             if result.outcome is Outcome.ANSWERED:
@@ -257,6 +263,14 @@ class TurnHandler:
         if facts is not None and result.llm is not None:
             facts.models["llm"] = result.llm.model
             facts.tokens |= {"prompt": result.llm.prompt_tokens, "completion": result.llm.completion_tokens}
+
+    def _toolbox(self, claim: Claim, todo: list[Job]) -> ConversationTools | None:
+        """The tenant's tools bound to this conversation and person (never chosen by the model)."""
+        if self._tools is None:
+            return None
+        first = todo[0].payload
+        tenant, _ = self._tenants.get(first["tenant"])
+        return self._tools.for_turn(tenant, conv=claim.conv, contact=first["to"], turn_id=_digest(todo))
 
     async def _hear(self, claim: Claim, job: Job, token: str) -> _Heard:
         payload = job.payload

@@ -20,13 +20,15 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from agent.leads import LeadStore
 from agent.logs import configure_logging
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
 from agent.runtime import RuntimeConfigError, open_runtime, redis_client
-from agent.store import ConversationStore, Keyring, master_secret
+from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
+from agent.tools import EndpointCaller, ToolFactory
 from agent.turns import TurnHandler
 from agent.whatsapp import GraphClient, GraphError
 from pipelines.audio import MAX_INPUT_BYTES
@@ -182,6 +184,18 @@ class Worker:
             log.warning("turn.dead_lettered", conv=claim.conv, reason=reason)
 
 
+async def watch_tenants(tenants: TenantRegistry, stop: asyncio.Event, *, every_s: float) -> None:
+    """Hot reload: a changed tenant folder is picked up without a restart; a version that does not validate
+    is logged (the error names file, line and field, never a value) and the old config keeps serving."""
+    while not stop.is_set():
+        await _wait(stop, every_s)
+        for change in await asyncio.to_thread(tenants.refresh):
+            if change.applied:
+                log.info("tenants.reloaded", tenant=change.tenant)
+            else:
+                log.error("tenants.reload_rejected", tenant=change.tenant, error=change.error)
+
+
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     """Sleep up to `seconds`, waking early when `event` is set."""
     with contextlib.suppress(TimeoutError):
@@ -229,12 +243,23 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             max_media_bytes=MAX_INPUT_BYTES,
             allow_insecure_loopback=settings.graph_allow_insecure_loopback,
         )
-        handler = TurnHandler(queue, store, graph, runtime.runner, tenants, metrics, consent=privacy.gate)
+        tools = ToolFactory(
+            redis=redis,
+            leads=LeadStore(redis, store, shards=config.shards),
+            handoff=HandoffFlags(redis, shards=config.shards),
+            caller=EndpointCaller(http),
+            environ=os.environ,
+        )
+        handler = TurnHandler(
+            queue, store, graph, runtime.runner, tenants, metrics, consent=privacy.gate, tools=tools
+        )
         sweeper = asyncio.create_task(privacy.retention.run(stop))
+        watcher = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
         try:
             await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
         finally:
             await sweeper
+            await watcher
             await redis.aclose()
             if key_store is not None:
                 await key_store.aclose()

@@ -10,6 +10,7 @@ server; nothing in the model's output can choose them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,7 +99,10 @@ class Automation:
         policy: RestorePolicy,
         *,
         public: Collection[str] = (),
+        max_steps: int | None = None,
     ) -> AutomationResult:
+        """`max_steps` overrides the default bound for this run (a tenant's own setting)."""
+        steps = max_steps or self._max_steps
         specs = {s.name: s for s in toolbox.specs()} if toolbox is not None else {}
         if toolbox is None or not specs:
             return AutomationResult(await self._responder.reply(messages), messages=list(messages))
@@ -108,7 +112,7 @@ class Automation:
         prompt_tokens = completion_tokens = 0
         step = 0
         while True:
-            allow_calls = step < self._max_steps - 1
+            allow_calls = step < steps - 1
             try:
                 done = await self._responder.complete(sent, tools, allow_calls=allow_calls)
             except LLMError as exc:
@@ -209,3 +213,18 @@ def check_tool_schema(parameters: Mapping[str, Any]) -> None:
         raise ValueError(f"not a valid JSON Schema at {exc.json_path} (rule: {exc.validator})") from None
     if parameters.get("type") != "object":
         raise ValueError('a tool\'s parameters must be a JSON Schema with "type": "object"')
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+LEAK_WINDOW = 8  # words in a row copied from the instructions make a reply a leak
+
+
+def leaks_instructions(reply: str, instructions: str, *, window: int = LEAK_WINDOW) -> bool:
+    """Whether `reply` repeats `window` consecutive words of the business's instructions (a user asked the
+    model to reveal its prompt, and it complied). Linear in both lengths: one set of word windows."""
+    words = [w.lower() for w in _WORD.findall(instructions)]
+    if len(words) < window:
+        return False
+    shingles = {tuple(words[i : i + window]) for i in range(len(words) - window + 1)}
+    said = [w.lower() for w in _WORD.findall(reply)]
+    return any(tuple(said[i : i + window]) in shingles for i in range(len(said) - window + 1))

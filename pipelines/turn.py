@@ -23,7 +23,7 @@ from pipelines.audio import (
     encode_voice_note,
     polish,
 )
-from pipelines.automation import Automation, ToolBox, ToolCallRecord
+from pipelines.automation import DEFAULT_MAX_STEPS, Automation, ToolBox, ToolCallRecord, leaks_instructions
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
 
@@ -58,6 +58,9 @@ class FallbackTexts:
         "Sorry, I couldn't play that audio. Could you send it again, or type your question?"
     )
     unavailable: str = "Sorry, I can't answer right now. Please try again in a few minutes."
+    refused: str = (
+        "Sorry, I can't share that. I'm happy to help with questions about our products and services."
+    )
 
     def for_audio(self, problem: AudioProblem) -> str:
         if problem in (AudioProblem.TOO_LONG, AudioProblem.TOO_LARGE):
@@ -72,6 +75,8 @@ class TurnConfig:
     """What a turn needs from the tenant; built by the runtime from `prompts/<tenant>/`."""
 
     system_prompt: str
+    instructions: str = ""  # the system prompt without its public parts: never repeated in a reply
+    max_tool_steps: int = DEFAULT_MAX_STEPS
     restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
     fallbacks: FallbackTexts = field(default_factory=FallbackTexts)
     public_values: frozenset[str] = frozenset()  # the business's own published numbers: never masked
@@ -204,7 +209,12 @@ class TurnRunner:
         try:
             with _timed(timings, "llm"):
                 done = await self._automation.run(
-                    prompt, toolbox, conversation.vault, config.restore_policy, public=config.public_values
+                    prompt,
+                    toolbox,
+                    conversation.vault,
+                    config.restore_policy,
+                    public=config.public_values,
+                    max_steps=config.max_tool_steps,
                 )
         except LLMError as exc:
             return TurnResult(
@@ -216,10 +226,13 @@ class TurnRunner:
                 failure=exc.failure.value,
             )
         llm = done.llm
+        said, failure = llm.text, ""
+        if leaks_instructions(said, config.instructions):  # the person talked the model into it
+            said, failure = config.fallbacks.refused, "instructions_withheld"
         with _timed(timings, "restore"):
-            reply_text = restore(llm.text, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
+            reply_text = restore(said, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
         conversation.history.append(ChatTurn("user", minimized.text))
-        conversation.history.append(ChatTurn("assistant", llm.text))
+        conversation.history.append(ChatTurn("assistant", said))
         return TurnResult(
             Outcome.ANSWERED,
             reply_text,
@@ -227,6 +240,7 @@ class TurnRunner:
             prompt=done.messages,
             llm=llm,
             timings_ms=timings,
+            failure=failure,
             tool_calls=done.calls,
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import os
 import time
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -16,12 +17,14 @@ import httpx
 from openai import AsyncOpenAI
 
 from agent.app import create_app
+from agent.leads import LeadStore
 from agent.metrics import Metrics
 from agent.privacy import Privacy
 from agent.queue import ConversationQueue, QueueConfig
 from agent.settings import Settings
-from agent.store import ConversationStore, Keyring, master_secret
+from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantRegistry
+from agent.tools import EndpointCaller, ToolFactory
 from agent.turns import TurnHandler
 from agent.whatsapp import GraphClient, RetryPolicy
 from agent.worker import Worker
@@ -32,10 +35,11 @@ from pipelines.turn import TurnRunner
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.conftest import ROOT
-from tests.llm_peer import ChatPeer, serve_chat_peer
+from tests.llm_peer import ChatPeer, Reply, serve_chat_peer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
 
     from redis.asyncio import Redis
 
@@ -47,11 +51,11 @@ TOKEN_ENV = "LEADCLOSE_DEFAULT_ACCESS_TOKEN"  # prompts/default/tenant.yaml
 MASTER = "test-master-key-123456"
 
 
-def settings(redis_url: str, **extra: Any) -> Settings:
+def settings(redis_url: str, prompts_dir: Path = ROOT / "prompts", **extra: Any) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         redis_url=redis_url,
-        prompts_dir=ROOT / "prompts",
+        prompts_dir=prompts_dir,
         whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
         whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
         master_key=MASTER,  # type: ignore[arg-type]
@@ -67,6 +71,7 @@ class Stack:
     queue: ConversationQueue
     metrics: Metrics
     privacy: Privacy
+    tenants: TenantRegistry
 
     async def post(self, body: bytes) -> httpx.Response:
         return await self.http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
@@ -115,7 +120,8 @@ async def running_stack(
     transcriber: WhisperTranscriber,
     synthesizer: PiperSynthesizer,
     *,
-    reply: Callable[[list[dict[str, Any]]], str] = echo_reply,
+    reply: Reply = echo_reply,
+    prompts_dir: Path = ROOT / "prompts",
     lease_ms: int = 5_000,
     max_attempts: int = 3,
     concurrency: int = 4,
@@ -125,14 +131,14 @@ async def running_stack(
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
         llm_peer = peers.enter_context(serve_chat_peer(reply))
         metrics = Metrics()
-        app = create_app(settings(redis_url), metrics=Metrics())
+        app = create_app(settings(redis_url, prompts_dir), metrics=Metrics())
         queue = ConversationQueue(
             redis,
             QueueConfig(lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200),
         )
         keyring = Keyring(master_secret(MASTER))
         store = ConversationStore(redis, keyring, shards=queue.config.shards, key_store=key_store)
-        tenants = TenantRegistry.load(ROOT / "prompts")
+        tenants = TenantRegistry.load(prompts_dir)
         privacy = Privacy.build(redis, store, keyring, tenants, shards=queue.config.shards)
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         runner = TurnRunner(
@@ -149,7 +155,16 @@ async def running_stack(
                 allow_insecure_loopback=True,
                 retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05),
             )
-            handler = TurnHandler(queue, store, graph, runner, tenants, metrics, consent=privacy.gate)
+            tools = ToolFactory(
+                redis=redis,
+                leads=LeadStore(redis, store, shards=queue.config.shards),
+                handoff=HandoffFlags(redis, shards=queue.config.shards),
+                caller=EndpointCaller(graph_http),
+                environ=os.environ,
+            )
+            handler = TurnHandler(
+                queue, store, graph, runner, tenants, metrics, consent=privacy.gate, tools=tools
+            )
             worker = Worker(
                 queue,
                 handler,
@@ -162,7 +177,7 @@ async def running_stack(
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
             try:
-                yield Stack(ingress, graph_peer, llm_peer, queue, metrics, privacy)
+                yield Stack(ingress, graph_peer, llm_peer, queue, metrics, privacy, tenants)
             finally:
                 stop.set()
                 await task

@@ -1,0 +1,57 @@
+"""Bookable slots from a tenant's weekly hours: what to propose, and whether a requested slot is bookable."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from agent.automation_config import WEEKDAYS, parse_hours
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator
+
+    from agent.automation_config import Booking
+
+SLOT_FORMAT = "%Y-%m-%dT%H:%M"  # local time of the business, as the model reads and writes it
+
+
+class Calendar:
+    def __init__(self, booking: Booking) -> None:
+        self._booking = booking
+        self._zone = ZoneInfo(booking.timezone)
+        self._step = timedelta(minutes=booking.slot_minutes)
+
+    def _slots(self, now: datetime) -> Iterator[datetime]:
+        local_now = now.astimezone(self._zone)
+        for day in range(self._booking.days_ahead + 1):
+            date = (local_now + timedelta(days=day)).date()
+            span = self._booking.hours.get(WEEKDAYS[date.weekday()])
+            if span is None:
+                continue
+            opening, closing = parse_hours(span)
+            slot = datetime.combine(date, opening, self._zone)
+            end = datetime.combine(date, closing, self._zone)
+            while slot + self._step <= end:
+                if slot > local_now:
+                    yield slot
+                slot += self._step
+
+    def proposals(self, now: datetime, taken: Collection[str]) -> list[str]:
+        """The next free slots, in the business's local time."""
+        found: list[str] = []
+        for slot in self._slots(now):
+            label = slot.strftime(SLOT_FORMAT)
+            if label not in taken:
+                found.append(label)
+                if len(found) == self._booking.proposals:
+                    break
+        return found
+
+    def bookable(self, label: str, now: datetime) -> bool:
+        """A slot the hours offer, in the future and within the booking window (taken or not)."""
+        try:
+            wanted = datetime.strptime(label, SLOT_FORMAT).replace(tzinfo=self._zone)
+        except ValueError:
+            return False
+        return any(slot == wanted for slot in self._slots(now))

@@ -1,0 +1,33 @@
+"""Maps a validation error's location (`("automation", "tools", 0, "url")`) back to its line in the YAML file,
+so a business editing `tenant.yaml` is told where to look."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def line_of(text: str, loc: Sequence[str | int]) -> int | None:
+    """1-based line of the deepest node on `loc` that exists in `text` (None if not even the first)."""
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
