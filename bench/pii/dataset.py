@@ -82,6 +82,7 @@ _DECOY_VALUES: dict[str, Callable[[random.Random], str]] = {
     "gstin_lookalike": values.gstin_lookalike,
     "iban_lookalike": values.iban_lookalike,
     "phone_lookalike": values.invalid_phone,
+    "place": values.public_place,
 }
 _DECOY_WEIGHTS = {kind: 1.0 for kind in _DECOY_VALUES} | {"order": 1.5, "price": 1.5, "pnr": 1.2, "utr": 1.2}
 NAME_WORD = "name_word"

@@ -15,6 +15,9 @@ FIRST_NAMES = (
     "Lalitha", "Srinivas", "Bhavana", "Ravi", "Swati", "Vivek", "Pallavi", "Gaurav", "Nandini", "Yash",
     "Aarti", "Mohammed", "Fatima", "Sameer", "Rekha", "Prakash", "Deepika", "Naveen", "Shalini",
     "Pooja", "Deepak", "Kiran", "Anand", "Asha", "Sagar", "Suraj", "Prem",
+    # less common names, not in the engine's list: only a trigger phrase or capitals can tell they are names
+    "Tejaswini", "Oindrila", "Hrithik", "Mrunal", "Paramjit", "Lavanya", "Dhanush", "Sushmita", "Jayant", "Ojas",
+    "Chandrakant", "Bhupinder", "Nivedita", "Zubair", "Kshitij",
 )  # fmt: skip
 LAST_NAMES = (
     "Sharma", "Verma", "Gupta", "Singh", "Kumar", "Patel", "Shah", "Mehta", "Reddy", "Rao", "Nair", "Menon",
@@ -22,6 +25,7 @@ LAST_NAMES = (
     "Deshpande", "Patil", "Jadhav", "Khan", "Sheikh", "Qureshi", "Ansari", "Siddiqui", "Gill", "Sandhu",
     "Dhillon", "Agarwal", "Jain", "Bansal", "Chauhan", "Yadav", "Mishra", "Tiwari", "Pandey", "Dubey",
     "Naidu", "Hegde", "Shetty", "Fernandes", "D'Souza", "Mathew", "Kurian", "Bhatt", "Saxena", "Kapoor",
+    "Wagh", "Lobo", "Barua", "Thapa", "Nadar", "Gaikwad", "Sodhi", "Rizvi", "Mahapatra", "Kaul",
 )  # fmt: skip
 # First names that are also ordinary words: the hard negatives use the words, not the names.
 WORD_NAMES = ("Pooja", "Deepak", "Kiran", "Anand", "Asha", "Sagar", "Suraj", "Prem")
@@ -70,19 +74,31 @@ CITIES = (
     City("Indore", "452", "MP", ("Vijay Nagar", "Palasia", "Rajendra Nagar", "Bhawarkua")),
     City("Patna", "800", "BR", ("Kankarbagh", "Boring Road", "Rajendra Nagar", "Patliputra Colony")),
     City("Chandigarh", "160", "CH", ("Sector 22", "Sector 35", "Sector 44", "Manimajra")),
+    # cities and localities the engine's list does not hold
+    City("Hubballi", "580", "KA", ("Vidyanagar", "Keshwapur", "Gokul Road")),
+    City("Tiruppur", "641", "TN", ("Kumar Nagar", "Avinashi Road", "Anupparpalayam")),
+    City("Bhilwara", "311", "RJ", ("Azad Nagar", "Shastri Nagar", "Pur Road")),
+    City("Kottayam", "686", "KL", ("Nagampadam", "Kanjikuzhy", "Collectorate")),
 )
 BUILDINGS = (
     "Sai Krupa Apartments", "Shanti Niketan Society", "Green Park Residency", "Prestige Lakeside",
     "Sunshine Heights", "Gokuldham Society", "Shree Ganesh Complex", "Lotus Enclave", "Royal Palms",
     "Om Sai CHS", "Balaji Residency", "Brigade Meadows", "DLF Capital Greens", "Ashiana Towers",
+    "Orchid Petals", "Lodha Amara", "Nirmal Lifestyle", "Mantri Elegance",
 )  # fmt: skip
 STREETS = (
     "MG Road", "Link Road", "Station Road", "14th Cross", "4th Main", "100 Feet Road", "Nehru Marg",
     "Gali No. 4", "Tilak Road", "Church Street", "Mall Road", "Gandhi Path", "Ring Road", "Temple Street",
+    "Sarojini Naidu Marg", "Old Airport Road", "Lane 7", "2nd Cross",
 )  # fmt: skip
 LANDMARKS = (
     "near Hanuman Mandir", "opp. SBI ATM", "behind City Hospital", "near Reliance Fresh", "opp. Bus Depot",
-    "near DAV School", "next to Axis Bank",
+    "near DAV School", "next to Axis Bank", "opposite Gurudwara", "behind Big Bazaar", "near Metro Pillar 112",
+)  # fmt: skip
+# Places a business is asked about: its stores, malls, areas. Not anybody's address.
+PUBLIC_PLACES = (
+    "MG Road", "Phoenix Mall", "Andheri West", "Connaught Place", "Sector 18 market", "Forum Mall, Koramangala",
+    "Linking Road", "Inorbit Mall Malad", "the station road outlet", "Brigade Road",
 )  # fmt: skip
 
 CITIES_DEVA = (

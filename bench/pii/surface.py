@@ -287,7 +287,9 @@ def written_address(rng: random.Random, language: Language, persona: Persona) ->
     city = rng.choice(
         (f"{a.city} {a.pin}", f"{a.city} - {a.pin}", f"{a.city}-{a.pin}", f"{a.city}, PIN {a.pin}")
     )
-    text = ", ".join([*parts, city])
+    # Mostly comma-separated; some typed without commas, some pasted as lines.
+    separator = rng.choices((", ", " ", "\n"), weights=(0.75, 0.15, 0.10))[0]
+    text = separator.join([*parts, city])
     return text.lower() if rng.random() < 0.1 else text
 
 

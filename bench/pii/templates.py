@@ -100,14 +100,27 @@ PII_PHRASES: dict[E, Phrases] = {
     E.PERSON: {
         "en": (
             "This is {v}", "my name is {v}", "I am {v}", "the order is for {v}", "{v} here", "please deliver to {v}",
+            "Regards, {v}", "Thanks, {v}", "{v} this side", "customer name: {v}", "Name - {v}",
+            "it's {v} from yesterday's call", "hand it over to {v} at the gate", "I'm {v}, ordered last week",
         ),
-        "hinglish": ("mera naam {v} hai", "main {v} bol raha hoon", "{v} ke naam pe bill banana", "parcel {v} ko dena"),
-        "devanagari": ("मेरा नाम {v} है", "मैं {v} बोल रहा हूँ", "बिल {v} के नाम पर बनाइए"),
+        "hinglish": (
+            "mera naam {v} hai", "main {v} bol raha hoon", "{v} ke naam pe bill banana", "parcel {v} ko dena",
+            "naam {v} likh lo", "{v} bol rahi hoon", "bill {v} ke naam se banao", "myself {v}",
+        ),
+        "devanagari": (
+            "मेरा नाम {v} है", "मैं {v} बोल रहा हूँ", "बिल {v} के नाम पर बनाइए", "मैं {v} हूँ", "पार्सल {v} को देना",
+        ),
     },
     E.ADDRESS: {
-        "en": ("deliver to {v}", "my address: {v}", "Address - {v}", "ship it to {v}"),
-        "hinglish": ("address hai {v}", "is address pe bhej do: {v}", "delivery address {v}"),
-        "devanagari": ("पता: {v}", "मेरा पता {v} है", "इस पते पर भेजें: {v}"),
+        "en": (
+            "deliver to {v}", "my address: {v}", "Address - {v}", "ship it to {v}", "I stay at {v}",
+            "pickup from {v} please", "new address is {v}, please update",
+        ),
+        "hinglish": (
+            "address hai {v}", "is address pe bhej do: {v}", "delivery address {v}", "ghar ka address {v} hai",
+            "{v} pe pickup karna",
+        ),
+        "devanagari": ("पता: {v}", "मेरा पता {v} है", "इस पते पर भेजें: {v}", "घर का पता {v} है"),
     },
 }  # fmt: skip
 
@@ -244,6 +257,14 @@ DECOY_PHRASES: dict[str, Phrases] = {
         "en": ("reference {n} from the bank", "SWIFT ref {n}"),
         "hinglish": ("bank ka reference {n} hai",),
         "devanagari": ("बैंक रेफरेंस {n}",),
+    },
+    "place": {
+        "en": (
+            "is your {n} store open on Sunday?", "do you have a showroom near {n}?", "pickup point at {n} works",
+            "which branch is closer to {n}?",
+        ),
+        "hinglish": ("{n} wala store kab khulta hai?", "{n} ke paas koi outlet hai?"),
+        "devanagari": ("{n} वाली दुकान कब खुलती है?",),
     },
     "phone_lookalike": {
         "en": ("consumer no {n} for the electricity bill", "my meter number is {n}"),

@@ -309,6 +309,10 @@ def address_deva(rng: random.Random) -> Address:
     )
 
 
+def public_place(rng: random.Random) -> str:
+    return rng.choice(lexicon.PUBLIC_PLACES)
+
+
 def pin_code(rng: random.Random) -> str:
     return rng.choice(lexicon.CITIES).pin_prefix + digits(rng, 3, "0")
 

@@ -51,12 +51,15 @@ _NUMBER_WORD = (
     r"एक|दो|तीन|चार|पांच|पाँच|छह|सात|आठ|नौ|दस)(?![\w" + _LETTERS + "])"
 )
 _NUMBER = rf"(?:\d+[A-Za-z]?(?:[/-]\d+)*|{_NUMBER_WORD})"
+# A house number said digit by digit: "seven nine", "double two five".
+_REPEAT = r"(?:(?:double|triple|डबल|ट्रिपल)\s+)?"
+_SAID_NUMBER = rf"{_REPEAT}{_NUMBER_WORD}(?:\s+{_REPEAT}{_NUMBER_WORD}){{0,4}}"
 _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
     (
         _Part.HOUSE,
         re.compile(
             r"\b(?:flat|house|h\.?\s?no|plot|room|shop|door|apt|unit|bldg|building|wing|floor|ghar|khasra)\b\.?\s*"
-            r"(?:no\.?|number|num|#)?\s*[:.-]?\s*(?:[A-Za-z][-/]?)?\d+[A-Za-z0-9/-]*"
+            rf"(?:no\.?|number|num|#)?\s*[:.-]?\s*(?:(?:[A-Za-z][-/]?)?\d+[A-Za-z0-9/-]*|{_SAID_NUMBER})"
             rf"|(?:मकान|फ्लैट|फ़्लैट|प्लॉट|घर|दुकान|कमरा)\s*(?:नं\.?|नंबर|संख्या|न\.)?\s*{_NUMBER}",
             re.IGNORECASE,
         ),
@@ -64,8 +67,10 @@ _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
     (
         _Part.NUMBER,
         re.compile(
-            r"#\s?\d+[A-Za-z0-9/-]*|\b[A-Za-z][- ]\d{1,4}\b(?![.,]\d)|\b\d{1,4}(?:/\d{1,4}|-\d{1,4}){1,3}\b"
-            r"|\b(?:number|no\.?)\s?\d{1,4}\b(?![.,/-]?\d)",
+            r"#\s?\d+[A-Za-z0-9/-]*|\b[A-Za-z][- ]\d{1,4}\b(?![.,]\d)"
+            r"|\b(?![0-9]{1,2}([/-])[0-9]{1,2}\1(?:19|20)[0-9]{2}\b)[0-9]{1,4}(?:/[0-9]{1,4}|-[0-9]{1,4}){1,3}\b"
+            r"|\b(?:number|no\.?)\s?\d{1,4}\b(?![.,/-]?\d)"
+            rf"|\b(?:number|no\.?|[A-Za-z])\s+{_SAID_NUMBER}",
             re.IGNORECASE,
         ),
     ),
@@ -80,12 +85,12 @@ _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
     (
         _Part.LANDMARK,
         re.compile(
-            r"\b(?:near|opp\.?|opposite|behind|beside|next\s+to|in\s+front\s+of|ke\s+paas|ke\s+samne)\s+(?:the\s+)?"
+            r"\b(?:near|opp\.?|opposite|behind|beside|next\s+to|in\s+front\s+of)\s+(?:the\s+)?"
             rf"[\w{_LETTERS}][\w{_LETTERS}'.&-]*(?:\s+[\w{_LETTERS}][\w{_LETTERS}'.&-]*){{0,2}}",
             re.IGNORECASE,
         ),
     ),
-    (_Part.PIN, re.compile(r"(?<![\d.,₹])[1-9]\d{2}\s?\d{3}(?![\d.,])")),
+    (_Part.PIN, re.compile(r"(?<![\d.,₹])[1-9]\d{2}\s?\d{3}(?!\d|[.,]\d)")),
 )
 # A street word ends a street or building name of up to three words before it ("Nehru Marg", "Shree Ganesh
 # Complex"); some take a number after them ("Gali No. 4", "lane 5"). "main" and "cross" name streets only
@@ -103,8 +108,10 @@ _STREET_WORDS = frozenset(
 _ORDINAL_STREETS = frozenset({"main", "cross"})
 _NUMBERED_STREET = re.compile(rf"\s*(?:no\.?|number|नं\.?|नंबर)?\s*{_NUMBER}(?![\w{_LETTERS}])", re.IGNORECASE)
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)
-# A Hindi landmark ends in a postposition: "हनुमान मंदिर के पास", "SBI ATM के सामने".
-_POSTPOSITION = re.compile(r"के\s+(?:पास|सामने|पीछे|बगल\s+में)")
+# A Hindi landmark ends in a postposition: "हनुमान मंदिर के पास", "SBI ATM के सामने", "mandir ke paas".
+_POSTPOSITION = re.compile(
+    r"(?:के|\bke)\s+(?:पास|सामने|पीछे|बगल\s+में|paas|pass|samne|saamne|peeche|piche)\b", re.IGNORECASE
+)
 # Function words, verbs and business words: never part of a place name, so never inside an address gap or
 # a street name ("ship it to Link Road": "to" ends the street name).
 _NOT_PLACE = frozenset(
@@ -128,7 +135,8 @@ _JOINER = re.compile(
     re.IGNORECASE,
 )
 _GAP_PUNCTUATION = re.compile(r"[\s,;:()/-]*")
-_SENTENCE_END = re.compile(r"[?!\n]|(?<![\s.][A-Za-z])\.\s")
+# A gap may hold a line break (addresses are pasted as lines), not a blank line or the end of a sentence.
+_SENTENCE_END = re.compile(r"[?!]|\n\s*\n|(?<![\s.][A-Za-z])\.\s")
 _MAX_GAP_WORDS = 4
 
 

@@ -10,7 +10,8 @@ NOT_PERSONAL = re.compile(
     r"\b(?:order|orders|deliver\w*|dispatch\w*|shipment|shipping|shipped|track\w*|awb|pnr|utr|txn|"
     r"transaction\w*|trans|ref|reference|rrn|invoice|inv|bill|consignment|docket|ticket|booking|otp|"
     r"mobile|mob|phone|call|contact|whatsapp|pin|pincode|amount|balance|price|rs|inr|"
-    r"appointment|due|expir\w*|valid\w*|visit|payment|paid|emi|sku|qty|quantity)\b|₹",
+    r"appointment|due|expir\w*|valid\w*|visit|payment|paid|emi|sku|qty|quantity|voucher|coupon|promo|gift)\b|₹|"
+    r"ऑर्डर|आर्डर|टिकट|इनवॉइस|रेफरेंस|ट्रांजैक्शन|शिकायत|भुगतान",
     re.IGNORECASE,
 )
 
@@ -56,7 +57,15 @@ class ContextGate:
 # Labels that make a number a reference of the business's (an order, a booking, a payment), not a phone.
 REFERENCE_LABELS = re.compile(
     r"\b(?:order|orders|awb|pnr|utr|txn|transaction\w*|ref|reference|rrn|invoice|inv|consignment|docket|"
-    r"ticket|booking|tracking|track|otp|sku|serial|model|id|no\.? of)\b",
+    r"ticket|booking|tracking|track|otp|sku|serial|model|id|no\.? of|complaint|voucher|coupon|consumer|meter)\b|"
+    r"ऑर्डर|आर्डर|टिकट|इनवॉइस|बिल|रेफरेंस|ट्रांजैक्शन|शिकायत|भुगतान|उपभोक्ता",
+    re.IGNORECASE,
+)
+# Said right after a number, these make it a phone number whatever label came before it: "… is my husband's
+# number", "… pe call karo", "… पर व्हाट्सएप कर दीजिए".
+PHONE_AFTER = re.compile(
+    r"\W{0,3}(?:is\s+|hai\s+)?(?:my\s+|mera\s+|meri\s+|mere\s+)?(?:\w+'s\s+|\w+\s+ka\s+)?"
+    r"(?:number|no\b|mobile|phone|whatsapp|contact)|\s*(?:pe|par|पर|on)\s+(?:call|whatsapp|कॉल|व्हाट्सएप)",
     re.IGNORECASE,
 )
 PHONE_WORDS = re.compile(

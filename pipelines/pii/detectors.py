@@ -15,7 +15,7 @@ from stdnum import iban, luhn
 from stdnum.in_ import aadhaar, pan
 
 from pipelines.pii.addresses import AddressDetector
-from pipelines.pii.context import PHONE_WORDS, REFERENCE_LABELS, ContextGate
+from pipelines.pii.context import PHONE_AFTER, PHONE_WORDS, REFERENCE_LABELS, ContextGate
 from pipelines.pii.entities import Detector, EntityType, Span
 from pipelines.pii.indian_ids import indian_id_detectors
 from pipelines.pii.names import PersonDetector
@@ -61,7 +61,8 @@ class PhoneDetector:
     def __init__(self, default_region: str = "IN") -> None:
         self._region = default_region
 
-    # "order 9876543210", "PNR 4512369870": a reference label nearer than any phone word makes it no phone.
+    # "order 9876543210", "PNR 4512369870": a reference label nearer than any phone word makes it no phone,
+    # unless a phone word follows the number.
     _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS, one_value=True)
 
     # No valid number has fewer than seven digits, with at most a few separators between two of them.
@@ -72,7 +73,11 @@ class PhoneDetector:
             return
         matcher = phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
-            if not match.raw_string.startswith("+") and self._reference.opens(text, match.start):
+            if (
+                not match.raw_string.startswith("+")
+                and self._reference.opens(text, match.start)
+                and PHONE_AFTER.match(text, match.end) is None  # "… is my husband's number"
+            ):
                 continue
             value = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             yield Span(match.start, match.end, self.type, value)
@@ -119,16 +124,28 @@ class CardDetector:
 
 
 class AadhaarDetector:
-    """12-digit Aadhaar numbers (first digit 2-9, Verhoeff check digit), spaced, hyphenated or not."""
+    """12-digit Aadhaar numbers (first digit 2-9, Verhoeff check digit), spaced, hyphenated or not.
+
+    One random 12-digit number in ten passes Verhoeff, and UPI references are 12 digits: after a reference
+    label ("UPI ref", "UTR", "order") nearer than any Aadhaar word, it is that reference.
+    """
 
     type = EntityType.AADHAAR
     _pattern = re.compile(r"(?<![\d+-])[2-9]\d{3}([ -]?)\d{4}\1\d{4}(?![\d-])")
+    _named = re.compile(r"\b(?:aadha?ar|uid|uidai|kyc)\b|आधार", re.IGNORECASE)
+    _reference = ContextGate(REFERENCE_LABELS, window=30, blockers=_named, one_value=True)
 
     def find(self, text: str) -> Iterator[Span]:
         for m in self._pattern.finditer(text):
             digits = _digits(m.group())
-            if aadhaar.is_valid(digits):
+            if aadhaar.is_valid(digits) and not self._is_reference(text, m.start()):
                 yield Span(m.start(), m.end(), self.type, digits)
+
+    def _is_reference(self, text: str, start: int) -> bool:
+        """A reference label governs the number, and no Aadhaar word is near ("aadhaar card id …" is one)."""
+        return (
+            self._reference.opens(text, start) and self._named.search(text, max(0, start - 30), start) is None
+        )
 
 
 class PanDetector:

@@ -167,6 +167,7 @@ class BankAccountDetector:
             re.IGNORECASE,
         ),
         window=40,
+        one_value=True,
     )
 
     # A short last group followed by a unit is a quantity, not the account's tail ("9012 20 din mein").
@@ -279,6 +280,7 @@ class DobDetector:
             re.IGNORECASE,
         ),
         window=30,
+        one_value=True,
     )
 
     def __init__(self, today: Callable[[], date] = date.today) -> None:

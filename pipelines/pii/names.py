@@ -123,13 +123,14 @@ _STOP = frozenset(
 
 # Triggers after which any following non-stop words are a name, and those after which only a known name is.
 _SURE = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam|mera\s+nam|naam\s+hai|i\s+am\s+called)"
+    r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam|mera\s+nam|naam\s+hai|i\s+am\s+called|"
+    r"(?:customer|full|receiver|recipient)\s+name(?:\s+is)?)"
     r"\s+|मेरा\s+नाम\s+",
     re.IGNORECASE,
 )
 _MAYBE = re.compile(
     r"\b(?:this\s+is|i\s+am|i'm|im|main|mai|myself|it's|its|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
-    r"(?:order|bill)\s+is\s+for|addressed\s+to|for)\s+|मैं\s+",
+    r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s+(?:it\s+)?(?:over\s+)?to)\s+|मैं\s+",
     re.IGNORECASE,
 )
 # Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena", "Suresh
@@ -139,8 +140,32 @@ _BEFORE = re.compile(
     r"speaking\b)",
     re.IGNORECASE,
 )
-_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister)\b\.?\s+", re.IGNORECASE)
+# Honorifics, and "naam" ("naam Tejaswini likh lo"): a capitalized or known word after them is a name.
+_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s+", re.IGNORECASE)
+# A sign-off, then a name that ends the message or its line: "Regards, Hrithik Rizvi", "Thanks - Amit".
+_SIGN_OFF = re.compile(
+    r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya)\s*[,:-]?\s+",
+    re.IGNORECASE,
+)
+_LINE_END = re.compile(r"\s*(?:[.!]|$|\n)")
 _TOKEN = re.compile(_WORD)
+# Given names that are also gods' names: "Ganesh ji ki murti" is about the god, not a person called Ganesh.
+_DEITIES = frozenset(
+    {
+        "ganesh",
+        "ram",
+        "krishna",
+        "hanuman",
+        "shiv",
+        "shiva",
+        "durga",
+        "lakshmi",
+        "sai",
+        "balaji",
+        "vishnu",
+        "ganpati",
+    }
+)
 
 
 @cache
@@ -190,9 +215,18 @@ class PersonDetector:
         ):
             for m in pattern.finditer(text):
                 span = self._name_after(text, m.end(), first=first_rule, loose=pattern is _SURE)
+                if span is None and pattern is _MAYBE:
+                    # An unlisted name after "I am", "this is": two capitalized words ("I am Nivedita Bhatt").
+                    pair = self._name_after(text, m.end(), first=_name_like, loose=False)
+                    span = pair if pair is not None and " " in pair.value else None
                 if span is not None and (span.start, span.end) not in seen:
                     seen.add((span.start, span.end))
                     yield span
+        for m in _SIGN_OFF.finditer(text):
+            span = self._name_after(text, m.end(), first=_name_like, loose=False)
+            if span is not None and _LINE_END.match(text, span.end) and (span.start, span.end) not in seen:
+                seen.add((span.start, span.end))
+                yield span
         for m in _BEFORE.finditer(text):
             span = self._name_before(text, m.start())
             if span is not None and (span.start, span.end) not in seen:
@@ -206,7 +240,8 @@ class PersonDetector:
         if not words or words[-1].end() != position or words[-1].group().lower() in _STOP:
             return None
         last = words[-1].group()
-        if not (_name_like(last) or not last.isascii()):  # "bill ke naam pe…" is about a bill
+        given_before = len(words) > 1 and is_given_name(words[-2].group())
+        if not (_name_like(last) or not last.isascii() or given_before):  # "bill ke naam pe…" is about a bill
             return None
         start = words[-1].start()
         if len(words) > 1 and text[words[-2].end() : start].isspace():
@@ -241,10 +276,11 @@ class PersonDetector:
     def _pairs(self, text: str) -> Iterator[Span]:
         tokens = list(_TOKEN.finditer(text))
         for first, second in itertools.pairwise(tokens):
+            honorific = second.group().lower() == "ji" and first.group().lower() not in _DEITIES
             if (
                 text[first.end() : second.start()].isspace()
                 and is_given_name(first.group())
-                and (is_surname(second.group()) or second.group().lower() == "ji")
+                and (is_surname(second.group()) or honorific)
             ):
                 end = second.end() if second.group().lower() != "ji" else first.end()
                 value = text[first.start() : end].lower()
