@@ -157,7 +157,11 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
         try:
             fields = ProfileFields.model_validate(body.get("profile") or {})
         except ValidationError as exc:
-            names = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+            # Only our field names: an unknown key is the client's text and may carry anything.
+            known = ProfileFields.model_fields
+            names = sorted(
+                {str(e["loc"][0]) if e["loc"] and e["loc"][0] in known else "?" for e in exc.errors()}
+            )
             return JSONResponse({"error": f"invalid profile fields: {', '.join(names)}"}, status_code=400)
         profile = await rights.rectify(privacy.subject(tenant, body["user"]), fields, actor)
         return JSONResponse({"fields": sorted(profile)})

@@ -72,12 +72,11 @@ class Retention:
 
     async def sweep(self, tenant: str) -> Purge:
         terminated = await self._consent.terminated_at(tenant)
-        if terminated is not None:
-            if self._clock() - terminated < self._grace_s:
-                return Purge(tenant)
+        if terminated is not None and self._clock() - terminated >= self._grace_s:
             deleted = await self._delete_tenant(tenant)
             log.info("retention.tenant_deleted", tenant=tenant, keys=deleted)
             return Purge(tenant, tenant_keys=deleted)
+        # Frozen or not, the usual periods keep running.
         retention = self._tenants.get(tenant)[0].consent.retention
         erasures = 0
         for subject in await self._consent.pending_erasures(tenant):

@@ -1,0 +1,172 @@
+"""The admin API of the real app on a real redis-server, with two tenants: per-tenant bearer tokens, every
+access in the tenant's audit log, and no input echoed back in an error."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from agent.app import create_app
+from agent.consent_store import HashChain
+from agent.metrics import Metrics
+from agent.settings import Settings
+from tests.agent.stack import MASTER
+from tests.agent.whatsapp import webhooks as wh
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from redis.asyncio import Redis
+
+    from tests.redis_server import RedisServer
+
+ALICE = "919876543210"
+DEFAULT_TOKEN, ACME_TOKEN = "default-admin-token-0123456789", "acme-admin-token-9876543210"
+
+
+@pytest.fixture
+def prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped tenant plus a second one (`acme`) with its own number and admin token."""
+    root = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "default", root / "default")
+    shutil.copytree(ROOT / "prompts" / "default", root / "acme")
+    yaml_path = root / "acme" / "tenant.yaml"
+    text = yaml_path.read_text().replace(wh.PHONE_NUMBER_ID, "100000000000099")
+    yaml_path.write_text(text.replace("LEADCLOSE_DEFAULT_ADMIN_TOKEN", "LEADCLOSE_ACME_ADMIN_TOKEN"))
+    monkeypatch.setenv("LEADCLOSE_DEFAULT_ADMIN_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("LEADCLOSE_ACME_ADMIN_TOKEN", ACME_TOKEN)
+    return root
+
+
+@pytest_asyncio.fixture
+async def admin(prompts: Path, redis: Redis, redis_server: RedisServer) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=redis_server.url,
+        prompts_dir=prompts,
+        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
+        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
+        master_key=MASTER,  # type: ignore[arg-type]
+    )
+    app = create_app(settings, metrics=Metrics())
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://admin") as client,
+    ):
+        yield client
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _audit(redis: Redis, tenant: str) -> list[dict[str, object]]:
+    return [r.body for r in await HashChain(redis, "audit").records(tenant)]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong-token"}, 401),
+        ({"Authorization": f"Basic {DEFAULT_TOKEN}"}, 401),
+        (_bearer(ACME_TOKEN), 403),  # a valid token, of another tenant
+    ],
+)
+@pytest.mark.parametrize("action", ["status", "export", "erase", "restrict", "object", "rectify", "record"])
+async def test_wrong_missing_or_foreign_tokens_read_nothing(
+    admin: httpx.AsyncClient, redis: Redis, headers: dict[str, str], status: int, action: str
+) -> None:
+    response = await admin.post(f"/admin/default/consent/{action}", json={"user": ALICE}, headers=headers)
+    assert response.status_code == status
+    assert set(response.json()) == {"error"}
+    assert ALICE not in response.text
+    (denied,) = await _audit(redis, "default")
+    assert (denied["action"], denied["outcome"], denied["subject"]) == (action, "denied", None)
+    assert [k async for k in redis.scan_iter(match="lc:{*}:c:*")] == []  # no subject was looked up
+
+
+async def test_a_tenant_token_does_not_open_an_unknown_tenant(admin: httpx.AsyncClient) -> None:
+    response = await admin.post(
+        "/admin/nobody/consent/status", json={"user": ALICE}, headers=_bearer(DEFAULT_TOKEN)
+    )
+    assert response.status_code == 401
+
+
+async def test_every_successful_access_is_audited(admin: httpx.AsyncClient, redis: Redis) -> None:
+    auth = _bearer(DEFAULT_TOKEN)
+    record = {"user": "+91 98765 43210", "purpose": "marketing", "state": "granted"}
+    assert (await admin.post("/admin/default/consent/record", json=record, headers=auth)).json() == {
+        "changed": True
+    }
+    status = (await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=auth)).json()
+    assert status["states"]["marketing"] == "granted"  # "+91 98765 43210" and ALICE are one person
+    assert "marketing" in status["allowed"]
+    profile = {"user": ALICE, "profile": {"name": "Ravi Kumar", "language": "hi"}}
+    assert (await admin.post("/admin/default/consent/rectify", json=profile, headers=auth)).json() == {
+        "fields": ["language", "name"]
+    }
+    export = await admin.post("/admin/default/consent/export", json={"user": ALICE}, headers=auth)
+    assert export.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(export.content))
+    assert json.loads(archive.read("profile.json")) == {"name": "Ravi Kumar", "language": "hi"}
+    restricted = await admin.post("/admin/default/consent/restrict", json={"user": ALICE}, headers=auth)
+    assert restricted.json() == {"restricted": True, "changed": True}
+    status = (await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=auth)).json()
+    assert status["allowed"] == []
+    objected = await admin.post(
+        "/admin/default/consent/object", json={"user": ALICE, "lift": True}, headers=auth
+    )
+    assert objected.json() == {"objected": False, "changed": False}
+    erased = await admin.post("/admin/default/consent/erase", json={"user": ALICE}, headers=auth)
+    assert erased.json()["erased"] is True
+    audit = await _audit(redis, "default")
+    assert [(a["action"], a["actor"], a["outcome"]) for a in audit] == [
+        ("record:marketing=granted", "tenant:default", "ok"),
+        ("status", "tenant:default", "ok"),
+        ("rectify", "tenant:default", "ok"),
+        ("export", "tenant:default", "ok"),
+        ("restrict", "tenant:default", "ok"),
+        ("status", "tenant:default", "ok"),
+        ("lift_objection", "tenant:default", "unchanged"),
+        ("erase", "tenant:default", "erased"),
+    ]
+    assert ALICE not in json.dumps(audit)
+    assert "Ravi" not in json.dumps(audit)
+    assert (await HashChain(redis, "audit").verify("default")).ok
+    assert await _audit(redis, "acme") == []  # one tenant's accesses never land in another's log
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("status", f'{{"user": {ALICE}}}'),  # a number, not a string
+        ("status", f'{{"user": "{ALICE}"'),  # not JSON
+        ("status", f'["{ALICE}"]'),
+        ("rectify", json.dumps({"user": ALICE, "profile": {"language": f"lang-{ALICE}"}})),
+        ("rectify", json.dumps({"user": ALICE, "profile": {f"x{ALICE}": "y"}})),
+        ("rectify", json.dumps({"user": ALICE, "profile": [ALICE]})),
+        ("record", json.dumps({"user": ALICE, "purpose": f"p{ALICE}", "state": "granted"})),
+        ("record", json.dumps({"user": ALICE, "purpose": "reply", "state": "noticed"})),
+    ],
+)
+async def test_bad_input_is_refused_without_echoing_it(
+    admin: httpx.AsyncClient, path: str, body: str
+) -> None:
+    response = await admin.post(
+        f"/admin/default/consent/{path}",
+        content=body,
+        headers={**_bearer(DEFAULT_TOKEN), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "98765" not in response.text
+    assert set(response.json()) == {"error"}

@@ -1,0 +1,125 @@
+"""Retention on a real redis-server with an injected clock: T2 and T0 purged on their own periods, the purge
+recorded as counts, pending erasures carried out, a terminated tenant deleted only after the grace period."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agent.consent_config import DAY_S
+from agent.consent_store import Context, tenant_key
+from agent.privacy import Privacy
+from agent.queue import conversation_key
+from agent.records import ProcessingRecord
+from agent.rights import Actor
+from agent.store import ConversationStore, HandoffFlags, Keyring
+from agent.tenants import TenantRegistry
+from pipelines.consent import Intent, Method, Purpose, State, Transition, transition
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+GRANT = Context(method=Method.TENANT_API, channel="admin_api", actor="tenant:default", config_version="t")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _privacy(redis: Redis, clock: Clock) -> Privacy:
+    keyring = Keyring(b"retention-test-master-key")
+    store = ConversationStore(redis, keyring, shards=8)
+    return Privacy.build(redis, store, keyring, TenantRegistry.load(ROOT / "prompts"), shards=8, clock=clock)
+
+
+async def _turn_with_content(privacy: Privacy, subject: str, message_id: str) -> None:
+    await privacy.consent.apply(subject, Transition({Purpose.RETAIN_CONTENT: State.GRANTED}), GRANT)
+    kept = await privacy.gate.retain(
+        "default",
+        subject,
+        [("message", "price for 3 kW?", message_id), ("reply", "About 1.8 lakh.", message_id)],
+    )
+    assert kept
+    record = ProcessingRecord(event="turn", subject=subject, outcome="replied", message=message_id)
+    await privacy.gate.processed("default", subject, record)
+
+
+async def test_content_expires_before_processing_records_and_the_purge_counts(redis: Redis) -> None:
+    clock = Clock()
+    privacy = _privacy(redis, clock)
+    alice, bob = privacy.subject("default", "919876543210"), privacy.subject("default", "447700900123")
+    await _turn_with_content(privacy, alice, "m1")
+    clock.now += 10 * DAY_S
+    await _turn_with_content(privacy, bob, "m2")
+    clock.now += 5 * DAY_S  # alice's content is 15 days old (tenant keeps 14), bob's 5
+    purge = await privacy.retention.sweep("default")
+    assert (purge.content, purge.processing) == (2, 0)
+    assert await privacy.content.count(alice) == 0
+    assert [e.text for e in await privacy.content.entries(bob)] == ["price for 3 kW?", "About 1.8 lakh."]
+    turns = [r for r in await privacy.processing.records("default") if r["event"] == "turn"]
+    assert len(turns) == 2  # T0 keeps its own (longer) period
+    (recorded,) = [r for r in await privacy.processing.records("default") if r["event"] == "retention.purge"]
+    assert recorded["counts"] == {"content": 2, "processing": 0, "erasures": 0}
+    assert "price" not in str(recorded)
+    clock.now += 90 * DAY_S
+    later = await privacy.retention.sweep("default")
+    assert later.content == 2
+    assert later.processing == 3  # both turns and the first purge record
+    assert await privacy.content.count(bob) == 0
+
+
+async def test_content_is_never_written_without_retention_consent(redis: Redis) -> None:
+    privacy = _privacy(redis, Clock())
+    subject = privacy.subject("default", "919876543210")
+    assert not await privacy.gate.retain("default", subject, [("message", "hello", "m1")])
+    assert await privacy.content.count(subject) == 0
+    await privacy.consent.apply(subject, Transition({Purpose.RETAIN_CONTENT: State.GRANTED}), GRANT)
+    await privacy.consent.apply(subject, transition(await privacy.consent.current(subject), Intent.DELETE_DATA),
+                                GRANT)  # fmt: skip
+    assert not await privacy.gate.retain("default", subject, [("message", "hello", "m2")])
+
+
+async def test_sweep_carries_out_pending_erasures(redis: Redis) -> None:
+    privacy = _privacy(redis, Clock())
+    subject = privacy.subject("default", "919876543210")
+    await _turn_with_content(privacy, subject, "m1")
+    await HandoffFlags(redis, shards=8).hand_off(subject, "keyword")
+    await privacy.consent.apply(subject, transition(await privacy.consent.current(subject), Intent.DELETE_DATA),
+                                GRANT)  # fmt: skip
+    purge = await privacy.retention.sweep("default")
+    assert purge.erasures == 1
+    assert await privacy.consent.pending_erasures("default") == []
+    left = [k async for k in redis.scan_iter(match=conversation_key(subject, "*", 8))]
+    assert left == []
+    status = await privacy.rights.status(subject, Actor("test", "cli"))
+    assert status["suppressed"] is True
+    assert status["content_entries"] == 0
+    (erase,) = [r.body for r in await privacy.rights.audit.records("default") if r.body["action"] == "erase"]
+    assert erase["actor"] == "retention"
+
+
+async def test_terminated_tenant_is_frozen_then_deleted_after_the_grace_period(redis: Redis) -> None:
+    clock = Clock()
+    privacy = _privacy(redis, clock)
+    subject = privacy.subject("default", "919876543210")
+    await _turn_with_content(privacy, subject, "m1")
+    await redis.set(conversation_key("other:abc", "state", 8), b"another tenant's data")
+    await privacy.retention.terminate("default")
+    assert (await privacy.guard.may("default", subject, Purpose.REPLY)).reason == "tenant_frozen"
+    clock.now += 89 * DAY_S
+    frozen = await privacy.retention.sweep("default")
+    assert frozen.tenant_keys == 0
+    assert frozen.content == 2  # the usual periods keep running while frozen
+    assert await privacy.consent.events_of(subject)  # the evidence stays until the grace period ends
+    clock.now += 2 * DAY_S
+    deleted = await privacy.retention.sweep("default")
+    assert deleted.tenant_keys > 0
+    remaining = sorted([k.decode() async for k in redis.scan_iter(match="*")])
+    assert remaining == sorted(
+        [conversation_key("other:abc", "state", 8), tenant_key("default", "terminated")]
+    )
+    assert (await privacy.guard.may("default", subject, Purpose.REPLY)).reason == "tenant_frozen"
