@@ -4,20 +4,24 @@ answer comes back over WebRTC, and the caller transcribes it → `terminate`."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import time
 from typing import TYPE_CHECKING
 
 import jiwer
 
-from tests.agent.calls.caller import Caller, to_whisper
+from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
 from tests.agent.calls.conftest import speech
 from tests.agent.calls.stack import call_stack, llm_user_texts
-from tests.agent.stack import eventually
+from tests.agent.stack import echo_reply, eventually
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
     from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
     from tests.conftest import Clip
     from tests.redis_server import RedisServer
 
@@ -57,3 +61,90 @@ async def test_the_agent_answers_what_the_caller_said_and_the_call_ends_with_ter
         assert stack.graph.actions_of("wacid.e2e") == ["pre_accept", "accept", "terminate"]
         response = stack.metrics.call_response_seconds.collect()[0]
         assert any(s.name.endswith("_count") and s.value >= 1 for s in response.samples)
+
+
+LONG_REPLY = (
+    "Our shop opens at nine in the morning. We close at six in the evening on weekdays. "
+    "On Saturdays we close at two. On Sundays we are closed. Deliveries leave every afternoon. "
+    "Orders placed before noon arrive the next day. Returns are free for thirty days. "
+    "The last sentence of this long answer mentions purple elephants."
+)
+
+
+def agent_went_quiet_at(caller: Caller, after: float, quiet_s: float = 0.3) -> float | None:
+    """When the agent's audio stopped for at least `quiet_s` after `after` (arrival time of the first quiet frame)."""
+    quiet_since: float | None = None
+    for h in caller.heard:
+        if h.at <= after:
+            continue
+        if h.speech:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = h.at
+        elif h.at - quiet_since >= quiet_s:
+            return quiet_since
+    return None
+
+
+async def test_barge_in_stops_the_agent_and_it_answers_the_interruption(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    corpus: list[Clip],
+    transcriber: WhisperTranscriber,
+) -> None:
+    """The caller talks over a long answer: the agent stops talking while the caller is still speaking (the
+    cut delay itself is measured in bench/calls.py) and answers the interruption instead."""
+    replies = iter([LONG_REPLY])
+    clip = next(c for c in corpus if c.path.name == "1089-134686-0001.flac")
+    interruption = next(c for c in corpus if c.path.name == "1089-134686-0002.flac")  # 6.6 s
+    async with call_stack(
+        redis, redis_server.url, call_models, reply=lambda m: next(replies, None) or echo_reply(m)
+    ) as stack:
+        caller = Caller()
+        await stack.ring(caller, "wacid.barge")
+        await caller.wait_quiet()
+        spoke_until = await caller.say(speech(clip))
+        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        await asyncio.sleep(1.5)  # the caller lets the long answer run a little, then talks over it
+        barge_at = time.monotonic()
+        barge_end = await caller.say(speech(interruption))
+        cut_at = agent_went_quiet_at(caller, barge_at)
+        assert cut_at is not None
+        assert cut_at < barge_end  # stopped while the caller was still talking
+        await eventually(lambda: caller.first_speech_after(barge_end) is not None, 20)
+        await caller.wait_quiet()
+        after = transcriber.transcribe(to_whisper(caller.audio_between(barge_end))).text.lower()
+        assert "said" in after
+        assert "nightfall" in after  # the answer to the interruption
+        everything = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+        assert "elephants" not in everything  # the rest of the long answer was never spoken
+        await stack.hang_up(caller, "wacid.barge")
+
+
+async def test_numbers_the_caller_speaks_reach_the_llm_as_placeholders_only(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+) -> None:
+    """The caller's phone number, heard by whisper, goes to the LLM as `<PHONE_1>` (llm_node minimizes) and is
+    spoken back restored."""
+    said = await synthesizer.synthesize("My number is nine eight seven six five, four three two one zero.")
+    async with call_stack(redis, redis_server.url, call_models) as stack:
+        caller = Caller()
+        await stack.ring(caller, "wacid.pii")
+        await caller.wait_quiet()
+        spoke_until = await caller.say(to_call_rate(said))
+        await eventually(lambda: bool(stack.llm.bodies), 20)
+        sent = llm_user_texts(stack.llm)[-1]
+        assert "<PHONE_1>" in sent
+        assert not re.search(r"\d{3}", sent)  # no run of digits of the number
+        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        await caller.wait_quiet()
+        # The echoed reply's placeholder is restored in what is spoken (the default policy allows it).
+        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text
+        assert "PHONE" not in heard.upper()
+        assert "98765" in re.sub(r"\D", "", heard)
+        await stack.hang_up(caller, "wacid.pii")
