@@ -1,0 +1,78 @@
+"""`leadclose consent …` on a real redis-server: the operator exercises a person's rights, each audited."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from typing import TYPE_CHECKING
+
+import pytest
+import redis as sync_redis
+
+from agent.cli import main
+from agent.consent_store import tenant_key
+from tests.agent.stack import MASTER
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.redis_server import RedisServer
+
+ALICE = "919876543210"
+
+
+@pytest.fixture
+def env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> sync_redis.Redis:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("LEADCLOSE_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("LEADCLOSE_PROMPTS_DIR", str(ROOT / "prompts"))
+    monkeypatch.setenv("LEADCLOSE_MASTER_KEY", MASTER)
+    client = sync_redis.Redis(port=redis_server.port, socket_timeout=5)
+    client.flushdb()
+    return client
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["consent", *args, "--tenant", "default", "--user", ALICE]) == 0
+    result: dict[str, object] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_restrict_status_export_erase_from_the_command_line(
+    env: sync_redis.Redis, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert _run(capsys, "restrict")["changed"] is True
+    assert _run(capsys, "restrict")["changed"] is False
+    status = _run(capsys, "status")
+    assert status["overlays"] == ["restricted"]
+    assert status["allowed"] == []
+    out = tmp_path / "alice.zip"
+    assert main(["consent", "export", "--tenant", "default", "--user", ALICE, "--out", str(out)]) == 0
+    capsys.readouterr()
+    names = set(zipfile.ZipFile(out).namelist())
+    assert names == {
+        "manifest.json", "consents.json", "conversations.jsonl", "leads.json", "profile.json",
+        "processing_summary.json",
+    }  # fmt: skip
+    assert _run(capsys, "erase")["erased"] is True
+    assert _run(capsys, "status")["suppressed"] is True
+    actions = [json.loads(f[b"body"])["action"] for _, f in env.xrange(tenant_key("default", "audit"))]
+    assert actions == ["restrict", "restrict", "status", "export", "erase", "status"]
+    assert ALICE not in str(env.xrange(tenant_key("default", "audit")))
+
+
+def test_an_unknown_tenant_is_a_clear_error(
+    env: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["consent", "status", "--tenant", "nobody", "--user", ALICE]) == 2
+    assert "no tenant 'nobody'" in capsys.readouterr().err
+
+
+def test_without_a_master_key_nothing_is_looked_up(
+    env: sync_redis.Redis, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEADCLOSE_MASTER_KEY")
+    assert main(["consent", "status", "--tenant", "default", "--user", ALICE]) == 2
+    assert "LEADCLOSE_MASTER_KEY" in capsys.readouterr().err
+    assert env.dbsize() == 0
