@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class RedactPii:
-    """structlog processor: replaces detected values in every string field with `[TYPE]`."""
+    """structlog processor: replaces detected values in every string field with `[TYPE]`, also inside the
+    lists, tuples and dicts a field holds (the formatted exception is a string field by then)."""
 
     def __init__(self, minimizer: Minimizer) -> None:
         self._minimizer = minimizer
@@ -30,10 +31,18 @@ class RedactPii:
             text = f"{text[: span.start]}[{span.type.value}]{text[span.end :]}"
         return text
 
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {k: self._value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._value(v) for v in value)
+        return value
+
     def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         for key, value in event.items():
-            if isinstance(value, str):
-                event[key] = self.redact(value)
+            event[key] = self._value(value)
         return event
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from stdnum import luhn, verhoeff
+from stdnum.in_ import aadhaar
 
 from pipelines.pii import EntityType, Minimizer, Vault
 
@@ -132,3 +133,40 @@ def test_mixed_message_minimizes_every_value_once() -> None:
         "I'm at <PHONE_1> / <EMAIL_1>, card <CARD_1>, Aadhaar <AADHAAR_1>, PAN <PAN_1>, "
         "UPI <UPI_1>. Order 5512 costs 1,90,000."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        # the UTR label names the first value, not the phone number after it
+        ("payment ho gaya, utr SBINN49311490977, 82344 76883 pe whatsapp kar dena", "82344 76883"),
+        # a phone phrase after the number beats an ID label before it
+        ("Voter card no. VGQ4287017 as ID proof 8376028692 is my husband's number", "8376028692"),
+    ],
+)
+def test_phone_after_a_spent_or_overruled_reference_label(text: str, phone: str) -> None:
+    assert [text[s.start : s.end] for s in Minimizer().scan(text) if s.type is EntityType.PHONE] == [phone]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 7665559394 kab aayega? mera number nahi badla",  # the phone word belongs to no number here
+        "ऑर्डर 6001222470 अभी तक नहीं आया",  # Devanagari reference labels
+    ],
+)
+def test_references_are_no_phone_numbers(text: str) -> None:
+    assert [s for s in Minimizer().scan(text) if s.type is EntityType.PHONE] == []
+
+
+def test_upi_reference_that_passes_verhoeff_is_no_aadhaar() -> None:
+    # Both have a valid Verhoeff digit, as one random 12-digit number in ten does.
+    assert aadhaar.is_valid("594329714110")
+    assert aadhaar.is_valid("410121880838")
+    assert Minimizer().scan("UPI ref 594329714110 dekh lo") == []
+    assert Minimizer().scan("UTR 410121880838, payment done") == []
+
+
+def test_aadhaar_word_beats_a_reference_word_in_between() -> None:
+    [span] = Minimizer().scan("my aadhar card id is 2382 9583 5152")
+    assert span.type is EntityType.AADHAAR

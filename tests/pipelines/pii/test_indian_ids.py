@@ -363,3 +363,43 @@ def test_minimizer_with_the_indian_detectors() -> None:
     assert minimized.text == (
         "mera account number <BANK_ACCOUNT_1> hai, IFSC <IFSC_1>. Gaadi <VEHICLE_1>, DOB <DOB_1>."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "plate"),
+    [
+        ("गाड़ी नंबर mp-38-ov-1249 है", "mp-38-ov-1249"),  # hyphenated
+        ("mh07 evx 0482 wali car ka insurance", "mh07 evx 0482"),  # state and RTO written together
+        ("vehicle no. up 23 qtt 9462", "up 23 qtt 9462"),  # a vehicle word close by
+    ],
+)
+def test_lower_case_plates_with_separators(text: str, plate: str) -> None:
+    assert [text[s.start : s.end] for s in VehicleDetector().find(text)] == [plate]
+
+
+def test_spaced_lower_case_hinglish_is_still_no_plate() -> None:
+    assert list(VehicleDetector().find("isme ka 10 kg 1500 ka hai")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("a/c no 1507 0180 3309 22, Email me", "15070180330922"),  # a short last group said after a pause
+        ("account number 1998 1443 75 hai", "1998144375"),
+    ],
+)
+def test_grouped_account_with_a_short_last_group(text: str, value: str) -> None:
+    assert [s.value for s in BankAccountDetector().find(text)] == [value]
+
+
+def test_a_label_names_only_the_value_right_after_it() -> None:
+    """ "khata number" names the first number; the voucher after it is no account, and the date after a
+    date of birth is a delivery date."""
+    assert [
+        v for t, _, v in _found("khata number 82618112220400. voucher 4064468328820731 apply nahi hua")
+    ] == ["82618112220400"]
+    assert [
+        s
+        for t, s, _ in _found("date of birth 18/05/1997 hai, 23/02/2025 tak bhej dena")
+        if t is EntityType.DOB
+    ] == ["18/05/1997"]

@@ -77,3 +77,31 @@ def test_vault_round_trip_keeps_known_aliases() -> None:
     seed_sender(vault, wa_id="919876543210", profile_name="Priya Sharma")
     copy = Vault.from_dict(vault.to_dict())
     assert Minimizer().minimize("priya again", copy).text == "<PERSON_1> again"
+
+
+def test_devanagari_digits_in_turn_one_and_hindi_words_in_turn_three_are_one_placeholder() -> None:
+    minimizer, vault = Minimizer(), Vault()
+    first = minimizer.minimize("मेरा नंबर ९८७६५ ४३२१० है", vault)
+    minimizer.minimize("डिलीवरी कब तक होगी?", vault)
+    third = minimizer.minimize("नौ आठ सात छह पांच चार तीन दो एक शून्य पर कॉल करें", vault)
+    assert first.text == "मेरा नंबर <PHONE_1> है"
+    assert third.text == "<PHONE_1> पर कॉल करें"
+
+
+def test_a_code_typed_then_spelt_aloud_is_one_placeholder() -> None:
+    minimizer, vault = Minimizer(), Vault()
+    assert minimizer.minimize("PAN: FXVPH6721A", vault).text == "PAN: <PAN_1>"
+    spelt = minimizer.minimize("haan mera PAN F X V P H six seven two one A hai", vault)
+    assert spelt.text == "haan mera PAN <PAN_1> hai"
+
+
+def test_hinglish_voice_note_with_name_address_and_numbers() -> None:
+    text = (
+        "haan ji main Ishita Nair bol rahi hoon, address hai flat three zero six, Gokuldham Society, Aundh, "
+        "Pune 411073, aur mera number nau aath saat chhe paanch chaar teen do ek shunya hai"
+    )
+    minimized = Minimizer().minimize(text, Vault())
+    assert (
+        minimized.text
+        == "haan ji main <PERSON_1> bol rahi hoon, address hai <ADDRESS_1>, aur mera number <PHONE_1> hai"
+    )

@@ -77,3 +77,95 @@ def test_addresses(text: str, address: str) -> None:
 )
 def test_not_addresses(text: str) -> None:
     assert all(t is not EntityType.ADDRESS for t, _ in _found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Thanks, Hrithik Rizvi", "Hrithik Rizvi"),  # a sign-off ending the message
+        ("do you deliver to pincode 201091? Regards, Amit", "Amit"),
+        ("is it ₹2,125? Suresh here", "Suresh"),  # name-final phrases
+        ("Rahul this side, need a quote", "Rahul"),
+        ("बिल श्रेया जैन के नाम पर बनाइए", "श्रेया जैन"),  # Devanagari name lists
+        ("main Ishita Nair bol raha hoon", "Ishita Nair"),
+        ("toh main rohan mahapatra bol raha hoon", "rohan mahapatra"),  # unlisted surname after a given name
+        ("I am Nivedita Bhatt", "Nivedita Bhatt"),  # two capitalized words after "I am"
+        ("myself Oindrila Barua, account details below", "Oindrila Barua"),
+        ("hand it over to Sameer at the gate", "Sameer"),
+        ("naam Tejaswini likh lo", "Tejaswini"),
+        ("customer name Imran please", "Imran"),
+        ("Ramesh ji se baat karo", "Ramesh"),
+    ],
+)
+def test_person_names_in_more_phrasings(text: str, name: str) -> None:
+    assert (EntityType.PERSON, name) in _found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("the order is for Thomas GSTIN 09FLSTA0328D6ZX", "GSTIN"),  # an acronym continues no name
+        ("Ganesh ji ki murti 2 feet ki hai?", "Ganesh"),  # a god, not a person
+        ("Thanks, Great service", "Great"),  # a sign-off word that does not end the message
+        ("I am Interested in the offer", "Interested"),
+    ],
+)
+def test_words_that_are_not_names(text: str, absent: str) -> None:
+    assert all(absent not in surface for t, surface in _found(text) if t is EntityType.PERSON)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        # locality and building names no list holds, between components
+        (
+            "Address - House No. 968, DLF Capital Greens, Kaloor, Kochi, PIN 682048, consumer no 2193102945",
+            "House No. 968, DLF Capital Greens, Kaloor, Kochi, PIN 682048",
+        ),
+        ("deliver to #397, Aliganj, Lucknow - 226092, thanks", "#397, Aliganj, Lucknow - 226092"),
+        (
+            "new address is Plot 9, Nirmal Lifestyle, Hubballi 580025.",
+            "Plot 9, Nirmal Lifestyle, Hubballi 580025",
+        ),
+        # Devanagari components and a Hindi landmark
+        (
+            "पता: मकान नं. 141, गांधी मार्ग, अरेरा कॉलोनी, भोपाल, PIN 462096",
+            "मकान नं. 141, गांधी मार्ग, अरेरा कॉलोनी, भोपाल, PIN 462096",
+        ),
+        (
+            "फ्लैट 2008, हनुमान मंदिर के पास, गोमती नगर, लखनऊ - 226048 धन्यवाद",
+            "फ्लैट 2008, हनुमान मंदिर के पास, गोमती नगर, लखनऊ - 226048",
+        ),
+        # pasted as lines
+        (
+            "Address -\nPlot 245\nRoyal Palms\nTilak Road\nGurugram 122020",
+            "Plot 245\nRoyal Palms\nTilak Road\nGurugram 122020",
+        ),
+        # said aloud: house numbers in words, "4th main", a Hinglish landmark
+        (
+            "address hai c nine seven ashiana towers gali number four kankarbagh patna 800027 please",
+            "c nine seven ashiana towers gali number four kankarbagh patna 800027",
+        ),
+        (
+            "plot one six DLF Capital Greens near DAV School Sector 44 Chandigarh",
+            "plot one six DLF Capital Greens near DAV School Sector 44 Chandigarh",
+        ),
+        ("hanuman mandir ke paas, Flat 12, MG Road, Pune", "hanuman mandir ke paas, Flat 12, MG Road, Pune"),
+    ],
+)
+def test_addresses_in_more_layouts(text: str, address: str) -> None:
+    assert (EntityType.ADDRESS, address) in _found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Brigade Road ke paas koi outlet hai?",  # a store's place, one component
+        "is your MG Road store open on Sunday?",
+        "Flat 12 wala offer abhi hai? Pune mein delivery kab tak",  # a sentence between the parts
+        "delivery 11/07/2025 ko, Pune",  # a date is no house number
+        "Shop open till 9? I live in Pune",
+    ],
+)
+def test_places_that_are_not_addresses(text: str) -> None:
+    assert all(t is not EntityType.ADDRESS for t, _ in _found(text))

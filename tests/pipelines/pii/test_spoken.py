@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.pii import EntityType, Minimizer
+from pipelines.pii import EntityType, Minimizer, Vault
 from pipelines.pii.spoken import spoken_shadow
 
 
@@ -359,3 +359,69 @@ def test_original_span_bounds() -> None:
 def test_repr_does_not_show_the_text() -> None:
     assert "nine" not in repr(spoken_shadow("nine eight seven"))
     assert "987" not in repr(spoken_shadow("nine eight seven"))
+
+
+@pytest.mark.parametrize(
+    ("text", "shadow"),
+    [
+        ("login blocked from double two three dot two one four dot two one seven dot one three six ok",
+         "login blocked from 223.214.217.136 ok"),
+        ("mera ip ek aath do dot chhe aath dot ek nau chaar dot do paanch chaar hai", "mera ip 182.68.194.254 hai"),
+        ("my ip is one nine two dot one six eight dot one dot five", "my ip is 192.168.1.5"),
+    ],
+)  # fmt: skip
+def test_spoken_ip_addresses(text: str, shadow: str) -> None:
+    assert spoken_shadow(text).text == shadow
+
+
+def test_a_version_said_aloud_is_no_dotted_quad() -> None:
+    assert spoken_shadow("version two dot one is out").text == "version two dot one is out"
+
+
+@pytest.mark.parametrize(
+    ("text", "shadow"),
+    [
+        ("date of birth fifth of august 1994", "date of birth 5 August 1994"),
+        ("dob january ninth nineteen sixty three", "dob 9 January 1963"),
+        ("i was born on fifteen august nineteen eighty eight thanks", "i was born on 15 August 1988 thanks"),
+        ("janam tithi twenty seventh of march two thousand and two hai", "janam tithi 27 March 2002 hai"),
+        ("born nineteen oh five? no, 3rd may nineteen hundred", "born nineteen oh five? no, 3 May 1900"),
+    ],
+)
+def test_spoken_dates(text: str, shadow: str) -> None:
+    assert spoken_shadow(text).text == shadow
+
+
+def test_spoken_date_of_birth_is_masked_whole() -> None:
+    minimized = Minimizer().minimize("so my date of birth is twenty seventh of march 1963 ok", Vault())
+    assert minimized.text == "so my date of birth is <DOB_1> ok"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see you on the fifth",
+        "august is hot",
+        "ten minutes",
+        "I'll come at five thirty",
+        "twenty twenty vision",
+    ],
+)
+def test_dates_need_a_month_and_a_year(text: str) -> None:
+    assert spoken_shadow(text).text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is the blue kurta available in XL?",
+        "kitne din mein delivery hogi?",
+        "मेरा ईमेल rahul_kapoor@infosys.com है",  # a written address needs no rewrite
+        "order 123456 ka status batao, Pune",
+    ],
+)
+def test_text_without_spoken_forms_is_its_own_shadow(text: str) -> None:
+    shadow = spoken_shadow(text)
+    assert not shadow.changed
+    assert shadow.text == text
+    assert shadow.original_span(0, len(text)) == (0, len(text))
