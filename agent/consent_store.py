@@ -38,7 +38,7 @@ from pipelines.consent import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping
 
     from redis.asyncio import Redis
 
@@ -112,8 +112,8 @@ class HashChain:
                 except WatchError:
                     continue  # another writer appended first: link to its record instead
 
-    async def records(self, tenant: str) -> list[ChainRecord]:
-        out: list[ChainRecord] = []
+    async def iterate(self, tenant: str) -> AsyncIterator[ChainRecord]:
+        """Oldest first, one page at a time."""
         start = "-"
         while True:
             page: list[Any] = (
@@ -121,10 +121,25 @@ class HashChain:
             )
             for entry_id, fields in page:
                 f = {_text(k): _text(v) for k, v in fields.items()}
-                out.append(ChainRecord(_text(entry_id), json.loads(f["body"]), f["prev"], f["hash"]))
+                yield ChainRecord(_text(entry_id), json.loads(f["body"]), f["prev"], f["hash"])
             if len(page) < _PAGE:
-                return out
+                return
             start = "(" + _text(page[-1][0])
+
+    async def records(self, tenant: str) -> list[ChainRecord]:
+        return [record async for record in self.iterate(tenant)]
+
+    async def trim_before(self, tenant: str, cutoff: float) -> int:
+        """Drop the oldest records (body field `at` < cutoff). The first kept record's `prev` becomes the
+        anchor: verification still detects any change to what is kept."""
+        doomed: list[str] = []
+        async for record in self.iterate(tenant):
+            if float(record.body.get("at", cutoff)) >= cutoff:
+                break
+            doomed.append(record.entry_id)
+        if doomed:
+            await self._redis.xdel(self._stream(tenant), *doomed)
+        return len(doomed)
 
     async def verify(self, tenant: str) -> ChainCheck:
         prev: str | None = None

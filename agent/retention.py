@@ -39,6 +39,7 @@ class Purge:
     content: int = 0
     processing: int = 0
     erasures: int = 0
+    audit: int = 0
     tenant_keys: int = 0  # > 0 only when a terminated tenant's grace period ended
 
 
@@ -87,12 +88,11 @@ class Retention:
             content=await self._content.purge(tenant, keep_days=retention.content_days),
             processing=await self._processing.purge(tenant, keep_days=retention.processing_days),
             erasures=erasures,
+            audit=await self._rights.audit.trim_before(tenant, self._clock() - retention.audit_days * DAY_S),
         )
+        counts = {"content": purge.content, "processing": purge.processing, "erasures": erasures}
         record = ProcessingRecord(
-            event="retention.purge",
-            subject=None,
-            outcome="done",
-            counts={"content": purge.content, "processing": purge.processing, "erasures": erasures},
+            event="retention.purge", subject=None, outcome="done", counts=counts | {"audit": purge.audit}
         )
         await self._processing.append(tenant, record, keep_days=retention.processing_days)
         return purge

@@ -63,7 +63,7 @@ async def test_content_expires_before_processing_records_and_the_purge_counts(re
     turns = [r for r in await privacy.processing.records("default") if r["event"] == "turn"]
     assert len(turns) == 2  # T0 keeps its own (longer) period
     (recorded,) = [r for r in await privacy.processing.records("default") if r["event"] == "retention.purge"]
-    assert recorded["counts"] == {"content": 2, "processing": 0, "erasures": 0}
+    assert recorded["counts"] == {"content": 2, "processing": 0, "erasures": 0, "audit": 0}
     assert "price" not in str(recorded)
     clock.now += 90 * DAY_S
     later = await privacy.retention.sweep("default")
@@ -123,3 +123,20 @@ async def test_terminated_tenant_is_frozen_then_deleted_after_the_grace_period(r
         [conversation_key("other:abc", "state", 8), tenant_key("default", "terminated")]
     )
     assert (await privacy.guard.may("default", subject, Purpose.REPLY)).reason == "tenant_frozen"
+
+
+async def test_audit_log_is_trimmed_to_its_period_and_still_verifies(redis: Redis) -> None:
+    clock = Clock()
+    privacy = _privacy(redis, clock)
+    subject = privacy.subject("default", "919876543210")
+    actor = Actor("test", "cli")
+    await privacy.rights.status(subject, actor)
+    clock.now += 200 * DAY_S
+    await privacy.rights.status(subject, actor)
+    await privacy.rights.restrict(subject, actor)
+    clock.now += 200 * DAY_S  # the first access is 400 days old, the others 200 (the tenant keeps 365)
+    purge = await privacy.retention.sweep("default")
+    assert purge.audit == 1
+    kept = await privacy.rights.audit.records("default")
+    assert [r.body["action"] for r in kept] == ["status", "restrict"]
+    assert (await privacy.rights.audit.verify("default")).ok
