@@ -169,7 +169,7 @@ class Automation(_Strict):
 class Replies(_Strict):
     """How to answer each kind of inbound message."""
 
-    audio: ReplyMode = "voice_and_text"
+    audio: ReplyMode = "voice"
     text: ReplyMode = "text"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     pii = commands.add_parser("pii", help="PII tools")
     pii_commands = pii.add_subparsers(dest="pii_command", required=True)
     pii_commands.add_parser("scan", help='JSON lines {"text"} on stdin -> spans and minimized text on stdout')
+
+    prompts = commands.add_parser("prompts", help="business configuration: validate, try a message")
+    prompts_commands = prompts.add_subparsers(dest="prompts_command", required=True)
+    validate = prompts_commands.add_parser("validate", help="check every tenant; exit 1 on errors")
+    validate.add_argument("dir", nargs="?", type=Path, help="default: LEADCLOSE_PROMPTS_DIR")
+    attempt = prompts_commands.add_parser("try", help="one turn with the configured LLM; tools dry-run")
+    attempt.add_argument("tenant", help="folder under the prompts directory")
+    attempt.add_argument("message", nargs="?", help="what the customer writes")
+    attempt.add_argument("--audio", type=Path, help="a voice note to transcribe instead of a message")
 
     consent = commands.add_parser("consent", help="a person's rights: status, export, erase, restrict…")
     consent.add_argument("action", choices=("status", "export", "erase", "restrict", "object"))
@@ -132,6 +142,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 return 2
             asyncio.run(run_call_worker(settings))
+        elif args.command == "prompts" and args.prompts_command == "validate":
+            from agent.prompts_cli import render_checks, validate_prompts
+
+            checks = validate_prompts(args.dir or settings.prompts_dir, settings, os.environ)
+            print(render_checks(checks))
+            return 1 if any(c.problems for c in checks) else 0
+        elif args.command == "prompts":
+            from agent.prompts_cli import try_prompt
+
+            if args.audio is not None and not args.audio.is_file():
+                raise SystemExit(f"leadclose: no such audio file: {args.audio}")
+            if args.audio is None and not args.message:
+                raise SystemExit("leadclose: prompts try needs a MESSAGE or --audio FILE")
+            report = asyncio.run(
+                try_prompt(
+                    settings,
+                    args.tenant,
+                    message=args.message,
+                    audio=args.audio,
+                    progress=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True),
+                )
+            )
+            print(report.render())
         elif args.command == "consent":
             from agent.privacy import consent_command
 

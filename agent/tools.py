@@ -99,6 +99,62 @@ class EndpointCaller:
         return body.decode(errors="replace")
 
 
+def tool_specs(a: Automation) -> list[ToolSpec]:
+    """What the model is offered for a tenant (none unless its automation is enabled)."""
+    if not a.enabled:
+        return []
+    fields = {f: {"type": "string", "description": f.replace("_", " ")} for f in a.lead_fields}
+    specs = [
+        ToolSpec(
+            "capture_lead",
+            "Save what the customer told you about their need once they are interested. "
+            "Fill only what they said.",
+            {"type": "object", "properties": fields, "additionalProperties": False, "minProperties": 1},
+            restores_pii=True,
+        )
+    ]
+    if a.booking is not None:
+        what = "an appointment" if a.booking.tool == "book_appointment" else "a call-back from the team"
+        specs.append(
+            ToolSpec(
+                a.booking.tool,
+                f"Book {what}. Without `slot`, returns free slots to offer; with `slot` (one of those, "
+                f"format YYYY-MM-DDTHH:MM, {a.booking.timezone}), books it.",
+                {
+                    "type": "object",
+                    "properties": {
+                        "slot": {"type": "string"},
+                        "purpose": {"type": "string", "description": "what it is about"},
+                    },
+                    "additionalProperties": False,
+                },
+                restores_pii=True,
+            )
+        )
+    if a.handoff:
+        specs.append(
+            ToolSpec(
+                "handoff_to_human",
+                "Hand the conversation to a person from the team when the customer asks for one or you "
+                "cannot help. You will not reply after this.",
+                {
+                    "type": "object",
+                    "properties": {"reason": {"type": "string"}},
+                    "additionalProperties": False,
+                },
+            )
+        )
+    specs.append(
+        ToolSpec(
+            "end_conversation",
+            "Close the conversation when the customer is done; the next message starts afresh.",
+            {"type": "object", "properties": {}, "additionalProperties": False},
+        )
+    )
+    specs.extend(ToolSpec(t.name, t.description, t.parameters, restores_pii=t.receives_pii) for t in a.tools)
+    return specs
+
+
 class ConversationTools:
     """The `ToolBox` of one conversation: tenant, conversation and contact are fixed at construction."""
 
@@ -131,65 +187,7 @@ class ConversationTools:
         self.handed_off = False
         self.ended = False
         self._custom = {t.name: t for t in self._automation.tools}
-        self._specs = self._build_specs()
-
-    def _build_specs(self) -> list[ToolSpec]:
-        a = self._automation
-        if not a.enabled:
-            return []
-        fields = {f: {"type": "string", "description": f.replace("_", " ")} for f in a.lead_fields}
-        specs = [
-            ToolSpec(
-                "capture_lead",
-                "Save what the customer told you about their need once they are interested. "
-                "Fill only what they said.",
-                {"type": "object", "properties": fields, "additionalProperties": False, "minProperties": 1},
-                restores_pii=True,
-            )
-        ]
-        if a.booking is not None:
-            what = "an appointment" if a.booking.tool == "book_appointment" else "a call-back from the team"
-            specs.append(
-                ToolSpec(
-                    a.booking.tool,
-                    f"Book {what}. Without `slot`, returns free slots to offer; with `slot` (one of those, "
-                    f"format YYYY-MM-DDTHH:MM, {a.booking.timezone}), books it.",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "slot": {"type": "string"},
-                            "purpose": {"type": "string", "description": "what it is about"},
-                        },
-                        "additionalProperties": False,
-                    },
-                    restores_pii=True,
-                )
-            )
-        if a.handoff:
-            specs.append(
-                ToolSpec(
-                    "handoff_to_human",
-                    "Hand the conversation to a person from the team when the customer asks for one or you "
-                    "cannot help. You will not reply after this.",
-                    {
-                        "type": "object",
-                        "properties": {"reason": {"type": "string"}},
-                        "additionalProperties": False,
-                    },
-                )
-            )
-        specs.append(
-            ToolSpec(
-                "end_conversation",
-                "Close the conversation when the customer is done; the next message starts afresh.",
-                {"type": "object", "properties": {}, "additionalProperties": False},
-            )
-        )
-        specs.extend(
-            ToolSpec(t.name, t.description, t.parameters, restores_pii=t.receives_pii)
-            for t in self._custom.values()
-        )
-        return specs
+        self._specs = tool_specs(self._automation)
 
     def specs(self) -> Sequence[ToolSpec]:
         return self._specs

@@ -29,6 +29,7 @@ from pipelines.turn import Outcome, TurnConfig, TurnRunner
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from agent.automation_config import ReplyMode
     from agent.consent_gate import ConsentGate
     from agent.metrics import Metrics
     from agent.store import ConversationStore
@@ -206,7 +207,7 @@ class TurnHandler:
         self, claim: Claim, todo: list[Job], config: TurnConfig, token: str
     ) -> tuple[str, bool]:
         """The reply text for the batch (memoized), and whether it goes out as a voice note."""
-        voice = any(j.kind == "audio" for j in todo)
+        voice = self._reply_mode(todo) != "text"
         memo_name = "answer:" + _digest(todo)
         memo = await self._queue.memo(claim, memo_name)
         if memo is not None:
@@ -264,6 +265,19 @@ class TurnHandler:
             facts.models["llm"] = result.llm.model
             facts.tokens |= {"prompt": result.llm.prompt_tokens, "completion": result.llm.completion_tokens}
 
+    def _reply_mode(self, todo: list[Job]) -> ReplyMode:
+        """The tenant's reply modality for this batch: per inbound type (a voice note in the batch wins)."""
+        tenant, _ = self._tenants.get(todo[0].payload["tenant"])
+        return tenant.replies.audio if any(j.kind == "audio" for j in todo) else tenant.replies.text
+
+    async def _text_copy(self, phone_number_id: str, token: str, to: str, text: str) -> None:
+        """The voice note's words as text too. The voice note already went out: a failure here is logged,
+        never retried (a retry would send the voice note twice)."""
+        try:
+            await self._graph.send_text(phone_number_id, token, to, text)
+        except GraphError as exc:
+            log.warning("turn.text_copy_failed", code=exc.code)
+
     def _toolbox(self, claim: Claim, todo: list[Job]) -> ConversationTools | None:
         """The tenant's tools bound to this conversation and person (never chosen by the model)."""
         if self._tools is None:
@@ -317,9 +331,7 @@ class TurnHandler:
         """An answer carries the AI disclosure when due, and goes out only if `may(reply)` still holds right
         before the send (a STOP that arrived meanwhile stops it)."""
         tenant_id = todo[0].payload["tenant"]
-        notice = await self._consent.disclosure(tenant_id, claim.conv, todo[-1].payload.get("text") or "")
-        if notice is not None:
-            text = f"{notice.text}\n\n{text}"  # in a voice note the disclosure is spoken first
+        text, notice = await self._consent.outgoing(tenant_id, claim.conv, text, todo[-1].payload.get("text"))
 
         async def still_allowed() -> None:
             await self._check(tenant_id, claim.conv, Purpose.REPLY)
@@ -350,6 +362,8 @@ class TurnHandler:
         try:
             if media_id is not None:
                 sent_id = await self._graph.send_voice_note(phone_number_id, token, to, media_id)
+                if self._reply_mode(todo) == "voice_and_text":
+                    await self._text_copy(phone_number_id, token, to, text)
             else:
                 sent_id = await self._graph.send_text(phone_number_id, token, to, text)
         except GraphError as exc:

@@ -298,3 +298,21 @@ async def test_invalid_tenant_change_keeps_the_worker_serving_and_a_valid_one_is
     finally:
         stop.set()
         await watcher
+
+
+async def test_voice_note_gets_voice_and_text_as_the_tenant_configures(stack: Stack) -> None:
+    sample = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
+    sha = stack.add_voice_note("2000000001", sample)
+    body = wh.payload(messages=[wh.voice(ALICE, "wamid.v1", "2000000001", sha)], phone_number_id=NUMBER_ID)
+    assert (await stack.post(body)).status_code == 200
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 2)
+    voice_note, text = stack.sent_to(ALICE)
+    assert voice_note["type"] == "audio"
+    assert voice_note["audio"]["voice"] is True
+    assert text["type"] == "text"
+    answer = model(stack.llm.requests[-1]["messages"])  # the scripted model's last word on this turn
+    assert isinstance(answer, str)
+    assert text["text"]["body"].endswith(answer)
+    await _say(stack, ALICE, "wamid.v2", "And by text?")
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 3)
+    assert stack.sent_to(ALICE)[2]["type"] == "text"  # text in, text out
