@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise SystemExit(f"leadclose: no such audio file: {args.audio}")
             if args.audio is None and not args.message:
                 raise SystemExit("leadclose: prompts try needs a MESSAGE or --audio FILE")
-            report = asyncio.run(
+            tried = asyncio.run(
                 try_prompt(
                     settings,
                     args.tenant,
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     progress=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True),
                 )
             )
-            print(report.render())
+            print(tried.render())
         elif args.command == "consent":
             from agent.privacy import consent_command
 

@@ -78,7 +78,7 @@ def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, 
 
 
 def render_checks(checks: Sequence[TenantCheck]) -> str:
-    lines = []
+    lines: list[str] = []
     for check in checks:
         if check.problems:
             lines.extend(f"error  {check.tenant}: {p}" for p in check.problems)
