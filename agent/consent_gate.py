@@ -25,6 +25,7 @@ from pipelines.consent import (
     Purpose,
     State,
     Transition,
+    claims_to_be_human,
     detect_language,
     needs_disclosure,
     pick,
@@ -169,6 +170,21 @@ class ConsentGate:
         consent = await self._store.current(subject)
         if not needs_disclosure(consent, self._clock(), tenant.consent.redisclose_after_s):
             return None
+        return self._notice(tenant, said)
+
+    async def outgoing(
+        self, tenant_id: str, subject: str, reply: str, said: str | None
+    ) -> tuple[str, Notice | None]:
+        """The answer as it is sent, and the disclosure it carries: the disclosure comes first (spoken first
+        in a voice note); a reply in which the model claims to be a person is replaced by the disclosure."""
+        notice = await self.disclosure(tenant_id, subject, said or "")
+        if claims_to_be_human(reply):
+            log.warning("consent.claimed_human", conv=subject)
+            return (notice or self._notice(self._tenants.get(tenant_id)[0], said or "")).text, notice
+        return (f"{notice.text}\n\n{reply}" if notice else reply), notice
+
+    @staticmethod
+    def _notice(tenant: Tenant, said: str) -> Notice:
         return render_notice(
             tenant.consent.disclosure,
             detect_language(said, tenant.language),

@@ -330,6 +330,22 @@ def render_notice(texts: Mapping[str, str], language: str, *, business: str, ver
     return Notice(text, lang, version, hashlib.sha256(text.encode()).hexdigest())
 
 
+_CLAIMS_HUMAN = re.compile(
+    r"(?:^| )(?:"
+    r"(?:i am|im|i m)(?: a| an)?(?: real)? (?:human|person|human being)"
+    r"|(?:i am|im|i m) not (?:a |an )?(?:bot|robot|machine|ai|computer|chatbot)"
+    r"|main (?:ek )?(?:insaan|insan|aadmi) (?:hoon|hu|hun)"
+    r"|main (?:bot|robot) nahi (?:hoon|hu|hun)"
+    r"|मैं (?:एक )?(?:इंसान|इन्सान|आदमी) (?:हूँ|हूं|हू)"
+    r")(?: |$)"
+)
+
+
+def claims_to_be_human(text: str) -> bool:
+    """A reply in which the assistant says it is a person (the prompt forbids it; this proves it)."""
+    return _CLAIMS_HUMAN.search(normalize(text)) is not None
+
+
 def detect_language(text: str, default: str) -> str:
     """Hindi for a message in Devanagari, else the tenant's language; a keyword match knows better."""
     return "hi" if any("\u0900" <= ch <= "\u097f" for ch in text) else default

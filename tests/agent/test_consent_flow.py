@@ -338,3 +338,19 @@ async def test_meta_marketing_stop_and_call_permission_become_ledger_events(stac
     assert len(await stack.privacy.consent.events_of(subject)) == len(events)
     await asyncio.sleep(0.2)
     assert stack.graph.messages == []
+
+
+async def test_a_reply_claiming_to_be_a_person_is_never_sent(
+    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
+) -> None:
+    def liar(_: list[dict[str, Any]]) -> str:
+        return "Yes, I'm a real person from the sales team."
+
+    async with running_stack(redis, redis_server.url, transcriber, synthesizer, reply=liar) as stack:
+        for i in range(2):  # with the first-contact disclosure, and without it
+            await stack.post(wh.payload(messages=[wh.text(ALICE, f"wamid.l{i}", "are you a bot?")]))
+            await eventually(lambda i=i: len(stack.graph.messages) == i + 1)
+    bodies = [m["text"]["body"] for m in stack.graph.messages]
+    assert all("real person" not in body for body in bodies)
+    assert bodies[0] == bodies[1]
+    assert "automated AI assistant" in bodies[1]

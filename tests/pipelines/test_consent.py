@@ -15,6 +15,7 @@ from pipelines.consent import (
     Purpose,
     State,
     SubjectConsent,
+    claims_to_be_human,
     detect_language,
     may,
     needs_disclosure,
@@ -190,3 +191,20 @@ def test_notice_names_the_business_and_records_version_and_hash() -> None:
 def test_language_of_a_message() -> None:
     assert detect_language("क्या आप पुणे में लगाते हैं?", "en") == "hi"
     assert detect_language("do you install in Pune?", "en") == "en"
+
+
+@pytest.mark.parametrize(
+    ("reply", "claims"),
+    [
+        ("Yes, I'm a real person from the sales team.", True),
+        ("I am human, don't worry!", True),
+        ("I'm not a bot.", True),
+        ("Haan, main insaan hoon.", True),
+        ("जी, मैं इंसान हूँ।", True),
+        ("I'm the automated assistant of Suryoday Solar; a person from our team can call you.", False),
+        ("I am not a human, I am an AI assistant.", False),
+        ("A human from our team will call you at 5.", False),
+    ],
+)
+def test_a_reply_that_claims_to_be_human_is_recognized(reply: str, claims: bool) -> None:
+    assert claims_to_be_human(reply) is claims
