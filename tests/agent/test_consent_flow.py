@@ -16,15 +16,18 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
 
 from agent.consent_store import Context
+from agent.outreach import MarketingSender
 from agent.queue import conversation_key
 from agent.rights import Actor
 from agent.store import SealError
 from agent.tenants import TenantRegistry
+from agent.whatsapp import GraphClient
 from agent.whatsapp.webhook import Durability
 from pipelines.audio import decode
 from pipelines.consent import Intent, Method, Purpose, State, Transition
@@ -354,3 +357,29 @@ async def test_a_reply_claiming_to_be_a_person_is_never_sent(
     assert all("real person" not in body for body in bodies)
     assert bodies[0] == bodies[1]
     assert "automated AI assistant" in bodies[1]
+
+
+async def test_marketing_goes_out_only_while_allowed(stack: Stack) -> None:
+    subject = _alice(stack)
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        graph = GraphClient(
+            http, stack.graph.base_url, media_hosts=("127.0.0.1",), allow_insecure_loopback=True
+        )
+        sender = MarketingSender(
+            graph, stack.privacy.gate, TenantRegistry.load(ROOT / "prompts"), stack.privacy.keyring
+        )
+        assert await sender.send_template("default", ALICE, "solar_offer", "en") is None  # opt-in only
+        await stack.privacy.consent.apply(subject, Transition({Purpose.MARKETING: State.GRANTED}), TENANT_API)
+        assert await sender.send_template("default", ALICE, "solar_offer", "en") is not None
+        await stack.post(wh.payload(messages=[wh.text(ALICE, "wamid.m1", "बंद करो")]))
+        # The webhook recorded the STOP as it accepted it: the very next send is refused, before any worker ran.
+        assert await sender.send_template("default", ALICE, "solar_offer", "en") is None
+        await eventually(lambda: len(stack.graph.messages) == 2)
+    kinds = [m["type"] for m in stack.graph.messages]
+    assert kinds == ["template", "text"]  # the one allowed offer, then the STOP confirmation
+    outcomes = [
+        r["outcome"]
+        for r in await stack.privacy.processing.records("default", subject)
+        if r["event"] == "marketing"
+    ]
+    assert outcomes == ["unknown", "sent", "withdrawn"]
