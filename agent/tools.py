@@ -7,7 +7,7 @@ the tenant's custom HTTP tools. Every request to a business endpoint goes throug
     X-Leadclose-Timestamp: <unix seconds>
     X-Leadclose-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + signed bytes)>
 
-where the signed bytes are the JSON body (POST) or the query string (GET). Responses are size-capped; every
+where the signed bytes are the JSON body (POST) or the whole query string (GET). Responses are size-capped; every
 failure becomes a `ToolError` with a fixed reason, never the endpoint's text or URL.
 """
 
@@ -19,7 +19,7 @@ import json
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 import structlog
@@ -70,8 +70,10 @@ class EndpointCaller:
     ) -> str:
         timestamp = int(self._clock())
         if method == "GET":
-            query = urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()})
-            signed, content, target = query.encode(), None, f"{url}{'&' if '?' in url else '?'}{query}"
+            parts = urlsplit(url)
+            added = urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()})
+            query = "&".join(q for q in (parts.query, added) if q)
+            signed, content, target = query.encode(), None, urlunsplit(parts._replace(query=query))
         else:
             signed = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
             content, target = signed, url
@@ -236,7 +238,7 @@ class ConversationTools:
                 idempotency_key=key,
             )
         except ToolError as exc:
-            log.warning("tool.webhook_failed", tenant=self._tenant.id, event=event, reason=str(exc))
+            log.warning("tool.webhook_failed", tenant=self._tenant.id, kind=event, reason=str(exc))
             return False
         return True
 

@@ -1,0 +1,126 @@
+"""`leadclose prompts validate|try` through `main(argv)`. `try` runs the real runtime (Whisper, Piper) against
+the local OpenAI-compatible peer (tests/llm_peer.py), which returns scripted tool calls and records requests."""
+
+from __future__ import annotations
+
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from agent.cli import main
+from tests.conftest import ROOT
+from tests.llm_peer import Call, serve_chat_peer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ENV = {
+    "LEADCLOSE_DEFAULT_ACCESS_TOKEN": "t1",
+    "LEADCLOSE_GHARKHOJ_ACCESS_TOKEN": "t2",
+    "LEADCLOSE_GHARKHOJ_WEBHOOK_SECRET": "whsec-distinctive-value",
+    "LEADCLOSE_SUNRISE_ACCESS_TOKEN": "t3",
+    "LEADCLOSE_SUNRISE_WEBHOOK_SECRET": "s3",
+}
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEADCLOSE_PROMPTS_DIR", str(ROOT / "prompts"))
+
+
+def test_shipped_prompts_validate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prompts", "validate"]) == 0
+    out = capsys.readouterr().out
+    for tenant in ("default", "gharkhoj-realty", "sunrise-clinic"):
+        assert f"ok     {tenant} (" in out
+    assert "error" not in out
+
+
+def test_validate_reports_every_problem_with_its_line_and_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts"
+    for name in ("default", "gharkhoj-realty", "sunrise-clinic"):
+        shutil.copytree(ROOT / "prompts" / name, prompts / name)
+    realty = prompts / "gharkhoj-realty" / "tenant.yaml"
+    realty.write_text(realty.read_text().replace("slot_minutes: 30", "slot_minutes: 3"))
+    (prompts / "sunrise-clinic" / "system.j2").write_text("Hello from {{ nmae }}")
+    monkeypatch.delenv("LEADCLOSE_DEFAULT_ACCESS_TOKEN")
+
+    assert main(["prompts", "validate", str(prompts)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "error  default: access_token_env: environment variable LEADCLOSE_DEFAULT_ACCESS_TOKEN is not set"
+        in out
+    )
+    line = next(i for i, t in enumerate(realty.read_text().splitlines(), 1) if "slot_minutes" in t)
+    assert f"line {line}: automation.booking.slot_minutes: Input should be greater than or equal to 5" in out
+    assert "sunrise-clinic: " in out
+    assert "system.j2: system template: UndefinedError" in out
+    assert "whsec-distinctive-value" not in out  # names of variables, never their values
+
+
+def test_validate_catches_a_phone_number_id_claimed_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "default", prompts / "default")
+    shutil.copytree(ROOT / "prompts" / "default", prompts / "copy")
+    assert main(["prompts", "validate", str(prompts)]) == 1
+    assert "phone number id claimed by copy and default" in capsys.readouterr().out
+
+
+def test_validate_flags_a_voice_the_deployment_does_not_speak(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "sunrise-clinic", prompts / "sunrise-clinic")
+    path = prompts / "sunrise-clinic" / "tenant.yaml"
+    path.write_text(path.read_text() + "voice:\n  engine: openai\n  voice: alloy\n")
+    assert main(["prompts", "validate", str(prompts)]) == 1
+    assert "voice: this deployment speaks piper/en_US-joe-medium" in capsys.readouterr().out
+
+
+def _model(messages: list[dict[str, Any]]) -> str | list[Call]:
+    if messages[-1]["role"] == "tool":
+        return "Noted, an agent will call you."
+    return [Call("capture_lead", {"name": "<PERSON_1>", "need": "rent", "location": "Wakad"})]
+
+
+def test_try_shows_what_the_llm_saw_and_did(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serve_chat_peer(_model) as peer:
+        monkeypatch.setenv("LEADCLOSE_LLM_BASE_URL", peer.base_url)
+        code = main(["prompts", "try", "gharkhoj-realty", "My name is Rahul Verma, I want to rent in Wakad"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "<PERSON_1>" in out  # the minimized prompt
+    assert "tool call   capture_lead" in out
+    assert 'dry run     capture_lead would get {"name": "Rahul Verma"' in out
+    assert "reply       Noted, an agent will call you." in out
+    assert len(peer.requests) == 2
+    assert all("Rahul" not in b.decode() for b in peer.bodies)
+
+
+def test_try_with_a_voice_note(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    with serve_chat_peer(lambda m: "Heard: " + m[-1]["content"]) as peer:
+        monkeypatch.setenv("LEADCLOSE_LLM_BASE_URL", peer.base_url)
+        code = main(
+            ["prompts", "try", "default", "--audio", str(ROOT / "agent" / "assets" / "sample_voice_note.ogg")]
+        )
+    assert code == 0
+    out = capsys.readouterr().out
+    transcript = next(line for line in out.splitlines() if line.startswith("transcript"))
+    assert len(transcript.split()) > 3
+    assert "reply       Heard: " in out
+    assert "tools" not in peer.requests[0]  # the default tenant offers none
+
+
+def test_try_needs_a_message_or_audio() -> None:
+    with pytest.raises(SystemExit, match="needs a MESSAGE or --audio"):
+        main(["prompts", "try", "default"])
