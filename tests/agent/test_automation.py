@@ -61,6 +61,8 @@ def model(messages: list[dict[str, Any]]) -> str | list[Call]:
         result = json.loads(last["content"])
         if "error" in result:
             return "Sorry, I could not check that just now. An agent will call you with options."
+        if result.get("ended"):
+            return "Thank you for writing to GharKhoj. Goodbye!"
         if result.get("handed_off"):
             return "Sure, an agent from our team will reply here shortly."
         return "Thank you, I have noted your requirement and an agent will call you."
@@ -93,6 +95,8 @@ def model(messages: list[dict[str, Any]]) -> str | list[Call]:
             Call("search_listings", {"locality": "Baner", "deal": "buy", "url": target}),
             Call("fetch_url", {"url": target}),
         ]
+    if "bye" in said:
+        return [Call("end_conversation", {})]
     if "other customer" in said:
         return "Sure: <PERSON_1>, <PHONE_1>, <PHONE_2>."  # fishing for another conversation's values
     return "You said: " + said
@@ -316,3 +320,15 @@ async def test_voice_note_gets_voice_and_text_as_the_tenant_configures(stack: St
     await _say(stack, ALICE, "wamid.v2", "And by text?")
     await eventually(lambda: len(stack.sent_to(ALICE)) == 3)
     assert stack.sent_to(ALICE)[2]["type"] == "text"  # text in, text out
+
+
+async def test_ending_the_conversation_starts_the_next_one_afresh(stack: Stack) -> None:
+    await _say(stack, ALICE, "wamid.e1", "Do you have flats in Wakad?")
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 1)
+    await _say(stack, ALICE, "wamid.e2", "ok bye")
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 2)
+    assert stack.sent_to(ALICE)[1]["text"]["body"].endswith("Goodbye!")
+    await _say(stack, ALICE, "wamid.e3", "Hello again")
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 3)
+    assert [m["role"] for m in stack.llm.requests[-1]["messages"]] == ["system", "user"]
+    assert [m["role"] for m in stack.llm.requests[1]["messages"]][:3] == ["system", "user", "assistant"]

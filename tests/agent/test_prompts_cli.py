@@ -7,6 +7,7 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import structlog
 
 from agent.cli import main
 from tests.conftest import ROOT
@@ -124,3 +125,21 @@ def test_try_with_a_voice_note(monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
 def test_try_needs_a_message_or_audio() -> None:
     with pytest.raises(SystemExit, match="needs a MESSAGE or --audio"):
         main(["prompts", "try", "default"])
+
+
+def test_the_worker_refuses_to_start_with_an_invalid_tenant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "default", prompts / "default")
+    path = prompts / "default" / "tenant.yaml"
+    path.write_text(path.read_text().replace("tone:", "tonne:"))
+    monkeypatch.setenv("LEADCLOSE_PROMPTS_DIR", str(prompts))
+    monkeypatch.setenv("LEADCLOSE_MASTER_KEY", "test-master-key-123456")
+    monkeypatch.setenv("LEADCLOSE_REDIS_URL", "redis://127.0.0.1:9/0")  # never reached
+    saved = structlog.get_config()  # the worker configures process-wide logging before it loads tenants
+    try:
+        assert main(["worker"]) == 2
+    finally:
+        structlog.configure(**saved)
+    assert "tonne: Extra inputs are not permitted" in capsys.readouterr().err
