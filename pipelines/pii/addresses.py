@@ -135,8 +135,11 @@ _JOINER = re.compile(
     re.IGNORECASE,
 )
 _GAP_PUNCTUATION = re.compile(r"[\s,;:()/-]*")
-# A gap may hold a line break (addresses are pasted as lines), not a blank line or the end of a sentence.
-_SENTENCE_END = re.compile(r"[?!]|\n\s*\n|(?<![\s.][A-Za-z])\.\s")
+# A gap may hold a line break (addresses are pasted as lines), not a blank line, a question or an exclamation;
+# a full stop only in a short gap: ASR ends a "sentence" at every pause ("Flat 302. Sai Heights, … Pune. 411045").
+_HARD_END = re.compile(r"[?!]|\n\s*\n")
+_FULL_STOP = re.compile(r"(?<![\s.][A-Za-z])\.\s")
+_MAX_GAP_WORDS_WITH_STOP = 2
 _MAX_GAP_WORDS = 4
 
 
@@ -242,12 +245,14 @@ class AddressDetector:
         if _JOINER.fullmatch(text, end, start):
             return True
         gap = text[end:start]
-        if len(gap) > 60 or _SENTENCE_END.search(gap):
+        if len(gap) > 60 or _HARD_END.search(gap):
             return False
         words = [w.lower() for w in _TOKEN.findall(gap)]
+        if _FULL_STOP.search(gap) and len(words) > _MAX_GAP_WORDS_WITH_STOP:
+            return False
         rest = _TOKEN.sub("", gap)
         return (
-            0 < len(words) <= _MAX_GAP_WORDS
+            0 <= len(words) <= _MAX_GAP_WORDS
             and not any(w in _NOT_PLACE for w in words)
             and _GAP_PUNCTUATION.fullmatch(rest.replace(".", "")) is not None
         )

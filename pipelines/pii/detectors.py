@@ -68,9 +68,24 @@ class PhoneDetector:
     # No valid number has fewer than seven digits, with at most a few separators between two of them.
     _enough_digits = re.compile(r"\d(?:[\s().-]{0,4}\d){6}")
 
+    # A number said right after a call word is a phone number even when ASR noise made it invalid ("Call me
+    # on 98765. 432110." for "… 43210"): 8-13 digits with at most two separators between two of them.
+    _after_call_word = ContextGate(
+        re.compile(
+            r"\b(?:mobile|mob|phone|call|contact|whatsapp|cell|reach|dial|ring)\b|फ़ोन|फोन|कॉल|व्हाट्सएप",
+            re.IGNORECASE,
+        ),
+        window=25,
+        blockers=REFERENCE_LABELS,
+        one_value=True,
+    )
+    _loose = re.compile(r"(?<![\w+.])\+?\d(?:[\s.-]{0,2}\d){7,12}(?!\w|[.-]?\d)")
+    _date = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}")
+
     def find(self, text: str) -> Iterator[Span]:
         if self._enough_digits.search(text) is None:
             return
+        found: list[Span] = []
         matcher = phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
             if (
@@ -80,7 +95,15 @@ class PhoneDetector:
             ):
                 continue
             value = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-            yield Span(match.start, match.end, self.type, value)
+            found.append(Span(match.start, match.end, self.type, value))
+        yield from found
+        for m in self._loose.finditer(text):
+            if (
+                not any(s.start < m.end() and m.start() < s.end for s in found)
+                and not self._date.fullmatch(m.group())
+                and self._after_call_word.opens(text, m.start())
+            ):
+                yield Span(m.start(), m.end(), self.type, _digits(m.group()))
 
 
 @dataclass(frozen=True, slots=True)

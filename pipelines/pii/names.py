@@ -178,12 +178,16 @@ def _lexicon(*names: str) -> frozenset[str]:
     return frozenset(words)
 
 
+_GIVEN = ("given_names.txt", "given_names_deva.txt")
+_SURNAMES = ("surnames.txt", "surnames_deva.txt")
+
+
 def is_given_name(word: str) -> bool:
-    return word.lower() in _lexicon("given_names.txt", "given_names_deva.txt")
+    return word.lower() in _lexicon(*_GIVEN)
 
 
 def is_surname(word: str) -> bool:
-    return word.lower() in _lexicon("surnames.txt", "surnames_deva.txt")
+    return word.lower() in _lexicon(*_SURNAMES)
 
 
 def is_known_name_part(word: str) -> bool:
@@ -274,14 +278,12 @@ class PersonDetector:
         return Span(start, end, self.type, " ".join(w.group().lower() for w in words))
 
     def _pairs(self, text: str) -> Iterator[Span]:
-        tokens = list(_TOKEN.finditer(text))
-        for first, second in itertools.pairwise(tokens):
-            honorific = second.group().lower() == "ji" and first.group().lower() not in _DEITIES
-            if (
-                text[first.end() : second.start()].isspace()
-                and is_given_name(first.group())
-                and (is_surname(second.group()) or honorific)
-            ):
-                end = second.end() if second.group().lower() != "ji" else first.end()
-                value = text[first.start() : end].lower()
-                yield Span(first.start(), end, self.type, " ".join(value.split()))
+        given, surnames = _lexicon(*_GIVEN), _lexicon(*_SURNAMES)
+        words = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+        for (start, end, first), (next_start, next_end, second) in itertools.pairwise(words):
+            if first not in given or not text[end:next_start].isspace():
+                continue
+            if second in surnames:
+                yield Span(start, next_end, self.type, f"{first} {second}")
+            elif second == "ji" and first not in _DEITIES:  # "Ramesh ji": the name, not the honorific
+                yield Span(start, end, self.type, first)

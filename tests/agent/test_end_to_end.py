@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from typing import TYPE_CHECKING
 
 import av
 import pytest
 import pytest_asyncio
 
-from pipelines.audio import decode
+from pipelines.audio import decode, encode_voice_note
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, first_reply, now, running_stack
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT, Clip
@@ -192,3 +193,35 @@ async def test_old_message_outside_the_service_window_is_not_answered(stack: Sta
     (letter,) = await stack.queue.dead_letters()
     assert letter["reason"] == "window_closed"
     assert stack.graph.messages == []
+
+
+async def test_spoken_name_address_and_numbers_never_reach_the_llm(
+    stack: Stack, synthesizer: PiperSynthesizer
+) -> None:
+    """A voice note (Piper speech, transcribed by the real tiny.en model) that says a name, an address and a
+    phone number, then a Hinglish text with a spoken-style e-mail and a spelt PAN, through webhook, queue and
+    worker. The local LLM peer on 127.0.0.1 records every request: placeholders only, whatever the
+    transcriber made of the words (it writes "Flat 302. Sigh Heights, Bainer Road, Pina. 411045.")."""
+    speech = await synthesizer.synthesize(
+        "My name is Priya Sharma. Please deliver to flat three zero two, Sai Heights, Baner Road, Pune, "
+        "four one one zero four five. Call me on nine eight seven six five, four three two one zero."
+    )
+    sha = stack.add_voice_note("3000000001", encode_voice_note(speech))
+    await stack.post(wh.payload(messages=[wh.voice(BOB, "wamid.p1", "3000000001", sha)]))
+    await eventually(lambda: len(stack.sent_to(BOB)) == 1)
+    text = "aur mera email priya dot sharma at gmail dot com hai, PAN F X V P H six seven two one A"
+    await stack.post(wh.payload(messages=[wh.text(BOB, "wamid.p2", text)]))
+    await eventually(lambda: len(stack.sent_to(BOB)) == 2)
+
+    voice_turn, text_turn = (r["messages"][-1]["content"] for r in stack.llm.requests)
+    for placeholder in ("PERSON", "ADDRESS", "PHONE"):  # the sender's profile name holds <PERSON_1>
+        assert re.search(rf"<{placeholder}_\d+>", voice_turn)
+    assert text_turn == "aur mera email <EMAIL_1> hai, PAN <PAN_1>"
+    conversation = [m for r in stack.llm.requests for m in r["messages"] if m["role"] != "system"]
+    sent = [re.sub(r"<[A-Z_]+_\d+>", "", json.dumps(m)).lower() for m in conversation]
+    raw_values = ("priy", "sharma", "heights", "road", "gmail", "f x v", "fxvph")
+    raw_values += ("nine eight", "four one one")
+    for request in sent:
+        assert not re.search(r"\d{3}", request), "digits of a personal value reached the LLM"
+        for raw in raw_values:
+            assert raw not in request, f"{raw!r} reached the LLM"

@@ -170,3 +170,21 @@ def test_upi_reference_that_passes_verhoeff_is_no_aadhaar() -> None:
 def test_aadhaar_word_beats_a_reference_word_in_between() -> None:
     [span] = Minimizer().scan("my aadhar card id is 2382 9583 5152")
     assert span.type is EntityType.AADHAAR
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Call me on 98765. 432110.", "98765. 432110"),  # ASR heard one digit too many: no valid number
+        ("whatsapp pe 98765-4321-1 bhejo", "98765-4321-1"),
+    ],
+)
+def test_digits_right_after_a_call_word_are_masked_even_when_invalid(text: str, phone: str) -> None:
+    assert [text[s.start : s.end] for s in Minimizer().scan(text)] == [phone]
+
+
+@pytest.mark.parametrize(
+    "text", ["call me on 12.03.2025 at 5", "phone order 12345678 kab aayega", "consumer no 2193102945, bill"]
+)
+def test_dates_and_references_after_a_call_word_stay(text: str) -> None:
+    assert Minimizer().scan(text) == []
