@@ -48,10 +48,14 @@ class Calendar:
                     break
         return found
 
+    def start(self, label: str) -> datetime | None:
+        """The moment a slot label stands for, in the business's time zone (None if it is not a label)."""
+        try:
+            return datetime.strptime(label, SLOT_FORMAT).replace(tzinfo=self._zone)
+        except ValueError:
+            return None
+
     def bookable(self, label: str, now: datetime) -> bool:
         """A slot the hours offer, in the future and within the booking window (taken or not)."""
-        try:
-            wanted = datetime.strptime(label, SLOT_FORMAT).replace(tzinfo=self._zone)
-        except ValueError:
-            return False
-        return any(slot == wanted for slot in self._slots(now))
+        wanted = self.start(label)
+        return wanted is not None and any(slot == wanted for slot in self._slots(now))

@@ -250,34 +250,28 @@ class ConversationTools:
         return json.dumps({"saved": True, "forwarded_to_team": forwarded})
 
     def _taken_key(self) -> str:
+        """The tenant's booked slots: a sorted set scored by start time, so past ones are dropped cheaply."""
         return f"lc:booked:{{{self._tenant.id}}}"
 
     async def _book(self, arguments: dict[str, Any], key: str) -> str:
         booking = self._automation.booking
-        assert booking is not None  # the tool is offered only with a booking section
+        if booking is None:  # offered only with a booking section; a reload may have removed it
+            raise ToolError("booking is not available")
         calendar, now = Calendar(booking), self._now()
-        slot = arguments.get("slot")
-        taken = {
-            s.decode() if isinstance(s, bytes) else s for s in await self._redis.smembers(self._taken_key())
-        }
-        if not slot or not calendar.bookable(slot, now):
-            return json.dumps(
-                {"booked": False, "free_slots": calendar.proposals(now, taken), "timezone": booking.timezone}
-            )
-        if not await self._redis.sadd(self._taken_key(), slot):
-            return json.dumps(
-                {
-                    "booked": False,
-                    "reason": "slot already taken",
-                    "free_slots": calendar.proposals(now, taken | {slot}),
-                }
-            )
+        await self._redis.zremrangebyscore(self._taken_key(), "-inf", now.timestamp())
+        taken = {_text(s) for s in await self._redis.zrange(self._taken_key(), 0, -1)}
+        slot = arguments.get("slot") or ""
+        start = calendar.start(slot)
+        if start is None or not calendar.bookable(slot, now):
+            free = calendar.proposals(now, taken)
+            return json.dumps({"booked": False, "free_slots": free, "timezone": booking.timezone})
+        if not await self._redis.zadd(self._taken_key(), {slot: start.timestamp()}, nx=True):
+            free = calendar.proposals(now, taken | {slot})
+            return json.dumps({"booked": False, "reason": "slot already taken", "free_slots": free})
         data = {"slot": slot, "timezone": booking.timezone, "purpose": arguments.get("purpose", "")}
-        if (
-            not await self._notify(f"{booking.tool}.requested", key, data)
-            and self._automation.webhook is not None
-        ):
-            await self._redis.srem(self._taken_key(), slot)
+        forwarded = await self._notify(f"{booking.tool}.requested", key, data)
+        if not forwarded and self._automation.webhook is not None:
+            await self._redis.zrem(self._taken_key(), slot)
             raise ToolError("the booking could not be passed to the team")
         log.info("tool.booked", tenant=self._tenant.id, tool=booking.tool)
         return json.dumps({"booked": True, "slot": slot, "timezone": booking.timezone})
@@ -343,3 +337,7 @@ class ToolFactory:
             secret=secret.encode() if secret else None,
             clock=self._clock,
         )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

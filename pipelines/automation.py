@@ -1,7 +1,8 @@
 """The business's automation: OpenAI tool calling in a loop with a bounded number of steps.
 
 The model only ever sees placeholders. A tool's arguments get the person's real values back only when the
-tool is the business's own (`ToolSpec.restores_pii`) and the tenant's restore policy allows the type; what a
+tool is the business's own (`ToolSpec.restores_pii`) and the tenant's restore policy allows the type (in
+normalized form, except names and addresses, which go as written); what a
 tool returns is minimized against the same vault before the model reads it, so a restored value is never
 echoed back. Which tenant, conversation and person a tool acts on is bound into the `ToolBox` by the
 server; nothing in the model's output can choose them.
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema import Draft202012Validator
 
-from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.pii.vault import PLACEHOLDER
 from pipelines.respond import Completion, LLMError, LLMFailure, LLMReply, Responder
 
 if TYPE_CHECKING:
@@ -193,9 +195,24 @@ def _schema_problem(spec: ToolSpec, arguments: object) -> str:
     return f"arguments do not match the schema at {error.json_path} (rule: {error.validator})"
 
 
+# Names and addresses reach a business system as the person wrote them; everything else in its normalized
+# form (a phone number said as "nau nau aath …" becomes +9199887…, a date of birth 1990-03-05).
+_AS_WRITTEN = frozenset({EntityType.PERSON, EntityType.ADDRESS})
+
+
+def _restore_for_tool(text: str, vault: Vault, policy: RestorePolicy) -> str:
+    def substitute(m: re.Match[str]) -> str:
+        entry = vault.entry(m.group())
+        if entry is None or not policy.allows(entry.type, RestoreTarget.TOOL):
+            return restore(m.group(), vault, policy, RestoreTarget.TOOL)  # the neutral label
+        return entry.surface if entry.type in _AS_WRITTEN else entry.value
+
+    return PLACEHOLDER.sub(substitute, text)
+
+
 def _restore_values(value: Any, vault: Vault, policy: RestorePolicy) -> Any:
     if isinstance(value, str):
-        return restore(value, vault, policy, RestoreTarget.TOOL)
+        return _restore_for_tool(value, vault, policy)
     if isinstance(value, list):
         return [_restore_values(v, vault, policy) for v in value]
     if isinstance(value, dict):

@@ -67,7 +67,7 @@ def model(messages: list[dict[str, Any]]) -> str | list[Call]:
             return "Sure, an agent from our team will reply here shortly."
         return "Thank you, I have noted your requirement and an agent will call you."
     said = last["content"]
-    if "my name is" in said:
+    if "my name is" in said or "naam" in said:
         return [
             Call(
                 "capture_lead",
@@ -167,7 +167,7 @@ async def test_lead_reaches_the_crm_with_real_values_while_the_llm_sees_placehol
     assert lead["conversation"] == _conv(ALICE)
     assert lead["contact"] == {"wa_id": ALICE}
     assert lead["data"]["name"] == NAME
-    assert CALLBACK in lead["data"]["phone"]
+    assert lead["data"]["phone"] == "+919988776655"  # normalized for the CRM
     assert lead["data"]["location"] == "Baner"
     first = stack.llm.requests[0]
     assert {t["function"]["name"] for t in first["tools"]} >= {
@@ -332,3 +332,19 @@ async def test_ending_the_conversation_starts_the_next_one_afresh(stack: Stack) 
     await eventually(lambda: len(stack.sent_to(ALICE)) == 3)
     assert [m["role"] for m in stack.llm.requests[-1]["messages"]] == ["system", "user"]
     assert [m["role"] for m in stack.llm.requests[1]["messages"]][:3] == ["system", "user", "assistant"]
+
+
+async def test_hinglish_lead_with_a_spoken_number(stack: Stack, crm: TenantPeer) -> None:
+    said = (
+        "Mera naam Rahul Verma hai, Baner mein 2 BHK kharidna hai, budget 90 lakh. "
+        "Mera number nau nau aath aath saat saat chhe chhe paanch paanch hai."
+    )
+    await _say(stack, ALICE, "wamid.hi1", said)
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 1)
+    (lead,) = crm.events("lead.captured")
+    assert lead["data"]["name"] == NAME
+    assert lead["data"]["phone"] == "+919988776655"
+    user_text = stack.llm.requests[0]["messages"][-1]["content"]
+    assert "Mera naam <PERSON_" in user_text
+    assert "nau nau" not in _llm_text(stack)
+    assert "Rahul" not in _llm_text(stack)

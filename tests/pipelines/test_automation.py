@@ -99,7 +99,8 @@ async def test_business_tool_gets_real_values_while_the_model_sees_placeholders(
     result = await loop.run(prompt, box, vault, POLICY)
 
     assert result.llm.text == "Saved, thank you."
-    assert box.received == [("capture_lead", {"phone": PHONE, "email": EMAIL})]
+    # Normalized for the business's system: E.164 phone, lower-case e-mail.
+    assert box.received == [("capture_lead", {"phone": "+919876543210", "email": EMAIL})]
     # The tool echoed the real values; the model read them back as placeholders.
     second = peer.requests[1]["messages"]
     assert second[-1]["role"] == "tool"
@@ -133,7 +134,7 @@ async def test_third_party_tool_and_never_types_get_no_real_values(
     )
     await loop.run(prompt, box, vault, POLICY)
     assert box.received[0] == ("search_listings", {"q": "<PHONE_1>"})
-    assert box.received[1] == ("capture_lead", {"q": f"{PHONE} [card number]"})
+    assert box.received[1] == ("capture_lead", {"q": "+919876543210 [card number]"})
 
 
 @pytest.mark.parametrize(
