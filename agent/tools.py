@@ -259,7 +259,8 @@ class ConversationTools:
             raise ToolError("booking is not available")
         calendar, now = Calendar(booking), self._now()
         await self._redis.zremrangebyscore(self._taken_key(), "-inf", now.timestamp())
-        taken = {_text(s) for s in await self._redis.zrange(self._taken_key(), 0, -1)}
+        members = await self._redis.zrange(self._taken_key(), 0, -1)
+        taken = {_text(m) for m in members if isinstance(m, bytes | str)}
         slot = arguments.get("slot") or ""
         start = calendar.start(slot)
         if start is None or not calendar.bookable(slot, now):
