@@ -69,7 +69,7 @@ _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
         re.compile(
             r"#\s?\d+[A-Za-z0-9/-]*|\b[A-Za-z][- ]\d{1,4}\b(?![.,]\d)"
             r"|\b(?![0-9]{1,2}([/-])[0-9]{1,2}\1(?:19|20)[0-9]{2}\b)[0-9]{1,4}(?:/[0-9]{1,4}|-[0-9]{1,4}){1,3}\b"
-            r"|\b(?:number|no\.?)\s?\d{1,4}\b(?![.,/-]?\d)"
+            r"|\b(?:number|no\.?)\s?\d{1,4}\b(?![.,/ -]?\d)"
             rf"|\b(?:number|no\.?|[A-Za-z])\s+{_SAID_NUMBER}",
             re.IGNORECASE,
         ),
@@ -110,7 +110,8 @@ _NUMBERED_STREET = re.compile(rf"\s*(?:no\.?|number|नं\.?|नंबर)?\s*{
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)
 # A Hindi landmark ends in a postposition: "हनुमान मंदिर के पास", "SBI ATM के सामने", "mandir ke paas".
 _POSTPOSITION = re.compile(
-    r"(?:के|\bke)\s+(?:पास|सामने|पीछे|बगल\s+में|paas|pass|samne|saamne|peeche|piche)\b", re.IGNORECASE
+    rf"(?:के|\bke)\s+(?:पास|सामने|पीछे|बगल\s+में|paas|pass|samne|saamne|peeche|piche)(?![\w{_LETTERS}])",
+    re.IGNORECASE,
 )
 # Function words, verbs and business words: never part of a place name, so never inside an address gap or
 # a street name ("ship it to Link Road": "to" ends the street name).
@@ -122,11 +123,12 @@ _NOT_PLACE = frozenset(
         "ok", "okay", "yes", "no", "not", "also", "just", "only", "here", "there", "hi", "hello", "dear", "sir",
         "madam", "ji", "deliver", "delivery", "send", "ship", "shipping", "call", "mail", "email", "phone",
         "mobile", "number", "whatsapp", "order", "invoice", "bill", "payment", "refund", "account", "card",
-        "pan", "upi", "id", "address", "confirm", "asap", "today", "tomorrow", "hai", "hain", "ho", "ka", "ki",
-        "ke", "ko", "pe", "par", "mein", "se", "aur", "ya", "bhi", "toh", "bhej", "bhejo", "bhejna",
-        "do", "karo", "kar", "karna", "dena", "dijiye", "mera", "meri", "mere", "hamara", "wala", "wali",
-        "chahiye", "kab", "kya", "nahi", "है", "हैं", "का", "की", "के", "को", "पर", "में", "से", "और", "भी",
-        "भेज", "भेजें", "भेजिए", "दीजिए", "मेरा", "मेरी", "मेरे", "पता", "नंबर", "कृपया"
+        "pan", "upi", "id", "aadhar", "aadhaar", "kyc", "gst", "gstin", "ifsc", "passport", "voter", "address",
+        "confirm", "asap", "today", "tomorrow", "hai", "hain", "ho", "ka", "ki", "ke", "ko", "pe", "par",
+        "mein", "se", "aur", "ya", "bhi", "toh", "bhej", "bhejo", "bhejna", "do", "karo", "kar", "karna",
+        "dena", "dijiye", "mera", "meri", "mere", "hamara", "wala", "wali", "chahiye", "kab", "kya", "nahi",
+        "है", "हैं", "का", "की", "के", "को", "पर", "में", "से", "और", "भी", "भेज", "भेजें", "भेजिए", "दीजिए",
+        "मेरा", "मेरी", "मेरे", "पता", "नंबर", "कृपया",
     }
 )  # fmt: skip
 # What may separate two components: punctuation and a couple of filler words.

@@ -151,6 +151,10 @@ def test_words_that_are_not_names(text: str, absent: str) -> None:
             "plot one six DLF Capital Greens near DAV School Sector 44 Chandigarh",
         ),
         ("hanuman mandir ke paas, Flat 12, MG Road, Pune", "hanuman mandir ke paas, Flat 12, MG Road, Pune"),
+        (
+            "पता: मकान नं. 212, sbi atm के सामने, कोलार रोड, भोपाल 462041. जल्दी",
+            "मकान नं. 212, sbi atm के सामने, कोलार रोड, भोपाल 462041",
+        ),
     ],
 )
 def test_addresses_in_more_layouts(text: str, address: str) -> None:
@@ -169,3 +173,12 @@ def test_addresses_in_more_layouts(text: str, address: str) -> None:
 )
 def test_places_that_are_not_addresses(text: str) -> None:
     assert all(t is not EntityType.ADDRESS for t, _ in _found(text))
+
+
+def test_an_address_stops_before_the_next_value() -> None:
+    """ "number 7572" of the Aadhaar on the next line is no house number of the address."""
+    found = _found(
+        "ship it to Flat 702, 100 Feet Road, Vyttila, Kochi, PIN 682057\naadhar number 7572 3299 1116"
+    )
+    assert (EntityType.ADDRESS, "Flat 702, 100 Feet Road, Vyttila, Kochi, PIN 682057") in found
+    assert (EntityType.AADHAAR, "7572 3299 1116") in found
