@@ -124,7 +124,9 @@ def tune(dataset: Sequence[Example], run: Run) -> tuple[float, Run, dict[float, 
     runs: dict[float, Run] = {}
     for threshold in THRESHOLDS:
         predictions = [at_threshold(p, threshold) for p in run.predictions]
-        runs[threshold] = Run(run.system, predictions, run.latencies_ms, run.errors, run.first_error)
+        runs[threshold] = Run(
+            run.system, predictions, run.latencies_ms, run.errors, run.first_error, run.cpu_s
+        )
         tried[threshold] = score(dataset, runs[threshold])
     best = max(THRESHOLDS, key=lambda t: tried[t].typed.f1)
     return best, runs[best], tried

@@ -102,7 +102,8 @@ _SUMMARY: tuple[tuple[str, Callable[[Scores], str]], ...] = (
     ("  leak, devanagari", lambda s: _pct(s.leak_by_language.get("devanagari"))),
     ("false alarms (PII-free msgs)", lambda s: _pct(s.false_alarm)),
     ("over-masking (non-PII chars)", lambda s: _pct(s.over_masking)),
-    ("msgs/s, one core", lambda s: f"{s.latency.per_second:,.0f}"),
+    ("msgs/s, one core (wall)", lambda s: f"{s.latency.per_second:,.0f}"),
+    ("msgs/s, one core (CPU time)", lambda s: f"{s.per_cpu_second:,.0f}"),
     ("latency p50 / p95 ms", lambda s: f"{s.latency.percentile(50):.2f} / {s.latency.percentile(95):.2f}"),
 )
 
@@ -189,7 +190,7 @@ def targets(scores: Scores, cost: TurnCost | None) -> Iterator[str]:
         ("false alarms <= 5 %", _pct(scores.false_alarm), scores.false_alarm.rate <= 0.05),
         ("over-masking <= 1 %", _pct(scores.over_masking), scores.over_masking.rate <= 0.01),
         ("p95 <= 5 ms per message", f"{latency.percentile(95):.2f} ms", latency.percentile(95) <= 5),
-        ("msgs/s on one core >= 2,000", f"{latency.per_second:,.0f}", latency.per_second >= 2000),
+        ("msgs/s on one core >= 2,000 (CPU time)", f"{scores.per_cpu_second:,.0f}", scores.per_cpu_second >= 2000),
     ]  # fmt: skip
     if cost is not None:
         rows.append(

@@ -37,6 +37,7 @@ class Run:
     latencies_ms: Sequence[float]
     errors: int = 0
     first_error: str = ""
+    cpu_s: float = 0.0  # CPU time of the whole timed loop: unlike wall time, not inflated by other processes
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ class Scores:
     over_masking: Share
     decoy_hits: dict[str, Share]
     latency: Latency
+    per_cpu_second: float  # messages per CPU-second: throughput on one core, whatever else the machine runs
 
 
 def _overlaps(a: GoldSpan | Prediction, b: GoldSpan | Prediction) -> bool:
@@ -208,4 +210,5 @@ def score(dataset: Sequence[Example], run: Run) -> Scores:
         over_masking=over_masking,
         decoy_hits=decoy_hits,
         latency=Latency(run.latencies_ms),
+        per_cpu_second=len(run.latencies_ms) / run.cpu_s if run.cpu_s else 0.0,
     )

@@ -75,6 +75,7 @@ def measure(system: System, dataset: Sequence[Example]) -> Run:
     predictions: list[list[Prediction]] = []
     latencies: list[float] = []
     errors, first_error = 0, ""
+    cpu_started = time.process_time()
     for example in dataset:
         start = time.perf_counter()
         found, error = _safe_scan(system, example.text)
@@ -83,7 +84,8 @@ def measure(system: System, dataset: Sequence[Example]) -> Run:
         if error:
             errors += 1
             first_error = first_error or f"message {example.id}: {error}"
-    return Run(system.name, predictions, latencies, errors, first_error)
+    cpu_s = time.process_time() - cpu_started
+    return Run(system.name, predictions, latencies, errors, first_error, cpu_s)
 
 
 def _safe_scan(system: System, text: str) -> tuple[list[Prediction], str]:
