@@ -19,9 +19,7 @@ import structlog
 from agent.calls.agent import CallAgent, CallBrain
 from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
 from agent.calls.llm import ResponderLLM
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
-from agent.calls.stt import WhisperSTT
-from agent.calls.tts import PiperTTS
+from agent.calls.session import observe_turns, voice_session
 from agent.calls.webrtc import CallPeer, IceServer, SdpError
 from agent.whatsapp import GraphError
 from pipelines.pii import Minimizer, Vault
@@ -29,6 +27,7 @@ from pipelines.pii import Minimizer, Vault
 if TYPE_CHECKING:
     from livekit.agents import AgentSession
 
+    from agent.calls.models import CallModels
     from agent.metrics import Metrics
     from agent.whatsapp import GraphClient
     from pipelines.respond import Responder
@@ -162,34 +161,15 @@ class CallHandler:
     async def _start_session(
         self, request: CallRequest, peer: CallPeer, output: CallAudioOutput
     ) -> AgentSession[None]:
-        from livekit.agents import AgentSession, APIConnectOptions
-        from livekit.agents.voice.agent_session import SessionConnectOptions
-
-        models = self._models
-        session: AgentSession[None] = AgentSession(
-            stt=WhisperSTT(models.transcriber, models.executor),
-            vad=models.vad,
-            llm=ResponderLLM(self._responder, self._llm_model),
-            tts=PiperTTS(models.synthesizer),
-            turn_handling={
-                "turn_detection": "vad",
-                "endpointing": {"min_delay": END_OF_SPEECH_SILENCE_S / 2, "max_delay": 2.0},
-                "interruption": {
-                    "enabled": True,
-                    "mode": "vad",
-                    "min_duration": 0.3,
-                    "resume_false_interruption": False,
-                },
-                "preemptive_generation": {"enabled": False},
-            },
-            user_away_timeout=self._config.silence_timeout_s,
-            conn_options=SessionConnectOptions(llm_conn_options=APIConnectOptions(max_retry=0)),
+        session = voice_session(
+            self._models,
+            ResponderLLM(self._responder, self._llm_model),
+            silence_timeout_s=self._config.silence_timeout_s,
         )
-        self._observe(session, request.tenant)
+        observe_turns(session, self._metrics, request.tenant)
         session.input.audio = CallAudioInput(await peer.remote_audio())
         session.output.audio = output
-        agent = CallAgent(request.brain, self._minimizer, Vault())
-        await session.start(agent, record=False)
+        await session.start(CallAgent(request.brain, self._minimizer, Vault()), record=False)
         return session
 
     async def _converse(
@@ -226,33 +206,6 @@ class CallHandler:
             with contextlib.suppress(RuntimeError):
                 await session.say(farewell, allow_interruptions=False).wait_for_playout()
         return outcome
-
-    def _observe(self, session: AgentSession[None], tenant: str) -> None:
-        """Per-turn latencies from the framework's message metrics into Prometheus."""
-        from livekit.agents import llm
-
-        stopped: list[float] = []
-
-        def on_item(ev: object) -> None:
-            item = getattr(ev, "item", None)
-            if not isinstance(item, llm.ChatMessage):
-                return
-            m = item.metrics
-            if item.role == "user":
-                if "stopped_speaking_at" in m:
-                    stopped[:] = [m["stopped_speaking_at"]]
-                if "transcription_delay" in m:
-                    self._metrics.call_stage_seconds.labels("stt").observe(m["transcription_delay"])
-                return
-            if "llm_node_ttft" in m:
-                self._metrics.call_stage_seconds.labels("llm_first_token").observe(m["llm_node_ttft"])
-            if "tts_node_ttfb" in m:
-                self._metrics.call_stage_seconds.labels("tts_first_byte").observe(m["tts_node_ttfb"])
-            if stopped and "started_speaking_at" in m:
-                latency = m["started_speaking_at"] - stopped.pop()
-                self._metrics.call_response_seconds.labels(tenant).observe(max(0.0, latency))
-
-        session.on("conversation_item_added", on_item)
 
     async def _terminate(self, request: CallRequest) -> None:
         try:
