@@ -149,6 +149,7 @@ _SIGN_OFF = re.compile(
 )
 _LINE_END = re.compile(r"\s*(?:[.!]|$|\n)")
 _TOKEN = re.compile(_WORD)
+_NOT_LETTERS = re.compile(r"[^\w\u0900-\u0963\u0971-\u097F]+|[\d_]+")  # splits text where _TOKEN's words end
 # Given names that are also gods' names: "Ganesh ji ki murti" is about the god, not a person called Ganesh.
 _DEITIES = frozenset(
     {
@@ -279,6 +280,8 @@ class PersonDetector:
 
     def _pairs(self, text: str) -> Iterator[Span]:
         given, surnames = _lexicon(*_GIVEN), _lexicon(*_SURNAMES)
+        if given.isdisjoint(_NOT_LETTERS.split(text.lower())):  # no given name at all (most texts): no pair
+            return
         words = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
         for (start, end, first), (next_start, next_end, second) in itertools.pairwise(words):
             if first not in given or not text[end:next_start].isspace():

@@ -329,7 +329,7 @@ class Shadow:
 
 def spoken_shadow(text: str) -> Shadow:
     """The shadow of `text`: spoken digits, e-mail addresses, UPI IDs and script digits in written form."""
-    if _CUES.search(text) is None:  # most chat: nothing any pass could rewrite
+    if not _has_cue(text):  # most chat: nothing any pass could rewrite
         return Shadow(text, len(text), False, (0,), (_Segment(0, 0, len(text), True),))
     lexemes = _Lexer(text).lexemes()
     edits, claimed = _Addresses(text, lexemes).edits()
@@ -1004,19 +1004,19 @@ class _SpokenDates:
         return (century + rest[0], rest[1]) if rest and rest[0] >= 10 else None
 
 
-def _cue_pattern() -> re.Pattern[str]:
-    """What every rewrite needs somewhere in the text: a number word that is not also a common word, a
-    "double"/"plus"/"dot"-like word, a script digit, a spaced or spoken "@" before a domain or UPI handle, or a
-    single letter next to a letter or digit (a spelt code). Texts without one skip the passes: most chat."""
+def _cue_words() -> frozenset[str]:
+    """Number words that are not also common words, and "double"/"plus"/"dot"-like words."""
     words = {w for w, (_, _, weak) in _DIGIT_WORDS.items() if not weak}
     words |= _REPEATS.keys() | _PLUS_WORDS | _JOIN_WORDS.keys() | _TEENS.keys() | _TENS.keys()
-    words |= _ORDINAL_UNITS.keys() | _ORDINAL_TEENS.keys() | _ORDINAL_TENS.keys()
-    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return frozenset(words | _ORDINAL_UNITS.keys() | _ORDINAL_TEENS.keys() | _ORDINAL_TENS.keys())
+
+
+def _cue_pattern() -> re.Pattern[str]:
+    """The other cues: a script digit, a spaced or spoken "@" before a domain or UPI handle, a single letter next
+    to a letter or digit (a spelt code)."""
     handles = "|".join(sorted(_UPI_ANY))
-    letter = r"[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963]"
     return re.compile(
-        rf"(?<!{letter})(?:{alternation})(?!{letter})"
-        r"|(?![0-9])\d"
+        r"(?![0-9])\d"
         r"|\s@|@\s"
         rf"|\bat\b.{{0,80}}?(?:\.[A-Za-z]|\b(?:{handles})\b)"
         r"|(?<![^\W_])[A-Za-z] (?:[A-Za-z]|\d)(?![^\W_])",
@@ -1024,4 +1024,13 @@ def _cue_pattern() -> re.Pattern[str]:
     )
 
 
+_CUE_WORDS: Final = _cue_words()
 _CUES: Final = _cue_pattern()
+_CUE_TOKEN: Final = re.compile(_WORD)
+
+
+def _has_cue(text: str) -> bool:
+    """Whether any pass could rewrite something in `text`; texts without a cue (most chat) skip them all."""
+    if _CUES.search(text) is not None:
+        return True
+    return not _CUE_WORDS.isdisjoint(w.lower() for w in _CUE_TOKEN.findall(text))
