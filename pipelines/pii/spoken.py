@@ -331,6 +331,11 @@ def spoken_shadow(text: str) -> Shadow:
     """The shadow of `text`: spoken digits, e-mail addresses, UPI IDs and script digits in written form."""
     if not _has_cue(text):  # most chat: nothing any pass could rewrite
         return Shadow(text, len(text), False, (0,), (_Segment(0, 0, len(text), True),))
+    return _rewrite(text)
+
+
+def _rewrite(text: str) -> Shadow:
+    """Every pass, whether or not the text has a cue."""
     lexemes = _Lexer(text).lexemes()
     edits, claimed = _Addresses(text, lexemes).edits()
     edits.extend(_SpeltCodes(lexemes, claimed).edits())

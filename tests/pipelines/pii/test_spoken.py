@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.pii import EntityType, Minimizer, Vault
-from pipelines.pii.spoken import spoken_shadow
+from pipelines.pii.spoken import _rewrite, spoken_shadow
 
 
 def _original(text: str, written: str) -> str:
@@ -425,3 +425,29 @@ def test_text_without_spoken_forms_is_its_own_shadow(text: str) -> None:
     assert not shadow.changed
     assert shadow.text == text
     assert shadow.original_span(0, len(text)) == (0, len(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *PROSE,
+        "call me on nine eight seven six five four three two one zero",
+        "mera number nau aath saat chhe paanch chaar teen do ek shunya hai",
+        "मेरा नंबर नौ आठ सात छह पांच चार तीन दो एक शून्य है",
+        "मेरा नंबर ९८७६५ ४३२१० है",
+        "priya dot sharma at gmail dot com",
+        "rahul at okaxis",
+        "ravi @ gmail.com",
+        "PAN F X V P H 6721 A",
+        "passport J seven eight zero one five four three",
+        "born fifth of august nineteen ninety four",
+        "ip one nine two dot one six eight dot one dot five",
+        "double nine eight",
+        "plus nine one",
+        "I do not know, oh well, teen patti",
+        "bhej do saat aath",
+    ],
+)
+def test_the_cue_gate_skips_only_texts_without_rewrites(text: str) -> None:
+    """The shortcut for texts without a cue returns what all the passes would."""
+    assert spoken_shadow(text).text == _rewrite(text).text
