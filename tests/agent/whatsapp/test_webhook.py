@@ -14,6 +14,7 @@ from agent.app import create_app
 from agent.metrics import Metrics
 from tests.agent.stack import settings
 from tests.agent.whatsapp import webhooks as wh
+from tests.conftest import ROOT
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
@@ -200,7 +201,8 @@ def test_calls_are_routed_to_the_call_queue_once(client: TestClient, sync_redis:
 
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "alive"}
-    assert client.get("/readyz").json() == {"status": "ready", "tenants": 1}
+    shipped = len(list((ROOT / "prompts").glob("*/tenant.yaml")))
+    assert client.get("/readyz").json() == {"status": "ready", "tenants": shipped}
 
 
 def test_redis_down_means_503_so_meta_retries(tmp_path: Path) -> None:
