@@ -136,7 +136,7 @@ class HttpTool(_Strict):
         return value
 
 
-class Automation(_Strict):
+class AutomationConfig(_Strict):
     """Tools are offered to the model only when `enabled` (the embedded offline model cannot use them)."""
 
     enabled: bool = False
@@ -157,7 +157,7 @@ class Automation(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> Automation:
+    def _consistent(self) -> AutomationConfig:
         names = [t.name for t in self.tools]
         if len(names) != len(set(names)):
             raise ValueError("tool names must be unique")

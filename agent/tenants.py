@@ -11,7 +11,7 @@ import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.automation_config import Automation, Replies, Voice
+from agent.automation_config import AutomationConfig, Replies, Voice
 from agent.consent_config import ConsentConfig
 from agent.yaml_lines import line_of
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
@@ -78,7 +78,7 @@ class Tenant(_Strict):
     fallbacks: Fallbacks = Fallbacks()
     replies: Replies = Replies()
     voice: Voice = Voice()
-    automation: Automation = Automation()
+    automation: AutomationConfig = AutomationConfig()
     consent: ConsentConfig = ConsentConfig()
 
     @field_validator("pii_restore")

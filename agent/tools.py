@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from agent.automation_config import Automation, HttpTool
+    from agent.automation_config import AutomationConfig, HttpTool
     from agent.leads import LeadStore
     from agent.store import HandoffFlags
     from agent.tenants import Tenant
@@ -101,7 +101,7 @@ class EndpointCaller:
         return body.decode(errors="replace")
 
 
-def tool_specs(a: Automation) -> list[ToolSpec]:
+def tool_specs(a: AutomationConfig) -> list[ToolSpec]:
     """What the model is offered for a tenant (none unless its automation is enabled)."""
     if not a.enabled:
         return []
@@ -175,7 +175,7 @@ class ConversationTools:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._tenant = tenant
-        self._automation: Automation = tenant.automation
+        self._automation: AutomationConfig = tenant.automation
         self._conv = conv
         self._contact = contact
         self._turn_id = turn_id

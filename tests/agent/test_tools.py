@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from agent.automation_config import Automation, Booking
+from agent.automation_config import AutomationConfig, Booking
 from agent.booking import Calendar
 from agent.leads import LeadStore
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
@@ -219,5 +219,5 @@ async def test_handoff_sets_the_shared_flag_and_end_marks_the_conversation(
 
 def test_no_tools_for_a_tenant_without_automation(factory: ToolFactory) -> None:
     default = load_tenant(ROOT / "prompts" / "default")
-    assert default.automation == Automation()
+    assert default.automation == AutomationConfig()
     assert factory.for_turn(default, conv="default:x", contact="1", turn_id="t") is None
