@@ -326,6 +326,8 @@ class ToolFactory:
             return None
         name = tenant.automation.secret_env
         secret = self._environ.get(name) if name else None
+        if name and not secret:  # `prompts validate` reports it too; the turn goes on without signed calls
+            log.warning("tools.secret_missing", tenant=tenant.id, variable=name)
         return ConversationTools(
             tenant,
             conv=conv,
