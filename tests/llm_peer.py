@@ -148,7 +148,7 @@ class ChatPeer:
                         "type": "function",
                         "function": {
                             "name": c.name,
-                            "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments),
+                            "arguments": _arguments(c),
                         },
                     }
                     for i, c in enumerate(calls)
@@ -185,6 +185,10 @@ class ChatPeer:
         t = np.arange(int(24_000 * seconds)) / 24_000
         pcm = (np.sin(2 * np.pi * 220 * t) * 8000).astype("<i2")
         return Response(pcm.tobytes(), media_type="application/octet-stream")
+
+
+def _arguments(call: Call) -> str:
+    return call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
 
 
 def _usage(messages: list[dict[str, Any]], text: str) -> dict[str, int]:
