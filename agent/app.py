@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from agent.admin import AdminTokens, admin_router
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import CallQueue, ConversationQueue, QueueConfig
+from agent.reload import watch_tenants
 from agent.runtime import RuntimeConfigError, redis_client
 from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
 from agent.tenants import TenantRegistry
@@ -59,7 +61,11 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()  # a new tenant's phone number is routed without a restart
+        watcher = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
         yield
+        stop.set()
+        await watcher
         await redis.aclose()
         if key_store is not None:
             await key_store.aclose()

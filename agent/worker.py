@@ -25,6 +25,7 @@ from agent.logs import configure_logging
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.reload import watch_tenants
 from agent.runtime import RuntimeConfigError, open_runtime, redis_client
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
@@ -184,18 +185,6 @@ class Worker:
             log.warning("turn.dead_lettered", conv=claim.conv, reason=reason)
 
 
-async def watch_tenants(tenants: TenantRegistry, stop: asyncio.Event, *, every_s: float) -> None:
-    """Hot reload: a changed tenant folder is picked up without a restart; a version that does not validate
-    is logged (the error names file, line and field, never a value) and the old config keeps serving."""
-    while not stop.is_set():
-        await _wait(stop, every_s)
-        for change in await asyncio.to_thread(tenants.refresh):
-            if change.applied:
-                log.info("tenants.reloaded", tenant=change.tenant)
-            else:
-                log.error("tenants.reload_rejected", tenant=change.tenant, error=change.error)
-
-
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     """Sleep up to `seconds`, waking early when `event` is set."""
     with contextlib.suppress(TimeoutError):
@@ -258,6 +247,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         try:
             await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
         finally:
+            stop.set()  # also when the worker failed: the background loops end with it
             await sweeper
             await watcher
             await redis.aclose()

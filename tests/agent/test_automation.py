@@ -15,8 +15,8 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 from agent.leads import LeadStore
+from agent.reload import watch_tenants
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
-from agent.worker import watch_tenants
 from tests.agent.stack import MASTER, TOKEN, Stack, eventually, running_stack
 from tests.agent.tenant_peer import TenantPeer, serve_tenant_peer
 from tests.agent.whatsapp import webhooks as wh

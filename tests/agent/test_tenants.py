@@ -5,14 +5,25 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
+from agent.app import create_app
+from agent.metrics import Metrics
+from agent.queue import ConversationQueue
 from agent.tenants import Reload, TenantError, TenantRegistry, load_tenant, turn_config
 from pipelines.pii import EntityType, RestoreTarget
+from tests.agent.stack import eventually
+from tests.agent.stack import settings as stack_settings
+from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from redis.asyncio import Redis
+
+    from tests.redis_server import RedisServer
 
 DEFAULT = ROOT / "prompts" / "default"
 
@@ -190,3 +201,36 @@ def test_registry_refresh_applies_valid_changes_and_keeps_the_old_config_on_inva
     assert "phone number id claimed" in changes["copycat"].error
     assert registry.ids() == ["default"]
     assert registry.by_number("100000000000001") is not None
+
+
+async def test_the_webhook_app_routes_a_tenant_added_while_it_runs(
+    tmp_path: Path, redis: Redis, redis_server: RedisServer
+) -> None:
+    """The real app with its lifespan (hot reload on) and a real redis-server."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(DEFAULT, prompts / "default")
+    app = create_app(stack_settings(redis_server.url, prompts, prompts_reload_s=0.05), metrics=Metrics())
+    queue = ConversationQueue(redis)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as http,
+    ):
+
+        async def post(mid: str) -> None:
+            body = wh.payload(
+                messages=[wh.text("919876543210", mid, "hi")], phone_number_id="100000000000003"
+            )
+            assert (
+                await http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
+            ).status_code == 200
+
+        await post("wamid.before")
+        assert (await queue.backlog()).pending_messages == 0  # nobody has that number yet: ignored
+        shutil.copytree(ROOT / "prompts" / "sunrise-clinic", prompts / "sunrise-clinic")
+
+        async def both_tenants() -> bool:
+            return bool((await http.get("/readyz")).json()["tenants"] == 2)
+
+        await eventually(both_tenants)
+        await post("wamid.after")
+        assert (await queue.backlog()).pending_messages == 1
