@@ -90,6 +90,23 @@ def say_digits(rng: random.Random, number: str, voice: Voice, groups: tuple[int,
     return rng.choice((", ", " ", " ")).join(spoken)
 
 
+def say_pairs(rng: random.Random, number: str) -> str:
+    """Two digits at a time, in English: 9845012345 → "ninety eight forty five zero one twenty three forty five"
+    (a pair with a leading zero is said digit by digit, "00" as "double zero")."""
+    words = []
+    for i in range(0, len(number), 2):
+        pair = number[i : i + 2]
+        if pair == "00":
+            words.append("double zero")
+        elif pair[0] == "0" or len(pair) == 1:
+            words.append(
+                " ".join(("oh" if d == "0" and rng.random() < 0.5 else _DIGITS["en"][int(d)]) for d in pair)
+            )
+        else:
+            words.append(number_words(int(pair)))
+    return rng.choice((" ", ", ")).join(words)
+
+
 def spell(rng: random.Random, text: str, voice: Voice, groups: tuple[int, ...] = ()) -> str:
     """Letters one by one, digit runs as words: "M H one two A B one two three four"."""
     lower = rng.random() < 0.3
@@ -302,6 +319,8 @@ def spoken_phone(rng: random.Random, language: Language, persona: Persona) -> st
     if rng.random() < 0.25:  # the transcriber wrote numerals
         return "0" + n if landline else rng.choice((n, f"{n[:5]} {n[5:]}", f"+91 {n}"))
     voice = voice_for(rng, language)
+    if voice == "en" and not landline and rng.random() < 0.15:  # in pairs: "ninety eight forty five …"
+        return say_pairs(rng, n)
     groups = rng.choice(((5, 5), (5, 5), (3, 3, 4), (), (2, 4, 4)))
     prefix = "zero " if landline else rng.choice(("", "", "", "plus nine one ", "zero "))
     if voice == "deva" and prefix:

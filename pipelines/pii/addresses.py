@@ -69,7 +69,7 @@ _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
         re.compile(
             r"#\s?\d+[A-Za-z0-9/-]*|\b[A-Za-z][- ]\d{1,4}\b(?![.,]\d)"
             r"|\b(?![0-9]{1,2}([/-])[0-9]{1,2}\1(?:19|20)[0-9]{2}\b)[0-9]{1,4}(?:/[0-9]{1,4}|-[0-9]{1,4}){1,3}\b"
-            r"|\b(?:number|no\.?)\s?\d{1,4}\b(?![.,/ -]?\d)"
+            r"|\b(?:number|no\.?)\s?\d{1,4}\b(?![.,/-]?\d|\s\d{4})"
             rf"|\b(?:number|no\.?|[A-Za-z])\s+{_SAID_NUMBER}",
             re.IGNORECASE,
         ),
@@ -128,7 +128,7 @@ _NOT_PLACE = frozenset(
         "mein", "se", "aur", "ya", "bhi", "toh", "bhej", "bhejo", "bhejna", "do", "karo", "kar", "karna",
         "dena", "dijiye", "mera", "meri", "mere", "hamara", "wala", "wali", "chahiye", "kab", "kya", "nahi",
         "है", "हैं", "का", "की", "के", "को", "पर", "में", "से", "और", "भी", "भेज", "भेजें", "भेजिए", "दीजिए",
-        "मेरा", "मेरी", "मेरे", "पता", "नंबर", "कृपया",
+        "मेरा", "मेरी", "मेरे", "पता", "नंबर", "कृपया", "bike", "car", "gaadi", "scooty", "vehicle",
     }
 )  # fmt: skip
 # What may separate two components: punctuation and a couple of filler words.
@@ -262,8 +262,12 @@ class AddressDetector:
     @staticmethod
     def _address(text: str, chain: list[_Component]) -> Iterator[Span]:
         parts = {c.part for c in chain}
-        weak_only = parts <= _WEAK
-        if len(chain) < 2 or parts <= {_Part.CITY, _Part.PIN} or (weak_only and len(chain) < 3):
+        weak_only = parts <= _WEAK  # bare numbers, cities, PIN codes: three of them, of two kinds at least
+        if (
+            len(chain) < 2
+            or parts <= {_Part.CITY, _Part.PIN}
+            or (weak_only and (len(chain) < 3 or len(parts) < 2))
+        ):
             return
         start, end = chain[0].start, chain[-1].end
         yield Span(start, end, EntityType.ADDRESS, " ".join(text[start:end].lower().split()))

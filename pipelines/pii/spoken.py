@@ -166,7 +166,9 @@ class _Lexeme:
     # mark; for SPACE "\n" when the space holds a line break, else " ".
     value: str
     spoken: bool = False  # said in words, not written; for LETTER spelt ("j for john", "capital j")
-    weak: bool = False  # also a common word ("oh", "do", "teen"); for AT a bare "at"
+    weak: bool = (
+        False  # also a common word ("oh", "do", "teen"); for AT a bare "at"; for REPEAT a pair ("ninety")
+    )
     language: _Language = ""  # of a digit word
 
 
@@ -341,7 +343,7 @@ def _rewrite(text: str) -> Shadow:
     edits.extend(_SpeltCodes(lexemes, claimed).edits())
     edits.extend(_DottedQuads(lexemes, claimed).edits())
     edits.extend(_SpokenDates(text, lexemes, claimed).edits())
-    edits.extend(_Digits(text, lexemes, claimed).edits())
+    edits.extend(_Digits(text, *_with_pairs(lexemes, claimed)).edits())
     # Script digits become ASCII character for character, unless a pass above rewrote them already.
     script = [lx for lx in lexemes if lx.kind is _Kind.NUM and not text[lx.start : lx.end].isascii()]
     edits.extend(
@@ -658,17 +660,22 @@ class _Digits:
         return runs
 
     def _eligible(self, run: list[int]) -> bool:
-        """Three digit words, or two with a "double"/"triple", a leading "plus" or written digits."""
-        strong, boosted = 0, False
+        """Three digit words, or two with a "double"/"triple", a leading "plus" or written digits. A run with
+        numbers said in pairs needs six digits: "ten minutes", "five thirty", "twenty twenty" stay prose."""
+        strong, boosted, paired, digits = 0, False, False, 0
         for index in run:
             lx = self._lexemes[index]
+            digits += len(lx.value) if lx.kind is not _Kind.PLUS else 0
             if lx.kind is _Kind.DIGIT:
                 strong += not lx.weak
             elif lx.kind is _Kind.REPEAT:
                 strong += 2
                 boosted = True
+                paired = paired or lx.weak
             else:
                 boosted = True
+        if paired and digits < _MIN_PAIRED_DIGITS:
+            return False
         return strong >= 3 or (strong >= 2 and boosted)
 
     def _rewrite(self, run: list[int]) -> list[_Edit]:
@@ -726,6 +733,44 @@ def _joinable(a: _Lexeme, b: _Lexeme) -> bool:
     if a.kind in _DIGIT_KINDS and b.kind in _DIGIT_KINDS:
         return not (a.language and b.language and a.language != b.language)
     return True
+
+
+_MIN_PAIRED_DIGITS: Final = 6
+
+
+def _with_pairs(lexemes: Sequence[_Lexeme], claimed: Sequence[bool]) -> tuple[list[_Lexeme], list[bool]]:
+    """Numbers said two digits at a time ("ninety eight forty five oh one …"): a tens word and the unit after it,
+    or a teen, become one two-digit item for the digit runs, as "double nine" is. Only for that pass: the date
+    pass reads the words themselves."""
+    merged: list[_Lexeme] = []
+    flags: list[bool] = []
+    i = 0
+    while i < len(lexemes):
+        lx = lexemes[i]
+        if lx.kind is not _Kind.WORD or claimed[i] or (lx.value not in _TEENS and lx.value not in _TENS):
+            merged.append(lx)
+            flags.append(claimed[i])
+            i += 1
+            continue
+        value, last = _TEENS.get(lx.value) or _TENS[lx.value], i
+        unit = lexemes[i + 2] if i + 2 < len(lexemes) and _single_space(lexemes, i + 1) else None
+        if (
+            lx.value in _TENS
+            and unit is not None
+            and not claimed[i + 2]
+            and unit.kind is _Kind.DIGIT
+            and unit.language == "en"
+            and not unit.weak
+        ):
+            value, last = value + int(unit.value), i + 2
+        # `weak` marks a pair: a number word that is as often just a number ("ten minutes").
+        pair = _Lexeme(
+            _Kind.REPEAT, lx.start, lexemes[last].end, str(value), spoken=True, weak=True, language="en"
+        )
+        merged.append(pair)
+        flags.append(False)
+        i = last + 1
+    return merged, flags
 
 
 def _single_space(lexemes: Sequence[_Lexeme], i: int) -> bool:

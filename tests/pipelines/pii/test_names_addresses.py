@@ -182,3 +182,25 @@ def test_an_address_stops_before_the_next_value() -> None:
     )
     assert (EntityType.ADDRESS, "Flat 702, 100 Feet Road, Vyttila, Kochi, PIN 682057") in found
     assert (EntityType.AADHAAR, "7572 3299 1116") in found
+
+
+def test_a_spelt_code_after_number_is_no_address() -> None:
+    """Letters and said digits ("… O four zero seven five W one Z nine") are bare numbers, not an address."""
+    text = "bill pe gst number one seven C Y X H O four zero seven five W one Z nine daal dena"
+    assert all(t is not EntityType.ADDRESS for t, _ in _found(text))
+
+
+def test_an_address_stops_before_a_vehicle() -> None:
+    text = (
+        "my address Plot 218 Sector 62 Noida 201038 bike U P double four D seven four double nine for service"
+    )
+    found = _found(text)
+    assert (EntityType.ADDRESS, "Plot 218 Sector 62 Noida 201038") in found
+    assert (EntityType.VEHICLE, "U P double four D seven four double nine") in found
+
+
+def test_a_house_number_before_an_ordinal_street() -> None:
+    text = "हाँ, घर का पता number दो आठ तीन 14th Cross New Town Kolkata pin code 700037 है"
+    assert (EntityType.ADDRESS, "number दो आठ तीन 14th Cross New Town Kolkata pin code 700037") in _found(
+        text
+    )

@@ -451,3 +451,25 @@ def test_text_without_spoken_forms_is_its_own_shadow(text: str) -> None:
 def test_the_cue_gate_skips_only_texts_without_rewrites(text: str) -> None:
     """The shortcut for texts without a cue returns what all the passes would."""
     assert spoken_shadow(text).text == _rewrite(text).text
+
+
+@pytest.mark.parametrize(
+    ("text", "shadow"),
+    [
+        ("call me on ninety eight forty five oh one twenty three forty five", "call me on 9845012345"),
+        (
+            "my number is seventy, double zero, twelve, thirty four, double zero",
+            "my number is 70 00 12 34 00",
+        ),
+        ("sixty one twenty ninety nine oh five zero eight pe call karo", "6120990508 pe call karo"),
+    ],
+)
+def test_numbers_said_in_pairs(text: str, shadow: str) -> None:
+    assert spoken_shadow(text).text == shadow
+
+
+@pytest.mark.parametrize(
+    "text", ["in fifteen minutes", "come at five thirty", "twenty twenty vision", "ten ten"]
+)
+def test_a_few_number_words_stay_prose(text: str) -> None:
+    assert spoken_shadow(text).text == text
