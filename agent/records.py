@@ -75,6 +75,13 @@ class ProcessingLog:
         cutoff = self._clock() - keep_days * DAY_S
         return int(await self._redis.zremrangebyscore(tenant_key(tenant, "t0"), "-inf", cutoff))
 
+    async def forget(self, tenant: str, subject: str) -> int:
+        """Erasure: the subject's records go too (they hold no content, but their key is linkable)."""
+        key = tenant_key(tenant, "t0")
+        members: list[Any] = await self._redis.zrange(key, 0, -1)
+        doomed = [m for m in members if json.loads(m)["subject"] == subject]
+        return int(await self._redis.zrem(key, *doomed)) if doomed else 0
+
 
 ContentKind = Literal["transcript", "message", "prompt", "reply"]
 

@@ -123,6 +123,8 @@ class Retention:
                              processing=purge.processing, erasures=purge.erasures)  # fmt: skip
                 except RedisError as exc:
                     log.warning("retention.failed", tenant=tenant, error=type(exc).__name__)
+                except Exception as exc:  # a bug must not end the sweeps of every other tenant
+                    log.exception("retention.failed", tenant=tenant, error=type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
 

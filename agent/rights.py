@@ -270,9 +270,18 @@ class SubjectRights:
         if self._store.key_store is not self._redis:
             deleted += await self._delete_keys(self._store.key_store, subject)
         await self._redis.zrem(tenant_key(tenant_of(subject), "t2index"), subject)
+        records = await self._processing.forget(tenant_of(subject), subject)
         await self._consent.suppress(subject)
         await self._consent.forget(subject)
-        await self.record_access(actor, "erase", subject, "erased", keys=deleted, content_entries=entries)
+        await self.record_access(
+            actor,
+            "erase",
+            subject,
+            "erased",
+            keys=deleted,
+            content_entries=entries,
+            processing_records=records,
+        )
         return Erasure(subject, deleted, entries)
 
     async def _delete_keys(self, redis: Redis, subject: str) -> int:

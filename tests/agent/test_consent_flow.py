@@ -215,6 +215,8 @@ async def test_retained_content_is_exported_then_erased_even_from_an_aof_copy(
             ("export", "test-operator"),
         ]
         assert audit[1]["counts"]["content_entries"] == 3
+        assert audit[1]["counts"]["processing_records"] >= 1
+        assert await stack.privacy.processing.records("default", subject) == []
         assert (await stack.privacy.rights.audit.verify("default")).ok
     await keys.aclose()
 
