@@ -11,8 +11,12 @@ Precision comes first, because ordinary prose must come out unchanged ("two days
 at the mall", "dot com companies"). A digit word is rewritten only inside a run of at least three, or two
 when a "double"/"triple", a leading "plus" or written digits join them. "at" and "dot" are rewritten only
 inside a complete e-mail shape that ends in a plausible top-level domain, or a UPI ID that ends in a known
-handle. The text is tokenized once, and every pass looks only a bounded distance around each token, so the
-work is linear in the length of the text.
+handle. Codes spelt letter by letter ("F X V P H six seven…") are joined only where the characters form a
+valid code; "one nine two dot one six eight dot …" becomes a dotted quad, "fifth of august nineteen ninety four"
+a date, and numbers said in pairs ("ninety eight forty five …") count only in runs of six digits or more.
+
+The text is tokenized once, and every pass looks only a bounded distance around each token, so the work is
+linear in the length of the text; a text without any cue word or mark (most chat) skips the passes.
 """
 
 from __future__ import annotations
