@@ -5,9 +5,11 @@ the agency's CRM is a local HTTP peer that verifies the HMAC signature (tests/ag
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import shutil
+import zipfile
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,6 +18,7 @@ from structlog.testing import capture_logs
 
 from agent.leads import LeadStore
 from agent.reload import watch_tenants
+from agent.rights import Actor
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from tests.agent.stack import MASTER, TOKEN, Stack, eventually, running_stack
 from tests.agent.tenant_peer import TenantPeer, serve_tenant_peer
@@ -348,3 +351,19 @@ async def test_hinglish_lead_with_a_spoken_number(stack: Stack, crm: TenantPeer)
     assert "Mera naam <PERSON_" in user_text
     assert "nau nau" not in _llm_text(stack)
     assert "Rahul" not in _llm_text(stack)
+
+
+async def test_leads_are_exported_and_erased_with_the_person(
+    stack: Stack, crm: TenantPeer, redis: Redis
+) -> None:
+    await _say(stack, ALICE, "wamid.x1", LEAD_MESSAGE)
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 1)
+    await eventually(lambda: _settled(stack))
+    operator = Actor("test-operator", "cli")
+    with zipfile.ZipFile(io.BytesIO(await stack.privacy.rights.export(_conv(ALICE), operator))) as export:
+        (lead,) = json.loads(export.read("leads.json"))
+    assert lead["data"]["name"] == NAME
+
+    await stack.privacy.rights.erase(_conv(ALICE), operator)
+    leads = LeadStore(redis, stack.privacy.store, shards=stack.queue.config.shards)
+    assert await redis.exists(leads.key(_conv(ALICE))) == 0
