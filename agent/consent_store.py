@@ -206,15 +206,22 @@ class ConsentStore:
         return conversation_key(subject, "consent", self._shards)
 
     async def current(self, subject: str) -> SubjectConsent:
+        consent, _ = await self.snapshot(subject)
+        return consent
+
+    async def snapshot(self, subject: str) -> tuple[SubjectConsent, bool]:
+        """The subject's consent and whether its tenant is frozen, in one round trip (the guard's read)."""
+        tenant = tenant_of(subject)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._key(subject))
-            pipe.sismember(tenant_key(tenant_of(subject), "suppressed"), subject)
-            raw, suppressed = await pipe.execute()
+            pipe.sismember(tenant_key(tenant, "suppressed"), subject)
+            pipe.exists(tenant_key(tenant, "terminated"))
+            raw, suppressed, terminated = await pipe.execute()
         fields = {_text(k): _text(v) for k, v in raw.items()}
         states = {Purpose(k[2:]): State(v) for k, v in fields.items() if k.startswith("p:")}
         overlays = frozenset(Overlay(k[2:]) for k in fields if k.startswith("o:"))
         noticed_at = float(fields["noticed_at"]) if "noticed_at" in fields else None
-        return SubjectConsent(states, overlays, noticed_at, bool(suppressed))
+        return SubjectConsent(states, overlays, noticed_at, bool(suppressed)), bool(terminated)
 
     async def apply(self, subject: str, change: Transition, context: Context) -> list[LedgerEvent]:
         """Record and apply a transition; returns the events written (none when nothing changed)."""
@@ -331,6 +338,5 @@ class ConsentGuard:
         if tenant_of(subject) != tenant:
             return Decision(False, "other_tenant")
         config, _ = self._tenants.get(tenant)
-        consent = await self._store.current(subject)
-        frozen = await self._store.terminated_at(tenant) is not None
+        consent, frozen = await self._store.snapshot(subject)
         return may(consent, purpose, config.consent.policy(), frozen=frozen)
