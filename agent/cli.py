@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     consent.add_argument("--user", required=True, help="the person's WhatsApp number (or BSUID)")
     consent.add_argument("--out", type=Path, help="export: where to write the ZIP")
     consent.add_argument("--lift", action="store_true", help="restrict/object: lift it instead")
+    account = commands.add_parser("tenant", help="a business: terminate (frozen now, deleted in 90 days)")
+    account.add_argument("action", choices=("terminate",))
+    account.add_argument("--tenant", required=True, help="folder under the prompts directory")
     return parser
 
 
@@ -172,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 consent_command(settings, args.action, args.tenant, args.user, out=args.out, lift=args.lift)
             )
             print(json.dumps(result, ensure_ascii=False, indent=2))
+        elif args.command == "tenant":
+            from agent.privacy import terminate_tenant
+
+            print(json.dumps(asyncio.run(terminate_tenant(settings, args.tenant)), indent=2))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.consent_config import TERMINATION_GRACE_DAYS
 from agent.consent_gate import ConsentGate, IngressConsent, Keywords
 from agent.consent_store import ConsentGuard, ConsentStore
 from agent.queue import QueueConfig
@@ -19,7 +21,7 @@ from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from redis.asyncio import Redis
 
@@ -104,10 +106,9 @@ CONSENT_ACTIONS = ("status", "export", "erase", "restrict", "object")
 OPERATOR = Actor("operator", "cli")
 
 
-async def consent_command(
-    settings: Settings, action: str, tenant: str, user: str, *, out: Path | None = None, lift: bool = False
-) -> dict[str, Any]:
-    """`leadclose consent ACTION --tenant T --user ID`: one right exercised by the operator, audited."""
+@contextlib.asynccontextmanager
+async def _operator_privacy(settings: Settings, tenant: str) -> AsyncIterator[Privacy]:
+    """The privacy parts for one CLI command on `tenant`, with their Redis clients closed afterwards."""
     if settings.master_key is None:
         raise RuntimeConfigError("consent commands need LEADCLOSE_MASTER_KEY (it derives the subject key)")
     tenants = TenantRegistry.load(settings.prompts_dir)
@@ -119,9 +120,18 @@ async def consent_command(
         keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
         shards = QueueConfig().shards
         store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
-        privacy = Privacy.build(
-            redis, store, keyring, tenants, shards=shards, recipients=recipients(settings)
-        )
+        yield Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
+    finally:
+        await redis.aclose()
+        if key_store is not None:
+            await key_store.aclose()
+
+
+async def consent_command(
+    settings: Settings, action: str, tenant: str, user: str, *, out: Path | None = None, lift: bool = False
+) -> dict[str, Any]:
+    """`leadclose consent ACTION --tenant T --user ID`: one right exercised by the operator, audited."""
+    async with _operator_privacy(settings, tenant) as privacy:
         subject = privacy.subject(tenant, user)
         rights = privacy.rights
         if action == "status":
@@ -138,7 +148,12 @@ async def consent_command(
         if action == "object":
             return {"subject": subject, "changed": await rights.object(subject, OPERATOR, lift=lift)}
         raise ValueError(f"unknown consent action {action!r}")
-    finally:
-        await redis.aclose()
-        if key_store is not None:
-            await key_store.aclose()
+
+
+async def terminate_tenant(settings: Settings, tenant: str) -> dict[str, Any]:
+    """`leadclose tenant terminate --tenant T`: the account ended. Processing stops now (the guard denies
+    everything); the worker's sweep deletes all of the tenant's data, keys included, after the grace period."""
+    async with _operator_privacy(settings, tenant) as privacy:
+        await privacy.retention.terminate(tenant)
+        since = await privacy.consent.terminated_at(tenant)
+        return {"tenant": tenant, "frozen_since": since, "deleted_after_days": TERMINATION_GRACE_DAYS}

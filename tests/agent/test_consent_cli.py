@@ -76,3 +76,15 @@ def test_without_a_master_key_nothing_is_looked_up(
     assert main(["consent", "status", "--tenant", "default", "--user", ALICE]) == 2
     assert "LEADCLOSE_MASTER_KEY" in capsys.readouterr().err
     assert env.dbsize() == 0
+
+
+def test_terminating_a_tenant_freezes_it_at_once(
+    env: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tenant", "terminate", "--tenant", "default"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["deleted_after_days"] == 90
+    assert float(env.get(tenant_key("default", "terminated")) or 0) == result["frozen_since"]
+    status = _run(capsys, "status")
+    assert status["allowed"] == []
+    assert status["decisions"]["reply"] == "tenant_frozen"
