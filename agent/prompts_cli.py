@@ -1,7 +1,7 @@
 """`leadclose prompts validate [DIR]` and `leadclose prompts try TENANT MESSAGE [--audio FILE]`.
 
 `validate` checks every tenant folder the way the worker loads it, plus what only shows at run time:
-environment variables that must be set, a voice the deployment can speak, phone number ids claimed twice.
+environment variables that must be set, a voice this deployment can speak, phone number ids claimed twice.
 `try` runs one turn against the configured LLM and shows what it saw and did. Its tools are dry runs: the
 model's calls and their (restored) arguments are shown, nothing is sent to the business's endpoints.
 """
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.tenants import TENANT_FILE, Tenant, TenantError, TenantRegistry, load_tenant, turn_config
 from agent.tools import tool_specs
+from pipelines.tts import TTSError, resolve_voice
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -69,11 +70,14 @@ def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, 
         for field_, name in needed.items()
         if name is not None and not environ.get(name)
     ]
-    if tenant.voice.engine != settings.tts_engine or tenant.voice.voice != settings.tts_voice:
-        problems.append(
-            f"voice: this deployment speaks {settings.tts_engine}/{settings.tts_voice} "
-            f"(LEADCLOSE_TTS_ENGINE, LEADCLOSE_TTS_VOICE), not {tenant.voice.engine}/{tenant.voice.voice}"
-        )
+    voice = tenant.voice
+    if voice.engine == "openai" and settings.llm_base_url is None:
+        problems.append(f"voice: openai/{voice.voice} needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)")
+    elif voice.engine == "piper":
+        try:
+            resolve_voice(voice.voice)
+        except TTSError:
+            problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
     return problems
 
 

@@ -45,6 +45,7 @@ class Runtime:
     llm_base_url: str
     llm_model: str
     llm_pid: int | None  # the embedded server's process, None for a hosted endpoint
+    hosted: AsyncOpenAI | None  # the hosted endpoint's client (for OpenAI voices), None when embedded
 
 
 def redis_client(url: str, *, socket_timeout_s: float = 5.0, retries: int = 8) -> Redis:
@@ -112,4 +113,11 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
             limits=DecodeLimits(max_duration_s=settings.max_audio_s),
             memory=Memory(LLMSummarizer(responder), minimizer, budget_tokens=settings.llm_memory_tokens),
         )
-        yield Runtime(runner, synthesizer, llm_base_url=base_url, llm_model=model, llm_pid=pid)
+        yield Runtime(
+            runner,
+            synthesizer,
+            llm_base_url=base_url,
+            llm_model=model,
+            llm_pid=pid,
+            hosted=client if pid is None else None,
+        )

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from agent.store import ConversationStore
     from agent.tenants import TenantRegistry
     from agent.tools import ConversationTools, ToolFactory
+    from agent.voices import Voices
     from pipelines.turn import TurnResult
 
 log = structlog.get_logger()
@@ -96,9 +97,11 @@ class TurnHandler:
         *,
         consent: ConsentGate,
         tools: ToolFactory | None = None,
+        voices: Voices | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._tools = tools
+        self._voices = voices
         self._queue = queue
         self._consent = consent
         self._store = store
@@ -381,7 +384,9 @@ class TurnHandler:
         if memo is not None:
             return memo.decode()
         timings: dict[str, float] = {}
-        audio = await self._runner.speak(text, timings)
+        tenant, _ = self._tenants.get(todo[0].payload["tenant"])
+        voice = self._voices.get(tenant.voice) if self._voices is not None else None
+        audio = await self._runner.speak(text, timings, voice)
         self._observe(timings)
         media_id = await self._graph.upload_media(phone_number_id, token, audio, "audio/ogg")
         await self._queue.remember(claim, memo_name, media_id.encode())

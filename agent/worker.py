@@ -31,6 +31,7 @@ from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
 from agent.turns import TurnHandler
+from agent.voices import Voices
 from agent.whatsapp import GraphClient, GraphError
 from pipelines.audio import MAX_INPUT_BYTES
 
@@ -239,8 +240,24 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             caller=EndpointCaller(http),
             environ=os.environ,
         )
+        voices = await asyncio.to_thread(
+            Voices.load,
+            runtime.synthesizer,
+            (settings.tts_engine, settings.tts_voice),
+            [tenants.get(t)[0].voice for t in tenants.ids()],
+            hosted=runtime.hosted,
+            tts_model=settings.tts_model,
+        )
         handler = TurnHandler(
-            queue, store, graph, runtime.runner, tenants, metrics, consent=privacy.gate, tools=tools
+            queue,
+            store,
+            graph,
+            runtime.runner,
+            tenants,
+            metrics,
+            consent=privacy.gate,
+            tools=tools,
+            voices=voices,
         )
         sweeper = asyncio.create_task(privacy.retention.run(stop))
         watcher = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))

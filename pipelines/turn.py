@@ -244,9 +244,11 @@ class TurnRunner:
             tool_calls=done.calls,
         )
 
-    async def speak(self, text: str, timings: dict[str, float]) -> bytes:
-        """Synthesize and encode a voice note."""
+    async def speak(
+        self, text: str, timings: dict[str, float], synthesizer: Synthesizer | None = None
+    ) -> bytes:
+        """Synthesize and encode a voice note (in `synthesizer`'s voice, else the runner's)."""
         with _timed(timings, "tts"):
-            speech: Pcm = await self._synthesizer.synthesize(text)
+            speech: Pcm = await (synthesizer or self._synthesizer).synthesize(text)
         with _timed(timings, "encode"):
             return await asyncio.to_thread(lambda: encode_voice_note(polish(speech), self._voice_format))

@@ -26,11 +26,13 @@ from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
 from agent.turns import TurnHandler
+from agent.voices import Voices
 from agent.whatsapp import GraphClient, RetryPolicy
 from agent.worker import Worker
 from pipelines.consent import pick
 from pipelines.pii import Minimizer
 from pipelines.respond import Responder
+from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from pipelines.turn import TurnRunner
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
@@ -162,8 +164,22 @@ async def running_stack(
                 caller=EndpointCaller(graph_http),
                 environ=os.environ,
             )
+            # The bundled Piper voice, and one hosted voice (served by the LLM peer) a tenant may choose.
+            voices = Voices(
+                synthesizer,
+                ("piper", BUNDLED_VOICE),
+                {("openai", "alloy"): OpenAISynthesizer(llm_client, voice="alloy")},
+            )
             handler = TurnHandler(
-                queue, store, graph, runner, tenants, metrics, consent=privacy.gate, tools=tools
+                queue,
+                store,
+                graph,
+                runner,
+                tenants,
+                metrics,
+                consent=privacy.gate,
+                tools=tools,
+                voices=voices,
             )
             worker = Worker(
                 queue,

@@ -367,3 +367,20 @@ async def test_leads_are_exported_and_erased_with_the_person(
     await stack.privacy.rights.erase(_conv(ALICE), operator)
     leads = LeadStore(redis, stack.privacy.store, shards=stack.queue.config.shards)
     assert await redis.exists(leads.key(_conv(ALICE))) == 0
+
+
+async def test_a_tenant_speaks_in_its_own_voice(stack: Stack, prompts: Path) -> None:
+    config = prompts / TENANT / "tenant.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  engine: piper\n  voice: en_US-joe-medium", "  engine: openai\n  voice: alloy"
+        )
+    )
+    assert [c.applied for c in stack.tenants.refresh()] == [True]
+    sample = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
+    sha = stack.add_voice_note("3000000001", sample)
+    body = wh.payload(messages=[wh.voice(ALICE, "wamid.vo1", "3000000001", sha)], phone_number_id=NUMBER_ID)
+    assert (await stack.post(body)).status_code == 200
+    await eventually(lambda: len(stack.sent_to(ALICE)) == 2)
+    assert stack.llm.speech_bodies  # synthesized by the hosted voice, not the process's Piper voice
+    assert {json.loads(b)["voice"] for b in stack.llm.speech_bodies} == {"alloy"}

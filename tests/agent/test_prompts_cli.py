@@ -82,8 +82,13 @@ def test_validate_flags_a_voice_the_deployment_does_not_speak(
     shutil.copytree(ROOT / "prompts" / "sunrise-clinic", prompts / "sunrise-clinic")
     path = prompts / "sunrise-clinic" / "tenant.yaml"
     path.write_text(path.read_text() + "voice:\n  engine: openai\n  voice: alloy\n")
+    assert main(["prompts", "validate", str(prompts)]) == 1  # no hosted endpoint configured here
+    assert "voice: openai/alloy needs LEADCLOSE_LLM_BASE_URL" in capsys.readouterr().out
+    path.write_text(
+        path.read_text().replace("engine: openai\n  voice: alloy", "engine: piper\n  voice: nobody")
+    )
     assert main(["prompts", "validate", str(prompts)]) == 1
-    assert "voice: this deployment speaks piper/en_US-joe-medium" in capsys.readouterr().out
+    assert "voice: piper/nobody is neither the bundled voice nor a .onnx file" in capsys.readouterr().out
 
 
 def _model(messages: list[dict[str, Any]]) -> str | list[Call]:

@@ -1,0 +1,79 @@
+"""Each tenant's reply voice (`voice:` in `tenant.yaml`), every distinct one loaded once per process."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+
+from agent.runtime import RuntimeConfigError
+from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from openai import AsyncOpenAI
+
+    from agent.automation_config import Voice
+
+log = structlog.get_logger()
+
+VoiceKey = tuple[str, str]  # (engine, voice)
+
+
+class VoiceError(RuntimeConfigError):
+    """A tenant asks for a voice this deployment cannot speak (the worker does not start); names the voice."""
+
+
+def build_voice(engine: str, voice: str, *, hosted: AsyncOpenAI | None, tts_model: str) -> Synthesizer:
+    """Blocking (a Piper voice loads in about 0.3 s): call it at startup, off the event loop."""
+    if engine == "openai":
+        if hosted is None:
+            raise VoiceError(f"voice openai/{voice} needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)")
+        return OpenAISynthesizer(hosted, model=tts_model, voice=voice)
+    try:
+        return PiperSynthesizer(load_piper(voice))
+    except Exception as exc:  # piper and onnxruntime raise their own types for a bad file
+        raise VoiceError(f"voice piper/{voice} does not load ({type(exc).__name__})") from None
+
+
+class Voices:
+    """The deployment's voice plus each tenant's own; a tenant whose voice is not loaded (changed by a hot
+    reload) is answered in the deployment's voice until the next restart, and that is logged."""
+
+    def __init__(
+        self, default: Synthesizer, default_key: VoiceKey, extra: dict[VoiceKey, Synthesizer] | None = None
+    ) -> None:
+        self._default = default
+        self._default_key = default_key
+        self._extra = extra or {}
+        self._missing_logged: set[VoiceKey] = set()
+
+    @classmethod
+    def load(
+        cls,
+        default: Synthesizer,
+        default_key: VoiceKey,
+        wanted: Iterable[Voice],
+        *,
+        hosted: AsyncOpenAI | None,
+        tts_model: str,
+    ) -> Voices:
+        extra: dict[VoiceKey, Synthesizer] = {}
+        for voice in wanted:
+            key = (voice.engine, voice.voice)
+            if key != default_key and key not in extra:
+                extra[key] = build_voice(*key, hosted=hosted, tts_model=tts_model)
+        return cls(default, default_key, extra)
+
+    def get(self, voice: Voice) -> Synthesizer:
+        key = (voice.engine, voice.voice)
+        if key == self._default_key:
+            return self._default
+        found = self._extra.get(key)
+        if found is None:
+            if key not in self._missing_logged:
+                self._missing_logged.add(key)
+                log.warning("voices.not_loaded", engine=key[0], voice=key[1])
+            return self._default
+        return found
