@@ -50,6 +50,10 @@ def test_validate_reports_every_problem_with_its_line_and_exits_non_zero(
     realty = prompts / "gharkhoj-realty" / "tenant.yaml"
     realty.write_text(realty.read_text().replace("slot_minutes: 30", "slot_minutes: 3"))
     (prompts / "sunrise-clinic" / "system.j2").write_text("Hello from {{ nmae }}")
+    shutil.copytree(ROOT / "prompts" / "default", prompts / "forgetful")
+    forgetful = prompts / "forgetful" / "tenant.yaml"
+    forgetful.write_text(forgetful.read_text().replace("100000000000001", "100000000000009"))
+    (prompts / "forgetful" / "knowledge.md").unlink()
     monkeypatch.delenv("LEADCLOSE_DEFAULT_ACCESS_TOKEN")
 
     assert main(["prompts", "validate", str(prompts)]) == 1
@@ -62,6 +66,8 @@ def test_validate_reports_every_problem_with_its_line_and_exits_non_zero(
     assert f"line {line}: automation.booking.slot_minutes: Input should be greater than or equal to 5" in out
     assert "sunrise-clinic: " in out
     assert "system.j2: system template: UndefinedError" in out
+    assert "forgetful: " in out
+    assert "knowledge.md (No such file or directory)" in out
     assert "whsec-distinctive-value" not in out  # names of variables, never their values
 
 
