@@ -134,8 +134,8 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
     context = tenant.model_dump(include={"name", "business", "tone", "persona", "language", "languages"}) | {
         "knowledge": knowledge
     }
-    # The instructions alone (public profile and knowledge blanked): what a reply must never repeat.
-    public = {"name": "", "knowledge": "", "business": dict.fromkeys(context["business"], "")}
+    # The instructions alone (public profile, persona and knowledge blanked): what a reply must never repeat.
+    public = {"name": "", "persona": "", "knowledge": "", "business": dict.fromkeys(context["business"], "")}
     try:
         system_prompt = render_system_prompt(template, context)
         instructions = render_system_prompt(template, context | public)

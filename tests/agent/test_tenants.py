@@ -12,6 +12,7 @@ from agent.app import create_app
 from agent.metrics import Metrics
 from agent.queue import ConversationQueue
 from agent.tenants import Reload, TenantError, TenantRegistry, load_tenant, turn_config
+from pipelines.automation import leaks_instructions
 from pipelines.pii import EntityType, RestoreTarget
 from tests.agent.stack import eventually
 from tests.agent.stack import settings as stack_settings
@@ -105,6 +106,10 @@ def test_example_tenants_show_automation() -> None:
     config = turn_config(realty, ROOT / "prompts" / "gharkhoj-realty")
     assert "en, hi" in config.system_prompt
     assert config.max_tool_steps == realty.automation.max_steps
+    # Introducing itself with its persona and profile is no leak; repeating its instructions is.
+    intro = f"Hi, I'm {realty.persona} for {realty.name}. {realty.name} offers {realty.business.sells}."
+    assert not leaks_instructions(intro, config.instructions)
+    assert leaks_instructions(config.instructions.splitlines()[-3], config.instructions)
 
 
 def _line_of(text: str, needle: str) -> int:
