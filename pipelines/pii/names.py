@@ -118,28 +118,59 @@ _STOP = frozenset(
         "back",
         "again",
         "still",
+        "tomorrow",
+        "today",
+        "tonight",
+        "now",
+        "soon",
+        "asap",
+        "kal",
+        "aaj",
+        "abhi",
+        "pe",
+        "par",
+        "se",
+        "ko",
+        "ka",
+        "ki",
+        "ke",
+        "mein",
+        "kya",
+        "kaun",
+        "kis",
     ]
 )
 
 # Triggers after which any following non-stop words are a name, and those after which only a known name is.
 _SURE = re.compile(
     r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam|mera\s+nam|naam\s+hai|i\s+am\s+called|"
-    r"(?:customer|full|receiver|recipient)\s+name(?:\s+is)?)"
+    r"(?:customer|full|receiver|recipient)\s+name(?:\s+is)?|myself)"
     r"\s+|मेरा\s+नाम\s+",
     re.IGNORECASE,
 )
 _MAYBE = re.compile(
-    r"\b(?:this\s+is|i\s+am|i'm|im|main|mai|myself|it's|its|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
+    r"\b(?:this\s+is|i\s+am|i'm|im|main|mai|it's|its|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
     r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s+(?:it\s+)?(?:over\s+)?to)\s+|मैं\s+",
     re.IGNORECASE,
 )
 # Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena", "Suresh
 # here", "Rahul this side".
 _BEFORE = re.compile(
-    r"\s+(?:ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|here\b|this\s+side\b|"
-    r"speaking\b)",
+    r"\s+(?:(?P<sure>ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|this\s+side\b)|"
+    r"here\b|speaking\b)",
     re.IGNORECASE,
 )
+# After a sure name-final phrase, an unlisted lower-case word is a name ("parcel dhanush ko dena") unless it is
+# one of the things and people such phrases also follow.
+_NOT_NAMES = frozenset(
+    {
+        "bill", "parcel", "order", "invoice", "payment", "paise", "paisa", "saman", "samaan", "product", "item",
+        "items", "delivery", "courier", "package", "box", "gift", "card", "account", "khata", "company", "firm",
+        "office", "ghar", "dukaan", "dukan", "shop", "bhai", "bhaiya", "didi", "behen", "papa", "mummy", "mom",
+        "dad", "uncle", "aunty", "beta", "beti", "driver", "guard", "watchman", "neighbour", "padosi", "aap",
+        "hum", "tum", "sab", "kisi", "uske", "unke", "mere", "tere", "apne", "hamare",
+    }
+)  # fmt: skip
 # Honorifics, and "naam" ("naam Tejaswini likh lo"): a capitalized or known word after them is a name.
 _HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s+", re.IGNORECASE)
 # A sign-off, then a name that ends the message or its line: "Regards, Hrithik Rizvi", "Thanks - Amit".
@@ -148,6 +179,11 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE,
 )
 _LINE_END = re.compile(r"\s*(?:[.!]|$|\n)")
+# "naam Oindrila Shah likh lo": the words between "naam" and "write it down" are the name.
+_NAME_FRAME = re.compile(
+    rf"\b(?:naam|name)\s+(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})\s+(?:likh|likho|likhna|likhiye|likhe|daal|daalo|note)\b",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(_WORD)
 _NOT_LETTERS = re.compile(r"[^\w\u0900-\u0963\u0971-\u097F]+|[\d_]+")  # splits text where _TOKEN's words end
 # Given names that are also gods' names: "Ganesh ji ki murti" is about the god, not a person called Ganesh.
@@ -200,6 +236,13 @@ def _name_like(word: str) -> bool:
     return is_known_name_part(word) or (word[:1].isupper() and not (len(word) > 1 and word.isupper()))
 
 
+def _could_be_name(word: str) -> bool:
+    """Letters only, three or more, and no word a name-final phrase or a trigger also stands next to."""
+    low = word.lower()
+    acronym = word.isupper()  # "GSTIN", "PAN"
+    return len(word) >= 3 and word.isalpha() and not acronym and low not in _STOP and low not in _NOT_NAMES
+
+
 def _any_word(_: str) -> bool:
     return True
 
@@ -232,28 +275,40 @@ class PersonDetector:
             if span is not None and _LINE_END.match(text, span.end) and (span.start, span.end) not in seen:
                 seen.add((span.start, span.end))
                 yield span
+        for m in _NAME_FRAME.finditer(text):
+            words = m.group("name").split()
+            if not any(w.lower() in _STOP or w.lower() in _NOT_NAMES for w in words):
+                span = Span(m.start("name"), m.end("name"), self.type, " ".join(words).lower())
+                if (span.start, span.end) not in seen:
+                    seen.add((span.start, span.end))
+                    yield span
         for m in _BEFORE.finditer(text):
-            span = self._name_before(text, m.start())
+            span = self._name_before(text, m.start(), sure=m.group("sure") is not None)
             if span is not None and (span.start, span.end) not in seen:
                 seen.add((span.start, span.end))
                 yield span
         yield from (s for s in self._pairs(text) if (s.start, s.end) not in seen)
 
-    def _name_before(self, text: str, position: int) -> Span | None:
+    def _name_before(self, text: str, position: int, *, sure: bool) -> Span | None:
         """The word right before a name-final phrase, and a known name part before it (a surname pair)."""
         words = [m for m in _TOKEN.finditer(text, max(0, position - 60), position) if m.end() <= position]
         if not words or words[-1].end() != position or words[-1].group().lower() in _STOP:
             return None
         last = words[-1].group()
         given_before = len(words) > 1 and is_given_name(words[-2].group())
-        if not (_name_like(last) or not last.isascii() or given_before):  # "bill ke naam pe…" is about a bill
+        unlisted = sure and len(last) >= 3 and last.lower() not in _NOT_NAMES  # "parcel dhanush ko dena"
+        if not (_name_like(last) or not last.isascii() or given_before or unlisted):
             return None
         start = words[-1].start()
         if len(words) > 1 and text[words[-2].end() : start].isspace():
             previous = words[-2].group()
-            # "Ishita Nair ke naam": a given name before, or two capitalized words, are one name.
-            if is_given_name(previous) or (
-                _name_like(previous) and last[:1].isupper() and previous.lower() not in _STOP
+            # "Ishita Nair ke naam": a given name before, or two capitalized words, are one name; so is any
+            # word that could be a name before a known surname, when the phrase is sure ("parcel oindrila
+            # mukherjee ko dena").
+            if (
+                is_given_name(previous)
+                or (_name_like(previous) and last[:1].isupper() and previous.lower() not in _STOP)
+                or (sure and is_surname(last) and _could_be_name(previous))
             ):
                 start = words[-2].start()
         return Span(start, position, self.type, " ".join(text[start:position].lower().split()))
@@ -270,7 +325,9 @@ class PersonDetector:
                 break
             if not words and not first(m.group()):
                 return None
-            if words and not (loose or _name_like(m.group())):
+            # After a known given name, a word that could be a name is the surname ("deliver to nikhil mahapatra").
+            surname = len(words) == 1 and is_given_name(words[0].group()) and _could_be_name(m.group())
+            if words and not (loose or _name_like(m.group()) or surname):
                 break
             words.append(m)
         if not words:

@@ -204,3 +204,49 @@ def test_a_house_number_before_an_ordinal_street() -> None:
     assert (EntityType.ADDRESS, "number दो आठ तीन 14th Cross New Town Kolkata pin code 700037") in _found(
         text
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("parcel dhanush ko dena", "dhanush"),
+        ("oindrila ke naam pe bill banana", "oindrila"),
+        ("lavanya this side", "lavanya"),
+    ],
+)
+def test_unlisted_lower_case_name_before_a_sure_name_final_phrase(text: str, name: str) -> None:
+    assert (EntityType.PERSON, name) in _found(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["mere bhai ko dena", "parcel ko dena", "company ke naam pe bill", "i am here"]
+)
+def test_things_and_relatives_before_those_phrases_are_not_names(text: str) -> None:
+    assert all(t is not EntityType.PERSON for t, _ in _found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Hello sir myself Sushmita", "Sushmita"),  # "myself" introduces a name
+        ("myself hrithik lobo, house number 12", "hrithik lobo"),
+        ("naam bhupinder reddy likh lo", "bhupinder reddy"),  # "naam … likh lo" frames the name
+        ("please deliver to nikhil mahapatra", "nikhil mahapatra"),  # an unlisted surname after a given name
+        ("parcel oindrila mukherjee ko dena", "oindrila mukherjee"),
+        ("bill sushmita naidu ke naam se banao", "sushmita naidu"),
+    ],
+)
+def test_hinglish_and_indian_english_name_frames(text: str, name: str) -> None:
+    assert (EntityType.PERSON, name) in _found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "person"),
+    [
+        ("please deliver to nikhil tomorrow", "nikhil"),
+        ("naam kya hai aapka", None),
+        ("myself also interested", None),
+    ],
+)
+def test_name_frames_stop_at_ordinary_words(text: str, person: str | None) -> None:
+    assert [s for t, s in _found(text) if t is EntityType.PERSON] == ([person] if person else [])
