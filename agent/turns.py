@@ -166,7 +166,7 @@ class TurnHandler:
     async def _gated_turn(self, claim: Claim, todo: list[Job], config: TurnConfig, token: str) -> Verdict:
         """Keywords first (before any model), then handoff and `may(reply)`; raises `_Withheld`."""
         tenant_id = todo[0].payload["tenant"]
-        confirmation = await self._keyword_reply(claim, todo)
+        confirmation = await self._keyword_reply(claim, todo, token)
         if confirmation is not None:
             await self._reply(claim, todo, confirmation, voice=False)  # always allowed: it answers a request
             await self._queue.ack(claim)
@@ -179,17 +179,21 @@ class TurnHandler:
         await self._queue.ack(claim)
         return Verdict.REPLIED
 
-    async def _keyword_reply(self, claim: Claim, todo: list[Job]) -> str | None:
+    async def _keyword_reply(self, claim: Claim, todo: list[Job], token: str) -> str | None:
         """Each keyword message of the batch takes effect in order; the batch is answered with the last
-        one's confirmation, and its other messages are not given to the model."""
+        one's confirmation, and its other messages are not given to the LLM."""
         confirmation = None
         for job in todo:
-            if job.kind not in ("text", "interactive"):
-                continue
             tenant_id = job.payload["tenant"]
-            match = self._consent.keywords.match(tenant_id, job.payload.get("text"))
-            if match is not None:
+            if job.kind in ("text", "interactive"):
                 method = Method.BUTTON if job.kind == "interactive" else Method.KEYWORD
+                said = job.payload.get("text")
+            elif job.kind == "audio":  # transcribed once (memoized): an answer to the batch reuses it
+                said, method = (await self._hear(claim, job, token)).text, Method.VOICE
+            else:
+                continue
+            match = self._consent.keywords.match(tenant_id, said)
+            if match is not None:
                 confirmation = await self._consent.answer_keyword(
                     tenant_id, claim.conv, match, job.message_id, method
                 )
@@ -218,12 +222,7 @@ class TurnHandler:
         heard = [await self._hear(claim, job, token) for job in todo]
         said = "\n".join(h.text for h in heard if h.text)
         tenant_id = todo[0].payload["tenant"]
-        spoken = self._consent.keywords.match(tenant_id, said) if voice else None
-        if spoken is not None:  # a keyword said in a voice note: no model hears it either
-            reply = await self._consent.answer_keyword(
-                tenant_id, claim.conv, spoken, todo[-1].message_id, Method.VOICE
-            )
-        elif said:
+        if said:
             await self._check(tenant_id, claim.conv, Purpose.REPLY)  # a STOP may have come during STT
             conversation = await self._store.load(claim.conv)
             first = todo[0].payload

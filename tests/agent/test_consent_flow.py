@@ -29,7 +29,7 @@ from agent.store import SealError
 from agent.tenants import TenantRegistry
 from agent.whatsapp import GraphClient
 from agent.whatsapp.webhook import Durability
-from pipelines.audio import decode
+from pipelines.audio import decode, encode_voice_note
 from pipelines.consent import Intent, Method, Purpose, State, Transition
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack
 from tests.agent.whatsapp import webhooks as wh
@@ -385,3 +385,16 @@ async def test_marketing_goes_out_only_while_allowed(stack: Stack) -> None:
         if r["event"] == "marketing"
     ]
     assert outcomes == ["unknown", "sent", "withdrawn"]
+
+
+async def test_stop_said_in_a_voice_note_is_a_keyword_too(
+    stack: Stack, synthesizer: PiperSynthesizer
+) -> None:
+    """Piper says "Stop." and the real tiny.en model transcribes it; no LLM request follows."""
+    speech = await synthesizer.synthesize("Stop.")
+    sha = stack.add_voice_note("3000000009", encode_voice_note(speech))
+    await stack.post(wh.payload(messages=[wh.voice(ALICE, "wamid.vs1", "3000000009", sha)]))
+    await eventually(lambda: len(stack.graph.messages) == 1, 60)
+    assert stack.llm.requests == []
+    events = [e for e in await stack.privacy.consent.events_of(_alice(stack)) if e["purpose"] == "reply"]
+    assert [(e["state"], e["method"], e["evidence"]) for e in events] == [("withdrawn", "voice", "wamid.vs1")]
