@@ -94,9 +94,6 @@ class IngressConsent:
     async def signal(self, tenant_id: str, subject: str, signal: ConsentSignal) -> None:
         """Meta's marketing preference or call-permission answer becomes a ledger event (if it changes)."""
         purpose, state, method = _SIGNALS[signal.kind]
-        consent = await self._store.current(subject)
-        if consent.state(purpose) is state:
-            return
         version = self._tenants.get(tenant_id)[0].consent.version()
         context = Context(
             method=method,
@@ -105,7 +102,8 @@ class IngressConsent:
             config_version=version,
             evidence=signal.message_id,
         )
-        await self._store.apply(subject, Transition({purpose: state}), context)
+        expires = {purpose: float(signal.expires_at)} if signal.expires_at and state is State.GRANTED else {}
+        await self._store.apply(subject, Transition({purpose: state}, expires=expires), context)
 
 
 def _context(tenant: Tenant, method: Method, evidence: str | None) -> Context:

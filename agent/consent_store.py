@@ -172,6 +172,7 @@ class LedgerEvent:
     config_version: str
     notice_version: str | None = None
     notice_sha256: str | None = None
+    expires_at: float | None = None  # a grant that lapses then (Meta's temporary call permission)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,24 +222,36 @@ class ConsentStore:
         states = {Purpose(k[2:]): State(v) for k, v in fields.items() if k.startswith("p:")}
         overlays = frozenset(Overlay(k[2:]) for k in fields if k.startswith("o:"))
         noticed_at = float(fields["noticed_at"]) if "noticed_at" in fields else None
-        return SubjectConsent(states, overlays, noticed_at, bool(suppressed)), bool(terminated)
+        expires = {Purpose(k[2:]): float(v) for k, v in fields.items() if k.startswith("x:")}
+        return SubjectConsent(states, overlays, noticed_at, bool(suppressed), expires), bool(terminated)
 
     async def apply(self, subject: str, change: Transition, context: Context) -> list[LedgerEvent]:
         """Record and apply a transition; returns the events written (none when nothing changed)."""
         before = await self.current(subject)
         now = self._clock()
-        states = {p: s for p, s in change.states.items() if before.state(p) is not s}
+        states = {
+            p: s
+            for p, s in change.states.items()
+            if before.state(p) is not s or before.expires.get(p) != change.expires.get(p)  # a renewed grant
+        }
         overlays = change.add_overlays - before.overlays
         events = [
-            self._event(subject, purpose.value, state.value, before.state(purpose).value, context, now)
+            self._event(subject, purpose.value, state.value, before.state(purpose).value, context, now,
+                        expires_at=change.expires.get(purpose))
             for purpose, state in states.items()
-        ] + [self._event(subject, "*", o.value, "", context, now) for o in overlays]
+        ] + [self._event(subject, "*", o.value, "", context, now) for o in overlays]  # fmt: skip
         for event in events:
             await self.ledger.append(tenant_of(subject), _record(event))
         fields = [x for p, s in states.items() for x in (f"p:{p.value}", s.value)]
+        fields += [
+            x for p in states if p in change.expires for x in (f"x:{p.value}", repr(change.expires[p]))
+        ]
         fields += [x for o in overlays for x in (f"o:{o.value}", "1")]
         if fields:
             await self._redis.hset(self._key(subject), items=fields)
+        lapsed = [f"x:{p.value}" for p in states if p not in change.expires and p in before.expires]
+        if lapsed:  # a new state without a time limit replaces a time-limited grant
+            await self._redis.hdel(self._key(subject), *lapsed)
         if Overlay.ERASURE_PENDING in overlays:
             await self._redis.sadd(tenant_key(tenant_of(subject), "erasures"), subject)
         return events
@@ -306,6 +319,7 @@ class ConsentStore:
         at: float,
         *,
         notice: Notice | None = None,
+        expires_at: float | None = None,
     ) -> LedgerEvent:
         return LedgerEvent(
             subject=subject,
@@ -320,6 +334,7 @@ class ConsentStore:
             config_version=context.config_version,
             notice_version=notice.version if notice else None,
             notice_sha256=notice.sha256 if notice else None,
+            expires_at=expires_at,
         )
 
 
@@ -330,13 +345,16 @@ def _record(event: LedgerEvent) -> dict[str, Any]:
 class ConsentGuard:
     """`may(tenant, subject, purpose)`: the only way code decides, checked right before each side effect."""
 
-    def __init__(self, store: ConsentStore, tenants: TenantRegistry) -> None:
+    def __init__(
+        self, store: ConsentStore, tenants: TenantRegistry, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._store = store
         self._tenants = tenants
+        self._clock = clock
 
     async def may(self, tenant: str, subject: str, purpose: Purpose) -> Decision:
         if tenant_of(subject) != tenant:
             return Decision(False, "other_tenant")
         config, _ = self._tenants.get(tenant)
         consent, frozen = await self._store.snapshot(subject)
-        return may(consent, purpose, config.consent.policy(), frozen=frozen)
+        return may(consent, purpose, config.consent.policy(), frozen=frozen, now=self._clock())

@@ -75,7 +75,7 @@ class Privacy:
         clock: Callable[[], float] = time.time,
     ) -> Privacy:
         consent = ConsentStore(redis, shards=shards, clock=clock)
-        guard = ConsentGuard(consent, tenants)
+        guard = ConsentGuard(consent, tenants, clock=clock)
         content = ContentLog(redis, store, shards=shards, clock=clock)
         processing = ProcessingLog(redis, clock=clock)
         rights = SubjectRights(

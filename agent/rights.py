@@ -133,15 +133,15 @@ class SubjectRights:
         tenant, _ = self._tenants.get(tenant_of(subject))
         consent = await self._consent.current(subject)
         frozen = await self._consent.terminated_at(tenant.id) is not None
-        policy = tenant.consent.policy()
+        policy, now = tenant.consent.policy(), self._clock()
         out = {
             "subject": subject,
             "states": {p.value: consent.state(p).value for p in Purpose},
             "overlays": sorted(o.value for o in consent.overlays),
             "suppressed": consent.suppressed,
             "noticed_at": consent.noticed_at,
-            "decisions": {p.value: may(consent, p, policy, frozen=frozen).reason for p in Purpose},
-            "allowed": sorted(p.value for p in Purpose if may(consent, p, policy, frozen=frozen)),
+            "decisions": {p.value: may(consent, p, policy, frozen=frozen, now=now).reason for p in Purpose},
+            "allowed": sorted(p.value for p in Purpose if may(consent, p, policy, frozen=frozen, now=now)),
             "content_entries": await self._content.count(subject),
             "leads": int(await self._redis.llen(conversation_key(subject, "leads", self._shards))),
         }

@@ -85,6 +85,9 @@ class SubjectConsent:
     overlays: frozenset[Overlay] = frozenset()
     noticed_at: float | None = None  # when the AI disclosure was last sent
     suppressed: bool = False  # erased once: marketing never resumes on its own
+    expires: Mapping[Purpose, float] = field(
+        default_factory=dict
+    )  # a grant that lapses (Meta's call permission)
 
     def state(self, purpose: Purpose) -> State:
         return self.states.get(purpose, State.UNKNOWN)
@@ -107,14 +110,24 @@ class Decision:
         return self.allowed
 
 
-def may(consent: SubjectConsent, purpose: Purpose, policy: Policy, *, frozen: bool = False) -> Decision:
-    """The one decision: may `purpose` happen for this subject now? `frozen`: the tenant's account ended."""
+def may(
+    consent: SubjectConsent,
+    purpose: Purpose,
+    policy: Policy,
+    *,
+    frozen: bool = False,
+    now: float | None = None,
+) -> Decision:
+    """The one decision: may `purpose` happen for this subject now? `frozen`: the tenant's account ended;
+    `now`: the time a time-limited grant is checked against."""
     if frozen:
         return Decision(False, "tenant_frozen")
     for overlay in (Overlay.ERASURE_PENDING, Overlay.RESTRICTED, Overlay.OBJECTED):
         if overlay in consent.overlays:
             return Decision(False, overlay.value)
     state = consent.state(purpose)
+    if state is State.GRANTED and now is not None and now >= consent.expires.get(purpose, float("inf")):
+        state = State.EXPIRED
     if state in _STOPPED:
         return Decision(False, state.value)
     if purpose in (Purpose.REPLY, Purpose.HUMAN_REVIEW):
@@ -135,6 +148,7 @@ class Transition:
 
     states: Mapping[Purpose, State] = field(default_factory=dict)
     add_overlays: frozenset[Overlay] = frozenset()
+    expires: Mapping[Purpose, float] = field(default_factory=dict)  # for a grant among `states` that lapses
 
 
 def transition(consent: SubjectConsent, intent: Intent) -> Transition:

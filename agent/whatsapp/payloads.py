@@ -369,6 +369,7 @@ class ConsentSignal:
     kind: ConsentSignalKind
     timestamp: int
     message_id: str | None  # the reply message, for a call-permission answer
+    expires_at: int | None = None  # a temporary call permission lapses then
 
 
 InboundEvent = InboundMessage | StatusUpdate | CallEvent | ConsentSignal
@@ -555,6 +556,7 @@ def _permission_signal(phone_number_id: str, message: Message, reply: CallPermis
         kind=kind,
         timestamp=message.timestamp,
         message_id=message.id,
+        expires_at=None if reply.is_permanent else reply.expiration_timestamp,
     )
 
 

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -289,6 +290,9 @@ async def test_delete_request_stops_processing_at_once(stack: Stack) -> None:
     assert await stack.privacy.consent.pending_erasures("default") == [_alice(stack)]
 
 
+WEEK_AHEAD = int(time.time()) + 7 * 86_400  # Meta's temporary call permission lasts 7 days
+
+
 def _signals_body() -> bytes:
     value = {
         "messaging_product": "whatsapp",
@@ -306,7 +310,7 @@ def _signals_body() -> bytes:
         "messages": [
             {"from": ALICE, "id": "wamid.cp1", "timestamp": "1700000001", "type": "interactive",
              "interactive": {"type": "call_permission_reply", "call_permission_reply": {
-                 "response": "accept", "is_permanent": False, "expiration_timestamp": 1700600000}}},
+                 "response": "accept", "is_permanent": False, "expiration_timestamp": WEEK_AHEAD}}},
         ],
     }  # fmt: skip
     return json.dumps(
@@ -339,6 +343,7 @@ async def test_meta_marketing_stop_and_call_permission_become_ledger_events(stac
     }
     assert not await stack.privacy.guard.may("default", subject, Purpose.MARKETING)
     assert await stack.privacy.guard.may("default", subject, Purpose.CALLS)
+    assert [e["expires_at"] for e in events if e["purpose"] == "calls"] == [WEEK_AHEAD]
     await stack.post(body)  # Meta retries: nothing is recorded twice
     assert len(await stack.privacy.consent.events_of(subject)) == len(events)
     await asyncio.sleep(0.2)

@@ -92,7 +92,7 @@ async def test_events_are_evidence_without_content(redis: Redis) -> None:
     (record, *_) = await store.ledger.records("default")
     assert set(record.body) == {
         "subject", "purpose", "state", "previous", "method", "channel", "evidence", "actor", "at",
-        "config_version", "notice_version", "notice_sha256",
+        "config_version", "notice_version", "notice_sha256", "expires_at",
     }  # fmt: skip
     assert record.body["method"] == "keyword"
     assert record.body["evidence"] == "wamid.1"
@@ -153,3 +153,22 @@ async def test_disclosure_once_then_again_after_the_idle_period(redis: Redis) ->
             version=notice.version,
         ).sha256
     )
+
+
+async def test_a_time_limited_grant_expires(redis: Redis) -> None:
+    clock = Clock()
+    store = ConsentStore(redis, shards=4, clock=clock)
+    guard = ConsentGuard(store, TenantRegistry.load(ROOT / "prompts"), clock=clock)
+    week = clock.now + 7 * 86_400
+    (event,) = await store.apply(SUBJECT, Transition({Purpose.CALLS: State.GRANTED}, expires={Purpose.CALLS: week}),
+                                 CONTEXT)  # fmt: skip
+    assert event.expires_at == week
+    assert await guard.may("default", SUBJECT, Purpose.CALLS)
+    clock.now = week
+    assert (await guard.may("default", SUBJECT, Purpose.CALLS)).reason == "expired"
+    renewed = Transition({Purpose.CALLS: State.GRANTED}, expires={Purpose.CALLS: week + 7 * 86_400})
+    assert len(await store.apply(SUBJECT, renewed, CONTEXT)) == 1  # a renewal is evidence too
+    assert await guard.may("default", SUBJECT, Purpose.CALLS)
+    await store.apply(SUBJECT, Transition({Purpose.CALLS: State.GRANTED}), CONTEXT)  # now permanent
+    clock.now += 365 * 86_400
+    assert await guard.may("default", SUBJECT, Purpose.CALLS)

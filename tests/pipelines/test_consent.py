@@ -129,6 +129,12 @@ def test_may_decides_from_state_overlays_and_policy(
     assert (decision.allowed, decision.reason) == (allowed, reason)
 
 
+def test_a_grant_with_a_time_limit_expires() -> None:
+    consent = SubjectConsent({Purpose.CALLS: State.GRANTED}, expires={Purpose.CALLS: 100.0})
+    assert may(consent, Purpose.CALLS, POLICY, now=99.0)
+    assert may(consent, Purpose.CALLS, POLICY, now=100.0).reason == "expired"
+
+
 def test_a_frozen_tenant_may_do_nothing() -> None:
     granted = _consent(reply=State.GRANTED, marketing=State.GRANTED)
     assert not any(may(granted, p, POLICY, frozen=True) for p in Purpose)
