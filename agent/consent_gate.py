@@ -48,19 +48,21 @@ _URGENT = frozenset({Intent.OPT_OUT, Intent.DELETE_DATA})
 
 
 class Keywords:
-    """Each tenant's classifier (defaults + its own words), built once."""
+    """Each tenant's classifier (defaults + its own words), built once per version of its config (a
+    reloaded tenant folder brings a new one)."""
 
     def __init__(self, tenants: TenantRegistry) -> None:
         self._tenants = tenants
-        self._cache: dict[str, KeywordClassifier] = {}
+        self._cache: dict[str, tuple[Tenant, KeywordClassifier]] = {}
 
     def match(self, tenant_id: str, text: str | None) -> KeywordMatch | None:
         if not text:
             return None
-        classifier = self._cache.get(tenant_id)
-        if classifier is None:
-            classifier = self._cache[tenant_id] = self._tenants.get(tenant_id)[0].consent.classifier()
-        return classifier.classify(text)
+        tenant = self._tenants.get(tenant_id)[0]
+        cached = self._cache.get(tenant_id)
+        if cached is None or cached[0] is not tenant:
+            cached = self._cache[tenant_id] = (tenant, tenant.consent.classifier())
+        return cached[1].classify(text)
 
 
 # What each consent signal from Meta means for the ledger.

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import shutil
 from typing import TYPE_CHECKING
 
-from agent.consent_gate import ConsentGate
+from agent.consent_gate import ConsentGate, Keywords
 from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, tenant_key
 from agent.records import ContentLog, ProcessingLog
 from agent.store import ConversationStore, HandoffFlags, Keyring
@@ -17,6 +18,8 @@ from pipelines.consent import Intent, Method, Overlay, Purpose, State, Transitio
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from redis.asyncio import Redis
 
 SUBJECT = "default:0123456789abcdef01234567"
@@ -172,3 +175,15 @@ async def test_a_time_limited_grant_expires(redis: Redis) -> None:
     await store.apply(SUBJECT, Transition({Purpose.CALLS: State.GRANTED}), CONTEXT)  # now permanent
     clock.now += 365 * 86_400
     assert await guard.may("default", SUBJECT, Purpose.CALLS)
+
+
+def test_keywords_follow_a_reloaded_tenant_config(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "prompts" / "default", tmp_path / "default")
+    tenants = TenantRegistry.load(tmp_path)
+    keywords = Keywords(tenants)
+    assert keywords.match("default", "bas karo") is not None  # prompts/default adds it for Hindi
+    yaml_path = tmp_path / "default" / "tenant.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace('"bas karo"', '"ruk jao"'))
+    assert [change.applied for change in tenants.refresh()] == [True]
+    assert keywords.match("default", "bas karo") is None
+    assert keywords.match("default", "Ruk jao!") is not None
