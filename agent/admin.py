@@ -82,21 +82,36 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     router = APIRouter(prefix="/admin")
     rights = privacy.rights
 
+    async def authenticate(tenant: str, request: Request, action: str) -> Actor | Response:
+        known = tenant in tenants.ids()
+        status = tokens.check(tenant, request.headers.get("authorization")) if known else 401
+        if status == 200:
+            return Actor(f"tenant:{tenant}", "admin_api")
+        if known:
+            await rights.record_denied(tenant, Actor("unauthenticated", "admin_api"), action)
+        detail = "forbidden for this tenant" if status == 403 else "missing or invalid bearer token"
+        return JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+
     async def authorize(
         tenant: str, request: Request, action: str
     ) -> tuple[Actor, dict[str, Any]] | Response:
-        known = tenant in tenants.ids()
-        status = tokens.check(tenant, request.headers.get("authorization")) if known else 401
-        actor = Actor(f"tenant:{tenant}", "admin_api")
-        if status != 200:
-            if known:
-                await rights.record_denied(tenant, Actor("unauthenticated", "admin_api"), action)
-            detail = "forbidden for this tenant" if status == 403 else "missing or invalid bearer token"
-            return JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+        actor = await authenticate(tenant, request, action)
+        if isinstance(actor, Response):
+            return actor
         try:
             return actor, await _body(request)
         except _BadRequest as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @router.get("/{tenant}/audit")
+    async def audit(tenant: str, request: Request) -> Response:
+        """The tenant's audit log (content-free) and whether its hash chain verifies; also shows the data
+        requests people made by keyword (`request_export`, `request_erasure`)."""
+        actor = await authenticate(tenant, request, "audit")
+        if isinstance(actor, Response):
+            return actor
+        records, verified = await rights.read_audit(tenant, actor)
+        return JSONResponse({"verified": verified, "records": records})
 
     @router.post("/{tenant}/consent/status")
     async def status(tenant: str, request: Request) -> Response:

@@ -16,6 +16,7 @@ import structlog
 
 from agent.consent_store import ConsentGuard, ConsentStore, Context
 from agent.records import ContentKind, ContentLog, ProcessingLog, ProcessingRecord, hashed_id
+from agent.rights import Actor
 from pipelines.consent import (
     Intent,
     KeywordClassifier,
@@ -36,12 +37,16 @@ from pipelines.consent import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.rights import SubjectRights
     from agent.store import HandoffFlags
     from agent.tenants import Tenant, TenantRegistry
     from agent.whatsapp.payloads import ConsentSignal
     from pipelines.consent import Decision
 
 log = structlog.get_logger()
+
+# Data requests a person makes by keyword, as the audit log names them.
+_REQUESTS = {Intent.ACCESS_DATA: "request_export", Intent.DELETE_DATA: "request_erasure"}
 
 # Intents the webhook applies on arrival: they must stop work that is already queued or running.
 _URGENT = frozenset({Intent.OPT_OUT, Intent.DELETE_DATA})
@@ -129,9 +134,11 @@ class ConsentGate:
         content: ContentLog,
         processing: ProcessingLog,
         tenants: TenantRegistry,
+        rights: SubjectRights,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._rights = rights
         self._store = store
         self._guard = guard
         self._handoff = handoff
@@ -152,6 +159,9 @@ class ConsentGate:
         )
         if match.intent is Intent.HUMAN:
             await self._handoff.hand_off(subject, "keyword")
+        request = _REQUESTS.get(match.intent)
+        if request is not None:  # the business sees the person's request in its audit log (admin API)
+            await self._rights.record_access(Actor("subject", "whatsapp"), request, subject, "received")
         await self.processed(tenant_id, subject, ProcessingRecord(
             event="keyword", subject=subject, outcome=match.intent.value, message=hashed_id(message_id),
         ))  # fmt: skip

@@ -89,9 +89,8 @@ class Privacy:
             recipients=recipients,
             clock=clock,
         )
-        gate = ConsentGate(
-            consent, guard, HandoffFlags(redis, shards=shards), content, processing, tenants, clock=clock
-        )
+        handoff = HandoffFlags(redis, shards=shards)
+        gate = ConsentGate(consent, guard, handoff, content, processing, tenants, rights, clock=clock)
         retention = Retention(
             redis, consent, content, processing, rights, tenants, key_store=store.key_store, clock=clock
         )

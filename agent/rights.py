@@ -118,6 +118,17 @@ class SubjectRights:
              "outcome": "denied", "at": self._clock(), "counts": {}},
         )  # fmt: skip
 
+    async def read_audit(self, tenant: str, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
+        """The tenant's audit log and whether its chain verifies; the reading is audited after it."""
+        records = [r.body | {"hash": r.hash} for r in await self.audit.records(tenant)]
+        verified = (await self.audit.verify(tenant)).ok
+        await self.audit.append(
+            tenant,
+            {"actor": actor.name, "channel": actor.channel, "action": "read_audit", "subject": None,
+             "outcome": "ok", "at": self._clock(), "counts": {"records": len(records)}},
+        )  # fmt: skip
+        return records, verified
+
     def _context(self, subject: str, actor: Actor) -> Context:
         tenant, _ = self._tenants.get(tenant_of(subject))
         return Context(

@@ -170,3 +170,19 @@ async def test_bad_input_is_refused_without_echoing_it(
     assert response.status_code == 400
     assert "98765" not in response.text
     assert set(response.json()) == {"error"}
+
+
+async def test_the_audit_log_is_readable_with_the_tenants_token_only(
+    admin: httpx.AsyncClient, redis: Redis
+) -> None:
+    assert (await admin.get("/admin/default/audit")).status_code == 401
+    assert (await admin.get("/admin/default/audit", headers=_bearer(ACME_TOKEN))).status_code == 403
+    await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=_bearer(DEFAULT_TOKEN))
+    body = (await admin.get("/admin/default/audit", headers=_bearer(DEFAULT_TOKEN))).json()
+    assert body["verified"] is True
+    assert [(r["action"], r["outcome"]) for r in body["records"]] == [
+        ("audit", "denied"),
+        ("audit", "denied"),
+        ("status", "ok"),
+    ]
+    assert (await _audit(redis, "default"))[-1]["action"] == "read_audit"  # reading it is audited too

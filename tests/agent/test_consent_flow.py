@@ -280,6 +280,18 @@ async def test_human_hands_the_conversation_over_and_the_ai_stays_silent(stack: 
     assert stack.llm.requests == []
 
 
+async def test_data_requests_by_keyword_reach_the_businesss_audit_log(stack: Stack) -> None:
+    await stack.post(wh.payload(messages=[wh.text(ALICE, "wamid.a1", "What data do you have?")]))
+    await eventually(lambda: len(stack.graph.messages) == 1)
+    assert "copy of your data" in stack.graph.messages[0]["text"]["body"]
+    (request,) = [r.body for r in await stack.privacy.rights.audit.records("default")]
+    assert (request["action"], request["actor"], request["subject"]) == (
+        "request_export",
+        "subject",
+        _alice(stack),
+    )
+
+
 async def test_delete_request_stops_processing_at_once(stack: Stack) -> None:
     await stack.post(wh.payload(messages=[wh.text(ALICE, "wamid.x1", "mera data mita do")]))
     await eventually(lambda: len(stack.graph.messages) == 1)

@@ -9,10 +9,10 @@ import json
 import shutil
 from typing import TYPE_CHECKING
 
-from agent.consent_gate import ConsentGate, Keywords
+from agent.consent_gate import Keywords
 from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, tenant_key
-from agent.records import ContentLog, ProcessingLog
-from agent.store import ConversationStore, HandoffFlags, Keyring
+from agent.privacy import Privacy
+from agent.store import ConversationStore, Keyring
 from agent.tenants import TenantRegistry
 from pipelines.consent import Intent, Method, Overlay, Purpose, State, Transition, render_notice, transition
 from tests.conftest import ROOT
@@ -123,17 +123,11 @@ async def test_guard_honours_state_overlays_suppression_and_termination(redis: R
 async def test_disclosure_once_then_again_after_the_idle_period(redis: Redis) -> None:
     clock = Clock()
     tenants = TenantRegistry.load(ROOT / "prompts")
-    store = ConsentStore(redis, shards=4, clock=clock)
-    conversations = ConversationStore(redis, Keyring(b"k" * 32), shards=4)
-    gate = ConsentGate(
-        store,
-        ConsentGuard(store, tenants),
-        HandoffFlags(redis, shards=4),
-        ContentLog(redis, conversations, shards=4, clock=clock),
-        ProcessingLog(redis, clock=clock),
-        tenants,
-        clock=clock,
+    keyring = Keyring(b"k" * 32)
+    privacy = Privacy.build(
+        redis, ConversationStore(redis, keyring, shards=4), keyring, tenants, shards=4, clock=clock
     )
+    store, gate = privacy.consent, privacy.gate
     notice = await gate.disclosure("default", SUBJECT, "hello")
     assert notice is not None
     assert "Suryoday Solar" in notice.text
