@@ -1,6 +1,8 @@
 """The call `Agent`: the voice-note path's brain (tenant prompt, PII minimization, Responder) on a live call.
 
-`llm_node` never lets raw PII reach the LLM: it builds a *new* chat context whose messages carry minimized
+Consent keywords ("stop", "talk to a person", "delete my data", …, the same classifier as chat) are handled
+before the LLM in `on_user_turn_completed`: a fixed spoken confirmation, and the call ends where the intent
+asks for it. `llm_node` never lets raw PII reach the LLM: it builds a *new* chat context whose messages carry minimized
 text (the session's own history stays as heard), delegates to the default node, and restores placeholders
 in what is spoken, one sentence at a time because a placeholder can be split across chunks. Each message is
 minimized once (cached by item id), so a turn's cost does not grow with the length of the call.
@@ -8,19 +10,27 @@ minimized once (cached by item id), so a turn's cost does not grow with the leng
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import structlog
-from livekit.agents import Agent, APIError, llm
+from livekit import rtc
+from livekit.agents import NOT_GIVEN, Agent, APIError, StopResponse, llm
 
+from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
 
-    from livekit.agents.voice import ModelSettings
+    from livekit.agents.voice import AgentStateChangedEvent, ModelSettings
+
+    from agent.tenants import Tenant
+    from pipelines.audio import Pcm
+    from pipelines.automation import ToolCallRecord
+    from pipelines.turn import TurnConfig
 
 log = structlog.get_logger()
 
@@ -37,6 +47,30 @@ class CallTexts:
     )
     goodbye: str = "Thank you for calling. Goodbye!"
     busy: str = "Sorry, we are about to end this call. Please call again in a moment. Goodbye!"
+    confirmations: dict[Intent, str] = field(
+        default_factory=lambda: {
+            Intent.OPT_OUT: "Understood. We will not contact you again. Goodbye!",
+            Intent.OPT_IN: "Welcome back. How can I help you?",
+            Intent.HUMAN: "Of course. A person from our team will call you back shortly. Goodbye!",
+            Intent.DELETE_DATA: "We have stopped using your data and will erase it within thirty days. Goodbye!",
+            Intent.ACCESS_DATA: "We have noted your request and will send you a copy of your data within "
+            "thirty days. Is there anything else?",
+        }
+    )
+
+    @classmethod
+    def for_business(cls, name: str) -> CallTexts:
+        """The AI disclosure names the business and says how to reach a person."""
+        return cls(
+            greeting=f"Hello! You are speaking with the AI assistant of {name}, not a person. "
+            "To reach our team, say: talk to a person. How can I help you?"
+        )
+
+
+# Intents after which the call ends (once the confirmation has been spoken).
+ENDS_CALL = frozenset({Intent.OPT_OUT, Intent.HUMAN, Intent.DELETE_DATA})
+# Tools after which the call ends, once the reply that follows them has been spoken.
+ENDING_TOOLS = frozenset({"handoff_to_human", "end_conversation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,23 +81,75 @@ class CallBrain:
     texts: CallTexts = field(default_factory=CallTexts)
     restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
     public_values: frozenset[str] = frozenset()
+    keywords: KeywordClassifier | None = None
+    max_steps: int | None = None  # the tenant's bound on tool-loop requests per turn
+
+
+def call_brain(tenant: Tenant, config: TurnConfig) -> CallBrain:
+    """A tenant's call brain: the same rendered prompt, restore policy and keywords as its chat turns."""
+    return CallBrain(
+        config.system_prompt,
+        texts=CallTexts.for_business(tenant.name),
+        restore_policy=config.restore_policy,
+        public_values=config.public_values,
+        keywords=tenant.consent.classifier(),
+        max_steps=tenant.automation.max_steps,
+    )
 
 
 class CallAgent(Agent):
-    def __init__(self, brain: CallBrain, minimizer: Minimizer, vault: Vault) -> None:
+    """`vault` is the call's own: the LLM adapter minimizing tool results must share it."""
+
+    def __init__(
+        self,
+        brain: CallBrain,
+        minimizer: Minimizer,
+        vault: Vault,
+        *,
+        greeting: Sequence[rtc.AudioFrame] = (),
+    ) -> None:
         super().__init__(instructions=brain.system_prompt)
+        self._greeting = greeting
         self._brain = brain
         self._minimizer = minimizer
         self._vault = vault
         self._minimized: dict[str, str] = {}  # chat item id -> minimized text
+        self.intents: list[Intent] = []  # consent keywords the caller said, in order
+        self.ended = asyncio.Event()  # set once the words that end the call (keyword, handoff) were spoken
+        self._end_after_reply = False
 
     @property
     def texts(self) -> CallTexts:
         return self._brain.texts
 
     async def on_enter(self) -> None:
-        # The AI disclosure is the first thing said, before the caller's words are processed or kept.
-        self.session.say(self._brain.texts.greeting, allow_interruptions=False)
+        # The AI disclosure is the first thing said, before the caller's words are processed or kept. Given
+        # pre-synthesized, it plays at once and without gaps between its sentences.
+        audio = _replay(self._greeting) if self._greeting else NOT_GIVEN
+        self.session.say(self._brain.texts.greeting, audio=audio, allow_interruptions=False)
+        self.session.on("agent_state_changed", self._on_agent_state)
+
+    def tools_called(self, calls: Sequence[ToolCallRecord]) -> None:
+        """A handoff (or the model ending the conversation) ends the call after the reply it leads to."""
+        if any(c.ok and c.name in ENDING_TOOLS for c in calls):
+            self._end_after_reply = True
+
+    def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
+        if self._end_after_reply and ev.old_state == "speaking" and ev.new_state == "listening":
+            self.ended.set()
+
+    async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
+        """Consent keywords are answered here, deterministically; the LLM never sees them."""
+        keywords = self._brain.keywords
+        match = keywords.classify(new_message.text_content or "") if keywords else None
+        if match is None:
+            return
+        self.intents.append(match.intent)
+        log.info("call.keyword", intent=match.intent.value)
+        handle = self.session.say(self._brain.texts.confirmations[match.intent], allow_interruptions=False)
+        if match.intent in ENDS_CALL:
+            handle.add_done_callback(lambda _: self.ended.set())
+        raise StopResponse
 
     def minimized_context(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
         """A new context with minimized copies of user and assistant messages (system text is the tenant's)."""
@@ -100,6 +186,21 @@ class CallAgent(Agent):
 
     def _restore(self, text: str) -> str:
         return restore(text, self._vault, self._brain.restore_policy, RestoreTarget.REPLY)
+
+
+async def _replay(frames: Sequence[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
+    for frame in frames:
+        yield frame
+
+
+def speech_frames(pcm: Pcm, frame_ms: int = 100) -> list[rtc.AudioFrame]:
+    """Synthesized speech as LiveKit frames (the session resamples them to the call's rate)."""
+    samples = pcm.to_int16()
+    step = pcm.sample_rate * frame_ms // 1000
+    return [
+        rtc.AudioFrame(samples[i : i + step].tobytes(), pcm.sample_rate, 1, len(samples[i : i + step]))
+        for i in range(0, len(samples), step)
+    ]
 
 
 def _text_of(chunk: llm.ChatChunk | str | object) -> str:

@@ -16,20 +16,23 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from agent.calls.agent import CallAgent, CallBrain
+from agent.calls.agent import CallAgent, CallBrain, speech_frames
 from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
-from agent.calls.llm import ResponderLLM
+from agent.calls.llm import AutomationLLM
 from agent.calls.session import observe_turns, voice_session
 from agent.calls.webrtc import CallPeer, IceServer, SdpError
 from agent.whatsapp import GraphError
-from pipelines.pii import Minimizer, Vault
+from pipelines.automation import Automation
+from pipelines.pii import Minimizer, Vault, seed_sender
 
 if TYPE_CHECKING:
+    from livekit import rtc
     from livekit.agents import AgentSession
 
     from agent.calls.models import CallModels
     from agent.metrics import Metrics
     from agent.whatsapp import GraphClient
+    from pipelines.automation import ToolBox
     from pipelines.respond import Responder
 
 log = structlog.get_logger()
@@ -45,6 +48,7 @@ class CallOutcome(StrEnum):
     NOT_CONNECTED = "not_connected"
     GRAPH_REFUSED = "graph_refused"
     MEDIA_LOST = "media_lost"
+    AGENT_ENDED = "agent_ended"  # after a keyword (stop, talk to a person, …) or a handoff / end tool
     OVER_CAPACITY = "over_capacity"
     STALE = "stale"  # the `connect` was older than WhatsApp rings
 
@@ -59,6 +63,8 @@ class CallRequest:
     token: str = field(repr=False)
     sdp: str = field(repr=False)
     brain: CallBrain
+    user_key: str = field(default="", repr=False)  # the caller's WhatsApp id: masked wherever it is said
+    toolbox: ToolBox | None = None  # the tenant's tools, bound to this caller by the server
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,15 @@ class CallHandler:
         self._metrics = metrics
         self._config = config
         self._minimizer = Minimizer()
+        self._automation = Automation(responder, self._minimizer)
+        self._greetings: dict[str, list[rtc.AudioFrame]] = {}  # per greeting text: one per tenant
+
+    async def _greeting(self, text: str) -> list[rtc.AudioFrame]:
+        """Each tenant's greeting is synthesized once per process and replayed on every call."""
+        frames = self._greetings.get(text)
+        if frames is None:
+            frames = self._greetings[text] = speech_frames(await self._models.synthesizer.synthesize(text))
+        return frames
 
     async def reject(self, request: CallRequest, outcome: CallOutcome) -> CallOutcome:
         try:
@@ -161,15 +176,26 @@ class CallHandler:
     async def _start_session(
         self, request: CallRequest, peer: CallPeer, output: CallAudioOutput
     ) -> AgentSession[None]:
-        session = voice_session(
-            self._models,
-            ResponderLLM(self._responder, self._llm_model),
-            silence_timeout_s=self._config.silence_timeout_s,
+        brain, vault = request.brain, Vault()
+        seed_sender(vault, wa_id=request.user_key or None, profile_name=None)
+        greeting = await self._greeting(brain.texts.greeting)
+        agent = CallAgent(brain, self._minimizer, vault, greeting=greeting)
+        llm_ = AutomationLLM(
+            self._responder,
+            self._automation,
+            model=self._llm_model,
+            vault=vault,
+            policy=brain.restore_policy,
+            public=brain.public_values,
+            toolbox=request.toolbox,
+            max_steps=brain.max_steps,
+            on_tool_calls=agent.tools_called,
         )
+        session = voice_session(self._models, llm_, silence_timeout_s=self._config.silence_timeout_s)
         observe_turns(session, self._metrics, request.tenant)
         session.input.audio = CallAudioInput(await peer.remote_audio())
         session.output.audio = output
-        await session.start(CallAgent(request.brain, self._minimizer, Vault()), record=False)
+        await session.start(agent, record=False)
         return session
 
     async def _converse(
@@ -179,7 +205,10 @@ class CallHandler:
         closed = asyncio.Event()
         session.on("user_state_changed", lambda ev: away.set() if ev.new_state == "away" else None)
         session.on("close", lambda _: closed.set())
+        agent = session.current_agent
+        assert isinstance(agent, CallAgent)
         waits = (
+            (agent.ended, CallOutcome.AGENT_ENDED),
             (signals.hung_up, CallOutcome.CALLER_HUNG_UP),
             (signals.drain, CallOutcome.DRAINED),
             (away, CallOutcome.CALLER_SILENT),
@@ -195,8 +224,6 @@ class CallHandler:
             for task in tasks:
                 task.cancel()
         outcome = tasks[next(iter(done))] if done else CallOutcome.MAX_DURATION
-        agent = session.current_agent
-        assert isinstance(agent, CallAgent)
         farewell = {
             CallOutcome.DRAINED: agent.texts.busy,
             CallOutcome.CALLER_SILENT: agent.texts.goodbye,

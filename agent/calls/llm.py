@@ -1,7 +1,10 @@
-"""A LiveKit LLM on our `Responder`: the same prompt assembly, history cap and error mapping as voice notes.
+"""A LiveKit LLM on the business's automation: the same prompt assembly, history cap, tool loop and error mapping
+as chat turns (`pipelines.automation.Automation` over our `Responder`).
 
-The chat context it receives has already been minimized by the agent's `llm_node`; this adapter only
-translates it into the Responder's turns and its failures into LiveKit's retry-aware errors.
+The chat context it receives has already been minimized by the agent's `llm_node`. The tool loop runs inside
+one request of this LLM: its follow-up requests are built by `Automation` from minimized content, tool
+arguments get real values back only for the business's own tools, and tool results are minimized against
+the call's vault before the model reads them. LiveKit sees only the final text.
 """
 
 from __future__ import annotations
@@ -15,14 +18,39 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 from pipelines.respond import ChatTurn, LLMError, LLMFailure
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Sequence
+
+    from pipelines.automation import Automation, ToolBox, ToolCallRecord
+    from pipelines.pii import RestorePolicy, Vault
     from pipelines.respond import Responder
 
 
-class ResponderLLM(llm.LLM[None]):
-    def __init__(self, responder: Responder, model: str) -> None:
+class AutomationLLM(llm.LLM[None]):
+    """One per call: it holds the call's vault and toolbox (tenant, conversation and person bound by the server)."""
+
+    def __init__(
+        self,
+        responder: Responder,
+        automation: Automation,
+        *,
+        model: str,
+        vault: Vault,
+        policy: RestorePolicy,
+        public: Collection[str] = (),
+        toolbox: ToolBox | None = None,
+        max_steps: int | None = None,
+        on_tool_calls: Callable[[Sequence[ToolCallRecord]], None] | None = None,
+    ) -> None:
         super().__init__()
         self._responder = responder
+        self._automation = automation
         self._model = model
+        self._vault = vault
+        self._policy = policy
+        self._public = public
+        self._toolbox = toolbox
+        self._max_steps = max_steps
+        self._on_tool_calls = on_tool_calls
 
     @property
     def model(self) -> str:
@@ -42,9 +70,17 @@ class ResponderLLM(llm.LLM[None]):
         tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> llm.LLMStream:
-        return _ResponderStream(
-            self, responder=self._responder, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+        return _AutomationStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+
+    async def answer(self, chat_ctx: llm.ChatContext) -> str:
+        system, history, user_text = split_context(chat_ctx)
+        messages = self._responder.messages(system, history, user_text)
+        result = await self._automation.run(
+            messages, self._toolbox, self._vault, self._policy, public=self._public, max_steps=self._max_steps
         )
+        if result.calls and self._on_tool_calls is not None:
+            self._on_tool_calls(result.calls)
+        return result.llm.text
 
 
 def split_context(chat_ctx: llm.ChatContext) -> tuple[str, list[ChatTurn], str]:
@@ -63,35 +99,25 @@ def split_context(chat_ctx: llm.ChatContext) -> tuple[str, list[ChatTurn], str]:
     return "\n\n".join(s for s in system if s), turns, last
 
 
-class _ResponderStream(llm.LLMStream):
+class _AutomationStream(llm.LLMStream):
     def __init__(
         self,
-        llm_: ResponderLLM,
+        llm_: AutomationLLM,
         *,
-        responder: Responder,
         chat_ctx: llm.ChatContext,
         tools: list[llm.Tool],
         conn_options: APIConnectOptions,
     ) -> None:
         super().__init__(llm_, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
-        self._responder = responder
+        self._owner = llm_
 
     async def _run(self) -> None:
-        system, history, user_text = split_context(self._chat_ctx)
         try:
-            reply = await self._responder.reply(self._responder.messages(system, history, user_text))
+            text = await self._owner.answer(self._chat_ctx)
         except LLMError as exc:
             raise _livekit_error(exc) from None
         self._event_ch.send_nowait(
-            llm.ChatChunk(
-                id=uuid.uuid4().hex,
-                delta=llm.ChoiceDelta(role="assistant", content=reply.text),
-                usage=llm.CompletionUsage(
-                    completion_tokens=reply.completion_tokens,
-                    prompt_tokens=reply.prompt_tokens,
-                    total_tokens=reply.prompt_tokens + reply.completion_tokens,
-                ),
-            )
+            llm.ChatChunk(id=uuid.uuid4().hex, delta=llm.ChoiceDelta(role="assistant", content=text))
         )
 
 

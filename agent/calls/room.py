@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 
 from livekit.agents import AgentServer, JobContext, JobProcess, cli
 
-from agent.calls.agent import CallAgent, CallBrain
-from agent.calls.llm import ResponderLLM
+from agent.calls.agent import CallAgent, call_brain
+from agent.calls.llm import AutomationLLM
 from agent.calls.models import CallModels
 from agent.calls.session import observe_turns, voice_session
 from agent.metrics import Metrics
 from agent.runtime import RuntimeConfigError, llm_client
 from agent.settings import load_settings
 from agent.tenants import TenantRegistry
+from pipelines.automation import Automation
 from pipelines.pii import Minimizer, Vault
 from pipelines.respond import Responder
 
@@ -54,22 +55,27 @@ async def entrypoint(ctx: JobContext) -> None:
     tenants: TenantRegistry = ctx.proc.userdata["tenants"]
     await ctx.connect()
     tenant = room_tenant(ctx.room.metadata)
-    _, config = tenants.get(tenant)
+    profile, config = tenants.get(tenant)
     client = llm_client(settings, str(settings.llm_base_url))
     ctx.add_shutdown_callback(client.close)
     responder = Responder(
         client, settings.llm_model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
     )
+    brain, vault, minimizer = call_brain(profile, config), Vault(), Minimizer()
+    agent = CallAgent(brain, minimizer, vault)
+    llm_ = AutomationLLM(  # no tools in rooms yet: their side effects need the Redis-backed stores
+        responder,
+        Automation(responder, minimizer),
+        model=settings.llm_model,
+        vault=vault,
+        policy=brain.restore_policy,
+        public=brain.public_values,
+    )
     session = voice_session(
-        ctx.proc.userdata["models"],
-        ResponderLLM(responder, settings.llm_model),
-        silence_timeout_s=settings.calls_silence_timeout_s,
+        ctx.proc.userdata["models"], llm_, silence_timeout_s=settings.calls_silence_timeout_s
     )
     observe_turns(session, ctx.proc.userdata["metrics"], tenant)
-    brain = CallBrain(
-        config.system_prompt, restore_policy=config.restore_policy, public_values=config.public_values
-    )
-    await session.start(CallAgent(brain, Minimizer(), Vault()), room=ctx.room, record=False)
+    await session.start(agent, room=ctx.room, record=False)
 
 
 def main() -> None:

@@ -13,12 +13,12 @@ from agent.calls.stt import WhisperSTT
 from agent.calls.tts import PiperTTS
 
 if TYPE_CHECKING:
-    from agent.calls.llm import ResponderLLM
+    from agent.calls.llm import AutomationLLM
     from agent.calls.models import CallModels
     from agent.metrics import Metrics
 
 
-def voice_session(models: CallModels, llm_: ResponderLLM, *, silence_timeout_s: float) -> AgentSession[None]:
+def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s: float) -> AgentSession[None]:
     """Barge-in on (the caller talking for 0.3 s stops the agent); the caller's turn ends after ~0.3 s of
     silence; an LLM failure is not retried (the agent apologises at once instead, see `CallAgent.llm_node`)."""
     return AgentSession(

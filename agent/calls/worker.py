@@ -24,16 +24,19 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from agent.calls.agent import CallBrain
+from agent.calls.agent import call_brain
 from agent.calls.call import CallConfig, CallHandler, CallOutcome, CallRequest, CallSignals
 from agent.calls.models import CallModels
 from agent.calls.webrtc import IceServer
+from agent.leads import LeadStore
 from agent.local_llm import local_llm_server
 from agent.logs import configure_logging
 from agent.metrics import Metrics
-from agent.queue import CallQueue
+from agent.queue import CallQueue, QueueConfig
 from agent.runtime import llm_client, redis_client
+from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
+from agent.tools import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient
 from agent.worker import install_stop_signals
 from pipelines.respond import Responder
@@ -63,6 +66,8 @@ class CallWorker:
         ring_timeout_s: float = 30.0,
         block_ms: int = 500,
         drain_s: float = 20.0,
+        tools: ToolFactory | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self._redis = redis
         self._handler = handler
@@ -74,6 +79,8 @@ class CallWorker:
         self._ring_timeout_s = ring_timeout_s
         self._block_ms = block_ms
         self._drain_s = drain_s
+        self._tools = tools
+        self._keyring = keyring
         self._calls: dict[str, CallSignals] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -145,21 +152,25 @@ class CallWorker:
     def _request(self, event: dict[str, Any]) -> CallRequest | None:
         tenant = event["tenant"]
         try:
-            _, config = self._tenants.get(tenant)
+            profile, config = self._tenants.get(tenant)
             token = self._tenants.access_token(tenant)
         except (KeyError, TenantError):
             log.error("call.tenant_misconfigured", tenant=tenant)
             return None
-        brain = CallBrain(
-            config.system_prompt, restore_policy=config.restore_policy, public_values=config.public_values
-        )
+        user_key = event["user_key"]
+        toolbox = None
+        if self._tools is not None and self._keyring is not None:
+            conv = self._keyring.conversation_ref(tenant, user_key)
+            toolbox = self._tools.for_turn(profile, conv=conv, contact=user_key, turn_id=event["call_id"])
         return CallRequest(
             tenant=tenant,
             phone_number_id=event["phone_number_id"],
             call_id=event["call_id"],
             token=token,
             sdp=event.get("sdp") or "",
-            brain=brain,
+            brain=call_brain(profile, config),
+            user_key=user_key,
+            toolbox=toolbox,
         )
 
     async def _answer(self, event: dict[str, Any]) -> None:
@@ -207,6 +218,27 @@ def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
     )
 
 
+def _tools(
+    settings: Settings, redis: Redis, http: httpx.AsyncClient
+) -> tuple[Keyring | None, ToolFactory | None]:
+    """The tenants' tools act on conversation state (leads, handoff flags), which needs the master key."""
+    if settings.master_key is None:
+        log.warning("calls.tools_off", reason="no LEADCLOSE_MASTER_KEY")
+        return None, None
+    shards = QueueConfig().shards
+    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
+    store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
+    factory = ToolFactory(
+        redis=redis,
+        leads=LeadStore(redis, store, shards=shards),
+        handoff=HandoffFlags(redis, shards=shards),
+        caller=EndpointCaller(http),
+        environ=os.environ,
+    )
+    return keyring, factory
+
+
 async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Build a call worker process from settings: models first (prewarm), then answer calls until stopped."""
     stop = stop or asyncio.Event()
@@ -243,8 +275,12 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
             client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
         )
         handler = CallHandler(graph, models, responder, model, metrics, config)
+        keyring, tools = _tools(settings, redis, http)
+        worker = CallWorker(
+            redis, handler, tenants, metrics, capacity=settings.calls_capacity, tools=tools, keyring=keyring
+        )
         try:
-            await CallWorker(redis, handler, tenants, metrics, capacity=settings.calls_capacity).run(stop)
+            await worker.run(stop)
         finally:
             models.executor.shutdown(wait=False)
             await redis.aclose()

@@ -110,7 +110,7 @@ class Caller:
     def last_speech(self) -> float | None:
         return next((h.at for h in reversed(self.heard) if h.speech), None)
 
-    async def wait_quiet(self, quiet_s: float = 0.8, within_s: float = 30.0) -> None:
+    async def wait_quiet(self, quiet_s: float = 1.2, within_s: float = 40.0) -> None:
         """Until the agent has spoken and then been silent for `quiet_s`."""
         deadline = time.monotonic() + within_s
         while time.monotonic() < deadline:

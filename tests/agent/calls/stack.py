@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,18 +17,23 @@ from openai import AsyncOpenAI
 from agent.app import create_app
 from agent.calls.call import CallConfig, CallHandler
 from agent.calls.worker import CallWorker
+from agent.leads import LeadStore
 from agent.metrics import Metrics
+from agent.queue import QueueConfig
+from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantRegistry
+from agent.tools import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
 from pipelines.respond import Responder
-from tests.agent.stack import TOKEN, echo_reply, eventually, now, settings
+from tests.agent.stack import MASTER, TOKEN, echo_reply, eventually, now, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.conftest import ROOT
-from tests.llm_peer import ChatPeer, serve_chat_peer
+from tests.llm_peer import ChatPeer, Reply, serve_chat_peer
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from redis.asyncio import Redis
 
@@ -58,23 +64,23 @@ class CallStack:
     stop: asyncio.Event
     worker: asyncio.Task[None]
 
-    async def post(self, call: dict[str, Any]) -> None:
-        body = wh.payload(calls=[call])
+    async def post(self, call: dict[str, Any], pnid: str = wh.PHONE_NUMBER_ID) -> None:
+        body = wh.payload(calls=[call], phone_number_id=pnid)
         response = await self.http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
         assert response.status_code == 200
 
-    async def ring(self, caller: Caller, call_id: str) -> None:
+    async def ring(self, caller: Caller, call_id: str, pnid: str = wh.PHONE_NUMBER_ID) -> None:
         """The caller rings: `connect` with its offer; Meta relays the business's answer back to the phone."""
         offer = await caller.offer()
-        await self.post(call_event(call_id, "connect", session={"sdp_type": "offer", "sdp": offer}))
+        await self.post(call_event(call_id, "connect", session={"sdp_type": "offer", "sdp": offer}), pnid)
         await eventually(lambda: self.graph.answer_sdp(call_id) is not None, 20)
         answer = self.graph.answer_sdp(call_id)
         assert answer is not None
         await caller.answer_with(answer)
         await eventually(lambda: "accept" in self.graph.actions_of(call_id), 20)
 
-    async def hang_up(self, caller: Caller, call_id: str) -> None:
-        await self.post(call_event(call_id, "terminate", status="COMPLETED"))
+    async def hang_up(self, caller: Caller, call_id: str, pnid: str = wh.PHONE_NUMBER_ID) -> None:
+        await self.post(call_event(call_id, "terminate", status="COMPLETED"), pnid)
         await caller.hang_up()
 
     def outcomes(self) -> dict[str, float]:
@@ -92,16 +98,17 @@ async def call_stack(
     redis_url: str,
     models: CallModels,
     *,
-    reply: Callable[[list[dict[str, Any]]], str] = echo_reply,
+    reply: Reply = echo_reply,
     capacity: int = 2,
     config: CallConfig | None = None,
     llm_timeout_s: float = 3.0,
+    prompts_dir: Path = ROOT / "prompts",
 ) -> AsyncIterator[CallStack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
         llm_peer = peers.enter_context(serve_chat_peer(reply))
         metrics = Metrics()
-        app = create_app(settings(redis_url), metrics=Metrics())
+        app = create_app(settings(redis_url, prompts_dir), metrics=Metrics())
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         async with (
             httpx.AsyncClient(timeout=5.0) as graph_http,
@@ -118,8 +125,26 @@ async def call_stack(
             handler = CallHandler(
                 graph, models, responder, "test-model", metrics, config or CallConfig(silence_timeout_s=60.0)
             )
-            tenants = TenantRegistry.load(ROOT / "prompts")
-            worker = CallWorker(redis, handler, tenants, metrics, capacity=capacity, block_ms=100, drain_s=20)
+            shards = QueueConfig().shards
+            keyring = Keyring(master_secret(MASTER))
+            tools = ToolFactory(
+                redis=redis,
+                leads=LeadStore(redis, ConversationStore(redis, keyring, shards=shards), shards=shards),
+                handoff=HandoffFlags(redis, shards=shards),
+                caller=EndpointCaller(graph_http),
+                environ=os.environ,
+            )
+            worker = CallWorker(
+                redis,
+                handler,
+                TenantRegistry.load(prompts_dir),
+                metrics,
+                capacity=capacity,
+                block_ms=100,
+                drain_s=20,
+                tools=tools,
+                keyring=keyring,
+            )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
             try:

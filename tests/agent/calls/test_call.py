@@ -147,5 +147,28 @@ async def test_numbers_the_caller_speaks_reach_the_llm_as_placeholders_only(
         # The echoed reply's placeholder is restored in what is spoken (the default policy allows it).
         heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text
         assert "PHONE" not in heard.upper()
-        assert "98765" in re.sub(r"\D", "", heard)
+        assert "76543210" in re.sub(r"\D", "", heard)  # however Piper reads the restored number out
         await stack.hang_up(caller, "wacid.pii")
+
+
+async def test_talk_to_a_person_is_answered_without_the_llm_and_ends_the_call(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+) -> None:
+    """Consent keywords (the chat classifier's) are handled before the LLM: a fixed confirmation, then
+    `terminate` (the LLM peer is never asked)."""
+    said = await synthesizer.synthesize("Talk to a person.")
+    async with call_stack(redis, redis_server.url, call_models) as stack:
+        caller = Caller()
+        await stack.ring(caller, "wacid.human")
+        await caller.wait_quiet()
+        spoke_until = await caller.say(to_call_rate(said))
+        await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
+        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
+        assert "call you back" in heard
+        assert stack.llm.bodies == []
+        assert stack.graph.actions_of("wacid.human") == ["pre_accept", "accept", "terminate"]
+        await caller.hang_up()

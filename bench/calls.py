@@ -1,0 +1,197 @@
+"""Calls: end of the caller's speech → the agent's first audio, CPU per call, and concurrent calls per process.
+
+Everything runs on loopback, as in tests/agent/calls: signed `connect` webhooks into the real app, the real call
+worker with tiny.en, Piper and Silero VAD, the local Graph API peer and a local OpenAI-compatible peer answering
+in ~50 ms; aiortc callers speak corpus clips at real-time pace. Latency is measured where a person would feel it,
+at the caller: from the end of the clip's speech (trailing silence in the file is subtracted) to the first
+audible agent frame, after Opus, RTP and the agent's 20 ms pacing. The callers run in the same process, so the
+CPU figures include the callers' own Opus work and pacing (an overestimate of the agent's share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.calls.call import CallConfig
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from pipelines.audio import decode
+from pipelines.stt import WhisperTranscriber, load_whisper
+from pipelines.tts import PiperSynthesizer, load_piper
+from tests.agent.calls.caller import RATE, Caller, to_call_rate
+from tests.agent.calls.stack import call_stack
+from tests.agent.stack import TOKEN, TOKEN_ENV, eventually
+from tests.conftest import redis_client
+from tests.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent
+AUDIO = ROOT.parent / "shared" / "audio"
+SHORT_REPLY = "Sure. We are open from nine to six, Monday to Saturday."
+LONG_REPLY = " ".join(["We deliver every afternoon, and orders placed before noon arrive the next day."] * 6)
+
+
+def _clips(max_s: float = 5.0) -> list[np.ndarray]:
+    rows = [json.loads(line) for line in (AUDIO / "manifest.jsonl").read_text().splitlines()]
+    picked = [r for r in rows if r["language"] == "en" and 1.5 <= float(r["duration_s"]) <= max_s]
+    return [to_call_rate(decode((AUDIO / r["file"]).read_bytes())) for r in picked]
+
+
+def _trailing_silence_s(samples: np.ndarray) -> float:
+    frames = samples[: len(samples) // 480 * 480].reshape(-1, 480).astype(np.float64)
+    loud = np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) > 500)
+    return 0.0 if not len(loud) else (len(frames) - loud[-1] - 1) * 480 / RATE
+
+
+def _stage_means(metrics: Any) -> str:
+    out = []
+    for family in (*metrics.call_stage_seconds.collect(), *metrics.call_response_seconds.collect()):
+        sums: dict[str, float] = {}
+        counts: dict[str, float] = {}
+        for sample in family.samples:
+            key = sample.labels.get("stage", "response")
+            if sample.name.endswith("_sum"):
+                sums[key] = sample.value
+            elif sample.name.endswith("_count"):
+                counts[key] = sample.value
+        out += [f"{k} {sums[k] / counts[k]:.2f} s" for k in sums if counts.get(k)]
+    return ", ".join(out)
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+async def _first_agent_audio(caller: Caller, since: float, within_s: float = 10.0) -> float | None:
+    try:
+        await eventually(lambda: caller.first_speech_after(since) is not None, within_s)
+    except TimeoutError:
+        return None
+    return caller.first_speech_after(since)
+
+
+async def _talk(stack: Any, caller: Caller, call_id: str, clips: list[np.ndarray], turns: int) -> list[float]:
+    await stack.ring(caller, call_id)
+    await caller.wait_quiet(0.6)
+    latencies = []
+    for i in range(turns):
+        clip = clips[i % len(clips)]
+        sent = await caller.say(clip)
+        first = await _first_agent_audio(caller, sent)
+        if first is None:
+            print(f"  {call_id}: no answer to turn {i} (nothing understood)", flush=True)
+            continue
+        latencies.append(first - (sent - _trailing_silence_s(clip)))
+        await caller.wait_quiet(0.6)
+    await stack.hang_up(caller, call_id)
+    return latencies
+
+
+async def _barge_in(stack: Any, mode: dict[str, str], clips: list[np.ndarray], trials: int) -> list[float]:
+    caller = Caller()
+    await stack.ring(caller, "wacid.barge")
+    await caller.wait_quiet(0.6)
+    cuts = []
+    for i in range(trials):
+        mode["reply"] = LONG_REPLY
+        sent = await caller.say(clips[i % len(clips)])
+        if await _first_agent_audio(caller, sent) is None:
+            continue
+        await asyncio.sleep(1.0)
+        mode["reply"] = SHORT_REPLY
+        barge_at = time.monotonic()
+        await caller.say(clips[(i + 1) % len(clips)])
+        quiet = next(
+            (
+                h.at
+                for j, h in enumerate(caller.heard)
+                if h.at > barge_at and not h.speech and not any(x.speech for x in caller.heard[j : j + 15])
+            ),
+            None,
+        )
+        if quiet is not None:
+            cuts.append(quiet - barge_at)
+        await caller.wait_quiet(0.6)
+    await stack.hang_up(caller, "wacid.barge")
+    return cuts
+
+
+async def run(turns: int, levels: list[int], trials: int) -> None:
+    os.environ[TOKEN_ENV] = TOKEN
+    clips = _clips()
+    from livekit.plugins import silero
+
+    models = CallModels(
+        WhisperTranscriber(load_whisper("tiny.en")),
+        PiperSynthesizer(load_piper()),
+        silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
+        ThreadPoolExecutor(max_workers=2),
+    )
+    mode = {"reply": SHORT_REPLY}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = RedisServer(Path(tmp))
+        server.start()
+        redis = redis_client(server.url)
+        try:
+            for n in levels:
+                await redis.flushdb()
+                async with call_stack(
+                    redis,
+                    server.url,
+                    models,
+                    reply=lambda _: mode["reply"],
+                    capacity=max(levels),
+                    config=CallConfig(silence_timeout_s=120.0),
+                ) as stack:
+                    stack.llm.delay_s = 0.05
+                    per_call = max(3, turns // n) if n > 1 else turns
+                    cpu0, wall0 = time.process_time(), time.perf_counter()
+                    results = await asyncio.gather(
+                        *(
+                            _talk(stack, Caller(), f"wacid.b{n}.{k}", clips[k:] + clips[:k], per_call)
+                            for k in range(n)
+                        )
+                    )
+                    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+                    lat = [x for r in results for x in r]
+                    print(
+                        f"calls={n}  turns={len(lat):3d}  first agent audio after end of speech: "
+                        f"p50 {_pct(lat, 50):.2f} s  p95 {_pct(lat, 95):.2f} s  max {max(lat):.2f} s  |  "
+                        f"process CPU {cpu / wall:.2f} cores ({cpu / wall / n:.2f} per call)",
+                        flush=True,
+                    )
+                    print(f"  service side (means): {_stage_means(stack.metrics)}", flush=True)
+                    if n == levels[0] and trials:
+                        cuts = await _barge_in(stack, mode, clips, trials)
+                        print(
+                            f"barge-in: caller starts talking → agent audio stops: "
+                            f"p50 {_pct(cuts, 50):.2f} s  max {max(cuts, default=float('nan')):.2f} s "
+                            f"({len(cuts)}/{trials} trials cut)",
+                            flush=True,
+                        )
+        finally:
+            await redis.aclose()
+            server.stop()
+            models.executor.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=20, help="turns of the single call (the p50/p95 sample)")
+    parser.add_argument("--levels", default="1,2,3", help="concurrent calls to try, comma-separated")
+    parser.add_argument("--barge-trials", type=int, default=5)
+    args = parser.parse_args()
+    print(f"calls bench: {os.cpu_count()} cores, LLM peer answering in 50 ms, tiny.en + Piper + Silero")
+    asyncio.run(run(args.turns, [int(x) for x in args.levels.split(",")], args.barge_trials))
+
+
+if __name__ == "__main__":
+    main()
