@@ -66,20 +66,23 @@ class PhoneDetector:
     _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS, one_value=True)
 
     # No valid number has fewer than seven digits, with at most a few separators between two of them.
-    _enough_digits = re.compile(r"\d(?:[\s().-]{0,4}\d){6}")
+    _enough_digits = re.compile(r"\d(?:[\s().,-]{0,4}\d){6}")
 
-    # A number said right after a call word is a phone number even when ASR noise made it invalid ("Call me
-    # on 98765. 432110." for "… 43210"): 8-13 digits with at most two separators between two of them.
+    # A number said right after a call word is a phone number even when ASR noise made it invalid or split it
+    # ("Call me on 98765. 432110." for "… 43210", "My number is 98765, 43210."): 8-13 digits with at most
+    # two separators between two of them.
     _after_call_word = ContextGate(
         re.compile(
-            r"\b(?:mobile|mob|phone|call|contact|whatsapp|cell|reach|dial|ring)\b|फ़ोन|फोन|कॉल|व्हाट्सएप",
+            r"\b(?:mobile|mob|phone|call|contact|whatsapp|cell|reach|dial|ring)\b|फ़ोन|फोन|कॉल|व्हाट्सएप|"
+            r"\b(?:my|mera|meri|mere|alternate|alt)\s+(?:no\b\.?|number|num\b)|मेरा\s+नंबर",
             re.IGNORECASE,
         ),
         window=25,
         blockers=REFERENCE_LABELS,
         one_value=True,
     )
-    _loose = re.compile(r"(?<![\w+.])\+?\d(?:[\s.-]{0,2}\d){7,12}(?!\w|[.-]?\d)")
+    # A comma only as a pause (", "): "12,000" is a price.
+    _loose = re.compile(r"(?<![\w+.,])\+?\d(?:(?:[\s.-]{0,2}|,\s)\d){7,12}(?!\w|[.,-]?\d)")
     _date = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}")
 
     def find(self, text: str) -> Iterator[Span]:
@@ -103,7 +106,18 @@ class PhoneDetector:
                 and not self._date.fullmatch(m.group())
                 and self._after_call_word.opens(text, m.start())
             ):
-                yield Span(m.start(), m.end(), self.type, _digits(m.group()))
+                yield Span(m.start(), m.end(), self.type, self._identity(m.group()))
+
+    def _identity(self, surface: str) -> str:
+        """E.164 when the digits are a valid number after all (a comma split it), so the vault sees one value."""
+        digits = ("+" if surface.startswith("+") else "") + _digits(surface)
+        try:
+            number = phonenumbers.parse(digits, self._region)
+        except phonenumbers.NumberParseException:
+            return _digits(surface)
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return _digits(surface)
 
 
 @dataclass(frozen=True, slots=True)

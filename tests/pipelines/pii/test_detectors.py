@@ -6,7 +6,7 @@ import pytest
 from stdnum import luhn, verhoeff
 from stdnum.in_ import aadhaar
 
-from pipelines.pii import EntityType, Minimizer, Vault
+from pipelines.pii import EntityType, Minimizer, Vault, seed_sender
 
 
 def _types(text: str) -> list[tuple[EntityType, str]]:
@@ -187,4 +187,17 @@ def test_digits_right_after_a_call_word_are_masked_even_when_invalid(text: str, 
     "text", ["call me on 12.03.2025 at 5", "phone order 12345678 kab aayega", "consumer no 2193102945, bill"]
 )
 def test_dates_and_references_after_a_call_word_stay(text: str) -> None:
+    assert Minimizer().scan(text) == []
+
+
+def test_a_number_split_by_a_comma_after_my_number_is_one_phone_value() -> None:
+    """Whisper writes a pause as a comma ("My number is 98765, 43210."); the value is the number's E.164 form,
+    so the sender's seeded number and this one share a placeholder."""
+    vault = Vault()
+    seed_sender(vault, wa_id="919876543210", profile_name=None)
+    assert Minimizer().minimize("My number is 98765, 43210.", vault).text == "My number is <PHONE_1>."
+
+
+@pytest.mark.parametrize("text", ["my number is 12,000, 15,000 rupees budget", "prices 12000, 15000 hai"])
+def test_thousands_separators_are_no_pause_in_a_number(text: str) -> None:
     assert Minimizer().scan(text) == []
