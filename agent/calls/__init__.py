@@ -1,0 +1,23 @@
+"""WhatsApp calls answered by a real-time voice agent: aiortc for WhatsApp's WebRTC, LiveKit Agents for the
+conversation (needs the `calls` extra). `leadclose calls` runs `run_call_worker`; `python -m agent.calls.room`
+runs the same agent in LiveKit rooms."""
+
+from agent.calls.agent import CallAgent, CallBrain, CallTexts, call_brain
+from agent.calls.call import CallConfig, CallHandler, CallOutcome, CallRequest, CallSignals
+from agent.calls.models import CallModels
+from agent.calls.worker import CallWorker, run_call_worker
+
+__all__ = [
+    "CallAgent",
+    "CallBrain",
+    "CallConfig",
+    "CallHandler",
+    "CallModels",
+    "CallOutcome",
+    "CallRequest",
+    "CallSignals",
+    "CallTexts",
+    "CallWorker",
+    "call_brain",
+    "run_call_worker",
+]
