@@ -174,7 +174,7 @@ class CallAgent(Agent):
         try:
             async for chunk in Agent.default.llm_node(self, minimized, tools, model_settings):
                 pending += _text_of(chunk)
-                spoken, pending = _complete_sentences(pending)
+                spoken, pending = split_at_sentence_end(pending)
                 if spoken:
                     yield self._restore(spoken)
         except APIError as exc:
@@ -211,7 +211,7 @@ def _text_of(chunk: llm.ChatChunk | str | object) -> str:
     return ""
 
 
-def _complete_sentences(text: str) -> tuple[str, str]:
+def split_at_sentence_end(text: str) -> tuple[str, str]:
     """Split `text` after its last sentence end: what can be spoken now, and what waits for more."""
     ends = [m.end() for m in _SENTENCE_END.finditer(text)]
     if not ends:

@@ -1,0 +1,56 @@
+"""The call agent's PII handling on its own (no call needed): what `llm_node` hands the LLM, and how the
+answer is cut for speaking. Real minimizer and vault; LiveKit's own chat context types."""
+
+from __future__ import annotations
+
+import pytest
+from livekit.agents import llm
+
+from agent.calls.agent import CallAgent, CallBrain, split_at_sentence_end
+from agent.calls.llm import split_context
+from agent.calls.webrtc import SdpError, check_offer, keep_sha256_fingerprint
+from pipelines.pii import Minimizer, Vault
+
+
+def _agent() -> CallAgent:
+    return CallAgent(CallBrain("You are the assistant of Acme."), Minimizer(), Vault())
+
+
+def test_the_llm_gets_a_minimized_copy_and_the_session_history_keeps_what_was_said() -> None:
+    agent = _agent()
+    ctx = llm.ChatContext()
+    ctx.add_message(role="system", content="You are the assistant of Acme.")
+    said = ctx.add_message(role="user", content="Call me on 98765 43210 please.")
+    minimized = agent.minimized_context(ctx)
+    assert said.text_content == "Call me on 98765 43210 please."  # the session's item is untouched
+    system, history, user_text = split_context(minimized)
+    assert system == "You are the assistant of Acme."
+    assert history == []
+    assert user_text == "Call me on <PHONE_1> please."
+    again = agent.minimized_context(ctx)  # the next turn reuses the placeholder, no second vault entry
+    assert again.messages()[-1].text_content == "Call me on <PHONE_1> please."
+
+
+def test_an_answer_is_spoken_sentence_by_sentence_so_a_split_placeholder_is_never_restored_half() -> None:
+    assert split_at_sentence_end("Sure. I will call <PHO") == ("Sure. ", "I will call <PHO")
+    assert split_at_sentence_end("No end yet") == ("", "No end yet")
+
+
+_OFFER = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+
+
+def test_an_offer_needs_audio_and_a_sha256_fingerprint() -> None:
+    check_offer(_OFFER)
+    with pytest.raises(SdpError, match="sha-256"):
+        check_offer(_OFFER.replace("sha-256", "sha-1"))
+    with pytest.raises(SdpError, match="sha-256"):
+        check_offer(_OFFER.replace(":AB\r\n", "\r\n"))  # 31 bytes is not a SHA-256 digest
+    with pytest.raises(SdpError, match="audio"):
+        check_offer(_OFFER.replace("m=audio", "m=video"))
+
+
+def test_the_answer_keeps_only_the_sha256_fingerprint() -> None:
+    answer = _OFFER + "a=fingerprint:sha-384 " + ":".join(["CD"] * 48) + "\r\n"
+    kept = keep_sha256_fingerprint(answer)
+    assert "sha-384" not in kept
+    assert "a=fingerprint:sha-256 " in kept
