@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
 
+# Detectors of bare digit runs: in the shadow, a written number may be joined to spoken digits next to it.
+_DIGIT_RUNS = frozenset({EntityType.PHONE, EntityType.CARD, EntityType.AADHAAR, EntityType.BANK_ACCOUNT})
+
+
 class RestoreScope(StrEnum):
     """How far a business is entitled to a value of one type."""
 
@@ -82,20 +86,22 @@ class Minimizer:
     def scan(self, text: str, vault: Vault | None = None, *, public: Collection[str] = ()) -> list[Span]:
         """Non-overlapping detections in text order.
 
-        Detectors run on the text and on its spoken-form shadow ("nine eight seven…" → "987…", "F X V P H
-        six seven…" → "FXVPH67…"), whose spans map back to the words that said them; values the vault knows
-        (the sender's name) are found too.
+        Detectors run on the spoken-form shadow of the text ("nine eight seven…" → "987…", "F X V P H six
+        seven…" → "FXVPH67…"), whose spans map back to the words that said them. Where the shadow differs
+        from the text, digit-run detectors also see the text itself: a written number right next to spoken
+        digits is joined with them in the shadow. Values the vault knows (the sender's name) are found too.
         `public` values (the business's own published numbers) are never masked.
         """
         # Known values first: on a tie with a detection ("Priya" here), the seeded identity wins (stable sort).
         candidates = vault.known_spans(text) if vault is not None else []
-        candidates += [span for d in self._detectors for span in d.find(text)]
         shadow = spoken_shadow(text)
         if shadow.changed:
             for detector in self._detectors:
                 for span in detector.find(shadow.text):
                     start, end = shadow.original_span(span.start, span.end)
                     candidates.append(Span(start, end, span.type, span.value))
+        detectors = (d for d in self._detectors if not shadow.changed or d.type in _DIGIT_RUNS)
+        candidates += [span for d in detectors for span in d.find(text)]
         if public:
             candidates = [s for s in candidates if s.value not in public]
         return self._resolve(candidates)
