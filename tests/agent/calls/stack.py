@@ -80,7 +80,9 @@ class CallStack:
         await eventually(lambda: "accept" in self.graph.actions_of(call_id), 20)
 
     async def hang_up(self, caller: Caller, call_id: str, pnid: str = wh.PHONE_NUMBER_ID) -> None:
+        """The `terminate` webhook first; the phone's media goes once the business has ended its side."""
         await self.post(call_event(call_id, "terminate", status="COMPLETED"), pnid)
+        await eventually(lambda: "terminate" in self.graph.actions_of(call_id), 30)
         await caller.hang_up()
 
     def outcomes(self) -> dict[str, float]:
