@@ -123,6 +123,8 @@ local mode = ARGV[5]
 if mode ~= 'retry' then
   for _, id in ipairs(cjson.decode(ARGV[8])) do redis.call('XDEL', base .. ':inbox', id) end
   redis.call('DEL', base .. ':attempts')
+  -- The memo (sealed transcripts, answers) only serves retries of this turn: no content outlives it.
+  redis.call('DEL', base .. ':memo')
 end
 if mode == 'dead' then
   redis.call('XADD', KEYS[3], '*', 'conv', ARGV[1], 'reason', ARGV[6], 'at', ARGV[7], 'jobs', ARGV[9])

@@ -101,6 +101,7 @@ async def test_voice_note_without_retention_consent_leaves_no_content(
     assert not any(word in logged for word in words)
     assert ALICE not in logged
     assert "98765" not in logged
+    assert not await redis.exists(conversation_key(subject, "memo", 8))  # the retry memo ends with the turn
     # Without retention, the minimized history is working memory for the 24 h service window only.
     assert 0 < await redis.ttl(conversation_key(subject, "state", 8)) <= 24 * 3600
     # The first reply is a voice note that speaks the AI disclosure first.
