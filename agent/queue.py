@@ -150,11 +150,16 @@ return #expired
 
 _BEGIN_SEND = """
 -- KEYS: replied   ARGV: conv_prefix, conv, fence, ttl_s, message ids...
+-- The fence is kept beside 'sending': a client retry of this same call (its first reply lost when Redis
+-- went away after running it) must find the send still its own, not "already answered".
 if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return -1 end
 for i = 5, #ARGV do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then return 0 end
+  local state = redis.call('HGET', KEYS[1], ARGV[i])
+  if state and not (state == 'sending' and redis.call('HGET', KEYS[1], 'fence:' .. ARGV[i]) == ARGV[3]) then
+    return 0
+  end
 end
-for i = 5, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], 'sending') end
+for i = 5, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], 'sending', 'fence:' .. ARGV[i], ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
@@ -163,7 +168,9 @@ _ABORT_SEND = """
 -- KEYS: replied   ARGV: conv_prefix, conv, fence, message ids...
 if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return 0 end
 for i = 4, #ARGV do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == 'sending' then redis.call('HDEL', KEYS[1], ARGV[i]) end
+  if redis.call('HGET', KEYS[1], ARGV[i]) == 'sending' then
+    redis.call('HDEL', KEYS[1], ARGV[i], 'fence:' .. ARGV[i])
+  end
 end
 return 1
 """

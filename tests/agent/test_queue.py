@@ -124,14 +124,32 @@ async def test_reply_ledger_allows_one_reply_per_message(queue: ConversationQueu
     claim = await queue.claim("w1")
     assert claim is not None
     assert await queue.begin_send(claim, claim.jobs) is True
-    assert await queue.begin_send(claim, claim.jobs) is False
     assert await queue.reply_states(claim) == {"m1": ReplyState.SENDING}
     await queue.mark_sent(claim, claim.jobs)
+    assert await queue.begin_send(claim, claim.jobs) is False
     clock.now += 11  # crash after sending, before the ack
     await queue.reclaim_expired()
     retry = await queue.claim("w2")
     assert retry is not None
     assert await queue.reply_states(retry) == {"m1": ReplyState.SENT}
+
+
+async def test_begin_send_retried_by_the_client_stays_with_its_claim(
+    queue: ConversationQueue, clock: Clock
+) -> None:
+    """redis-py retries a command whose reply was lost (Redis went away after running it): the same claim
+    asking again still owns the send; any later claim finds the outcome unknown and must not send."""
+    await queue.enqueue("t:u1", "m1", "text", _msg(1))
+    claim = await queue.claim("w1")
+    assert claim is not None
+    assert await queue.begin_send(claim, claim.jobs) is True
+    assert await queue.begin_send(claim, claim.jobs) is True
+    clock.now += 11  # the worker died inside the send
+    await queue.reclaim_expired()
+    retry = await queue.claim("w2")
+    assert retry is not None
+    assert await queue.reply_states(retry) == {"m1": ReplyState.SENDING}
+    assert await queue.begin_send(retry, retry.jobs) is False
 
 
 async def test_a_refused_send_can_be_sent_again(queue: ConversationQueue) -> None:
