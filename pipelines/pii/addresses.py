@@ -143,6 +143,32 @@ _HARD_END = re.compile(r"[?!]|\n\s*\n")
 _FULL_STOP = re.compile(r"(?<![\s.][A-Za-z])\.\s")
 _MAX_GAP_WORDS_WITH_STOP = 2
 _MAX_GAP_WORDS = 4
+# Words that announce an address shortly before it.
+_ADDRESS_CUE = re.compile(
+    r"\b(?:address|deliver(?:y)?\s+(?:to|at)|ship(?:ped)?\s+(?:it\s+)?to|send\s+(?:it\s+)?to|pick\s?up\s+from|"
+    r"(?:stay|live)\s+(?:at|in)|pata|rehta|rehti)\b|पता|पते",
+    re.IGNORECASE,
+)
+_CUE_REACH = 30
+# After an announced address: short segments of place-like words, a misheard PIN code, up to a sentence's end.
+_SEGMENT = re.compile(
+    rf"(?:\s*,\s*|\s+)(?P<segment>[0-9]{{5,6}}(?![\s,.-]*[0-9])"
+    rf"|[^\W\d_][\w{_LETTERS}]*(?:\s+[^\W\d_][\w{_LETTERS}]*){{0,2}})"
+)
+_MAX_SEGMENTS = 4
+
+
+def _trailing_segments(text: str, end: int) -> int:
+    """The end of the address after the segments that follow `end`, each with no function word in it."""
+    for _ in range(_MAX_SEGMENTS):
+        m = _SEGMENT.match(text, end)
+        if m is None:
+            break
+        words = [w.lower() for w in m.group("segment").split()]
+        if any(w in _NOT_PLACE for w in words):
+            break
+        end = m.end()
+    return end
 
 
 @cache
@@ -261,15 +287,25 @@ class AddressDetector:
 
     @staticmethod
     def _address(text: str, chain: list[_Component]) -> Iterator[Span]:
+        if not chain:
+            return
         parts = {c.part for c in chain}
         weak_only = parts <= _WEAK  # bare numbers, cities, PIN codes: three of them, of two kinds at least
+        start, end = chain[0].start, chain[-1].end
+        if _ADDRESS_CUE.search(text, max(0, start - _CUE_REACH), start) and not weak_only:
+            # Announced as an address: what ASR garbled beyond recognition still belongs to it ("deliver to
+            # Flat 302, Sihites, Benerode, Kuna, 41045.").
+            if chain[-1].part is not _Part.PIN:  # a PIN code ends an address
+                end = _trailing_segments(text, end)
+            if end > chain[-1].end or len(chain) > 1 or _Part.HOUSE in parts:
+                yield Span(start, end, EntityType.ADDRESS, " ".join(text[start:end].lower().split()))
+            return
         if (
             len(chain) < 2
             or parts <= {_Part.CITY, _Part.PIN}
             or (weak_only and (len(chain) < 3 or len(parts) < 2))
         ):
             return
-        start, end = chain[0].start, chain[-1].end
         yield Span(start, end, EntityType.ADDRESS, " ".join(text[start:end].lower().split()))
 
 

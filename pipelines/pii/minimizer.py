@@ -104,9 +104,9 @@ class Minimizer:
         candidates += [span for d in detectors for span in d.find(text)]
         if public:
             candidates = [s for s in candidates if s.value not in public]
-        return self._resolve(candidates)
+        return self._resolve(candidates, text)
 
-    def _resolve(self, candidates: list[Span]) -> list[Span]:
+    def _resolve(self, candidates: list[Span], text: str) -> list[Span]:
         """Higher-precedence types first, longer first; a later span that strictly contains the spans it
         overlaps replaces them (an address that contains a PIN code masks the whole address)."""
         candidates.sort(key=lambda s: (self._rank.get(s.type, len(PRECEDENCE)), -(s.end - s.start), s.start))
@@ -120,6 +120,8 @@ class Minimizer:
                 for t in clashes
             ):
                 taken = [t for t in taken if t not in clashes] + [span]
+            elif span.type is EntityType.ADDRESS and (trimmed := _trim(span, clashes, text)) is not None:
+                taken.append(trimmed)  # an address that runs into the next value ends before it
         taken.sort(key=lambda s: s.start)
         return taken
 
@@ -134,6 +136,15 @@ class Minimizer:
             cursor = span.end
         parts.append(text[cursor:])
         return Minimized("".join(parts), tuple(spans))
+
+
+def _trim(span: Span, clashes: list[Span], text: str) -> Span | None:
+    """`span` cut short before the first value it runs into (and the separators before that), if those all
+    start after it does."""
+    if any(t.start <= span.start for t in clashes):
+        return None
+    end = span.start + len(text[span.start : min(t.start for t in clashes)].rstrip(" ,;:-\n"))
+    return Span(span.start, end, span.type, span.value) if end > span.start else None
 
 
 def restore(text: str, vault: Vault, policy: RestorePolicy, target: RestoreTarget) -> str:

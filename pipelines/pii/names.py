@@ -149,7 +149,7 @@ _SURE = re.compile(
     re.IGNORECASE,
 )
 _MAYBE = re.compile(
-    r"\b(?:this\s+is|i\s+am|i'm|im|main|mai|it's|its|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
+    r"\b(?:(?P<self>this\s+is|i\s+am|i'm|im|main|mai|it's|its)|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
     r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s+(?:it\s+)?(?:over\s+)?to)\s+|मैं\s+",
     re.IGNORECASE,
 )
@@ -263,8 +263,9 @@ class PersonDetector:
         ):
             for m in pattern.finditer(text):
                 span = self._name_after(text, m.end(), first=first_rule, loose=pattern is _SURE)
-                if span is None and pattern is _MAYBE:
-                    # An unlisted name after "I am", "this is": two capitalized words ("I am Nivedita Bhatt").
+                if span is None and pattern is _MAYBE and m.group("self"):
+                    # An unlisted name introducing oneself: two capitalized words ("I am Nivedita Bhatt"); not
+                    # after "deliver to", where two capitalized words are as often a place ("Andheri West").
                     pair = self._name_after(text, m.end(), first=_name_like, loose=False)
                     span = pair if pair is not None and " " in pair.value else None
                 if span is not None and (span.start, span.end) not in seen:

@@ -250,3 +250,35 @@ def test_hinglish_and_indian_english_name_frames(text: str, name: str) -> None:
 )
 def test_name_frames_stop_at_ordinary_words(text: str, person: str | None) -> None:
     assert [s for t, s in _found(text) if t is EntityType.PERSON] == ([person] if person else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        # what Whisper wrote for "flat three zero two, Sai Heights, Baner Road, Pune, four one one zero four five"
+        (
+            "Please deliver to Flat 302, Sihites, Benerode, Kuna, 41045. Call me",
+            "Flat 302, Sihites, Benerode, Kuna, 41045",
+        ),
+        ("deliver to Flat 302 please", "Flat 302"),
+    ],
+)
+def test_an_announced_address_keeps_what_asr_garbled(text: str, address: str) -> None:
+    assert (EntityType.ADDRESS, address) in _found(text)
+
+
+@pytest.mark.parametrize("text", ["Flat 302 is available, please confirm", "do you deliver to Sector 18?"])
+def test_unannounced_or_area_only_is_no_address(text: str) -> None:
+    assert all(t is not EntityType.ADDRESS for t, _ in _found(text))
+
+
+def test_two_capitalized_words_after_deliver_to_are_no_name() -> None:
+    assert all(t is not EntityType.PERSON for t, _ in _found("can you deliver to Andheri West tomorrow?"))
+
+
+def test_an_address_running_into_the_next_value_ends_before_it() -> None:
+    """Announced addresses take the garbled words after them, but never the e-mail or phone that follows."""
+    text = "address hai Flat 12, Sihites, Benerode, vikramnaidu@gmail.com pe mail karo"
+    found = _found(text)
+    assert (EntityType.ADDRESS, "Flat 12, Sihites, Benerode") in found
+    assert (EntityType.EMAIL, "vikramnaidu@gmail.com") in found
