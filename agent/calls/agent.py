@@ -13,20 +13,22 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from livekit import rtc
 from livekit.agents import NOT_GIVEN, Agent, APIError, StopResponse, llm
+from redis.exceptions import RedisError
 
 from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Coroutine, Sequence
 
     from livekit.agents.voice import AgentStateChangedEvent, ModelSettings
 
+    from agent.calls.consent import CallConsent
     from agent.tenants import Tenant
     from pipelines.audio import Pcm
     from pipelines.automation import ToolCallRecord
@@ -107,9 +109,12 @@ class CallAgent(Agent):
         vault: Vault,
         *,
         greeting: Sequence[rtc.AudioFrame] = (),
+        consent: CallConsent | None = None,
     ) -> None:
         super().__init__(instructions=brain.system_prompt)
         self._greeting = greeting
+        self._consent = consent
+        self._recording: set[asyncio.Task[None]] = set()
         self._brain = brain
         self._minimizer = minimizer
         self._vault = vault
@@ -126,8 +131,26 @@ class CallAgent(Agent):
         # The AI disclosure is the first thing said, before the caller's words are processed or kept. Given
         # pre-synthesized, it plays at once and without gaps between its sentences.
         audio = _replay(self._greeting) if self._greeting else NOT_GIVEN
-        self.session.say(self._brain.texts.greeting, audio=audio, allow_interruptions=False)
+        said = self.session.say(self._brain.texts.greeting, audio=audio, allow_interruptions=False)
+        if self._consent is not None:
+            said.add_done_callback(lambda _: self._record(self._consent_disclosed()))
         self.session.on("agent_state_changed", self._on_agent_state)
+
+    async def _consent_disclosed(self) -> None:
+        if self._consent is not None:
+            await self._consent.disclosed(self._brain.texts.greeting)
+
+    def _record(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._guarded(work))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except RedisError as exc:  # the call goes on; the ledger write is what failed, say so
+            log.error("call.consent_not_recorded", error=type(exc).__name__)
 
     def tools_called(self, calls: Sequence[ToolCallRecord]) -> None:
         """A handoff (or the model ending the conversation) ends the call after the reply it leads to."""
@@ -146,6 +169,8 @@ class CallAgent(Agent):
             return
         self.intents.append(match.intent)
         log.info("call.keyword", intent=match.intent.value)
+        if self._consent is not None:
+            await self._guarded(self._consent.keyword(match))  # in the ledger before it is confirmed
         handle = self.session.say(self._brain.texts.confirmations[match.intent], allow_interruptions=False)
         if match.intent in ENDS_CALL:
             handle.add_done_callback(lambda _: self.ended.set())

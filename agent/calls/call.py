@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from livekit import rtc
     from livekit.agents import AgentSession
 
+    from agent.calls.consent import CallConsent
     from agent.calls.models import CallModels
     from agent.metrics import Metrics
     from agent.whatsapp import GraphClient
@@ -65,6 +66,7 @@ class CallRequest:
     brain: CallBrain
     user_key: str = field(default="", repr=False)  # the caller's WhatsApp id: masked wherever it is said
     toolbox: ToolBox | None = None  # the tenant's tools, bound to this caller by the server
+    consent: CallConsent | None = None  # the consent ledger of this caller (keywords, the disclosure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +181,7 @@ class CallHandler:
         brain, vault = request.brain, Vault()
         seed_sender(vault, wa_id=request.user_key or None, profile_name=None)
         greeting = await self._greeting(brain.texts.greeting)
-        agent = CallAgent(brain, self._minimizer, vault, greeting=greeting)
+        agent = CallAgent(brain, self._minimizer, vault, greeting=greeting, consent=request.consent)
         llm_ = AutomationLLM(
             self._responder,
             self._automation,

@@ -26,12 +26,14 @@ from redis.exceptions import RedisError
 
 from agent.calls.agent import call_brain
 from agent.calls.call import CallConfig, CallHandler, CallOutcome, CallRequest, CallSignals
+from agent.calls.consent import CallConsent
 from agent.calls.models import CallModels
 from agent.calls.webrtc import IceServer
 from agent.leads import LeadStore
 from agent.local_llm import local_llm_server
 from agent.logs import configure_logging
 from agent.metrics import Metrics
+from agent.privacy import Privacy, recipients
 from agent.queue import CallQueue, QueueConfig
 from agent.runtime import llm_client, redis_client
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
@@ -44,6 +46,7 @@ from pipelines.respond import Responder
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from agent.consent_gate import ConsentGate
     from agent.settings import Settings
 
 log = structlog.get_logger()
@@ -68,6 +71,7 @@ class CallWorker:
         drain_s: float = 20.0,
         tools: ToolFactory | None = None,
         keyring: Keyring | None = None,
+        consent: ConsentGate | None = None,
     ) -> None:
         self._redis = redis
         self._handler = handler
@@ -81,6 +85,7 @@ class CallWorker:
         self._drain_s = drain_s
         self._tools = tools
         self._keyring = keyring
+        self._consent = consent
         self._calls: dict[str, CallSignals] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -158,10 +163,13 @@ class CallWorker:
             log.error("call.tenant_misconfigured", tenant=tenant)
             return None
         user_key = event["user_key"]
-        toolbox = None
-        if self._tools is not None and self._keyring is not None:
+        toolbox, consent = None, None
+        if self._keyring is not None:  # the caller's conversation: the same as their chat with the business
             conv = self._keyring.conversation_ref(tenant, user_key)
-            toolbox = self._tools.for_turn(profile, conv=conv, contact=user_key, turn_id=event["call_id"])
+            if self._tools is not None:
+                toolbox = self._tools.for_turn(profile, conv=conv, contact=user_key, turn_id=event["call_id"])
+            if self._consent is not None:
+                consent = CallConsent(self._consent, profile, conv, event["call_id"])
         return CallRequest(
             tenant=tenant,
             phone_number_id=event["phone_number_id"],
@@ -171,6 +179,7 @@ class CallWorker:
             brain=call_brain(profile, config),
             user_key=user_key,
             toolbox=toolbox,
+            consent=consent,
         )
 
     async def _answer(self, event: dict[str, Any]) -> None:
@@ -218,13 +227,15 @@ def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
     )
 
 
-def _tools(
-    settings: Settings, redis: Redis, http: httpx.AsyncClient
-) -> tuple[Keyring | None, ToolFactory | None]:
-    """The tenants' tools act on conversation state (leads, handoff flags), which needs the master key."""
+def _conversation_state(
+    settings: Settings, tenants: TenantRegistry, redis: Redis, http: httpx.AsyncClient
+) -> tuple[Keyring | None, ToolFactory | None, ConsentGate | None]:
+    """Tools (leads, handoff flags) and the consent ledger act on conversation state: that needs the master key."""
     if settings.master_key is None:
-        log.warning("calls.tools_off", reason="no LEADCLOSE_MASTER_KEY")
-        return None, None
+        log.warning(
+            "calls.no_conversation_state", reason="no LEADCLOSE_MASTER_KEY: no tools, no consent ledger"
+        )
+        return None, None, None
     shards = QueueConfig().shards
     keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
@@ -236,7 +247,8 @@ def _tools(
         caller=EndpointCaller(http),
         environ=os.environ,
     )
-    return keyring, factory
+    privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
+    return keyring, factory, privacy.gate
 
 
 async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -275,9 +287,16 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
             client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
         )
         handler = CallHandler(graph, models, responder, model, metrics, config)
-        keyring, tools = _tools(settings, redis, http)
+        keyring, tools, consent = _conversation_state(settings, tenants, redis, http)
         worker = CallWorker(
-            redis, handler, tenants, metrics, capacity=settings.calls_capacity, tools=tools, keyring=keyring
+            redis,
+            handler,
+            tenants,
+            metrics,
+            capacity=settings.calls_capacity,
+            tools=tools,
+            keyring=keyring,
+            consent=consent,
         )
         try:
             await worker.run(stop)

@@ -19,6 +19,7 @@ from agent.calls.call import CallConfig, CallHandler
 from agent.calls.worker import CallWorker
 from agent.leads import LeadStore
 from agent.metrics import Metrics
+from agent.privacy import Privacy
 from agent.queue import QueueConfig
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantRegistry
@@ -129,9 +130,11 @@ async def call_stack(
             )
             shards = QueueConfig().shards
             keyring = Keyring(master_secret(MASTER))
+            tenants = TenantRegistry.load(prompts_dir)
+            store = ConversationStore(redis, keyring, shards=shards)
             tools = ToolFactory(
                 redis=redis,
-                leads=LeadStore(redis, ConversationStore(redis, keyring, shards=shards), shards=shards),
+                leads=LeadStore(redis, store, shards=shards),
                 handoff=HandoffFlags(redis, shards=shards),
                 caller=EndpointCaller(graph_http),
                 environ=os.environ,
@@ -139,13 +142,14 @@ async def call_stack(
             worker = CallWorker(
                 redis,
                 handler,
-                TenantRegistry.load(prompts_dir),
+                tenants,
                 metrics,
                 capacity=capacity,
                 block_ms=100,
                 drain_s=20,
                 tools=tools,
                 keyring=keyring,
+                consent=Privacy.build(redis, store, keyring, tenants, shards=shards).gate,
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))

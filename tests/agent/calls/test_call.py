@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 
 import jiwer
 
+from agent.consent_store import ConsentStore
+from agent.queue import QueueConfig
+from agent.store import Keyring, master_secret
 from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
 from tests.agent.calls.conftest import speech
-from tests.agent.calls.stack import call_stack, llm_user_texts
-from tests.agent.stack import echo_reply, eventually
+from tests.agent.calls.stack import CALLER, call_stack, llm_user_texts
+from tests.agent.stack import MASTER, echo_reply, eventually
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -151,24 +154,33 @@ async def test_numbers_the_caller_speaks_reach_the_llm_as_placeholders_only(
         await stack.hang_up(caller, "wacid.pii")
 
 
-async def test_talk_to_a_person_is_answered_without_the_llm_and_ends_the_call(
+async def test_stop_said_on_a_call_is_in_the_consent_ledger_and_ends_the_call_without_the_llm(
     redis: Redis,
     redis_server: RedisServer,
     call_models: CallModels,
     synthesizer: PiperSynthesizer,
     transcriber: WhisperTranscriber,
 ) -> None:
-    """Consent keywords (the chat classifier's) are handled before the LLM: a fixed confirmation, then
-    `terminate` (the LLM peer is never asked)."""
-    said = await synthesizer.synthesize("Talk to a person.")
+    """Consent keywords (the chat classifier's) are handled before the LLM: applied to the consent ledger as in
+    chat, confirmed with a fixed text, then `terminate`; the spoken disclosure is recorded as a notice."""
+    said = await synthesizer.synthesize("Stop.")
     async with call_stack(redis, redis_server.url, call_models) as stack:
         caller = Caller()
-        await stack.ring(caller, "wacid.human")
+        await stack.ring(caller, "wacid.stop")
         await caller.wait_quiet()
         spoke_until = await caller.say(to_call_rate(said))
         await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
         heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert "call you back" in heard
+        assert "not contact you again" in heard
         assert stack.llm.bodies == []
-        assert stack.graph.actions_of("wacid.human") == ["pre_accept", "accept", "terminate"]
+        assert stack.graph.actions_of("wacid.stop") == ["pre_accept", "accept", "terminate"]
+        subject = Keyring(master_secret(MASTER)).conversation_ref("default", CALLER)
+        events = await ConsentStore(redis, shards=QueueConfig().shards).events_of(subject)
+        notices = [e for e in events if e.get("notice_sha256")]
+        assert notices
+        assert notices[0]["evidence"] == "wacid.stop"
+        withdrawn = [e for e in events if e["state"] == "withdrawn"]
+        assert {e["purpose"] for e in withdrawn} >= {"reply", "calls"}
+        assert {e["method"] for e in withdrawn} == {"voice"}
+        assert all(e["evidence"].startswith("wacid.stop:") for e in withdrawn)  # ids only, never words
         await caller.hang_up()
