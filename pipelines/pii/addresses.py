@@ -58,7 +58,8 @@ _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
     (
         _Part.HOUSE,
         re.compile(
-            r"\b(?:flat|house|h\.?\s?no|plot|room|shop|door|apt|unit|bldg|building|wing|floor|ghar|khasra)\b\.?\s*"
+            r"\b(?:flat|house|h\.?\s?no|plot|room|shop|door|apt|unit|bldg|building|wing|floor|ghar|khasra)"
+            r"(?![^\W\d_])\.?\s*"  # "Flat302": ASR may drop the space
             rf"(?:no\.?|number|num|#)?\s*[:.-]?\s*(?:(?:[A-Za-z][-/]?)?\d+[A-Za-z0-9/-]*|{_SAID_NUMBER})"
             rf"|(?:मकान|फ्लैट|फ़्लैट|प्लॉट|घर|दुकान|कमरा)\s*(?:नं\.?|नंबर|संख्या|न\.)?\s*{_NUMBER}",
             re.IGNORECASE,
@@ -151,9 +152,11 @@ _ADDRESS_CUE = re.compile(
 )
 _CUE_REACH = 30
 # After an announced address: short segments of place-like words, a misheard PIN code, up to a sentence's end.
+# After an ASR full stop only a PIN-like number continues it ("… Puna. 41045."), not the next sentence.
 _SEGMENT = re.compile(
     rf"(?:\s*,\s*|\s+)(?P<segment>[0-9]{{5,6}}(?![\s,.-]*[0-9])"
     rf"|[^\W\d_][\w{_LETTERS}]*(?:\s+[^\W\d_][\w{_LETTERS}]*){{0,2}})"
+    r"|\s*\.\s+(?P<pin>[0-9]{5,6}(?![\s,.-]*[0-9]))"
 )
 _MAX_SEGMENTS = 4
 
@@ -164,7 +167,7 @@ def _trailing_segments(text: str, end: int) -> int:
         m = _SEGMENT.match(text, end)
         if m is None:
             break
-        words = [w.lower() for w in m.group("segment").split()]
+        words = [w.lower() for w in (m.group("segment") or m.group("pin")).split()]
         if any(w in _NOT_PLACE for w in words):
             break
         end = m.end()

@@ -261,6 +261,14 @@ def test_name_frames_stop_at_ordinary_words(text: str, person: str | None) -> No
             "Flat 302, Sihites, Benerode, Kuna, 41045",
         ),
         ("deliver to Flat 302 please", "Flat 302"),
+        (
+            "Please deliver to Flat302. Sigh Heights, Bainer Road, Puna. 41045. Call me",
+            "Flat302. Sigh Heights, Bainer Road, Puna. 41045",
+        ),
+        (
+            "Please deliver to Flat302. Sighites, Bainer Road, Pina. 411045. Call me",
+            "Flat302. Sighites, Bainer Road, Pina. 411045",
+        ),
     ],
 )
 def test_an_announced_address_keeps_what_asr_garbled(text: str, address: str) -> None:
