@@ -129,7 +129,8 @@ _NOT_PLACE = frozenset(
         "mein", "se", "aur", "ya", "bhi", "toh", "bhej", "bhejo", "bhejna", "do", "karo", "kar", "karna",
         "dena", "dijiye", "mera", "meri", "mere", "hamara", "wala", "wali", "chahiye", "kab", "kya", "nahi",
         "है", "हैं", "का", "की", "के", "को", "पर", "में", "से", "और", "भी", "भेज", "भेजें", "भेजिए", "दीजिए",
-        "मेरा", "मेरी", "मेरे", "पता", "नंबर", "कृपया", "bike", "car", "gaadi", "scooty", "vehicle",
+        "मेरा", "मेरी", "मेरे", "पता", "नंबर", "कृपया", "bike", "car", "gaadi", "scooty", "vehicle", "regards",
+        "cheers", "best", "sincerely", "dhanyavaad", "shukriya", "namaste",
     }
 )  # fmt: skip
 # What may separate two components: punctuation and a couple of filler words.
@@ -152,11 +153,13 @@ _ADDRESS_CUE = re.compile(
 )
 _CUE_REACH = 30
 # After an announced address: short segments of place-like words, a misheard PIN code, up to a sentence's end.
-# After an ASR full stop only a PIN-like number continues it ("… Puna. 41045."), not the next sentence.
+# After an ASR full stop, only a PIN-like number ("… Puna. 41045.") or words listed with a comma after them
+# ("flat 302. Sighites, …") continue it, not the next sentence.
 _SEGMENT = re.compile(
     rf"(?:\s*,\s*|\s+)(?P<segment>[0-9]{{5,6}}(?![\s,.-]*[0-9])"
     rf"|[^\W\d_][\w{_LETTERS}]*(?:\s+[^\W\d_][\w{_LETTERS}]*){{0,2}})"
-    r"|\s*\.\s+(?P<pin>[0-9]{5,6}(?![\s,.-]*[0-9]))"
+    r"|\s*\.\s+(?P<pin>[0-9]{5,6}(?![\s,.-]*[0-9])"
+    rf"|[^\W\d_][\w{_LETTERS}]*(?:\s+[^\W\d_][\w{_LETTERS}]*){{0,2}}(?=\s*,))"
 )
 _MAX_SEGMENTS = 4
 

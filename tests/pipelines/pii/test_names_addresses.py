@@ -262,6 +262,10 @@ def test_name_frames_stop_at_ordinary_words(text: str, person: str | None) -> No
         ),
         ("deliver to Flat 302 please", "Flat 302"),
         (
+            "Please deliver to flat 302. Sighites, Bainerrove, Tuna, 41045. Call me",
+            "flat 302. Sighites, Bainerrove, Tuna, 41045",
+        ),
+        (
             "Please deliver to Flat302. Sigh Heights, Bainer Road, Puna. 41045. Call me",
             "Flat302. Sigh Heights, Bainer Road, Puna. 41045",
         ),
