@@ -32,20 +32,20 @@ _SETTABLE = {State.GRANTED, State.DENIED, State.WITHDRAWN}  # what a tenant's AP
 
 
 class AdminTokens:
-    """Per-tenant bearer tokens, read from the environment once at startup."""
+    """Per-tenant bearer tokens, looked up in the environment per request, so a tenant added or changed by
+    hot reload is reachable without a restart."""
 
-    def __init__(self, tokens: dict[str, bytes]) -> None:
-        self._tokens = tokens
+    def __init__(self, tenants: TenantRegistry) -> None:
+        self._tenants = tenants
 
-    @classmethod
-    def from_env(cls, tenants: TenantRegistry) -> AdminTokens:
+    def _tokens(self) -> dict[str, bytes]:
         tokens = {}
-        for tenant_id in tenants.ids():
-            name = tenants.get(tenant_id)[0].consent.admin_token_env
+        for tenant_id in self._tenants.ids():
+            name = self._tenants.get(tenant_id)[0].consent.admin_token_env
             value = os.environ.get(name) if name else None
             if value:
                 tokens[tenant_id] = value.encode()
-        return cls(tokens)
+        return tokens
 
     def check(self, tenant: str, header: str | None) -> int:
         """200 when the bearer token is this tenant's, 403 when it is another tenant's, else 401."""
@@ -53,7 +53,7 @@ class AdminTokens:
             return 401
         presented = header.removeprefix("Bearer ").strip().encode()
         owner = None
-        for tenant_id, token in self._tokens.items():  # compare with every token: timing says nothing
+        for tenant_id, token in self._tokens().items():  # compare with every token: timing says nothing
             if hmac.compare_digest(presented, token):
                 owner = tenant_id
         if owner is None:

@@ -80,7 +80,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
         )
     )
 
-    app.include_router(admin_router(privacy, tenants, AdminTokens.from_env(tenants)))
+    app.include_router(admin_router(privacy, tenants, AdminTokens(tenants)))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, __: RequestValidationError) -> Response:

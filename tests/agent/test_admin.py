@@ -3,6 +3,7 @@ access in the tenant's audit log, and no input echoed back in an error."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import shutil
@@ -56,6 +57,7 @@ async def admin(prompts: Path, redis: Redis, redis_server: RedisServer) -> Async
         whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
         whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
         master_key=MASTER,  # type: ignore[arg-type]
+        prompts_reload_s=0.2,
     )
     app = create_app(settings, metrics=Metrics())
     async with (
@@ -186,3 +188,23 @@ async def test_the_audit_log_is_readable_with_the_tenants_token_only(
         ("status", "ok"),
     ]
     assert (await _audit(redis, "default"))[-1]["action"] == "read_audit"  # reading it is audited too
+
+
+async def test_a_tenant_added_while_running_is_reachable_with_its_own_token(
+    admin: httpx.AsyncClient, prompts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hot reload reaches the admin API too: no restart for a new tenant's token."""
+    monkeypatch.setenv("LEADCLOSE_BETA_ADMIN_TOKEN", "beta-admin-token-0123456789")
+    shutil.copytree(prompts / "default", prompts / "beta")
+    yaml_path = prompts / "beta" / "tenant.yaml"
+    text = yaml_path.read_text().replace(wh.PHONE_NUMBER_ID, "100000000000098")
+    yaml_path.write_text(text.replace("LEADCLOSE_DEFAULT_ADMIN_TOKEN", "LEADCLOSE_BETA_ADMIN_TOKEN"))
+    auth = _bearer("beta-admin-token-0123456789")
+    for _ in range(100):
+        response = await admin.post("/admin/beta/consent/status", json={"user": ALICE}, headers=auth)
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert response.status_code == 200
+    foreign = await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=auth)
+    assert foreign.status_code == 403
