@@ -27,12 +27,12 @@ from pipelines.consent import (
     State,
     Transition,
     claims_to_be_human,
-    detect_language,
     needs_disclosure,
     pick,
     render_notice,
     transition,
 )
+from pipelines.language import reply_language
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -197,7 +197,7 @@ class ConsentGate:
     def _notice(tenant: Tenant, said: str) -> Notice:
         return render_notice(
             tenant.consent.disclosure,
-            detect_language(said, tenant.language),
+            reply_language(said, tuple(tenant.consent.disclosure), tenant.language).code,
             business=tenant.name,
             version=tenant.consent.notice_version,
         )

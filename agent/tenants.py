@@ -148,6 +148,8 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
         restore_policy=tenant.restore_policy(),
         fallbacks=FallbackTexts(**tenant.fallbacks.model_dump()),
         public_values=frozenset(_e164(n) for n in tenant.business.published_numbers),
+        language=tenant.language,
+        languages=tenant.languages,
     )
 
 

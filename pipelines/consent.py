@@ -358,8 +358,3 @@ _CLAIMS_HUMAN = re.compile(
 def claims_to_be_human(text: str) -> bool:
     """A reply in which the assistant says it is a person (the prompt forbids it; this proves it)."""
     return _CLAIMS_HUMAN.search(normalize(text)) is not None
-
-
-def detect_language(text: str, default: str) -> str:
-    """Hindi for a message in Devanagari, else the tenant's language; a keyword match knows better."""
-    return "hi" if any("\u0900" <= ch <= "\u097f" for ch in text) else default

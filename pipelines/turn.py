@@ -24,6 +24,7 @@ from pipelines.audio import (
     polish,
 )
 from pipelines.automation import DEFAULT_MAX_STEPS, Automation, ToolBox, ToolCallRecord, leaks_instructions
+from pipelines.language import reply_language
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
 
@@ -80,6 +81,8 @@ class TurnConfig:
     restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
     fallbacks: FallbackTexts = field(default_factory=FallbackTexts)
     public_values: frozenset[str] = frozenset()  # the business's own published numbers: never masked
+    language: str = "en"  # the business's default reply language
+    languages: tuple[str, ...] = ()  # also answered in; when set, each turn names its reply language
 
 
 @dataclass(slots=True)
@@ -204,7 +207,10 @@ class TurnRunner:
                 )
             conversation.history, conversation.summary = fitted.history, fitted.summary
         prompt = self._responder.messages(
-            config.system_prompt, conversation.history, minimized.text, summary=conversation.summary
+            _system_prompt(config, user_text),
+            conversation.history,
+            minimized.text,
+            summary=conversation.summary,
         )
         try:
             with _timed(timings, "llm"):
@@ -252,3 +258,12 @@ class TurnRunner:
             speech: Pcm = await (synthesizer or self._synthesizer).synthesize(text)
         with _timed(timings, "encode"):
             return await asyncio.to_thread(lambda: encode_voice_note(polish(speech), self._voice_format))
+
+
+def _system_prompt(config: TurnConfig, user_text: str) -> str:
+    """A multilingual business's prompt, plus the language this reply must be in (decided here, by
+    `pipelines.language`, rather than hoped for from the model)."""
+    if not config.languages:
+        return config.system_prompt
+    language = reply_language(user_text, (config.language, *config.languages), config.language)
+    return f"{config.system_prompt}\n\n{language.instruction()}"

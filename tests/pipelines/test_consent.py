@@ -16,7 +16,6 @@ from pipelines.consent import (
     State,
     SubjectConsent,
     claims_to_be_human,
-    detect_language,
     may,
     needs_disclosure,
     normalize,
@@ -192,11 +191,6 @@ def test_notice_names_the_business_and_records_version_and_hash() -> None:
     assert fallback.language == "en"
     assert "automated AI assistant" in fallback.text
     assert "not a person" in fallback.text
-
-
-def test_language_of_a_message() -> None:
-    assert detect_language("क्या आप पुणे में लगाते हैं?", "en") == "hi"
-    assert detect_language("do you install in Pune?", "en") == "en"
 
 
 @pytest.mark.parametrize(

@@ -177,3 +177,18 @@ async def test_foreign_speech_is_not_answered_with_invented_text(
     assert result.outcome is Outcome.NOT_UNDERSTOOD
     assert result.reply_text == CONFIG.fallbacks.not_understood
     assert peer.bodies == []
+
+
+async def test_a_multilingual_business_names_the_reply_language_per_turn(
+    peer: ChatPeer, runner: TurnRunner
+) -> None:
+    """The language is decided from the message (Hinglish → Hindi in Latin letters), not left to the model;
+    a single-language business's prompt is untouched."""
+    multilingual = TurnConfig(system_prompt=CONFIG.system_prompt, language="en", languages=("hi",))
+    await runner.text("mujhe solar lagwana hai, kitna kharcha hoga?", Conversation(), multilingual)
+    await runner.text("How much does a 3 kW system cost?", Conversation(), multilingual)
+    await runner.text("How much does a 3 kW system cost?", Conversation(), CONFIG)
+    systems = [body["messages"][0]["content"] for body in peer.requests]
+    assert systems[0].endswith("reply in Hindi the same way (Latin letters).")
+    assert systems[1].endswith("Reply in English.")
+    assert systems[2] == CONFIG.system_prompt
