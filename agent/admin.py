@@ -31,15 +31,20 @@ MAX_BODY_BYTES = 16 * 1024
 _SETTABLE = {State.GRANTED, State.DENIED, State.WITHDRAWN}  # what a tenant's API may record for a purpose
 
 
+OPERATOR = "\0operator"  # owner of the deployment-wide token (`LEADCLOSE_ADMIN_TOKEN`), never a tenant id
+
+
 class AdminTokens:
     """Per-tenant bearer tokens, looked up in the environment per request, so a tenant added or changed by
-    hot reload is reachable without a restart."""
+    hot reload is reachable without a restart. The optional deployment-wide operator token opens every
+    tenant (for the processor's own staff acting on a tenant's instruction); its use is audited as such."""
 
-    def __init__(self, tenants: TenantRegistry) -> None:
+    def __init__(self, tenants: TenantRegistry, *, operator: bytes | None = None) -> None:
         self._tenants = tenants
+        self._operator = operator
 
     def _tokens(self) -> dict[str, bytes]:
-        tokens = {}
+        tokens = {OPERATOR: self._operator} if self._operator else {}
         for tenant_id in self._tenants.ids():
             name = self._tenants.get(tenant_id)[0].consent.admin_token_env
             value = os.environ.get(name) if name else None
@@ -47,18 +52,16 @@ class AdminTokens:
                 tokens[tenant_id] = value.encode()
         return tokens
 
-    def check(self, tenant: str, header: str | None) -> int:
-        """200 when the bearer token is this tenant's, 403 when it is another tenant's, else 401."""
+    def owner(self, header: str | None) -> str | None:
+        """Whose token this is (a tenant id or `OPERATOR`), None for a missing or unknown one."""
         if not header or not header.startswith("Bearer "):
-            return 401
+            return None
         presented = header.removeprefix("Bearer ").strip().encode()
         owner = None
         for tenant_id, token in self._tokens().items():  # compare with every token: timing says nothing
             if hmac.compare_digest(presented, token):
                 owner = tenant_id
-        if owner is None:
-            return 401
-        return 200 if owner == tenant else 403
+        return owner
 
 
 class _BadRequest(Exception):  # noqa: N818 - mapped to a 400 with this fixed reason
@@ -84,9 +87,12 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
 
     async def authenticate(tenant: str, request: Request, action: str) -> Actor | Response:
         known = tenant in tenants.ids()
-        status = tokens.check(tenant, request.headers.get("authorization")) if known else 401
-        if status == 200:
+        owner = tokens.owner(request.headers.get("authorization")) if known else None
+        if owner == tenant:
             return Actor(f"tenant:{tenant}", "admin_api")
+        if owner == OPERATOR:
+            return Actor("operator", "admin_api")
+        status = 401 if owner is None else 403
         if known:
             await rights.record_denied(tenant, Actor("unauthenticated", "admin_api"), action)
         detail = "forbidden for this tenant" if status == 403 else "missing or invalid bearer token"

@@ -80,7 +80,8 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
         )
     )
 
-    app.include_router(admin_router(privacy, tenants, AdminTokens(tenants)))
+    operator = settings.admin_token.get_secret_value().encode() if settings.admin_token else None
+    app.include_router(admin_router(privacy, tenants, AdminTokens(tenants, operator=operator)))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, __: RequestValidationError) -> Response:

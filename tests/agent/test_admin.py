@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 ALICE = "919876543210"
 DEFAULT_TOKEN, ACME_TOKEN = "default-admin-token-0123456789", "acme-admin-token-9876543210"
+OPERATOR_TOKEN = "operator-admin-token-5555555555"
 
 
 @pytest.fixture
@@ -58,6 +59,7 @@ async def admin(prompts: Path, redis: Redis, redis_server: RedisServer) -> Async
         whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
         master_key=MASTER,  # type: ignore[arg-type]
         prompts_reload_s=0.2,
+        admin_token=OPERATOR_TOKEN,  # type: ignore[arg-type]
     )
     app = create_app(settings, metrics=Metrics())
     async with (
@@ -208,3 +210,18 @@ async def test_a_tenant_added_while_running_is_reachable_with_its_own_token(
     assert response.status_code == 200
     foreign = await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=auth)
     assert foreign.status_code == 403
+
+
+async def test_the_operator_token_opens_every_tenant_and_is_audited_as_the_operator(
+    admin: httpx.AsyncClient, redis: Redis
+) -> None:
+    for tenant in ("default", "acme"):
+        response = await admin.post(
+            f"/admin/{tenant}/consent/status", json={"user": ALICE}, headers=_bearer(OPERATOR_TOKEN)
+        )
+        assert response.status_code == 200
+        assert [a["actor"] for a in await _audit(redis, tenant)] == ["operator"]
+    unknown = await admin.post(
+        "/admin/nobody/consent/status", json={"user": ALICE}, headers=_bearer(OPERATOR_TOKEN)
+    )
+    assert unknown.status_code == 401
