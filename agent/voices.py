@@ -38,15 +38,24 @@ def build_voice(engine: str, voice: str, *, hosted: AsyncOpenAI | None, tts_mode
 
 
 class Voices:
-    """The deployment's voice plus each tenant's own; a tenant whose voice is not loaded (changed by a hot
-    reload) is answered in the deployment's voice until the next restart, and that is logged."""
+    """The deployment's voice plus each tenant's own. A voice a hot reload asks for is loaded by the reload
+    (`ensure`, off the event loop); until then, or if it cannot load, the deployment's voice answers and
+    that is logged once."""
 
     def __init__(
-        self, default: Synthesizer, default_key: VoiceKey, extra: dict[VoiceKey, Synthesizer] | None = None
+        self,
+        default: Synthesizer,
+        default_key: VoiceKey,
+        extra: dict[VoiceKey, Synthesizer] | None = None,
+        *,
+        hosted: AsyncOpenAI | None = None,
+        tts_model: str = "",
     ) -> None:
         self._default = default
         self._default_key = default_key
         self._extra = extra or {}
+        self._hosted = hosted
+        self._tts_model = tts_model
         self._missing_logged: set[VoiceKey] = set()
 
     @classmethod
@@ -64,7 +73,14 @@ class Voices:
             key = (voice.engine, voice.voice)
             if key != default_key and key not in extra:
                 extra[key] = build_voice(*key, hosted=hosted, tts_model=tts_model)
-        return cls(default, default_key, extra)
+        return cls(default, default_key, extra, hosted=hosted, tts_model=tts_model)
+
+    def ensure(self, voice: Voice) -> None:
+        """Load `voice` unless it is loaded (blocking; raises `VoiceError`). The dict assignment is atomic,
+        so turns on the event loop see the voice either missing or ready."""
+        key = (voice.engine, voice.voice)
+        if key != self._default_key and key not in self._extra:
+            self._extra[key] = build_voice(*key, hosted=self._hosted, tts_model=self._tts_model)
 
     def get(self, voice: Voice) -> Synthesizer:
         key = (voice.engine, voice.voice)

@@ -260,7 +260,14 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             voices=voices,
         )
         sweeper = asyncio.create_task(privacy.retention.run(stop))
-        watcher = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
+        watcher = asyncio.create_task(
+            watch_tenants(
+                tenants,
+                stop,
+                every_s=settings.prompts_reload_s,
+                on_applied=lambda tenant_id: voices.ensure(tenants.get(tenant_id)[0].voice),
+            )
+        )
         try:
             await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
         finally:

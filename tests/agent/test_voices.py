@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,10 +11,15 @@ from openai import AsyncOpenAI
 from structlog.testing import capture_logs
 
 from agent.automation_config import Voice
+from agent.reload import watch_tenants
+from agent.tenants import TenantRegistry
 from agent.voices import VoiceError, Voices, build_voice
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pipelines.tts import PiperSynthesizer
 
 PIPER = ("piper", BUNDLED_VOICE)
@@ -37,3 +44,48 @@ def test_voices_the_deployment_cannot_speak_stop_the_worker() -> None:
         build_voice("openai", "alloy", hosted=None, tts_model="tts-1")
     with pytest.raises(VoiceError, match=r"voice piper/nobody does not load \(TTSError\)"):
         build_voice("piper", "nobody", hosted=None, tts_model="tts-1")
+
+
+def test_a_voice_chosen_by_a_hot_reload_is_loaded_by_the_reload(synthesizer: PiperSynthesizer) -> None:
+    hosted = AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="k")
+    voices = Voices(synthesizer, PIPER, hosted=hosted, tts_model="tts-1")
+    nova = Voice(engine="openai", voice="nova")
+    assert voices.get(nova) is synthesizer
+    voices.ensure(nova)
+    assert isinstance(voices.get(nova), OpenAISynthesizer)
+    with pytest.raises(VoiceError):
+        voices.ensure(Voice(engine="piper", voice="nobody"))
+    assert voices.get(Voice(engine="piper", voice="nobody")) is synthesizer
+
+
+async def test_the_tenant_watcher_runs_the_reload_hook_for_applied_changes_only(tmp_path: Path) -> None:
+    """A valid change runs the hook (which loads the new voice); a hook that fails is logged, the watcher
+    goes on; an invalid change runs nothing."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "default", prompts / "default")
+    registry = TenantRegistry.load(prompts)
+    path = prompts / "default" / "tenant.yaml"
+    good = path.read_text()
+    seen: list[str] = []
+
+    def hook(tenant_id: str) -> None:
+        seen.append(registry.get(tenant_id)[0].tone)
+        raise VoiceError("voice piper/nobody does not load (TTSError)")
+
+    stop = asyncio.Event()
+    with capture_logs() as logs:
+        watcher = asyncio.create_task(watch_tenants(registry, stop, every_s=0.05, on_applied=hook))
+        path.write_text(good.replace("tone: warm", "tone: cheerful"))
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        path.write_text(good.replace("business:", "busines:"))
+        await asyncio.sleep(0.3)
+        stop.set()
+        await watcher
+    assert len(seen) == 1
+    assert seen[0].startswith("cheerful")
+    events = [e["event"] for e in logs]
+    assert "tenants.reload_incomplete" in events
+    assert "tenants.reload_rejected" in events
