@@ -49,6 +49,7 @@ class CallTexts:
     )
     goodbye: str = "Thank you for calling. Goodbye!"
     busy: str = "Sorry, we are about to end this call. Please call again in a moment. Goodbye!"
+    withheld: str = "Sorry, we can't take your call here. Goodbye!"  # consent forbids the AI to answer
     confirmations: dict[Intent, str] = field(
         default_factory=lambda: {
             Intent.OPT_OUT: "Understood. We will not contact you again. Goodbye!",
@@ -110,9 +111,11 @@ class CallAgent(Agent):
         *,
         greeting: Sequence[rtc.AudioFrame] = (),
         consent: CallConsent | None = None,
+        answer: bool = True,
     ) -> None:
         super().__init__(instructions=brain.system_prompt)
         self._greeting = greeting
+        self._answer = answer
         self._consent = consent
         self._recording: set[asyncio.Task[None]] = set()
         self._brain = brain
@@ -128,6 +131,10 @@ class CallAgent(Agent):
         return self._brain.texts
 
     async def on_enter(self) -> None:
+        if not self._answer:  # an objection, restriction, pending erasure or STOP: a fixed message, then end
+            handle = self.session.say(self._brain.texts.withheld, allow_interruptions=False)
+            handle.add_done_callback(lambda _: self.ended.set())
+            return
         # The AI disclosure is the first thing said, before the caller's words are processed or kept. Given
         # pre-synthesized, it plays at once and without gaps between its sentences.
         audio = _replay(self._greeting) if self._greeting else NOT_GIVEN
@@ -163,6 +170,8 @@ class CallAgent(Agent):
 
     async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
         """Consent keywords are answered here, deterministically; the LLM never sees them."""
+        if not self._answer:
+            raise StopResponse
         keywords = self._brain.keywords
         match = keywords.classify(new_message.text_content or "") if keywords else None
         if match is None:

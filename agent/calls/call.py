@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import structlog
+from redis.exceptions import RedisError
 
 from agent.calls.agent import CallAgent, CallBrain, speech_frames
 from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
+from agent.calls.consent import CallTranscript
 from agent.calls.llm import AutomationLLM
 from agent.calls.session import observe_turns, voice_session
 from agent.calls.webrtc import CallPeer, IceServer, SdpError
@@ -133,6 +136,7 @@ class CallHandler:
             return await self.reject(request, CallOutcome.BAD_SDP)
         session: AgentSession[None] | None = None
         outcome: CallOutcome | None = CallOutcome.MEDIA_LOST
+        started = time.monotonic()
         try:
             outcome = await self._connect(request, signals, peer, answer)
             if outcome is None:
@@ -147,7 +151,20 @@ class CallHandler:
                 await session.aclose()
             await self._terminate(request)
             await peer.close()
-        return self._done(request, outcome or CallOutcome.MEDIA_LOST)
+        final = outcome or CallOutcome.MEDIA_LOST
+        if session is not None and request.consent is not None:
+            await self._log_call(request.consent, session, final, time.monotonic() - started)
+        return self._done(request, final)
+
+    @staticmethod
+    async def _log_call(
+        consent: CallConsent, session: AgentSession[None], outcome: CallOutcome, duration_s: float
+    ) -> None:
+        """The transcript to T2 (if retention is allowed) and the call record to T0, after `terminate`."""
+        try:
+            await consent.ended(CallTranscript.of(session.history), outcome.value, duration_s)
+        except RedisError as exc:  # the call is over either way; what failed is the log write, say so
+            log.error("call.not_logged", error=type(exc).__name__)
 
     async def _connect(
         self, request: CallRequest, signals: CallSignals, peer: CallPeer, answer: str
@@ -181,7 +198,17 @@ class CallHandler:
         brain, vault = request.brain, Vault()
         seed_sender(vault, wa_id=request.user_key or None, profile_name=None)
         greeting = await self._greeting(brain.texts.greeting)
-        agent = CallAgent(brain, self._minimizer, vault, greeting=greeting, consent=request.consent)
+        answer = await request.consent.may_reply() if request.consent is not None else None
+        if answer is not None and not answer:
+            log.info("call.withheld", call=request.call_id, reason=answer.reason)
+        agent = CallAgent(
+            brain,
+            self._minimizer,
+            vault,
+            greeting=greeting,
+            consent=request.consent,
+            answer=answer is None or answer.allowed,
+        )
         llm_ = AutomationLLM(
             self._responder,
             self._automation,

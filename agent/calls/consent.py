@@ -1,19 +1,54 @@
 """Consent on a call, through the chat path's `ConsentGate`: what the caller says by keyword ("stop", "talk to
 a person", "delete my data", …) is applied to the consent ledger as in chat (a handoff is flagged, data requests
 reach the business's audit log), and the spoken AI disclosure is recorded as the notice this person was given.
-Evidence only: the ledger gets the call id, never what was said."""
+Evidence only: the ledger gets the call id, never what was said.
+
+When the call ends its transcript follows the log tiers of chat turns: the caller's and the agent's words go to
+T2 (sealed) only if `retain_content` is allowed at that moment (a "delete my data" said during the call has
+already taken it away), and T0 always gets a content-free call record."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipelines.consent import Method, render_notice
+from livekit.agents import llm
+
+from agent.records import ProcessingRecord, hashed_id
+from pipelines.consent import Method, Purpose, render_notice
 
 if TYPE_CHECKING:
     from agent.consent_gate import ConsentGate
+    from agent.records import ContentKind
     from agent.tenants import Tenant
-    from pipelines.consent import KeywordMatch
+    from pipelines.consent import Decision, KeywordMatch
+
+
+@dataclass(frozen=True, slots=True)
+class CallTranscript:
+    """What was said on a call, in order, and the latency of each agent answer (end of the caller's speech →
+    the agent's first audio), taken from the session's history when the call ends."""
+
+    turns: list[tuple[str, str]] = field(default_factory=list)  # (role, text): "user" or "assistant"
+    response_s: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, history: llm.ChatContext) -> CallTranscript:
+        transcript = cls()
+        stopped: float | None = None
+        for item in history.items:
+            if not isinstance(item, llm.ChatMessage) or item.role not in ("user", "assistant"):
+                continue
+            text = item.text_content or ""
+            if text.strip():
+                transcript.turns.append((item.role, text))
+            if item.role == "user":
+                stopped = item.metrics.get("stopped_speaking_at", stopped)
+            elif stopped is not None and "started_speaking_at" in item.metrics:
+                transcript.response_s.append(max(0.0, item.metrics["started_speaking_at"] - stopped))
+                stopped = None
+        return transcript
 
 
 class CallConsent:
@@ -23,6 +58,10 @@ class CallConsent:
         self._subject = subject
         self._call_id = call_id
         self._turns = itertools.count(1)
+
+    async def may_reply(self) -> Decision:
+        """An objection, a restriction, a pending erasure or a STOP: the AI must not answer this caller."""
+        return await self._gate.may(self._tenant.id, self._subject, Purpose.REPLY)
 
     async def keyword(self, match: KeywordMatch) -> None:
         evidence = f"{self._call_id}:{next(self._turns)}"
@@ -37,3 +76,31 @@ class CallConsent:
             version=tenant.consent.notice_version,
         )
         await self._gate.disclosed(tenant.id, self._subject, notice, self._call_id)
+
+    async def ended(self, transcript: CallTranscript, outcome: str, duration_s: float) -> bool:
+        """T2 the transcript if retention is allowed now, T0 the call's facts; returns whether content was kept."""
+        entries: list[tuple[ContentKind, str, str]] = [
+            ("transcript" if role == "user" else "reply", text, f"{self._call_id}:{i}")
+            for i, (role, text) in enumerate(transcript.turns, 1)
+        ]
+        kept = await self._gate.retain(self._tenant.id, self._subject, entries)
+        timings = {"duration": round(duration_s * 1000, 1)}
+        if transcript.response_s:
+            timings["first_audio_max"] = round(max(transcript.response_s) * 1000, 1)
+            timings["first_audio_mean"] = round(
+                sum(transcript.response_s) / len(transcript.response_s) * 1000, 1
+            )
+        record = ProcessingRecord(
+            event="call",
+            subject=self._subject,
+            outcome=outcome,
+            message=hashed_id(self._call_id),
+            timings_ms=timings,
+            counts={
+                "user_turns": sum(role == "user" for role, _ in transcript.turns),
+                "agent_turns": sum(role == "assistant" for role, _ in transcript.turns),
+                "content_kept": int(kept),
+            },
+        )
+        await self._gate.processed(self._tenant.id, self._subject, record)
+        return kept

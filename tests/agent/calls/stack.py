@@ -64,6 +64,7 @@ class CallStack:
     metrics: Metrics
     stop: asyncio.Event
     worker: asyncio.Task[None]
+    privacy: Privacy
 
     async def post(self, call: dict[str, Any], pnid: str = wh.PHONE_NUMBER_ID) -> None:
         body = wh.payload(calls=[call], phone_number_id=pnid)
@@ -139,6 +140,7 @@ async def call_stack(
                 caller=EndpointCaller(graph_http),
                 environ=os.environ,
             )
+            privacy = Privacy.build(redis, store, keyring, tenants, shards=shards)
             worker = CallWorker(
                 redis,
                 handler,
@@ -149,16 +151,21 @@ async def call_stack(
                 drain_s=20,
                 tools=tools,
                 keyring=keyring,
-                consent=Privacy.build(redis, store, keyring, tenants, shards=shards).gate,
+                consent=privacy.gate,
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
             try:
-                yield CallStack(ingress, graph_peer, llm_peer, metrics, stop, task)
+                yield CallStack(ingress, graph_peer, llm_peer, metrics, stop, task, privacy)
             finally:
                 stop.set()
                 await task
                 await llm_client.close()
+
+
+def subject() -> str:
+    """The caller's conversation reference: the key of their consent ledger and logs."""
+    return Keyring(master_secret(MASTER)).conversation_ref("default", CALLER)
 
 
 def llm_user_texts(peer: ChatPeer) -> list[str]:

@@ -5,6 +5,7 @@ answer comes back over WebRTC, and the caller transcribes it → `terminate`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from agent.queue import QueueConfig
 from agent.store import Keyring, master_secret
 from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
 from tests.agent.calls.conftest import speech
-from tests.agent.calls.stack import CALLER, call_stack, llm_user_texts
+from tests.agent.calls.stack import CALLER, call_stack, llm_user_texts, subject
 from tests.agent.stack import MASTER, echo_reply, eventually
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from agent.calls.models import CallModels
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
+    from tests.agent.calls.stack import CallStack
     from tests.conftest import Clip
     from tests.redis_server import RedisServer
 
@@ -64,6 +66,17 @@ async def test_the_agent_answers_what_the_caller_said_and_the_call_ends_with_ter
         assert stack.graph.actions_of("wacid.e2e") == ["pre_accept", "accept", "terminate"]
         response = stack.metrics.call_response_seconds.collect()[0]
         assert any(s.name.endswith("_count") and s.value >= 1 for s in response.samples)
+        # No retention consent: nothing of what was said is kept; T0 has the content-free call record.
+        await eventually(lambda: _call_logged(stack), 10)
+        assert await stack.privacy.content.count(subject()) == 0
+        (record,) = [r for r in await stack.privacy.processing.records("default") if r["event"] == "call"]
+        assert (record["outcome"], record["counts"]["content_kept"]) == ("caller_hung_up", 0)
+        assert record["counts"]["user_turns"] >= 1
+        assert not any(w in json.dumps(record).lower() for w in _words(clip.reference).split() if len(w) > 4)
+
+
+async def _call_logged(stack: CallStack) -> bool:
+    return any(r["event"] == "call" for r in await stack.privacy.processing.records("default"))
 
 
 LONG_REPLY = (

@@ -1,0 +1,142 @@
+"""Consent on a call, end to end on loopback (real redis-server, real models, the local Graph and LLM peers, an
+aiortc caller): the transcript follows the consent-aware log tiers, "delete my data" said on a call leads to the
+same erasure as in chat, and a caller whose consent state forbids replies is not answered by the AI."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from agent.consent_store import Context
+from agent.rights import Actor
+from pipelines.consent import Method, Purpose, State, Transition
+from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
+from tests.agent.calls.stack import call_stack, subject
+from tests.agent.stack import eventually
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from agent.calls.models import CallModels
+    from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
+    from tests.agent.calls.stack import CallStack
+    from tests.redis_server import RedisServer
+
+GRANT = Context(method=Method.TENANT_API, channel="admin_api", actor="tenant:default", config_version="t")
+
+
+async def _call_records(stack: CallStack) -> list[dict[str, Any]]:
+    return [r for r in await stack.privacy.processing.records("default", subject()) if r["event"] == "call"]
+
+
+async def test_with_retention_granted_the_calls_words_are_kept_sealed_in_t2_and_t0_has_a_content_free_record(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    synthesizer: PiperSynthesizer,
+) -> None:
+    said = await synthesizer.synthesize("When does your shop open tomorrow?")
+    async with call_stack(redis, redis_server.url, call_models) as stack:
+        await stack.privacy.consent.apply(
+            subject(), Transition({Purpose.RETAIN_CONTENT: State.GRANTED}), GRANT
+        )
+        caller = Caller()
+        await stack.ring(caller, "wacid.keep")
+        await caller.wait_quiet()
+        spoke_until = await caller.say(to_call_rate(said))
+        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        await caller.wait_quiet()
+        await stack.hang_up(caller, "wacid.keep")
+        await eventually(lambda: stack.outcomes().get("caller_hung_up") == 1, 20)
+        await eventually(lambda: _has_call_record(stack), 10)
+
+        entries = await stack.privacy.content.entries(subject())
+        kinds = [e.kind for e in entries]
+        assert kinds[0] == "reply"
+        assert "assistant" in entries[0].text.lower()
+        assert "transcript" in kinds
+        heard = next(e.text for e in entries if e.kind == "transcript").lower()
+        assert "shop" in heard
+        assert "open" in heard
+        assert any(e.kind == "reply" and "you said" in e.text.lower() for e in entries)
+        assert {e.message.split(":")[0] for e in entries} == {"wacid.keep"}
+        raw: list[Any] = await redis.zrange(stack.privacy.content.key(subject()), 0, -1)
+        assert not any(b"shop" in r for r in raw)  # sealed with the subject's data key
+
+        (record,) = await _call_records(stack)
+        assert record["outcome"] == "caller_hung_up"
+        assert record["counts"] == {"user_turns": 1, "agent_turns": 2, "content_kept": 1}
+        assert {"duration", "first_audio_max", "first_audio_mean"} <= set(record["timings_ms"])
+        assert "shop" not in json.dumps(record)
+
+
+async def test_the_transcript_of_a_call_with_a_delete_request_is_not_kept_and_the_erasure_follows(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+) -> None:
+    """Retention was granted and content from an earlier chat exists; "delete my data" said on the call puts
+    the erasure in the ledger (pending, as a chat keyword does), the call's own words are not kept, and the
+    retention sweep that carries out chat erasures erases this caller too."""
+    said = await synthesizer.synthesize("Delete my data.")
+    async with call_stack(redis, redis_server.url, call_models) as stack:
+        privacy = stack.privacy
+        await privacy.consent.apply(subject(), Transition({Purpose.RETAIN_CONTENT: State.GRANTED}), GRANT)
+        assert await privacy.gate.retain(
+            "default", subject(), [("message", "my address is 12 Park Road", "m1")]
+        )
+        caller = Caller()
+        await stack.ring(caller, "wacid.erase")
+        await caller.wait_quiet()
+        spoke_until = await caller.say(to_call_rate(said))
+        await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
+        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
+        assert "erase it" in heard
+        assert stack.llm.bodies == []
+        await eventually(lambda: _has_call_record(stack), 10)
+
+        assert await privacy.consent.pending_erasures("default") == [subject()]
+        assert await privacy.content.count(subject()) == 1  # only the chat message: nothing of the call
+        (record,) = await _call_records(stack)
+        assert (record["outcome"], record["counts"]["content_kept"]) == ("agent_ended", 0)
+        requests = [r.body["action"] for r in await privacy.rights.audit.records("default")]
+        assert "request_erasure" in requests
+
+        purge = await privacy.retention.sweep("default")
+        assert purge.erasures == 1
+        assert await privacy.consent.pending_erasures("default") == []
+        assert await privacy.content.count(subject()) == 0
+        await caller.hang_up()
+
+
+async def _has_call_record(stack: CallStack) -> bool:
+    return bool(await _call_records(stack))
+
+
+async def test_a_caller_who_objected_hears_a_fixed_message_and_the_call_ends_without_the_ai(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+) -> None:
+    """An objection (as a restriction or a pending erasure would) forbids `reply`: no disclosure, no LLM, a
+    short fixed message, then `terminate`; what the caller says meanwhile is not answered."""
+    said = await synthesizer.synthesize("Hello, can you hear me?")
+    async with call_stack(redis, redis_server.url, call_models) as stack:
+        privacy = stack.privacy
+        await privacy.rights.object(subject(), Actor("tenant:default", "admin_api"))
+        assert not await privacy.gate.may("default", subject(), Purpose.REPLY)
+        caller = Caller()
+        await stack.ring(caller, "wacid.objected")
+        await caller.say(to_call_rate(said))
+        await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
+        heard = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+        assert "can't take your call" in heard.replace("cannot", "can't")
+        assert "assistant" not in heard
+        assert stack.llm.bodies == []
+        assert stack.graph.actions_of("wacid.objected") == ["pre_accept", "accept", "terminate"]
+        await caller.hang_up()
