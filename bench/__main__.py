@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import ingress, pool, turn
+from bench import calls, ingress, pool, turn
 from bench.pii.__main__ import main as pii_main
 
 if __name__ == "__main__":
@@ -11,3 +11,4 @@ if __name__ == "__main__":
     pii_main()
     ingress.main()
     pool.main()
+    calls.main()
