@@ -10,6 +10,7 @@ parsed by hand so no validation error can echo it back.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import os
@@ -24,6 +25,8 @@ from agent.rights import Actor, ProfileFields
 from pipelines.consent import Method, Purpose, State, Transition
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from agent.privacy import Privacy
     from agent.tenants import TenantRegistry
 
@@ -68,6 +71,27 @@ class _BadRequest(Exception):  # noqa: N818 - mapped to a 400 with this fixed re
     pass
 
 
+class _Refused(Exception):  # noqa: N818 - carries the answer, not an error of ours
+    """Ends a request early with a fixed, content-free answer (401/403/400)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    """Turns `_Refused` into its response, so each endpoint reads as the happy path."""
+
+    @functools.wraps(endpoint)
+    async def answer(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return await endpoint(*args, **kwargs)
+        except _Refused as refused:
+            return refused.response
+
+    return answer
+
+
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
@@ -85,7 +109,7 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     router = APIRouter(prefix="/admin")
     rights = privacy.rights
 
-    async def authenticate(tenant: str, request: Request, action: str) -> Actor | Response:
+    async def authenticate(tenant: str, request: Request, action: str) -> Actor:
         known = tenant in tenants.ids()
         owner = tokens.owner(request.headers.get("authorization")) if known else None
         if owner == tenant:
@@ -96,43 +120,36 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
         if known:
             await rights.record_denied(tenant, Actor("unauthenticated", "admin_api"), action)
         detail = "forbidden for this tenant" if status == 403 else "missing or invalid bearer token"
-        return JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+        raise _Refused(
+            JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+        )
 
-    async def authorize(
-        tenant: str, request: Request, action: str
-    ) -> tuple[Actor, dict[str, Any]] | Response:
+    async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, dict[str, Any]]:
         actor = await authenticate(tenant, request, action)
-        if isinstance(actor, Response):
-            return actor
         try:
             return actor, await _body(request)
         except _BadRequest as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
+            raise _Refused(JSONResponse({"error": str(exc)}, status_code=400)) from None
 
     @router.get("/{tenant}/audit")
+    @_refusals
     async def audit(tenant: str, request: Request) -> Response:
         """The tenant's audit log (content-free) and whether its hash chain verifies; also shows the data
         requests people made by keyword (`request_export`, `request_erasure`)."""
         actor = await authenticate(tenant, request, "audit")
-        if isinstance(actor, Response):
-            return actor
         records, verified = await rights.read_audit(tenant, actor)
         return JSONResponse({"verified": verified, "records": records})
 
     @router.post("/{tenant}/consent/status")
+    @_refusals
     async def status(tenant: str, request: Request) -> Response:
-        auth = await authorize(tenant, request, "status")
-        if isinstance(auth, Response):
-            return auth
-        actor, body = auth
+        actor, body = await authorize(tenant, request, "status")
         return JSONResponse(await rights.status(privacy.subject(tenant, body["user"]), actor))
 
     @router.post("/{tenant}/consent/export")
+    @_refusals
     async def export(tenant: str, request: Request) -> Response:
-        auth = await authorize(tenant, request, "export")
-        if isinstance(auth, Response):
-            return auth
-        actor, body = auth
+        actor, body = await authorize(tenant, request, "export")
         archive = await rights.export(privacy.subject(tenant, body["user"]), actor)
         return Response(
             archive,
@@ -141,40 +158,32 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
         )
 
     @router.post("/{tenant}/consent/erase")
+    @_refusals
     async def erase(tenant: str, request: Request) -> Response:
-        auth = await authorize(tenant, request, "erase")
-        if isinstance(auth, Response):
-            return auth
-        actor, body = auth
+        actor, body = await authorize(tenant, request, "erase")
         done = await rights.erase(privacy.subject(tenant, body["user"]), actor)
         return JSONResponse({"erased": True, "keys_deleted": done.keys_deleted})
 
     @router.post("/{tenant}/consent/restrict")
+    @_refusals
     async def restrict(tenant: str, request: Request) -> Response:
-        auth = await authorize(tenant, request, "restrict")
-        if isinstance(auth, Response):
-            return auth
-        actor, body = auth
+        actor, body = await authorize(tenant, request, "restrict")
         lift = body.get("lift") is True
         changed = await rights.restrict(privacy.subject(tenant, body["user"]), actor, lift=lift)
         return JSONResponse({"restricted": not lift, "changed": changed})
 
     @router.post("/{tenant}/consent/object")
+    @_refusals
     async def object_(tenant: str, request: Request) -> Response:
-        auth = await authorize(tenant, request, "object")
-        if isinstance(auth, Response):
-            return auth
-        actor, body = auth
+        actor, body = await authorize(tenant, request, "object")
         lift = body.get("lift") is True
         changed = await rights.object(privacy.subject(tenant, body["user"]), actor, lift=lift)
         return JSONResponse({"objected": not lift, "changed": changed})
 
     @router.post("/{tenant}/consent/rectify")
+    @_refusals
     async def rectify(tenant: str, request: Request) -> Response:
-        auth = await authorize(tenant, request, "rectify")
-        if isinstance(auth, Response):
-            return auth
-        actor, body = auth
+        actor, body = await authorize(tenant, request, "rectify")
         try:
             fields = ProfileFields.model_validate(body.get("profile") or {})
         except ValidationError as exc:
@@ -188,12 +197,10 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
         return JSONResponse({"fields": sorted(profile)})
 
     @router.post("/{tenant}/consent/record")
+    @_refusals
     async def record(tenant: str, request: Request) -> Response:
         """The tenant records a consent it collected itself (a form, a signed contract): method tenant_api."""
-        auth = await authorize(tenant, request, "record")
-        if isinstance(auth, Response):
-            return auth
-        actor, body = auth
+        actor, body = await authorize(tenant, request, "record")
         try:
             purpose, state = Purpose(str(body.get("purpose"))), State(str(body.get("state")))
         except ValueError:
