@@ -14,7 +14,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import AsyncIterator, Mapping, Sequence
 
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
@@ -40,6 +40,7 @@ def render_system_prompt(template: str, context: Mapping[str, Any]) -> str:
 
 
 _LAST_SENTENCE_END = re.compile(r"^.*[.!?…।](?=\s|$)", re.DOTALL)
+_SENTENCE_END = re.compile(r"[.!?…।]\s+")  # followed by a space: "1." may go on as "1.9"
 
 
 def cut_to_sentence(text: str) -> str:
@@ -191,3 +192,48 @@ class Responder:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
         )
+
+    async def stream(self, messages: list[ChatCompletionMessageParam]) -> AsyncIterator[str]:
+        """A plain text answer streamed (`stream=True`), yielded a sentence at a time as each one closes, so
+        speech can start on the first sentence. As in `complete`, a reply cut off by the token limit ends at
+        its last complete sentence; errors (also mid-stream) are `LLMError`s."""
+        import httpx
+        import openai
+
+        pending, said, finish = "", False, None
+        try:
+            chunks = await self._client.chat.completions.create(
+                model=self._model,
+                messages=messages,
+                max_tokens=self._max_tokens,
+                temperature=self._temperature,
+                timeout=self._timeout_s,
+                stream=True,
+            )
+            async for chunk in chunks:
+                choice = chunk.choices[0] if chunk.choices else None
+                if choice is None:
+                    continue
+                finish = choice.finish_reason or finish
+                pending += choice.delta.content or ""
+                ends = [m.end() for m in _SENTENCE_END.finditer(pending)]
+                if ends and pending[: ends[-1]].strip():
+                    yield pending[: ends[-1]].strip() + " "
+                    pending, said = pending[ends[-1] :], True
+        except (openai.APITimeoutError, httpx.TimeoutException):
+            raise LLMError(LLMFailure.TIMEOUT) from None
+        except (openai.APIConnectionError, httpx.HTTPError):
+            raise LLMError(LLMFailure.CONNECTION) from None
+        except openai.RateLimitError:
+            raise LLMError(LLMFailure.RATE_LIMITED) from None
+        except openai.APIStatusError as exc:
+            raise LLMError(LLMFailure.STATUS, str(exc.status_code)) from None
+        except openai.APIError:  # an error event inside the stream
+            raise LLMError(LLMFailure.STATUS, "stream") from None
+        rest = pending.strip()
+        if finish == "length" and said:
+            rest = ""  # an unfinished last sentence is not spoken
+        if rest:
+            yield rest
+        elif not said:
+            raise LLMError(LLMFailure.EMPTY)

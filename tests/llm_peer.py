@@ -5,7 +5,11 @@ It stands in for a hosted LLM and TTS (which cannot be reached here): it speaks 
 (400 with an OpenAI-style error body), records every raw request body for the tests to inspect, and
 answers chat with a reply the test computes from the messages, speech with 24 kHz 16-bit mono PCM
 (`response_format="pcm"`) lasting 0.3 s per word of input. `fail_with` makes it answer with an HTTP
-error; `delay_s` makes it slow.
+error; `delay_s` makes it slow, `token_delay_s` paces each word of a reply as a model generating it would.
+
+Streaming: a request with `"stream": true` is answered as OpenAI does, with server-sent events
+(`text/event-stream`): one `chat.completion.chunk` per word of the reply (the first carrying the role), a last
+chunk with the finish_reason, then `data: [DONE]`. Streamed tool calls are not served (400).
 
 Tool calling: the reply function may return a list of `Call`s instead of text; the peer answers with
 `tool_calls` (finish_reason "tool_calls") as OpenAI does, but only when the request offered tools and not
@@ -20,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.local_server import serve_in_thread
@@ -92,6 +96,8 @@ class ChatPeer:
     speech_bodies: list[bytes] = field(default_factory=list)
     fail_with: int | None = None
     delay_s: float = 0.0
+    token_delay_s: float = 0.0
+    streams_finished: int = 0  # streamed replies sent to the end ([DONE])
     tools_supported: bool = True  # False: like a server without tool support, 400 to a request with tools
     base_url: str = ""
 
@@ -99,7 +105,7 @@ class ChatPeer:
     def requests(self) -> list[dict[str, Any]]:
         return [json.loads(b) for b in self.bodies]
 
-    async def _completions(self, request: Request) -> JSONResponse:
+    async def _completions(self, request: Request) -> Response:
         body = await request.body()
         self.bodies.append(body)
         if self.delay_s:
@@ -113,13 +119,20 @@ class ChatPeer:
         problem = _protocol_problem(data)
         if not problem and data.get("tools") and not self.tools_supported:
             problem = "this model does not support tools"
+        if not problem and not isinstance(data.get("stream", False), bool):
+            problem = "stream must be a boolean"
         if problem:
             return _error(400, problem)
         messages = data["messages"]
         scripted = self.reply(messages)
         if isinstance(scripted, list):
+            if data.get("stream"):
+                return _error(400, "this peer does not stream tool calls")
             return self._tool_calls(data, scripted)
         text = scripted
+        if data.get("stream"):
+            return StreamingResponse(self._chunks(data["model"], text), media_type="text/event-stream")
+        await asyncio.sleep(self.token_delay_s * len(text.split()))
         return JSONResponse(
             {
                 "id": f"chatcmpl-{len(self.bodies)}",
@@ -132,6 +145,20 @@ class ChatPeer:
                 "usage": _usage(messages, text),
             }
         )
+
+    async def _chunks(self, model: str, text: str) -> AsyncIterator[str]:
+        head = {"id": f"chatcmpl-{len(self.bodies)}", "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": model}  # fmt: skip
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            delta = {"content": word if i == len(words) - 1 else word + " "}
+            if i == 0:
+                delta["role"] = "assistant"
+            yield _event({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+            await asyncio.sleep(self.token_delay_s)
+        yield _event({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        yield "data: [DONE]\n\n"
+        self.streams_finished += 1
 
     def _tool_calls(self, data: dict[str, Any], calls: list[Call]) -> JSONResponse:
         offered = {t["function"]["name"] for t in data.get("tools", [])}
@@ -185,6 +212,10 @@ class ChatPeer:
         t = np.arange(int(24_000 * seconds)) / 24_000
         pcm = (np.sin(2 * np.pi * 220 * t) * 8000).astype("<i2")
         return Response(pcm.tobytes(), media_type="application/octet-stream")
+
+
+def _event(data: dict[str, Any]) -> str:
+    return f"data: {json.dumps(data)}\n\n"
 
 
 def _arguments(call: Call) -> str:

@@ -1,5 +1,5 @@
 """A LiveKit LLM on the business's automation: the same prompt assembly, history cap, tool loop and error mapping
-as chat turns (`pipelines.automation.Automation` over our `Responder`).
+as chat turns (`pipelines.automation.Automation` over our `Responder`); without tools the reply is streamed.
 
 The chat context it receives has already been minimized by the agent's `llm_node`. The tool loop runs inside
 one request of this LLM: its follow-up requests are built by `Automation` from minimized content, tool
@@ -18,7 +18,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 from pipelines.respond import ChatTurn, LLMError, LLMFailure
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Sequence
+    from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
     from pipelines.automation import Automation, ToolBox, ToolCallRecord
     from pipelines.pii import RestorePolicy, Vault
@@ -72,15 +72,22 @@ class AutomationLLM(llm.LLM[None]):
     ) -> llm.LLMStream:
         return _AutomationStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
 
-    async def answer(self, chat_ctx: llm.ChatContext) -> str:
+    async def answer(self, chat_ctx: llm.ChatContext) -> AsyncIterator[str]:
+        """Without tools the reply is streamed a sentence at a time, so speech starts on the first one; with
+        tools the whole loop runs first (a tool call is only known once the model has finished) and its final
+        text comes at once."""
         system, history, user_text = split_context(chat_ctx)
         messages = self._responder.messages(system, history, user_text)
+        if self._toolbox is None or not self._toolbox.specs():
+            async for sentence in self._responder.stream(messages):
+                yield sentence
+            return
         result = await self._automation.run(
             messages, self._toolbox, self._vault, self._policy, public=self._public, max_steps=self._max_steps
         )
         if result.calls and self._on_tool_calls is not None:
             self._on_tool_calls(result.calls)
-        return result.llm.text
+        yield result.llm.text
 
 
 def split_context(chat_ctx: llm.ChatContext) -> tuple[str, list[ChatTurn], str]:
@@ -112,13 +119,14 @@ class _AutomationStream(llm.LLMStream):
         self._owner = llm_
 
     async def _run(self) -> None:
+        request_id = uuid.uuid4().hex
         try:
-            text = await self._owner.answer(self._chat_ctx)
+            async for text in self._owner.answer(self._chat_ctx):
+                self._event_ch.send_nowait(
+                    llm.ChatChunk(id=request_id, delta=llm.ChoiceDelta(role="assistant", content=text))
+                )
         except LLMError as exc:
             raise _livekit_error(exc) from None
-        self._event_ch.send_nowait(
-            llm.ChatChunk(id=uuid.uuid4().hex, delta=llm.ChoiceDelta(role="assistant", content=text))
-        )
 
 
 def _livekit_error(exc: LLMError) -> Exception:

@@ -197,3 +197,35 @@ async def test_stop_said_on_a_call_is_in_the_consent_ledger_and_ends_the_call_wi
         assert {e["method"] for e in withdrawn} == {"voice"}
         assert all(e["evidence"].startswith("wacid.stop:") for e in withdrawn)  # ids only, never words
         await caller.hang_up()
+
+
+async def test_the_agent_starts_speaking_the_first_sentence_while_the_llm_is_still_writing(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+) -> None:
+    """The LLM peer streams (server-sent events) a reply word by word, slowly: the caller hears the first
+    sentence before the stream has ended, and the whole answer in the end."""
+    reply = (
+        "Sure. We deliver every afternoon to every part of the city. Orders placed before noon arrive the "
+        "next day. Returns are free for thirty days."
+    )
+    said = await synthesizer.synthesize("Do you deliver?")
+    async with call_stack(redis, redis_server.url, call_models, reply=lambda _: reply) as stack:
+        stack.llm.token_delay_s = 0.15  # ~5 s for the whole reply
+        caller = Caller()
+        await stack.ring(caller, "wacid.stream")
+        await caller.wait_quiet()
+        spoke_until = await caller.say(to_call_rate(said))
+        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        assert stack.llm.streams_finished == 0
+        assert stack.llm.requests[-1]["stream"] is True
+        await eventually(lambda: stack.llm.streams_finished == 1, 20)
+        await caller.wait_quiet()
+        heard = _words(transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text)
+        assert heard.startswith("sure")
+        assert "afternoon" in heard
+        assert "returns are free" in heard  # the last sentence
+        await stack.hang_up(caller, "wacid.stream")
