@@ -2,7 +2,8 @@
 
 Everything runs on loopback, as in tests/agent/calls: signed `connect` webhooks into the real app, the real call
 worker with tiny.en, Piper and Silero VAD, the local Graph API peer and a local OpenAI-compatible peer answering
-in ~50 ms; aiortc callers speak corpus clips at real-time pace. Latency is measured where a person would feel it,
+in ~50 ms and then writing the reply at `--token-ms` per word (streamed as server-sent events); aiortc callers
+speak corpus clips at real-time pace. Latency is measured where a person would feel it,
 at the caller: from the end of the clip's speech (trailing silence in the file is subtracted) to the first
 audible agent frame, after Opus, RTP and the agent's 20 ms pacing. The callers run in the same process, so the
 CPU figures include the callers' own Opus work and pacing (an overestimate of the agent's share).
@@ -124,7 +125,7 @@ async def _barge_in(stack: Any, mode: dict[str, str], clips: list[np.ndarray], t
     return cuts
 
 
-async def run(turns: int, levels: list[int], trials: int) -> None:
+async def run(turns: int, levels: list[int], trials: int, token_s: float) -> None:
     os.environ[TOKEN_ENV] = TOKEN
     clips = _clips()
     from livekit.plugins import silero
@@ -152,6 +153,7 @@ async def run(turns: int, levels: list[int], trials: int) -> None:
                     config=CallConfig(silence_timeout_s=120.0),
                 ) as stack:
                     stack.llm.delay_s = 0.05
+                    stack.llm.token_delay_s = token_s
                     per_call = max(3, turns // n) if n > 1 else turns
                     cpu0, wall0 = time.process_time(), time.perf_counter()
                     results = await asyncio.gather(
@@ -188,9 +190,16 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20, help="turns of the single call (the p50/p95 sample)")
     parser.add_argument("--levels", default="1,2,3", help="concurrent calls to try, comma-separated")
     parser.add_argument("--barge-trials", type=int, default=5)
+    parser.add_argument(
+        "--token-ms", type=float, default=25.0, help="the LLM peer's pace per word of a reply"
+    )
     args = parser.parse_args()
-    print(f"calls bench: {os.cpu_count()} cores, LLM peer answering in 50 ms, tiny.en + Piper + Silero")
-    asyncio.run(run(args.turns, [int(x) for x in args.levels.split(",")], args.barge_trials))
+    print(
+        f"calls bench: {os.cpu_count()} cores, LLM peer answering in 50 ms + {args.token_ms:.0f} ms per word, "
+        "tiny.en + Piper + Silero"
+    )
+    levels = [int(x) for x in args.levels.split(",")]
+    asyncio.run(run(args.turns, levels, args.barge_trials, args.token_ms / 1000))
 
 
 if __name__ == "__main__":

@@ -27,10 +27,31 @@ BUNDLED_VOICE = "en_US-joe-medium"
 OPENAI_PCM_RATE = 24_000  # response_format="pcm" is 24 kHz, 16-bit, mono
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…।])\s+")
+# A number in E.164 (with or without separators) or a bare run of 10+ digits: read out digit by digit.
+_LONG_NUMBER = re.compile(r"\+\d[\d\s\-().]{6,}\d|(?<!\d)\d{10,}(?!\d)")
 
 
 class TTSError(Exception):
     """Synthesis failed; the message names the engine and the failure class, never the text."""
+
+
+def speakable(text: str) -> str:
+    """Spoken output only: a TTS voice reads "+919876543210" as one huge number, so phone numbers become digits
+    in short groups ("+91 98765 43210" → "plus 9 1, 9 8 7, 6 5 4, 3 2 1 0"), as people read them out."""
+
+    def grouped(m: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", m.group())
+        head = ""
+        if m.group().startswith("+") and len(digits) > 10:  # country code: what precedes the last 10 digits
+            head, digits = f"plus {' '.join(digits[:-10])}, ", digits[-10:]
+        elif m.group().startswith("+"):
+            head = "plus "
+        groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+        if len(groups) > 1 and len(groups[-1]) == 1:  # no lone last digit: 3 3 4, not 3 3 3 1
+            groups[-2:] = [groups[-2] + groups[-1]]
+        return head + ", ".join(" ".join(g) for g in groups)
+
+    return _LONG_NUMBER.sub(grouped, text)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -91,7 +112,7 @@ class PiperSynthesizer(Synthesizer):
             yield Pcm(chunk.audio_float_array.astype(np.float32, copy=False), chunk.sample_rate)
 
     async def stream(self, text: str) -> AsyncIterator[Pcm]:
-        chunks = self._sentences(text)
+        chunks = self._sentences(speakable(text))
         while (clip := await asyncio.to_thread(next, chunks, None)) is not None:
             yield clip
 
@@ -109,7 +130,7 @@ class OpenAISynthesizer(Synthesizer):
     async def stream(self, text: str) -> AsyncIterator[Pcm]:
         import openai
 
-        for sentence in split_sentences(text):
+        for sentence in split_sentences(speakable(text)):
             try:
                 response = await self._client.audio.speech.create(
                     model=self._model, voice=self._voice, input=sentence, response_format="pcm"
