@@ -9,6 +9,7 @@ in flight before its send.
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import TYPE_CHECKING
 
@@ -168,6 +169,13 @@ class ConsentGate:
         _, text = pick(tenant.consent.confirmations[match.intent], match.language, tenant.language)
         return text.replace("{business}", tenant.name)
 
+    async def answered(self, tenant_id: str, subject: str, purpose: Purpose, granted: bool, evidence: str,
+                       method: Method) -> None:  # fmt: skip
+        """A yes or no to a consent question (a call's recording question) becomes a ledger event."""
+        tenant = self._tenants.get(tenant_id)[0]
+        state = State.GRANTED if granted else State.DENIED
+        await self._store.apply(subject, Transition({purpose: state}), _context(tenant, method, evidence))
+
     async def handed_off(self, subject: str) -> bool:
         return await self._handoff.active(subject)
 
@@ -212,6 +220,15 @@ class ConsentGate:
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
         await self._content.write(subject, entries, keep_days=days)
+        return True
+
+    async def keep_recording(self, tenant_id: str, subject: str, audio: bytes, call_id: str) -> bool:
+        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now."""
+        if not await self.may(tenant_id, subject, Purpose.CALL_RECORDING):
+            return False
+        days = self._tenants.get(tenant_id)[0].consent.retention.content_days
+        entry: tuple[ContentKind, str, str] = ("recording", base64.b64encode(audio).decode(), call_id)
+        await self._content.write(subject, [entry], keep_days=days)
         return True
 
     async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:

@@ -83,7 +83,7 @@ class ProcessingLog:
         return int(await self._redis.zrem(key, *doomed)) if doomed else 0
 
 
-ContentKind = Literal["transcript", "message", "prompt", "reply"]
+ContentKind = Literal["transcript", "message", "prompt", "reply", "recording"]  # recording: base64 Opus
 
 
 @dataclass(frozen=True, slots=True)

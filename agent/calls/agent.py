@@ -20,6 +20,7 @@ from livekit import rtc
 from livekit.agents import NOT_GIVEN, Agent, APIError, StopResponse, llm
 from redis.exceptions import RedisError
 
+from agent.calls.consent import yes_or_no
 from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from livekit.agents.voice import AgentStateChangedEvent, ModelSettings
 
     from agent.calls.consent import CallConsent
+    from agent.calls.recording import CallRecorder
     from agent.tenants import Tenant
     from pipelines.audio import Pcm
     from pipelines.automation import ToolCallRecord
@@ -50,6 +52,9 @@ class CallTexts:
     goodbye: str = "Thank you for calling. Goodbye!"
     busy: str = "Sorry, we are about to end this call. Please call again in a moment. Goodbye!"
     withheld: str = "Sorry, we can't take your call here. Goodbye!"  # consent forbids the AI to answer
+    recording_question: str = "We would like to record this call. Is that all right? Please say yes or no."
+    recording_yes: str = "Thank you, this call is recorded. How can I help you?"
+    recording_no: str = "All right, this call is not recorded. How can I help you?"
     confirmations: dict[Intent, str] = field(
         default_factory=lambda: {
             Intent.OPT_OUT: "Understood. We will not contact you again. Goodbye!",
@@ -86,6 +91,7 @@ class CallBrain:
     public_values: frozenset[str] = frozenset()
     keywords: KeywordClassifier | None = None
     max_steps: int | None = None  # the tenant's bound on tool-loop requests per turn
+    records_calls: bool = False  # the tenant records calls: ask after the disclosure, record only after a yes
 
 
 def call_brain(tenant: Tenant, config: TurnConfig) -> CallBrain:
@@ -97,6 +103,7 @@ def call_brain(tenant: Tenant, config: TurnConfig) -> CallBrain:
         public_values=config.public_values,
         keywords=tenant.consent.classifier(),
         max_steps=tenant.automation.max_steps,
+        records_calls=tenant.consent.record_calls,
     )
 
 
@@ -112,6 +119,7 @@ class CallAgent(Agent):
         greeting: Sequence[rtc.AudioFrame] = (),
         consent: CallConsent | None = None,
         answer: bool = True,
+        recorder: CallRecorder | None = None,
     ) -> None:
         super().__init__(instructions=brain.system_prompt)
         self._greeting = greeting
@@ -125,6 +133,8 @@ class CallAgent(Agent):
         self.intents: list[Intent] = []  # consent keywords the caller said, in order
         self.ended = asyncio.Event()  # set once the words that end the call (keyword, handoff) were spoken
         self._end_after_reply = False
+        self._asking = False  # the recording question was asked and the caller has not answered yet
+        self._recorder = recorder
 
     @property
     def texts(self) -> CallTexts:
@@ -141,6 +151,11 @@ class CallAgent(Agent):
         said = self.session.say(self._brain.texts.greeting, audio=audio, allow_interruptions=False)
         if self._consent is not None:
             said.add_done_callback(lambda _: self._record(self._consent_disclosed()))
+            if (
+                self._brain.records_calls
+            ):  # the question comes after the disclosure; no recording before a yes
+                self.session.say(self._brain.texts.recording_question, allow_interruptions=False)
+                self._asking = True
         self.session.on("agent_state_changed", self._on_agent_state)
 
     async def _consent_disclosed(self) -> None:
@@ -175,6 +190,7 @@ class CallAgent(Agent):
         keywords = self._brain.keywords
         match = keywords.classify(new_message.text_content or "") if keywords else None
         if match is None:
+            await self._answer_recording(new_message.text_content or "")
             return
         self.intents.append(match.intent)
         log.info("call.keyword", intent=match.intent.value)
@@ -183,6 +199,23 @@ class CallAgent(Agent):
         handle = self.session.say(self._brain.texts.confirmations[match.intent], allow_interruptions=False)
         if match.intent in ENDS_CALL:
             handle.add_done_callback(lambda _: self.ended.set())
+        raise StopResponse
+
+    async def _answer_recording(self, said: str) -> None:
+        """The first thing said after the recording question: a yes or a no is answered here (never by the
+        LLM) and goes to the ledger; anything else means no recording and is answered as usual."""
+        if not self._asking or self._consent is None or self._recorder is None:
+            return
+        self._asking = False
+        answer = yes_or_no(said)
+        if answer is None:
+            return
+        log.info("call.recording_answer", granted=answer)
+        await self._guarded(self._consent.recording(answer))  # in the ledger before anything is recorded
+        if answer:
+            self._recorder.start()
+        texts = self._brain.texts
+        self.session.say(texts.recording_yes if answer else texts.recording_no, allow_interruptions=False)
         raise StopResponse
 
     def minimized_context(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:

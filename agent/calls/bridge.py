@@ -23,6 +23,8 @@ from livekit.agents.voice import io
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.calls.recording import CallRecorder
+
 CALL_RATE = 48_000
 FRAME_SAMPLES = CALL_RATE // 50  # 20 ms, WhatsApp's Opus packet time
 _BYTES_PER_SAMPLE = 2
@@ -38,9 +40,10 @@ def to_rtc_frame(frame: AudioFrame) -> rtc.AudioFrame:
 class CallAudioInput(io.AudioInput):
     """The caller's voice, frame by frame, until the remote track ends (hang-up or connection lost)."""
 
-    def __init__(self, track: MediaStreamTrack) -> None:
+    def __init__(self, track: MediaStreamTrack, recorder: CallRecorder | None = None) -> None:
         super().__init__(label="whatsapp-call")
         self._track = track
+        self._recorder = recorder
 
     async def __anext__(self) -> rtc.AudioFrame:
         try:
@@ -48,7 +51,10 @@ class CallAudioInput(io.AudioInput):
         except MediaStreamError:
             raise StopAsyncIteration from None
         assert isinstance(frame, AudioFrame)
-        return to_rtc_frame(frame)
+        out = to_rtc_frame(frame)
+        if self._recorder is not None:
+            self._recorder.add("caller", np.frombuffer(out.data, dtype=np.int16), out.sample_rate)
+        return out
 
 
 class CallAudioOutput(io.AudioOutput):
@@ -109,9 +115,10 @@ class AgentAudioTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, output: CallAudioOutput) -> None:
+    def __init__(self, output: CallAudioOutput, recorder: CallRecorder | None = None) -> None:
         super().__init__()
         self._output = output
+        self._recorder = recorder
         self._opened = asyncio.Event()
         self._start = 0.0
         self._pts = 0
@@ -131,6 +138,8 @@ class AgentAudioTrack(MediaStreamTrack):
         chunk = self._output.pull()
         samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
         samples[: len(chunk) // _BYTES_PER_SAMPLE] = np.frombuffer(chunk, dtype=np.int16)
+        if self._recorder is not None:
+            self._recorder.add("agent", samples, CALL_RATE)
         frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = CALL_RATE
         frame.pts = self._pts

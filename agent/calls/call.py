@@ -22,9 +22,11 @@ from agent.calls.agent import CallAgent, CallBrain, speech_frames
 from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
 from agent.calls.consent import CallTranscript
 from agent.calls.llm import AutomationLLM
+from agent.calls.recording import RECORD_RATE, CallRecorder
 from agent.calls.session import observe_turns, voice_session
 from agent.calls.webrtc import CallPeer, IceServer, SdpError
 from agent.whatsapp import GraphError
+from pipelines.audio import Pcm, encode_voice_note
 from pipelines.automation import Automation
 from pipelines.pii import Minimizer, Vault, seed_sender
 
@@ -127,7 +129,8 @@ class CallHandler:
     async def run(self, request: CallRequest, signals: CallSignals) -> CallOutcome:
         peer = CallPeer(self._config.ice_servers)
         output = CallAudioOutput()
-        track = AgentAudioTrack(output)
+        recorder = CallRecorder(self._config.max_duration_s)  # keeps nothing unless the caller says yes
+        track = AgentAudioTrack(output, recorder)
         try:
             answer = await peer.answer(request.sdp, track)
         except SdpError as exc:
@@ -141,7 +144,7 @@ class CallHandler:
             outcome = await self._connect(request, signals, peer, answer)
             if outcome is None:
                 track.open()
-                session = await self._start_session(request, peer, output)
+                session = await self._start_session(request, peer, output, recorder)
                 outcome = await self._converse(session, signals, peer)
         except GraphError as exc:
             log.warning("call.graph_refused", call=request.call_id, code=exc.code, http=exc.http_status)
@@ -153,16 +156,27 @@ class CallHandler:
             await peer.close()
         final = outcome or CallOutcome.MEDIA_LOST
         if session is not None and request.consent is not None:
-            await self._log_call(request.consent, session, final, time.monotonic() - started)
+            await self._log_call(request.consent, session, recorder, final, time.monotonic() - started)
         return self._done(request, final)
 
     @staticmethod
     async def _log_call(
-        consent: CallConsent, session: AgentSession[None], outcome: CallOutcome, duration_s: float
+        consent: CallConsent,
+        session: AgentSession[None],
+        recorder: CallRecorder,
+        outcome: CallOutcome,
+        duration_s: float,
     ) -> None:
-        """The transcript to T2 (if retention is allowed) and the call record to T0, after `terminate`."""
+        """After `terminate`: the recording (after a yes) and the transcript (with retention) to T2, and the
+        call record to T0, each only if the gate allows it at this moment."""
         try:
-            await consent.ended(CallTranscript.of(session.history), outcome.value, duration_s)
+            recorded = False
+            mix = recorder.mixed()
+            if mix is not None:
+                note = await asyncio.to_thread(encode_voice_note, Pcm(mix, RECORD_RATE))
+                recorded = await consent.recorded(note)
+            transcript = CallTranscript.of(session.history)
+            await consent.ended(transcript, outcome.value, duration_s, recorded=recorded)
         except RedisError as exc:  # the call is over either way; what failed is the log write, say so
             log.error("call.not_logged", error=type(exc).__name__)
 
@@ -193,7 +207,7 @@ class CallHandler:
         return None
 
     async def _start_session(
-        self, request: CallRequest, peer: CallPeer, output: CallAudioOutput
+        self, request: CallRequest, peer: CallPeer, output: CallAudioOutput, recorder: CallRecorder
     ) -> AgentSession[None]:
         brain, vault = request.brain, Vault()
         seed_sender(vault, wa_id=request.user_key or None, profile_name=None)
@@ -208,6 +222,7 @@ class CallHandler:
             greeting=greeting,
             consent=request.consent,
             answer=answer is None or answer.allowed,
+            recorder=recorder,
         )
         llm_ = AutomationLLM(
             self._responder,
@@ -222,7 +237,7 @@ class CallHandler:
         )
         session = voice_session(self._models, llm_, silence_timeout_s=self._config.silence_timeout_s)
         observe_turns(session, self._metrics, request.tenant)
-        session.input.audio = CallAudioInput(await peer.remote_audio())
+        session.input.audio = CallAudioInput(await peer.remote_audio(), recorder)
         session.output.audio = output
         await session.start(agent, record=False)
         return session

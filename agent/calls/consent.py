@@ -10,6 +10,7 @@ already taken it away), and T0 always gets a content-free call record."""
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,25 @@ if TYPE_CHECKING:
     from agent.records import ContentKind
     from agent.tenants import Tenant
     from pipelines.consent import Decision, KeywordMatch
+
+# The answer to the recording question, decided on the words before any model: a yes or no first word (no
+# negation after a yes), in English and romanized Hindi; anything else is no answer (and so no recording).
+_YES = frozenset({"yes", "yeah", "yep", "sure", "ok", "okay", "alright", "haan", "han", "ha", "ji"})
+_NO = frozenset({"no", "nope", "nah", "don't", "dont", "nahin", "nahi", "mat"})
+_NEGATION = frozenset({"no", "not", "don't", "dont", "nahin", "nahi", "never"})
+
+
+def yes_or_no(text: str) -> bool | None:
+    words = re.sub(r"[^\w\s']", " ", text.lower().replace("’", "'")).split()
+    if words[:1] == ["please"]:
+        words = words[1:]
+    if not words:
+        return None
+    if words[0] in _NO or words[:2] == ["do", "not"]:
+        return False
+    if words[0] in _YES and not _NEGATION & set(words[1:]):
+        return True
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +83,17 @@ class CallConsent:
         """An objection, a restriction, a pending erasure or a STOP: the AI must not answer this caller."""
         return await self._gate.may(self._tenant.id, self._subject, Purpose.REPLY)
 
+    async def recording(self, granted: bool) -> None:
+        """The caller's yes or no to the recording question, in the ledger (call id as evidence)."""
+        evidence = f"{self._call_id}:{next(self._turns)}"
+        await self._gate.answered(
+            self._tenant.id, self._subject, Purpose.CALL_RECORDING, granted, evidence, Method.VOICE
+        )
+
+    async def recorded(self, audio: bytes) -> bool:
+        """The call's recording (an Opus note) to T2, if `call_recording` is still allowed."""
+        return await self._gate.keep_recording(self._tenant.id, self._subject, audio, self._call_id)
+
     async def keyword(self, match: KeywordMatch) -> None:
         evidence = f"{self._call_id}:{next(self._turns)}"
         await self._gate.answer_keyword(self._tenant.id, self._subject, match, evidence, Method.VOICE)
@@ -77,7 +108,9 @@ class CallConsent:
         )
         await self._gate.disclosed(tenant.id, self._subject, notice, self._call_id)
 
-    async def ended(self, transcript: CallTranscript, outcome: str, duration_s: float) -> bool:
+    async def ended(
+        self, transcript: CallTranscript, outcome: str, duration_s: float, *, recorded: bool = False
+    ) -> bool:
         """T2 the transcript if retention is allowed now, T0 the call's facts; returns whether content was kept."""
         entries: list[tuple[ContentKind, str, str]] = [
             ("transcript" if role == "user" else "reply", text, f"{self._call_id}:{i}")
@@ -100,6 +133,7 @@ class CallConsent:
                 "user_turns": sum(role == "user" for role, _ in transcript.turns),
                 "agent_turns": sum(role == "assistant" for role, _ in transcript.turns),
                 "content_kept": int(kept),
+                "recorded": int(recorded),
             },
         )
         await self._gate.processed(self._tenant.id, self._subject, record)

@@ -4,17 +4,25 @@ same erasure as in chat, and a caller whose consent state forbids replies is not
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from agent.consent_store import Context
 from agent.rights import Actor
+from pipelines.audio import decode
 from pipelines.consent import Method, Purpose, State, Transition
 from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
 from tests.agent.calls.stack import call_stack, subject
 from tests.agent.stack import eventually
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
@@ -140,3 +148,73 @@ async def test_a_caller_who_objected_hears_a_fixed_message_and_the_call_ends_wit
         assert stack.llm.bodies == []
         assert stack.graph.actions_of("wacid.objected") == ["pre_accept", "accept", "terminate"]
         await caller.hang_up()
+
+
+@pytest.fixture
+def recording_tenant(tmp_path: Path) -> Path:
+    """The shipped default tenant, set to record calls."""
+    folder = tmp_path / "prompts" / "default"
+    shutil.copytree(ROOT / "prompts" / "default", folder)
+    config = folder / "tenant.yaml"
+    text = config.read_text()
+    assert "record_calls: false" in text
+    config.write_text(text.replace("record_calls: false", "record_calls: true"))
+    return folder.parent
+
+
+@pytest.mark.parametrize(("answer", "granted", "confirmation"), [("Yes.", True, "is recorded"),
+                                                                 ("No.", False, "not recorded")])  # fmt: skip
+async def test_a_recording_tenant_asks_after_the_disclosure_and_the_answer_is_in_the_ledger(
+    redis: Redis,
+    redis_server: RedisServer,
+    call_models: CallModels,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+    recording_tenant: Path,
+    answer: str,
+    granted: bool,
+    confirmation: str,
+) -> None:
+    """The recording question follows the AI disclosure; the yes or no is decided on the words (never by the
+    LLM), confirmed with a fixed text and recorded as a `call_recording` ledger event with the call id. After a
+    yes both sides of the rest of the call are kept (sealed Opus in T2); after a no nothing is."""
+    said = await synthesizer.synthesize(answer)
+    question = await synthesizer.synthesize("When does your shop open tomorrow?")
+    async with call_stack(
+        redis, redis_server.url, call_models, prompts_dir=recording_tenant, reply=lambda _: "We open at nine."
+    ) as stack:
+        caller = Caller()
+        await stack.ring(caller, "wacid.rec")
+        await caller.wait_quiet()
+        asked = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+        assert asked.index("assistant") < asked.index("record this call")
+        assert not await stack.privacy.gate.may("default", subject(), Purpose.CALL_RECORDING)
+        spoke_until = await caller.say(to_call_rate(said))
+        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        await caller.wait_quiet()
+        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
+        assert confirmation in heard
+        assert stack.llm.bodies == []
+        events = await stack.privacy.consent.events_of(subject())
+        (event,) = [e for e in events if e["purpose"] == "call_recording"]
+        assert (event["state"], event["method"]) == ("granted" if granted else "denied", "voice")
+        assert event["evidence"].startswith("wacid.rec:")
+        assert bool(await stack.privacy.gate.may("default", subject(), Purpose.CALL_RECORDING)) is granted
+
+        spoke_until = await caller.say(to_call_rate(question))
+        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        await caller.wait_quiet()
+        await stack.hang_up(caller, "wacid.rec")
+        await eventually(lambda: _has_call_record(stack), 20)
+        (record,) = await _call_records(stack)
+        assert record["counts"]["recorded"] == int(granted)
+        kept = [e for e in await stack.privacy.content.entries(subject()) if e.kind == "recording"]
+        if not granted:
+            assert kept == []
+            return
+        (recording,) = kept
+        assert recording.message == "wacid.rec"
+        played = transcriber.transcribe(decode(base64.b64decode(recording.text))).text.lower()
+        assert "this call is recorded" in played  # the agent's side
+        assert "shop" in played  # the caller's side
+        assert "record this call" not in played  # nothing from before the yes
