@@ -74,7 +74,7 @@ async def test_with_retention_granted_the_calls_words_are_kept_sealed_in_t2_and_
 
         (record,) = await _call_records(stack)
         assert record["outcome"] == "caller_hung_up"
-        assert record["counts"] == {"user_turns": 1, "agent_turns": 2, "content_kept": 1}
+        assert record["counts"] == {"user_turns": 1, "agent_turns": 2, "content_kept": 1, "recorded": 0}
         assert {"duration", "first_audio_max", "first_audio_mean"} <= set(record["timings_ms"])
         assert "shop" not in json.dumps(record)
 
