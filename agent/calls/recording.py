@@ -11,9 +11,12 @@ RECORD_RATE = 16_000
 
 def _to_record_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     if rate == RECORD_RATE * 3 and len(samples) % 3 == 0:  # 48 kHz, the call's rate: a 3-sample mean
-        return samples.astype(np.float32).reshape(-1, 3).mean(axis=1)
+        return np.asarray(samples.astype(np.float32).reshape(-1, 3).mean(axis=1), dtype=np.float32)
     n = int(len(samples) * RECORD_RATE / rate)
-    return np.interp(np.arange(n) * rate / RECORD_RATE, np.arange(len(samples)), samples.astype(np.float32))
+    points = np.arange(n) * rate / RECORD_RATE
+    return np.asarray(
+        np.interp(points, np.arange(len(samples)), samples.astype(np.float32)), dtype=np.float32
+    )
 
 
 class CallRecorder:
@@ -48,4 +51,4 @@ class CallRecorder:
             if parts:
                 side = np.concatenate(parts)
                 mix[: len(side)] += side
-        return np.clip(mix / 32768.0, -1.0, 1.0).astype(np.float32)
+        return np.asarray(np.clip(mix / 32768.0, -1.0, 1.0), dtype=np.float32)
