@@ -17,6 +17,7 @@ from agent.queue import QueueConfig
 from agent.store import Keyring, master_secret
 from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
 from tests.agent.calls.conftest import speech
+from tests.agent.calls.hearing import opening_wer, sounds_like, words
 from tests.agent.calls.stack import CALLER, call_stack, llm_user_texts, subject
 from tests.agent.stack import MASTER, echo_reply, eventually
 
@@ -29,10 +30,6 @@ if TYPE_CHECKING:
     from tests.agent.calls.stack import CallStack
     from tests.conftest import Clip
     from tests.redis_server import RedisServer
-
-
-def _words(text: str) -> str:
-    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
 
 
 async def test_the_agent_answers_what_the_caller_said_and_the_call_ends_with_terminate(
@@ -56,10 +53,10 @@ async def test_the_agent_answers_what_the_caller_said_and_the_call_ends_with_ter
         heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until)))
 
         # The local LLM echoes the caller ("You said: …"): what comes back is the answer to these words.
-        said = _words(llm_user_texts(stack.llm)[-1])
-        assert jiwer.wer(_words(clip.reference), said) < 0.35  # tiny.en over Opus: ~0.1-0.25 here
-        assert "you said" in _words(heard.text)
-        assert jiwer.wer(said, _words(heard.text).split("you said", 1)[1]) < 0.4
+        said = words(llm_user_texts(stack.llm)[-1])
+        assert jiwer.wer(words(clip.reference), said) < 0.35  # tiny.en over Opus: ~0.1-0.25 here
+        assert "you said" in words(heard.text)
+        assert opening_wer(said, words(heard.text).split("you said", 1)[1]) < 0.4
 
         await stack.hang_up(caller, "wacid.e2e")
         await eventually(lambda: stack.outcomes().get("caller_hung_up") == 1, 20)
@@ -72,7 +69,7 @@ async def test_the_agent_answers_what_the_caller_said_and_the_call_ends_with_ter
         (record,) = [r for r in await stack.privacy.processing.records("default") if r["event"] == "call"]
         assert (record["outcome"], record["counts"]["content_kept"]) == ("caller_hung_up", 0)
         assert record["counts"]["user_turns"] >= 1
-        assert not any(w in json.dumps(record).lower() for w in _words(clip.reference).split() if len(w) > 4)
+        assert not any(w in json.dumps(record).lower() for w in words(clip.reference).split() if len(w) > 4)
 
 
 async def _call_logged(stack: CallStack) -> bool:
@@ -132,8 +129,8 @@ async def test_barge_in_stops_the_agent_and_it_answers_the_interruption(
         await caller.wait_quiet()
         after = transcriber.transcribe(to_whisper(caller.audio_between(barge_end))).text.lower()
         assert "said" in after
-        answered = _words(after).split("said", 1)[1]
-        assert jiwer.wer(_words(interruption.reference), answered) < 0.5  # the answer to the interruption
+        answered = words(after).split("said", 1)[1]
+        assert opening_wer(interruption.reference, answered) < 0.5  # the answer to the interruption
         everything = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
         assert "elephants" not in everything  # the rest of the long answer was never spoken
         await stack.hang_up(caller, "wacid.barge")
@@ -184,7 +181,7 @@ async def test_stop_said_on_a_call_is_in_the_consent_ledger_and_ends_the_call_wi
         spoke_until = await caller.say(to_call_rate(said))
         await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
         heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert "not contact you again" in heard
+        assert sounds_like(heard, "not contact you again")
         assert stack.llm.bodies == []
         assert stack.graph.actions_of("wacid.stop") == ["pre_accept", "accept", "terminate"]
         subject = Keyring(master_secret(MASTER)).conversation_ref("default", CALLER)
@@ -224,8 +221,8 @@ async def test_the_agent_starts_speaking_the_first_sentence_while_the_llm_is_sti
         assert stack.llm.requests[-1]["stream"] is True
         await eventually(lambda: stack.llm.streams_finished == 1, 20)
         await caller.wait_quiet()
-        heard = _words(transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text)
+        heard = words(transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text)
         assert heard.startswith("sure")
         assert "afternoon" in heard
-        assert "returns are free" in heard  # the last sentence
+        assert sounds_like(heard, "returns are free")  # the last sentence
         await stack.hang_up(caller, "wacid.stream")
