@@ -408,8 +408,9 @@ async def test_marketing_goes_out_only_while_allowed(stack: Stack) -> None:
 async def test_stop_said_in_a_voice_note_is_a_keyword_too(
     stack: Stack, synthesizer: PiperSynthesizer
 ) -> None:
-    """Piper says "Stop." and the real tiny.en model transcribes it; no LLM request follows."""
-    speech = await synthesizer.synthesize("Stop.")
+    """Piper says "Stop messaging me." and the real tiny.en model transcribes it; no LLM request follows.
+    (A one-word "Stop." is under a second of audio: the hallucination guard refuses it now and then.)"""
+    speech = await synthesizer.synthesize("Stop messaging me.")
     sha = stack.add_voice_note("3000000009", encode_voice_note(speech))
     await stack.post(wh.payload(messages=[wh.voice(ALICE, "wamid.vs1", "3000000009", sha)]))
     await eventually(lambda: len(stack.graph.messages) == 1, 60)
