@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from pipelines.respond import SUMMARY_PREFIX, ChatTurn, LLMError, Responder, cut_to_sentence
+from pipelines.respond import SUMMARY_PREFIX, ChatTurn, LLMError, Responder
+from pipelines.sentences import cut_to_sentence
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence

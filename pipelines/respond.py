@@ -5,13 +5,14 @@ Everything this module sends has already been minimized by the caller; it never 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from pipelines.sentences import cut_to_sentence, split_at_sentence_end
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
@@ -37,16 +38,6 @@ def render_system_prompt(template: str, context: Mapping[str, Any]) -> str:
         return _JINJA.from_string(template).render(**context).strip()
     except TemplateError as exc:
         raise PromptError(f"system template: {type(exc).__name__}: {exc.message or ''}") from None
-
-
-_LAST_SENTENCE_END = re.compile(r"^.*[.!?…।](?=\s|$)", re.DOTALL)
-_SENTENCE_END = re.compile(r"[.!?…।]\s+")  # followed by a space: "1." may go on as "1.9"
-
-
-def cut_to_sentence(text: str) -> str:
-    """A reply cut off by the token limit ends at its last complete sentence, not mid-word."""
-    m = _LAST_SENTENCE_END.match(text)
-    return m.group().strip() if m else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +207,10 @@ class Responder:
                     continue
                 finish = choice.finish_reason or finish
                 pending += choice.delta.content or ""
-                ends = [m.end() for m in _SENTENCE_END.finditer(pending)]
-                if ends and pending[: ends[-1]].strip():
-                    yield pending[: ends[-1]].strip() + " "
-                    pending, said = pending[ends[-1] :], True
+                spoken, rest = split_at_sentence_end(pending)
+                if spoken.strip():
+                    yield spoken.strip() + " "
+                    pending, said = rest, True
         except (openai.APITimeoutError, httpx.TimeoutException):
             raise LLMError(LLMFailure.TIMEOUT) from None
         except (openai.APIConnectionError, httpx.HTTPError):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipelines.audio import Pcm
+from pipelines.sentences import split_sentences
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 BUNDLED_VOICE = "en_US-joe-medium"
 OPENAI_PCM_RATE = 24_000  # response_format="pcm" is 24 kHz, 16-bit, mono
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…।])\s+")
 # A number in E.164 (with or without separators) or a bare run of 10+ digits: read out digit by digit.
 _LONG_NUMBER = re.compile(r"\+\d[\d\s\-().]{6,}\d|(?<!\d)\d{10,}(?!\d)")
 
@@ -52,10 +52,6 @@ def speakable(text: str) -> str:
         return head + ", ".join(" ".join(g) for g in groups)
 
     return _LONG_NUMBER.sub(grouped, text)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 class Synthesizer(abc.ABC):

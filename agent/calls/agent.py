@@ -11,7 +11,6 @@ minimized once (cached by item id), so a turn's cost does not grow with the leng
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from redis.exceptions import RedisError
 from agent.calls.consent import yes_or_no
 from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.sentences import split_at_sentence_end
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine, Sequence
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from pipelines.turn import TurnConfig
 
 log = structlog.get_logger()
-
-_SENTENCE_END = re.compile(r"[.!?…।](?:\s+|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +239,7 @@ class CallAgent(Agent):
         try:
             async for chunk in Agent.default.llm_node(self, minimized, tools, model_settings):
                 pending += _text_of(chunk)
-                spoken, pending = split_at_sentence_end(pending)
+                spoken, pending = split_at_sentence_end(pending, complete=True)
                 if spoken:
                     yield self._restore(spoken)
         except APIError as exc:
@@ -277,10 +275,3 @@ def _text_of(chunk: llm.ChatChunk | str | object) -> str:
         return chunk.delta.content or ""
     return ""
 
-
-def split_at_sentence_end(text: str) -> tuple[str, str]:
-    """Split `text` after its last sentence end: what can be spoken now, and what waits for more."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-    if not ends:
-        return "", text
-    return text[: ends[-1]], text[ends[-1] :]

@@ -13,7 +13,7 @@ from openai import AsyncOpenAI
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from pipelines.audio import decode, encode_voice_note, polish
-from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, TTSError, resolve_voice, split_sentences
+from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, TTSError, resolve_voice
 from tests.llm_peer import serve_chat_peer
 
 if TYPE_CHECKING:
@@ -54,16 +54,6 @@ async def test_stream_yields_one_clip_per_sentence(synthesizer: PiperSynthesizer
     whole = await synthesizer.synthesize(REPLY)
     # Piper samples phoneme durations with noise, so two syntheses differ slightly in length.
     assert abs(whole.duration_s - sum(c.duration_s for c in clips)) < 0.1 * whole.duration_s
-
-
-def test_split_sentences() -> None:
-    assert split_sentences("Hi there! It costs 1.9 lakh. Okay?  Bye") == [
-        "Hi there!",
-        "It costs 1.9 lakh.",
-        "Okay?",
-        "Bye",
-    ]
-    assert split_sentences("   ") == []
 
 
 def test_unknown_voice_is_a_clear_error(tmp_path: Path) -> None:

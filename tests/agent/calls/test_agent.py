@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from livekit.agents import llm
 
-from agent.calls.agent import CallAgent, CallBrain, split_at_sentence_end
+from agent.calls.agent import CallAgent, CallBrain
 from agent.calls.llm import split_context
 from agent.calls.webrtc import SdpError, check_offer, keep_sha256_fingerprint
 from pipelines.pii import Minimizer, Vault
@@ -29,11 +29,6 @@ def test_the_llm_gets_a_minimized_copy_and_the_session_history_keeps_what_was_sa
     assert user_text == "Call me on <PHONE_1> please."
     again = agent.minimized_context(ctx)  # the next turn reuses the placeholder, no second vault entry
     assert again.messages()[-1].text_content == "Call me on <PHONE_1> please."
-
-
-def test_an_answer_is_spoken_sentence_by_sentence_so_a_split_placeholder_is_never_restored_half() -> None:
-    assert split_at_sentence_end("Sure. I will call <PHO") == ("Sure. ", "I will call <PHO")
-    assert split_at_sentence_end("No end yet") == ("", "No end yet")
 
 
 _OFFER = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
