@@ -22,7 +22,7 @@ from pipelines.pii.vault import PLACEHOLDER
 from pipelines.respond import Completion, LLMError, LLMFailure, LLMReply, Responder
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
@@ -47,6 +47,18 @@ class ToolSpec:
                 "parameters": dict(self.parameters),
             },
         }
+
+
+class _Ask(Protocol):
+    """One request of the loop, answered whole or streamed: text pieces, then the request's `Completion`."""
+
+    def __call__(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        tools: Sequence[ChatCompletionToolParam] = (),
+        *,
+        allow_calls: bool = True,
+    ) -> AsyncIterator[str | Completion]: ...
 
 
 class ToolError(Exception):
@@ -103,43 +115,102 @@ class Automation:
         public: Collection[str] = (),
         max_steps: int | None = None,
     ) -> AutomationResult:
-        """`max_steps` overrides the default bound for this run (a tenant's own setting)."""
+        """The turn with each request answered whole (a chat reply is sent whole anyway). `max_steps`
+        overrides the default bound for this run (a tenant's own setting)."""
+        result = AutomationResult(LLMReply("", "", 0, 0), messages=list(messages))
+        async for _ in self._loop(self._whole, toolbox, vault, policy, public, max_steps, result, None):
+            pass  # whole completions: no text comes before the last one
+        return result
+
+    async def stream(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        toolbox: ToolBox | None,
+        vault: Vault,
+        policy: RestorePolicy,
+        *,
+        public: Collection[str] = (),
+        max_steps: int | None = None,
+        on_tool_calls: Callable[[Sequence[ToolCallRecord]], None] | None = None,
+    ) -> AsyncIterator[str]:
+        """The same turn with each request streamed: its text a sentence at a time as the model writes it,
+        also what it says before calling tools ("Let me check that."), so a call speaks the first sentence
+        instead of waiting for the whole loop. `on_tool_calls` hears each step's calls once they have run,
+        before the follow-up request (mid-stream: earlier sentences may already be spoken)."""
+        result = AutomationResult(LLMReply("", "", 0, 0), messages=list(messages))
+        ask = self._responder.stream_completion
+        async for sentence in self._loop(
+            ask, toolbox, vault, policy, public, max_steps, result, on_tool_calls
+        ):
+            yield sentence
+
+    async def _loop(
+        self,
+        ask: _Ask,
+        toolbox: ToolBox | None,
+        vault: Vault,
+        policy: RestorePolicy,
+        public: Collection[str],
+        max_steps: int | None,
+        result: AutomationResult,
+        on_tool_calls: Callable[[Sequence[ToolCallRecord]], None] | None,
+    ) -> AsyncIterator[str]:
+        """The loop's rules, one copy for both ways of asking: yields the text `ask` yields and fills `result`
+        (`result.messages` is the request history it extends)."""
         steps = max_steps or self._max_steps
         specs = {s.name: s for s in toolbox.specs()} if toolbox is not None else {}
-        if toolbox is None or not specs:
-            return AutomationResult(await self._responder.reply(messages), messages=list(messages))
         tools = [s.as_openai() for s in specs.values()]
-        sent = list(messages)
-        result = AutomationResult(LLMReply("", "", 0, 0), messages=sent)
+        sent = result.messages
         prompt_tokens = completion_tokens = 0
         step = 0
         while True:
-            allow_calls = step < steps - 1
+            allow_calls = bool(tools) and step < steps - 1
+            done: Completion | None = None
+            spoke = False
             try:
-                done = await self._responder.complete(sent, tools, allow_calls=allow_calls)
+                async for piece in ask(sent, tools, allow_calls=allow_calls):
+                    if isinstance(piece, Completion):
+                        done = piece
+                    else:
+                        spoke = True
+                        yield piece
             except LLMError as exc:
-                if step or exc.failure is not LLMFailure.STATUS:
+                if step or spoke or not tools or exc.failure is not LLMFailure.STATUS:
                     raise
                 # An endpoint without tool support (the embedded model) still answers the person.
-                result.llm = await self._responder.reply(messages)
-                result.tools_dropped = True
-                result.messages = list(messages)
-                return result
+                tools, result.tools_dropped = [], True
+                continue
+            if done is None:
+                raise LLMError(LLMFailure.EMPTY)
             prompt_tokens += done.prompt_tokens
             completion_tokens += done.completion_tokens
-            if not done.tool_calls or not allow_calls:
+            if toolbox is None or not done.tool_calls or not allow_calls:
                 if not done.text:
                     raise LLMError(LLMFailure.EMPTY)
                 result.llm = LLMReply(done.text, done.model, prompt_tokens, completion_tokens)
-                return result
+                return
             sent.append(_assistant_calls(done))
+            records: list[ToolCallRecord] = []
             for call in done.tool_calls:
                 content, ok = await self._execute(
                     toolbox, specs, call.name, call.arguments, vault, policy, public
                 )
-                result.calls.append(ToolCallRecord(call.name, call.arguments, content, ok))
+                records.append(ToolCallRecord(call.name, call.arguments, content, ok))
                 sent.append({"role": "tool", "tool_call_id": call.id, "content": content})
+            result.calls.extend(records)
+            if on_tool_calls is not None:
+                on_tool_calls(records)
             step += 1
+
+    async def _whole(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        tools: Sequence[ChatCompletionToolParam] = (),
+        *,
+        allow_calls: bool = True,
+    ) -> AsyncIterator[str | Completion]:
+        """One request answered at once: its `Completion` is all there is."""
+        yield await self._responder.complete(messages, tools, allow_calls=allow_calls)
 
     async def _execute(
         self,

@@ -5,6 +5,7 @@ Everything this module sends has already been minimized by the caller; it never 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -15,10 +16,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pipelines.sentences import cut_to_sentence, split_at_sentence_end
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+    from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
+    from openai.types.completion_usage import CompletionUsage
 
 Role = Literal["user", "assistant"]
 SUMMARY_PREFIX = "Summary of the earlier conversation (personal details are placeholders): "
@@ -142,28 +145,15 @@ class Responder:
         allow_calls: bool = True,
     ) -> Completion:
         """One request; with `tools`, the model may answer with calls (`allow_calls=False` forbids them)."""
-        import openai
-
-        extra: dict[str, Any] = {}
-        if tools:
-            extra = {"tools": list(tools), "tool_choice": "auto" if allow_calls else "none"}
-        try:
+        with _mapped_errors():
             completion = await self._client.chat.completions.create(
                 model=self._model,
                 messages=messages,
                 max_tokens=self._max_tokens,
                 temperature=self._temperature,
                 timeout=self._timeout_s,
-                **extra,
+                **_tool_options(tools, allow_calls),
             )
-        except openai.APITimeoutError:
-            raise LLMError(LLMFailure.TIMEOUT) from None
-        except openai.APIConnectionError:
-            raise LLMError(LLMFailure.CONNECTION) from None
-        except openai.RateLimitError:
-            raise LLMError(LLMFailure.RATE_LIMITED) from None
-        except openai.APIStatusError as exc:
-            raise LLMError(LLMFailure.STATUS, str(exc.status_code)) from None
         choice = completion.choices[0] if completion.choices else None
         text = (choice.message.content or "").strip() if choice else ""
         if choice is not None and choice.finish_reason == "length":
@@ -185,14 +175,27 @@ class Responder:
         )
 
     async def stream(self, messages: list[ChatCompletionMessageParam]) -> AsyncIterator[str]:
-        """A plain text answer streamed (`stream=True`), yielded a sentence at a time as each one closes, so
-        speech can start on the first sentence. As in `complete`, a reply cut off by the token limit ends at
-        its last complete sentence; errors (also mid-stream) are `LLMError`s."""
-        import httpx
-        import openai
+        """A plain text answer streamed, a sentence at a time (`stream_completion` without tools)."""
+        async for piece in self.stream_completion(messages):
+            if isinstance(piece, str):
+                yield piece
 
-        pending, said, finish = "", False, None
-        try:
+    async def stream_completion(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        tools: Sequence[ChatCompletionToolParam] = (),
+        *,
+        allow_calls: bool = True,
+    ) -> AsyncIterator[str | Completion]:
+        """One request streamed (`stream=True`): its text a sentence at a time as each one closes, so speech
+        can start on the first sentence, then the whole `Completion` (text and the tool calls assembled from
+        their indexed pieces) as the last item. As in `complete`, a reply cut off by the token limit ends at
+        its last complete sentence; errors (also mid-stream) are `LLMError`s."""
+        pending, finish, model = "", None, self._model
+        said: list[str] = []
+        calls: dict[int, _CallPieces] = {}
+        usage: CompletionUsage | None = None  # sent only by endpoints asked for it (stream_options)
+        with _mapped_errors():
             chunks = await self._client.chat.completions.create(
                 model=self._model,
                 messages=messages,
@@ -200,31 +203,85 @@ class Responder:
                 temperature=self._temperature,
                 timeout=self._timeout_s,
                 stream=True,
+                **_tool_options(tools, allow_calls),
             )
-            async for chunk in chunks:
-                choice = chunk.choices[0] if chunk.choices else None
-                if choice is None:
-                    continue
-                finish = choice.finish_reason or finish
-                pending += choice.delta.content or ""
-                spoken, rest = split_at_sentence_end(pending)
-                if spoken.strip():
-                    yield spoken.strip() + " "
-                    pending, said = rest, True
-        except (openai.APITimeoutError, httpx.TimeoutException):
-            raise LLMError(LLMFailure.TIMEOUT) from None
-        except (openai.APIConnectionError, httpx.HTTPError):
-            raise LLMError(LLMFailure.CONNECTION) from None
-        except openai.RateLimitError:
-            raise LLMError(LLMFailure.RATE_LIMITED) from None
-        except openai.APIStatusError as exc:
-            raise LLMError(LLMFailure.STATUS, str(exc.status_code)) from None
-        except openai.APIError:  # an error event inside the stream
-            raise LLMError(LLMFailure.STATUS, "stream") from None
+            async with chunks:  # closed also when the listener stops early (the caller barged in)
+                async for chunk in chunks:
+                    model = chunk.model or model
+                    usage = chunk.usage or usage
+                    choice = chunk.choices[0] if chunk.choices else None
+                    if choice is None:
+                        continue
+                    finish = choice.finish_reason or finish
+                    for piece in choice.delta.tool_calls or ():
+                        calls.setdefault(piece.index, _CallPieces()).add(piece)
+                    pending += choice.delta.content or ""
+                    spoken, rest = split_at_sentence_end(pending)
+                    if spoken.strip():
+                        said.append(spoken.strip() + " ")
+                        yield said[-1]
+                        pending = rest
+        assembled = tuple(c.call(i) for i, c in sorted(calls.items()) if c.name)
         rest = pending.strip()
         if finish == "length" and said:
             rest = ""  # an unfinished last sentence is not spoken
         if rest:
-            yield rest
-        elif not said:
+            said.append(rest + " " if assembled else rest)  # after tool calls the reply goes on
+            yield said[-1]
+        if not said and not assembled:
             raise LLMError(LLMFailure.EMPTY)
+        yield Completion(
+            "".join(said).strip(),
+            assembled,
+            model,
+            usage.prompt_tokens if usage else 0,
+            usage.completion_tokens if usage else 0,
+        )
+
+
+def _tool_options(tools: Sequence[ChatCompletionToolParam], allow_calls: bool) -> dict[str, Any]:
+    if not tools:
+        return {}
+    return {"tools": list(tools), "tool_choice": "auto" if allow_calls else "none"}
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """openai's and httpx's errors (a stream's too: a broken connection, an error event) as `LLMError`s,
+    without their text, which can quote the request."""
+    import httpx
+    import openai
+
+    try:
+        yield
+    except (openai.APITimeoutError, httpx.TimeoutException):
+        raise LLMError(LLMFailure.TIMEOUT) from None
+    except (openai.APIConnectionError, httpx.HTTPError):
+        raise LLMError(LLMFailure.CONNECTION) from None
+    except openai.RateLimitError:
+        raise LLMError(LLMFailure.RATE_LIMITED) from None
+    except openai.APIStatusError as exc:
+        raise LLMError(LLMFailure.STATUS, str(exc.status_code)) from None
+    except openai.APIError:  # an error event inside the stream
+        raise LLMError(LLMFailure.STATUS, "stream") from None
+
+
+class _CallPieces:
+    """One streamed tool call as its pieces arrive: id and name once (in the first piece, as OpenAI sends
+    them), the arguments' JSON text in fragments."""
+
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id = self.name = ""
+        self.arguments: list[str] = []
+
+    def add(self, piece: ChoiceDeltaToolCall) -> None:
+        self.id = self.id or piece.id or ""
+        if piece.function is not None:
+            self.name = self.name or piece.function.name or ""
+            self.arguments.append(piece.function.arguments or "")
+
+    def call(self, index: int) -> ToolCall:
+        """Some compatible servers send no id; the follow-up still needs one to answer the call by."""
+        return ToolCall(self.id or f"call_{index}", self.name, "".join(self.arguments) or "{}")

@@ -8,15 +8,22 @@ answers chat with a reply the test computes from the messages, speech with 24 kH
 error; `delay_s` makes it slow, `token_delay_s` paces each word of a reply as a model generating it would.
 
 Streaming: a request with `"stream": true` is answered as OpenAI does, with server-sent events
-(`text/event-stream`): one `chat.completion.chunk` per word of the reply (the first carrying the role), a last
-chunk with the finish_reason, then `data: [DONE]`. Streamed tool calls are not served (400).
+(`text/event-stream`): one `chat.completion.chunk` per word of the reply (the first carrying the role), then
+any tool calls as OpenAI streams them (`delta.tool_calls[i]` with `index`; `id`, `type` and `function.name`
+in the call's first piece, `function.arguments` split over several chunks), a last chunk with the
+finish_reason ("tool_calls" or "stop"), then `data: [DONE]`. `break_after` ends a stream after that many
+chunks with an error event, as a failing endpoint does mid-stream.
 
-Tool calling: the reply function may return a list of `Call`s instead of text; the peer answers with
-`tool_calls` (finish_reason "tool_calls") as OpenAI does, but only when the request offered tools and not
-under `tool_choice: "none"` (then it answers with empty content). Like a real model, it may name a function
-that was not offered. It checks the protocol of what it is
-sent: offered tools are `{"type": "function", "function": {"name", "parameters"}}`, an assistant message
-may carry `tool_calls` instead of content, and every `tool` message answers an earlier call by its id.
+Tool calling: the reply function may return a list of `Call`s, optionally after text the model says first
+("Let me check that."); the peer answers with `tool_calls` (finish_reason "tool_calls") as OpenAI does, but
+only when the request offered tools and not under `tool_choice: "none"` (then it answers with the text
+only, possibly empty). Like a real model, it may name a function that was not offered. It checks the
+protocol of what it is sent: offered tools are `{"type": "function", "function": {"name", "parameters"}}`;
+an assistant message may carry `tool_calls` instead of content, and they must be the calls this peer made
+(same id, name and arguments: streamed pieces put back together); every call is answered by one `tool`
+message with its `tool_call_id` before the conversation goes on. `forbidden` lists raw values (PII) that
+must never reach it: a request containing one is rejected and recorded in `leaks`. Every rejection's
+reason is in `rejected`.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,6 +47,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
 _ROLES = {"system", "user", "assistant", "tool", "developer"}
+_ARGUMENT_PIECE = 6  # characters of a call's arguments per streamed chunk
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,10 @@ class Call:
     arguments: dict[str, Any] | str = field(default_factory=dict)
 
 
-Reply = Callable[[list[dict[str, Any]]], str | list[Call]]
+Reply = Callable[[list[dict[str, Any]]], str | Sequence[str | Call]]  # text, or text said first + calls
 
 
-def _protocol_problem(data: dict[str, Any]) -> str:
+def _protocol_problem(data: dict[str, Any], issued: dict[str, tuple[str, str]]) -> str:
     tools = data.get("tools", [])
     if not isinstance(tools, list) or not all(
         isinstance(t, dict)
@@ -68,21 +76,34 @@ def _protocol_problem(data: dict[str, Any]) -> str:
     messages = data.get("messages")
     if not isinstance(data.get("model"), str) or not isinstance(messages, list) or not messages:
         return "model (string) and messages (non-empty list) are required"
-    open_calls: set[str] = set()
+    if not isinstance(data.get("stream", False), bool):
+        return "stream must be a boolean"
+    unanswered: set[str] = set()
+    answered: set[str] = set()
     for m in messages:
         role, content = m.get("role"), m.get("content")
         if role not in _ROLES:
             return "each message needs a known role"
+        if role != "tool" and unanswered:
+            return "every tool call must be answered by a tool message before the conversation goes on"
         if role == "assistant" and m.get("tool_calls"):
-            open_calls |= {c["id"] for c in m["tool_calls"]}
+            for c in m["tool_calls"]:
+                made = issued.get(c.get("id"))
+                if made is None or made != (c["function"]["name"], c["function"]["arguments"]):
+                    return "an assistant tool call must be one this model made (same id, name, arguments)"
+                unanswered.add(c["id"])
             if content is not None and not isinstance(content, str):
                 return "assistant content must be a string or null"
             continue
         if not isinstance(content, str):
             return "each message needs string content"
-        if role == "tool" and m.get("tool_call_id") not in open_calls:
-            return "a tool message must answer an earlier tool call by its id"
-    return ""
+        if role == "tool":
+            call_id = m.get("tool_call_id")
+            if call_id not in unanswered or call_id in answered:
+                return "a tool message must answer an earlier tool call by its id, once"
+            unanswered.discard(call_id)
+            answered.add(call_id)
+    return "every tool call must be answered by a tool message" if unanswered else ""
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -99,6 +120,11 @@ class ChatPeer:
     token_delay_s: float = 0.0
     streams_finished: int = 0  # streamed replies sent to the end ([DONE])
     tools_supported: bool = True  # False: like a server without tool support, 400 to a request with tools
+    break_after: int | None = None  # a stream fails with an error event after this many chunks
+    forbidden: list[str] = field(default_factory=list)  # raw values that must never be sent here
+    leaks: list[str] = field(default_factory=list)  # forbidden values found in requests
+    rejected: list[str] = field(default_factory=list)  # why each rejected request was rejected
+    issued: dict[str, tuple[str, str]] = field(default_factory=dict)  # call id -> (name, arguments)
     base_url: str = ""
 
     @property
@@ -115,24 +141,24 @@ class ChatPeer:
         try:
             data = json.loads(body)
         except json.JSONDecodeError:
-            return _error(400, "body is not JSON")
-        problem = _protocol_problem(data)
+            return self._reject("body is not JSON")
+        problem = _protocol_problem(data, self.issued)
         if not problem and data.get("tools") and not self.tools_supported:
             problem = "this model does not support tools"
-        if not problem and not isinstance(data.get("stream", False), bool):
-            problem = "stream must be a boolean"
+        leaked = [v for v in self.forbidden if v in body.decode()]
+        if leaked:
+            self.leaks += leaked
+            problem = problem or "raw personal data in the request"
         if problem:
-            return _error(400, problem)
-        messages = data["messages"]
-        scripted = self.reply(messages)
-        if isinstance(scripted, list):
-            if data.get("stream"):
-                return _error(400, "this peer does not stream tool calls")
-            return self._tool_calls(data, scripted)
-        text = scripted
+            return self._reject(problem)
+        text, calls = self._answer(data)
         if data.get("stream"):
-            return StreamingResponse(self._chunks(data["model"], text), media_type="text/event-stream")
+            chunks = self._chunks(data["model"], text, calls)
+            return StreamingResponse(chunks, media_type="text/event-stream")
         await asyncio.sleep(self.token_delay_s * len(text.split()))
+        message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
+        if calls:
+            message["tool_calls"] = calls
         return JSONResponse(
             {
                 "id": f"chatcmpl-{len(self.bodies)}",
@@ -140,58 +166,60 @@ class ChatPeer:
                 "created": int(time.time()),
                 "model": data["model"],
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
                 ],
-                "usage": _usage(messages, text),
+                "usage": _usage(data["messages"], text),
             }
         )
 
-    async def _chunks(self, model: str, text: str) -> AsyncIterator[str]:
+    def _reject(self, reason: str) -> JSONResponse:
+        self.rejected.append(reason)
+        return _error(400, reason)
+
+    def _answer(self, data: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """The scripted reply as text and OpenAI tool calls (made only where tools are offered and allowed)."""
+        scripted = self.reply(data["messages"])
+        if isinstance(scripted, str):
+            return scripted, []
+        text = " ".join(s for s in scripted if isinstance(s, str))
+        if not data.get("tools") or data.get("tool_choice", "auto") == "none":
+            return text, []
+        n = len(self.bodies)
+        calls = []
+        for i, c in enumerate(s for s in scripted if isinstance(s, Call)):
+            call_id, arguments = f"call_{n}_{i}", _arguments(c)
+            self.issued[call_id] = (c.name, arguments)
+            calls.append(
+                {"id": call_id, "type": "function", "function": {"name": c.name, "arguments": arguments}}
+            )
+        return text, calls
+
+    async def _chunks(self, model: str, text: str, calls: list[dict[str, Any]]) -> AsyncIterator[str]:
         head = {"id": f"chatcmpl-{len(self.bodies)}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model}  # fmt: skip
-        words = text.split(" ")
-        for i, word in enumerate(words):
-            delta = {"content": word if i == len(words) - 1 else word + " "}
-            if i == 0:
-                delta["role"] = "assistant"
+        deltas: list[dict[str, Any]] = []
+        words = text.split(" ") if text else []
+        deltas += [{"content": w if i == len(words) - 1 else w + " "} for i, w in enumerate(words)]
+        for i, call in enumerate(calls):
+            first = {**call, "index": i, "function": {"name": call["function"]["name"], "arguments": ""}}
+            deltas.append({"tool_calls": [first]})
+            arguments = call["function"]["arguments"]
+            deltas += [
+                {"tool_calls": [{"index": i, "function": {"arguments": arguments[k : k + _ARGUMENT_PIECE]}}]}
+                for k in range(0, len(arguments), _ARGUMENT_PIECE)
+            ]
+        if deltas:
+            deltas[0] = {"role": "assistant", "content": None, **deltas[0]}
+        for sent, delta in enumerate(deltas):
+            if sent == self.break_after:
+                yield _event({"error": {"message": "the model failed", "type": "server_error"}})
+                return
             yield _event({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
             await asyncio.sleep(self.token_delay_s)
-        yield _event({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        finish = "tool_calls" if calls else "stop"
+        yield _event({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         yield "data: [DONE]\n\n"
         self.streams_finished += 1
-
-    def _tool_calls(self, data: dict[str, Any], calls: list[Call]) -> JSONResponse:
-        offered = {t["function"]["name"] for t in data.get("tools", [])}
-        message: dict[str, Any] = {"role": "assistant", "content": ""}
-        finish = "stop"
-        if offered and data.get("tool_choice", "auto") != "none":
-            n = len(self.bodies)
-            message = {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": f"call_{n}_{i}",
-                        "type": "function",
-                        "function": {
-                            "name": c.name,
-                            "arguments": _arguments(c),
-                        },
-                    }
-                    for i, c in enumerate(calls)
-                ],
-            }
-            finish = "tool_calls"
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{len(self.bodies)}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": data["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": _usage(data["messages"], ""),
-            }
-        )
 
     async def _speech(self, request: Request) -> Response:
         body = await request.body()
