@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from agent.consent_store import Context
-from agent.rights import Actor, ProfileFields
-from pipelines.consent import Method, Purpose, State, Transition
+from agent.rights import OVERLAY_ACTIONS, Actor, ProfileFields
+from pipelines.consent import Method, Overlay, Purpose, State, Transition
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -124,12 +124,14 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
             JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
         )
 
-    async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, dict[str, Any]]:
+    async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, str, dict[str, Any]]:
+        """The caller's identity, the subject the body's `user` names, and the body."""
         actor = await authenticate(tenant, request, action)
         try:
-            return actor, await _body(request)
+            body = await _body(request)
         except _BadRequest as exc:
             raise _Refused(JSONResponse({"error": str(exc)}, status_code=400)) from None
+        return actor, privacy.subject(tenant, body["user"]), body
 
     @router.get("/{tenant}/audit")
     @_refusals
@@ -143,14 +145,14 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/status")
     @_refusals
     async def status(tenant: str, request: Request) -> Response:
-        actor, body = await authorize(tenant, request, "status")
-        return JSONResponse(await rights.status(privacy.subject(tenant, body["user"]), actor))
+        actor, subject, _ = await authorize(tenant, request, "status")
+        return JSONResponse(await rights.status(subject, actor))
 
     @router.post("/{tenant}/consent/export")
     @_refusals
     async def export(tenant: str, request: Request) -> Response:
-        actor, body = await authorize(tenant, request, "export")
-        archive = await rights.export(privacy.subject(tenant, body["user"]), actor)
+        actor, subject, _ = await authorize(tenant, request, "export")
+        archive = await rights.export(subject, actor)
         return Response(
             archive,
             media_type="application/zip",
@@ -160,30 +162,34 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/erase")
     @_refusals
     async def erase(tenant: str, request: Request) -> Response:
-        actor, body = await authorize(tenant, request, "erase")
-        done = await rights.erase(privacy.subject(tenant, body["user"]), actor)
+        actor, subject, _ = await authorize(tenant, request, "erase")
+        done = await rights.erase(subject, actor)
         return JSONResponse({"erased": True, "keys_deleted": done.keys_deleted})
 
-    @router.post("/{tenant}/consent/restrict")
-    @_refusals
-    async def restrict(tenant: str, request: Request) -> Response:
-        actor, body = await authorize(tenant, request, "restrict")
-        lift = body.get("lift") is True
-        changed = await rights.restrict(privacy.subject(tenant, body["user"]), actor, lift=lift)
-        return JSONResponse({"restricted": not lift, "changed": changed})
+    def overlay_endpoint(overlay: Overlay, action: str) -> Callable[[str, Request], Awaitable[Response]]:
+        """`restrict` and `object` (with `"lift": true` to undo): one endpoint each, one code path."""
 
-    @router.post("/{tenant}/consent/object")
-    @_refusals
-    async def object_(tenant: str, request: Request) -> Response:
-        actor, body = await authorize(tenant, request, "object")
-        lift = body.get("lift") is True
-        changed = await rights.object(privacy.subject(tenant, body["user"]), actor, lift=lift)
-        return JSONResponse({"objected": not lift, "changed": changed})
+        @_refusals
+        async def endpoint(tenant: str, request: Request) -> Response:
+            actor, subject, body = await authorize(tenant, request, action)
+            lift = body.get("lift") is True
+            changed = await rights.set_overlay(subject, overlay, actor, lift=lift)
+            return JSONResponse({overlay.value: not lift, "changed": changed})
+
+        return endpoint
+
+    for overlay, names in OVERLAY_ACTIONS.items():
+        router.add_api_route(
+            f"/{{tenant}}/consent/{names.set}",
+            overlay_endpoint(overlay, names.set),
+            methods=["POST"],
+            name=names.set,
+        )
 
     @router.post("/{tenant}/consent/rectify")
     @_refusals
     async def rectify(tenant: str, request: Request) -> Response:
-        actor, body = await authorize(tenant, request, "rectify")
+        actor, subject, body = await authorize(tenant, request, "rectify")
         try:
             fields = ProfileFields.model_validate(body.get("profile") or {})
         except ValidationError as exc:
@@ -193,21 +199,20 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
                 {str(e["loc"][0]) if e["loc"] and e["loc"][0] in known else "?" for e in exc.errors()}
             )
             return JSONResponse({"error": f"invalid profile fields: {', '.join(names)}"}, status_code=400)
-        profile = await rights.rectify(privacy.subject(tenant, body["user"]), fields, actor)
+        profile = await rights.rectify(subject, fields, actor)
         return JSONResponse({"fields": sorted(profile)})
 
     @router.post("/{tenant}/consent/record")
     @_refusals
     async def record(tenant: str, request: Request) -> Response:
         """The tenant records a consent it collected itself (a form, a signed contract): method tenant_api."""
-        actor, body = await authorize(tenant, request, "record")
+        actor, subject, body = await authorize(tenant, request, "record")
         try:
             purpose, state = Purpose(str(body.get("purpose"))), State(str(body.get("state")))
         except ValueError:
             return JSONResponse({"error": "unknown purpose or state"}, status_code=400)
         if state not in _SETTABLE:
             return JSONResponse({"error": "state must be granted, denied or withdrawn"}, status_code=400)
-        subject = privacy.subject(tenant, body["user"])
         version = tenants.get(tenant)[0].consent.version()
         context = Context(
             method=Method.TENANT_API, channel="admin_api", actor=actor.name, config_version=version

@@ -63,6 +63,20 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
+class OverlayAction:
+    """How setting and lifting an overlay are named in the audit log (and the admin API's paths)."""
+
+    set: str
+    lift: str
+
+
+OVERLAY_ACTIONS = {
+    Overlay.RESTRICTED: OverlayAction("restrict", "lift_restriction"),
+    Overlay.OBJECTED: OverlayAction("object", "lift_objection"),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Erasure:
     subject: str
     keys_deleted: int
@@ -94,11 +108,18 @@ class SubjectRights:
         self._clock = clock
         self.audit = HashChain(redis, "audit")
 
-    async def record_access(
-        self, actor: Actor, action: str, subject: str, outcome: str, **counts: int
+    async def _audited(
+        self,
+        tenant: str,
+        actor: Actor,
+        action: str,
+        subject: str | None,
+        outcome: str,
+        counts: dict[str, int],
     ) -> None:
+        """One audit record, the same shape for every access: who, what, whose key, outcome, counts."""
         await self.audit.append(
-            tenant_of(subject),
+            tenant,
             {
                 "actor": actor.name,
                 "channel": actor.channel,
@@ -110,23 +131,20 @@ class SubjectRights:
             },
         )
 
+    async def record_access(
+        self, actor: Actor, action: str, subject: str, outcome: str, **counts: int
+    ) -> None:
+        await self._audited(tenant_of(subject), actor, action, subject, outcome, counts)
+
     async def record_denied(self, tenant: str, actor: Actor, action: str) -> None:
         """A refused admin access is audited too (no subject: nothing was looked up)."""
-        await self.audit.append(
-            tenant,
-            {"actor": actor.name, "channel": actor.channel, "action": action, "subject": None,
-             "outcome": "denied", "at": self._clock(), "counts": {}},
-        )  # fmt: skip
+        await self._audited(tenant, actor, action, None, "denied", {})
 
     async def read_audit(self, tenant: str, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
         """The tenant's audit log and whether its chain verifies; the reading is audited after it."""
         records = [r.body | {"hash": r.hash} for r in await self.audit.records(tenant)]
         verified = (await self.audit.verify(tenant)).ok
-        await self.audit.append(
-            tenant,
-            {"actor": actor.name, "channel": actor.channel, "action": "read_audit", "subject": None,
-             "outcome": "ok", "at": self._clock(), "counts": {"records": len(records)}},
-        )  # fmt: skip
+        await self._audited(tenant, actor, "read_audit", None, "ok", {"records": len(records)})
         return records, verified
 
     def _context(self, subject: str, actor: Actor) -> Context:
@@ -250,23 +268,21 @@ class SubjectRights:
         )
         return profile
 
-    async def restrict(self, subject: str, actor: Actor, *, lift: bool = False) -> bool:
-        changed = await self._consent.set_overlay(
-            subject, Overlay.RESTRICTED, not lift, self._context(subject, actor)
-        )
+    async def set_overlay(self, subject: str, overlay: Overlay, actor: Actor, *, lift: bool = False) -> bool:
+        """Restriction and objection are one mechanism: an overlay that stops processing until lifted.
+        Returns whether the state changed (setting it twice is audited as `unchanged`)."""
+        changed = await self._consent.set_overlay(subject, overlay, not lift, self._context(subject, actor))
+        action = OVERLAY_ACTIONS[overlay]
         await self.record_access(
-            actor, "lift_restriction" if lift else "restrict", subject, "ok" if changed else "unchanged"
+            actor, action.lift if lift else action.set, subject, "ok" if changed else "unchanged"
         )
         return changed
 
+    async def restrict(self, subject: str, actor: Actor, *, lift: bool = False) -> bool:
+        return await self.set_overlay(subject, Overlay.RESTRICTED, actor, lift=lift)
+
     async def object(self, subject: str, actor: Actor, *, lift: bool = False) -> bool:
-        changed = await self._consent.set_overlay(
-            subject, Overlay.OBJECTED, not lift, self._context(subject, actor)
-        )
-        await self.record_access(
-            actor, "lift_objection" if lift else "object", subject, "ok" if changed else "unchanged"
-        )
-        return changed
+        return await self.set_overlay(subject, Overlay.OBJECTED, actor, lift=lift)
 
     # -- erasure ----------------------------------------------------------------------------------------
 

@@ -151,6 +151,42 @@ async def test_every_successful_access_is_audited(admin: httpx.AsyncClient, redi
 
 
 @pytest.mark.parametrize(
+    ("right", "overlay", "lifted"),
+    [("restrict", "restricted", "lift_restriction"), ("object", "objected", "lift_objection")],
+)
+async def test_restriction_and_objection_stop_processing_until_lifted(
+    admin: httpx.AsyncClient, redis: Redis, right: str, overlay: str, lifted: str
+) -> None:
+    """Both rights share one endpoint path: set (twice: the second changes nothing), then lift."""
+    auth = _bearer(DEFAULT_TOKEN)
+
+    async def exercise(lift: bool) -> object:
+        body = {"user": ALICE, "lift": lift}
+        return (await admin.post(f"/admin/default/consent/{right}", json=body, headers=auth)).json()
+
+    async def status() -> dict[str, list[str]]:
+        answer = await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=auth)
+        return {k: v for k, v in answer.json().items() if k in ("overlays", "allowed")}
+
+    allowed_before = (await status())["allowed"]
+    assert allowed_before  # the default tenant allows some processing to begin with
+    assert await exercise(lift=False) == {overlay: True, "changed": True}
+    assert await status() == {"overlays": [overlay], "allowed": []}
+    assert await exercise(lift=False) == {overlay: True, "changed": False}
+    assert await exercise(lift=True) == {overlay: False, "changed": True}
+    assert await status() == {"overlays": [], "allowed": allowed_before}
+    audit = [(a["action"], a["outcome"]) for a in await _audit(redis, "default")]
+    assert audit == [
+        ("status", "ok"),
+        (right, "ok"),
+        ("status", "ok"),
+        (right, "unchanged"),
+        (lifted, "ok"),
+        ("status", "ok"),
+    ]
+
+
+@pytest.mark.parametrize(
     ("path", "body"),
     [
         ("status", f'{{"user": {ALICE}}}'),  # a number, not a string
