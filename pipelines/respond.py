@@ -216,7 +216,8 @@ class Responder:
                     for piece in choice.delta.tool_calls or ():
                         calls.setdefault(piece.index, _CallPieces()).add(piece)
                     pending += choice.delta.content or ""
-                    spoken, rest = split_at_sentence_end(pending)
+                    # Once the model writes a call, what it said before is complete: say it now.
+                    spoken, rest = (pending, "") if calls else split_at_sentence_end(pending)
                     if spoken.strip():
                         said.append(spoken.strip() + " ")
                         yield said[-1]

@@ -1,10 +1,10 @@
 """A LiveKit LLM on the business's automation: the same prompt assembly, history cap, tool loop and error mapping
-as chat turns (`pipelines.automation.Automation` over our `Responder`); without tools the reply is streamed.
+as chat turns (`pipelines.automation.Automation` over our `Responder`), every request streamed.
 
 The chat context it receives has already been minimized by the agent's `llm_node`. The tool loop runs inside
 one request of this LLM: its follow-up requests are built by `Automation` from minimized content, tool
 arguments get real values back only for the business's own tools, and tool results are minimized against
-the call's vault before the model reads them. LiveKit sees only the final text.
+the call's vault before the model reads them. LiveKit sees only the text, a sentence at a time.
 """
 
 from __future__ import annotations
@@ -73,21 +73,21 @@ class AutomationLLM(llm.LLM[None]):
         return _AutomationStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
 
     async def answer(self, chat_ctx: llm.ChatContext) -> AsyncIterator[str]:
-        """Without tools the reply is streamed a sentence at a time, so speech starts on the first one; with
-        tools the whole loop runs first (a tool call is only known once the model has finished) and its final
-        text comes at once."""
+        """The reply a sentence at a time as the model writes it, with or without tools, so speech starts on
+        the first sentence (also one said before a tool call) instead of after the whole tool loop. Tool
+        calls are reported as each step's calls have run, while the reply is still being written."""
         system, history, user_text = split_context(chat_ctx)
         messages = self._responder.messages(system, history, user_text)
-        if self._toolbox is None or not self._toolbox.specs():
-            async for sentence in self._responder.stream(messages):
-                yield sentence
-            return
-        result = await self._automation.run(
-            messages, self._toolbox, self._vault, self._policy, public=self._public, max_steps=self._max_steps
-        )
-        if result.calls and self._on_tool_calls is not None:
-            self._on_tool_calls(result.calls)
-        yield result.llm.text
+        async for sentence in self._automation.stream(
+            messages,
+            self._toolbox,
+            self._vault,
+            self._policy,
+            public=self._public,
+            max_steps=self._max_steps,
+            on_tool_calls=self._on_tool_calls,
+        ):
+            yield sentence
 
 
 def split_context(chat_ctx: llm.ChatContext) -> tuple[str, list[ChatTurn], str]:
