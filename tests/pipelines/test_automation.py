@@ -14,7 +14,7 @@ from openai import AsyncOpenAI
 from pipelines.automation import Automation, ToolError, ToolSpec, check_tool_schema, leaks_instructions
 from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope, Vault
 from pipelines.respond import LLMError, LLMFailure, Responder
-from tests.llm_peer import Call, ChatPeer, serve_chat_peer
+from tests.llm_peer import Call, ChatPeer, Reply, serve_chat_peer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -52,11 +52,11 @@ class LocalToolBox:
         return self.answers.get(name, json.dumps({"ok": True, "echo": arguments}))
 
 
-def _script(*steps: str | list[Call]) -> Any:
-    """Answers the n-th request with the n-th step (text or tool calls)."""
+def _script(*steps: str | Sequence[str | Call]) -> Reply:
+    """Answers the n-th request with the n-th step (text, or tool calls after any text said first)."""
     queue = list(steps)
 
-    def reply(_: list[dict[str, Any]]) -> str | list[Call]:
+    def reply(_: list[dict[str, Any]]) -> str | Sequence[str | Call]:
         return queue.pop(0) if queue else "done"
 
     return reply
