@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     calls_silence_timeout_s: float = Field(15.0, gt=0, le=600)
     calls_max_duration_s: float = Field(900.0, gt=0, le=7200)
     calls_metrics_port: int | None = Field(None, ge=1, le=65535)
+    # Whisper's window for a caller's utterance: shorter is faster and less accurate (30 = Whisper's own).
+    calls_stt_window_s: float = Field(15.0, ge=5.0, le=30.0)
+    # LiveKit rooms (`python -m agent.calls.room`): participant attributes that may hold the caller's number,
+    # first match wins (LiveKit SIP sets `sip.phoneNumber`; set `leadclose.caller` when accepting a WhatsApp
+    # connector call). A JSON list in the environment.
+    calls_caller_attributes: tuple[str, ...] = ("sip.phoneNumber", "leadclose.caller")
 
     master_key: SecretStr | None = None
     # Data keys on their own server, kept out of the data's AOF and backups: then erasing a key makes every

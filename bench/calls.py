@@ -46,10 +46,20 @@ def _clips(max_s: float = 5.0) -> list[np.ndarray]:
     return [to_call_rate(decode((AUDIO / r["file"]).read_bytes())) for r in picked]
 
 
-def _trailing_silence_s(samples: np.ndarray) -> float:
+def _loud_frames(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """Indexes of the clip's 10 ms frames that carry speech, and the number of frames."""
     frames = samples[: len(samples) // 480 * 480].reshape(-1, 480).astype(np.float64)
-    loud = np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) > 500)
-    return 0.0 if not len(loud) else (len(frames) - loud[-1] - 1) * 480 / RATE
+    return np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) > 500), len(frames)
+
+
+def _trailing_silence_s(samples: np.ndarray) -> float:
+    loud, n = _loud_frames(samples)
+    return 0.0 if not len(loud) else (n - loud[-1] - 1) * 480 / RATE
+
+
+def _leading_silence_s(samples: np.ndarray) -> float:
+    loud, _ = _loud_frames(samples)
+    return 0.0 if not len(loud) else loud[0] * 480 / RATE
 
 
 def _stage_means(metrics: Any) -> str:
@@ -108,13 +118,15 @@ async def _barge_in(stack: Any, mode: dict[str, str], clips: list[np.ndarray], t
             continue
         await asyncio.sleep(1.0)
         mode["reply"] = SHORT_REPLY
-        barge_at = time.monotonic()
-        await caller.say(clips[(i + 1) % len(clips)])
+        barge = clips[(i + 1) % len(clips)]
+        barge_at = time.monotonic() + _leading_silence_s(barge)  # when the caller's voice starts
+        await caller.say(barge)
+        # Stopped: the start of half a second without agent speech (longer than its pauses between sentences).
         quiet = next(
             (
                 h.at
                 for j, h in enumerate(caller.heard)
-                if h.at > barge_at and not h.speech and not any(x.speech for x in caller.heard[j : j + 15])
+                if h.at > barge_at and not h.speech and not any(x.speech for x in caller.heard[j : j + 25])
             ),
             None,
         )

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 BUNDLED_MODEL = "tiny.en"
 BATCHED_FROM_S = 30.0
+FULL_WINDOW_S = 30.0  # what Whisper was trained on
+FITTED_MARGIN_S = 3.0  # padding a shortened window keeps after the speech
 
 
 class TranscriptStatus(StrEnum):
@@ -118,14 +120,46 @@ def resolve_model(name: str) -> str:
 
 
 def load_whisper(
-    name: str = BUNDLED_MODEL, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0
+    name: str = BUNDLED_MODEL,
+    *,
+    device: str = "cpu",
+    compute_type: str = "int8",
+    cpu_threads: int = 0,
+    window_s: float = FULL_WINDOW_S,
 ) -> WhisperModel:
-    """Load once per process; `WhisperTranscriber` shares the instance across turns."""
+    """Load once per process; `WhisperTranscriber` shares the instance across turns. A `window_s` under
+    Whisper's 30 s encodes short speech in a shorter window (see `_fitted_window_model`)."""
     from faster_whisper import WhisperModel
 
-    return WhisperModel(
-        resolve_model(name), device=device, compute_type=compute_type, cpu_threads=cpu_threads
+    path = resolve_model(name)
+    if window_s >= FULL_WINDOW_S:
+        return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+    return _fitted_window_model(window_s)(
+        path, device=device, compute_type=compute_type, cpu_threads=cpu_threads
     )
+
+
+def _fitted_window_model(window_s: float) -> type[WhisperModel]:
+    """Whisper encodes a fixed 30 s window: faster-whisper pads every segment to 3000 mel frames, so a 3 s
+    utterance pays for 30 s (tiny.en on 2 cores: 0.25 s of its ~0.35 s). For live calls the encoder gets the
+    speech plus its padding up to `window_s` (at least `FITTED_MARGIN_S` of it), as whisper.cpp's
+    `audio_ctx` does. The model was trained on 30 s windows, so this costs accuracy; measured with tiny.en
+    on the shared corpus (clips of 7 s and less): WER 2.6 % at 30 s, 5.6 % at 15 s, 7.2 % at 10 s, for
+    0.38, 0.19 and 0.12 s per clip."""
+    import numpy as np
+    from faster_whisper import WhisperModel
+
+    frames_per_s = 100  # 10 ms hop
+
+    class FittedWindowWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper ships no types
+        def encode(self, features: np.ndarray) -> Any:
+            # The padding is exact zeros; a frame of real audio never is (log-mel is floored, then shifted).
+            columns = np.flatnonzero(np.abs(features).reshape(-1, features.shape[-1]).sum(axis=0))
+            content = int(columns[-1]) + 1 if len(columns) else 0
+            keep = max(round(window_s * frames_per_s), content + round(FITTED_MARGIN_S * frames_per_s))
+            return super().encode(features[..., : min(keep, features.shape[-1])])
+
+    return FittedWindowWhisper
 
 
 class WhisperTranscriber:

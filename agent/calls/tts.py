@@ -1,4 +1,10 @@
-"""A LiveKit TTS plugin on our synthesizer (Piper offline): one clip per sentence, pushed as it is ready."""
+"""A LiveKit TTS plugin on our synthesizer (Piper offline), streaming a sentence at a time.
+
+The framework's generic adapter for non-streaming TTS holds a sentence back until the next one has begun
+(its tokenizer cannot know a sentence is over before more text follows): on a call that makes the first
+audio wait for the LLM's *second* sentence. The agent's `llm_node` only ever yields whole sentences, so this
+plugin streams and synthesizes every complete sentence the moment it arrives.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,18 @@ from typing import TYPE_CHECKING
 from livekit.agents import tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 
+from pipelines.sentences import split_at_sentence_end
+
 if TYPE_CHECKING:
     from pipelines.tts import PiperSynthesizer
 
 
 class PiperTTS(tts.TTS[None]):
-    """Not a streaming TTS: the framework's sentence tokenizer feeds it sentence by sentence
-    (`tts.StreamAdapter`), and a multi-sentence text is still spoken as each sentence is synthesized."""
+    """`stream()` speaks each sentence as soon as it is complete; `synthesize()` speaks one whole text."""
 
     def __init__(self, synthesizer: PiperSynthesizer) -> None:
         super().__init__(
-            capabilities=tts.TTSCapabilities(streaming=False),
+            capabilities=tts.TTSCapabilities(streaming=True),
             sample_rate=synthesizer.sample_rate,
             num_channels=1,
         )
@@ -35,12 +42,23 @@ class PiperTTS(tts.TTS[None]):
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> tts.ChunkedStream:
-        return _PiperStream(
+        return _PiperChunkedStream(
             tts=self, input_text=text, conn_options=conn_options, synthesizer=self._synthesizer
         )
 
+    def stream(
+        self, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> tts.SynthesizeStream:
+        return _PiperSentenceStream(tts=self, conn_options=conn_options, synthesizer=self._synthesizer)
 
-class _PiperStream(tts.ChunkedStream):
+
+async def _speak(synthesizer: PiperSynthesizer, text: str, output_emitter: tts.AudioEmitter) -> None:
+    async for clip in synthesizer.stream(text):
+        output_emitter.push(clip.to_int16().tobytes())
+    output_emitter.flush()
+
+
+class _PiperChunkedStream(tts.ChunkedStream):
     def __init__(
         self,
         *,
@@ -59,6 +77,34 @@ class _PiperStream(tts.ChunkedStream):
             num_channels=1,
             mime_type="audio/pcm",
         )
-        async for clip in self._synthesizer.stream(self.input_text):
-            output_emitter.push(clip.to_int16().tobytes())
-        output_emitter.flush()
+        await _speak(self._synthesizer, self.input_text, output_emitter)
+
+
+class _PiperSentenceStream(tts.SynthesizeStream):
+    """Text arrives in pieces that end where a sentence may end (the agent's `llm_node`, or one whole text
+    from `session.say`); each complete sentence is spoken at once, the rest at a flush or the end of input."""
+
+    def __init__(
+        self, *, tts: PiperTTS, conn_options: APIConnectOptions, synthesizer: PiperSynthesizer
+    ) -> None:
+        super().__init__(tts=tts, conn_options=conn_options)
+        self._synthesizer = synthesizer
+
+    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+        output_emitter.initialize(
+            request_id=uuid.uuid4().hex,
+            sample_rate=self._synthesizer.sample_rate,
+            num_channels=1,
+            mime_type="audio/pcm",
+            stream=True,
+        )
+        output_emitter.start_segment(segment_id=uuid.uuid4().hex)
+        pending = ""
+        async for piece in self._input_ch:
+            if isinstance(piece, self._FlushSentinel):
+                ready, pending = pending, ""
+            else:
+                ready, pending = split_at_sentence_end(pending + piece, complete=True)
+            if ready.strip():  # `end_input()` flushes, so the last piece is spoken here too
+                self._mark_started()
+                await _speak(self._synthesizer, ready, output_emitter)

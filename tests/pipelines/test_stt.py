@@ -7,10 +7,18 @@ from typing import TYPE_CHECKING
 
 import jiwer
 import numpy as np
+import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from pipelines.audio import STT_SAMPLE_RATE, Pcm, decode
-from pipelines.stt import BUNDLED_MODEL, HallucinationGuard, Segment, WhisperTranscriber, resolve_model
+from pipelines.stt import (
+    BUNDLED_MODEL,
+    HallucinationGuard,
+    Segment,
+    WhisperTranscriber,
+    load_whisper,
+    resolve_model,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import Clip
@@ -19,18 +27,46 @@ if TYPE_CHECKING:
 _normalize = EnglishTextNormalizer()
 
 
-def test_corpus_wer_within_six_percent(corpus: list[Clip], transcriber: WhisperTranscriber) -> None:
+@pytest.fixture(scope="module")
+def fitted() -> WhisperTranscriber:
+    """Whisper encoding a 15 s window instead of 30 s, as calls use it."""
+    return WhisperTranscriber(load_whisper("tiny.en", window_s=15.0))
+
+
+@pytest.fixture(params=["full window", "15 s window"])
+def any_transcriber(
+    request: pytest.FixtureRequest, transcriber: WhisperTranscriber, fitted: WhisperTranscriber
+) -> WhisperTranscriber:
+    return transcriber if request.param == "full window" else fitted
+
+
+def test_corpus_wer_within_six_percent(corpus: list[Clip], any_transcriber: WhisperTranscriber) -> None:
     english = [c for c in corpus if c.language == "en" and c.path.parent.name in ("en", "ogg")]
     assert len(english) == 35
     references, hypotheses = [], []
     for clip in english:
-        transcript = transcriber.transcribe(decode(clip.path.read_bytes()))
+        transcript = any_transcriber.transcribe(decode(clip.path.read_bytes()))
         assert transcript.understood, f"{clip.path.name}: refused ({transcript.reason})"
         references.append(_normalize(clip.reference))
         hypotheses.append(_normalize(transcript.text))
     wer = jiwer.wer(references, hypotheses)
     print(f"corpus WER {wer:.4f} over {len(english)} clips")
     assert wer <= 0.06
+
+
+def test_a_shorter_window_grows_with_speech_longer_than_it(
+    corpus: list[Clip], fitted: WhisperTranscriber
+) -> None:
+    """15.7 s of speech, then 3.3 s more: what is said after 15 s is not cut off by the 15 s window."""
+    long, tail = (
+        next(c for c in corpus if c.path.name == name)
+        for name in ("1089-134686-0018.flac", "1089-134686-0001.flac")
+    )
+    first, second = (decode(c.path.read_bytes()) for c in (long, tail))
+    both = Pcm(np.concatenate([first.samples, second.samples]), first.sample_rate)
+    assert both.duration_s > 18
+    heard = _normalize(fitted.transcribe(both).text).split()
+    assert heard[-3:] == _normalize(tail.reference).split()[-3:]  # "belly counseled him"
 
 
 def test_transcript_carries_segments_and_timings(corpus: list[Clip], transcriber: WhisperTranscriber) -> None:
@@ -44,11 +80,13 @@ def test_transcript_carries_segments_and_timings(corpus: list[Clip], transcriber
     assert all(0 <= s.start < s.end <= clip.duration_s + 0.5 for s in transcript.segments)
 
 
-def test_non_english_speech_is_not_understood(corpus: list[Clip], transcriber: WhisperTranscriber) -> None:
+def test_non_english_speech_is_not_understood(
+    corpus: list[Clip], any_transcriber: WhisperTranscriber
+) -> None:
     foreign = [c for c in corpus if c.path.parent.name == "multilingual" and c.language != "en"]
     assert len(foreign) == 7
     for clip in foreign:
-        transcript = transcriber.transcribe(decode(clip.path.read_bytes()))
+        transcript = any_transcriber.transcribe(decode(clip.path.read_bytes()))
         assert not transcript.understood, f"{clip.path.name} answered as {transcript.text!r}"
         assert transcript.text == ""
 
@@ -62,10 +100,10 @@ def test_english_in_the_multilingual_set_is_understood(
     assert jiwer.wer(_normalize(clip.reference), _normalize(transcript.text)) < 0.15
 
 
-def test_noise_without_speech_is_not_understood(transcriber: WhisperTranscriber) -> None:
+def test_noise_without_speech_is_not_understood(any_transcriber: WhisperTranscriber) -> None:
     rng = np.random.default_rng(7)
     hiss = (rng.standard_normal(STT_SAMPLE_RATE * 5) * 0.02).astype(np.float32)
-    transcript = transcriber.transcribe(Pcm(hiss, STT_SAMPLE_RATE))
+    transcript = any_transcriber.transcribe(Pcm(hiss, STT_SAMPLE_RATE))
     assert not transcript.understood
     assert transcript.text == ""
 

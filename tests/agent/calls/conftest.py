@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from agent.calls.models import CALL_STT_WINDOW_S, END_OF_SPEECH_SILENCE_S, CallModels
 from pipelines.audio import decode
+from pipelines.stt import WhisperTranscriber, load_whisper
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.stack import TOKEN, TOKEN_ENV
 
@@ -17,18 +18,22 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from tests.conftest import Clip
 
 
 @pytest.fixture(scope="session")
-def call_models(transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer) -> Iterator[CallModels]:
+def call_models(synthesizer: PiperSynthesizer) -> Iterator[CallModels]:
+    """As a call process loads them: whisper with the calls' shorter window. (The tests' own ear, the
+    `transcriber` fixture, keeps Whisper's full window.)"""
     from livekit.plugins import silero
 
     executor = ThreadPoolExecutor(max_workers=1)
     yield CallModels(
-        transcriber, synthesizer, silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S), executor
+        WhisperTranscriber(load_whisper("tiny.en", window_s=CALL_STT_WINDOW_S)),
+        synthesizer,
+        silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
+        executor,
     )
     executor.shutdown()
 
