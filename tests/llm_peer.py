@@ -118,7 +118,7 @@ class ChatPeer:
     fail_with: int | None = None
     delay_s: float = 0.0
     token_delay_s: float = 0.0
-    streams_finished: int = 0  # streamed replies sent to the end ([DONE])
+    finished_at: list[float] = field(default_factory=list)  # time.monotonic() each stream sent [DONE]
     tools_supported: bool = True  # False: like a server without tool support, 400 to a request with tools
     break_after: int | None = None  # a stream fails with an error event after this many chunks
     forbidden: list[str] = field(default_factory=list)  # raw values that must never be sent here
@@ -126,6 +126,11 @@ class ChatPeer:
     rejected: list[str] = field(default_factory=list)  # why each rejected request was rejected
     issued: dict[str, tuple[str, str]] = field(default_factory=dict)  # call id -> (name, arguments)
     base_url: str = ""
+
+    @property
+    def streams_finished(self) -> int:
+        """Streamed replies sent to the end ([DONE])."""
+        return len(self.finished_at)
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -219,7 +224,7 @@ class ChatPeer:
         finish = "tool_calls" if calls else "stop"
         yield _event({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         yield "data: [DONE]\n\n"
-        self.streams_finished += 1
+        self.finished_at.append(time.monotonic())
 
     async def _speech(self, request: Request) -> Response:
         body = await request.body()
