@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -14,6 +16,12 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame
 
 from pipelines.audio import Pcm
+from tests.agent.stack import eventually
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from tests.agent.calls.hearing import Ears
 
 RATE = 48_000
 FRAME = RATE // 50
@@ -70,12 +78,43 @@ class Heard:
         return float(np.sqrt(np.mean(self.samples.astype(np.float64) ** 2))) > _SPEECH_RMS
 
 
+def _ears_of(ears: Ears | None) -> Ears:
+    if ears is None:
+        raise RuntimeError("this caller only measures: hearing words needs Caller(ears=...)")
+    return ears
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The agent's answer to one thing the caller said, as the caller's phone received it."""
+
+    said_until: float  # monotonic time the caller's last sample went out
+    start: float  # the first audible agent frame after that
+    end: float  # when the agent had then been quiet long enough to count as done
+    samples: np.ndarray = field(repr=False)
+    ears: Ears | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """What the caller understood of it (lowercase words)."""
+        return _ears_of(self.ears).hear(self.samples)
+
+
 @dataclass
 class Caller:
     pc: RTCPeerConnection = field(default_factory=lambda: RTCPeerConnection(RTCConfiguration(iceServers=[])))
     mic: _Mic = field(default_factory=_Mic)
     heard: list[Heard] = field(default_factory=list)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    ears: Ears | None = None  # without them the caller measures timing only (bench)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.hang_up()
 
     async def offer(self) -> str:
         self.pc.addTrack(self.mic)
@@ -103,6 +142,25 @@ class Caller:
         self.mic.queue = np.concatenate([self.mic.queue, samples])
         await self.mic.drained.wait()
         return time.monotonic()
+
+    async def answer_starts(self, after: float, within_s: float = 20.0) -> float:
+        """When the agent's first audible frame after `after` arrived; TimeoutError if none within `within_s`."""
+        await eventually(lambda: self.first_speech_after(after) is not None, within_s)
+        first = self.first_speech_after(after)
+        assert first is not None
+        return first
+
+    async def turn(self, samples: np.ndarray, *, quiet_s: float = 1.2, within_s: float = 20.0) -> Answer:
+        """One turn of the conversation: say `samples`, wait for the agent to answer and then fall quiet."""
+        said_until = await self.say(samples)
+        start = await self.answer_starts(said_until, within_s)
+        await self.wait_quiet(quiet_s)
+        end = time.monotonic()
+        return Answer(said_until, start, end, self.audio_between(said_until, end), self.ears)
+
+    def hear(self, start: float = 0.0, end: float = float("inf")) -> str:
+        """What the caller understood of everything that arrived between `start` and `end` (lowercase words)."""
+        return _ears_of(self.ears).hear(self.audio_between(start, end))
 
     def first_speech_after(self, t: float) -> float | None:
         return next((h.at for h in self.heard if h.at > t and h.speech), None)

@@ -4,7 +4,16 @@ checks accept what a listener would: the phrase said with at most about one word
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jiwer
+
+from tests.agent.calls.caller import to_whisper
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from pipelines.stt import WhisperTranscriber
 
 
 def words(text: str) -> str:
@@ -31,3 +40,13 @@ def opening_wer(reference: str, heard: str, *, count: int = 10) -> float:
     return float(
         jiwer.wer(" ".join(words(reference).split()[:count]), " ".join(words(heard).split()[:count]))
     )
+
+
+class Ears:
+    """The caller's listener: tiny.en over what the phone received, reduced to `words`."""
+
+    def __init__(self, transcriber: WhisperTranscriber) -> None:
+        self._transcriber = transcriber
+
+    def hear(self, samples: np.ndarray) -> str:
+        return words(self._transcriber.transcribe(to_whisper(samples)).text)

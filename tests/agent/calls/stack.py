@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ import httpx
 from openai import AsyncOpenAI
 
 from agent.app import create_app
+from agent.calls.assembly import ConversationState
 from agent.calls.call import CallConfig, CallHandler
 from agent.calls.worker import CallWorker
 from agent.leads import LeadStore
@@ -26,6 +27,8 @@ from agent.tenants import TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
 from pipelines.respond import Responder
+from tests.agent.calls.caller import Caller
+from tests.agent.calls.hearing import Ears
 from tests.agent.stack import MASTER, TOKEN, echo_reply, eventually, now, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
@@ -39,7 +42,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
-    from tests.agent.calls.caller import Caller
 
 CALLER = "919876543210"
 
@@ -65,16 +67,39 @@ class CallStack:
     stop: asyncio.Event
     worker: asyncio.Task[None]
     privacy: Privacy
+    ears: Ears
 
     async def post(self, call: dict[str, Any], pnid: str = wh.PHONE_NUMBER_ID) -> None:
         body = wh.payload(calls=[call], phone_number_id=pnid)
         response = await self.http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
         assert response.status_code == 200
 
+    async def connect(self, call_id: str, sdp: str, pnid: str = wh.PHONE_NUMBER_ID) -> None:
+        """The signed `connect` webhook carrying a caller's SDP offer."""
+        await self.post(call_event(call_id, "connect", session={"sdp_type": "offer", "sdp": sdp}), pnid)
+
+    @asynccontextmanager
+    async def call(self, call_id: str, pnid: str = wh.PHONE_NUMBER_ID) -> AsyncIterator[Caller]:
+        """A caller who can hear, rung through to an answered call; on leaving, the caller hangs up (the
+        `terminate` webhook and the business's `terminate`) unless the business already ended the call. After
+        a failure inside, the phone still hangs up without waiting on the business."""
+        caller = Caller(ears=self.ears)
+        await self.ring(caller, call_id, pnid)
+        try:
+            yield caller
+        except BaseException:
+            with suppress(Exception):
+                await self.post(call_event(call_id, "terminate", status="COMPLETED"), pnid)
+            await caller.hang_up()
+            raise
+        if "terminate" in self.graph.actions_of(call_id):
+            await caller.hang_up()
+        else:
+            await self.hang_up(caller, call_id, pnid)
+
     async def ring(self, caller: Caller, call_id: str, pnid: str = wh.PHONE_NUMBER_ID) -> None:
         """The caller rings: `connect` with its offer; Meta relays the business's answer back to the phone."""
-        offer = await caller.offer()
-        await self.post(call_event(call_id, "connect", session={"sdp_type": "offer", "sdp": offer}), pnid)
+        await self.connect(call_id, await caller.offer(), pnid)
         await eventually(lambda: self.graph.answer_sdp(call_id) is not None, 20)
         answer = self.graph.answer_sdp(call_id)
         assert answer is not None
@@ -149,14 +174,14 @@ async def call_stack(
                 capacity=capacity,
                 block_ms=100,
                 drain_s=20,
-                tools=tools,
-                keyring=keyring,
-                consent=privacy.gate,
+                state=ConversationState(keyring, tools, privacy.gate),
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
             try:
-                yield CallStack(ingress, graph_peer, llm_peer, metrics, stop, task, privacy)
+                yield CallStack(
+                    ingress, graph_peer, llm_peer, metrics, stop, task, privacy, Ears(models.transcriber)
+                )
             finally:
                 stop.set()
                 await task

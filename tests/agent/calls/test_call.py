@@ -14,51 +14,38 @@ import jiwer
 
 from agent.consent_store import ConsentStore
 from agent.queue import QueueConfig
-from agent.store import Keyring, master_secret
-from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
+from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.conftest import speech
 from tests.agent.calls.hearing import opening_wer, sounds_like, words
-from tests.agent.calls.stack import CALLER, call_stack, llm_user_texts, subject
-from tests.agent.stack import MASTER, echo_reply, eventually
+from tests.agent.calls.stack import call_stack, llm_user_texts, subject
+from tests.agent.stack import echo_reply, eventually
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
-    from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
+    from tests.agent.calls.caller import Caller
     from tests.agent.calls.stack import CallStack
     from tests.conftest import Clip
     from tests.redis_server import RedisServer
 
 
 async def test_the_agent_answers_what_the_caller_said_and_the_call_ends_with_terminate(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    corpus: list[Clip],
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, corpus: list[Clip]
 ) -> None:
     clip = next(c for c in corpus if c.path.name == "1089-134686-0002.flac")  # 6.6 s, 19 words
     async with call_stack(redis, redis_server.url, call_models) as stack:
-        caller = Caller()
-        await stack.ring(caller, "wacid.e2e")
-        await caller.wait_quiet()  # the greeting with the AI disclosure comes first
-        greeting = transcriber.transcribe(to_whisper(caller.audio_between(0)))
-        assert "assistant" in greeting.text.lower()
-
-        spoke_until = await caller.say(speech(clip))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
-        await caller.wait_quiet()
-        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until)))
-
-        # The local LLM echoes the caller ("You said: …"): what comes back is the answer to these words.
-        said = words(llm_user_texts(stack.llm)[-1])
-        assert jiwer.wer(words(clip.reference), said) < 0.35  # tiny.en over Opus: ~0.1-0.25 here
-        assert "you said" in words(heard.text)
-        assert opening_wer(said, words(heard.text).split("you said", 1)[1]) < 0.4
-
-        await stack.hang_up(caller, "wacid.e2e")
+        async with stack.call("wacid.e2e") as caller:
+            await caller.wait_quiet()  # the greeting with the AI disclosure comes first
+            assert "assistant" in caller.hear()
+            answer = await caller.turn(speech(clip))
+            # The local LLM echoes the caller ("You said: …"): what comes back is the answer to these words.
+            said = words(llm_user_texts(stack.llm)[-1])
+            assert jiwer.wer(words(clip.reference), said) < 0.35  # tiny.en over Opus: ~0.1-0.25 here
+            assert "you said" in answer.text
+            assert opening_wer(said, answer.text.split("you said", 1)[1]) < 0.4
+        # The caller hung up: the `terminate` webhook first, then the business's own `terminate`.
         await eventually(lambda: stack.outcomes().get("caller_hung_up") == 1, 20)
         assert stack.graph.actions_of("wacid.e2e") == ["pre_accept", "accept", "terminate"]
         response = stack.metrics.call_response_seconds.collect()[0]
@@ -100,92 +87,64 @@ def agent_went_quiet_at(caller: Caller, after: float, quiet_s: float = 0.3) -> f
 
 
 async def test_barge_in_stops_the_agent_and_it_answers_the_interruption(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    corpus: list[Clip],
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, corpus: list[Clip]
 ) -> None:
     """The caller talks over a long answer: the agent stops talking while the caller is still speaking (the
     cut delay itself is measured in bench/calls.py) and answers the interruption instead."""
     replies = iter([LONG_REPLY])
     clip = next(c for c in corpus if c.path.name == "1089-134686-0001.flac")
     interruption = next(c for c in corpus if c.path.name == "1089-134686-0002.flac")  # 6.6 s
-    async with call_stack(
-        redis, redis_server.url, call_models, reply=lambda m: next(replies, None) or echo_reply(m)
-    ) as stack:
-        caller = Caller()
-        await stack.ring(caller, "wacid.barge")
+    async with (
+        call_stack(
+            redis, redis_server.url, call_models, reply=lambda m: next(replies, None) or echo_reply(m)
+        ) as stack,
+        stack.call("wacid.barge") as caller,
+    ):
         await caller.wait_quiet()
-        spoke_until = await caller.say(speech(clip))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        await caller.answer_starts(await caller.say(speech(clip)))
         await asyncio.sleep(1.5)  # the caller lets the long answer run a little, then talks over it
         barge_at = time.monotonic()
-        barge_end = await caller.say(speech(interruption))
+        answer = await caller.turn(speech(interruption))
         cut_at = agent_went_quiet_at(caller, barge_at)
         assert cut_at is not None
-        assert cut_at < barge_end  # stopped while the caller was still talking
-        await eventually(lambda: caller.first_speech_after(barge_end) is not None, 20)
-        await caller.wait_quiet()
-        after = transcriber.transcribe(to_whisper(caller.audio_between(barge_end))).text.lower()
-        assert "said" in after
-        answered = words(after).split("said", 1)[1]
+        assert cut_at < answer.said_until  # stopped while the caller was still talking
+        assert "said" in answer.text
+        answered = answer.text.split("said", 1)[1]
         assert opening_wer(interruption.reference, answered) < 0.5  # the answer to the interruption
-        everything = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
-        assert "elephants" not in everything  # the rest of the long answer was never spoken
-        await stack.hang_up(caller, "wacid.barge")
+        assert "elephants" not in caller.hear()  # the rest of the long answer was never spoken
 
 
 async def test_numbers_the_caller_speaks_reach_the_llm_as_placeholders_only(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    synthesizer: PiperSynthesizer,
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
 ) -> None:
     """The caller's phone number, heard by whisper, goes to the LLM as `<PHONE_1>` (llm_node minimizes) and is
     spoken back restored."""
     said = await synthesizer.synthesize("My number is nine eight seven six five, four three two one zero.")
-    async with call_stack(redis, redis_server.url, call_models) as stack:
-        caller = Caller()
-        await stack.ring(caller, "wacid.pii")
+    async with call_stack(redis, redis_server.url, call_models) as stack, stack.call("wacid.pii") as caller:
         await caller.wait_quiet()
-        spoke_until = await caller.say(to_call_rate(said))
-        await eventually(lambda: bool(stack.llm.bodies), 20)
+        answer = await caller.turn(to_call_rate(said))
         sent = llm_user_texts(stack.llm)[-1]
         assert "<PHONE_1>" in sent
         assert not re.search(r"\d{3}", sent)  # no run of digits of the number
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
-        await caller.wait_quiet()
         # The echoed reply's placeholder is restored in what is spoken (the default policy allows it).
-        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text
-        assert "PHONE" not in heard.upper()
-        assert "76543210" in re.sub(r"\D", "", heard)  # however Piper reads the restored number out
-        await stack.hang_up(caller, "wacid.pii")
+        assert "phone" not in answer.text
+        assert "76543210" in re.sub(r"\D", "", answer.text)  # however Piper reads the restored number out
 
 
 async def test_stop_said_on_a_call_is_in_the_consent_ledger_and_ends_the_call_without_the_llm(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    synthesizer: PiperSynthesizer,
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
 ) -> None:
     """Consent keywords (the chat classifier's) are handled before the LLM: applied to the consent ledger as in
     chat, confirmed with a fixed text, then `terminate`; the spoken disclosure is recorded as a notice."""
     said = await synthesizer.synthesize("Stop.")
-    async with call_stack(redis, redis_server.url, call_models) as stack:
-        caller = Caller()
-        await stack.ring(caller, "wacid.stop")
+    async with call_stack(redis, redis_server.url, call_models) as stack, stack.call("wacid.stop") as caller:
         await caller.wait_quiet()
         spoke_until = await caller.say(to_call_rate(said))
         await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
-        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert sounds_like(heard, "not contact you again")
+        assert sounds_like(caller.hear(spoke_until), "not contact you again")
         assert stack.llm.bodies == []
         assert stack.graph.actions_of("wacid.stop") == ["pre_accept", "accept", "terminate"]
-        subject = Keyring(master_secret(MASTER)).conversation_ref("default", CALLER)
-        events = await ConsentStore(redis, shards=QueueConfig().shards).events_of(subject)
+        events = await ConsentStore(redis, shards=QueueConfig().shards).events_of(subject())
         notices = [e for e in events if e.get("notice_sha256")]
         assert notices
         assert notices[0]["evidence"] == "wacid.stop"
@@ -193,15 +152,10 @@ async def test_stop_said_on_a_call_is_in_the_consent_ledger_and_ends_the_call_wi
         assert {e["purpose"] for e in withdrawn} >= {"reply", "calls"}
         assert {e["method"] for e in withdrawn} == {"voice"}
         assert all(e["evidence"].startswith("wacid.stop:") for e in withdrawn)  # ids only, never words
-        await caller.hang_up()
 
 
 async def test_the_agent_starts_speaking_the_first_sentence_while_the_llm_is_still_writing(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    synthesizer: PiperSynthesizer,
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
 ) -> None:
     """The LLM peer streams (server-sent events) a reply word by word, slowly: the caller hears the first
     sentence before the stream has ended, and the whole answer in the end."""
@@ -210,19 +164,19 @@ async def test_the_agent_starts_speaking_the_first_sentence_while_the_llm_is_sti
         "next day. Returns are free for thirty days."
     )
     said = await synthesizer.synthesize("Do you deliver?")
-    async with call_stack(redis, redis_server.url, call_models, reply=lambda _: reply) as stack:
+    async with (
+        call_stack(redis, redis_server.url, call_models, reply=lambda _: reply) as stack,
+        stack.call("wacid.stream") as caller,
+    ):
         stack.llm.token_delay_s = 0.15  # ~5 s for the whole reply
-        caller = Caller()
-        await stack.ring(caller, "wacid.stream")
         await caller.wait_quiet()
         spoke_until = await caller.say(to_call_rate(said))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
+        await caller.answer_starts(spoke_until)
         assert stack.llm.streams_finished == 0
         assert stack.llm.requests[-1]["stream"] is True
         await eventually(lambda: stack.llm.streams_finished == 1, 20)
         await caller.wait_quiet()
-        heard = words(transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text)
+        heard = caller.hear(spoke_until)
         assert heard.startswith("sure")
         assert "afternoon" in heard
         assert sounds_like(heard, "returns are free")  # the last sentence
-        await stack.hang_up(caller, "wacid.stream")
