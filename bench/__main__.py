@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import calls, consent, ingress, pool, turn
+from bench import automation, calls, consent, ingress, pool, turn
 from bench.pii.__main__ import main as pii_main
 
 if __name__ == "__main__":
@@ -12,4 +12,5 @@ if __name__ == "__main__":
     consent.main()
     ingress.main()
     pool.main()
+    automation.main()
     calls.main()

@@ -5,7 +5,8 @@ It stands in for a hosted LLM and TTS (which cannot be reached here): it speaks 
 (400 with an OpenAI-style error body), records every raw request body for the tests to inspect, and
 answers chat with a reply the test computes from the messages, speech with 24 kHz 16-bit mono PCM
 (`response_format="pcm"`) lasting 0.3 s per word of input. `fail_with` makes it answer with an HTTP
-error; `delay_s` makes it slow, `token_delay_s` paces each word of a reply as a model generating it would.
+error; `delay_s` makes it slow, `token_delay_s` paces each word of a reply (and each piece of a tool call)
+as a model generating it would; a reply that is not streamed comes once all of it would have been written.
 
 Streaming: a request with `"stream": true` is answered as OpenAI does, with server-sent events
 (`text/event-stream`): one `chat.completion.chunk` per word of the reply (the first carrying the role), then
@@ -160,7 +161,7 @@ class ChatPeer:
         if data.get("stream"):
             chunks = self._chunks(data["model"], text, calls)
             return StreamingResponse(chunks, media_type="text/event-stream")
-        await asyncio.sleep(self.token_delay_s * len(text.split()))
+        await asyncio.sleep(self.token_delay_s * len(_deltas(text, calls)))  # as long as streaming it
         message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
         if calls:
             message["tool_calls"] = calls
@@ -202,19 +203,7 @@ class ChatPeer:
     async def _chunks(self, model: str, text: str, calls: list[dict[str, Any]]) -> AsyncIterator[str]:
         head = {"id": f"chatcmpl-{len(self.bodies)}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model}  # fmt: skip
-        deltas: list[dict[str, Any]] = []
-        words = text.split(" ") if text else []
-        deltas += [{"content": w if i == len(words) - 1 else w + " "} for i, w in enumerate(words)]
-        for i, call in enumerate(calls):
-            first = {**call, "index": i, "function": {"name": call["function"]["name"], "arguments": ""}}
-            deltas.append({"tool_calls": [first]})
-            arguments = call["function"]["arguments"]
-            deltas += [
-                {"tool_calls": [{"index": i, "function": {"arguments": arguments[k : k + _ARGUMENT_PIECE]}}]}
-                for k in range(0, len(arguments), _ARGUMENT_PIECE)
-            ]
-        if deltas:
-            deltas[0] = {"role": "assistant", "content": None, **deltas[0]}
+        deltas = _deltas(text, calls)
         for sent, delta in enumerate(deltas):
             if sent == self.break_after:
                 yield _event({"error": {"message": "the model failed", "type": "server_error"}})
@@ -245,6 +234,26 @@ class ChatPeer:
         t = np.arange(int(24_000 * seconds)) / 24_000
         pcm = (np.sin(2 * np.pi * 220 * t) * 8000).astype("<i2")
         return Response(pcm.tobytes(), media_type="application/octet-stream")
+
+
+def _deltas(text: str, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A reply as the chunk deltas OpenAI streams: a word of text each, then each call's head (id, type,
+    name) and its arguments in pieces; the first delta carries the role."""
+    words = text.split(" ") if text else []
+    deltas: list[dict[str, Any]] = [
+        {"content": w if i == len(words) - 1 else w + " "} for i, w in enumerate(words)
+    ]
+    for i, call in enumerate(calls):
+        head = {**call, "index": i, "function": {"name": call["function"]["name"], "arguments": ""}}
+        deltas.append({"tool_calls": [head]})
+        arguments = call["function"]["arguments"]
+        deltas += [
+            {"tool_calls": [{"index": i, "function": {"arguments": arguments[k : k + _ARGUMENT_PIECE]}}]}
+            for k in range(0, len(arguments), _ARGUMENT_PIECE)
+        ]
+    if deltas:
+        deltas[0] = {"role": "assistant", "content": None, **deltas[0]}
+    return deltas
 
 
 def _event(data: dict[str, Any]) -> str:
