@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from agent.calls.call import CallConfig
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from agent.calls.models import CALL_STT_WINDOW_S, END_OF_SPEECH_SILENCE_S, CallModels
 from pipelines.audio import decode
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
 from tests.agent.calls.caller import RATE, Caller, to_call_rate
-from tests.agent.calls.stack import call_stack
-from tests.agent.stack import TOKEN, TOKEN_ENV, eventually
+from tests.agent.calls.stack import CallStack, call_stack
+from tests.agent.stack import TOKEN, TOKEN_ENV
 from tests.conftest import redis_client
 from tests.redis_server import RedisServer
 
@@ -81,28 +81,18 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-async def _first_agent_audio(caller: Caller, since: float, within_s: float = 10.0) -> float | None:
-    try:
-        await eventually(lambda: caller.first_speech_after(since) is not None, within_s)
-    except TimeoutError:
-        return None
-    return caller.first_speech_after(since)
-
-
-async def _talk(stack: Any, caller: Caller, call_id: str, clips: list[np.ndarray], turns: int) -> list[float]:
-    await stack.ring(caller, call_id)
-    await caller.wait_quiet(0.6)
+async def _talk(stack: CallStack, call_id: str, clips: list[np.ndarray], turns: int) -> list[float]:
     latencies = []
-    for i in range(turns):
-        clip = clips[i % len(clips)]
-        sent = await caller.say(clip)
-        first = await _first_agent_audio(caller, sent)
-        if first is None:
-            print(f"  {call_id}: no answer to turn {i} (nothing understood)", flush=True)
-            continue
-        latencies.append(first - (sent - _trailing_silence_s(clip)))
+    async with stack.call(call_id) as caller:
         await caller.wait_quiet(0.6)
-    await stack.hang_up(caller, call_id)
+        for i in range(turns):
+            clip = clips[i % len(clips)]
+            try:
+                answer = await caller.turn(clip, quiet_s=0.6, within_s=10.0)
+            except TimeoutError:
+                print(f"  {call_id}: no answer to turn {i} (nothing understood)", flush=True)
+                continue
+            latencies.append(answer.start - (answer.said_until - _trailing_silence_s(clip)))
     return latencies
 
 
@@ -113,8 +103,9 @@ async def _barge_in(stack: Any, mode: dict[str, str], clips: list[np.ndarray], t
     cuts = []
     for i in range(trials):
         mode["reply"] = LONG_REPLY
-        sent = await caller.say(clips[i % len(clips)])
-        if await _first_agent_audio(caller, sent) is None:
+        try:
+            await caller.answer_starts(await caller.say(clips[i % len(clips)]), 10.0)
+        except TimeoutError:
             continue
         await asyncio.sleep(1.0)
         mode["reply"] = SHORT_REPLY
@@ -137,13 +128,13 @@ async def _barge_in(stack: Any, mode: dict[str, str], clips: list[np.ndarray], t
     return cuts
 
 
-async def run(turns: int, levels: list[int], trials: int, token_s: float) -> None:
+async def run(turns: int, levels: list[int], trials: int, token_s: float, window_s: float) -> None:
     os.environ[TOKEN_ENV] = TOKEN
     clips = _clips()
     from livekit.plugins import silero
 
     models = CallModels(
-        WhisperTranscriber(load_whisper("tiny.en")),
+        WhisperTranscriber(load_whisper("tiny.en", window_s=window_s)),
         PiperSynthesizer(load_piper()),
         silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
         ThreadPoolExecutor(max_workers=2),
@@ -169,10 +160,7 @@ async def run(turns: int, levels: list[int], trials: int, token_s: float) -> Non
                     per_call = max(3, turns // n) if n > 1 else turns
                     cpu0, wall0 = time.process_time(), time.perf_counter()
                     results = await asyncio.gather(
-                        *(
-                            _talk(stack, Caller(), f"wacid.b{n}.{k}", clips[k:] + clips[:k], per_call)
-                            for k in range(n)
-                        )
+                        *(_talk(stack, f"wacid.b{n}.{k}", clips[k:] + clips[:k], per_call) for k in range(n))
                     )
                     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
                     lat = [x for r in results for x in r]
@@ -203,15 +191,18 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2,3", help="concurrent calls to try, comma-separated")
     parser.add_argument("--barge-trials", type=int, default=5)
     parser.add_argument(
+        "--stt-window-s", type=float, default=CALL_STT_WINDOW_S, help="whisper's window (30 = Whisper's own)"
+    )
+    parser.add_argument(
         "--token-ms", type=float, default=25.0, help="the LLM peer's pace per word of a reply"
     )
     args = parser.parse_args()
     print(
         f"calls bench: {os.cpu_count()} cores, LLM peer answering in 50 ms + {args.token_ms:.0f} ms per word, "
-        "tiny.en + Piper + Silero"
+        f"tiny.en ({args.stt_window_s:.0f} s window) + Piper + Silero"
     )
     levels = [int(x) for x in args.levels.split(",")]
-    asyncio.run(run(args.turns, levels, args.barge_trials, args.token_ms / 1000))
+    asyncio.run(run(args.turns, levels, args.barge_trials, args.token_ms / 1000, args.stt_window_s))
 
 
 if __name__ == "__main__":

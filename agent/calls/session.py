@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 
 def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s: float) -> AgentSession[None]:
-    """Barge-in on (the caller talking for 0.3 s stops the agent); the caller's turn ends after ~0.3 s of
-    silence; an LLM failure is not retried (the agent apologises at once instead, see `CallAgent.llm_node`)."""
+    """Barge-in on: the caller talking for a quarter of a second stops the agent (it is quiet at the caller
+    ~0.5 s after they began, transport included; a shorter threshold stops it for a cough). The caller's turn
+    ends after ~0.3 s of silence. An LLM failure is not retried: the agent apologises at once instead (see
+    `CallAgent.llm_node`)."""
     return AgentSession(
         stt=WhisperSTT(models.transcriber, models.executor),
         vad=models.vad,
@@ -32,7 +34,7 @@ def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s:
             "interruption": {
                 "enabled": True,
                 "mode": "vad",
-                "min_duration": 0.3,
+                "min_duration": 0.25,
                 "resume_false_interruption": False,
             },
             "preemptive_generation": {"enabled": False},
