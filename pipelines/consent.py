@@ -142,6 +142,12 @@ def may(
     return Decision(state is State.GRANTED, state.value)
 
 
+def lifted_by_opt_in(decision: Decision) -> bool:
+    """A refusal the person's own START lifts: they stopped us (a withdrawn, denied or expired state). START
+    removes no overlay (objection, restriction, pending erasure) and cannot unfreeze a tenant."""
+    return not decision.allowed and decision.reason in {s.value for s in _STOPPED}
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """What an intent changes: new states per purpose and overlays to add. Only real changes are listed."""

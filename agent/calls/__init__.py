@@ -3,14 +3,17 @@ conversation (needs the `calls` extra). `leadclose calls` runs `run_call_worker`
 runs the same agent in LiveKit rooms."""
 
 from agent.calls.agent import CallAgent, CallBrain, CallTexts, call_brain
-from agent.calls.call import CallConfig, CallHandler, CallOutcome, CallRequest, CallSignals
+from agent.calls.assembly import CallAssembly, CallContext, CallOutcome
+from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
 from agent.calls.models import CallModels
 from agent.calls.worker import CallWorker, run_call_worker
 
 __all__ = [
     "CallAgent",
+    "CallAssembly",
     "CallBrain",
     "CallConfig",
+    "CallContext",
     "CallHandler",
     "CallModels",
     "CallOutcome",

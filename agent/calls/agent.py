@@ -2,16 +2,19 @@
 
 Consent keywords ("stop", "talk to a person", "delete my data", …, the same classifier as chat) are handled
 before the LLM in `on_user_turn_completed`: a fixed spoken confirmation, and the call ends where the intent
-asks for it. `llm_node` never lets raw PII reach the LLM: it builds a *new* chat context whose messages carry minimized
-text (the session's own history stays as heard), delegates to the default node, and restores placeholders
-in what is spoken, one sentence at a time because a placeholder can be split across chunks. Each message is
-minimized once (cached by item id), so a turn's cost does not grow with the length of the call.
+asks for it. A caller who stopped us earlier hears a fixed way back instead of the greeting: their "start" goes
+to the ledger and opens the call; anything else ends it. `llm_node` never lets raw PII reach the LLM: it
+builds a *new* chat context whose messages carry minimized text (the session's own history stays as heard),
+delegates to the default node, and restores placeholders in what is spoken, one sentence at a time because a
+placeholder can be split across chunks. Each message is minimized once (cached by item id), so a turn's cost
+does not grow with the length of the call.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -50,6 +53,10 @@ class CallTexts:
     goodbye: str = "Thank you for calling. Goodbye!"
     busy: str = "Sorry, we are about to end this call. Please call again in a moment. Goodbye!"
     withheld: str = "Sorry, we can't take your call here. Goodbye!"  # consent forbids the AI to answer
+    way_back: str = (  # the caller stopped us earlier: calling is an explicit contact, so offer a way back
+        "You asked us earlier not to contact you. If you want to talk with us now, say: start. "
+        "Otherwise, goodbye."
+    )
     recording_question: str = "We would like to record this call. Is that all right? Please say yes or no."
     recording_yes: str = "Thank you, this call is recorded. How can I help you?"
     recording_no: str = "All right, this call is not recorded. How can I help you?"
@@ -71,6 +78,14 @@ class CallTexts:
             greeting=f"Hello! You are speaking with the AI assistant of {name}, not a person. "
             "To reach our team, say: talk to a person. How can I help you?"
         )
+
+
+class Welcome(StrEnum):
+    """How the agent opens a call, decided from the caller's consent state before anything is said."""
+
+    ANSWER = "answer"  # the AI disclosure, then the conversation
+    WAY_BACK = "way_back"  # the caller stopped us: a fixed line; only their "start" (ledger first) opens it
+    REFUSE = "refuse"  # an objection, a restriction or a pending erasure: a fixed message, then the call ends
 
 
 # Intents after which the call ends (once the confirmation has been spoken).
@@ -116,12 +131,12 @@ class CallAgent(Agent):
         *,
         greeting: Sequence[rtc.AudioFrame] = (),
         consent: CallConsent | None = None,
-        answer: bool = True,
+        welcome: Welcome = Welcome.ANSWER,
         recorder: CallRecorder | None = None,
     ) -> None:
         super().__init__(instructions=brain.system_prompt)
         self._greeting = greeting
-        self._answer = answer
+        self._welcome = welcome
         self._consent = consent
         self._recording: set[asyncio.Task[None]] = set()
         self._brain = brain
@@ -138,23 +153,35 @@ class CallAgent(Agent):
     def texts(self) -> CallTexts:
         return self._brain.texts
 
+    @property
+    def answered(self) -> bool:
+        """The AI answered this caller (at once, or after their "start"): only then are their words kept."""
+        return self._welcome is Welcome.ANSWER
+
     async def on_enter(self) -> None:
-        if not self._answer:  # an objection, restriction, pending erasure or STOP: a fixed message, then end
-            handle = self.session.say(self._brain.texts.withheld, allow_interruptions=False)
-            handle.add_done_callback(lambda _: self.ended.set())
+        if self._welcome is Welcome.REFUSE:  # an objection, restriction or pending erasure: a fixed message
+            self._end_with(self._brain.texts.withheld)
             return
+        self.session.on("agent_state_changed", self._on_agent_state)
+        if self._welcome is Welcome.WAY_BACK:  # no LLM and no disclosure until the caller says "start"
+            self.session.say(self._brain.texts.way_back, allow_interruptions=False)
+            return
+        self._greet()
+
+    def _end_with(self, text: str) -> None:
+        self.session.say(text, allow_interruptions=False).add_done_callback(lambda _: self.ended.set())
+
+    def _greet(self) -> None:
         # The AI disclosure is the first thing said, before the caller's words are processed or kept. Given
         # pre-synthesized, it plays at once and without gaps between its sentences.
         audio = _replay(self._greeting) if self._greeting else NOT_GIVEN
         said = self.session.say(self._brain.texts.greeting, audio=audio, allow_interruptions=False)
         if self._consent is not None:
             said.add_done_callback(lambda _: self._record(self._consent_disclosed()))
-            if (
-                self._brain.records_calls
-            ):  # the question comes after the disclosure; no recording before a yes
+            # The question comes after the disclosure; no recording before a yes (and none without a recorder).
+            if self._brain.records_calls and self._recorder is not None:
                 self.session.say(self._brain.texts.recording_question, allow_interruptions=False)
                 self._asking = True
-        self.session.on("agent_state_changed", self._on_agent_state)
 
     async def _consent_disclosed(self) -> None:
         if self._consent is not None:
@@ -183,10 +210,13 @@ class CallAgent(Agent):
 
     async def on_user_turn_completed(self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage) -> None:
         """Consent keywords are answered here, deterministically; the LLM never sees them."""
-        if not self._answer:
+        if self._welcome is Welcome.REFUSE:
             raise StopResponse
         keywords = self._brain.keywords
         match = keywords.classify(new_message.text_content or "") if keywords else None
+        if match is None and self._welcome is Welcome.WAY_BACK:  # anything but a keyword: goodbye
+            self._end_with(self._brain.texts.goodbye)
+            raise StopResponse
         if match is None:
             await self._answer_recording(new_message.text_content or "")
             return
@@ -194,10 +224,27 @@ class CallAgent(Agent):
         log.info("call.keyword", intent=match.intent.value)
         if self._consent is not None:
             await self._guarded(self._consent.keyword(match))  # in the ledger before it is confirmed
+        if self._welcome is Welcome.WAY_BACK and match.intent is Intent.OPT_IN:
+            await self._reopen()
+            raise StopResponse
         handle = self.session.say(self._brain.texts.confirmations[match.intent], allow_interruptions=False)
         if match.intent in ENDS_CALL:
             handle.add_done_callback(lambda _: self.ended.set())
         raise StopResponse
+
+    async def _reopen(self) -> None:
+        """After the caller's "start" is in the ledger, the call opens as any other, with the disclosure; if the
+        ledger still refuses (the write failed), the call ends as it would have."""
+        try:
+            reopened = self._consent is None or bool(await self._consent.may_reply())
+        except RedisError as exc:
+            log.error("call.consent_not_read", error=type(exc).__name__)
+            reopened = False
+        if not reopened:
+            self._end_with(self._brain.texts.goodbye)
+            return
+        self._welcome = Welcome.ANSWER
+        self._greet()
 
     async def _answer_recording(self, said: str) -> None:
         """The first thing said after the recording question: a yes or a no is answered here (never by the

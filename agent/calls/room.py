@@ -1,45 +1,60 @@
 """The same call agent as a LiveKit `AgentServer` worker, for deployments that bring WhatsApp calls into a
 LiveKit room (LiveKit SIP trunked from a WhatsApp Business calling provider, or LiveKit's WhatsApp connector).
 
-    LIVEKIT_URL=wss://… LIVEKIT_API_KEY=… LIVEKIT_API_SECRET=… python -m agent.calls.room start
+    LIVEKIT_URL=wss://… LIVEKIT_API_KEY=… LIVEKIT_API_SECRET=… LEADCLOSE_LLM_BASE_URL=… \\
+    LEADCLOSE_MASTER_KEY=… LEADCLOSE_REDIS_URL=… python -m agent.calls.room start
 
-LiveKit's own CLI runs it (`start`, `dev`); LiveKit dispatches one job per room and audio comes through the
-room instead of our aiortc bridge. Models load once per process in `prewarm`. The tenant is the room's
-metadata `{"tenant": "<folder>"}` (or `default`). The LLM must be an endpoint (`LEADCLOSE_LLM_BASE_URL`):
-LiveKit forks job processes, and each would otherwise start its own embedded llama.cpp server.
+LiveKit's own CLI runs it (`start`, `dev`) and dispatches one job per room. A room call is assembled by the
+same `CallAssembly` as a WhatsApp WebRTC call (`agent.calls.call`): the tenant's brain, the caller's consent
+ledger and tools (conversation state from Redis and the master key, as in chat), the vault seeded with the
+caller's number, the consent-aware transcript and the content-free call record when it ends. Only the audio
+(the room instead of our aiortc bridge) and the hang-up differ: when the agent ends the call (a keyword, a
+handoff, the end tool, the caller's silence) the room is deleted, which disconnects the SIP or WhatsApp
+participant; when the caller leaves, the session closes.
+
+- Tenant: the room's metadata `{"tenant": "<folder>"}` (else `default`).
+- Caller: the first participant attribute of `LEADCLOSE_CALLS_CALLER_ATTRIBUTES` that holds a phone number:
+  LiveKit SIP sets `sip.phoneNumber`; with the WhatsApp connector, whoever accepts the call sets
+  `participant_attributes={"leadclose.caller": "<wa_id>"}`. With no number (withheld, or not set) the agent
+  still answers with the disclosure, but without a consent ledger or tools, and keeps nothing of the call.
+- No recording question: recording needs both sides of the audio, which only the aiortc bridge has here.
+
+Models, Redis and HTTP clients are built once per process in `prewarm`. The LLM must be an endpoint
+(`LEADCLOSE_LLM_BASE_URL`): LiveKit forks job processes, and each would otherwise start its own llama.cpp.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import TYPE_CHECKING
 
-from livekit.agents import AgentServer, JobContext, JobProcess, cli
+import httpx
+import structlog
+from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
 
-from agent.calls.agent import CallAgent, call_brain
-from agent.calls.llm import AutomationLLM
+from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
 from agent.calls.models import CallModels
-from agent.calls.session import observe_turns, voice_session
 from agent.metrics import Metrics
-from agent.runtime import RuntimeConfigError, llm_client
+from agent.runtime import RuntimeConfigError, llm_client, redis_client
 from agent.settings import load_settings
-from agent.tenants import TenantRegistry
-from pipelines.automation import Automation
-from pipelines.pii import Minimizer, Vault
+from agent.tenants import TenantError, TenantRegistry
 from pipelines.respond import Responder
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+    from livekit import rtc
+    from livekit.agents import AgentSession
+
+    from agent.calls.agent import CallAgent
+    from agent.calls.assembly import CallContext, ConversationState
     from agent.settings import Settings
 
+log = structlog.get_logger()
 
-def prewarm(proc: JobProcess) -> None:
-    settings = load_settings()
-    if settings.llm_base_url is None:
-        raise RuntimeConfigError("the LiveKit room worker needs LEADCLOSE_LLM_BASE_URL (an LLM endpoint)")
-    proc.userdata["settings"] = settings
-    proc.userdata["tenants"] = TenantRegistry.load(settings.prompts_dir)
-    proc.userdata["models"] = CallModels.load(settings.stt_model, settings.tts_voice)
-    proc.userdata["metrics"] = Metrics()
+_SEPARATORS = re.compile(r"[\s().+-]")
 
 
 def room_tenant(metadata: str | None) -> str:
@@ -50,32 +65,117 @@ def room_tenant(metadata: str | None) -> str:
     return tenant if isinstance(tenant, str) and tenant else "default"
 
 
+def caller_id(attributes: Mapping[str, str], names: Sequence[str]) -> str:
+    """The caller's WhatsApp id (digits only, as the chat webhook's `wa_id`) from the first attribute in `names`
+    that holds a phone number (E.164: up to 15 digits); "" when none does (a withheld number, a SIP URI)."""
+    for name in names:
+        digits = _SEPARATORS.sub("", attributes.get(name, ""))
+        if digits.isascii() and digits.isdigit() and 6 <= len(digits) <= 15:
+            return digits
+    return ""
+
+
+class RoomCalls:
+    """A room worker process's calls: built once in `prewarm`, one `run` per job (room)."""
+
+    def __init__(
+        self,
+        tenants: TenantRegistry,
+        state: ConversationState | None,
+        assembly: CallAssembly,
+        metrics: Metrics,
+        *,
+        caller_attributes: Sequence[str] = ("sip.phoneNumber",),
+    ) -> None:
+        self._tenants = tenants
+        self._state = state
+        self._assembly = assembly
+        self._metrics = metrics
+        self._caller_attributes = caller_attributes
+
+    @classmethod
+    def build(cls, settings: Settings) -> RoomCalls:
+        """Blocking (loads the models): the `prewarm` step."""
+        if settings.llm_base_url is None:
+            raise RuntimeConfigError("the LiveKit room worker needs LEADCLOSE_LLM_BASE_URL (an LLM endpoint)")
+        tenants = TenantRegistry.load(settings.prompts_dir)
+        metrics = Metrics()
+        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))  # the tools' endpoints
+        state = conversation_state(settings, tenants, redis_client(settings.redis_url), http)
+        responder = Responder(
+            llm_client(settings, str(settings.llm_base_url)),
+            settings.llm_model,
+            timeout_s=settings.llm_timeout_s,
+            max_tokens=settings.llm_max_tokens,
+        )
+        assembly = CallAssembly(
+            CallModels.load(settings.stt_model, settings.tts_voice),
+            responder,
+            settings.llm_model,
+            metrics,
+            silence_timeout_s=settings.calls_silence_timeout_s,
+            max_duration_s=settings.calls_max_duration_s,
+        )
+        return cls(tenants, state, assembly, metrics, caller_attributes=settings.calls_caller_attributes)
+
+    def context(self, metadata: str | None, attributes: Mapping[str, str], call_id: str) -> CallContext:
+        """The call's context from the room (tenant) and the caller's participant attributes (their number).
+        Raises `KeyError`/`TenantError` for a tenant that is not configured."""
+        tenant, user_key = room_tenant(metadata), caller_id(attributes, self._caller_attributes)
+        if not user_key:
+            log.warning("call.anonymous_caller", call=call_id, tenant=tenant, ledger=False, tools=False)
+        return call_context(self._tenants, self._state, tenant, user_key, call_id)
+
+    async def run(self, ctx: JobContext, caller: rtc.RemoteParticipant) -> CallOutcome | None:
+        # LiveKit's SIP call id is free of personal data (a room name may hold the caller's number).
+        call_id = caller.attributes.get("sip.callID") or ctx.job.id
+        try:
+            call = self.context(ctx.room.metadata, caller.attributes, call_id)
+        except (KeyError, TenantError):
+            log.error("call.tenant_misconfigured", call=call_id)
+            await ctx.delete_room()
+            return None
+        options = room_io.RoomOptions(participant_identity=caller.identity, close_on_disconnect=True)
+
+        async def in_the_room(agent: CallAgent, session: AgentSession[None]) -> None:
+            await session.start(agent, room=ctx.room, room_options=options, record=False)
+
+        async def hang_up() -> None:
+            await ctx.delete_room()  # disconnects the SIP / WhatsApp participant; leaving alone would not
+
+        return await self.answer(call, in_the_room, hang_up)
+
+    async def answer(
+        self,
+        call: CallContext,
+        connect: Callable[[CallAgent, AgentSession[None]], Awaitable[None]],
+        hang_up: Callable[[], Awaitable[None]],
+    ) -> CallOutcome:
+        """The shared assembly with the room's audio (`connect` starts the session on it). The session closing
+        on its own means the caller left (`close_on_disconnect`); any other end hangs the caller up."""
+        began = time.monotonic()
+        agent, session = await self._assembly.session(call, recorder=None)
+        await connect(agent, session)
+        outcome = await self._assembly.converse(agent, session, (), closed=CallOutcome.CALLER_HUNG_UP)
+        await session.aclose()
+        if outcome is not CallOutcome.CALLER_HUNG_UP:
+            await hang_up()
+        await self._assembly.log(call, agent, session, None, outcome, time.monotonic() - began)
+        self._metrics.calls.labels(call.tenant, outcome.value).inc()
+        log.info("call.ended", call=call.call_id, tenant=call.tenant, outcome=outcome.value)
+        return outcome
+
+
+def prewarm(proc: JobProcess) -> None:
+    proc.userdata["calls"] = RoomCalls.build(load_settings())
+
+
 async def entrypoint(ctx: JobContext) -> None:
-    settings: Settings = ctx.proc.userdata["settings"]
-    tenants: TenantRegistry = ctx.proc.userdata["tenants"]
+    calls: RoomCalls = ctx.proc.userdata["calls"]
     await ctx.connect()
-    tenant = room_tenant(ctx.room.metadata)
-    profile, config = tenants.get(tenant)
-    client = llm_client(settings, str(settings.llm_base_url))
-    ctx.add_shutdown_callback(client.close)
-    responder = Responder(
-        client, settings.llm_model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
-    )
-    brain, vault, minimizer = call_brain(profile, config), Vault(), Minimizer()
-    agent = CallAgent(brain, minimizer, vault)
-    llm_ = AutomationLLM(  # no tools in rooms yet: their side effects need the Redis-backed stores
-        responder,
-        Automation(responder, minimizer),
-        model=settings.llm_model,
-        vault=vault,
-        policy=brain.restore_policy,
-        public=brain.public_values,
-    )
-    session = voice_session(
-        ctx.proc.userdata["models"], llm_, silence_timeout_s=settings.calls_silence_timeout_s
-    )
-    observe_turns(session, ctx.proc.userdata["metrics"], tenant)
-    await session.start(agent, room=ctx.room, record=False)
+    caller = await ctx.wait_for_participant()
+    outcome = await calls.run(ctx, caller)
+    ctx.shutdown(reason=outcome.value if outcome is not None else "tenant_misconfigured")
 
 
 def main() -> None:

@@ -24,21 +24,16 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from agent.calls.agent import call_brain
-from agent.calls.call import CallConfig, CallHandler, CallOutcome, CallRequest, CallSignals
-from agent.calls.consent import CallConsent
+from agent.calls.assembly import CallOutcome, ConversationState, call_context, conversation_state
+from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
 from agent.calls.models import CallModels
 from agent.calls.webrtc import IceServer
-from agent.leads import LeadStore
 from agent.local_llm import local_llm_server
 from agent.logs import configure_logging
 from agent.metrics import Metrics
-from agent.privacy import Privacy, recipients
-from agent.queue import CallQueue, QueueConfig
+from agent.queue import CallQueue
 from agent.runtime import llm_client, redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
-from agent.tools import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient
 from agent.worker import install_stop_signals
 from pipelines.respond import Responder
@@ -46,7 +41,6 @@ from pipelines.respond import Responder
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from agent.consent_gate import ConsentGate
     from agent.settings import Settings
 
 log = structlog.get_logger()
@@ -69,9 +63,7 @@ class CallWorker:
         ring_timeout_s: float = 30.0,
         block_ms: int = 500,
         drain_s: float = 20.0,
-        tools: ToolFactory | None = None,
-        keyring: Keyring | None = None,
-        consent: ConsentGate | None = None,
+        state: ConversationState | None = None,
     ) -> None:
         self._redis = redis
         self._handler = handler
@@ -83,9 +75,7 @@ class CallWorker:
         self._ring_timeout_s = ring_timeout_s
         self._block_ms = block_ms
         self._drain_s = drain_s
-        self._tools = tools
-        self._keyring = keyring
-        self._consent = consent
+        self._state = state
         self._calls: dict[str, CallSignals] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -157,30 +147,12 @@ class CallWorker:
     def _request(self, event: dict[str, Any]) -> CallRequest | None:
         tenant = event["tenant"]
         try:
-            profile, config = self._tenants.get(tenant)
+            call = call_context(self._tenants, self._state, tenant, event["user_key"], event["call_id"])
             token = self._tenants.access_token(tenant)
         except (KeyError, TenantError):
             log.error("call.tenant_misconfigured", tenant=tenant)
             return None
-        user_key = event["user_key"]
-        toolbox, consent = None, None
-        if self._keyring is not None:  # the caller's conversation: the same as their chat with the business
-            conv = self._keyring.conversation_ref(tenant, user_key)
-            if self._tools is not None:
-                toolbox = self._tools.for_turn(profile, conv=conv, contact=user_key, turn_id=event["call_id"])
-            if self._consent is not None:
-                consent = CallConsent(self._consent, profile, conv, event["call_id"])
-        return CallRequest(
-            tenant=tenant,
-            phone_number_id=event["phone_number_id"],
-            call_id=event["call_id"],
-            token=token,
-            sdp=event.get("sdp") or "",
-            brain=call_brain(profile, config),
-            user_key=user_key,
-            toolbox=toolbox,
-            consent=consent,
-        )
+        return CallRequest(call, event["phone_number_id"], token, event.get("sdp") or "")
 
     async def _answer(self, event: dict[str, Any]) -> None:
         request = self._request(event)
@@ -227,30 +199,6 @@ def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
     )
 
 
-def _conversation_state(
-    settings: Settings, tenants: TenantRegistry, redis: Redis, http: httpx.AsyncClient
-) -> tuple[Keyring | None, ToolFactory | None, ConsentGate | None]:
-    """Tools (leads, handoff flags) and the consent ledger act on conversation state: that needs the master key."""
-    if settings.master_key is None:
-        log.warning(
-            "calls.no_conversation_state", reason="no LEADCLOSE_MASTER_KEY: no tools, no consent ledger"
-        )
-        return None, None, None
-    shards = QueueConfig().shards
-    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
-    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
-    store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
-    factory = ToolFactory(
-        redis=redis,
-        leads=LeadStore(redis, store, shards=shards),
-        handoff=HandoffFlags(redis, shards=shards),
-        caller=EndpointCaller(http),
-        environ=os.environ,
-    )
-    privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
-    return keyring, factory, privacy.gate
-
-
 async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Build a call worker process from settings: models first (prewarm), then answer calls until stopped."""
     stop = stop or asyncio.Event()
@@ -287,17 +235,8 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
             client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
         )
         handler = CallHandler(graph, models, responder, model, metrics, config)
-        keyring, tools, consent = _conversation_state(settings, tenants, redis, http)
-        worker = CallWorker(
-            redis,
-            handler,
-            tenants,
-            metrics,
-            capacity=settings.calls_capacity,
-            tools=tools,
-            keyring=keyring,
-            consent=consent,
-        )
+        state = conversation_state(settings, tenants, redis, http)
+        worker = CallWorker(redis, handler, tenants, metrics, capacity=settings.calls_capacity, state=state)
         try:
             await worker.run(stop)
         finally:
