@@ -174,12 +174,6 @@ class Responder:
             completion_tokens=usage.completion_tokens if usage else 0,
         )
 
-    async def stream(self, messages: list[ChatCompletionMessageParam]) -> AsyncIterator[str]:
-        """A plain text answer streamed, a sentence at a time (`stream_completion` without tools)."""
-        async for piece in self.stream_completion(messages):
-            if isinstance(piece, str):
-                yield piece
-
     async def stream_completion(
         self,
         messages: list[ChatCompletionMessageParam],

@@ -1,5 +1,6 @@
-"""The streamed LLM answer (`Responder.stream`), against the local OpenAI-compatible peer speaking server-sent
-events as OpenAI does for `"stream": true` (tests/llm_peer.py)."""
+"""The streamed LLM request (`Responder.stream_completion`), against the local OpenAI-compatible peer speaking
+server-sent events as OpenAI does for `"stream": true` (tests/llm_peer.py); its tool calls are tested through
+the loop (test_automation_stream.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import pytest
 from openai import AsyncOpenAI
 
-from pipelines.respond import LLMError, LLMFailure, Responder
+from pipelines.respond import Completion, LLMError, LLMFailure, Responder
 from tests.llm_peer import serve_chat_peer
 
 
@@ -18,14 +19,17 @@ async def test_sentences_are_yielded_as_each_one_closes_before_the_stream_ends()
         peer.token_delay_s = 0.1
         client = AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0)
         responder = Responder(client, "m")
-        sentences, finished_then = [], []
-        async for sentence in responder.stream(responder.messages("sys", [], "price?")):
-            sentences.append(sentence)
+        pieces: list[str | Completion] = []
+        finished_then = []
+        async for piece in responder.stream_completion(responder.messages("sys", [], "price?")):
+            pieces.append(piece)
             finished_then.append(peer.streams_finished)
-        assert sentences == ["It costs 1.9 lakh. ", "Installation takes two days! ", "Call us?"]
+        assert pieces[:-1] == ["It costs 1.9 lakh. ", "Installation takes two days! ", "Call us?"]
+        assert pieces[-1] == Completion(reply, (), "m", 0, 0)  # the whole request, last
         assert finished_then[0] == 0  # the first sentence came while the model was still writing
         assert peer.streams_finished == 1
         assert json.loads(peer.bodies[0])["stream"] is True
+        assert "tools" not in json.loads(peer.bodies[0])
         await client.close()
 
 
@@ -46,7 +50,7 @@ async def test_a_failed_stream_is_a_typed_error(
         client = AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0)
         responder = Responder(client, "m", timeout_s=0.5)
         with pytest.raises(LLMError) as err:
-            async for _ in responder.stream(responder.messages("sys", [], "hello")):
+            async for _ in responder.stream_completion(responder.messages("sys", [], "hello")):
                 pass
         assert err.value.failure is failure
         await client.close()
@@ -56,7 +60,7 @@ async def test_an_unreachable_endpoint_is_a_typed_error() -> None:
     client = AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0)
     responder = Responder(client, "m", timeout_s=2)
     with pytest.raises(LLMError) as err:
-        async for _ in responder.stream(responder.messages("sys", [], "hello")):
+        async for _ in responder.stream_completion(responder.messages("sys", [], "hello")):
             pass
     assert err.value.failure is LLMFailure.CONNECTION
     await client.close()
