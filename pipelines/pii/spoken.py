@@ -13,7 +13,8 @@ when a "double"/"triple", a leading "plus" or written digits join them. "at" and
 inside a complete e-mail shape that ends in a plausible top-level domain, or a UPI ID that ends in a known
 handle. Codes spelt letter by letter ("F X V P H six seven…") are joined only where the characters form a
 valid code; "one nine two dot one six eight dot …" becomes a dotted quad, "fifth of august nineteen ninety four"
-a date, and numbers said in pairs ("ninety eight forty five …") count only in runs of six digits or more.
+a date, and numbers said in pairs ("ninety eight forty five …", Hindi "atthanve paintalis …", whose 10-99
+are one word each, listed in `data/hindi_numbers.txt`) count only in runs of six digits or more.
 
 The text is tokenized once, and every pass looks only a bounded distance around each token, so the work is
 linear in the length of the text; a text without any cue word or mark (most chat) skips the passes.
@@ -26,6 +27,8 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum, auto
+from functools import cache
+from importlib import resources
 from itertools import pairwise
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
@@ -68,6 +71,34 @@ def _digit_words() -> dict[str, tuple[str, _Language, bool]]:
 
 
 _DIGIT_WORDS: Final = _digit_words()
+# Devanagari letters with a nukta, as one code point and as letter + nukta (transcripts hold both).
+_NUKTA_LETTERS: Final = {"\u0921\u093c": "\u095c", "\u0922\u093c": "\u095d"}
+
+
+class _HindiNumbers(NamedTuple):
+    values: dict[str, int]  # every spelling of 10-99 -> its value
+    common: frozenset[str]  # spellings that are also common words: numbers only beside another number word
+
+
+@cache
+def _hindi_numbers() -> _HindiNumbers:
+    """Hindi numbers 10-99 from `data/hindi_numbers.txt`: in Hindi each is its own word ("sattasi", "सत्तासी")."""
+    text = resources.files("pipelines.pii").joinpath("data", "hindi_numbers.txt").read_text(encoding="utf-8")
+    values: dict[str, int] = {}
+    common: set[str] = set()
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        number, *spellings = line.split()
+        for spelling in spellings:
+            word = spelling.removeprefix("~")
+            variants = {word, *(word.replace(pair, one) for pair, one in _NUKTA_LETTERS.items())}
+            values.update(dict.fromkeys(variants, int(number)))
+            if spelling.startswith("~"):
+                common.update(variants)
+    return _HindiNumbers(values, frozenset(common))
+
+
 # Hindi verb stems that "do" ("give") follows: "bhej do", "kar do". A "do" after one starts no number.
 _HINDI_VERBS: Final = frozenset(
     {"kar", "bhej", "de", "bata", "le", "likh", "rakh", "bol", "daal", "dal", "dikha", "bana", "chhod", "dedo",
@@ -743,38 +774,76 @@ _MIN_PAIRED_DIGITS: Final = 6
 
 
 def _with_pairs(lexemes: Sequence[_Lexeme], claimed: Sequence[bool]) -> tuple[list[_Lexeme], list[bool]]:
-    """Numbers said two digits at a time ("ninety eight forty five oh one …"): a tens word and the unit after it,
-    or a teen, become one two-digit item for the digit runs, as "double nine" is. Only for that pass: the date
-    pass reads the words themselves."""
+    """Numbers said two digits at a time ("ninety eight forty five oh one …", "atthanve sattasi nau aath …"): an
+    English tens word and the unit after it, a teen, or a Hindi number word (10-99 are one word each) become one
+    two-digit item for the digit runs, as "double nine" is. Only for that pass: the date pass reads the words
+    themselves."""
+    hindi = _hindi_numbers()
     merged: list[_Lexeme] = []
     flags: list[bool] = []
     i = 0
     while i < len(lexemes):
         lx = lexemes[i]
-        if lx.kind is not _Kind.WORD or claimed[i] or (lx.value not in _TEENS and lx.value not in _TENS):
+        pair: tuple[int, int, _Language] | None = None  # value, last lexeme, language
+        if lx.kind is _Kind.WORD and not claimed[i]:
+            if lx.value in _TEENS or lx.value in _TENS:
+                pair = (*_english_pair(lexemes, claimed, i), "en")
+            elif lx.value in hindi.values and (
+                lx.value not in hindi.common or _beside_hindi_number(lexemes, i, hindi)
+            ):
+                pair = (hindi.values[lx.value], i, "hi")
+        if pair is None:
             merged.append(lx)
             flags.append(claimed[i])
             i += 1
             continue
-        value, last = _TEENS.get(lx.value) or _TENS[lx.value], i
-        unit = lexemes[i + 2] if i + 2 < len(lexemes) and _single_space(lexemes, i + 1) else None
-        if (
-            lx.value in _TENS
-            and unit is not None
-            and not claimed[i + 2]
-            and unit.kind is _Kind.DIGIT
-            and unit.language == "en"
-            and not unit.weak
-        ):
-            value, last = value + int(unit.value), i + 2
-        # `weak` marks a pair: a number word that is as often just a number ("ten minutes").
-        pair = _Lexeme(
-            _Kind.REPEAT, lx.start, lexemes[last].end, str(value), spoken=True, weak=True, language="en"
+        value, last, language = pair
+        # `weak` marks a pair: a number word that is as often just a number ("ten minutes", "pachas hazaar").
+        merged.append(
+            _Lexeme(
+                _Kind.REPEAT,
+                lx.start,
+                lexemes[last].end,
+                str(value),
+                spoken=True,
+                weak=True,
+                language=language,
+            )
         )
-        merged.append(pair)
         flags.append(False)
         i = last + 1
     return merged, flags
+
+
+def _english_pair(lexemes: Sequence[_Lexeme], claimed: Sequence[bool], i: int) -> tuple[int, int]:
+    """The value of the English teen or tens word at i, with the unit after a tens word; and the last lexeme."""
+    word = lexemes[i].value
+    value, last = _TEENS.get(word) or _TENS[word], i
+    unit = lexemes[i + 2] if i + 2 < len(lexemes) and _single_space(lexemes, i + 1) else None
+    if (
+        word in _TENS
+        and unit is not None
+        and not claimed[i + 2]
+        and unit.kind is _Kind.DIGIT
+        and unit.language == "en"
+        and not unit.weak
+    ):
+        value, last = value + int(unit.value), i + 2
+    return value, last
+
+
+def _beside_hindi_number(lexemes: Sequence[_Lexeme], i: int, hindi: _HindiNumbers) -> bool:
+    """Whether a Hindi digit or number word that is not also a common word stands one space before or after i:
+    "atthanve saath" is 98 60, "mere saath" is "with me"."""
+    for j in (i - 2, i + 2):
+        if not (0 <= j < len(lexemes) and _single_space(lexemes, (i + j) // 2)):
+            continue
+        lx = lexemes[j]
+        if lx.kind is _Kind.DIGIT and lx.language == "hi" and not lx.weak:
+            return True
+        if lx.kind is _Kind.WORD and lx.value in hindi.values and lx.value not in hindi.common:
+            return True
+    return False
 
 
 def _single_space(lexemes: Sequence[_Lexeme], i: int) -> bool:
@@ -1058,10 +1127,13 @@ class _SpokenDates:
         return (century + rest[0], rest[1]) if rest and rest[0] >= 10 else None
 
 
+@cache
 def _cue_words() -> frozenset[str]:
     """Number words that are not also common words, and "double"/"plus"/"dot"-like words."""
     words = {w for w, (_, _, weak) in _DIGIT_WORDS.items() if not weak}
     words |= _REPEATS.keys() | _PLUS_WORDS | _JOIN_WORDS.keys() | _TEENS.keys() | _TENS.keys()
+    hindi = _hindi_numbers()
+    words |= hindi.values.keys() - hindi.common
     return frozenset(words | _ORDINAL_UNITS.keys() | _ORDINAL_TEENS.keys() | _ORDINAL_TENS.keys())
 
 
@@ -1078,7 +1150,6 @@ def _cue_pattern() -> re.Pattern[str]:
     )
 
 
-_CUE_WORDS: Final = _cue_words()
 _CUES: Final = _cue_pattern()
 _CUE_TOKEN: Final = re.compile(_WORD)
 
@@ -1087,4 +1158,4 @@ def _has_cue(text: str) -> bool:
     """Whether any pass could rewrite something in `text`; texts without a cue (most chat) skip them all."""
     if _CUES.search(text) is not None:
         return True
-    return not _CUE_WORDS.isdisjoint(w.lower() for w in _CUE_TOKEN.findall(text))
+    return not _cue_words().isdisjoint(w.lower() for w in _CUE_TOKEN.findall(text))

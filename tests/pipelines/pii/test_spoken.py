@@ -446,6 +446,10 @@ def test_text_without_spoken_forms_is_its_own_shadow(text: str) -> None:
         "plus nine one",
         "I do not know, oh well, teen patti",
         "bhej do saat aath",
+        "mera number atthanve sattasi chhiyasi pachpan chauvan hai",
+        "नंबर नौ आठ सत्तासी छह पांच चौवन तीन दो है",
+        "atthanve saath chhiyasi pachpan chauvan",
+        "mere saath do log aayenge",
     ],
 )
 def test_the_cue_gate_skips_only_texts_without_rewrites(text: str) -> None:
