@@ -138,26 +138,50 @@ _STOP = frozenset(
         "kya",
         "kaun",
         "kis",
+        "apna",
+        "pura",
+        "sahi",
+        "अपना",
+        "पूरा",
+        "सही",
+        "na",
+        "toh",
+        "bhi",
+        "ना",
+        "तो",
+        "भी",
+        "क्या",
+        "कौन",
+        "से",
+        "को",
+        "का",
+        "की",
+        "के",
+        "में",
+        "पर",
+        "यहाँ",
+        "यहां",
     ]
 )
 
 # Triggers after which any following non-stop words are a name, and those after which only a known name is.
 _SURE = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam|mera\s+nam|naam\s+hai|i\s+am\s+called|"
-    r"(?:customer|full|receiver|recipient)\s+name(?:\s+is)?|myself)"
-    r"\s+|मेरा\s+नाम\s+",
+    r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam(?:\s+hai)?|mera\s+nam(?:\s+hai)?|naam\s+hai|"
+    r"i\s+am\s+called|(?:customer|full|receiver|recipient)\s+name(?:\s+is)?|myself)"
+    r"\s+|मेरा\s+नाम\s+(?:है\s+)?",
     re.IGNORECASE,
 )
 _MAYBE = re.compile(
-    r"\b(?:(?P<self>this\s+is|i\s+am|i'm|im|main|mai|it's|its)|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
-    r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s+(?:it\s+)?(?:over\s+)?to)\s+|मैं\s+",
+    r"\b(?:(?P<self>this\s+is|i\s+am|i'm|im|main|mai|it's|its|मैं)|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
+    r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s+(?:it\s+)?(?:over\s+)?to)\s+",
     re.IGNORECASE,
 )
 # Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena", "Suresh
-# here", "Rahul this side".
+# here", "Rahul this side"; after "Priya ko call karo", "Priya को बता दो" (said of shops and offices too) only a
+# known name part.
 _BEFORE = re.compile(
     r"\s+(?:(?P<sure>ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|this\s+side\b)|"
-    r"here\b|speaking\b)",
+    r"(?P<known>(?:ko|को)\s+(?:call|phone|bata|कॉल|फोन|फ़ोन|बता))|here\b|speaking\b)",
     re.IGNORECASE,
 )
 # After a sure name-final phrase, an unlisted lower-case word is a name ("parcel dhanush ko dena") unless it is
@@ -175,13 +199,14 @@ _NOT_NAMES = frozenset(
 _HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s+", re.IGNORECASE)
 # A sign-off, then a name that ends the message or its line: "Regards, Hrithik Rizvi", "Thanks - Amit".
 _SIGN_OFF = re.compile(
-    r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya)\s*[,:-]?\s+",
+    r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya|धन्यवाद|शुक्रिया)\s*[,:-]?\s+",
     re.IGNORECASE,
 )
 _LINE_END = re.compile(r"\s*(?:[.!]|$|\n)")
 # "naam Oindrila Shah likh lo": the words between "naam" and "write it down" are the name.
 _NAME_FRAME = re.compile(
-    rf"\b(?:naam|name)\s+(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})\s+(?:likh|likho|likhna|likhiye|likhe|daal|daalo|note)\b",
+    rf"\b(?:naam|name|नाम)\s+(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})\s+"
+    r"(?:(?:likh|likho|likhna|likhiye|likhe|daal|daalo|note)\b|लिख|डाल|नोट)",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(_WORD)
@@ -201,6 +226,17 @@ _DEITIES = frozenset(
         "balaji",
         "vishnu",
         "ganpati",
+        "गणेश",
+        "राम",
+        "कृष्ण",
+        "हनुमान",
+        "शिव",
+        "दुर्गा",
+        "लक्ष्मी",
+        "साईं",
+        "बालाजी",
+        "विष्णु",
+        "गणपति",
     }
 )
 
@@ -285,6 +321,8 @@ class PersonDetector:
                     yield span
         for m in _BEFORE.finditer(text):
             span = self._name_before(text, m.start(), sure=m.group("sure") is not None)
+            if span is not None and m.group("known") and not any(map(is_known_name_part, span.value.split())):
+                continue
             if span is not None and (span.start, span.end) not in seen:
                 seen.add((span.start, span.end))
                 yield span
@@ -346,5 +384,5 @@ class PersonDetector:
                 continue
             if second in surnames:
                 yield Span(start, next_end, self.type, f"{first} {second}")
-            elif second == "ji" and first not in _DEITIES:  # "Ramesh ji": the name, not the honorific
+            elif second in ("ji", "जी") and first not in _DEITIES:  # "Ramesh ji": the name, not the honorific
                 yield Span(start, end, self.type, first)
