@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    import numpy as np
     from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
@@ -111,6 +112,25 @@ class CallStack:
         await self.post(call_event(call_id, "terminate", status="COMPLETED"), pnid)
         await eventually(lambda: "terminate" in self.graph.actions_of(call_id), 30)
         await caller.hang_up()
+
+    async def parting_words(self, caller: Caller, samples: np.ndarray) -> str:
+        """The caller says `samples` and the agent answers by ending the call: what the caller heard after."""
+        said_until = await caller.say(samples)
+        await eventually(lambda: self.outcomes().get("agent_ended") == 1, 60)
+        return caller.hear(said_until)
+
+    async def call_record(self, within_s: float = 20.0) -> dict[str, Any]:
+        """The caller's one content-free T0 record of the call, once the call worker has written it."""
+        records: list[dict[str, Any]] = []
+
+        async def written() -> bool:
+            logged = await self.privacy.processing.records("default", subject())
+            records[:] = [r for r in logged if r["event"] == "call"]
+            return bool(records)
+
+        await eventually(written, within_s)
+        (record,) = records
+        return record
 
     def outcomes(self) -> dict[str, float]:
         return {

@@ -15,7 +15,7 @@ from agent.consent_store import Context
 from agent.rights import Actor
 from pipelines.audio import decode
 from pipelines.consent import Method, Purpose, State, Transition
-from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
+from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.hearing import sounds_like
 from tests.agent.calls.stack import call_stack, subject
 from tests.agent.stack import eventually
@@ -29,14 +29,9 @@ if TYPE_CHECKING:
     from agent.calls.models import CallModels
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
-    from tests.agent.calls.stack import CallStack
     from tests.redis_server import RedisServer
 
 GRANT = Context(method=Method.TENANT_API, channel="admin_api", actor="tenant:default", config_version="t")
-
-
-async def _call_records(stack: CallStack) -> list[dict[str, Any]]:
-    return [r for r in await stack.privacy.processing.records("default", subject()) if r["event"] == "call"]
 
 
 async def test_with_retention_granted_the_calls_words_are_kept_sealed_in_t2_and_t0_has_a_content_free_record(
@@ -50,15 +45,11 @@ async def test_with_retention_granted_the_calls_words_are_kept_sealed_in_t2_and_
         await stack.privacy.consent.apply(
             subject(), Transition({Purpose.RETAIN_CONTENT: State.GRANTED}), GRANT
         )
-        caller = Caller()
-        await stack.ring(caller, "wacid.keep")
-        await caller.wait_quiet()
-        spoke_until = await caller.say(to_call_rate(said))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
-        await caller.wait_quiet()
-        await stack.hang_up(caller, "wacid.keep")
+        async with stack.call("wacid.keep") as caller:
+            await caller.wait_quiet()
+            await caller.turn(to_call_rate(said))
         await eventually(lambda: stack.outcomes().get("caller_hung_up") == 1, 20)
-        await eventually(lambda: _has_call_record(stack), 10)
+        record = await stack.call_record()
 
         entries = await stack.privacy.content.entries(subject())
         kinds = [e.kind for e in entries]
@@ -73,7 +64,6 @@ async def test_with_retention_granted_the_calls_words_are_kept_sealed_in_t2_and_
         raw: list[Any] = await redis.zrange(stack.privacy.content.key(subject()), 0, -1)
         assert not any(b"shop" in r for r in raw)  # sealed with the subject's data key
 
-        (record,) = await _call_records(stack)
         assert record["outcome"] == "caller_hung_up"
         assert record["counts"] == {"user_turns": 1, "agent_turns": 2, "content_kept": 1, "recorded": 0}
         assert {"duration", "first_audio_max", "first_audio_mean"} <= set(record["timings_ms"])
@@ -81,11 +71,7 @@ async def test_with_retention_granted_the_calls_words_are_kept_sealed_in_t2_and_
 
 
 async def test_the_transcript_of_a_call_with_a_delete_request_is_not_kept_and_the_erasure_follows(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    synthesizer: PiperSynthesizer,
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
 ) -> None:
     """Retention was granted and content from an earlier chat exists; "delete my data" said on the call puts
     the erasure in the ledger (pending, as a chat keyword does), the call's own words are not kept, and the
@@ -97,19 +83,14 @@ async def test_the_transcript_of_a_call_with_a_delete_request_is_not_kept_and_th
         assert await privacy.gate.retain(
             "default", subject(), [("message", "my address is 12 Park Road", "m1")]
         )
-        caller = Caller()
-        await stack.ring(caller, "wacid.erase")
-        await caller.wait_quiet()
-        spoke_until = await caller.say(to_call_rate(said))
-        await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
-        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert sounds_like(heard, "erase it")
+        async with stack.call("wacid.erase") as caller:
+            await caller.wait_quiet()
+            assert sounds_like(await stack.parting_words(caller, to_call_rate(said)), "erase it")
         assert stack.llm.bodies == []
-        await eventually(lambda: _has_call_record(stack), 10)
+        record = await stack.call_record()
 
         assert await privacy.consent.pending_erasures("default") == [subject()]
         assert await privacy.content.count(subject()) == 1  # only the chat message: nothing of the call
-        (record,) = await _call_records(stack)
         assert (record["outcome"], record["counts"]["content_kept"]) == ("agent_ended", 0)
         requests = [r.body["action"] for r in await privacy.rights.audit.records("default")]
         assert "request_erasure" in requests
@@ -118,19 +99,10 @@ async def test_the_transcript_of_a_call_with_a_delete_request_is_not_kept_and_th
         assert purge.erasures == 1
         assert await privacy.consent.pending_erasures("default") == []
         assert await privacy.content.count(subject()) == 0
-        await caller.hang_up()
-
-
-async def _has_call_record(stack: CallStack) -> bool:
-    return bool(await _call_records(stack))
 
 
 async def test_a_caller_who_objected_hears_a_fixed_message_and_the_call_ends_without_the_ai(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    synthesizer: PiperSynthesizer,
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
 ) -> None:
     """An objection (as a restriction or a pending erasure would) forbids `reply`: no disclosure, no LLM, a
     short fixed message, then `terminate`; what the caller says meanwhile is not answered."""
@@ -139,16 +111,14 @@ async def test_a_caller_who_objected_hears_a_fixed_message_and_the_call_ends_wit
         privacy = stack.privacy
         await privacy.rights.object(subject(), Actor("tenant:default", "admin_api"))
         assert not await privacy.gate.may("default", subject(), Purpose.REPLY)
-        caller = Caller()
-        await stack.ring(caller, "wacid.objected")
-        await caller.say(to_call_rate(said))
-        await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
-        heard = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+        async with stack.call("wacid.objected") as caller:
+            await caller.say(to_call_rate(said))
+            await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
+            heard = caller.hear()
         assert sounds_like(heard, "can't take your call")
         assert "assistant" not in heard
         assert stack.llm.bodies == []
         assert stack.graph.actions_of("wacid.objected") == ["pre_accept", "accept", "terminate"]
-        await caller.hang_up()
 
 
 @pytest.fixture
@@ -184,30 +154,21 @@ async def test_a_recording_tenant_asks_after_the_disclosure_and_the_answer_is_in
     async with call_stack(
         redis, redis_server.url, call_models, prompts_dir=recording_tenant, reply=lambda _: "We open at nine."
     ) as stack:
-        caller = Caller()
-        await stack.ring(caller, "wacid.rec")
-        await caller.wait_quiet()
-        asked = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
-        assert asked.index("assistant") < asked.index("record this call")
-        assert not await stack.privacy.gate.may("default", subject(), Purpose.CALL_RECORDING)
-        spoke_until = await caller.say(to_call_rate(said))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
-        await caller.wait_quiet()
-        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert sounds_like(heard, confirmation)
-        assert stack.llm.bodies == []
-        events = await stack.privacy.consent.events_of(subject())
-        (event,) = [e for e in events if e["purpose"] == "call_recording"]
-        assert (event["state"], event["method"]) == ("granted" if granted else "denied", "voice")
-        assert event["evidence"].startswith("wacid.rec:")
-        assert bool(await stack.privacy.gate.may("default", subject(), Purpose.CALL_RECORDING)) is granted
-
-        spoke_until = await caller.say(to_call_rate(question))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
-        await caller.wait_quiet()
-        await stack.hang_up(caller, "wacid.rec")
-        await eventually(lambda: _has_call_record(stack), 20)
-        (record,) = await _call_records(stack)
+        async with stack.call("wacid.rec") as caller:
+            await caller.wait_quiet()
+            asked = caller.hear()
+            assert asked.index("assistant") < asked.index("record this call")
+            assert not await stack.privacy.gate.may("default", subject(), Purpose.CALL_RECORDING)
+            reply = await caller.turn(to_call_rate(said))
+            assert sounds_like(reply.text, confirmation)
+            assert stack.llm.bodies == []
+            events = await stack.privacy.consent.events_of(subject())
+            (event,) = [e for e in events if e["purpose"] == "call_recording"]
+            assert (event["state"], event["method"]) == ("granted" if granted else "denied", "voice")
+            assert event["evidence"].startswith("wacid.rec:")
+            assert bool(await stack.privacy.gate.may("default", subject(), Purpose.CALL_RECORDING)) is granted
+            await caller.turn(to_call_rate(question))
+        record = await stack.call_record()
         assert record["counts"]["recorded"] == int(granted)
         kept = [e for e in await stack.privacy.content.entries(subject()) if e.kind == "recording"]
         if not granted:
