@@ -67,12 +67,12 @@ class AdminTokens:
         return owner
 
 
-class _BadRequest(Exception):  # noqa: N818 - mapped to a 400 with this fixed reason
+class _BadRequest(Exception):  # noqa: N818 - answered as a 400 with this fixed, content-free reason
     pass
 
 
 class _Refused(Exception):  # noqa: N818 - carries the answer, not an error of ours
-    """Ends a request early with a fixed, content-free answer (401/403/400)."""
+    """Ends a request early with a fixed, content-free answer (401/403)."""
 
     def __init__(self, response: Response) -> None:
         super().__init__(response.status_code)
@@ -80,7 +80,7 @@ class _Refused(Exception):  # noqa: N818 - carries the answer, not an error of o
 
 
 def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
-    """Turns `_Refused` into its response, so each endpoint reads as the happy path."""
+    """Turns `_Refused` and `_BadRequest` into their answers, so each endpoint reads as the happy path."""
 
     @functools.wraps(endpoint)
     async def answer(*args: Any, **kwargs: Any) -> Response:
@@ -88,6 +88,8 @@ def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awa
             return await endpoint(*args, **kwargs)
         except _Refused as refused:
             return refused.response
+        except _BadRequest as bad:
+            return JSONResponse({"error": str(bad)}, status_code=400)
 
     return answer
 
@@ -127,10 +129,7 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, str, dict[str, Any]]:
         """The caller's identity, the subject the body's `user` names, and the body."""
         actor = await authenticate(tenant, request, action)
-        try:
-            body = await _body(request)
-        except _BadRequest as exc:
-            raise _Refused(JSONResponse({"error": str(exc)}, status_code=400)) from None
+        body = await _body(request)
         return actor, privacy.subject(tenant, body["user"]), body
 
     @router.get("/{tenant}/audit")
@@ -198,7 +197,7 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
             names = sorted(
                 {str(e["loc"][0]) if e["loc"] and e["loc"][0] in known else "?" for e in exc.errors()}
             )
-            return JSONResponse({"error": f"invalid profile fields: {', '.join(names)}"}, status_code=400)
+            raise _BadRequest(f"invalid profile fields: {', '.join(names)}") from None
         profile = await rights.rectify(subject, fields, actor)
         return JSONResponse({"fields": sorted(profile)})
 
@@ -210,9 +209,9 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
         try:
             purpose, state = Purpose(str(body.get("purpose"))), State(str(body.get("state")))
         except ValueError:
-            return JSONResponse({"error": "unknown purpose or state"}, status_code=400)
+            raise _BadRequest("unknown purpose or state") from None
         if state not in _SETTABLE:
-            return JSONResponse({"error": "state must be granted, denied or withdrawn"}, status_code=400)
+            raise _BadRequest("state must be granted, denied or withdrawn")
         version = tenants.get(tenant)[0].consent.version()
         context = Context(
             method=Method.TENANT_API, channel="admin_api", actor=actor.name, config_version=version
