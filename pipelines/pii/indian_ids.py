@@ -198,9 +198,11 @@ class IpAddressDetector:
         r"(?<![\w:.])(?=[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:]+(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3})?"
         r"(?![\w:]|\.[0-9A-Za-z])"
     )
-    # Software words shortly before a dotted quad ("updated to 2.10.3.1", "app 10.4.2.19") make it a version.
+    # Software words shortly before a dotted quad ("updated to 2.10.3.1", "app 10.4.2.19", "ऐप 7.3.77.178") make
+    # it a version.
     _version = re.compile(
-        r"\b(?:version|ver|v|build|release|update\w*|upgrade\w*|app|firmware|patch)\b", re.IGNORECASE
+        r"\b(?:version|ver|v|build|release|update\w*|upgrade\w*|app|firmware|patch)\b|ऐप|वर्ज़न|वर्जन|अपडेट|संस्करण",
+        re.IGNORECASE,
     )
 
     def find(self, text: str) -> Iterator[Span]:

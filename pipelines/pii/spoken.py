@@ -653,7 +653,12 @@ class _Digits:
                 k, gap = j + 1, 0
                 while k < len(lexemes) and gap < _MAX_SEPARATOR and not claimed[k] and _separates(lexemes[k]):
                     k, gap = k + 1, gap + 1
-                if k < len(lexemes) and not claimed[k] and lexemes[k].kind in _ITEM_KINDS:
+                if (
+                    k < len(lexemes)
+                    and not claimed[k]
+                    and lexemes[k].kind in _ITEM_KINDS
+                    and not self._clock(k)
+                ):
                     items.append(k)
                     j = k
                 else:
@@ -663,6 +668,17 @@ class _Digits:
                     edits.extend(self._rewrite(run))
             i = j + 1
         return edits
+
+    def _clock(self, i: int) -> bool:
+        """Written digits that start a time ("… nau, 7:15 PM tak"): the next words, not more of the number."""
+        lexemes = self._lexemes
+        return (
+            lexemes[i].kind is _Kind.NUM
+            and i + 2 < len(lexemes)
+            and lexemes[i + 1].kind is _Kind.MARK
+            and lexemes[i + 1].value == ":"
+            and lexemes[i + 2].kind is _Kind.NUM
+        )
 
     def _leading_plus(self, i: int) -> bool:
         """ "plus" one space before a digit word: "plus nine one"."""

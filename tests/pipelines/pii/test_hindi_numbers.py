@@ -47,6 +47,11 @@ def test_hindi_pairs_are_written_as_digits(text: str, shadow: str) -> None:
             EntityType.AADHAAR,
             "painsath assi tihattar shunya do pandrah athattar",
         ),
+        (  # a time written after it is not more of the number
+            "KYC ke liye aadhaar painsath assi tihattar shunya do pandrah athattar, 7:15 PM tak aa jaana",
+            EntityType.AADHAAR,
+            "painsath assi tihattar shunya do pandrah athattar",
+        ),
         (
             "मेरा आधार पैंसठ अस्सी तिहत्तर शून्य दो पंद्रह अठहत्तर है",
             EntityType.AADHAAR,
