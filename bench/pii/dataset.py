@@ -15,16 +15,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bench.pii import lexicon, surface, templates, values
+from bench.pii.labels import Label
 from bench.pii.surface import Language, Persona
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bench.pii.labels import Label
-
 T = TypeVar("T")
 Mode = Literal["written", "spoken"]
 Category = Literal["pii", "hard_negative", "clean"]
+# Surface forms the report follows on their own: numbers said in Hindi pairs ("atthanve sattasi …") and Latin
+# names inside Devanagari sentences ("मेरा नाम Rahul Sharma है").
+Form = Literal["", "hindi_pairs", "latin_name_in_devanagari"]
+FORMS: dict[Form, str] = {
+    "hindi_pairs": "Hindi number pairs",
+    "latin_name_in_devanagari": "Latin name in Deva",
+}
+_HINDI_PAIR_WORDS = frozenset(
+    w for table in (lexicon.HINDI_PAIRS, lexicon.HINDI_PAIRS_DEVA) for ws in table.values() for w in ws
+)
 
 DEFAULT_SEED = 20_240_601
 DEFAULT_SIZE = 3000
@@ -38,6 +47,7 @@ class GoldSpan:
     start: int
     end: int
     type: Label
+    form: Form = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +139,10 @@ class _Builder:
         self._length += len(value)
         return start, self._length
 
-    def value(self, template: str, value: str, type_: Label) -> None:
+    def value(self, template: str, value: str, type_: Label, form: Form = "") -> None:
         before, after = template.split("{v}")
         self.text(before)
-        self.spans.append(GoldSpan(*self._raw(value), type_))
+        self.spans.append(GoldSpan(*self._raw(value), type_, form))
         self.text(after)
 
     def decoy(self, template: str, value: str, kind: str) -> None:
@@ -208,7 +218,8 @@ class _Composer:
         renderers = surface.WRITTEN if self.mode == "written" else surface.SPOKEN
         template = self._pick(templates.PII_PHRASES[type_])
         value = renderers[type_](self.rng, self.language, self.persona)
-        return _Piece(lambda: self.builder.value(template, value, type_), template)
+        form = _form(type_, value, self.language)
+        return _Piece(lambda: self.builder.value(template, value, type_, form), template)
 
     def decoy(self) -> _Piece:
         if self.rng.random() < 0.15:
@@ -243,6 +254,12 @@ class _Composer:
             piece.write()
             previous = piece
         return self.builder.build()
+
+
+def _form(type_: Label, value: str, language: Language) -> Form:
+    if type_ is Label.PERSON and language == "devanagari" and value.isascii():
+        return "latin_name_in_devanagari"
+    return "hindi_pairs" if not _HINDI_PAIR_WORDS.isdisjoint(value.split()) else ""
 
 
 def _message(rng: random.Random, id_: int, category: Category, mode: Mode, language: Language) -> Example:

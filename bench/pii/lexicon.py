@@ -142,3 +142,41 @@ IBAN_FORMATS = {
     "NL": (("A", 4), ("N", 10)),
     "IE": (("A", 4), ("N", 14)),
 }
+
+# Hindi numbers 10-99 as a speaker says them, each its own word: romanized (common spellings, the first most
+# usual) and Devanagari, one decade per line. Written here for the generator, apart from the engine's own list.
+_HINDI_PAIRS = (
+    "das gyarah barah terah chaudah pandrah solah satrah atharah unnis",
+    "bees ikkis bais teis chaubis pachchis chhabbis sattais atthais untis",
+    "tees iktis battis taintis chauntis paintis chhattis saintis adtis untalis",
+    "chalis iktalis bayalis taintalis chawalis paintalis chhiyalis saintalis adtalis unchas",
+    "pachas ikyavan bavan tirpan chauvan pachpan chhappan sattavan atthavan unsath",
+    "saath iksath basath tirsath chaunsath painsath chhiyasath sadsath adsath unhattar",
+    "sattar ikhattar bahattar tihattar chauhattar pachhattar chhihattar sathattar athhattar unyasi",
+    "assi ikyasi bayasi tirasi chaurasi pachasi chhiyasi sattasi atthasi navasi",
+    "nabbe ikyanve banve tiranve chauranve pachanve chhiyanve sattanve atthanve ninyanve",
+)
+_HINDI_PAIRS_DEVA = (
+    "दस ग्यारह बारह तेरह चौदह पंद्रह सोलह सत्रह अठारह उन्नीस",
+    "बीस इक्कीस बाईस तेईस चौबीस पच्चीस छब्बीस सत्ताईस अट्ठाईस उनतीस",
+    "तीस इकतीस बत्तीस तैंतीस चौंतीस पैंतीस छत्तीस सैंतीस अड़तीस उनतालीस",
+    "चालीस इकतालीस बयालीस तैंतालीस चवालीस पैंतालीस छियालीस सैंतालीस अड़तालीस उनचास",
+    "पचास इक्यावन बावन तिरेपन चौवन पचपन छप्पन सत्तावन अट्ठावन उनसठ",
+    "साठ इकसठ बासठ तिरेसठ चौंसठ पैंसठ छियासठ सड़सठ अड़सठ उनहत्तर",
+    "सत्तर इकहत्तर बहत्तर तिहत्तर चौहत्तर पचहत्तर छिहत्तर सतहत्तर अठहत्तर उन्यासी",
+    "अस्सी इक्यासी बयासी तिरासी चौरासी पचासी छियासी सत्तासी अट्ठासी नवासी",
+    "नब्बे इक्यानवे बानवे तिरानवे चौरानवे पचानवे छियानवे सत्तानवे अट्ठानवे निन्यानवे",
+)
+# Other spellings transcripts hold for a few of them.
+_HINDI_PAIR_VARIANTS = {50: ("pachaas",), 25: ("pachis",), 11: ("gyaarah",), 12: ("baarah",), 90: ("nabbey",)}
+
+
+def _pairs(decades: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
+    words = [w for decade in decades for w in decade.split()]
+    return {n: (word,) for n, word in enumerate(words, start=10)}
+
+
+HINDI_PAIRS: dict[int, tuple[str, ...]] = {
+    n: words + _HINDI_PAIR_VARIANTS.get(n, ()) for n, words in _pairs(_HINDI_PAIRS).items()
+}
+HINDI_PAIRS_DEVA: dict[int, tuple[str, ...]] = _pairs(_HINDI_PAIRS_DEVA)

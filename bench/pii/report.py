@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bench.pii.dataset import FORMS
 from bench.pii.labels import Label
 from bench.pii.score import CHECKSUM_TYPES, PRF, Run, Scores, Share, uncovered
 
@@ -49,6 +50,8 @@ def describe_dataset(dataset: Sequence[Example], seed: int) -> Iterator[str]:
         for mode in MODES
     )
     yield "  " + ", ".join(f"{lang} {languages[lang]}" for lang in ("en", "hinglish", "devanagari"))
+    forms: Counter[str] = Counter(s.form for e in dataset for s in e.spans if s.form)
+    yield "  " + ", ".join(f"{name} {forms[form]} spans" for form, name in FORMS.items())
 
 
 def _prf_cell(prf: PRF | None) -> str:
@@ -100,6 +103,10 @@ _SUMMARY: tuple[tuple[str, Callable[[Scores], str]], ...] = (
     ("  leak, en", lambda s: _pct(s.leak_by_language.get("en"))),
     ("  leak, hinglish", lambda s: _pct(s.leak_by_language.get("hinglish"))),
     ("  leak, devanagari", lambda s: _pct(s.leak_by_language.get("devanagari"))),
+    *(
+        (f"  leak, {name}", lambda s, form=form: _pct(s.leak_by_form.get(form)))
+        for form, name in FORMS.items()
+    ),
     ("false alarms (PII-free msgs)", lambda s: _pct(s.false_alarm)),
     ("over-masking (non-PII chars)", lambda s: _pct(s.over_masking)),
     ("msgs/s, one core (wall)", lambda s: f"{s.latency.per_second:,.0f}"),

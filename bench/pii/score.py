@@ -119,6 +119,7 @@ class Scores:
     leak_by_mode: dict[str, Share]  # gold characters left uncovered: written, spoken
     leak_by_language: dict[str, Share]
     leak_by_type: dict[str, Share]
+    leak_by_form: dict[str, Share]  # the forms in `dataset.FORMS`
     false_alarm: Share
     over_masking: Share
     decoy_hits: dict[str, Share]
@@ -172,6 +173,7 @@ def score(dataset: Sequence[Example], run: Run) -> Scores:
     leak_by_mode: dict[str, Share] = {}
     leak_by_language: dict[str, Share] = {}
     leak_by_type: dict[str, Share] = {}
+    leak_by_form: dict[str, Share] = {}
     false_alarm, over_masking = Share(), Share()
     decoy_hits: dict[str, Share] = {}
     for example, predicted in zip(dataset, run.predictions, strict=True):
@@ -189,9 +191,10 @@ def score(dataset: Sequence[Example], run: Run) -> Scores:
         leak_by_language[example.language] = leak_by_language.get(example.language, Share()) + leak
         for span in example.spans:
             missed = sum(1 for i in range(span.start, span.end) if not masked[i])
-            leak_by_type[span.type] = leak_by_type.get(span.type, Share()) + Share(
-                missed, span.end - span.start
-            )
+            span_leak = Share(missed, span.end - span.start)
+            leak_by_type[span.type] = leak_by_type.get(span.type, Share()) + span_leak
+            if span.form:
+                leak_by_form[span.form] = leak_by_form.get(span.form, Share()) + span_leak
         if not example.spans:
             false_alarm += Share(bool(predicted), 1)
         over_masking += Share(overmasked, len(masked) - gold_chars)
@@ -206,6 +209,7 @@ def score(dataset: Sequence[Example], run: Run) -> Scores:
         leak_by_mode=leak_by_mode,
         leak_by_language=leak_by_language,
         leak_by_type=leak_by_type,
+        leak_by_form=leak_by_form,
         false_alarm=false_alarm,
         over_masking=over_masking,
         decoy_hits=decoy_hits,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from bench.pii import values
+from bench.pii import lexicon, values
 from bench.pii.labels import Label
 
 if TYPE_CHECKING:
@@ -105,6 +105,20 @@ def say_pairs(rng: random.Random, number: str) -> str:
         else:
             words.append(number_words(int(pair)))
     return rng.choice((" ", ", ")).join(words)
+
+
+def say_hindi_pairs(rng: random.Random, number: str, voice: Voice) -> str:
+    """Two digits at a time in Hindi, where 10-99 are one word each: 9887655432 → "atthanve sattasi chhiyasi …";
+    some pairs digit by digit ("nau aath sattasi …"), as a pair with a leading zero always is."""
+    pairs = lexicon.HINDI_PAIRS_DEVA if voice == "deva" else lexicon.HINDI_PAIRS
+    words = []
+    for i in range(0, len(number), 2):
+        pair = number[i : i + 2]
+        if pair[0] == "0" or len(pair) == 1 or rng.random() < 0.2:
+            words.append(" ".join(_DIGITS[voice][int(d)] for d in pair))
+        else:
+            words.append(rng.choice(pairs[int(pair)]))
+    return " ".join(words)
 
 
 def spell(rng: random.Random, text: str, voice: Voice, groups: tuple[int, ...] = ()) -> str:
@@ -288,7 +302,7 @@ def written_dob(rng: random.Random, language: Language, persona: Persona) -> str
 
 
 def written_person(rng: random.Random, language: Language, persona: Persona) -> str:
-    p = persona.person_deva if language == "devanagari" and rng.random() < 0.8 else persona.person
+    p = persona.person_deva if language == "devanagari" and rng.random() < 0.6 else persona.person
     text = rng.choice((f"{p.first} {p.last}", f"{p.first} {p.last}", p.first))
     return text.lower() if language != "devanagari" and rng.random() < 0.15 else text
 
@@ -321,6 +335,8 @@ def spoken_phone(rng: random.Random, language: Language, persona: Persona) -> st
     voice = voice_for(rng, language)
     if voice == "en" and not landline and rng.random() < 0.15:  # in pairs: "ninety eight forty five …"
         return say_pairs(rng, n)
+    if voice != "en" and not landline and rng.random() < 0.4:  # "atthanve sattasi …"
+        return say_hindi_pairs(rng, n, voice)
     groups = rng.choice(((5, 5), (5, 5), (3, 3, 4), (), (2, 4, 4)))
     prefix = "zero " if landline else rng.choice(("", "", "", "plus nine one ", "zero "))
     if voice == "deva" and prefix:
@@ -378,7 +394,10 @@ def spoken_aadhaar(rng: random.Random, language: Language, persona: Persona) -> 
     n = values.aadhaar(rng)
     if rng.random() < 0.2:
         return f"{n[:4]} {n[4:8]} {n[8:]}"
-    return say_digits(rng, n, voice_for(rng, language), (4, 4, 4))
+    voice = voice_for(rng, language)
+    if voice != "en" and rng.random() < 0.4:
+        return say_hindi_pairs(rng, n, voice)
+    return say_digits(rng, n, voice, (4, 4, 4))
 
 
 def spoken_pan(rng: random.Random, language: Language, persona: Persona) -> str:
@@ -395,7 +414,12 @@ def spoken_vehicle(rng: random.Random, language: Language, persona: Persona) -> 
 
 def spoken_bank_account(rng: random.Random, language: Language, persona: Persona) -> str:
     n = values.bank_account(rng)
-    return n if rng.random() < 0.2 else say_digits(rng, n, voice_for(rng, language), (4, 4, 4, 4))
+    if rng.random() < 0.2:
+        return n
+    voice = voice_for(rng, language)
+    if voice != "en" and rng.random() < 0.4:
+        return say_hindi_pairs(rng, n, voice)
+    return say_digits(rng, n, voice, (4, 4, 4, 4))
 
 
 def spoken_ip(rng: random.Random, language: Language, persona: Persona) -> str:
@@ -421,7 +445,7 @@ def spoken_dob(rng: random.Random, language: Language, persona: Persona) -> str:
 
 
 def spoken_person(rng: random.Random, language: Language, persona: Persona) -> str:
-    p = persona.person_deva if language == "devanagari" and rng.random() < 0.8 else persona.person
+    p = persona.person_deva if language == "devanagari" and rng.random() < 0.6 else persona.person
     text = rng.choice((f"{p.first} {p.last}", f"{p.first} {p.last}", p.first))
     return text.lower() if language != "devanagari" and rng.random() < 0.4 else text
 
