@@ -197,12 +197,13 @@ _NOT_NAMES = frozenset(
 )  # fmt: skip
 # Honorifics, and "naam" ("naam Tejaswini likh lo"): a capitalized or known word after them is a name.
 _HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s+", re.IGNORECASE)
-# A sign-off, then a name that ends the message or its line: "Regards, Hrithik Rizvi", "Thanks - Amit".
+# A sign-off, then a name that ends the message, its line or its clause: "Regards, Hrithik Rizvi", "Thanks - Amit",
+# "धन्यवाद, Harish, …".
 _SIGN_OFF = re.compile(
     r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya|धन्यवाद|शुक्रिया)\s*[,:-]?\s+",
     re.IGNORECASE,
 )
-_LINE_END = re.compile(r"\s*(?:[.!]|$|\n)")
+_LINE_END = re.compile(r"\s*(?:[.!,]|$|\n)")
 # "naam Oindrila Shah likh lo": the words between "naam" and "write it down" are the name.
 _NAME_FRAME = re.compile(
     rf"\b(?:naam|name|नाम)\s+(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})\s+"

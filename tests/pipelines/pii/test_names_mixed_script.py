@@ -30,6 +30,7 @@ def _people(text: str) -> list[str]:
         ("सुरेश जी से बात करवा दो", "सुरेश"),
         ("ठीक है, धन्यवाद, Harish Naidu", "Harish Naidu"),
         ("शुक्रिया, रवि", "रवि"),
+        ("धन्यवाद, Harish, मेरी बाइक की सर्विस करनी है", "Harish"),  # a sign-off name may end a clause
         ("बुकिंग के लिए नाम Oindrila Mukherjee लिख लीजिए", "Oindrila Mukherjee"),
         ("नाम Dhanush लिखो", "Dhanush"),
     ],
@@ -58,6 +59,8 @@ def test_a_latin_name_in_a_devanagari_message_is_replaced() -> None:
         "मेरा नाम है ना लिस्ट में?",
         "नाम अपना लिख दीजिए",
         "धन्यवाद, जल्दी बताइए",
+        "धन्यवाद, Sir, कल आऊँगा",
+        "Thanks, Great service, see you",
     ],
 )
 def test_words_in_devanagari_sentences_that_are_not_names(text: str) -> None:
