@@ -216,7 +216,7 @@ class Responder:
                         said.append(spoken.strip() + " ")
                         yield said[-1]
                         pending = rest
-        assembled = tuple(c.call(i) for i, c in sorted(calls.items()) if c.name)
+        assembled = tuple(c.call() for _, c in sorted(calls.items()) if c.name)
         rest = pending.strip()
         if finish == "length" and said:
             rest = ""  # an unfinished last sentence is not spoken
@@ -277,6 +277,5 @@ class _CallPieces:
             self.name = self.name or piece.function.name or ""
             self.arguments.append(piece.function.arguments or "")
 
-    def call(self, index: int) -> ToolCall:
-        """Some compatible servers send no id; the follow-up still needs one to answer the call by."""
-        return ToolCall(self.id or f"call_{index}", self.name, "".join(self.arguments) or "{}")
+    def call(self) -> ToolCall:
+        return ToolCall(self.id, self.name, "".join(self.arguments) or "{}")
