@@ -64,6 +64,11 @@ class PhoneDetector:
     # "order 9876543210", "PNR 4512369870": a reference label nearer than any phone word makes it no phone,
     # unless a phone word follows the number.
     _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS, one_value=True)
+    # "order number 9876543210", "ऑर्डर नंबर …": a number word right after a reference label is part of the label.
+    _reference_number = re.compile(
+        rf"(?:{REFERENCE_LABELS.pattern})\s*(?:number|no\b\.?|num\b|नंबर)\s*(?:is\s+|hai\s+|है\s+)?[:#-]?\s*$",
+        re.IGNORECASE,
+    )
 
     # No valid number has fewer than seven digits, with at most a few separators between two of them.
     _enough_digits = re.compile(r"\d(?:[\s().,-]{0,4}\d){6}")
@@ -85,6 +90,12 @@ class PhoneDetector:
     _loose = re.compile(r"(?<![\w+.,])\+?\d(?:(?:[\s.-]{0,2}|,\s)\d){7,12}(?!\w|[.,-]?\d)")
     _date = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}")
 
+    def _is_reference(self, text: str, start: int) -> bool:
+        return (
+            self._reference.opens(text, start)
+            or self._reference_number.search(text, max(0, start - 40), start) is not None
+        )
+
     def find(self, text: str) -> Iterator[Span]:
         if self._enough_digits.search(text) is None:
             return
@@ -93,7 +104,7 @@ class PhoneDetector:
         for match in matcher:
             if (
                 not match.raw_string.startswith("+")
-                and self._reference.opens(text, match.start)
+                and self._is_reference(text, match.start)
                 and PHONE_AFTER.match(text, match.end) is None  # "… is my husband's number"
             ):
                 continue

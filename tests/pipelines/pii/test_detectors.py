@@ -142,6 +142,8 @@ def test_mixed_message_minimizes_every_value_once() -> None:
         ("payment ho gaya, utr SBINN49311490977, 82344 76883 pe whatsapp kar dena", "82344 76883"),
         # a phone phrase after the number beats an ID label before it
         ("Voter card no. VGQ4287017 as ID proof 8376028692 is my husband's number", "8376028692"),
+        ("order number 12345 hai, mera number 9876543210", "9876543210"),
+        ("order number 9876543210 is my husband's number", "9876543210"),
     ],
 )
 def test_phone_after_a_spent_or_overruled_reference_label(text: str, phone: str) -> None:
@@ -153,6 +155,11 @@ def test_phone_after_a_spent_or_overruled_reference_label(text: str, phone: str)
     [
         "order 7665559394 kab aayega? mera number nahi badla",  # the phone word belongs to no number here
         "ऑर्डर 6001222470 अभी तक नहीं आया",  # Devanagari reference labels
+        # "number" right after a reference label is part of it
+        "order number 6766082413 ka status batao",
+        "ticket no. 9876543210 still open",
+        "ऑर्डर नंबर 6766082413 का स्टेटस बताइए",
+        "हाँ ऑर्डर नंबर छह सात छह छह शून्य आठ दो चार एक तीन का स्टेटस बताइए",
     ],
 )
 def test_references_are_no_phone_numbers(text: str) -> None:
