@@ -671,14 +671,8 @@ class _Digits:
 
     def _clock(self, i: int) -> bool:
         """Written digits that start a time ("… nau, 7:15 PM tak"): the next words, not more of the number."""
-        lexemes = self._lexemes
-        return (
-            lexemes[i].kind is _Kind.NUM
-            and i + 2 < len(lexemes)
-            and lexemes[i + 1].kind is _Kind.MARK
-            and lexemes[i + 1].value == ":"
-            and lexemes[i + 2].kind is _Kind.NUM
-        )
+        lx = self._lexemes[i]
+        return lx.kind is _Kind.NUM and _CLOCK_TAIL.match(self._text, lx.end) is not None
 
     def _leading_plus(self, i: int) -> bool:
         """ "plus" one space before a digit word: "plus nine one"."""
@@ -787,6 +781,7 @@ def _joinable(a: _Lexeme, b: _Lexeme) -> bool:
 
 
 _MIN_PAIRED_DIGITS: Final = 6
+_CLOCK_TAIL: Final = re.compile(r":\d")  # after the hour of a time written in digits
 
 
 def _with_pairs(lexemes: Sequence[_Lexeme], claimed: Sequence[bool]) -> tuple[list[_Lexeme], list[bool]]:
