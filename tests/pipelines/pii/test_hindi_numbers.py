@@ -66,6 +66,42 @@ def test_values_said_in_hindi_pairs_are_masked_whole(text: str, type_: EntityTyp
     assert minimized == text.replace(spoken, f"<{type_.name}_1>")
 
 
+@pytest.mark.parametrize(
+    ("text", "type_", "spoken"),
+    [
+        (
+            "address hai flat 12 Koramangala Bengaluru pin code chhappan shunya shunya chauntis",
+            EntityType.ADDRESS,
+            "flat 12 Koramangala Bengaluru pin code chhappan shunya shunya chauntis",
+        ),
+        (
+            "मेरा पता फ्लैट 12 कोरमंगला बेंगलुरु पिन कोड छप्पन शून्य शून्य चौंतीस है",
+            EntityType.ADDRESS,
+            "फ्लैट 12 कोरमंगला बेंगलुरु पिन कोड छप्पन शून्य शून्य चौंतीस",
+        ),
+        (
+            "mera khata number battis paintalis adtis battis chhattis chalis hai",
+            EntityType.BANK_ACCOUNT,
+            "battis paintalis adtis battis chhattis chalis",
+        ),
+        (
+            "मेरा खाता नंबर बत्तीस पैंतालीस अड़तीस बत्तीस छत्तीस चालीस है",
+            EntityType.BANK_ACCOUNT,
+            "बत्तीस पैंतालीस अड़तीस बत्तीस छत्तीस चालीस",
+        ),
+    ],
+)
+def test_pin_codes_and_accounts_said_in_hindi_pairs(text: str, type_: EntityType, spoken: str) -> None:
+    assert [(s.type, text[s.start : s.end]) for s in Minimizer().scan(text)] == [(type_, spoken)]
+
+
+def test_a_pin_code_asked_about_stays() -> None:
+    """A PIN code alone is a place, not a person's address."""
+    text = "pin code chhappan shunya shunya chauntis pe delivery hoti hai?"
+    assert spoken_shadow(text).text == "pin code 560034 pe delivery hoti hai?"
+    assert Minimizer().scan(text) == []
+
+
 def test_a_surname_that_spells_a_number_stays_out_of_the_number() -> None:
     """ "Das" is ten only beside another Hindi number word; after a comma it is the surname."""
     text = "main Rahul Das, number nau aath saat chhe paanch chaar teen do ek shunya"
