@@ -2,7 +2,8 @@
 
 Written forms vary the layout (grouping, separators, case, Devanagari numerals). Spoken forms are what a
 transcript holds: digits as words in English, romanized Hindi or Devanagari ("double nine", "nau aath"),
-letters spelled out, "dot" and "at the rate" in e-mails; sometimes the transcriber wrote numerals anyway.
+numbers in pairs ("ninety eight forty five", "atthanve sattasi", "अट्ठानवे सत्तासी"), letters spelled out,
+"dot" and "at the rate" in e-mails; sometimes the transcriber wrote numerals anyway.
 """
 
 from __future__ import annotations
