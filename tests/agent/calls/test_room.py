@@ -1,12 +1,50 @@
-"""The LiveKit room entrypoint's own logic. The room itself needs a LiveKit server, which cannot run here:
-the session it starts is the same `voice_session` + `CallAgent` the WebRTC tests drive end to end."""
+"""The LiveKit room entrypoint. A LiveKit server (and so a real room, a SIP participant or LiveKit's WhatsApp
+connector) cannot run here. What can: the room worker's own process set-up (`RoomCalls.build`, its `prewarm`,
+against the real redis-server, the real models and the local LLM peer), the room's tenant and caller taken
+from room metadata and participant attributes, and a room call answered by `RoomCalls.answer` as in a room,
+except that the caller's audio comes through the aiortc bridge of the WhatsApp call tests instead of the
+room's tracks, and the hang-up (deleting the room) is observed instead of performed."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import TYPE_CHECKING
+
 import pytest
 
-from agent.calls.room import prewarm, room_tenant
+from agent.calls.assembly import CallOutcome
+from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
+from agent.calls.room import RoomCalls, caller_id, prewarm, room_tenant
+from agent.calls.webrtc import CallPeer
+from agent.privacy import Privacy
+from agent.queue import QueueConfig
 from agent.runtime import RuntimeConfigError
+from agent.settings import Settings
+from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.tenants import TenantRegistry
+from tests.agent.calls import test_call_tools as tools_call
+from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
+from tests.agent.calls.hearing import sounds_like
+from tests.agent.calls.stack import CALLER
+from tests.agent.stack import MASTER, settings
+from tests.llm_peer import serve_chat_peer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from livekit.agents import AgentSession
+    from redis.asyncio import Redis
+
+    from agent.calls.agent import CallAgent
+    from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
+    from tests.agent.tenant_peer import TenantPeer
+    from tests.redis_server import RedisServer
+
+TENANT = tools_call.TENANT  # the shipped tenant with tools on, its CRM on the local tenant peer
+crm, prompts = tools_call.crm, tools_call.prompts  # the same fixtures as the WhatsApp tools call
+CALLER_ATTRIBUTES = Settings.model_fields["calls_caller_attributes"].default
 
 
 @pytest.mark.parametrize(
@@ -23,7 +61,96 @@ def test_the_tenant_comes_from_the_room_metadata(metadata: str | None, tenant: s
     assert room_tenant(metadata) == tenant
 
 
+@pytest.mark.parametrize(
+    ("attributes", "caller"),
+    [
+        ({"sip.phoneNumber": "+919876543210"}, "919876543210"),  # LiveKit SIP's E.164 number
+        ({"sip.phoneNumber": "+91 98765-43210"}, "919876543210"),
+        ({"sip.phoneNumber": "+1 (555) 000-1111"}, "15550001111"),
+        ({"leadclose.caller": "919876543210"}, "919876543210"),  # set when accepting a connector call
+        ({"sip.phoneNumber": "+15550001111", "leadclose.caller": "919876543210"}, "15550001111"),  # in order
+        ({"sip.phoneNumber": "anonymous", "leadclose.caller": "919876543210"}, "919876543210"),
+        ({"sip.phoneNumber": "sip:alice@example.com"}, ""),
+        ({"sip.phoneNumber": "+٩١٩٨٧٦٥٤٣٢١٠"}, ""),  # digits, but not ASCII ones
+        ({"sip.phoneNumber": "1234567890123456"}, ""),  # longer than E.164 allows
+        ({"sip.callID": "SCL_1"}, ""),
+        ({}, ""),
+    ],
+)
+def test_the_caller_is_the_first_attribute_holding_a_phone_number(
+    attributes: dict[str, str], caller: str
+) -> None:
+    assert caller_id(attributes, CALLER_ATTRIBUTES) == caller
+
+
 def test_the_room_worker_refuses_to_start_without_an_llm_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LEADCLOSE_LLM_BASE_URL", raising=False)
     with pytest.raises(RuntimeConfigError, match="LEADCLOSE_LLM_BASE_URL"):
         prewarm(None)  # type: ignore[arg-type]  # refused before the process is touched
+
+
+async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_the_tenants_tools(
+    redis: Redis,
+    redis_server: RedisServer,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+    prompts: Path,
+    crm: TenantPeer,
+) -> None:
+    """The caller is known by the SIP participant's number: the disclosure goes to their consent ledger with
+    the SIP call id as evidence, the tenant's handoff tool runs for their conversation (the CRM is told, the
+    handoff flag is set), the call ends after the reply and the caller is hung up; the call record follows."""
+    said = await synthesizer.synthesize("Can I speak with someone from your team about a flat?")
+    with serve_chat_peer(tools_call.model) as llm:
+        llm.forbidden = [CALLER]
+        config = settings(redis_server.url, prompts, llm_base_url=llm.base_url, llm_model="test-model")
+        calls = RoomCalls.build(config)  # the room worker's prewarm (blocking, on the main thread as there)
+        call = calls.context(
+            json.dumps({"tenant": TENANT}),
+            {"sip.phoneNumber": "+91 98765 43210", "sip.callID": "SCL_r1"},
+            "SCL_r1",
+        )
+        assert (call.tenant, call.user_key) == (TENANT, CALLER)
+        caller, peer, output = Caller(), CallPeer(), CallAudioOutput()
+        track = AgentAudioTrack(output)
+        hung_up = asyncio.Event()
+
+        async def bridged(agent: CallAgent, session: AgentSession[None]) -> None:
+            """Stands in for `session.start(agent, room=…)`: the same session, its audio over WebRTC."""
+            answer = await peer.answer(await caller.offer(), track)
+            await caller.answer_with(answer)
+            await peer.connected()
+            track.open()
+            session.input.audio = CallAudioInput(await peer.remote_audio())
+            session.output.audio = output
+            await session.start(agent, record=False)
+
+        async def hang_up() -> None:
+            hung_up.set()
+
+        try:
+            answered = asyncio.create_task(calls.answer(call, bridged, hang_up))
+            await caller.wait_quiet()
+            assert "assistant" in transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+            spoke_until = await caller.say(to_call_rate(said))
+            assert await asyncio.wait_for(answered, 60) is CallOutcome.AGENT_ENDED
+            heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
+            assert sounds_like(heard, "call you back")
+        finally:
+            await peer.close()
+            await caller.hang_up()
+        assert hung_up.is_set()
+        assert [r for r in llm.requests if r.get("tools")]  # the tenant's tools were offered
+        assert llm.leaks == []
+    assert len(crm.events("handoff.requested")) == 1
+    keyring, shards = Keyring(master_secret(MASTER)), QueueConfig().shards
+    conv = keyring.conversation_ref(TENANT, CALLER)
+    assert await HandoffFlags(redis, shards=shards).active(conv)
+    store = ConversationStore(redis, keyring, shards=shards)
+    privacy = Privacy.build(redis, store, keyring, TenantRegistry.load(prompts), shards=shards)
+    disclosed = [e for e in await privacy.consent.events_of(conv) if e["method"] == "disclosure"]
+    assert disclosed
+    assert {e["evidence"] for e in disclosed} == {"SCL_r1"}
+    (record,) = [r for r in await privacy.processing.records(TENANT, conv) if r["event"] == "call"]
+    assert record["outcome"] == "agent_ended"
+    assert record["counts"]["user_turns"] == 1
