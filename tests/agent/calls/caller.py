@@ -153,8 +153,14 @@ class Caller:
     async def turn(self, samples: np.ndarray, *, quiet_s: float = 1.2, within_s: float = 20.0) -> Answer:
         """One turn of the conversation: say `samples`, wait for the agent to answer and then fall quiet."""
         said_until = await self.say(samples)
-        start = await self.answer_starts(said_until, within_s)
+        await self.answer_starts(said_until, within_s)
         await self.wait_quiet(quiet_s)
+        return self.answer_since(said_until)
+
+    def answer_since(self, said_until: float) -> Answer:
+        """Everything that has arrived since the caller stopped talking at `said_until`, as the answer."""
+        start = self.first_speech_after(said_until)
+        assert start is not None, "the agent said nothing after the caller"
         end = time.monotonic()
         return Answer(said_until, start, end, self.audio_between(said_until, end), self.ears)
 

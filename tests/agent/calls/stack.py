@@ -27,7 +27,7 @@ from agent.tenants import TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
 from pipelines.respond import Responder
-from tests.agent.calls.caller import Caller
+from tests.agent.calls.caller import Answer, Caller
 from tests.agent.calls.hearing import Ears
 from tests.agent.stack import MASTER, TOKEN, echo_reply, eventually, now, settings
 from tests.agent.whatsapp import webhooks as wh
@@ -113,11 +113,11 @@ class CallStack:
         await eventually(lambda: "terminate" in self.graph.actions_of(call_id), 30)
         await caller.hang_up()
 
-    async def parting_words(self, caller: Caller, samples: np.ndarray) -> str:
-        """The caller says `samples` and the agent answers by ending the call: what the caller heard after."""
+    async def final_answer(self, caller: Caller, samples: np.ndarray) -> Answer:
+        """The caller says `samples` and the agent answers by ending the call."""
         said_until = await caller.say(samples)
         await eventually(lambda: self.outcomes().get("agent_ended") == 1, 60)
-        return caller.hear(said_until)
+        return caller.answer_since(said_until)
 
     async def call_record(self, within_s: float = 20.0) -> dict[str, Any]:
         """The caller's one content-free T0 record of the call, once the call worker has written it."""

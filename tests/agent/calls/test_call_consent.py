@@ -85,7 +85,7 @@ async def test_the_transcript_of_a_call_with_a_delete_request_is_not_kept_and_th
         )
         async with stack.call("wacid.erase") as caller:
             await caller.wait_quiet()
-            assert sounds_like(await stack.parting_words(caller, to_call_rate(said)), "erase it")
+            assert sounds_like((await stack.final_answer(caller, to_call_rate(said))).text, "erase it")
         assert stack.llm.bodies == []
         record = await stack.call_record()
 
