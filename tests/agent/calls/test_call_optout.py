@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from agent.calls.call import CallConfig
 from agent.consent_store import Context
 from pipelines.consent import (
     Decision,
@@ -25,7 +26,7 @@ from pipelines.consent import (
     lifted_by_opt_in,
     may,
 )
-from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
+from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.hearing import sounds_like
 from tests.agent.calls.stack import call_stack, subject
 from tests.agent.stack import eventually
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
-    from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from tests.agent.calls.stack import CallStack
     from tests.redis_server import RedisServer
@@ -72,57 +72,37 @@ async def _reply_events(stack: CallStack) -> list[dict[str, Any]]:
     return [e for e in await stack.privacy.consent.events_of(subject()) if e["purpose"] == "reply"]
 
 
-async def _call_records(stack: CallStack) -> list[dict[str, Any]]:
-    return [r for r in await stack.privacy.processing.records("default", subject()) if r["event"] == "call"]
-
-
 async def test_an_opted_out_caller_who_says_start_is_in_the_ledger_first_and_then_gets_the_normal_call(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    synthesizer: PiperSynthesizer,
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
 ) -> None:
     start = await synthesizer.synthesize("Start.")
     question = await synthesizer.synthesize("When does your shop open tomorrow?")
     async with call_stack(redis, redis_server.url, call_models) as stack:
         await _stopped_in_chat(stack)
-        caller = Caller()
-        await stack.ring(caller, "wacid.back")
-        await caller.wait_quiet()
-        offered = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
-        assert sounds_like(offered, "if you want to talk with us now say start")
-        assert "assistant" not in offered  # no disclosure and no AI before the caller chose
+        async with stack.call("wacid.back") as caller:
+            await caller.wait_quiet()
+            offered = caller.hear()
+            assert sounds_like(offered, "if you want to talk with us now say start")
+            assert "assistant" not in offered  # no disclosure and no AI before the caller chose
 
-        spoke_until = await caller.say(to_call_rate(start))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
-        await caller.wait_quiet()
-        greeted = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert "assistant" in greeted
-        assert stack.llm.bodies == []  # the keyword never reached the LLM
-        *_, opted_in = await _reply_events(stack)
-        assert (opted_in["state"], opted_in["method"]) == ("granted", "voice")
-        assert opted_in["evidence"].startswith("wacid.back:")
-        assert await stack.privacy.gate.may("default", subject(), Purpose.REPLY)
+            greeted = await caller.turn(to_call_rate(start))
+            assert "assistant" in greeted.text
+            assert stack.llm.bodies == []  # the keyword never reached the LLM
+            *_, opted_in = await _reply_events(stack)
+            assert (opted_in["state"], opted_in["method"]) == ("granted", "voice")
+            assert opted_in["evidence"].startswith("wacid.back:")
+            assert await stack.privacy.gate.may("default", subject(), Purpose.REPLY)
 
-        spoke_until = await caller.say(to_call_rate(question))
-        await eventually(lambda: caller.first_speech_after(spoke_until) is not None, 20)
-        await caller.wait_quiet()
-        answered = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert sounds_like(answered, "you said")  # the LLM peer echoes: the conversation is the normal one
-        assert len(stack.llm.bodies) == 1
-        await stack.hang_up(caller, "wacid.back")
-        await eventually(lambda: _has_call_record(stack), 20)
-        (record,) = await _call_records(stack)
+            answered = await caller.turn(to_call_rate(question))
+            # The LLM peer echoes: the conversation is the normal one.
+            assert sounds_like(answered.text, "you said")
+            assert len(stack.llm.bodies) == 1
+        record = await stack.call_record()
         assert (record["outcome"], record["counts"]["content_kept"]) == ("caller_hung_up", 1)
 
 
 async def test_an_opted_out_caller_who_says_anything_else_hears_goodbye_and_nothing_is_stored(
-    redis: Redis,
-    redis_server: RedisServer,
-    call_models: CallModels,
-    synthesizer: PiperSynthesizer,
-    transcriber: WhisperTranscriber,
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
 ) -> None:
     """No LLM, no disclosure, no transcript (retention is granted, yet the call's words are not kept), and the
     ledger keeps the STOP; the T0 call record is content-free."""
@@ -130,24 +110,33 @@ async def test_an_opted_out_caller_who_says_anything_else_hears_goodbye_and_noth
     async with call_stack(redis, redis_server.url, call_models) as stack:
         await _stopped_in_chat(stack)
         events_before = await _reply_events(stack)
-        caller = Caller()
-        await stack.ring(caller, "wacid.nope")
-        await caller.wait_quiet()
-        spoke_until = await caller.say(to_call_rate(said))
-        await eventually(lambda: stack.outcomes().get("agent_ended") == 1, 60)
-        heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
-        assert sounds_like(heard, "thank you for calling goodbye")
+        async with stack.call("wacid.nope") as caller:
+            await caller.wait_quiet()
+            answer = await stack.final_answer(caller, to_call_rate(said))
+        assert sounds_like(answer.text, "thank you for calling goodbye")
         assert stack.llm.bodies == []
         assert stack.graph.actions_of("wacid.nope") == ["pre_accept", "accept", "terminate"]
-        await eventually(lambda: _has_call_record(stack), 20)
+        record = await stack.call_record()
         assert await _reply_events(stack) == events_before
         assert not await stack.privacy.gate.may("default", subject(), Purpose.REPLY)
         assert await stack.privacy.content.count(subject()) == 0
-        (record,) = await _call_records(stack)
         assert record["outcome"] == "agent_ended"
         assert record["counts"]["user_turns"] == 0
-        await caller.hang_up()
 
 
-async def _has_call_record(stack: CallStack) -> bool:
-    return bool(await _call_records(stack))
+async def test_an_opted_out_caller_who_stays_silent_hears_goodbye_and_the_call_ends(
+    redis: Redis, redis_server: RedisServer, call_models: CallModels
+) -> None:
+    """Silence after the way back counts as a no: the goodbye, then `terminate`; no LLM and nothing kept."""
+    config = CallConfig(silence_timeout_s=3.0)
+    async with call_stack(redis, redis_server.url, call_models, config=config) as stack:
+        await _stopped_in_chat(stack)
+        async with stack.call("wacid.silent") as caller:
+            await eventually(lambda: stack.outcomes().get("caller_silent") == 1, 30)
+            heard = caller.hear()
+        assert sounds_like(heard, "say start")
+        assert sounds_like(heard, "thank you for calling goodbye")
+        assert stack.llm.bodies == []
+        record = await stack.call_record()
+        assert (record["outcome"], record["counts"]["user_turns"]) == ("caller_silent", 0)
+        assert await stack.privacy.content.count(subject()) == 0
