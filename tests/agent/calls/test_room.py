@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from structlog.testing import capture_logs
 
 from agent.calls.assembly import CallOutcome
 from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
@@ -154,3 +155,20 @@ async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_th
     (record,) = [r for r in await privacy.processing.records(TENANT, conv) if r["event"] == "call"]
     assert record["outcome"] == "agent_ended"
     assert record["counts"]["user_turns"] == 1
+
+
+def test_a_room_caller_without_a_number_is_answered_without_a_ledger_or_tools(
+    redis_server: RedisServer, prompts: Path
+) -> None:
+    """A withheld number: the tenant's brain, but no consent ledger and no tools bound to anyone (the agent
+    still answers with the disclosure); the log says so without any number. The LLM is never asked here."""
+    config = settings(redis_server.url, prompts, llm_base_url="http://127.0.0.1:9/v1")
+    calls = RoomCalls.build(config)
+    with capture_logs() as logs:
+        call = calls.context(
+            json.dumps({"tenant": TENANT}), {"sip.phoneNumber": "anonymous", "sip.callID": "SCL_a"}, "SCL_a"
+        )
+    assert (call.tenant, call.user_key, call.consent, call.toolbox) == (TENANT, "", None, None)
+    assert "the ai assistant of" in call.brain.texts.greeting.lower()
+    (logged,) = [e for e in logs if e["event"] == "call.anonymous_caller"]
+    assert (logged["call"], logged["ledger"], logged["tools"]) == ("SCL_a", False, False)
