@@ -85,7 +85,7 @@ class RoomCalls:
         assembly: CallAssembly,
         metrics: Metrics,
         *,
-        caller_attributes: Sequence[str] = ("sip.phoneNumber",),
+        caller_attributes: Sequence[str],
     ) -> None:
         self._tenants = tenants
         self._state = state
