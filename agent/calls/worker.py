@@ -209,6 +209,10 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
         start_http_server(settings.calls_metrics_port, registry=metrics.registry)
     tenants = TenantRegistry.load(settings.prompts_dir)
     redis = redis_client(settings.redis_url)
+    # A LiveKit plugin registers itself when imported, and refuses to off the main thread: import Silero here,
+    # then load the models off the event loop.
+    import livekit.plugins.silero  # noqa: F401
+
     models = await asyncio.to_thread(CallModels.load, settings.stt_model, settings.tts_voice)
     config = CallConfig(
         ice_servers=ice_servers(settings),

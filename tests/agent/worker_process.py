@@ -1,4 +1,5 @@
-"""`leadclose worker` as a real child process, for crash, restart and drain tests."""
+"""`leadclose worker` (or another long-running command, `leadclose calls`) as a real child process, for crash,
+restart and drain tests."""
 
 from __future__ import annotations
 
@@ -9,20 +10,25 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], concurrency: int = 2) -> None:
+    def __init__(self, env: dict[str, str], concurrency: int = 2, *, args: Sequence[str] = ()) -> None:
+        """`args`: the command and its options (default `worker --concurrency N`); it is ready once it logs
+        `<command>.started`."""
         self._env = {**os.environ, **env}
-        self._concurrency = concurrency
+        self._args = list(args) or ["worker", "--concurrency", str(concurrency)]
         self._process: subprocess.Popen[bytes] | None = None
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
 
     def start(self, ready_within_s: float = 60.0) -> WorkerProcess:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "worker", "--concurrency", str(self._concurrency)],
+            [sys.executable, "-m", "agent.cli", *self._args],
             env=self._env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -32,12 +38,12 @@ class WorkerProcess:
         deadline = time.monotonic() + ready_within_s
         while time.monotonic() < deadline:
             try:
-                if "worker.started" in self.lines.get(timeout=0.5):
+                if f"{self._args[0]}.started" in self.lines.get(timeout=0.5):
                     return self
             except queue.Empty:
                 if self._process.poll() is not None:
                     break
-        raise RuntimeError("worker did not start:\n" + "\n".join(self.log[-20:]))
+        raise RuntimeError(f"{self._args[0]} did not start:\n" + "\n".join(self.log[-20:]))
 
     def _pump(self, stream: IO[bytes]) -> None:
         for raw in stream:
