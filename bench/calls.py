@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from agent.calls.call import CallConfig
-from agent.calls.models import CALL_STT_WINDOW_S, END_OF_SPEECH_SILENCE_S, CallModels
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from agent.settings import CALL_STT_WINDOW_S
 from pipelines.audio import decode
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper

@@ -109,7 +109,7 @@ class RoomCalls:
             max_tokens=settings.llm_max_tokens,
         )
         assembly = CallAssembly(
-            CallModels.load(settings.stt_model, settings.tts_voice),
+            CallModels.load(settings),
             responder,
             settings.llm_model,
             metrics,

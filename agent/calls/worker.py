@@ -213,7 +213,7 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
     # then load the models off the event loop.
     import livekit.plugins.silero  # noqa: F401
 
-    models = await asyncio.to_thread(CallModels.load, settings.stt_model, settings.tts_voice)
+    models = await asyncio.to_thread(CallModels.load, settings)
     config = CallConfig(
         ice_servers=ice_servers(settings),
         silence_timeout_s=settings.calls_silence_timeout_s,

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.calls.models import CALL_STT_WINDOW_S, END_OF_SPEECH_SILENCE_S, CallModels
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from agent.settings import CALL_STT_WINDOW_S
 from pipelines.audio import decode
 from pipelines.stt import WhisperTranscriber, load_whisper
 from tests.agent.calls.caller import to_call_rate
