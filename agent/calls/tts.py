@@ -52,6 +52,16 @@ class PiperTTS(tts.TTS[None]):
         return _PiperSentenceStream(tts=self, conn_options=conn_options, synthesizer=self._synthesizer)
 
 
+def _open(output_emitter: tts.AudioEmitter, synthesizer: PiperSynthesizer, *, stream: bool) -> None:
+    output_emitter.initialize(
+        request_id=uuid.uuid4().hex,
+        sample_rate=synthesizer.sample_rate,
+        num_channels=1,
+        mime_type="audio/pcm",
+        stream=stream,
+    )
+
+
 async def _speak(synthesizer: PiperSynthesizer, text: str, output_emitter: tts.AudioEmitter) -> None:
     async for clip in synthesizer.stream(text):
         output_emitter.push(clip.to_int16().tobytes())
@@ -71,12 +81,7 @@ class _PiperChunkedStream(tts.ChunkedStream):
         self._synthesizer = synthesizer
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        output_emitter.initialize(
-            request_id=uuid.uuid4().hex,
-            sample_rate=self._synthesizer.sample_rate,
-            num_channels=1,
-            mime_type="audio/pcm",
-        )
+        _open(output_emitter, self._synthesizer, stream=False)
         await _speak(self._synthesizer, self.input_text, output_emitter)
 
 
@@ -91,13 +96,7 @@ class _PiperSentenceStream(tts.SynthesizeStream):
         self._synthesizer = synthesizer
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
-        output_emitter.initialize(
-            request_id=uuid.uuid4().hex,
-            sample_rate=self._synthesizer.sample_rate,
-            num_channels=1,
-            mime_type="audio/pcm",
-            stream=True,
-        )
+        _open(output_emitter, self._synthesizer, stream=True)
         output_emitter.start_segment(segment_id=uuid.uuid4().hex)
         pending = ""
         async for piece in self._input_ch:
