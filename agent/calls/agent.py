@@ -321,4 +321,3 @@ def _text_of(chunk: llm.ChatChunk | str | object) -> str:
     if isinstance(chunk, llm.ChatChunk) and chunk.delta is not None:
         return chunk.delta.content or ""
     return ""
-
