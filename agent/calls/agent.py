@@ -23,6 +23,7 @@ from livekit.agents import NOT_GIVEN, Agent, APIError, StopResponse, llm
 from redis.exceptions import RedisError
 
 from agent.calls.consent import yes_or_no
+from agent.consent_config import DEFAULT_CALL_TEXTS, CallTextsConfig
 from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.sentences import split_at_sentence_end
@@ -44,40 +45,27 @@ log = structlog.get_logger()
 
 @dataclass(frozen=True, slots=True)
 class CallTexts:
-    """What the agent says without asking the LLM, in the tenant's language."""
+    """What the agent says without asking the LLM: the tenant's `consent.call_texts` in its language."""
 
-    greeting: str = "Hello! You are speaking with an AI assistant. How can I help you?"
-    apology: str = (
-        "Sorry, I can't answer that right now. I'll ask someone to call you back shortly. Is that all right?"
-    )
-    goodbye: str = "Thank you for calling. Goodbye!"
-    busy: str = "Sorry, we are about to end this call. Please call again in a moment. Goodbye!"
-    withheld: str = "Sorry, we can't take your call here. Goodbye!"  # consent forbids the AI to answer
-    way_back: str = (  # the caller stopped us earlier: calling is an explicit contact, so offer a way back
-        "You asked us earlier not to contact you. If you want to talk with us now, say: start. "
-        "Otherwise, goodbye."
-    )
-    recording_question: str = "We would like to record this call. Is that all right? Please say yes or no."
-    recording_yes: str = "Thank you, this call is recorded. How can I help you?"
-    recording_no: str = "All right, this call is not recorded. How can I help you?"
-    confirmations: dict[Intent, str] = field(
-        default_factory=lambda: {
-            Intent.OPT_OUT: "Understood. We will not contact you again. Goodbye!",
-            Intent.OPT_IN: "Welcome back. How can I help you?",
-            Intent.HUMAN: "Of course. A person from our team will call you back shortly. Goodbye!",
-            Intent.DELETE_DATA: "We have stopped using your data and will erase it within thirty days. Goodbye!",
-            Intent.ACCESS_DATA: "We have noted your request and will send you a copy of your data within "
-            "thirty days. Is there anything else?",
-        }
-    )
+    greeting: str  # the AI disclosure: names the business and says how to reach a person
+    apology: str
+    goodbye: str
+    busy: str
+    withheld: str  # consent forbids the AI to answer
+    way_back: str  # the caller stopped us earlier: calling is an explicit contact, so offer a way back
+    recording_question: str
+    recording_yes: str
+    recording_no: str
+    confirmations: dict[Intent, str]
 
     @classmethod
-    def for_business(cls, name: str) -> CallTexts:
-        """The AI disclosure names the business and says how to reach a person."""
-        return cls(
-            greeting=f"Hello! You are speaking with the AI assistant of {name}, not a person. "
-            "To reach our team, say: talk to a person. How can I help you?"
-        )
+    def for_business(cls, name: str, texts: CallTextsConfig = DEFAULT_CALL_TEXTS["en"]) -> CallTexts:
+        """`texts` (complete, as `ConsentConfig.spoken` gives them) with `{business}` replaced by `name`."""
+        said = {
+            k: v.replace("{business}", name) for k, v in texts.model_dump(exclude={"confirmations"}).items()
+        }
+        confirmations = {i: t.replace("{business}", name) for i, t in texts.confirmations.items()}
+        return cls(**said, confirmations=confirmations)
 
 
 class Welcome(StrEnum):
@@ -99,7 +87,7 @@ class CallBrain:
     """The tenant's side of a call: prompt, restore policy, texts and the business's public numbers."""
 
     system_prompt: str
-    texts: CallTexts = field(default_factory=CallTexts)
+    texts: CallTexts = field(default_factory=lambda: CallTexts.for_business("us"))
     restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
     public_values: frozenset[str] = frozenset()
     keywords: KeywordClassifier | None = None
@@ -108,10 +96,11 @@ class CallBrain:
 
 
 def call_brain(tenant: Tenant, config: TurnConfig) -> CallBrain:
-    """A tenant's call brain: the same rendered prompt, restore policy and keywords as its chat turns."""
+    """A tenant's call brain: the same rendered prompt, restore policy and keywords as its chat turns. Its texts
+    are in the tenant's default language: the call starts before the caller has said anything."""
     return CallBrain(
         config.system_prompt,
-        texts=CallTexts.for_business(tenant.name),
+        texts=CallTexts.for_business(tenant.name, tenant.consent.spoken(tenant.language)),
         restore_policy=config.restore_policy,
         public_values=config.public_values,
         keywords=tenant.consent.classifier(),
