@@ -12,9 +12,11 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A caller's utterance is a few seconds: whisper encodes a 15 s window instead of 30 s (tiny.en on 2 cores:
-# 0.19 instead of 0.38 s per utterance; WER on clips of 7 s and less 5.6 % instead of 2.6 %, pipelines/stt.py).
-CALL_STT_WINDOW_S = 15.0
+# A caller's utterance is a few seconds: whisper encodes a 20 s window instead of 30 s (tiny.en on 2 cores:
+# 0.25 instead of 0.38 s per utterance; WER on clips of 7 s and less 5.6 % instead of 2.6 %, pipelines/stt.py).
+# Not shorter: a one-word "Yes." loses confidence with the window (Piper's, 30 tries, lowest mean log-prob:
+# -0.76 at 30 s, -0.82 at 20 s, -0.86 at 15 s, where the hallucination guard refuses below -0.85).
+CALL_STT_WINDOW_S = 20.0
 
 DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v23.0"
 DEFAULT_MEDIA_HOSTS = ("lookaside.fbsbx.com", "mmg.whatsapp.net")

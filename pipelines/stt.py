@@ -144,8 +144,9 @@ def _fitted_window_model(window_s: float) -> type[WhisperModel]:
     utterance pays for 30 s (tiny.en on 2 cores: 0.25 s of its ~0.35 s). For live calls the encoder gets the
     speech plus its padding up to `window_s` (at least `FITTED_MARGIN_S` of it), as whisper.cpp's
     `audio_ctx` does. The model was trained on 30 s windows, so this costs accuracy; measured with tiny.en
-    on the shared corpus (clips of 7 s and less): WER 2.6 % at 30 s, 5.6 % at 15 s, 7.2 % at 10 s, for
-    0.38, 0.19 and 0.12 s per clip."""
+    on the shared corpus (clips of 7 s and less): WER 2.6 % at 30 s, 5.6 % at 20 and 15 s, 7.2 % at 10 s,
+    for 0.38, 0.25, 0.19 and 0.12 s per clip; a one-word answer's confidence drops too (see the calls'
+    setting)."""
     import numpy as np
     from faster_whisper import WhisperModel
 

@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from pipelines.audio import decode, encode_voice_note
+from tests.agent.calls.hearing import sounds_like
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, first_reply, now, running_stack
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT, Clip
@@ -166,7 +167,9 @@ async def test_bad_media_gets_a_clear_spoken_reply(
     assert sent["type"] == "audio"  # a voice note is answered by voice, also with the fallback
     assert stack.llm.requests == []
     spoken = transcriber.transcribe(decode(stack.graph.uploads[sent["audio"]["id"]].data))
-    assert expected in spoken.text.lower()
+    assert sounds_like(
+        spoken.text, expected
+    )  # as a listener would: the test's tiny.en mishears Piper now and then
     downloads = [r for r in stack.graph.requests if r.path.startswith("/media-download/")]
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in downloads)
     if setup == "foreign_host":
