@@ -64,6 +64,7 @@ class Claim:
 class ReplyState(StrEnum):
     SENDING = "sending"  # a send was started; if no "sent" follows, its outcome is unknown
     SENT = "sent"
+    UNKNOWN = "unknown"  # the send may have reached the person (no usable answer, or a crash): never re-sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +402,10 @@ class ConversationQueue:
 
     async def mark_sent(self, claim: Claim, jobs: Sequence[Job]) -> None:
         await self._fenced_set(claim, "replied", [(j.message_id, ReplyState.SENT.value) for j in jobs])
+
+    async def mark_unknown(self, claim: Claim, jobs: Sequence[Job]) -> None:
+        """The send may or may not have reached the person: no attempt, here or elsewhere, sends it again."""
+        await self._fenced_set(claim, "replied", [(j.message_id, ReplyState.UNKNOWN.value) for j in jobs])
 
     async def memo(self, claim: Claim, name: str) -> bytes | None:
         """A result an earlier attempt of this turn already paid for (transcript, answer, media id)."""

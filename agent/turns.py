@@ -20,7 +20,7 @@ import structlog
 
 from agent.queue import Claim, ConversationQueue, Job, ReplyState
 from agent.records import ProcessingRecord, hashed_id
-from agent.whatsapp import GraphClient, GraphError, MediaError, MediaFailure
+from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
 from pipelines.consent import Method, Purpose
 from pipelines.pii import seed_sender
@@ -52,6 +52,7 @@ class Verdict(StrEnum):
     WINDOW_CLOSED = "window_closed"
     GAVE_UP = "gave_up"
     WITHHELD = "withheld"  # consent (a STOP, an objection, an erasure) or a human handoff: nothing sent
+    OUTCOME_UNKNOWN = "outcome_unknown"  # the reply may have reached the person; it is never sent again
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,10 @@ class _Withheld(Exception):  # noqa: N818 - a verdict, not an error
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class _SendUnknown(Exception):  # noqa: N818 - a verdict, not an error
+    """The reply may have been delivered: the ledger says so and the turn ends without another send."""
 
 
 @dataclass(slots=True)
@@ -114,10 +119,11 @@ class TurnHandler:
     async def handle(self, claim: Claim) -> Verdict:
         states = await self._queue.reply_states(claim)
         todo = [j for j in claim.jobs if j.message_id not in states]
-        unknown = [j for j in claim.jobs if states.get(j.message_id) is ReplyState.SENDING]
-        if unknown:
+        interrupted = [j for j in claim.jobs if states.get(j.message_id) is ReplyState.SENDING]
+        if interrupted:
             # A previous attempt died inside the send: it may have reached the person. At most one reply.
-            log.warning("turn.send_outcome_unknown", conv=claim.conv, messages=len(unknown))
+            await self._queue.mark_unknown(claim, interrupted)
+            self._send_unknown(claim, interrupted, "interrupted")
         if not todo:
             await self._queue.ack(claim)
             return Verdict.ALREADY_REPLIED
@@ -132,7 +138,7 @@ class TurnHandler:
             await self._queue.dead_letter(claim, "max_attempts_no_reply")
             return Verdict.GAVE_UP
         if claim.attempts > self._queue.config.max_attempts:
-            with contextlib.suppress(_Withheld):  # consent withdrawn meanwhile: no apology either
+            with contextlib.suppress(_Withheld, _SendUnknown):  # consent withdrawn meanwhile: no apology
                 await self._answer(claim, todo, config.fallbacks.unavailable, voice=False)
             await self._queue.dead_letter(claim, "max_attempts")
             return Verdict.GAVE_UP
@@ -145,6 +151,10 @@ class TurnHandler:
         except _Withheld as withheld:
             await self._queue.ack(claim)
             verdict, outcome = Verdict.WITHHELD, withheld.reason
+        except _SendUnknown:
+            await self._queue.ack(claim)
+            verdict = Verdict.OUTCOME_UNKNOWN
+            outcome = verdict.value
         else:
             outcome = verdict.value
         await self._consent.processed(
@@ -272,13 +282,17 @@ class TurnHandler:
         tenant, _ = self._tenants.get(todo[0].payload["tenant"])
         return tenant.replies.audio if any(j.kind == "audio" for j in todo) else tenant.replies.text
 
-    async def _text_copy(self, phone_number_id: str, token: str, to: str, text: str) -> None:
+    async def _text_copy(
+        self, claim: Claim, todo: list[Job], phone_number_id: str, token: str, to: str, text: str
+    ) -> None:
         """The voice note's words as text too. The voice note already went out: a failure here is logged,
         never retried (a retry would send the voice note twice)."""
         try:
             await self._graph.send_text(phone_number_id, token, to, text)
         except GraphError as exc:
             log.warning("turn.text_copy_failed", code=exc.code)
+            if exc.outcome_unknown:
+                self._send_unknown(claim, todo, _unknown_kind(exc), fbtrace_id=exc.fbtrace_id)
 
     def _toolbox(self, claim: Claim, todo: list[Job]) -> ConversationTools | None:
         """The tenant's tools bound to this conversation and person (never chosen by the model)."""
@@ -365,15 +379,30 @@ class TurnHandler:
             if media_id is not None:
                 sent_id = await self._graph.send_voice_note(phone_number_id, token, to, media_id)
                 if self._reply_mode(todo) == "voice_and_text":
-                    await self._text_copy(phone_number_id, token, to, text)
+                    await self._text_copy(claim, todo, phone_number_id, token, to, text)
             else:
                 sent_id = await self._graph.send_text(phone_number_id, token, to, text)
         except GraphError as exc:
-            if exc.http_status and not exc.outcome_unknown:  # Meta refused it: a retry may send it
-                await self._queue.abort_send(claim, todo)
+            if exc.outcome_unknown:  # it may have reached the person: recorded, counted, never sent again
+                await self._queue.mark_unknown(claim, todo)
+                self._send_unknown(claim, todo, _unknown_kind(exc), fbtrace_id=exc.fbtrace_id)
+                raise _SendUnknown from None
+            await self._queue.abort_send(claim, todo)  # never arrived, or Meta refused it: a retry may send
             raise
         await self._queue.mark_sent(claim, todo)
         return sent_id
+
+    def _send_unknown(self, claim: Claim, jobs: list[Job], kind: str, fbtrace_id: str | None = None) -> None:
+        tenant = claim.conv.split(":", 1)[0]
+        self._metrics.send_outcome_unknown.labels(tenant, kind).inc()
+        log.warning(
+            "turn.send_outcome_unknown",
+            conv=claim.conv,
+            kind=kind,
+            messages=[hashed_id(j.message_id) for j in jobs],
+            attempt=claim.attempts,
+            fbtrace_id=fbtrace_id,
+        )
 
     async def _voice_note(
         self, claim: Claim, todo: list[Job], text: str, phone_number_id: str, token: str
@@ -397,6 +426,13 @@ class TurnHandler:
             self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
             if facts is not None:
                 facts.timings_ms[stage] = facts.timings_ms.get(stage, 0.0) + ms
+
+
+def _unknown_kind(exc: GraphError) -> str:
+    """The metric's `kind` for a send whose outcome is unknown."""
+    if isinstance(exc, GraphTransportError):
+        return exc.kind
+    return "http_5xx" if exc.http_status >= 500 else "bad_response"
 
 
 def _digest(jobs: list[Job]) -> str:
