@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from agent.consent_store import Context
+from agent.privacy import UnknownPersonError
 from agent.rights import OVERLAY_ACTIONS, Actor, ProfileFields
 from pipelines.consent import Method, Overlay, Purpose, State, Transition
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 16 * 1024
 _SETTABLE = {State.GRANTED, State.DENIED, State.WITHDRAWN}  # what a tenant's API may record for a purpose
+_MAY_ENROL = frozenset({"record", *(names.set for names in OVERLAY_ACTIONS.values())})  # before first contact
 
 
 OPERATOR = "\0operator"  # owner of the deployment-wide token (`LEADCLOSE_ADMIN_TOKEN`), never a tenant id
@@ -126,11 +128,21 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
             JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
         )
 
-    async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, str, dict[str, Any]]:
-        """The caller's identity, the subject the body's `user` names, and the body."""
+    async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, dict[str, Any]]:
+        """The caller's identity and the body (with a `user`: a number or a BSUID)."""
         actor = await authenticate(tenant, request, action)
-        body = await _body(request)
-        return actor, privacy.subject(tenant, body["user"]), body
+        return actor, await _body(request)
+
+    async def person(tenant: str, body: dict[str, Any], action: str) -> str:
+        """The subject of the person the body names, whichever id it uses. A person never seen is a 404 for
+        export, rectification and erasure (never a fake `erased: true`); a restriction, an objection or a
+        recorded consent may come before their first message, and holds from then on."""
+        if action in _MAY_ENROL:
+            return await privacy.enrol(tenant, body["user"])
+        try:
+            return await privacy.person(tenant, body["user"])
+        except UnknownPersonError as exc:
+            raise _Refused(JSONResponse({"error": str(exc)}, status_code=404)) from None
 
     @router.get("/{tenant}/audit")
     @_refusals
@@ -144,13 +156,15 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/status")
     @_refusals
     async def status(tenant: str, request: Request) -> Response:
-        actor, subject, _ = await authorize(tenant, request, "status")
-        return JSONResponse(await rights.status(subject, actor))
+        actor, body = await authorize(tenant, request, "status")
+        subject, known = await privacy.lookup(tenant, body["user"])
+        return JSONResponse(await rights.status(subject, actor) | {"known": known})
 
     @router.post("/{tenant}/consent/export")
     @_refusals
     async def export(tenant: str, request: Request) -> Response:
-        actor, subject, _ = await authorize(tenant, request, "export")
+        actor, body = await authorize(tenant, request, "export")
+        subject = await person(tenant, body, "export")
         archive = await rights.export(subject, actor)
         return Response(
             archive,
@@ -161,7 +175,8 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/erase")
     @_refusals
     async def erase(tenant: str, request: Request) -> Response:
-        actor, subject, _ = await authorize(tenant, request, "erase")
+        actor, body = await authorize(tenant, request, "erase")
+        subject = await person(tenant, body, "erase")
         done = await rights.erase(subject, actor)
         return JSONResponse({"erased": True, "keys_deleted": done.keys_deleted})
 
@@ -170,7 +185,8 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
 
         @_refusals
         async def endpoint(tenant: str, request: Request) -> Response:
-            actor, subject, body = await authorize(tenant, request, action)
+            actor, body = await authorize(tenant, request, action)
+            subject = await person(tenant, body, action)
             lift = body.get("lift") is True
             changed = await rights.set_overlay(subject, overlay, actor, lift=lift)
             return JSONResponse({overlay.value: not lift, "changed": changed})
@@ -188,7 +204,7 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/rectify")
     @_refusals
     async def rectify(tenant: str, request: Request) -> Response:
-        actor, subject, body = await authorize(tenant, request, "rectify")
+        actor, body = await authorize(tenant, request, "rectify")
         try:
             fields = ProfileFields.model_validate(body.get("profile") or {})
         except ValidationError as exc:
@@ -198,20 +214,21 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
                 {str(e["loc"][0]) if e["loc"] and e["loc"][0] in known else "?" for e in exc.errors()}
             )
             raise _BadRequest(f"invalid profile fields: {', '.join(names)}") from None
-        profile = await rights.rectify(subject, fields, actor)
+        profile = await rights.rectify(await person(tenant, body, "rectify"), fields, actor)
         return JSONResponse({"fields": sorted(profile)})
 
     @router.post("/{tenant}/consent/record")
     @_refusals
     async def record(tenant: str, request: Request) -> Response:
         """The tenant records a consent it collected itself (a form, a signed contract): method tenant_api."""
-        actor, subject, body = await authorize(tenant, request, "record")
+        actor, body = await authorize(tenant, request, "record")
         try:
             purpose, state = Purpose(str(body.get("purpose"))), State(str(body.get("state")))
         except ValueError:
             raise _BadRequest("unknown purpose or state") from None
         if state not in _SETTABLE:
             raise _BadRequest("state must be granted, denied or withdrawn")
+        subject = await person(tenant, body, "record")
         version = tenants.get(tenant)[0].consent.version()
         context = Context(
             method=Method.TENANT_API, channel="admin_api", actor=actor.name, config_version=version

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -20,12 +21,14 @@ from agent.reload import watch_tenants
 from agent.runtime import RuntimeConfigError, redis_client
 from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
 from agent.tenants import TenantRegistry
-from agent.whatsapp.webhook import Durability, Ingress, webhook_router
+from agent.whatsapp.webhook import Durability, DurabilityError, Ingress, webhook_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from agent.settings import Settings
+
+log = structlog.get_logger()
 
 
 def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI:
@@ -48,19 +51,26 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
     shards = QueueConfig().shards
     store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
     privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
+    durability = Durability(redis)
     ingress = Ingress(
         tenants,
-        keyring,
+        privacy.identities,
         ConversationQueue(redis),
         CallQueue(redis),
         DeliveryStatuses(redis),
-        Durability(redis),
+        durability,
         metrics,
         consent=privacy.ingress,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:  # WAITAOF without AOF: a clear start-up error, not a 503 per webhook
+            await durability.probe()
+        except DurabilityError:
+            raise
+        except RedisError as exc:  # Redis down: /readyz says so, and the first webhook probes again
+            log.warning("durability.probe_failed", error=type(exc).__name__)
         stop = asyncio.Event()  # a new tenant's phone number is routed without a restart
         watcher = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
         yield

@@ -169,11 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(tried.render())
         elif args.command == "consent":
-            from agent.privacy import consent_command
+            from agent.privacy import UnknownPersonError, consent_command
 
-            result = asyncio.run(
-                consent_command(settings, args.action, args.tenant, args.user, out=args.out, lift=args.lift)
-            )
+            try:
+                result = asyncio.run(
+                    consent_command(
+                        settings, args.action, args.tenant, args.user, out=args.out, lift=args.lift
+                    )
+                )
+            except UnknownPersonError as exc:
+                print(f"leadclose: {exc}", file=sys.stderr)
+                return 3
             print(json.dumps(result, ensure_ascii=False, indent=2))
         elif args.command == "tenant":
             from agent.privacy import terminate_tenant

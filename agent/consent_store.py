@@ -8,7 +8,15 @@ subject keys live beside the conversation's queue keys):
     lc:tenant:{T}:suppressed    set     subject keys erased once: marketing never resumes on its own
     lc:tenant:{T}:erasures      set     subjects whose erasure is pending
     lc:tenant:{T}:terminated    string  when the tenant's account ended (frozen from then on)
-    lc:{n}:c:<subject>:consent  hash    p:<purpose> → state, o:<overlay> → 1, noticed_at
+    lc:{n}:c:<subject>:consent  hash    p:<purpose> → state, t:<purpose> → when the last applied signal was
+                                        given, x:<purpose> → expiry, o:<overlay> → 1, noticed_at
+    lc:{n}:c:<subject>:signal:<h>  string  a consent signal seen (h: hash of its message id): applied|superseded
+
+Order (invariant 10): every change carries the time it was given (the message's timestamp; now for admin,
+API and CLI changes). Per subject and purpose, a signal older than the last applied one changes nothing and
+is recorded in the ledger as `superseded`. A signal with a message id is deduped by it before anything is
+applied; the check, the order test and the state change are one WATCH/MULTI transaction on the subject's
+keys (one slot), so two deliveries racing each other apply once and in order.
 
 Nothing here holds message content; subject keys are `Keyring.conversation_ref` values (an HMAC).
 """
@@ -38,7 +46,7 @@ from pipelines.consent import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping
+    from collections.abc import AsyncIterator, Callable, Collection, Mapping
 
     from redis.asyncio import Redis
 
@@ -46,6 +54,8 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64
 _PAGE = 500
+SIGNAL_DEDUPE_S = 30 * 86_400  # Meta redelivers for days; a keyword's id is remembered well beyond that
+SUPERSEDED = "superseded"
 
 
 def tenant_key(tenant: str, suffix: str) -> str:
@@ -173,6 +183,17 @@ class LedgerEvent:
     notice_version: str | None = None
     notice_sha256: str | None = None
     expires_at: float | None = None  # a grant that lapses then (Meta's temporary call permission)
+    given_at: float | None = None  # when the person (or admin) gave the signal; `at` is when it was recorded
+    wanted: str | None = None  # for a `superseded` event: the state the older signal asked for
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """When a consent change was given, and the id of the message (or Meta event) that carried it. `id` None:
+    an admin, API or CLI change, given now, never a redelivery."""
+
+    given_at: float
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,42 +240,86 @@ class ConsentStore:
             pipe.exists(tenant_key(tenant, "terminated"))
             raw, suppressed, terminated = await pipe.execute()
         fields = {_text(k): _text(v) for k, v in raw.items()}
-        states = {Purpose(k[2:]): State(v) for k, v in fields.items() if k.startswith("p:")}
-        overlays = frozenset(Overlay(k[2:]) for k in fields if k.startswith("o:"))
-        noticed_at = float(fields["noticed_at"]) if "noticed_at" in fields else None
-        expires = {Purpose(k[2:]): float(v) for k, v in fields.items() if k.startswith("x:")}
-        return SubjectConsent(states, overlays, noticed_at, bool(suppressed), expires), bool(terminated)
+        return _parse(fields, suppressed=bool(suppressed)), bool(terminated)
 
-    async def apply(self, subject: str, change: Transition, context: Context) -> list[LedgerEvent]:
-        """Record and apply a transition; returns the events written (none when nothing changed)."""
-        before = await self.current(subject)
+    async def apply(
+        self,
+        subject: str,
+        change: Transition | Callable[[SubjectConsent], Transition],
+        context: Context,
+        *,
+        signal: Signal | None = None,
+        covers: Collection[Purpose] | None = None,
+    ) -> list[LedgerEvent]:
+        """Record and apply a transition (or one computed from the current consent, for an intent); returns
+        the events written: none when nothing changed or the signal was a duplicate, `superseded` ones for
+        purposes a newer signal already decided. `covers`: the purposes whose order this signal sets (by
+        default, those the transition changes)."""
+        signal = signal or Signal(self._clock())
+        key = self._key(subject)
+        seen = self._signal_key(subject, signal.id) if signal.id is not None else None
+        watched = [key] if seen is None else [key, seen]
+        while True:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(*watched)
+                    if seen is not None and await pipe.exists(seen):
+                        return []  # deduped by its message id before anything is applied
+                    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
+                    before = _parse(fields)
+                    wanted = change(before) if callable(change) else change
+                    plan = _plan(before, fields, wanted, signal.given_at, covers)
+                    events = self._plan_events(subject, before, wanted, plan, context, signal.given_at)
+                    for event in events:  # evidence first: a crash before the state change leaves evidence
+                        await self.ledger.append(tenant_of(subject), _record(event))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if plan.fields:
+                        pipe.hset(key, items=plan.fields)
+                    if plan.lapsed:  # a new state without a time limit replaces a time-limited grant
+                        pipe.hdel(key, *plan.lapsed)
+                    if seen is not None:
+                        outcome = SUPERSEDED if plan.superseded and not plan.applied else "applied"
+                        pipe.set(seen, outcome, ex=SIGNAL_DEDUPE_S)
+                    await pipe.execute()
+                except WatchError:
+                    continue  # another signal for this person landed first: decide again against it
+            if Overlay.ERASURE_PENDING in plan.overlays:
+                await self._redis.sadd(tenant_key(tenant_of(subject), "erasures"), subject)
+            return events
+
+    async def signal_outcome(self, subject: str, signal_id: str) -> str | None:
+        """What became of a signal seen before: "applied", "superseded", or None if never seen."""
+        raw = await self._redis.get(self._signal_key(subject, signal_id))
+        return _text(raw) if raw is not None else None
+
+    def _signal_key(self, subject: str, signal_id: str) -> str:
+        digest = hashlib.sha256(signal_id.encode()).hexdigest()[:32]  # bounded, whatever the id's length
+        return conversation_key(subject, f"signal:{digest}", self._shards)
+
+    def _plan_events(
+        self,
+        subject: str,
+        before: SubjectConsent,
+        change: Transition,
+        plan: _Plan,
+        context: Context,
+        given_at: float,
+    ) -> list[LedgerEvent]:
         now = self._clock()
-        states = {
-            p: s
-            for p, s in change.states.items()
-            if before.state(p) is not s or before.expires.get(p) != change.expires.get(p)  # a renewed grant
-        }
-        overlays = change.add_overlays - before.overlays
-        events = [
-            self._event(subject, purpose.value, state.value, before.state(purpose).value, context, now,
-                        expires_at=change.expires.get(purpose))
-            for purpose, state in states.items()
-        ] + [self._event(subject, "*", o.value, "", context, now) for o in overlays]  # fmt: skip
-        for event in events:
-            await self.ledger.append(tenant_of(subject), _record(event))
-        fields = [x for p, s in states.items() for x in (f"p:{p.value}", s.value)]
-        fields += [
-            x for p in states if p in change.expires for x in (f"x:{p.value}", repr(change.expires[p]))
+        applied = [
+            self._event(subject, p.value, s.value, before.state(p).value, context, now,
+                        expires_at=change.expires.get(p), given_at=given_at)
+            for p, s in plan.applied.items()
+        ]  # fmt: skip
+        superseded = [
+            self._event(subject, p.value, SUPERSEDED, before.state(p).value, context, now, given_at=given_at,
+                        wanted=change.states[p].value if p in change.states else None)
+            for p in sorted(plan.superseded)
+        ]  # fmt: skip
+        overlays = [
+            self._event(subject, "*", o.value, "", context, now, given_at=given_at) for o in plan.overlays
         ]
-        fields += [x for o in overlays for x in (f"o:{o.value}", "1")]
-        if fields:
-            await self._redis.hset(self._key(subject), items=fields)
-        lapsed = [f"x:{p.value}" for p in states if p not in change.expires and p in before.expires]
-        if lapsed:  # a new state without a time limit replaces a time-limited grant
-            await self._redis.hdel(self._key(subject), *lapsed)
-        if Overlay.ERASURE_PENDING in overlays:
-            await self._redis.sadd(tenant_key(tenant_of(subject), "erasures"), subject)
-        return events
+        return applied + superseded + overlays
 
     async def set_overlay(self, subject: str, overlay: Overlay, active: bool, context: Context) -> bool:
         """Restriction and objection (admin/CLI); returns False when it was already so."""
@@ -320,6 +385,8 @@ class ConsentStore:
         *,
         notice: Notice | None = None,
         expires_at: float | None = None,
+        given_at: float | None = None,
+        wanted: str | None = None,
     ) -> LedgerEvent:
         return LedgerEvent(
             subject=subject,
@@ -335,7 +402,52 @@ class ConsentStore:
             notice_version=notice.version if notice else None,
             notice_sha256=notice.sha256 if notice else None,
             expires_at=expires_at,
+            given_at=at if given_at is None else given_at,
+            wanted=wanted,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one signal does to one subject's consent hash."""
+
+    applied: dict[Purpose, State]  # states that change
+    superseded: frozenset[Purpose]  # a newer signal already decided these: nothing changes
+    overlays: frozenset[Overlay]
+    fields: list[str]  # flat field/value pairs to write
+    lapsed: list[str]  # fields to delete
+
+
+def _parse(fields: Mapping[str, str], *, suppressed: bool = False) -> SubjectConsent:
+    states = {Purpose(k[2:]): State(v) for k, v in fields.items() if k.startswith("p:")}
+    overlays = frozenset(Overlay(k[2:]) for k in fields if k.startswith("o:"))
+    noticed_at = float(fields["noticed_at"]) if "noticed_at" in fields else None
+    expires = {Purpose(k[2:]): float(v) for k, v in fields.items() if k.startswith("x:")}
+    return SubjectConsent(states, overlays, noticed_at, suppressed, expires)
+
+
+def _plan(
+    before: SubjectConsent,
+    fields: Mapping[str, str],
+    change: Transition,
+    given_at: float,
+    covers: Collection[Purpose] | None,
+) -> _Plan:
+    covered = set(change.states) | set(covers or ())
+    superseded = frozenset(p for p in covered if float(fields.get(f"t:{p.value}", "-inf")) > given_at)
+    applied = {
+        p: s
+        for p, s in change.states.items()
+        if p not in superseded
+        and (before.state(p) is not s or before.expires.get(p) != change.expires.get(p))  # a renewed grant
+    }
+    overlays = change.add_overlays - before.overlays
+    out = [x for p, s in applied.items() for x in (f"p:{p.value}", s.value)]
+    out += [x for p in applied if p in change.expires for x in (f"x:{p.value}", repr(change.expires[p]))]
+    out += [x for p in covered - superseded for x in (f"t:{p.value}", repr(given_at))]
+    out += [x for o in overlays for x in (f"o:{o.value}", "1")]
+    lapsed = [f"x:{p.value}" for p in applied if p not in change.expires and p in before.expires]
+    return _Plan(applied, superseded, overlays, out, lapsed)
 
 
 def _record(event: LedgerEvent) -> dict[str, Any]:

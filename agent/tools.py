@@ -261,7 +261,7 @@ class ConversationTools:
         await self._redis.zremrangebyscore(self._taken_key(), "-inf", now.timestamp())
         members = await self._redis.zrange(self._taken_key(), 0, -1)
         taken = {_text(m) for m in members if isinstance(m, bytes | str)}
-        slot = arguments.get("slot") or ""
+        slot = calendar.normalize(str(arguments.get("slot") or "")) or ""  # one slot, one key
         start = calendar.start(slot)
         if start is None or not calendar.bookable(slot, now):
             free = calendar.proposals(now, taken)

@@ -129,7 +129,11 @@ class TurnHandler:
             return Verdict.ALREADY_REPLIED
         first = todo[0].payload
         tenant_id = first["tenant"]
-        _, config = self._tenants.get(tenant_id)
+        try:
+            _, config = self._tenants.get(tenant_id)
+        except KeyError:  # the tenant was removed: no attempt can ever answer
+            await self._queue.dead_letter(claim, "tenant_removed")
+            return Verdict.GAVE_UP
         last_inbound = max(int(j.payload["timestamp"]) for j in todo)
         if self._clock() - last_inbound > SERVICE_WINDOW_S:
             await self._queue.dead_letter(claim, "window_closed")
@@ -145,7 +149,6 @@ class TurnHandler:
         token = self._tenants.access_token(tenant_id)
         facts = _Facts()
         _FACTS.set(facts)
-        await self._mark_read(first["phone_number_id"], token, todo[-1].message_id)
         try:
             verdict = await self._gated_turn(claim, todo, config, token)
         except _Withheld as withheld:
@@ -174,9 +177,12 @@ class TurnHandler:
         return verdict
 
     async def _gated_turn(self, claim: Claim, todo: list[Job], config: TurnConfig, token: str) -> Verdict:
-        """Keywords first (before any model), then handoff and `may(reply)`; raises `_Withheld`."""
+        """Typed keywords first (before any model), then handoff and `may(reply)`; only a person who may be
+        answered gets the read receipt and typing indicator, and only then is any media downloaded and
+        transcribed (spoken keywords, then the answer). Raises `_Withheld`."""
         tenant_id = todo[0].payload["tenant"]
-        confirmation = await self._keyword_reply(claim, todo, token)
+        typed = [(j, j.payload.get("text"), _METHODS[j.kind]) for j in todo if j.kind in _METHODS]
+        confirmation = await self._keywords(claim, typed)
         if confirmation is not None:
             await self._reply(claim, todo, confirmation, voice=False)  # always allowed: it answers a request
             await self._queue.ack(claim)
@@ -184,29 +190,37 @@ class TurnHandler:
         if await self._consent.handed_off(claim.conv):
             raise _Withheld("handed_off")  # a person of the business answers now
         await self._check(tenant_id, claim.conv, Purpose.REPLY)
+        await self._mark_read(todo[0].payload["phone_number_id"], token, todo[-1].message_id)
+        spoken = [
+            ((await self._hear(claim, j, token)).text, j) for j in todo if j.kind == "audio"
+        ]  # transcribed once (memoized): the answer reuses it
+        confirmation = await self._keywords(claim, [(j, said, Method.VOICE) for said, j in spoken])
+        if confirmation is not None:
+            await self._reply(claim, todo, confirmation, voice=False)
+            await self._queue.ack(claim)
+            return Verdict.REPLIED
         reply_text, voice = await self._compose(claim, todo, config, token)
         await self._answer(claim, todo, reply_text, voice=voice)
         await self._queue.ack(claim)
         return Verdict.REPLIED
 
-    async def _keyword_reply(self, claim: Claim, todo: list[Job], token: str) -> str | None:
-        """Each keyword message of the batch takes effect in order; the batch is answered with the last
-        one's confirmation, and its other messages are not given to the LLM."""
-        confirmation = None
-        for job in todo:
+    async def _keywords(self, claim: Claim, said: list[tuple[Job, str | None, Method]]) -> str | None:
+        """Each keyword message takes effect in order (of the time it was sent); the batch is answered with
+        the last one's confirmation, and its other messages are not given to the LLM. Raises `_Withheld` when
+        every keyword was superseded by a newer signal (nothing changed: nothing to confirm)."""
+        confirmation, matched = None, False
+        for job, text, method in said:
             tenant_id = job.payload["tenant"]
-            if job.kind in ("text", "interactive"):
-                method = Method.BUTTON if job.kind == "interactive" else Method.KEYWORD
-                said = job.payload.get("text")
-            elif job.kind == "audio":  # transcribed once (memoized): an answer to the batch reuses it
-                said, method = (await self._hear(claim, job, token)).text, Method.VOICE
-            else:
-                continue
-            match = self._consent.keywords.match(tenant_id, said)
+            match = self._consent.keywords.match(tenant_id, text)
             if match is not None:
-                confirmation = await self._consent.answer_keyword(
-                    tenant_id, claim.conv, match, job.message_id, method
+                matched = True
+                given_at = float(job.payload["timestamp"])
+                answer = await self._consent.answer_keyword(
+                    tenant_id, claim.conv, match, job.message_id, method, given_at
                 )
+                confirmation = answer if answer is not None else confirmation
+        if matched and confirmation is None:
+            raise _Withheld("superseded")
         return confirmation
 
     async def _check(self, tenant_id: str, subject: str, purpose: Purpose) -> None:
@@ -426,6 +440,9 @@ class TurnHandler:
             self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
             if facts is not None:
                 facts.timings_ms[stage] = facts.timings_ms.get(stage, 0.0) + ms
+
+
+_METHODS = {"text": Method.KEYWORD, "interactive": Method.BUTTON}  # keywords read without any download
 
 
 def _unknown_kind(exc: GraphError) -> str:

@@ -172,6 +172,9 @@ class Worker:
             await self._release_for_retry(claim, type(exc).__name__)
 
     async def _release_for_retry(self, claim: Claim, reason: str) -> None:
+        if claim.attempts > self._queue.config.max_attempts + 1:  # the handler never got to its own limit
+            await self._give_up(claim, reason)
+            return
         with contextlib.suppress(StaleLeaseError, RedisError):
             delay = await self._queue.retry(claim)
             self._metrics.retries.labels(reason).inc()

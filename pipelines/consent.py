@@ -177,6 +177,18 @@ def transition(consent: SubjectConsent, intent: Intent) -> Transition:
     return Transition(changed, overlays - consent.overlays)
 
 
+_COVERED: Mapping[Intent, frozenset[Purpose]] = {
+    Intent.OPT_OUT: frozenset({Purpose.REPLY, Purpose.MARKETING, Purpose.CALLS}),
+    Intent.OPT_IN: frozenset({Purpose.REPLY, Purpose.MARKETING, Purpose.CALLS}),
+}
+
+
+def covered(intent: Intent) -> frozenset[Purpose]:
+    """The purposes an intent speaks about, changed or not: a later signal about one of them is newer, so an
+    older signal that arrives afterwards is superseded there (consent applies in the order it was given)."""
+    return _COVERED.get(intent, frozenset())
+
+
 def noticed(consent: SubjectConsent) -> Transition:
     """Sending the AI disclosure moves the purposes allowed after notice from unknown to noticed."""
     return Transition(

@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.consent_gate import IngressConsent
+    from agent.identity import Identities
     from agent.metrics import Metrics
     from agent.queue import CallQueue, ConversationQueue
-    from agent.store import DeliveryStatuses, Keyring
+    from agent.store import DeliveryStatuses
     from agent.tenants import TenantRegistry
 
 log = structlog.get_logger()
@@ -52,17 +53,43 @@ class Durability:
     def __init__(self, redis: Redis, *, timeout_ms: int = 1000) -> None:
         self._redis = redis
         self._timeout_ms = timeout_ms
-        self.available: bool | None = None  # probed on first use
+        self.available: bool | None = None  # probed at start-up (`probe`), else on first use
+
+    async def probe(self) -> None:
+        """At start-up: whether the server has WAITAOF, and a clear error (not a 503 per webhook) when it has
+        it but runs without AOF, where WAITAOF could never confirm a write."""
+        server = await self._redis.info("server")
+        persistence = await self._redis.info("persistence")
+        self.available = has_waitaof(str(server.get("redis_version", "0.0")))
+        problem = durability_problem(self.available, bool(int(persistence.get("aof_enabled", 0))))
+        if problem is not None:
+            raise DurabilityError(problem)
 
     async def wait(self) -> None:
-        if self.available is None:
-            info = await self._redis.info("server")
-            major, minor = (int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
-            self.available = (major, minor) >= (7, 2)
+        if self.available is None:  # Redis was down at start-up
+            await self.probe()
         if self.available:
             local, _ = await self._redis.execute_command("WAITAOF", 1, 0, self._timeout_ms)  # type: ignore[no-untyped-call]
             if int(local) < 1:
                 raise RedisError("WAITAOF: not fsynced in time")
+
+
+class DurabilityError(RedisError):
+    """Redis is configured so that accepted webhooks could never be confirmed durable."""
+
+
+def has_waitaof(redis_version: str) -> bool:
+    major, minor = (int(x) for x in redis_version.split(".")[:2])
+    return (major, minor) >= (7, 2)
+
+
+def durability_problem(waitaof: bool, aof_enabled: bool) -> str | None:
+    if waitaof and not aof_enabled:
+        return (
+            "Redis has WAITAOF but runs without AOF (appendonly no): no webhook could be confirmed durable. "
+            "Set `appendonly yes` (with `appendfsync everysec`) on the Redis server."
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +107,7 @@ class Ingress:
     def __init__(
         self,
         tenants: TenantRegistry,
-        keyring: Keyring,
+        identities: Identities,
         queue: ConversationQueue,
         calls: CallQueue,
         statuses: DeliveryStatuses,
@@ -91,7 +118,7 @@ class Ingress:
     ) -> None:
         self._consent = consent
         self._tenants = tenants
-        self._keyring = keyring
+        self._identities = identities
         self._queue = queue
         self._calls = calls
         self._statuses = statuses
@@ -112,12 +139,13 @@ class Ingress:
                 self._metrics.events.labels("unknown", _kind(event), "unknown_tenant").inc()
                 continue
             if isinstance(event, InboundMessage):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
                 # An opt-out takes effect now, before it is queued: it stops this person's turn in flight.
-                await self._consent.message(tenant.id, conv, event.text, event.message_id)
+                # It applies once per message id and never over a newer signal (a redelivered old STOP).
+                await self._consent.message(tenant.id, conv, event.text, event.message_id, event.timestamp)
                 messages.append((conv, event.message_id, event.kind, _job(tenant.id, event)))
             elif isinstance(event, ConsentSignal):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
                 await self._consent.signal(tenant.id, conv, event)
                 signals += 1
             elif isinstance(event, StatusUpdate):

@@ -95,7 +95,7 @@ async def test_events_are_evidence_without_content(redis: Redis) -> None:
     (record, *_) = await store.ledger.records("default")
     assert set(record.body) == {
         "subject", "purpose", "state", "previous", "method", "channel", "evidence", "actor", "at",
-        "config_version", "notice_version", "notice_sha256", "expires_at",
+        "config_version", "notice_version", "notice_sha256", "expires_at", "given_at", "wanted",
     }  # fmt: skip
     assert record.body["method"] == "keyword"
     assert record.body["evidence"] == "wamid.1"
