@@ -256,6 +256,9 @@ class ConsentStore:
         purposes a newer signal already decided. `covers`: the purposes whose order this signal sets (by
         default, those the transition changes)."""
         signal = signal or Signal(self._clock())
+        # WhatsApp stamps messages in whole seconds: compared at that resolution, and within one second the
+        # signal that arrives later wins (an admin change and a STOP in the same second: the STOP).
+        given_at = float(int(signal.given_at))
         key = self._key(subject)
         seen = self._signal_key(subject, signal.id) if signal.id is not None else None
         watched = [key] if seen is None else [key, seen]
@@ -268,8 +271,8 @@ class ConsentStore:
                     fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
                     before = _parse(fields)
                     wanted = change(before) if callable(change) else change
-                    plan = _plan(before, fields, wanted, signal.given_at, covers)
-                    events = self._plan_events(subject, before, wanted, plan, context, signal.given_at)
+                    plan = _plan(before, fields, wanted, given_at, covers)
+                    events = self._plan_events(subject, before, wanted, plan, context, given_at)
                     for event in events:  # evidence first: a crash before the state change leaves evidence
                         await self.ledger.append(tenant_of(subject), _record(event))
                     pipe.multi()  # type: ignore[no-untyped-call]
