@@ -10,6 +10,7 @@ subject keys live beside the conversation's queue keys):
     lc:tenant:{T}:terminated    string  when the tenant's account ended (frozen from then on)
     lc:{n}:c:<subject>:consent  hash    p:<purpose> → state, t:<purpose> → when the last applied signal was
                                         given, x:<purpose> → expiry, o:<overlay> → 1, noticed_at
+    lc:{n}:c:<subject>:consent:outbox  list  evidence written with a change, not yet in the ledger
     lc:{n}:c:<subject>:signal:<h>  string  a consent signal seen (h: hash of its message id): applied|superseded
 
 Order (invariant 10): every change carries the time it was given (the message's timestamp; now for admin,
@@ -90,6 +91,10 @@ class ChainCheck:
     broken_at: str | None = None  # the entry id of the first record that does not verify
 
 
+def _body(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _link(prev: str, body: str) -> str:
     return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
 
@@ -106,7 +111,10 @@ class HashChain:
         return tenant_key(tenant, self._name)
 
     async def append(self, tenant: str, record: Mapping[str, Any]) -> str:
-        body = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return await self.append_body(tenant, _body(record))
+
+    async def append_body(self, tenant: str, body: str) -> str:
+        """Appends a record already serialized by `_body`."""
         stream, head = self._stream(tenant), self._stream(tenant) + ":head"
         while True:
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -155,7 +163,7 @@ class HashChain:
         prev: str | None = None
         records = await self.records(tenant)
         for record in records:
-            body = json.dumps(record.body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            body = _body(record.body)
             linked = prev is None or record.prev == prev
             if not linked or _link(record.prev, body) != record.hash:
                 return ChainCheck(False, len(records), record.entry_id)
@@ -208,8 +216,10 @@ class Context:
 
 
 class ConsentStore:
-    """Current consent per subject plus its evidence. Ledger first, then state: a crash between the two
-    leaves evidence of a change that the next identical change records again, never a change without it."""
+    """Current consent per subject plus its evidence. A signal's state change and its evidence are written in
+    one transaction (the evidence into the subject's outbox, same slot), then moved into the tenant's ledger;
+    an outbox a crash left behind is flushed by the subject's next change: never a change without evidence.
+    Notices and overlays are written ledger first, then state."""
 
     def __init__(
         self,
@@ -259,13 +269,13 @@ class ConsentStore:
         # WhatsApp stamps messages in whole seconds: compared at that resolution, and within one second the
         # signal that arrives later wins (an admin change and a STOP in the same second: the STOP).
         given_at = float(int(signal.given_at))
-        key = self._key(subject)
+        key, outbox = self._key(subject), self._key(subject) + ":outbox"
         seen = self._signal_key(subject, signal.id) if signal.id is not None else None
-        watched = [key] if seen is None else [key, seen]
+        await self._flush(tenant_of(subject), outbox)  # evidence a crashed writer left behind
         while True:
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(*watched)
+                    await pipe.watch(*([key] if seen is None else [key, seen]))
                     if seen is not None and await pipe.exists(seen):
                         return []  # deduped by its message id before anything is applied
                     fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
@@ -273,8 +283,7 @@ class ConsentStore:
                     wanted = change(before) if callable(change) else change
                     plan = _plan(before, fields, wanted, given_at, covers)
                     events = self._plan_events(subject, before, wanted, plan, context, given_at)
-                    for event in events:  # evidence first: a crash before the state change leaves evidence
-                        await self.ledger.append(tenant_of(subject), _record(event))
+                    bodies = [_body(_record(event)) for event in events]
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if plan.fields:
                         pipe.hset(key, items=plan.fields)
@@ -283,12 +292,24 @@ class ConsentStore:
                     if seen is not None:
                         outcome = SUPERSEDED if plan.superseded and not plan.applied else "applied"
                         pipe.set(seen, outcome, ex=SIGNAL_DEDUPE_S)
+                    if bodies:  # the evidence, in the same transaction as the change it records
+                        pipe.rpush(outbox, *bodies)
                     await pipe.execute()
                 except WatchError:
                     continue  # another signal for this person landed first: decide again against it
-            if Overlay.ERASURE_PENDING in plan.overlays:
-                await self._redis.sadd(tenant_key(tenant_of(subject), "erasures"), subject)
-            return events
+            break
+        if bodies:  # then into the tenant's hash chain (another slot)
+            await self._flush(tenant_of(subject), outbox)
+        if Overlay.ERASURE_PENDING in plan.overlays:
+            await self._redis.sadd(tenant_key(tenant_of(subject), "erasures"), subject)
+        return events
+
+    async def _flush(self, tenant: str, outbox: str) -> None:
+        """Moves a subject's evidence from its outbox into the ledger, oldest first. Concurrent flushes each
+        take what they remove, so every record is appended once."""
+        for raw in await self._redis.lrange(outbox, 0, -1):
+            if await self._redis.lrem(outbox, 1, _text(raw)):
+                await self.ledger.append_body(tenant, _text(raw))
 
     async def signal_outcome(self, subject: str, signal_id: str) -> str | None:
         """What became of a signal seen before: "applied", "superseded", or None if never seen."""

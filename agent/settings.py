@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
     # Plain http to 127.0.0.1 for media and the Graph API: only for local test peers, never in production.
     graph_allow_insecure_loopback: bool = False
+    # A send with no answer within this is "outcome unknown" and never repeated (agent/whatsapp/graph.py).
+    graph_timeout_s: float = Field(20.0, gt=0, le=120)
 
     llm_base_url: AnyHttpUrl | None = None  # unset: the embedded llama.cpp server on 127.0.0.1
     llm_api_key: SecretStr | None = None

@@ -227,7 +227,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     )
     async with (
         open_runtime(settings) as runtime,
-        httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0)) as http,
+        httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
     ):
         graph = GraphClient(
             http,

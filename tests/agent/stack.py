@@ -128,6 +128,7 @@ async def running_stack(
     max_attempts: int = 3,
     concurrency: int = 4,
     key_store: Redis | None = None,
+    graph_timeout_s: float = 5.0,
 ) -> AsyncIterator[Stack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
@@ -147,7 +148,7 @@ async def running_stack(
             transcriber, Minimizer(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
         )
         async with (
-            httpx.AsyncClient(timeout=5.0) as graph_http,
+            httpx.AsyncClient(timeout=graph_timeout_s) as graph_http,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
         ):
             graph = GraphClient(

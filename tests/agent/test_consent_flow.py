@@ -303,18 +303,18 @@ async def test_delete_request_stops_processing_at_once(stack: Stack) -> None:
     assert await stack.privacy.consent.pending_erasures("default") == [_alice(stack)]
 
 
-NOW = int(time.time())
-WEEK_AHEAD = NOW + 7 * 86_400  # Meta's temporary call permission lasts 7 days
+WEEK_AHEAD = int(time.time()) + 7 * 86_400  # Meta's temporary call permission lasts 7 days
 
 
 def _signals_body() -> bytes:
+    now = int(time.time())  # signals given now: after anything the test recorded before
     value = {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": wh.PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": "Customer"}, "wa_id": ALICE}],
         "user_preferences": [
             {"wa_id": ALICE, "detail": "User requested to stop marketing messages", "category":
-             "marketing_messages", "value": "stop", "timestamp": NOW + 1},
+             "marketing_messages", "value": "stop", "timestamp": now},
         ],
     }  # fmt: skip
     permission = {
@@ -322,7 +322,7 @@ def _signals_body() -> bytes:
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": wh.PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": "Customer"}, "wa_id": ALICE}],
         "messages": [
-            {"from": ALICE, "id": "wamid.cp1", "timestamp": str(NOW + 2), "type": "interactive",
+            {"from": ALICE, "id": "wamid.cp1", "timestamp": str(now), "type": "interactive",
              "interactive": {"type": "call_permission_reply", "call_permission_reply": {
                  "response": "accept", "is_permanent": False, "expiration_timestamp": WEEK_AHEAD}}},
         ],
