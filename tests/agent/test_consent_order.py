@@ -6,6 +6,7 @@ tests deliver old signals late, twice, and racing each other."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -165,7 +166,7 @@ async def test_racing_deliveries_end_in_the_state_of_the_newest_signal(redis: Re
         await store.apply(
             subject,
             lambda consent: transition(consent, intent),
-            KEYWORD,
+            dataclasses.replace(KEYWORD, evidence=mid),
             signal=Signal(given_at, mid),
             covers=covered(intent),
         )
@@ -196,7 +197,8 @@ async def test_number_and_bsuid_are_one_person_for_stop_erase_and_status(
     await stack.post(_text("wamid.i3", "hello again", t + 10, number=None, bsuid=BSUID))  # by BSUID only
     await eventually(lambda: _has_outcome(stack, person, "withdrawn"))
     assert len(stack.graph.messages) == 2  # the STOP recorded under the number holds under the BSUID
-    assert stack.graph.read_receipts == []  # and an opted-out person sees no ticks, no "typing…"
+    # ... and the opted-out person sees no ticks and no "typing…" (only the first message, allowed, had them)
+    assert [r["message_id"] for r in stack.graph.read_receipts] == ["wamid.i1"]
     config = settings(redis_server.url)
     status = await consent_command(config, "status", "default", BSUID)
     assert status["known"] is True

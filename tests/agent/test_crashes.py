@@ -45,7 +45,7 @@ class Rig:
     http: httpx.AsyncClient
     workers: list[WorkerProcess]
 
-    def worker(self) -> WorkerProcess:
+    def worker(self, **extra: str) -> WorkerProcess:
         env = {
             "LEADCLOSE_REDIS_URL": self.redis_url,
             "LEADCLOSE_PROMPTS_DIR": str(ROOT / "prompts"),
@@ -59,13 +59,14 @@ class Rig:
             "LEADCLOSE_LLM_MAX_RETRIES": "0",
             "LEADCLOSE_QUEUE_LEASE_S": str(LEASE_S),
             TOKEN_ENV: TOKEN,
+            **extra,
         }
         process = WorkerProcess(env)
         self.workers.append(process)
         return process
 
-    async def start_worker(self) -> WorkerProcess:
-        return await asyncio.to_thread(self.worker().start)
+    async def start_worker(self, **extra: str) -> WorkerProcess:
+        return await asyncio.to_thread(self.worker(**extra).start)
 
     async def post(self, body: bytes) -> None:
         """Deliver like Meta: retry until the webhook answers 200."""
@@ -131,6 +132,30 @@ async def test_kill_9_during_the_send_never_sends_twice(rig: Rig) -> None:
     await eventually(rig.drained, 30)
     await asyncio.sleep(0.5)
     assert len(rig.graph.messages) == 1
+
+
+async def test_a_send_stalled_past_the_timeout_is_never_sent_again_by_any_worker(rig: Rig) -> None:
+    """Meta has the message but its answer comes after the worker's Graph timeout: outcome unknown. Neither
+    that worker, nor new ones after a kill -9, nor Meta's redeliveries of the webhook ever send it again."""
+    quick = {"LEADCLOSE_GRAPH_TIMEOUT_S": "1"}
+    first = await rig.start_worker(**quick)
+    rig.graph.hold_accepted_sends_s = 3.0
+    body = wh.payload(messages=[wh.text(ALICE, "wamid.k5", "hello")])
+    await rig.post(body)
+    await eventually(lambda: len(rig.graph.messages) == 1)
+    await eventually(rig.drained, 30)  # the turn ended, with the outcome unknown
+    assert any("turn.send_outcome_unknown" in line for line in first.log)
+    first.kill()
+    rig.graph.hold_accepted_sends_s = 0.0
+    await rig.start_worker(**quick)
+    await rig.start_worker(**quick)
+    for _ in range(3):
+        await rig.post(body)  # Meta redelivers
+    await rig.post(wh.payload(messages=[wh.text(ALICE, "wamid.k6", "anyone?")]))
+    await eventually(lambda: len(rig.graph.messages) == 2, 30)  # the next message is answered ...
+    assert [m["text"]["body"] for m in rig.graph.messages][1].endswith("You said: anyone?")
+    await eventually(rig.drained, 30)
+    assert len(rig.graph.messages) == 2  # ... and the first one never again
 
 
 async def test_sigterm_drains_the_turn_in_flight(rig: Rig) -> None:
