@@ -66,3 +66,7 @@ class Identities:
             return raw.decode() if isinstance(raw, bytes) else str(raw)
         traces = [conversation_key(ref, suffix, self._shards) for suffix in _TRACES]
         return ref if await self._redis.exists(*traces) else None
+
+    async def known_or_derived(self, tenant: str, user_key: str) -> str:
+        """`find`, or for a person never seen the key their id derives to (nothing is stored under it)."""
+        return await self.find(tenant, user_key) or self._keyring.conversation_ref(tenant, user_key)
