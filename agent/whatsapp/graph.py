@@ -381,15 +381,7 @@ class GraphClient:
                 maybe_arrived |= exc.outcome_unknown
                 exc.outcome_unknown = maybe_arrived
                 if not repeatable and exc.outcome_unknown:
-                    _log.warning(
-                        "graph.outcome_unknown",
-                        op=op,
-                        attempt=number,
-                        error=type(exc).__name__,
-                        code=exc.code,
-                        http=exc.http_status,
-                        fbtrace_id=exc.fbtrace_id,
-                    )
+                    _failed("graph.outcome_unknown", op, number, exc, fbtrace_id=exc.fbtrace_id)
                     raise  # it may have been delivered: never sent again
                 if not exc.retryable or number == self._retry.max_attempts:
                     raise
@@ -398,15 +390,7 @@ class GraphClient:
                     if exc.retry_after_s > self._retry.max_delay_s:
                         raise  # a long wait belongs to the queue's scheduler, not to this coroutine
                     delay = max(delay, exc.retry_after_s)
-                _log.warning(
-                    "graph.retry",
-                    op=op,
-                    attempt=number,
-                    error=type(exc).__name__,
-                    code=exc.code,
-                    http=exc.http_status,
-                    delay_ms=round(delay * 1000),
-                )
+                _failed("graph.retry", op, number, exc, delay_ms=round(delay * 1000))
                 await self._sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -422,6 +406,12 @@ class GraphClient:
         if url.scheme != "https" and not (url.scheme == "http" and loopback_ok):
             raise MediaError(MediaFailure.INSECURE_SCHEME)
         return url
+
+
+def _failed(event: str, op: str, attempt: int, exc: GraphError, **extra: Any) -> None:
+    _log.warning(
+        event, op=op, attempt=attempt, error=type(exc).__name__, code=exc.code, http=exc.http_status, **extra
+    )
 
 
 def _bearer(token: str) -> dict[str, str]:

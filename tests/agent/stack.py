@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest_asyncio
 from openai import AsyncOpenAI
 
 from agent.app import create_app
@@ -43,10 +44,12 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
+    import pytest
     from redis.asyncio import Redis
 
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
+    from tests.redis_server import RedisServer
 
 TOKEN = "EAAG-test-business-token"
 TOKEN_ENV = "LEADCLOSE_DEFAULT_ACCESS_TOKEN"  # prompts/default/tenant.yaml
@@ -203,3 +206,22 @@ async def running_stack(
 
 def now() -> int:
     return int(time.time())
+
+
+def stack_fixture(**options: Any) -> Any:
+    """A module's `stack` fixture: the running stack with `options` (see `running_stack`), the default
+    tenant's access token in the environment."""
+
+    @pytest_asyncio.fixture
+    async def stack(
+        redis: Redis,
+        redis_server: RedisServer,
+        transcriber: WhisperTranscriber,
+        synthesizer: PiperSynthesizer,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> AsyncIterator[Stack]:
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        async with running_stack(redis, redis_server.url, transcriber, synthesizer, **options) as s:
+            yield s
+
+    return stack

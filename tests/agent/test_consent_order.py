@@ -13,23 +13,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import pytest_asyncio
 
 from agent.consent_store import SUPERSEDED, ConsentStore, Context, Signal
 from agent.privacy import consent_command
 from agent.queue import conversation_key
 from agent.rights import Actor
 from pipelines.consent import Intent, Method, Purpose, State, covered, transition
-from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack, settings
+from tests.agent.stack import Stack, eventually, settings, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from redis.asyncio import Redis
 
-    from pipelines.stt import WhisperTranscriber
-    from pipelines.tts import PiperSynthesizer
     from tests.redis_server import RedisServer
 
 ALICE = "919876543210"
@@ -38,17 +33,7 @@ OPERATOR = Actor("test-operator", "cli")
 KEYWORD = Context(method=Method.KEYWORD, channel="whatsapp", actor="subject", config_version="t")
 
 
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-
-
-@pytest_asyncio.fixture
-async def stack(
-    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
-) -> AsyncIterator[Stack]:
-    async with running_stack(redis, redis_server.url, transcriber, synthesizer) as s:
-        yield s
+stack = stack_fixture()
 
 
 def _body(field: str, value: dict[str, Any]) -> bytes:

@@ -4,39 +4,17 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack
+from tests.agent.stack import Stack, eventually, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from redis.asyncio import Redis
-
-    from pipelines.stt import WhisperTranscriber
-    from pipelines.tts import PiperSynthesizer
-    from tests.redis_server import RedisServer
 
 MAX_ATTEMPTS = 3
 
 
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-
-
-@pytest_asyncio.fixture
-async def stack(
-    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
-) -> AsyncIterator[Stack]:
-    async with running_stack(
-        redis, redis_server.url, transcriber, synthesizer, max_attempts=MAX_ATTEMPTS
-    ) as s:
-        yield s
+stack = stack_fixture(max_attempts=MAX_ATTEMPTS)
 
 
 def _job(tenant: str) -> dict[str, Any]:

@@ -9,40 +9,22 @@ import time
 from typing import TYPE_CHECKING
 
 import pytest
-import pytest_asyncio
 from structlog.testing import capture_logs
 
 from agent.queue import ReplyState, conversation_key
 from agent.records import hashed_id
-from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack
+from tests.agent.stack import Stack, eventually, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from redis.asyncio import Redis
 
-    from pipelines.stt import WhisperTranscriber
-    from pipelines.tts import PiperSynthesizer
-    from tests.redis_server import RedisServer
 
 ALICE = "919876543210"
 
 
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-
-
-@pytest_asyncio.fixture
-async def stack(
-    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
-) -> AsyncIterator[Stack]:
-    # The Graph client gives up on an answer after 0.5 s; retries and backoff are the stack's (3 attempts).
-    async with running_stack(
-        redis, redis_server.url, transcriber, synthesizer, graph_timeout_s=0.5, max_attempts=3
-    ) as s:
-        yield s
+# The Graph client gives up on an answer after 0.5 s; retries and backoff are the stack's (3 attempts).
+stack = stack_fixture(graph_timeout_s=0.5, max_attempts=3)
 
 
 def _unknown(stack: Stack, kind: str) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -187,6 +187,28 @@ async def test_booking_is_released_when_the_clinic_does_not_take_it(
     with pytest.raises(ToolError, match="could not be passed to the team"):
         await tools.call("book_appointment", {"slot": "2026-11-30T10:30"})
     assert await redis.zscore("lc:booked:{sunrise-clinic}", "2026-11-30T10:30") is None
+
+
+async def test_one_slot_written_two_ways_is_booked_once(
+    factory: ToolFactory, peer: TenantPeer, redis: Redis
+) -> None:
+    clinic = _clinic(peer)
+    first = factory.for_turn(clinic, conv="sunrise-clinic:a", contact="919876543210", turn_id="t1")
+    second = factory.for_turn(clinic, conv="sunrise-clinic:b", contact="447700900123", turn_id="t2")
+    assert first is not None
+    assert second is not None
+    slot = datetime(2026, 11, 30, 11, 0)
+    booked = json.loads(await first.call("book_appointment", {"slot": "2026-11-30T11:0"}))
+    assert booked["booked"] is True
+    assert booked["slot"] == slot.strftime("%Y-%m-%dT%H:%M")  # the label the business is told
+    utc = (slot - timedelta(hours=5, minutes=30)).strftime("%Y-%m-%dT%H:%MZ")  # Pune is UTC+05:30
+    for spelling in ("2026-11-30T11:00", utc.replace("Z", "+00:00")):
+        again = json.loads(await second.call("book_appointment", {"slot": spelling}))
+        assert again["booked"] is False, spelling
+        assert again["reason"] == "slot already taken"
+    members = await redis.zrange("lc:booked:{sunrise-clinic}", 0, -1)
+    assert members == [b"2026-11-30T11:00"]
+    assert [e["data"]["slot"] for e in peer.events("book_appointment.requested")] == ["2026-11-30T11:00"]
 
 
 async def test_a_retried_turn_adds_its_lead_once(
