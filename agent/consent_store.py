@@ -10,7 +10,7 @@ subject keys live beside the conversation's queue keys):
     lc:tenant:{T}:terminated    string  when the tenant's account ended (frozen from then on)
     lc:{n}:c:<subject>:consent  hash    p:<purpose> → state, t:<purpose> → when the last applied signal was
                                         given, x:<purpose> → expiry, o:<overlay> → 1, noticed_at
-    lc:{n}:c:<subject>:consent:outbox  list  evidence written with a change, not yet in the ledger
+    lc:{n}:c:<subject>:consent:outbox  list  evidence written with a change, not yet in the ledger (+ :lock)
     lc:{n}:c:<subject>:signal:<h>  string  a consent signal seen (h: hash of its message id): applied|superseded
 
 Order (invariant 10): every change carries the time it was given (the message's timestamp; now for admin,
@@ -24,8 +24,10 @@ Nothing here holds message content; subject keys are `Keyring.conversation_ref` 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,6 +59,11 @@ GENESIS = "0" * 64
 _PAGE = 500
 SIGNAL_DEDUPE_S = 30 * 86_400  # Meta redelivers for days; a keyword's id is remembered well beyond that
 SUPERSEDED = "superseded"
+_FLUSH_LOCK_MS = 10_000
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def tenant_key(tenant: str, suffix: str) -> str:
@@ -233,6 +240,7 @@ class ConsentStore:
         self._shards = shards
         self._clock = clock
         self.ledger = ledger or HashChain(redis, "ledger")
+        self._unlock = redis.register_script(_UNLOCK)
 
     def _key(self, subject: str) -> str:
         return conversation_key(subject, "consent", self._shards)
@@ -305,11 +313,21 @@ class ConsentStore:
         return events
 
     async def _flush(self, tenant: str, outbox: str) -> None:
-        """Moves a subject's evidence from its outbox into the ledger, oldest first. Concurrent flushes each
-        take what they remove, so every record is appended once."""
-        for raw in await self._redis.lrange(outbox, 0, -1):
-            if await self._redis.lrem(outbox, 1, _text(raw)):
-                await self.ledger.append_body(tenant, _text(raw))
+        """Moves a subject's evidence from its outbox into the ledger, oldest first, one flusher at a time (a
+        short lock); a record leaves the outbox only once it is in the ledger, so a failure in between keeps
+        it for the next flush."""
+        lock = outbox + ":lock"
+        while await self._redis.llen(outbox):
+            token = os.urandom(8).hex()
+            if not await self._redis.set(lock, token, nx=True, px=_FLUSH_LOCK_MS):
+                await asyncio.sleep(0.005)  # another writer is flushing this subject's outbox
+                continue
+            try:
+                while (raw := await self._redis.lindex(outbox, 0)) is not None:
+                    await self.ledger.append_body(tenant, _text(raw))
+                    await self._redis.lpop(outbox)
+            finally:
+                await self._unlock(keys=[lock], args=[token])
 
     async def signal_outcome(self, subject: str, signal_id: str) -> str | None:
         """What became of a signal seen before: "applied", "superseded", or None if never seen."""

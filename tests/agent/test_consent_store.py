@@ -9,12 +9,24 @@ import json
 import shutil
 from typing import TYPE_CHECKING
 
+import pytest
+
 from agent.consent_gate import Keywords
-from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, tenant_key
+from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, Signal, tenant_key
 from agent.privacy import Privacy
 from agent.store import ConversationStore, Keyring
 from agent.tenants import TenantRegistry
-from pipelines.consent import Intent, Method, Overlay, Purpose, State, Transition, render_notice, transition
+from pipelines.consent import (
+    Intent,
+    Method,
+    Overlay,
+    Purpose,
+    State,
+    SubjectConsent,
+    Transition,
+    render_notice,
+    transition,
+)
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -181,3 +193,57 @@ def test_keywords_follow_a_reloaded_tenant_config(tmp_path: Path) -> None:
     assert [change.applied for change in tenants.refresh()] == [True]
     assert keywords.match("default", "bas karo") is None
     assert keywords.match("default", "Ruk jao!") is not None
+
+
+class _LedgerDownOnce(HashChain):
+    """The ledger's Redis call fails once, right after the change was committed (a crash between the two)."""
+
+    failed = False
+
+    async def append_body(self, tenant: str, body: str) -> str:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("ledger unreachable")
+        return await super().append_body(tenant, body)
+
+
+async def test_a_change_is_never_without_evidence_when_the_ledger_write_fails(redis: Redis) -> None:
+    clock = Clock()
+    store = ConsentStore(redis, shards=4, clock=clock, ledger=_LedgerDownOnce(redis, "ledger"))
+    stop = Signal(clock.now, "wamid.s1")
+    with pytest.raises(ConnectionError):
+        await store.apply(SUBJECT, transition(SubjectConsent(), Intent.OPT_OUT), CONTEXT, signal=stop)
+    assert (await store.current(SUBJECT)).state(Purpose.REPLY) is State.WITHDRAWN  # committed ...
+    assert await store.events_of(SUBJECT) == []  # ... its evidence waits in the subject's outbox
+    again = await store.apply(SUBJECT, transition(SubjectConsent(), Intent.OPT_OUT), CONTEXT, signal=stop)
+    assert again == []  # the redelivery is a duplicate, and it flushed the outbox
+    start = Context(method=Method.KEYWORD, channel="whatsapp", actor="subject", config_version="c1",
+                    evidence="wamid.s2")  # fmt: skip
+    await store.apply(
+        SUBJECT, Transition({Purpose.REPLY: State.GRANTED}), start, signal=Signal(clock.now + 1, "s2")
+    )
+    assert [
+        (e["state"], e["evidence"]) for e in await store.events_of(SUBJECT) if e["purpose"] == "reply"
+    ] == [
+        ("withdrawn", "wamid.1"),
+        ("granted", "wamid.s2"),
+    ]
+    assert (await store.ledger.verify("default")).ok
+
+
+async def test_admin_changes_are_ordered_by_now_and_deduped_signals_by_id(redis: Redis) -> None:
+    clock = Clock()
+    store = ConsentStore(redis, shards=4, clock=clock)
+    grant = Transition({Purpose.MARKETING: State.GRANTED})
+    (event,) = await store.apply(SUBJECT, grant, CONTEXT)  # no signal: an admin change, given now
+    assert event.given_at == clock.now
+    stale = Transition({Purpose.MARKETING: State.WITHDRAWN})
+    (superseded,) = await store.apply(SUBJECT, stale, CONTEXT, signal=Signal(clock.now - 5, "pref@old"))
+    assert (superseded.state, superseded.wanted, superseded.previous) == (
+        "superseded",
+        "withdrawn",
+        "granted",
+    )
+    assert await store.signal_outcome(SUBJECT, "pref@old") == "superseded"
+    assert await store.apply(SUBJECT, stale, CONTEXT, signal=Signal(clock.now - 5, "pref@old")) == []
+    assert (await store.current(SUBJECT)).state(Purpose.MARKETING) is State.GRANTED
