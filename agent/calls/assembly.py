@@ -114,14 +114,20 @@ class CallContext:
 
 
 def call_context(
-    tenants: TenantRegistry, state: ConversationState | None, tenant: str, user_key: str, call_id: str
+    tenants: TenantRegistry,
+    state: ConversationState | None,
+    tenant: str,
+    user_key: str,
+    call_id: str,
+    subject: str | None = None,
 ) -> CallContext:
-    """The caller's conversation is the same as their chat with the business. Without a caller id (or without
-    the master key) the call has no ledger and no tools. Raises `KeyError`/`TenantError` for a bad tenant."""
+    """The caller's conversation is the same as their chat with the business (`subject`: as the webhook
+    resolved it, number and BSUID being one person). Without a caller id (or without the master key) the
+    call has no ledger and no tools. Raises `KeyError`/`TenantError` for a bad tenant."""
     profile, config = tenants.get(tenant)
     toolbox, consent = None, None
     if state is not None and user_key:
-        conv = state.keyring.conversation_ref(tenant, user_key)
+        conv = subject or state.keyring.conversation_ref(tenant, user_key)
         toolbox = state.tools.for_turn(profile, conv=conv, contact=user_key, turn_id=call_id)
         consent = CallConsent(state.consent, profile, conv, call_id)
     return CallContext(tenant, call_id, call_brain(profile, config), user_key, toolbox, consent)

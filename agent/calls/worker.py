@@ -147,7 +147,9 @@ class CallWorker:
     def _request(self, event: dict[str, Any]) -> CallRequest | None:
         tenant = event["tenant"]
         try:
-            call = call_context(self._tenants, self._state, tenant, event["user_key"], event["call_id"])
+            call = call_context(
+                self._tenants, self._state, tenant, event["user_key"], event["call_id"], event.get("subject")
+            )
             token = self._tenants.access_token(tenant)
         except (KeyError, TenantError):
             log.error("call.tenant_misconfigured", tenant=tenant)

@@ -353,6 +353,7 @@ class CallEvent:
     sdp: str | None
     sdp_type: str | None
     status: str | None
+    wa_id: str | None = None  # the user's number too, when Meta sent it beside the BSUID (`user_key`)
 
 
 ConsentSignalKind = Literal[
@@ -541,6 +542,7 @@ def _call_event(phone_number_id: str, call: Call) -> CallEvent:
         sdp=call.session.sdp if call.session else None,
         sdp_type=call.session.sdp_type if call.session else None,
         status=call.status,
+        wa_id=call.to if call.direction == "BUSINESS_INITIATED" else call.from_,
     )
 
 

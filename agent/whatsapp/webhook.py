@@ -151,7 +151,8 @@ class Ingress:
             elif isinstance(event, StatusUpdate):
                 statuses.append((event.message_id, event.status, event.timestamp, event.error_code))
             else:
-                payload = {"tenant": tenant.id, **dataclasses.asdict(event)}
+                subject = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
+                payload = {"tenant": tenant.id, **dataclasses.asdict(event), "subject": subject}
                 calls.append((event.call_id, event.event, payload))
         added = await self._queue.enqueue_many(messages)
         await self._statuses.record_many(statuses)

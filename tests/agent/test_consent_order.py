@@ -225,3 +225,18 @@ async def _drained_and_withheld(stack: Stack, subject: str) -> bool:
     if (await stack.queue.backlog()).pending_messages:
         return False
     return any(o != "replied" for o in await _outcomes(stack, subject))
+
+
+async def test_a_call_from_the_bsuid_alone_reaches_the_persons_subject(stack: Stack, redis: Redis) -> None:
+    """The call worker's consent and tools use the subject the webhook resolved (agent/calls/worker.py)."""
+    t = int(time.time()) - 60
+    await stack.post(_text("wamid.c1", "hi", t))  # first seen by number only
+    await stack.post(_text("wamid.c2", "hi again", t + 1, bsuid=BSUID))  # then number and BSUID together
+    person = stack.privacy.subject("default", ALICE)
+    assert await stack.privacy.person("default", BSUID) == person
+    call = {"id": "wacid.c1", "from_user_id": BSUID, "to": "15550001111", "event": "connect",
+            "timestamp": str(t + 2), "direction": "USER_INITIATED",
+            "session": {"sdp_type": "offer", "sdp": "v=0"}}  # fmt: skip
+    assert (await stack.post(wh.payload(calls=[call]))).json()["calls"] == 1
+    ((_, fields),) = await redis.xrange("lc:{calls}:events")
+    assert json.loads(fields[b"event"])["subject"] == person
