@@ -183,7 +183,7 @@ async def test_number_and_bsuid_are_one_person_for_stop_erase_and_status(
     await eventually(lambda: _has_outcome(stack, person, "withdrawn"))
     assert len(stack.graph.messages) == 2  # the STOP recorded under the number holds under the BSUID
     # ... and the opted-out person sees no ticks and no "typing…" (only the first message, allowed, had them)
-    assert [r["message_id"] for r in stack.graph.read_receipts] == ["wamid.i1"]
+    assert {r["message_id"] for r in stack.graph.read_receipts} == {"wamid.i1"}  # (a receipt may repeat)
     config = settings(redis_server.url)
     status = await consent_command(config, "status", "default", BSUID)
     assert status["known"] is True
