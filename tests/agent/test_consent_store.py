@@ -101,8 +101,8 @@ async def test_events_are_evidence_without_content(redis: Redis) -> None:
     events = await store.apply(SUBJECT, transition(await store.current(SUBJECT), Intent.OPT_OUT), CONTEXT)
     assert {(e.purpose, e.state, e.previous) for e in events} == {
         ("reply", "withdrawn", "unknown"),
-        ("marketing", "withdrawn", "unknown"),
-        ("calls", "withdrawn", "unknown"),
+        ("marketing", "denied", "unknown"),  # never granted: STOP then START will not grant it
+        ("calls", "denied", "unknown"),
     }
     (record, *_) = await store.ledger.records("default")
     assert set(record.body) == {
