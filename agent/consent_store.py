@@ -49,7 +49,7 @@ from pipelines.consent import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Collection, Mapping
+    from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 
     from redis.asyncio import Redis
 
@@ -118,19 +118,20 @@ class HashChain:
         return tenant_key(tenant, self._name)
 
     async def append(self, tenant: str, record: Mapping[str, Any]) -> str:
-        return await self.append_body(tenant, _body(record))
+        return await self.append_bodies(tenant, [_body(record)])
 
-    async def append_body(self, tenant: str, body: str) -> str:
-        """Appends a record already serialized by `_body`."""
+    async def append_bodies(self, tenant: str, bodies: Sequence[str]) -> str:
+        """Appends records already serialized by `_body`, in order, in one transaction; returns the new head."""
         stream, head = self._stream(tenant), self._stream(tenant) + ":head"
         while True:
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
                     await pipe.watch(head)
-                    prev = _text(await pipe.get(head) or GENESIS)
-                    digest = _link(prev, body)
+                    digest = _text(await pipe.get(head) or GENESIS)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.xadd(stream, {"body": body, "prev": prev, "hash": digest})
+                    for body in bodies:
+                        prev, digest = digest, _link(digest, body)
+                        pipe.xadd(stream, {"body": body, "prev": prev, "hash": digest})
                     pipe.set(head, digest)
                     await pipe.execute()
                     return digest
@@ -322,10 +323,10 @@ class ConsentStore:
             if not await self._redis.set(lock, token, nx=True, px=_FLUSH_LOCK_MS):
                 await asyncio.sleep(0.005)  # another writer is flushing this subject's outbox
                 continue
-            try:
-                while (raw := await self._redis.lindex(outbox, 0)) is not None:
-                    await self.ledger.append_body(tenant, _text(raw))
-                    await self._redis.lpop(outbox)
+            try:  # only the lock holder takes from the head; writers only push to the tail
+                if pending := [_text(raw) for raw in await self._redis.lrange(outbox, 0, -1)]:
+                    await self.ledger.append_bodies(tenant, pending)
+                    await self._redis.ltrim(outbox, len(pending), -1)
             finally:
                 await self._unlock(keys=[lock], args=[token])
 

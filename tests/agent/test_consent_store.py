@@ -30,6 +30,7 @@ from pipelines.consent import (
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from redis.asyncio import Redis
@@ -200,11 +201,11 @@ class _LedgerDownOnce(HashChain):
 
     failed = False
 
-    async def append_body(self, tenant: str, body: str) -> str:
+    async def append_bodies(self, tenant: str, bodies: Sequence[str]) -> str:
         if not self.failed:
             self.failed = True
             raise ConnectionError("ledger unreachable")
-        return await super().append_body(tenant, body)
+        return await super().append_bodies(tenant, bodies)
 
 
 async def test_a_change_is_never_without_evidence_when_the_ledger_write_fails(redis: Redis) -> None:
