@@ -66,7 +66,7 @@ class PhoneDetector:
     _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS, one_value=True)
     # "order number 9876543210", "ऑर्डर नंबर …": a number word right after a reference label is part of the label.
     _reference_number = re.compile(
-        rf"(?:{REFERENCE_LABELS.pattern})\s*(?:number|no\b\.?|num\b|नंबर)\s*(?:is\s+|hai\s+|है\s+)?[:#-]?\s*$",
+        rf"(?:{REFERENCE_LABELS.pattern})\s*+(?:number|no\b\.?|num\b|नंबर)\s*+(?:(?:is|hai|है)\s++)?(?:[:#-]\s*+)?$",
         re.IGNORECASE,
     )
 
