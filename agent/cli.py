@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
+    from pipelines.pii import PiiGuard
 
-def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+
+def scan_pii(lines: Iterable[str], pii: PiiGuard) -> Iterator[dict[str, Any]]:
     """JSON lines `{"text", "known"?}` in → `{"text", "spans", "minimized"}` out; one vault per input line.
 
-    `known` (optional) is what the webhook tells about the sender: `{"wa_id": …, "profile_name": …}`."""
-    from pipelines.pii import Minimizer, Vault, seed_sender
+    `known` (optional) is what the webhook tells about the sender: `{"wa_id": …, "profile_name": …}`. A text
+    not scanned within the guard's budget gives `{"error": "pii_timeout"}` (and the next line goes on)."""
+    from pipelines.pii import PiiTimeout, Vault, seed_sender
 
-    minimizer = Minimizer()
     for line in lines:
         if not line.strip():
             continue
@@ -39,7 +41,11 @@ def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             wa_id=wa_id if isinstance(wa_id, str) else None,
             profile_name=name if isinstance(name, str) else None,
         )
-        minimized = minimizer.minimize(text, vault)
+        try:
+            minimized = pii.minimize_blocking(text, vault)
+        except PiiTimeout:
+            yield {"error": "pii_timeout"}
+            continue
         yield {
             "text": text,
             "spans": [{"start": s.start, "end": s.end, "type": s.type.value} for s in minimized.spans],
@@ -92,8 +98,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "pii":
-        for row in scan_pii(sys.stdin):
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pipelines.pii import Minimizer, PiiGuard
+
+        pii = PiiGuard(Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"))
+        try:
+            for row in scan_pii(sys.stdin, pii):
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+        finally:
+            pii.shutdown()
         return 0
     # Heavy imports (openai, PyAV, models) only once a command needs them: `leadclose --help` stays instant.
     from agent.local_llm import LocalLLMError

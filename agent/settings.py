@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     tts_model: str = "gpt-4o-mini-tts"  # openai engine only
 
     max_audio_s: float = Field(600.0, gt=0, le=3600)
+    # PII minimization per message, off the event loop: past the budget the text fails closed (fallback reply,
+    # T0 `pii_timeout`); log lines are redacted where they are written, within their own budget.
+    pii_budget_s: float = Field(1.0, gt=0, le=60)
+    pii_threads: int = Field(2, ge=1, le=32)
+    log_redact_budget_s: float = Field(0.25, gt=0, le=10)
 
     queue_lease_s: float = Field(30.0, ge=1, le=3600)  # a crashed worker's turn is reclaimed after this
     queue_max_attempts: int = Field(5, ge=1, le=50)

@@ -77,6 +77,7 @@ class _Facts:
     timings_ms: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
+    outcome: str = ""  # what the record says instead of the verdict (`pii_timeout`: the text went nowhere)
 
 
 # Per turn (each claim runs in its own task, so each has its own value).
@@ -146,7 +147,7 @@ class TurnHandler:
             await self._queue.ack(claim)
             verdict, outcome = Verdict.WITHHELD, withheld.reason
         else:
-            outcome = verdict.value
+            outcome = facts.outcome or verdict.value
         await self._consent.processed(
             tenant_id,
             claim.conv,
@@ -234,6 +235,9 @@ class TurnHandler:
                 conversation.history, conversation.summary = [], ""
             self._observe(timings)
             reply = result.reply_text
+            if result.outcome is Outcome.PII_TIMEOUT:
+                log.warning("turn.pii_timeout", conv=claim.conv)
+                self._note_outcome(result.outcome)
             if result.outcome is Outcome.ANSWERED:
                 await self._keep(claim, todo, said, result.minimized_user_text, reply, voice=voice)
                 self._note_llm(result)
@@ -259,6 +263,12 @@ class TurnHandler:
                 ("reply", reply, message_id),
             ],
         )
+
+    @staticmethod
+    def _note_outcome(outcome: Outcome) -> None:
+        facts = _FACTS.get()
+        if facts is not None:
+            facts.outcome = outcome.value
 
     @staticmethod
     def _note_llm(result: TurnResult) -> None:

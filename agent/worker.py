@@ -204,7 +204,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         raise RuntimeConfigError("worker needs LEADCLOSE_MASTER_KEY (it encrypts conversation state)")
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
-    configure_logging()
+    configure_logging(redact_budget_s=settings.log_redact_budget_s)
     metrics = Metrics()
     if settings.worker_metrics_port is not None:
         start_http_server(settings.worker_metrics_port, registry=metrics.registry)

@@ -31,7 +31,7 @@ from agent.tools import EndpointCaller, ToolFactory
 from pipelines.audio import Pcm, encode_voice_note
 from pipelines.automation import Automation
 from pipelines.consent import lifted_by_opt_in
-from pipelines.pii import Minimizer, Vault, seed_sender
+from pipelines.pii import Vault, seed_sender
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,8 +146,7 @@ class CallAssembly:
         self._metrics = metrics
         self._silence_timeout_s = silence_timeout_s
         self._max_duration_s = max_duration_s
-        self._minimizer = Minimizer()
-        self._automation = Automation(responder, self._minimizer)
+        self._automation = Automation(responder, models.pii)
         self._greetings: dict[str, list[rtc.AudioFrame]] = {}  # per greeting text: one per tenant
 
     async def _greeting(self, text: str) -> list[rtc.AudioFrame]:
@@ -166,7 +165,7 @@ class CallAssembly:
         greeting = await self._greeting(brain.texts.greeting)
         agent = CallAgent(
             brain,
-            self._minimizer,
+            self._models.pii,
             vault,
             greeting=greeting,
             consent=call.consent,

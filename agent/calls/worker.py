@@ -203,7 +203,7 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
     """Build a call worker process from settings: models first (prewarm), then answer calls until stopped."""
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
-    configure_logging()
+    configure_logging(redact_budget_s=settings.log_redact_budget_s)
     metrics = Metrics()
     if settings.calls_metrics_port is not None:
         start_http_server(settings.calls_metrics_port, registry=metrics.registry)
@@ -244,5 +244,5 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
         try:
             await worker.run(stop)
         finally:
-            models.executor.shutdown(wait=False)
+            models.close()
             await redis.aclose()

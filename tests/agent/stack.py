@@ -30,7 +30,6 @@ from agent.voices import Voices
 from agent.whatsapp import GraphClient, RetryPolicy
 from agent.worker import Worker
 from pipelines.consent import pick
-from pipelines.pii import Minimizer
 from pipelines.respond import Responder
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from pipelines.turn import TurnRunner
@@ -38,6 +37,7 @@ from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.conftest import ROOT
 from tests.llm_peer import ChatPeer, Reply, serve_chat_peer
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -144,7 +144,7 @@ async def running_stack(
         privacy = Privacy.build(redis, store, keyring, tenants, shards=queue.config.shards)
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         runner = TurnRunner(
-            transcriber, Minimizer(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
+            transcriber, pii_guard(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
         )
         async with (
             httpx.AsyncClient(timeout=5.0) as graph_http,

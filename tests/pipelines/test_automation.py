@@ -15,6 +15,7 @@ from pipelines.automation import Automation, ToolError, ToolSpec, check_tool_sch
 from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope, Vault
 from pipelines.respond import LLMError, LLMFailure, Responder
 from tests.llm_peer import Call, ChatPeer, Reply, serve_chat_peer
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -72,7 +73,7 @@ async def peer_and_client() -> AsyncIterator[tuple[ChatPeer, AsyncOpenAI]]:
 
 def _setup(peer: ChatPeer, client: AsyncOpenAI, *steps: str | list[Call], max_steps: int = 4) -> Automation:
     peer.reply = _script(*steps)
-    return Automation(Responder(client, "m", timeout_s=5), Minimizer(), max_steps=max_steps)
+    return Automation(Responder(client, "m", timeout_s=5), pii_guard(), max_steps=max_steps)
 
 
 def _prompt(minimizer: Minimizer, vault: Vault, text: str) -> list[ChatCompletionMessageParam]:
@@ -181,7 +182,7 @@ async def test_steps_are_bounded_and_the_last_request_forbids_calls(
     vault, minimizer = Vault(), Minimizer()
     box = LocalToolBox([ToolSpec("book", "Book", {"type": "object"})])
     peer.reply = lambda _: [Call("book", {})]  # a model that never stops calling
-    loop = Automation(Responder(client, "m", timeout_s=5), minimizer, max_steps=3)
+    loop = Automation(Responder(client, "m", timeout_s=5), pii_guard(minimizer), max_steps=3)
     with pytest.raises(LLMError) as err:
         await loop.run(_prompt(minimizer, vault, "book"), box, vault, POLICY)
     assert err.value.failure is LLMFailure.EMPTY

@@ -9,25 +9,26 @@ from livekit.agents import llm
 from agent.calls.agent import CallAgent, CallBrain
 from agent.calls.llm import split_context
 from agent.calls.webrtc import SdpError, check_offer, keep_sha256_fingerprint
-from pipelines.pii import Minimizer, Vault
+from pipelines.pii import Vault
+from tests.pii_guard import pii_guard
 
 
 def _agent() -> CallAgent:
-    return CallAgent(CallBrain("You are the assistant of Acme."), Minimizer(), Vault())
+    return CallAgent(CallBrain("You are the assistant of Acme."), pii_guard(), Vault())
 
 
-def test_the_llm_gets_a_minimized_copy_and_the_session_history_keeps_what_was_said() -> None:
+async def test_the_llm_gets_a_minimized_copy_and_the_session_history_keeps_what_was_said() -> None:
     agent = _agent()
     ctx = llm.ChatContext()
     ctx.add_message(role="system", content="You are the assistant of Acme.")
     said = ctx.add_message(role="user", content="Call me on 98765 43210 please.")
-    minimized = agent.minimized_context(ctx)
+    minimized = await agent.minimized_context(ctx)
     assert said.text_content == "Call me on 98765 43210 please."  # the session's item is untouched
     system, history, user_text = split_context(minimized)
     assert system == "You are the assistant of Acme."
     assert history == []
     assert user_text == "Call me on <PHONE_1> please."
-    again = agent.minimized_context(ctx)  # the next turn reuses the placeholder, no second vault entry
+    again = await agent.minimized_context(ctx)  # the next turn reuses the placeholder, no second vault entry
     assert again.messages()[-1].text_content == "Call me on <PHONE_1> please."
 
 
