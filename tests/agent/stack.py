@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
+    from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
 
@@ -128,6 +129,7 @@ async def running_stack(
     max_attempts: int = 3,
     concurrency: int = 4,
     key_store: Redis | None = None,
+    pii: PiiGuard | None = None,
 ) -> AsyncIterator[Stack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
@@ -144,7 +146,7 @@ async def running_stack(
         privacy = Privacy.build(redis, store, keyring, tenants, shards=queue.config.shards)
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         runner = TurnRunner(
-            transcriber, pii_guard(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
+            transcriber, pii or pii_guard(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
         )
         async with (
             httpx.AsyncClient(timeout=5.0) as graph_http,
