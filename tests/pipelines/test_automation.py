@@ -234,3 +234,24 @@ def test_a_leak_is_a_long_verbatim_run_of_the_instructions() -> None:
         "What budget and area do you have in mind, and when do you want to move?", instructions
     )
     assert not leaks_instructions("anything at all", "")
+
+
+async def test_a_tool_answer_not_minimized_in_time_never_reaches_the_model(
+    peer_and_client: tuple[ChatPeer, AsyncOpenAI],
+) -> None:
+    peer, client = peer_and_client
+    vault, minimizer = Vault(), Minimizer()
+    prompt = _prompt(minimizer, vault, f"save me: {PHONE}, {EMAIL}")
+    box = LocalToolBox([ToolSpec("capture_lead", "Save a lead", LEAD_SCHEMA, restores_pii=True)])
+    call = Call("capture_lead", {"phone": "<PHONE_1>", "email": "<EMAIL_1>"})
+    peer.reply = _script([call], "Sorry, that did not work.")
+    loop = Automation(Responder(client, "m", timeout_s=5), pii_guard(budget_s=1e-9))
+    result = await loop.run(prompt, box, vault, POLICY)
+    assert box.received  # the tool ran and echoed the values back
+    tool_message = peer.requests[1]["messages"][-1]
+    assert tool_message["role"] == "tool"
+    assert "could not be checked" in tool_message["content"]
+    for body in peer.bodies:
+        assert PHONE not in body.decode()
+        assert EMAIL not in body.decode()
+    assert not result.calls[0].ok

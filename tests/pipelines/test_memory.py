@@ -100,3 +100,18 @@ async def test_within_budget_nothing_is_folded() -> None:
     assert fitted.history == history
     assert fitted.folded == 0
     assert not peer.bodies
+
+
+async def test_a_summary_not_minimized_in_time_keeps_none_of_the_models_words() -> None:
+    with serve_chat_peer(lambda _: "Priya Sharma wants a quote; her number is 98765 43210.") as peer:
+        client = AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0)
+        memory = Memory(
+            LLMSummarizer(Responder(client, "m")),
+            pii_guard(budget_s=1e-9),
+            budget_tokens=200,
+            summary_tokens=60,
+        )
+        history = [ChatTurn("user" if i % 2 == 0 else "assistant", "word " * 30) for i in range(10)]
+        fitted = await memory.fit(history, "", "new question", Vault())
+        await client.close()
+    assert fitted.summary == f"({fitted.folded} earlier messages could not be summarized.)"
