@@ -16,6 +16,7 @@ Targets (DESIGN.md §6): ≤ 100 ms for any text up to 4,096 characters, ≤ 250
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import os
 import random
@@ -25,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
     from multiprocessing.connection import Connection
 
     from pipelines.pii import Detector, Span
@@ -290,12 +291,62 @@ def report(results: list[Result]) -> list[str]:
     return lines
 
 
+async def _worst_lag(scan: Callable[[], Awaitable[object]], tick_s: float = 0.001) -> float:
+    """The event loop's worst lag (how late a 1 ms sleep wakes up) while `scan` runs."""
+    worst = 0.0
+    running = True
+
+    async def tick() -> None:
+        nonlocal worst
+        while running:
+            started = time.perf_counter()
+            await asyncio.sleep(tick_s)
+            worst = max(worst, time.perf_counter() - started - tick_s)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.005)
+    await scan()
+    running = False
+    await ticker
+    return worst
+
+
+async def loop_lag(classes: dict[str, Callable[[int], str]], size: int) -> list[str]:
+    """Why a thread is enough: the loop's worst lag while each class's text is minimized on the loop (as
+    before issue 12) and through `PiiGuard` (a thread of its executor; `re` holds the GIL per match call)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.pii import Minimizer, PiiGuard, Vault
+
+    minimizer = Minimizer()
+    guard = PiiGuard(minimizer, ThreadPoolExecutor(max_workers=1), budget_s=30)
+    worst: dict[str, tuple[float, str]] = {"on the event loop": (0.0, ""), "PiiGuard (thread)": (0.0, "")}
+    for case, make in classes.items():
+        text = make(size)
+
+        async def on_loop(text: str = text) -> object:
+            return minimizer.minimize(text, Vault())
+
+        async def guarded(text: str = text) -> object:
+            return await guard.minimize(text, Vault())
+
+        for mode, scan in (("on the event loop", on_loop), ("PiiGuard (thread)", guarded)):
+            lag = await _worst_lag(scan)
+            if lag > worst[mode][0]:
+                worst[mode] = (lag, case)
+    guard.shutdown()
+    return [
+        f"  {mode:20} worst loop lag {lag * 1000:6.1f} ms  ({case})" for mode, (lag, case) in worst.items()
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds per detector call (default 3)")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--only", default="", help="classes whose name contains this")
     parser.add_argument("--transcript-words", type=int, default=TRANSCRIPT_WORDS)
+    parser.add_argument("--no-loop", action="store_true", help="skip the event-loop lag measurement")
     args = parser.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -304,6 +355,11 @@ def main(argv: list[str] | None = None) -> None:
     results = measure(classes, tuple(args.sizes), args.timeout, args.transcript_words)
     print("PII engine, hostile input: worst CPU time per class (one cold call per text, one core)")
     print(*report(results), sep="\n")
+    if not args.no_loop:
+        print(
+            f"\nevent loop lag while each class's {max(args.sizes)}-character text is minimized (wall time):"
+        )
+        print(*asyncio.run(loop_lag(classes, max(args.sizes))), sep="\n")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"\nsizes {args.sizes}; timeout {args.timeout:g} s; load average {load:.1f} (shared machine); "
