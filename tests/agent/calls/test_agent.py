@@ -32,6 +32,17 @@ async def test_the_llm_gets_a_minimized_copy_and_the_session_history_keeps_what_
     assert again.messages()[-1].text_content == "Call me on <PHONE_1> please."
 
 
+async def test_words_not_minimized_in_time_never_reach_the_llm_and_the_caller_hears_the_apology() -> None:
+    from livekit.agents.voice import ModelSettings
+
+    brain = CallBrain("You are the assistant of Acme.")
+    agent = CallAgent(brain, pii_guard(budget_s=1e-9), Vault())
+    ctx = llm.ChatContext()
+    ctx.add_message(role="user", content="Call me on 98765 43210 please.")
+    said = [chunk async for chunk in agent.llm_node(ctx, [], ModelSettings())]
+    assert said == [brain.texts.apology]  # returned before any LLM was asked (there is none here)
+
+
 _OFFER = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
 
 
