@@ -40,7 +40,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
             "serve needs LEADCLOSE_WHATSAPP_APP_SECRET, LEADCLOSE_WHATSAPP_VERIFY_TOKEN and LEADCLOSE_MASTER_KEY"
         )
     metrics = metrics or Metrics()
-    tenants = TenantRegistry.load(settings.prompts_dir)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     # Few retries: a webhook that cannot be made durable quickly is answered 503 and Meta retries it.
     redis = redis_client(settings.redis_url, socket_timeout_s=2.0, retries=3)
     key_store = redis_client(settings.key_store_url, socket_timeout_s=2.0) if settings.key_store_url else None

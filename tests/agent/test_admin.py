@@ -19,6 +19,7 @@ from agent.consent_store import HashChain
 from agent.metrics import Metrics
 from agent.settings import Settings
 from tests.agent.stack import MASTER
+from tests.agent.tenant_folders import copy_tenant
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 
@@ -40,12 +41,12 @@ def prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shipped tenant plus a second one (`acme`) with its own number and admin token."""
     root = tmp_path / "prompts"
     shutil.copytree(ROOT / "prompts" / "default", root / "default")
-    shutil.copytree(ROOT / "prompts" / "default", root / "acme")
+    copy_tenant(ROOT / "prompts" / "default", root / "acme")
     yaml_path = root / "acme" / "tenant.yaml"
     text = yaml_path.read_text().replace(wh.PHONE_NUMBER_ID, "100000000000099")
-    yaml_path.write_text(text.replace("LEADCLOSE_DEFAULT_ADMIN_TOKEN", "LEADCLOSE_ACME_ADMIN_TOKEN"))
-    monkeypatch.setenv("LEADCLOSE_DEFAULT_ADMIN_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("LEADCLOSE_ACME_ADMIN_TOKEN", ACME_TOKEN)
+    yaml_path.write_text(text)
+    monkeypatch.setenv("LEADCLOSE_TENANT_DEFAULT__ADMIN_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("LEADCLOSE_TENANT_ACME__ADMIN_TOKEN", ACME_TOKEN)
     return root
 
 
@@ -232,11 +233,11 @@ async def test_a_tenant_added_while_running_is_reachable_with_its_own_token(
     admin: httpx.AsyncClient, prompts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Hot reload reaches the admin API too: no restart for a new tenant's token."""
-    monkeypatch.setenv("LEADCLOSE_BETA_ADMIN_TOKEN", "beta-admin-token-0123456789")
-    shutil.copytree(prompts / "default", prompts / "beta")
+    monkeypatch.setenv("LEADCLOSE_TENANT_BETA__ADMIN_TOKEN", "beta-admin-token-0123456789")
+    copy_tenant(prompts / "default", prompts / "beta")
     yaml_path = prompts / "beta" / "tenant.yaml"
     text = yaml_path.read_text().replace(wh.PHONE_NUMBER_ID, "100000000000098")
-    yaml_path.write_text(text.replace("LEADCLOSE_DEFAULT_ADMIN_TOKEN", "LEADCLOSE_BETA_ADMIN_TOKEN"))
+    yaml_path.write_text(text)
     auth = _bearer("beta-admin-token-0123456789")
     for _ in range(100):
         response = await admin.post("/admin/beta/consent/status", json={"user": ALICE}, headers=auth)
