@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from agent.app import create_app
+from agent.app import create_service
 from agent.consent_store import HashChain
 from agent.metrics import Metrics
 from agent.settings import Settings
@@ -62,10 +62,10 @@ async def admin(prompts: Path, redis: Redis, redis_server: RedisServer) -> Async
         prompts_reload_s=0.2,
         admin_token=OPERATOR_TOKEN,  # type: ignore[arg-type]
     )
-    app = create_app(settings, metrics=Metrics())
+    service = create_service(settings, metrics=Metrics())
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://admin") as client,
+        service.public.router.lifespan_context(service.public),  # owns what the ops listener uses
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=service.ops), base_url="http://admin") as client,
     ):
         yield client
 
@@ -262,3 +262,59 @@ async def test_the_operator_token_opens_every_tenant_and_is_audited_as_the_opera
         "/admin/nobody/consent/status", json={"user": ALICE}, headers=_bearer(OPERATOR_TOKEN)
     )
     assert unknown.status_code == 401
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(admin: httpx.AsyncClient) -> None:
+    """The body is a generator counting what the app pulls (httpx's ASGI transport hands it over lazily)."""
+    pulled: list[int] = []
+
+    async def body(chunks: int) -> AsyncIterator[bytes]:
+        for _ in range(chunks):
+            pulled.append(1)
+            yield b" " * (64 * 1024)
+
+    headers = {**_bearer(DEFAULT_TOKEN), "Content-Type": "application/json", "Content-Length": str(64 << 20)}
+    response = await admin.post("/admin/default/consent/status", content=body(1024), headers=headers)
+    assert (response.status_code, response.json()) == (413, {"error": "body too large"})
+    assert pulled == []  # the declared length alone refused it
+    chunked = {**_bearer(DEFAULT_TOKEN), "Content-Type": "application/json"}
+    response = await admin.post("/admin/default/consent/status", content=body(1024), headers=chunked)
+    assert response.status_code == 413
+    assert len(pulled) == 1  # no length declared: refused at the first chunk past the cap (16 KiB)
+
+
+async def test_token_guesses_are_throttled_per_client_and_tenant_and_audited(
+    admin: httpx.AsyncClient, prompts: Path, redis: Redis, redis_server: RedisServer
+) -> None:
+    guess = {"user": ALICE}
+    for n in range(10):
+        response = await admin.post(
+            "/admin/default/consent/status", json=guess, headers=_bearer(f"guess-{n}")
+        )
+        assert response.status_code == 401
+    throttled = await admin.post("/admin/default/consent/status", json=guess, headers=_bearer(DEFAULT_TOKEN))
+    assert throttled.status_code == 429  # even the right token, from this client, until the window ends
+    assert throttled.headers["retry-after"] == "300"
+    last = (await _audit(redis, "default"))[-1]
+    assert (last["action"], last["outcome"]) == ("status", "throttled")
+    # Another tenant is counted apart; another process (a second app on the same Redis) sees the same count.
+    assert (
+        await admin.post("/admin/acme/consent/status", json=guess, headers=_bearer(ACME_TOKEN))
+    ).status_code == 200
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=redis_server.url,
+        prompts_dir=prompts,
+        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
+        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
+        master_key=MASTER,  # type: ignore[arg-type]
+    )
+    other = create_service(settings, metrics=Metrics())
+    async with (
+        other.public.router.lifespan_context(other.public),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=other.ops), base_url="http://admin") as second,
+    ):
+        response = await second.post(
+            "/admin/default/consent/status", json=guess, headers=_bearer(DEFAULT_TOKEN)
+        )
+        assert response.status_code == 429

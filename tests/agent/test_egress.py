@@ -243,7 +243,9 @@ async def test_dns_rebinding_is_caught_at_connect_time(tmp_path: Path) -> None:
         transport = GuardedTransport(PEERS, resolver=rebinding, verify=trust)
         async with EndpointCaller(transport) as caller:
             assert await _call(caller, url) == f'{{"host": "{HOST}:{port}"}}'
-        transport = GuardedTransport(PEERS, resolver=rebinding, verify=trust)  # a new connection: a new lookup
+        transport = GuardedTransport(
+            PEERS, resolver=rebinding, verify=trust
+        )  # a new connection: a new lookup
         async with EndpointCaller(transport) as caller:
             with pytest.raises(ToolError, match="address is not allowed"):
                 await _call(caller, url)
