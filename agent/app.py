@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +27,8 @@ from agent.whatsapp.webhook import Durability, Ingress, webhook_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    import uvicorn
 
     from agent.settings import Settings
 
@@ -130,30 +132,20 @@ def _answer_invalid_requests_plainly(app: FastAPI) -> None:
         return JSONResponse({"error": "invalid request"}, status_code=400)
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Both listeners in one process; when one stops (a signal, `stop`, a failure) the other stops too."""
+def _quiet_server(app: FastAPI, host: str, port: int, *, lifespan: Literal["auto", "off"]) -> uvicorn.Server:
     import uvicorn
 
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan=lifespan, log_level="warning", access_log=False
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Both listeners in one process; when one stops (a signal, `stop`, a failure) the other stops too."""
     service = create_service(settings)
-    public = uvicorn.Server(
-        uvicorn.Config(
-            service.public,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level="warning",
-            access_log=False,
-        )
-    )
-    ops = uvicorn.Server(
-        uvicorn.Config(
-            service.ops,
-            host=settings.ops_host,
-            port=settings.ops_port,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-        )
-    )
+    public = _quiet_server(service.public, settings.http_host, settings.http_port, lifespan="auto")
+    ops = _quiet_server(service.ops, settings.ops_host, settings.ops_port, lifespan="off")
 
     async def run(server: uvicorn.Server, other: uvicorn.Server) -> None:
         try:

@@ -17,8 +17,7 @@ import pytest_asyncio
 from agent.app import create_service
 from agent.consent_store import HashChain
 from agent.metrics import Metrics
-from agent.settings import Settings
-from tests.agent.stack import MASTER
+from tests.agent.stack import settings as stack_settings
 from tests.agent.tenant_folders import copy_tenant
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
@@ -52,16 +51,7 @@ def prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest_asyncio.fixture
 async def admin(prompts: Path, redis: Redis, redis_server: RedisServer) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        redis_url=redis_server.url,
-        prompts_dir=prompts,
-        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
-        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
-        master_key=MASTER,  # type: ignore[arg-type]
-        prompts_reload_s=0.2,
-        admin_token=OPERATOR_TOKEN,  # type: ignore[arg-type]
-    )
+    settings = stack_settings(redis_server.url, prompts, prompts_reload_s=0.2, admin_token=OPERATOR_TOKEN)
     service = create_service(settings, metrics=Metrics())
     async with (
         service.public.router.lifespan_context(service.public),  # owns what the ops listener uses
@@ -301,15 +291,7 @@ async def test_token_guesses_are_throttled_per_client_and_tenant_and_audited(
     assert (
         await admin.post("/admin/acme/consent/status", json=guess, headers=_bearer(ACME_TOKEN))
     ).status_code == 200
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        redis_url=redis_server.url,
-        prompts_dir=prompts,
-        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
-        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
-        master_key=MASTER,  # type: ignore[arg-type]
-    )
-    other = create_service(settings, metrics=Metrics())
+    other = create_service(stack_settings(redis_server.url, prompts), metrics=Metrics())
     async with (
         other.public.router.lifespan_context(other.public),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=other.ops), base_url="http://admin") as second,
