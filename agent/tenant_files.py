@@ -65,7 +65,7 @@ def read_inside(folder: Path, name: str, *, max_bytes: int) -> str:
     try:
         target = (root / relative).resolve(strict=True)
     except (OSError, RuntimeError):  # missing, or a symlink loop
-        raise TenantFileError("is not in the tenant folder (no such file)") from None
+        raise TenantFileError("does not exist in the tenant folder") from None
     if not target.is_relative_to(root):
         raise TenantFileError("resolves outside the tenant folder (a symlink?)")
     try:

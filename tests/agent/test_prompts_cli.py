@@ -68,7 +68,7 @@ def test_validate_reports_every_problem_with_its_line_and_exits_non_zero(
     assert "sunrise-clinic: " in out
     assert "system.j2: system template: UndefinedError" in out
     assert "forgetful: " in out
-    assert "tenant.yaml: knowledge: 'knowledge.md' is not in the tenant folder (no such file)" in out
+    assert "tenant.yaml: knowledge: 'knowledge.md' does not exist in the tenant folder" in out
     assert "whsec-distinctive-value" not in out  # names of variables, never their values
 
 

@@ -71,7 +71,7 @@ def test_the_folder_name_must_be_a_tenant_id(tmp_path: Path, name: str) -> None:
         ("/proc/self/environ", "must be a file name inside the tenant folder"),
         ("../../x", "must be a file name inside the tenant folder"),
         ("sub/../../acme/knowledge.md", "must be a file name inside the tenant folder"),
-        ("missing.md", "is not in the tenant folder"),
+        ("missing.md", "does not exist in the tenant folder"),
     ],
 )
 def test_knowledge_cannot_name_a_file_outside_the_folder(prompts: Path, knowledge: str, reason: str) -> None:
