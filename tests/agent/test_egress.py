@@ -18,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -313,3 +315,18 @@ def test_ipaddress_module_sees_what_we_rely_on() -> None:
     cgnat = ipaddress.ip_address("100.64.0.1")
     assert not cgnat.is_private
     assert not cgnat.is_global
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_an_ipv4_address_is_judged_the_same_in_every_ipv6_disguise(value: int) -> None:
+    """Mapped, NAT64 and 6to4 forms of an address are refused exactly when the address itself is."""
+    v4 = ipaddress.IPv4Address(value)
+    policy = EgressPolicy()
+    refused = policy.refusal(str(v4)) is not None
+    for disguise in (
+        ipaddress.IPv6Address(f"::ffff:{v4}"),
+        ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | value),
+        ipaddress.IPv6Address((0x2002 << 112) | (value << 80)),
+    ):
+        assert (policy.refusal(str(disguise)) is not None) == refused, disguise

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipelines.prompt import MAX_LOOP_STEPS, PromptError, render_system_prompt
+from pipelines.prompt import MAX_LOOP_STEPS, MAX_OUTPUT_CHARS, PromptError, render_system_prompt
 
 CONTEXT = {"name": "Acme", "business": {"hours": "9-5"}, "knowledge": "k" * 100_000}
 
@@ -66,3 +68,34 @@ def test_a_slow_template_hits_the_deadline() -> None:
         render_system_prompt(
             "{% for i in range(50) %}.{% endfor %}", CONTEXT, clock=lambda: float(next(ticks))
         )
+
+
+def _templates() -> st.SearchStrategy[str]:
+    """Templates built from the constructs that cost: loops over ranges and strings, concatenation,
+    repetition, filters with numbers; nested to any depth."""
+    leaf = st.sampled_from(["{{ name }}", "{{ knowledge }}", "x", "{{ name ~ knowledge }}", "{{ i }}"])
+    number = st.sampled_from(["3", "100", "999", "10 ** 6", "2 ** 64"])
+
+    def grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.builds(lambda n, b: f"{{% for i in range({n}) %}}{b}{{% endfor %}}", number, inner),
+            st.builds(lambda b: f"{{% for c in knowledge %}}{b}{{% endfor %}}", inner),
+            st.builds(lambda a, b: a + b, inner, inner),
+            st.builds(lambda n: f"{{{{ knowledge * {n} }}}}", number),
+            st.builds(lambda n: f"{{{{ name | center({n}) }}}}", number),
+            st.builds(lambda n: f"{{{{ (knowledge ~ knowledge) | wordwrap({n}) }}}}", number),
+        )
+
+    return st.recursive(leaf, grow, max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_templates())
+def test_any_template_of_costly_constructs_renders_or_is_refused_quickly(template: str) -> None:
+    started = time.perf_counter()
+    try:
+        out = render_system_prompt(template, CONTEXT)
+    except PromptError as exc:
+        out = str(exc)
+    assert time.perf_counter() - started < 2.0
+    assert len(out) <= MAX_OUTPUT_CHARS
