@@ -109,7 +109,7 @@ def _count_nodes(root: yaml.Node) -> None:
         if key in sizes:
             return sizes[key]
         if key in open_nodes:
-            raise yaml.YAMLError("an alias refers to a node that contains it")
+            raise TenantFileError("is not valid YAML: an alias refers to a node that contains it")
         open_nodes.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):
@@ -118,7 +118,9 @@ def _count_nodes(root: yaml.Node) -> None:
             total += sum(size(k) + size(v) for k, v in node.value)
         open_nodes.discard(key)
         if total > MAX_YAML_NODES:
-            raise yaml.YAMLError(f"more than {MAX_YAML_NODES} values once aliases are expanded")
+            raise TenantFileError(
+                f"is not valid YAML: more than {MAX_YAML_NODES} values once aliases are expanded"
+            )
         sizes[key] = total
         return total
 

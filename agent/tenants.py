@@ -125,7 +125,10 @@ def load_tenant(folder: Path, *, egress: EgressPolicy | None = None) -> Tenant:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise TenantError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        problem = getattr(
+            exc, "problem", None
+        )  # PyYAML's words (never the document's text, which may hold a secret)
+        raise TenantError(f"{path}:{where} not valid YAML" + (f" ({problem})" if problem else "")) from None
     if not isinstance(raw, dict):
         raise TenantError(f"{path}: expected a mapping at the top level")
     if "id" in raw:  # a file claiming another tenant's id would take over its number, tools and data

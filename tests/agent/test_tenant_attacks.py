@@ -131,11 +131,14 @@ def test_yaml_aliases_cannot_expand(prompts: Path) -> None:
     path = prompts / "acme" / "tenant.yaml"
     path.write_text(path.read_text() + "\nlaughs:\n" + "\n".join("  " + line for line in levels) + "\n")
     started = time.monotonic()
-    with pytest.raises(TenantError, match=r"not valid YAML .*once aliases are expanded"):
+    with pytest.raises(
+        TenantError,
+        match=r"tenant\.yaml: is not valid YAML: more than 20000 values once aliases are expanded",
+    ):
         load_tenant(prompts / "acme")
     assert time.monotonic() - started < 2.0
     path.write_text("a: &a [*a]\n")
-    with pytest.raises(TenantError, match="not valid YAML"):
+    with pytest.raises(TenantError, match="an alias refers to a node that contains it"):
         load_tenant(prompts / "acme")
 
 
