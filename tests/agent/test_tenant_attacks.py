@@ -8,16 +8,28 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
+from structlog.testing import capture_logs
 
+from agent.app import create_app
 from agent.egress import EgressPolicy
+from agent.metrics import Metrics
+from agent.queue import ConversationQueue
 from agent.tenant_files import MAX_KNOWLEDGE_BYTES, MAX_TENANT_YAML_BYTES, env_name_problem, env_prefix
 from agent.tenants import TenantError, TenantRegistry, load_tenant, turn_config
+from tests.agent.stack import eventually
+from tests.agent.stack import settings as stack_settings
 from tests.agent.tenant_folders import copy_tenant
+from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from redis.asyncio import Redis
+
+    from tests.redis_server import RedisServer
 
 DEFAULT = ROOT / "prompts" / "default"
 REALTY = ROOT / "prompts" / "gharkhoj-realty"
@@ -283,3 +295,39 @@ def test_a_template_loop_at_hot_reload_keeps_the_previous_version(prompts: Path)
     assert not change.applied
     assert "loops run more" in change.error
     assert registry.get("acme") is before
+
+
+async def test_the_running_app_keeps_serving_a_tenant_whose_new_version_is_refused(
+    tmp_path: Path, redis: Redis, redis_server: RedisServer
+) -> None:
+    """The real app with hot reload on, a real redis-server: the default tenant's folder is rewritten to take
+    over `acme` (`id:`) and read the process environment; the reload is refused (logged with file, line and
+    key) and the default tenant's number is still routed to it."""
+    prompts = tmp_path / "prompts"
+    copy_tenant(DEFAULT, prompts / "default")
+    app = create_app(stack_settings(redis_server.url, prompts, prompts_reload_s=0.05), metrics=Metrics())
+    queue = ConversationQueue(redis)
+    with capture_logs() as logs:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as http,
+        ):
+            text = _edit(
+                prompts / "default", "knowledge: knowledge.md", "knowledge: /proc/self/environ\nid: acme"
+            )
+
+            def refused() -> bool:
+                return any(e["event"] == "tenants.reload_rejected" for e in logs)
+
+            await eventually(refused)
+            (event,) = [e for e in logs if e["event"] == "tenants.reload_rejected"]
+            assert event["tenant"] == "default"
+            assert f"line {_line(text, 'id: acme')}: id: not allowed" in event["error"]
+            body = wh.payload(
+                messages=[wh.text("919876543210", "wamid.after", "hi")], phone_number_id=wh.PHONE_NUMBER_ID
+            )
+            assert (
+                await http.post("/webhooks/whatsapp", content=body, headers=wh.headers(body))
+            ).status_code == 200
+            assert (await queue.backlog()).pending_messages == 1  # routed to the previous version
+            assert (await http.get("/readyz")).json()["tenants"] == 1
