@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reply.ogg"), help="where to write the reply voice note"
     )
 
-    commands.add_parser("serve", help="run the HTTP app: WhatsApp webhook, /healthz, /readyz, /metrics")
+    commands.add_parser("serve", help="run the webhook listener (+ /metrics and /admin/ on the ops listener)")
     worker = commands.add_parser("worker", help="run a worker process that answers queued turns")
     worker.add_argument("--concurrency", type=int, default=2, help="turns in flight in this process")
 
@@ -134,17 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(report.render())
         elif args.command == "serve":
-            import uvicorn
+            from agent.app import serve
 
-            from agent.app import create_app
-
-            uvicorn.run(
-                create_app(settings),
-                host=settings.http_host,
-                port=settings.http_port,
-                log_level="warning",
-                access_log=False,
-            )
+            asyncio.run(serve(settings))
         elif args.command == "worker":
             from agent.worker import run_worker
 

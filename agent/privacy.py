@@ -110,7 +110,7 @@ async def _operator_privacy(settings: Settings, tenant: str) -> AsyncIterator[Pr
     """The privacy parts for one CLI command on `tenant`, with their Redis clients closed afterwards."""
     if settings.master_key is None:
         raise RuntimeConfigError("consent commands need LEADCLOSE_MASTER_KEY (it derives the subject key)")
-    tenants = TenantRegistry.load(settings.prompts_dir)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     if tenant not in tenants.ids():
         raise TenantError(f"no tenant {tenant!r} under {settings.prompts_dir}")
     redis = redis_client(settings.redis_url)

@@ -136,9 +136,10 @@ class SubjectRights:
     ) -> None:
         await self._audited(tenant_of(subject), actor, action, subject, outcome, counts)
 
-    async def record_denied(self, tenant: str, actor: Actor, action: str) -> None:
-        """A refused admin access is audited too (no subject: nothing was looked up)."""
-        await self._audited(tenant, actor, action, None, "denied", {})
+    async def record_denied(self, tenant: str, actor: Actor, action: str, outcome: str = "denied") -> None:
+        """A refused admin access is audited too (no subject: nothing was looked up); `outcome` says how
+        (`denied`, `throttled`)."""
+        await self._audited(tenant, actor, action, None, outcome, {})
 
     async def read_audit(self, tenant: str, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
         """The tenant's audit log and whether its chain verifies; the reading is audited after it."""

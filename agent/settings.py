@@ -7,10 +7,13 @@ mistyped token cannot end up in a terminal scroll-back or a log collector.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from agent.egress import EgressPolicy
 
 # A caller's utterance is a few seconds: whisper encodes a 20 s window instead of 30 s (tiny.en on 2 cores:
 # 0.25 instead of 0.38 s per utterance; WER on clips of 7 s and less 5.6 % instead of 2.6 %, pipelines/stt.py).
@@ -72,6 +75,7 @@ class Settings(BaseSettings):
     queue_max_attempts: int = Field(5, ge=1, le=50)
     queue_coalesce_ms: int = Field(0, ge=0, le=60_000)  # wait for more of a burst before answering
     worker_metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"  # where the worker's and the call worker's /metrics listen
 
     # Calls (`leadclose calls`): STUN/TURN URLs (`stun:host:3478`, `turn:host:3478?transport=udp`) for the
     # WebRTC answer; TURN credentials apply to every `turn:` URL.
@@ -96,6 +100,25 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+    # /metrics and /admin/ listen apart from the public webhook (docs/security.md).
+    ops_host: str = "127.0.0.1"
+    ops_port: int = Field(9090, ge=1, le=65535)
+    # Where tenants' tools and webhooks may connect besides public addresses: comma-separated CIDRs
+    # (e.g. "10.20.0.0/16"); plain http only to a literal address inside one (docs/security.md).
+    tools_allow_networks: str = ""
+
+    @field_validator("tools_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from agent.egress import parse_networks
+
+        parse_networks(value)
+        return value
+
+    def egress_policy(self) -> EgressPolicy:
+        from agent.egress import EgressPolicy
+
+        return EgressPolicy.from_setting(self.tools_allow_networks)
 
 
 class SettingsError(Exception):

@@ -7,12 +7,16 @@ the tenant's custom HTTP tools. Every request to a business endpoint goes throug
     X-Leadclose-Timestamp: <unix seconds>
     X-Leadclose-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + signed bytes)>
 
-where the signed bytes are the JSON body (POST) or the whole query string (GET). Responses are size-capped; every
-failure becomes a `ToolError` with a fixed reason, never the endpoint's text or URL.
+where the signed bytes are the JSON body (POST) or the whole query string (GET). Endpoints are tenant input:
+requests go through a `GuardedTransport` (`agent/egress.py`: public addresses only, checked at connect
+time), each call has one deadline for everything (connect, send, the whole answer), redirects are not
+followed and answers are read raw (no decompression) and size-capped as they stream. Every failure becomes
+a `ToolError` with a fixed reason, never the endpoint's text or URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -25,14 +29,17 @@ import httpx
 import structlog
 
 from agent.booking import Calendar
+from agent.egress import EgressRefused
 from pipelines.automation import ToolError, ToolSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from types import TracebackType
 
     from redis.asyncio import Redis
 
     from agent.automation_config import AutomationConfig, HttpTool
+    from agent.egress import GuardedTransport
     from agent.leads import LeadStore
     from agent.store import HandoffFlags
     from agent.tenants import Tenant
@@ -51,11 +58,23 @@ def signature(secret: bytes, timestamp: int, signed: bytes) -> str:
 
 
 class EndpointCaller:
-    """Signed, size-capped requests to a business's endpoints through the shared client."""
+    """Signed, size-capped requests to a business's endpoints. It owns its client, built on the guarded
+    transport it is given, so no request of a tenant's can leave through an unguarded one."""
 
-    def __init__(self, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time) -> None:
-        self._http = http
+    def __init__(self, transport: GuardedTransport, *, clock: Callable[[], float] = time.time) -> None:
+        self._http = httpx.AsyncClient(transport=transport, follow_redirects=False, timeout=30.0)
         self._clock = clock
+
+    async def __aenter__(self) -> EndpointCaller:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def call(
         self,
@@ -82,23 +101,47 @@ class EndpointCaller:
             TIMESTAMP_HEADER: str(timestamp),
             IDEMPOTENCY_HEADER: idempotency_key,
             "Content-Type": "application/json",
+            "Accept-Encoding": "identity",  # the cap counts what we hold: no gzip bomb
         }
         try:
-            async with self._http.stream(
-                method, target, content=content, headers=headers, timeout=timeout_s, follow_redirects=False
-            ) as response:
-                if not response.is_success:
-                    raise ToolError(f"the business system answered HTTP {response.status_code}")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise ToolError("the business system's answer was too large")
+            async with asyncio.timeout(timeout_s):  # one deadline for the call, not per read
+                body = await self._send(method, target, content, headers, timeout_s, max_bytes)
+        except TimeoutError:
+            raise ToolError("the business system did not answer in time") from None
+        except EgressRefused as exc:
+            log.warning("tool.egress_refused", reason=str(exc))
+            raise ToolError("the business system's address is not allowed") from None
         except httpx.TimeoutException:
             raise ToolError("the business system did not answer in time") from None
         except httpx.HTTPError:
             raise ToolError("the business system could not be reached") from None
         return body.decode(errors="replace")
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        timeout_s: float,
+        cap: int,
+    ) -> bytes:
+        async with self._http.stream(
+            method, url, content=content, headers=headers, timeout=timeout_s
+        ) as response:
+            if not response.is_success:
+                raise ToolError(f"the business system answered HTTP {response.status_code}")
+            if response.headers.get("content-encoding", "identity").lower() != "identity":
+                raise ToolError("the business system's answer was compressed")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise ToolError("the business system's answer was too large")
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) > cap:
+                    raise ToolError("the business system's answer was too large")
+        return bytes(body)
 
 
 def tool_specs(a: AutomationConfig) -> list[ToolSpec]:

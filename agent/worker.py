@@ -20,6 +20,7 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from agent.egress import GuardedTransport
 from agent.leads import LeadStore
 from agent.logs import configure_logging
 from agent.metrics import Metrics
@@ -207,8 +208,8 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     configure_logging(redact_budget_s=settings.log_redact_budget_s)
     metrics = Metrics()
     if settings.worker_metrics_port is not None:
-        start_http_server(settings.worker_metrics_port, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir)
+        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     redis = redis_client(settings.redis_url)
     config = QueueConfig(
         lease_ms=int(settings.queue_lease_s * 1000),
@@ -225,6 +226,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     async with (
         open_runtime(settings) as runtime,
         httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0)) as http,
+        EndpointCaller(GuardedTransport(settings.egress_policy())) as caller,
     ):
         graph = GraphClient(
             http,
@@ -237,7 +239,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             redis=redis,
             leads=LeadStore(redis, store, shards=config.shards),
             handoff=HandoffFlags(redis, shards=config.shards),
-            caller=EndpointCaller(http),
+            caller=caller,
             environ=os.environ,
         )
         voices = await asyncio.to_thread(

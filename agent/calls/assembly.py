@@ -36,7 +36,6 @@ from pipelines.pii import Vault, seed_sender
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import httpx
     from livekit import rtc
     from livekit.agents import AgentSession
     from redis.asyncio import Redis
@@ -79,7 +78,7 @@ class ConversationState:
 
 
 def conversation_state(
-    settings: Settings, tenants: TenantRegistry, redis: Redis, http: httpx.AsyncClient
+    settings: Settings, tenants: TenantRegistry, redis: Redis, caller: EndpointCaller
 ) -> ConversationState | None:
     if settings.master_key is None:
         log.warning(
@@ -94,7 +93,7 @@ def conversation_state(
         redis=redis,
         leads=LeadStore(redis, store, shards=shards),
         handoff=HandoffFlags(redis, shards=shards),
-        caller=EndpointCaller(http),
+        caller=caller,
         environ=os.environ,
     )
     privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))

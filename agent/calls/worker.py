@@ -28,12 +28,14 @@ from agent.calls.assembly import CallOutcome, ConversationState, call_context, c
 from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
 from agent.calls.models import CallModels
 from agent.calls.webrtc import IceServer
+from agent.egress import GuardedTransport
 from agent.local_llm import local_llm_server
 from agent.logs import configure_logging
 from agent.metrics import Metrics
 from agent.queue import CallQueue
 from agent.runtime import llm_client, redis_client
 from agent.tenants import TenantError, TenantRegistry
+from agent.tools import EndpointCaller
 from agent.whatsapp import GraphClient
 from agent.worker import install_stop_signals
 from pipelines.respond import Responder
@@ -206,8 +208,8 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
     configure_logging(redact_budget_s=settings.log_redact_budget_s)
     metrics = Metrics()
     if settings.calls_metrics_port is not None:
-        start_http_server(settings.calls_metrics_port, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir)
+        start_http_server(settings.calls_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     redis = redis_client(settings.redis_url)
     # A LiveKit plugin registers itself when imported, and refuses to off the main thread: import Silero here,
     # then load the models off the event loop.
@@ -239,7 +241,8 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
             client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
         )
         handler = CallHandler(graph, models, responder, model, metrics, config)
-        state = conversation_state(settings, tenants, redis, http)
+        caller = await stack.enter_async_context(EndpointCaller(GuardedTransport(settings.egress_policy())))
+        state = conversation_state(settings, tenants, redis, caller)
         worker = CallWorker(redis, handler, tenants, metrics, capacity=settings.calls_capacity, state=state)
         try:
             await worker.run(stop)

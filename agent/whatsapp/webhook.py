@@ -175,8 +175,10 @@ def webhook_router(ingress: Ingress, *, app_secret: bytes, verify_token: str, me
     @router.get(PATH)
     async def verify(request: Request) -> Response:
         q = request.query_params
-        token = q.get("hub.verify_token", "")
-        if q.get("hub.mode") == "subscribe" and verify_token and hmac.compare_digest(token, verify_token):
+        # Bytes, not str: `compare_digest` raises on a non-ASCII str, and that was a 500.
+        token = q.get("hub.verify_token", "").encode("utf-8", "replace")
+        expected = verify_token.encode("utf-8", "replace")
+        if q.get("hub.mode") == "subscribe" and expected and hmac.compare_digest(token, expected):
             return PlainTextResponse(q.get("hub.challenge", ""))
         return PlainTextResponse("forbidden", status_code=403)
 

@@ -17,6 +17,7 @@ import httpx
 from openai import AsyncOpenAI
 
 from agent.app import create_app
+from agent.egress import EgressPolicy, GuardedTransport
 from agent.leads import LeadStore
 from agent.metrics import Metrics
 from agent.privacy import Privacy
@@ -50,8 +51,11 @@ if TYPE_CHECKING:
     from pipelines.tts import PiperSynthesizer
 
 TOKEN = "EAAG-test-business-token"
-TOKEN_ENV = "LEADCLOSE_DEFAULT_ACCESS_TOKEN"  # prompts/default/tenant.yaml
+TOKEN_ENV = "LEADCLOSE_TENANT_DEFAULT__ACCESS_TOKEN"  # prompts/default/tenant.yaml
 MASTER = "test-master-key-123456"
+# The local peers (the tenant's CRM among them) listen on 127.0.0.1: ops open it the documented way.
+PEERS_NETWORK = "127.0.0.1/32"
+PEERS = EgressPolicy.from_setting(PEERS_NETWORK)
 
 
 def settings(redis_url: str, prompts_dir: Path = ROOT / "prompts", **extra: Any) -> Settings:
@@ -62,7 +66,7 @@ def settings(redis_url: str, prompts_dir: Path = ROOT / "prompts", **extra: Any)
         whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
         whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
         master_key=MASTER,  # type: ignore[arg-type]
-        **extra,
+        **{"tools_allow_networks": PEERS_NETWORK, **extra},
     )
 
 
@@ -142,7 +146,7 @@ async def running_stack(
         )
         keyring = Keyring(master_secret(MASTER))
         store = ConversationStore(redis, keyring, shards=queue.config.shards, key_store=key_store)
-        tenants = TenantRegistry.load(prompts_dir)
+        tenants = TenantRegistry.load(prompts_dir, egress=PEERS)
         privacy = Privacy.build(redis, store, keyring, tenants, shards=queue.config.shards)
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         runner = TurnRunner(
@@ -150,6 +154,7 @@ async def running_stack(
         )
         async with (
             httpx.AsyncClient(timeout=5.0) as graph_http,
+            EndpointCaller(GuardedTransport(PEERS)) as caller,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
         ):
             graph = GraphClient(
@@ -163,7 +168,7 @@ async def running_stack(
                 redis=redis,
                 leads=LeadStore(redis, store, shards=queue.config.shards),
                 handoff=HandoffFlags(redis, shards=queue.config.shards),
-                caller=EndpointCaller(graph_http),
+                caller=caller,
                 environ=os.environ,
             )
             # The bundled Piper voice, and one hosted voice (served by the LLM peer) a tenant may choose.

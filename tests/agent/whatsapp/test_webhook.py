@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis as SyncRedis
 
-from agent.app import create_app
+from agent.app import Service, create_app, create_service, serve
 from agent.metrics import Metrics
-from tests.agent.stack import settings
+from tests.agent.stack import eventually, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 from tests.redis_server import RedisServer
@@ -33,9 +36,21 @@ def sync_redis(redis_server: RedisServer) -> Iterator[SyncRedis]:
 
 
 @pytest.fixture
-def client(redis_server: RedisServer, sync_redis: SyncRedis) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(redis_server.url), metrics=Metrics())) as c:
+def service(redis_server: RedisServer, sync_redis: SyncRedis) -> Service:
+    return create_service(settings(redis_server.url), metrics=Metrics())
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    """The public listener, its lifespan running (it owns what the ops listener uses too)."""
+    with TestClient(service.public) as c:
         yield c
+
+
+@pytest.fixture
+def ops(service: Service, client: TestClient) -> TestClient:
+    """The ops listener (`/metrics`, `/admin/`), beside the running public one."""
+    return TestClient(service.ops)
 
 
 def _inbox_entries(r: SyncRedis) -> list[dict[str, object]]:
@@ -64,6 +79,28 @@ def test_subscription_handshake(client: TestClient) -> None:
     )
     assert wrong.status_code == 403
     assert client.get("/webhooks/whatsapp").status_code == 403
+
+
+@pytest.mark.parametrize("token", ["नमस्ते", "verify-mé", "%FF%FEverify", "verify-me%00"])
+def test_a_non_ascii_verify_token_is_refused_not_an_error(client: TestClient, token: str) -> None:
+    """Raw in the query (percent-encoded UTF-8, or bytes that are not UTF-8): 403, never a 500."""
+    answer = client.get(f"/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1&hub.verify_token={token}")
+    assert (answer.status_code, answer.text) == (403, "forbidden")
+
+
+async def test_metrics_and_admin_are_not_on_the_public_listener(service: Service) -> None:
+    async with (
+        service.public.router.lifespan_context(service.public),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.public), base_url="http://public"
+        ) as public,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=service.ops), base_url="http://ops") as ops,
+    ):
+        assert (await public.get("/metrics")).status_code == 404
+        assert (await public.post("/admin/default/consent/status", json={"user": ALICE})).status_code == 404
+        assert (await ops.get("/metrics")).status_code == 200
+        assert (await ops.post("/admin/default/consent/status", json={"user": ALICE})).status_code == 401
+        assert (await ops.post("/webhooks/whatsapp", content=b"{}")).status_code == 404
 
 
 def test_signed_text_is_enqueued_with_what_the_worker_needs(
@@ -133,12 +170,14 @@ def test_oversized_body_is_refused(client: TestClient) -> None:
     assert code == 413
 
 
-def test_unknown_tenant_is_acknowledged_and_counted(client: TestClient, sync_redis: SyncRedis) -> None:
+def test_unknown_tenant_is_acknowledged_and_counted(
+    client: TestClient, ops: TestClient, sync_redis: SyncRedis
+) -> None:
     body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")], phone_number_id="999")
     code, answer = _post(client, body)
     assert (code, answer["unknown_tenant"], answer["messages"]) == (200, 1, 0)
     assert _inbox_entries(sync_redis) == []
-    metrics = client.get("/metrics").text
+    metrics = ops.get("/metrics").text
     assert 'leadclose_events_total{kind="text",outcome="unknown_tenant",tenant="unknown"} 1.0' in metrics
 
 
@@ -211,3 +250,38 @@ def test_redis_down_means_503_so_meta_retries(tmp_path: Path) -> None:
         body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")])
         assert _post(client, body)[0] == 503
         assert client.get("/readyz").status_code == 503
+
+
+async def test_serve_opens_the_ops_listener_apart_from_the_public_one(redis_server: RedisServer) -> None:
+    """`leadclose serve` for real: two sockets; /metrics answers only on the ops one (127.0.0.1 here)."""
+    public_port, ops_port = _free_port(), _free_port()
+    config = settings(redis_server.url, http_port=public_port, ops_port=ops_port)
+    assert config.ops_host == "127.0.0.1"
+    assert config.metrics_host == "127.0.0.1"  # the worker's and the call worker's /metrics too
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(config, stop=stop))
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as http:
+
+            async def up() -> bool:
+                try:
+                    await http.get(f"http://127.0.0.1:{ops_port}/metrics")
+                    await http.get(f"http://127.0.0.1:{public_port}/healthz")
+                except httpx.ConnectError:
+                    return False
+                return True
+
+            await eventually(up, within_s=20)
+            assert (await http.get(f"http://127.0.0.1:{public_port}/metrics")).status_code == 404
+            assert (await http.get(f"http://127.0.0.1:{public_port}/healthz")).status_code == 200
+            assert (await http.get(f"http://127.0.0.1:{ops_port}/metrics")).status_code == 200
+            assert (await http.get(f"http://127.0.0.1:{ops_port}/healthz")).status_code == 404
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
