@@ -16,8 +16,9 @@ from agent.admin import AdminTokens, admin_router
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import CallQueue, ConversationQueue, QueueConfig
+from agent.redis_client import redis_client
 from agent.reload import watch_tenants
-from agent.runtime import RuntimeConfigError, redis_client
+from agent.runtime import RuntimeConfigError
 from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
 from agent.tenants import TenantRegistry
 from agent.whatsapp.webhook import Durability, Ingress, webhook_router

@@ -30,10 +30,9 @@ from pipelines.automation import ToolError, ToolSpec
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from redis.asyncio import Redis
-
     from agent.automation_config import AutomationConfig, HttpTool
     from agent.leads import LeadStore
+    from agent.redis_client import RedisClient
     from agent.store import HandoffFlags
     from agent.tenants import Tenant
 
@@ -169,7 +168,7 @@ class ConversationTools:
         turn_id: str,
         leads: LeadStore,
         handoff: HandoffFlags,
-        redis: Redis,
+        redis: RedisClient,
         caller: EndpointCaller,
         secret: bytes | None,
         clock: Callable[[], float] = time.time,
@@ -306,7 +305,7 @@ class ToolFactory:
     def __init__(
         self,
         *,
-        redis: Redis,
+        redis: RedisClient,
         leads: LeadStore,
         handoff: HandoffFlags,
         caller: EndpointCaller,

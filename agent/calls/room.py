@@ -37,7 +37,8 @@ from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
 from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
 from agent.calls.models import CallModels
 from agent.metrics import Metrics
-from agent.runtime import RuntimeConfigError, llm_client, redis_client
+from agent.redis_client import redis_client
+from agent.runtime import RuntimeConfigError, llm_client
 from agent.settings import load_settings
 from agent.tenants import TenantError, TenantRegistry
 from pipelines.respond import Responder

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-    from redis.asyncio import Redis
+    from tests.conftest import RedisBackend
 
 ALICE = "919876543210"
 LEASE_S = 2
@@ -89,17 +89,30 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
     own.stop()
 
 
+@pytest.fixture(params=["server"])
+def backend(request: pytest.FixtureRequest) -> RedisBackend:
+    """The test's own server, or (parametrized "cluster") the shared 3-primary cluster."""
+    chosen: RedisBackend = request.getfixturevalue(
+        {"server": "server", "cluster": "redis_cluster"}[request.param]
+    )
+    return chosen
+
+
+ON_THE_CLUSTER_TOO = pytest.mark.parametrize("backend", ["server", "cluster"], indirect=True)
+
+
 @pytest_asyncio.fixture
-async def rig(server: RedisServer) -> AsyncIterator[Rig]:
+async def rig(backend: RedisBackend) -> AsyncIterator[Rig]:
     with ExitStack() as stack:
         graph = stack.enter_context(serve_graph_peer(TOKEN))
         llm = stack.enter_context(serve_chat_peer(echo_reply))
-        client: Redis = redis_client(server.url)
-        app = create_app(settings(server.url), metrics=Metrics())
+        client = redis_client(backend.url)
+        await client.flushdb()  # the cluster is shared by the session
+        app = create_app(settings(backend.url), metrics=Metrics())
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://ingress"
         ) as http:
-            r = Rig(server.url, graph, llm, ConversationQueue(client), http, [])
+            r = Rig(backend.url, graph, llm, ConversationQueue(client), http, [])
             try:
                 yield r
             finally:
@@ -108,6 +121,7 @@ async def rig(server: RedisServer) -> AsyncIterator[Rig]:
                 await client.aclose()
 
 
+@ON_THE_CLUSTER_TOO
 async def test_kill_9_before_the_send_another_worker_finishes_with_one_reply(rig: Rig) -> None:
     first = await rig.start_worker()
     rig.llm.delay_s = 30.0  # the turn is stuck in the LLM call when the worker dies
@@ -120,6 +134,7 @@ async def test_kill_9_before_the_send_another_worker_finishes_with_one_reply(rig
     assert [m["text"]["body"] for m in rig.graph.messages] == [first_reply("You said: are you there?")]
 
 
+@ON_THE_CLUSTER_TOO
 async def test_kill_9_during_the_send_never_sends_twice(rig: Rig) -> None:
     first = await rig.start_worker()
     rig.graph.hold_accepted_sends_s = 30.0  # Meta has the message; the worker dies before the answer
@@ -133,6 +148,7 @@ async def test_kill_9_during_the_send_never_sends_twice(rig: Rig) -> None:
     assert len(rig.graph.messages) == 1
 
 
+@ON_THE_CLUSTER_TOO
 async def test_sigterm_drains_the_turn_in_flight(rig: Rig) -> None:
     worker = await rig.start_worker()
     rig.llm.delay_s = 1.5
