@@ -16,7 +16,7 @@ from agent.admin import AdminTokens, admin_router
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import CallQueue, ConversationQueue, QueueConfig
-from agent.redis_client import redis_client
+from agent.redis_client import ping_every_primary, redis_client
 from agent.reload import watch_tenants
 from agent.runtime import RuntimeConfigError
 from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
     @app.get("/readyz")
     async def readyz() -> Response:
         try:
-            await redis.ping()
+            await ping_every_primary(redis)
         except RedisError:
             return JSONResponse({"status": "redis unreachable"}, status_code=503)
         return JSONResponse({"status": "ready", "tenants": len(tenants)})

@@ -57,6 +57,13 @@ def redis_client(url: str, *, socket_timeout_s: float = 5.0, retries: int = 8) -
     return RedisCluster.from_url(f"{plain}://{rest}", **options)
 
 
+async def ping_every_primary(redis: RedisClient) -> bool:
+    """Readiness: on a cluster every primary must answer, or the webhooks for its slots would fail."""
+    if isinstance(redis, RedisCluster):
+        return bool(await redis.ping(target_nodes=RedisCluster.PRIMARIES))
+    return bool(await redis.ping())
+
+
 async def primaries_info(redis: RedisClient, section: str) -> list[dict[str, Any]]:
     """`INFO section` of the server, or of every primary of a cluster (each holds part of the data, so
     each must be fit for it: AOF on, a version with the commands we use)."""
