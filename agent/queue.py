@@ -8,7 +8,9 @@ messages becomes one turn. Every state change is a Lua script that checks the fe
 whose lease expired cannot acknowledge, send or overwrite anything.
 
 Conversations are spread over `shards` hash tags (`lc:{3}:…`): all keys of a conversation and its shard's
-indexes share a slot, so each script touches one slot and the same code runs on Redis Cluster.
+indexes share a slot, so each script touches one slot. With a `redis+cluster://` URL the same code runs on
+Redis Cluster (agent/redis_client.py); the end-to-end and crash tests run on a local 3-primary cluster too.
+The queue spreads over at most `shards` primaries (docs/cluster.md).
 
 Dead-letter entries hold ids, kinds, counts and a reason, never message content (invariant 4).
 """
