@@ -87,8 +87,23 @@ class RedisBackend(Protocol):
     def aof_dirs(self) -> list[Path]: ...
 
 
-# A module (or test) that must also hold on Redis Cluster: `pytestmark = ON_SERVER_AND_CLUSTER`.
-ON_SERVER_AND_CLUSTER = pytest.mark.parametrize("redis_backend", ["server", "cluster"], indirect=True)
+# A module (or test) that must also hold on Redis Cluster: `pytestmark = ON_SERVER_AND_CLUSTER`; each of its
+# tests that uses Redis then runs twice, `[server]` and `[cluster]`.
+ON_SERVER_AND_CLUSTER = pytest.mark.redis_cluster_too
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "redis_cluster_too: run on one redis-server and on the 3-primary cluster"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (
+        metafunc.definition.get_closest_marker("redis_cluster_too")
+        and "redis_backend" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("redis_backend", ["server", "cluster"], indirect=True)
 
 
 @pytest.fixture
