@@ -2,8 +2,9 @@
 (`redis+cluster://`, `rediss+cluster://`, any node as the seed), with the same explicit timeouts and retries.
 
 Every key of one Lua script or transaction shares a hash tag (`lc:{3}:…`, `lc:tenant:{T}:…`), so the same
-code runs on both; `tests/agent/test_cluster_slots.py` holds that line. What differs is routed here:
-scripts run in pipelines (a cluster pipeline does not load missing scripts) and per-node server facts.
+code runs on both (`scripts_touch_one_slot` in tests/conftest.py checks every script the tests run). What
+differs is routed here: scripts in pipelines (a cluster pipeline does not load missing scripts) and facts
+that each primary holds for itself (INFO, WAITAOF, PING).
 """
 
 from __future__ import annotations
