@@ -34,8 +34,12 @@ class RedisURLError(ValueError):
     """A Redis URL that cannot work (a cluster has only database 0); the text never holds the URL."""
 
 
-def is_cluster_url(url: str) -> bool:
-    return url.split("://", 1)[0].lower() in CLUSTER_SCHEMES
+def check_url(url: str) -> str:
+    """Refuses what cannot connect, before anything is built (settings validate with it)."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() in CLUSTER_SCHEMES and rest.split("?", 1)[0].partition("/")[2] not in ("", "0"):
+        raise RedisURLError("a Redis Cluster has only database 0: end the URL with /0 or nothing")
+    return url
 
 
 def redis_client(url: str, *, socket_timeout_s: float = 5.0, retries: int = 8) -> RedisClient:
@@ -48,13 +52,10 @@ def redis_client(url: str, *, socket_timeout_s: float = 5.0, retries: int = 8) -
         "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }
-    scheme, _, rest = url.partition("://")
+    scheme, _, rest = check_url(url).partition("://")
     plain = CLUSTER_SCHEMES.get(scheme.lower())
     if plain is None:
         return Redis.from_url(url, **options)
-    database = rest.split("?", 1)[0].partition("/")[2]
-    if database not in ("", "0"):
-        raise RedisURLError("a Redis Cluster has only database 0: end the URL with /0 or nothing")
     return RedisCluster.from_url(f"{plain}://{rest}", **options)
 
 

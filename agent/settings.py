@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.redis_client import check_url
 
 # A caller's utterance is a few seconds: whisper encodes a 20 s window instead of 30 s (tiny.en on 2 cores:
 # 0.25 instead of 0.38 s per utterance; WER on clips of 7 s and less 5.6 % instead of 2.6 %, pipelines/stt.py).
@@ -32,7 +34,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # `redis+cluster://host:port/0` for a Redis Cluster
     prompts_dir: Path = Path("prompts")
     prompts_reload_s: float = Field(2.0, gt=0, le=3600)  # the worker's look for changed tenant folders
 
@@ -91,6 +93,12 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+
+    @field_validator("redis_url", "key_store_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        """`redis://` (one server) or `redis+cluster://` (a Redis Cluster, docs/cluster.md)."""
+        return None if url is None else check_url(url)
 
 
 class SettingsError(Exception):

@@ -12,6 +12,7 @@ from redis.asyncio.cluster import RedisCluster
 from agent.app import create_app
 from agent.metrics import Metrics
 from agent.redis_client import RedisURLError, primaries_info, redis_client, run_script_many
+from agent.settings import SettingsError, load_settings
 from tests.agent.stack import settings
 from tests.conftest import ON_SERVER_AND_CLUSTER
 from tests.redis_cluster import RedisClusterServers
@@ -28,6 +29,9 @@ def test_a_cluster_has_database_0_only_and_the_error_does_not_echo_the_url() -> 
     with pytest.raises(RedisURLError) as refused:
         redis_client("redis+cluster://:s3cret@10.0.0.1:6379/2")
     assert "s3cret" not in str(refused.value)
+    with pytest.raises(SettingsError, match=r"LEADCLOSE_KEY_STORE_URL: .*only database 0") as invalid:
+        load_settings(_env_file=None, key_store_url="redis+cluster://:s3cret@10.0.0.1:6379/2")
+    assert "s3cret" not in str(invalid.value)
     assert isinstance(redis_client("rediss+cluster://10.0.0.1:6379/0"), RedisCluster)
     assert not isinstance(redis_client("redis://10.0.0.1:6379/2"), RedisCluster)
 
