@@ -24,6 +24,7 @@ from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.agent.worker_process import WorkerProcess
 from tests.conftest import ROOT, redis_client
 from tests.llm_peer import ChatPeer, serve_chat_peer
+from tests.redis_cluster import RedisClusterServers
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
@@ -89,12 +90,19 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
     own.stop()
 
 
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    cluster = RedisClusterServers(tmp_path / "cluster")  # a primary is restarted: not the shared one
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(params=["server"])
 def backend(request: pytest.FixtureRequest) -> RedisBackend:
-    """The test's own server, or (parametrized "cluster") the shared 3-primary cluster."""
-    chosen: RedisBackend = request.getfixturevalue(
-        {"server": "server", "cluster": "redis_cluster"}[request.param]
-    )
+    """The test's own server, or (parametrized) the shared 3-primary cluster or one of its own."""
+    fixtures = {"server": "server", "cluster": "redis_cluster", "own cluster": "own_cluster"}
+    chosen: RedisBackend = request.getfixturevalue(fixtures[request.param])
     return chosen
 
 
@@ -159,9 +167,13 @@ async def test_sigterm_drains_the_turn_in_flight(rig: Rig) -> None:
     assert await rig.drained()
 
 
+@pytest.mark.parametrize("backend", ["server", "own cluster"], indirect=True)
 async def test_redis_restart_during_200_messages_loses_none_and_doubles_none(
-    rig: Rig, server: RedisServer
+    rig: Rig, backend: RedisServer | RedisClusterServers
 ) -> None:
+    """On a cluster, the primary of slots 0-5460 (queue shards {3} and {7}) goes down and comes back with
+    its AOF and its node id."""
+    server = backend.nodes[0] if isinstance(backend, RedisClusterServers) else backend
     await rig.start_worker()
     await rig.start_worker()
     users = [f"9198700{i:05d}" for i in range(40)]
