@@ -30,9 +30,8 @@ from pipelines.consent import Method, Overlay, Purpose, State, Transition
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from redis.asyncio import Redis
-
     from agent.privacy import Privacy
+    from agent.redis_client import RedisClient
     from agent.store import Keyring
     from agent.tenants import TenantRegistry
 
@@ -48,7 +47,7 @@ class FailedAuthThrottle:
     """Failed bearer-token attempts per (tenant, client) in a fixed window, in Redis (every process sees the
     same count). The client's address is keyed by an HMAC under the deployment key, never in clear."""
 
-    def __init__(self, redis: Redis, keyring: Keyring, *, limit: int = 10, window_s: int = 300) -> None:
+    def __init__(self, redis: RedisClient, keyring: Keyring, *, limit: int = 10, window_s: int = 300) -> None:
         self._redis = redis
         self._keyring = keyring
         self.limit = limit

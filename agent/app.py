@@ -19,8 +19,9 @@ from agent.admin import AdminTokens, FailedAuthThrottle, admin_router
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import CallQueue, ConversationQueue, QueueConfig
+from agent.redis_client import ping_every_primary, redis_client
 from agent.reload import watch_tenants
-from agent.runtime import RuntimeConfigError, redis_client
+from agent.runtime import RuntimeConfigError
 from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
 from agent.tenants import TenantRegistry
 from agent.whatsapp.webhook import Durability, Ingress, webhook_router
@@ -107,7 +108,7 @@ def create_service(settings: Settings, *, metrics: Metrics | None = None) -> Ser
     @app.get("/readyz")
     async def readyz() -> Response:
         try:
-            await redis.ping()
+            await ping_every_primary(redis)
         except RedisError:
             return JSONResponse({"status": "redis unreachable"}, status_code=503)
         return JSONResponse({"status": "ready", "tenants": len(tenants)})

@@ -40,8 +40,7 @@ from pipelines.consent import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping
 
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.tenants import TenantRegistry
 
 GENESIS = "0" * 64
@@ -88,7 +87,7 @@ class HashChain:
     """An append-only stream per tenant where each record carries the hash of its body and of its
     predecessor, so editing, deleting or reordering any record breaks verification from there on."""
 
-    def __init__(self, redis: Redis, name: str) -> None:
+    def __init__(self, redis: RedisClient, name: str) -> None:
         self._redis = redis
         self._name = name
 
@@ -192,7 +191,7 @@ class ConsentStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         shards: int,
         clock: Callable[[], float] = time.time,

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 from agent.queue import conversation_key
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.store import ConversationStore
 
 DEDUPE_S = 7 * 86_400
@@ -29,7 +28,7 @@ return 0
 
 
 class LeadStore:
-    def __init__(self, redis: Redis, store: ConversationStore, *, shards: int) -> None:
+    def __init__(self, redis: RedisClient, store: ConversationStore, *, shards: int) -> None:
         self._redis = redis
         self._store = store
         self._shards = shards

@@ -14,17 +14,17 @@ from agent.consent_gate import ConsentGate, IngressConsent, Keywords
 from agent.consent_store import ConsentGuard, ConsentStore
 from agent.queue import QueueConfig
 from agent.records import ContentLog, ProcessingLog
+from agent.redis_client import redis_client
 from agent.retention import Retention
 from agent.rights import Actor, Recipient, SubjectRights
-from agent.runtime import RuntimeConfigError, redis_client
+from agent.runtime import RuntimeConfigError
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
 
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.settings import Settings
 
 _PHONE = re.compile(r"\+?[\d\s\-().]{6,}")
@@ -65,7 +65,7 @@ class Privacy:
     @classmethod
     def build(
         cls,
-        redis: Redis,
+        redis: RedisClient,
         store: ConversationStore,
         keyring: Keyring,
         tenants: TenantRegistry,

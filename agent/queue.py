@@ -8,7 +8,9 @@ messages becomes one turn. Every state change is a Lua script that checks the fe
 whose lease expired cannot acknowledge, send or overwrite anything.
 
 Conversations are spread over `shards` hash tags (`lc:{3}:…`): all keys of a conversation and its shard's
-indexes share a slot, so each script touches one slot and the same code runs on Redis Cluster.
+indexes share a slot, so each script touches one slot. With a `redis+cluster://` URL the same code runs on
+Redis Cluster (agent/redis_client.py); the end-to-end and crash tests run on a local 3-primary cluster too.
+The queue spreads over at most `shards` primaries (docs/cluster.md).
 
 Dead-letter entries hold ids, kinds, counts and a reason, never message content (invariant 4).
 """
@@ -23,10 +25,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from agent.redis_client import run_script_many
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from redis.asyncio import Redis
+    from agent.redis_client import RedisClient
 
 DAY_S = 86_400
 
@@ -229,7 +233,7 @@ class ConversationQueue:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         config: QueueConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
@@ -263,15 +267,15 @@ class ConversationQueue:
         return added
 
     async def enqueue_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
-        """Dedupe + append atomically per message; one round trip."""
+        """Dedupe + append atomically per message; one round trip (per node, on a cluster)."""
         not_before = self._now_ms() + self.config.coalesce_ms
 
-        def call(item: tuple[str, str, str, dict[str, Any]], client: Any = None) -> Any:
+        def call(item: tuple[str, str, str, dict[str, Any]]) -> tuple[list[str], list[Any]]:
             conv, message_id, kind, payload = item
             k = self._keys(conv)
-            return self._enqueue(
-                keys=[k.seen(message_id), k.conv(conv, "inbox"), k.ready, k.leases],
-                args=[
+            return (
+                [k.seen(message_id), k.conv(conv, "inbox"), k.ready, k.leases],
+                [
                     json.dumps(payload, separators=(",", ":")),
                     self.config.dedupe_ttl_s,
                     conv,
@@ -279,15 +283,12 @@ class ConversationQueue:
                     message_id,
                     kind,
                 ],
-                client=client,
             )
 
-        if len(items) <= 1:  # the usual webhook: one EVALSHA; a pipeline would first check its scripts exist
-            return [bool(await call(item)) for item in items]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for item in items:
-                await call(item, pipe)
-            return [bool(r) for r in await pipe.execute()]
+        calls = [call(item) for item in items]
+        if len(calls) <= 1:  # the usual webhook: one EVALSHA; a pipeline would first check its scripts exist
+            return [bool(await self._enqueue(keys=keys, args=args)) for keys, args in calls]
+        return [bool(r) for r in await run_script_many(self._redis, self._enqueue, calls)]
 
     # worker -------------------------------------------------------------------------------------------
 
@@ -479,19 +480,17 @@ class CallQueue:
 
     STREAM = "lc:{calls}:events"
 
-    def __init__(self, redis: Redis, *, dedupe_ttl_s: int = DAY_S) -> None:
+    def __init__(self, redis: RedisClient, *, dedupe_ttl_s: int = DAY_S) -> None:
         self._redis = redis
         self._dedupe_ttl_s = dedupe_ttl_s
         self._enqueue = redis.register_script(_ENQUEUE_CALL)
 
     async def enqueue_many(self, items: Sequence[tuple[str, str, dict[str, Any]]]) -> list[bool]:
-        if not items:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for call_id, event, payload in items:
-                await self._enqueue(
-                    keys=[f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
-                    args=[json.dumps(payload, separators=(",", ":")), self._dedupe_ttl_s, call_id, event],
-                    client=pipe,
-                )
-            return [bool(r) for r in await pipe.execute()]
+        calls = [
+            (
+                [f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
+                [json.dumps(payload, separators=(",", ":")), self._dedupe_ttl_s, call_id, event],
+            )
+            for call_id, event, payload in items
+        ]
+        return [bool(r) for r in await run_script_many(self._redis, self._enqueue, calls)]

@@ -25,8 +25,7 @@ from agent.queue import conversation_key
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.store import ConversationStore
 
 
@@ -53,7 +52,7 @@ class ProcessingRecord:
 class ProcessingLog:
     """T0, per tenant; every append also drops what is older than the tenant's processing period."""
 
-    def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: RedisClient, *, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
 
@@ -98,7 +97,12 @@ class ContentLog:
     """T2, per subject, sealed with the subject's data key. Call `write` only after `may(retain_content)`."""
 
     def __init__(
-        self, redis: Redis, store: ConversationStore, *, shards: int, clock: Callable[[], float] = time.time
+        self,
+        redis: RedisClient,
+        store: ConversationStore,
+        *,
+        shards: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
         self._store = store

@@ -23,8 +23,7 @@ from agent.rights import Actor, SubjectRights
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.tenants import TenantRegistry
 
 log = structlog.get_logger()
@@ -46,14 +45,14 @@ class Purge:
 class Retention:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         consent: ConsentStore,
         content: ContentLog,
         processing: ProcessingLog,
         rights: SubjectRights,
         tenants: TenantRegistry,
         *,
-        key_store: Redis | None = None,
+        key_store: RedisClient | None = None,
         grace_days: int = TERMINATION_GRACE_DAYS,
         clock: Callable[[], float] = time.time,
     ) -> None:

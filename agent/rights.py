@@ -24,9 +24,8 @@ from pipelines.consent import Intent, Method, Overlay, Purpose, may, transition
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from redis.asyncio import Redis
-
     from agent.records import ContentLog, ProcessingLog
+    from agent.redis_client import RedisClient
     from agent.store import ConversationStore
     from agent.tenants import TenantRegistry
 
@@ -86,7 +85,7 @@ class Erasure:
 class SubjectRights:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         store: ConversationStore,
         consent: ConsentStore,
         content: ContentLog,
@@ -312,7 +311,7 @@ class SubjectRights:
         )
         return Erasure(subject, deleted, entries)
 
-    async def _delete_keys(self, redis: Redis, subject: str) -> int:
+    async def _delete_keys(self, redis: RedisClient, subject: str) -> int:
         pattern = glob_escape(conversation_key(subject, "", self._shards)) + "*"
         prefix_len = len(conversation_key(subject, "", self._shards))
         doomed = [

@@ -10,11 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from openai import AsyncOpenAI
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent.local_llm import local_llm_server
 from pipelines.audio import DecodeLimits
@@ -48,18 +43,6 @@ class Runtime:
     llm_model: str
     llm_pid: int | None  # the embedded server's process, None for a hosted endpoint
     hosted: AsyncOpenAI | None  # the hosted endpoint's client (for OpenAI voices), None when embedded
-
-
-def redis_client(url: str, *, socket_timeout_s: float = 5.0, retries: int = 8) -> Redis:
-    """redis-py waits forever by default: give every call a timeout and ride out a restart with retries."""
-    return Redis.from_url(
-        url,
-        socket_timeout=socket_timeout_s,
-        socket_connect_timeout=2.0,
-        health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
 
 
 def load_transcriber(settings: Settings) -> WhisperTranscriber:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.redis_client import check_url
+
 if TYPE_CHECKING:
     from agent.egress import EgressPolicy
 
@@ -35,7 +37,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # `redis+cluster://host:port/0` for a Redis Cluster
     prompts_dir: Path = Path("prompts")
     prompts_reload_s: float = Field(2.0, gt=0, le=3600)  # the worker's look for changed tenant folders
 
@@ -119,6 +121,12 @@ class Settings(BaseSettings):
         from agent.egress import EgressPolicy
 
         return EgressPolicy.from_setting(self.tools_allow_networks)
+
+    @field_validator("redis_url", "key_store_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        """`redis://` (one server) or `redis+cluster://` (a Redis Cluster, docs/cluster.md)."""
+        return None if url is None else check_url(url)
 
 
 class SettingsError(Exception):

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from agent.queue import conversation_key
+from agent.redis_client import run_script_many
 from pipelines.pii import Vault
 from pipelines.respond import ChatTurn
 from pipelines.turn import Conversation
@@ -25,7 +26,7 @@ from pipelines.turn import Conversation
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from redis.asyncio import Redis
+    from agent.redis_client import RedisClient
 
 _NONCE = 12
 DAY_S = 86_400
@@ -65,13 +66,13 @@ class ConversationStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keyring: Keyring,
         *,
         shards: int,
         history_limit: int = 24,
         ttl_s: int = 30 * DAY_S,
-        key_store: Redis | None = None,
+        key_store: RedisClient | None = None,
     ) -> None:
         """`key_store`: where data keys live. A separate server, kept out of the data's AOF and backups,
         is what makes erasure reach those copies; by default the keys sit beside the data."""
@@ -146,7 +147,7 @@ class HandoffFlags:
 
     No TTL: a handoff ends only when someone releases it, never silently."""
 
-    def __init__(self, redis: Redis, *, shards: int) -> None:
+    def __init__(self, redis: RedisClient, *, shards: int) -> None:
         self._redis = redis
         self._shards = shards
 
@@ -188,7 +189,7 @@ _STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 99}
 class DeliveryStatuses:
     """The latest state of each outbound message, from Meta's status webhooks (ids and codes only)."""
 
-    def __init__(self, redis: Redis, *, ttl_s: int = 30 * DAY_S) -> None:
+    def __init__(self, redis: RedisClient, *, ttl_s: int = 30 * DAY_S) -> None:
         self._redis = redis
         self._ttl_s = ttl_s
         self._record = redis.register_script(_RECORD_STATUS)
@@ -199,22 +200,20 @@ class DeliveryStatuses:
 
     async def record_many(self, updates: Sequence[tuple[str, str, int, int | None]]) -> list[bool]:
         """(message id, status, timestamp, error code) each; True where the state advanced."""
-        if not updates:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for message_id, status, timestamp, error_code in updates:
-                await self._record(
-                    keys=[self._key(message_id)],
-                    args=[
-                        _STATUS_RANK[status],
-                        status,
-                        timestamp,
-                        "" if error_code is None else error_code,
-                        self._ttl_s,
-                    ],
-                    client=pipe,
-                )
-            return [bool(r) for r in await pipe.execute()]
+        calls = [
+            (
+                [self._key(message_id)],
+                [
+                    _STATUS_RANK[status],
+                    status,
+                    timestamp,
+                    "" if error_code is None else error_code,
+                    self._ttl_s,
+                ],
+            )
+            for message_id, status, timestamp, error_code in updates
+        ]
+        return [bool(r) for r in await run_script_many(self._redis, self._record, calls)]
 
     async def get(self, message_id: str) -> dict[str, str]:
         raw = await self._redis.hgetall(self._key(message_id))

@@ -36,11 +36,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from types import TracebackType
 
-    from redis.asyncio import Redis
-
     from agent.automation_config import AutomationConfig, HttpTool
     from agent.egress import GuardedTransport
     from agent.leads import LeadStore
+    from agent.redis_client import RedisClient
     from agent.store import HandoffFlags
     from agent.tenants import Tenant
 
@@ -212,7 +211,7 @@ class ConversationTools:
         turn_id: str,
         leads: LeadStore,
         handoff: HandoffFlags,
-        redis: Redis,
+        redis: RedisClient,
         caller: EndpointCaller,
         secret: bytes | None,
         clock: Callable[[], float] = time.time,
@@ -349,7 +348,7 @@ class ToolFactory:
     def __init__(
         self,
         *,
-        redis: Redis,
+        redis: RedisClient,
         leads: LeadStore,
         handoff: HandoffFlags,
         caller: EndpointCaller,

@@ -26,8 +26,9 @@ from agent.logs import configure_logging
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.redis_client import redis_client
 from agent.reload import watch_tenants
-from agent.runtime import RuntimeConfigError, open_runtime, redis_client
+from agent.runtime import RuntimeConfigError, open_runtime
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantError, TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory

@@ -35,5 +35,6 @@ def serve_in_thread(app: ASGIApp, **config: Any) -> Iterator[int]:
         yield port
     finally:
         server.should_exit = True
+        server.force_exit = True  # a request a test left held (a stalled peer) must not hold the exit
         thread.join(timeout=10)
         sock.close()

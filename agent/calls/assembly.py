@@ -25,7 +25,7 @@ from agent.calls.session import observe_turns, voice_session
 from agent.leads import LeadStore
 from agent.privacy import Privacy, recipients
 from agent.queue import QueueConfig
-from agent.runtime import redis_client
+from agent.redis_client import redis_client
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tools import EndpointCaller, ToolFactory
 from pipelines.audio import Pcm, encode_voice_note
@@ -38,12 +38,12 @@ if TYPE_CHECKING:
 
     from livekit import rtc
     from livekit.agents import AgentSession
-    from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
     from agent.calls.recording import CallRecorder
     from agent.consent_gate import ConsentGate
     from agent.metrics import Metrics
+    from agent.redis_client import RedisClient
     from agent.settings import Settings
     from agent.tenants import TenantRegistry
     from pipelines.automation import ToolBox
@@ -78,7 +78,7 @@ class ConversationState:
 
 
 def conversation_state(
-    settings: Settings, tenants: TenantRegistry, redis: Redis, caller: EndpointCaller
+    settings: Settings, tenants: TenantRegistry, redis: RedisClient, caller: EndpointCaller
 ) -> ConversationState | None:
     if settings.master_key is None:
         log.warning(

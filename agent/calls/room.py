@@ -37,7 +37,8 @@ from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conver
 from agent.calls.models import CallModels
 from agent.egress import GuardedTransport
 from agent.metrics import Metrics
-from agent.runtime import RuntimeConfigError, llm_client, redis_client
+from agent.redis_client import redis_client
+from agent.runtime import RuntimeConfigError, llm_client
 from agent.settings import load_settings
 from agent.tenants import TenantError, TenantRegistry
 from agent.tools import EndpointCaller

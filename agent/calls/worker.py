@@ -33,7 +33,8 @@ from agent.local_llm import local_llm_server
 from agent.logs import configure_logging
 from agent.metrics import Metrics
 from agent.queue import CallQueue
-from agent.runtime import llm_client, redis_client
+from agent.redis_client import redis_client
+from agent.runtime import llm_client
 from agent.tenants import TenantError, TenantRegistry
 from agent.tools import EndpointCaller
 from agent.whatsapp import GraphClient
@@ -41,8 +42,7 @@ from agent.worker import install_stop_signals
 from pipelines.respond import Responder
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.settings import Settings
 
 log = structlog.get_logger()
@@ -54,7 +54,7 @@ _REMEMBER_ENDED = 1024  # `terminate` seen before its `connect` (delivery order 
 class CallWorker:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         handler: CallHandler,
         tenants: TenantRegistry,
         metrics: Metrics,

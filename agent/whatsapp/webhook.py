@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from redis.exceptions import RedisError
 
+from agent.redis_client import fsynced_locally, primaries_info
 from agent.whatsapp.payloads import (
     CallEvent,
     ConsentSignal,
@@ -28,11 +29,10 @@ from agent.whatsapp.payloads import (
 from agent.whatsapp.signature import verify_signature
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from agent.consent_gate import IngressConsent
     from agent.metrics import Metrics
     from agent.queue import CallQueue, ConversationQueue
+    from agent.redis_client import RedisClient
     from agent.store import DeliveryStatuses, Keyring
     from agent.tenants import TenantRegistry
 
@@ -45,24 +45,23 @@ PATH = "/webhooks/whatsapp"
 class Durability:
     """Waits until writes are on disk where the server can say so (`WAITAOF`, Redis >= 7.2).
 
-    Older servers rely on `appendonly yes` + `appendfsync everysec`: Redis writes the AOF before it
+    Older servers rely on `appendonly yes` + `appendfsync everysec`: RedisClient writes the AOF before it
     replies, so a crash of the Redis process loses nothing acknowledged; only an OS crash can lose ≤ 1 s.
     """
 
-    def __init__(self, redis: Redis, *, timeout_ms: int = 1000) -> None:
+    def __init__(self, redis: RedisClient, *, timeout_ms: int = 1000) -> None:
         self._redis = redis
         self._timeout_ms = timeout_ms
         self.available: bool | None = None  # probed on first use
 
     async def wait(self) -> None:
-        if self.available is None:
-            info = await self._redis.info("server")
-            major, minor = (int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
-            self.available = (major, minor) >= (7, 2)
-        if self.available:
-            local, _ = await self._redis.execute_command("WAITAOF", 1, 0, self._timeout_ms)  # type: ignore[no-untyped-call]
-            if int(local) < 1:
-                raise RedisError("WAITAOF: not fsynced in time")
+        if self.available is None:  # on a cluster: only if every primary has it
+            versions = [
+                str(i.get("redis_version", "0.0")) for i in await primaries_info(self._redis, "server")
+            ]
+            self.available = all(tuple(int(x) for x in v.split(".")[:2]) >= (7, 2) for v in versions)
+        if self.available and min(await fsynced_locally(self._redis, self._timeout_ms)) < 1:
+            raise RedisError("WAITAOF: not fsynced in time")
 
 
 @dataclass(frozen=True, slots=True)

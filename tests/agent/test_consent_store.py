@@ -15,7 +15,7 @@ from agent.privacy import Privacy
 from agent.store import ConversationStore, Keyring
 from agent.tenants import TenantRegistry
 from pipelines.consent import Intent, Method, Overlay, Purpose, State, Transition, render_notice, transition
-from tests.conftest import ROOT
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,6 +26,9 @@ SUBJECT = "default:0123456789abcdef01234567"
 CONTEXT = Context(
     method=Method.KEYWORD, channel="whatsapp", actor="subject", config_version="c1", evidence="wamid.1"
 )
+
+
+pytestmark = ON_SERVER_AND_CLUSTER  # every script, transaction and scan here holds on a cluster too
 
 
 class Clock:

@@ -14,12 +14,15 @@ from agent.rights import Actor
 from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantRegistry
 from pipelines.consent import Intent, Method, Purpose, State, Transition, transition
-from tests.conftest import ROOT
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 GRANT = Context(method=Method.TENANT_API, channel="admin_api", actor="tenant:default", config_version="t")
+
+
+pytestmark = ON_SERVER_AND_CLUSTER  # every script, transaction and scan here holds on a cluster too
 
 
 class Clock:
