@@ -32,11 +32,12 @@ def _attribute(provider: type, name: str) -> tuple[str, ...]:
 
 
 def _latin(word: str) -> bool:
-    return len(word) >= 2 and "a" <= word[0] <= "z" and "a" <= word[-1] <= "z" and all("a" <= c <= "z" or c in "'-" for c in word)
+    letters = len(word) >= 2 and "a" <= word[0] <= "z" and "a" <= word[-1] <= "z"
+    return letters and all("a" <= c <= "z" or c in "'-" for c in word)
 
 
 def collect() -> tuple[set[str], set[str]]:
-    import faker.providers.person as person  # noqa: PLC0415  (a build-time tool's own dependency)
+    import faker.providers.person as person  # a build-time tool's own dependency
 
     given: set[str] = set()
     surnames: set[str] = set()

@@ -49,21 +49,26 @@ def _listed(word: str) -> bool:
 
 # Words that head a form field or a line but are no one's name ("Note: …", "Budget: 80L").
 _LABELS = frozenset(
-    """
-    note notes subject re ans answer question total date time venue location status update reminder ref amount
-    qty size item items model budget source type requirement requirements mob ph tel email website timing timings
-    landmark lead leads name naam patient customer client guest contact person applicant beneficiary owner
-    student passenger nominee holder attendee candidate caller member tenant buyer seller booked sent submitted
-    ordered signed from to cc bcc attachment remarks remark comment comments feedback details detail info
-    project property unit config configuration area carpet possession rera price offer package plan city
-    age gender sex dob mobile whatsapp alternate pincode pin state country district tehsil village post
-    q a ok hi hello dear regards thanks thank best cheers team sir madam admin support sales service manager
-    aadhaar aadhar uid pan gst gstin ifsc iban upi swift passport voter epic kyc otp pnr utr neft imps rtgs
-    mall store shop showroom outlet hospital clinic market bazaar road marg tower towers plaza station bank hotel
-    resort restaurant cafe school college university temple mandir church masjid park garden complex centre
-    center hall office branch nagar colony enclave heights residency apartments society estate phase sector
-    """.split()
-)
+    {
+        "note", "notes", "subject", "re", "ans", "answer", "question", "total", "date", "time", "venue", "location",
+        "status", "update", "reminder", "ref", "amount", "qty", "size", "item", "items", "model", "budget", "source",
+        "type", "requirement", "requirements", "mob", "ph", "tel", "email", "website", "timing", "timings", "landmark",
+        "lead", "leads", "name", "naam", "patient", "customer", "client", "guest", "contact", "person", "applicant",
+        "beneficiary", "owner", "student", "passenger", "nominee", "holder", "attendee", "candidate", "caller",
+        "member", "tenant", "buyer", "seller", "booked", "sent", "submitted", "ordered", "signed", "from", "to", "cc",
+        "bcc", "attachment", "remarks", "remark", "comment", "comments", "feedback", "details", "detail", "info",
+        "project", "property", "unit", "config", "configuration", "area", "carpet", "possession", "rera", "price",
+        "offer", "package", "plan", "city", "age", "gender", "sex", "dob", "mobile", "whatsapp", "alternate", "pincode",
+        "pin", "state", "country", "district", "tehsil", "village", "post", "q", "a", "ok", "hi", "hello", "dear",
+        "regards", "thanks", "thank", "best", "cheers", "team", "sir", "madam", "admin", "support", "sales", "service",
+        "manager", "aadhaar", "aadhar", "uid", "pan", "gst", "gstin", "ifsc", "iban", "upi", "swift", "passport",
+        "voter", "epic", "kyc", "otp", "pnr", "utr", "neft", "imps", "rtgs", "mall", "store", "shop", "showroom",
+        "outlet", "hospital", "clinic", "market", "bazaar", "road", "marg", "tower", "towers", "plaza", "station",
+        "bank", "hotel", "resort", "restaurant", "cafe", "school", "college", "university", "temple", "mandir",
+        "church", "masjid", "park", "garden", "complex", "centre", "center", "hall", "office", "branch", "nagar",
+        "colony", "enclave", "heights", "residency", "apartments", "society", "estate", "phase", "sector"
+    }
+)  # fmt: skip
 
 
 def _plain_word(word: str) -> bool:
@@ -140,7 +145,9 @@ _SIGN_OFF = re.compile(
     _FLAGS,
 )
 # "Kwame Mensah: can you deliver by 6?": up to three words at the start of a line, then a colon.
-_SPEAKER = re.compile(rf"(?:^|(?<=\n))[ \t]*+(?P<name>{_LETTER}++(?:[ .'’-]{{1,2}}{_LETTER}++){{0,2}}+):[ \t]", _FLAGS)
+_SPEAKER = re.compile(
+    rf"(?:^|(?<=\n))[ \t]*+(?P<name>{_LETTER}++(?:[ .'’-]{{1,2}}{_LETTER}++){{0,2}}+):[ \t]", _FLAGS
+)
 # "G. Garcia", "R. K. Lakshmanan"
 _INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ \t]?){1,3}+(?=[A-Z][a-z])")
 _LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
@@ -170,7 +177,11 @@ class FramedPersonDetector:
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
             # it ends the clause ("hi siobhan, sending the docs").
             for span in self._name(text, m.end(), loose=False):
-                if text[span.start].isupper() or not text[span.start].isascii() or _LINE_END.match(text, span.end):
+                if (
+                    text[span.start].isupper()
+                    or not text[span.start].isascii()
+                    or _LINE_END.match(text, span.end)
+                ):
                     yield span
         for m in _SIGN_OFF.finditer(text):
             for span in self._name(text, m.end(), loose=False):
