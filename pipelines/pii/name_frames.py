@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.pii.common_words import is_common_word
 from pipelines.pii.entities import EntityType, Span
-from pipelines.pii.names import STOP_WORDS, is_known_name_part
+from pipelines.pii.names import STOP_WORDS, is_known_name_part, is_surname
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -83,6 +83,11 @@ def _namey(word: str) -> bool:
     if not _plain_word(word):
         return False
     return (word.isascii() and word[:1].isupper()) or _listed(word)
+
+
+def _full(words: list[str]) -> bool:
+    """A listed given name and a listed surname: the name is complete."""
+    return len(words) == 2 and _listed(words[0]) and (is_world_surname(words[1]) or is_surname(words[1]))
 
 
 def _loose(word: str) -> bool:
@@ -211,9 +216,9 @@ class FramedPersonDetector:
             first = not words
             if first and not (_loose(word) if loose else _namey(word)):
                 break
-            # After the first word: another name-like word, or (after a sure label or a listed given name)
-            # any plain word ("papa ka naam harjeet sandhu hai", "my husband kenji watanabe").
-            if not first and not (_namey(word) or ((loose or _listed(words[-1])) and _loose(word))):
+            # After the first word, only name-like ones ("Name - Geeta Gill vehicle no …"); a listed surname
+            # after a listed given name ends the name ("Name - Deepak Kulkarni Kiran lamp …").
+            if not first and (not _namey(word) or _full(words)):
                 break
             if start < 0:
                 start = m.start()

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipelines.pii.name_frames import FramedPersonDetector
+from pipelines.pii.spoken_handles import SpokenHandleDetector
 
 if TYPE_CHECKING:
     from pipelines.pii.entities import Detector
 
 
 def recall_detectors() -> tuple[Detector, ...]:
-    return (FramedPersonDetector(),)
+    return (FramedPersonDetector(), SpokenHandleDetector())
