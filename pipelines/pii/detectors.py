@@ -266,5 +266,5 @@ def default_detectors(default_region: str = "IN") -> Sequence[Detector]:
         *indian_id_detectors(),
         AddressDetector(),
         PersonDetector(),
-        *recall_detectors(),
+        *recall_detectors(default_region),
     )

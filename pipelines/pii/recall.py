@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipelines.pii.asr_garbles import GarbledEmailDetector, GarbledPhoneDetector
 from pipelines.pii.name_frames import FramedPersonDetector
 from pipelines.pii.spoken_handles import SpokenHandleDetector
 
@@ -13,5 +14,10 @@ if TYPE_CHECKING:
     from pipelines.pii.entities import Detector
 
 
-def recall_detectors() -> tuple[Detector, ...]:
-    return (FramedPersonDetector(), SpokenHandleDetector())
+def recall_detectors(default_region: str = "IN") -> tuple[Detector, ...]:
+    return (
+        FramedPersonDetector(),
+        SpokenHandleDetector(),
+        GarbledEmailDetector(),
+        GarbledPhoneDetector(default_region),
+    )
