@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.pii.asr_garbles import GarbledEmailDetector, GarbledPhoneDetector
 from pipelines.pii.name_frames import FramedPersonDetector
+from pipelines.pii.spoken_dates import SpokenDobDetector
 from pipelines.pii.spoken_handles import SpokenHandleDetector
 
 if TYPE_CHECKING:
@@ -20,4 +21,5 @@ def recall_detectors(default_region: str = "IN") -> tuple[Detector, ...]:
         SpokenHandleDetector(),
         GarbledEmailDetector(),
         GarbledPhoneDetector(default_region),
+        SpokenDobDetector(),
     )
