@@ -155,6 +155,32 @@ _SPEAKER = re.compile(
 )
 # "G. Garcia", "R. K. Lakshmanan"
 _INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ \t]?){1,3}+(?=[A-Z][a-z])")
+# Two capitalized words (the world lexicons are Latin script); overlapping pairs are all seen ("Mr Ama Owusu").
+_CAPITALIZED = r"[A-Z][a-z]++(?:['’-][A-Za-z]++)?+"
+_CAPITALIZED_PAIR = re.compile(rf"(?<![\w'’-])(?=({_CAPITALIZED}) ({_CAPITALIZED})(?![\w'’-]))")
+_ASCII_WORD = re.compile(r"[a-z]++")
+_FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
+    _SURE_LABEL: frozenset(
+        {"full", "naam", "name", "lead", "patient", "customer", "client", "guest", "contact", "applicant",
+         "beneficiary", "owner", "student", "passenger", "nominee", "policy", "policyholder", "account",
+         "attendee", "candidate", "member", "tenant", "buyer", "booked", "sent", "submitted", "ordered"}
+    ),
+    _POSSESSIVE_NAME: frozenset({"ka", "ki", "ke"}),
+    _LABEL: frozenset(
+        {"patient", "beneficiary", "applicant", "passenger", "nominee", "attendee", "guest", "policy",
+         "policyholder", "booking", "booked", "sent", "signed", "name", "behalf", "attention", "attn"}
+    ),
+    _RELATION: frozenset({"my", "our", "his", "her", "meri", "mere", "mera", "hamari", "hamare", "apni", "apne"}),
+    _GREETING: frozenset(
+        {"hi", "hii", "hiii", "hiiii", "hello", "hey", "dear", "good", "namaste", "namaskar", "salaam", "salam",
+         "hola", "thanks", "thank"}
+    ),
+    _ADDRESS_FORM: frozenset({"ask", "speak", "talk", "attention", "hand", "collected", "pick", "picked"}),
+    _SIGN_OFF: frozenset(
+        {"best", "warm", "kind", "many", "thanks", "regards", "cheers", "sincerely", "yours", "signed", "sent",
+         "love", "warmly"}
+    ),
+}  # fmt: skip
 _LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
 
 
@@ -172,13 +198,19 @@ class FramedPersonDetector:
                 yield span
 
     def _spans(self, text: str) -> Iterator[Span]:
+        # A frame's pattern runs only where its first word is in the text (any Devanagari: every pattern).
+        words = None if not text.isascii() else frozenset(_ASCII_WORD.findall(text.lower()))
+
+        def present(pattern: re.Pattern[str]) -> bool:
+            return words is None or not words.isdisjoint(_FIRST_WORDS[pattern])
+
         for pattern in (_SURE_LABEL, _POSSESSIVE_NAME):
-            for m in pattern.finditer(text):
+            for m in pattern.finditer(text) if present(pattern) else ():
                 yield from self._name(text, m.end(), loose=True)
         for pattern in (_LABEL, _RELATION, _ADDRESS_FORM):
-            for m in pattern.finditer(text):
+            for m in pattern.finditer(text) if present(pattern) else ():
                 yield from self._name(text, m.end(), loose=False)
-        for m in _GREETING.finditer(text):
+        for m in _GREETING.finditer(text) if present(_GREETING) else ():
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
             # it ends the clause ("hi siobhan, sending the docs").
             for span in self._name(text, m.end(), loose=False):
@@ -188,16 +220,19 @@ class FramedPersonDetector:
                     or _LINE_END.match(text, span.end)
                 ):
                     yield span
-        for m in _SIGN_OFF.finditer(text):
+        dash = "-" in text or "–" in text or "—" in text
+        for m in _SIGN_OFF.finditer(text) if dash or present(_SIGN_OFF) else ():
             for span in self._name(text, m.end(), loose=False):
                 if _LINE_END.match(text, span.end):
                     yield span
-        for m in _SPEAKER.finditer(text):
-            words = _TOKEN.findall(m.group("name"))
-            if all(_namey(w) for w in words) and any(w[:1].isupper() or _listed(w) for w in words):
-                yield Span(m.start("name"), m.end("name"), self.type, " ".join(w.lower() for w in words))
-        yield from self._initials(text)
-        yield from self._pairs(text)
+        for m in _SPEAKER.finditer(text) if ":" in text else ():
+            names = _TOKEN.findall(m.group("name"))
+            if all(_namey(w) for w in names) and any(w[:1].isupper() or _listed(w) for w in names):
+                yield Span(m.start("name"), m.end("name"), self.type, " ".join(w.lower() for w in names))
+        if text != text.lower():  # both need a capital letter
+            if "." in text:
+                yield from self._initials(text)
+            yield from self._pairs(text)
 
     def _name(self, text: str, position: int, *, loose: bool) -> Iterator[Span]:
         """One to three name words from `position` (initials count as words); nothing if the first fails."""
@@ -237,17 +272,12 @@ class FramedPersonDetector:
     def _pairs(self, text: str) -> Iterator[Span]:
         """A listed world given name right before a listed world surname, both capitalized (in lower case, Hinglish
         words collide with the world's names: "jaana pan")."""
-        previous: re.Match[str] | None = None
-        for m in _TOKEN.finditer(text):
-            if previous is not None and text[previous.end() : m.start()] == " ":
-                first, second = previous.group(), m.group()
-                if (
-                    first[:1].isupper()
-                    and second[:1].isupper()
-                    and _plain_word(first)
-                    and _plain_word(second)
-                    and is_world_given_name(first)
-                    and is_world_surname(second)
-                ):
-                    yield Span(previous.start(), m.end(), self.type, f"{first.lower()} {second.lower()}")
-            previous = m
+        for m in _CAPITALIZED_PAIR.finditer(text):
+            first, second = m.group(1), m.group(2)
+            if (
+                _plain_word(first)
+                and _plain_word(second)
+                and is_world_given_name(first)
+                and is_world_surname(second)
+            ):
+                yield Span(m.start(1), m.end(2), self.type, f"{first.lower()} {second.lower()}")

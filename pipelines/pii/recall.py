@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipelines.pii.addresses_abroad import AbroadAddressDetector
 from pipelines.pii.asr_garbles import GarbledEmailDetector, GarbledPhoneDetector
 from pipelines.pii.name_frames import FramedPersonDetector
 from pipelines.pii.spoken_dates import SpokenDobDetector
@@ -22,4 +23,5 @@ def recall_detectors(default_region: str = "IN") -> tuple[Detector, ...]:
         GarbledEmailDetector(),
         GarbledPhoneDetector(default_region),
         SpokenDobDetector(),
+        AbroadAddressDetector(),
     )

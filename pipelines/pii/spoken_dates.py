@@ -112,9 +112,9 @@ def _year(tokens: list[_Token], i: int) -> tuple[int, int] | None:
         year = int(t) if len(t) == 4 else _century(int(t))
         j = i + 1
         if len(t) == 4 and year % 10 == 0 and j < len(tokens) and tokens[j].text == "-":
-            unit = _CARDINAL.get(tokens[j + 1].text, 0) if j + 1 < len(tokens) else 0
-            if 0 < unit < 10:
-                return year + unit, j + 2
+            tail = _CARDINAL.get(tokens[j + 1].text, 0) if j + 1 < len(tokens) else 0
+            if 0 < tail < 10:
+                return year + tail, j + 2
         return year, i + 1
     if t == "two" and i + 1 < len(tokens) and tokens[i + 1].text == "thousand":
         j = i + 2
@@ -126,8 +126,8 @@ def _year(tokens: list[_Token], i: int) -> tuple[int, int] | None:
         century = 1900 if t == "nineteen" else 2000
         j = i + 1
         if j < len(tokens) and tokens[j].text == "oh" and j + 1 < len(tokens):
-            unit = _CARDINAL.get(tokens[j + 1].text)
-            return (century + unit, j + 2) if unit is not None and unit < 10 else None
+            oh = _CARDINAL.get(tokens[j + 1].text)
+            return (century + oh, j + 2) if oh is not None and oh < 10 else None
         rest = _number_words(tokens, j, _CARDINAL)
         if rest is not None and rest[0] >= 10:
             return century + rest[0], rest[1]
