@@ -181,6 +181,8 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
          "love", "warmly"}
     ),
 }  # fmt: skip
+# Where a form field's value ends: the line, a field separator, or the "hai"/"है" that closes a Hindi frame.
+_FIELD_END = re.compile(r"[ \t]*+(?:$|\n|[|,;.!/]|(?:hai|है)(?!\w))", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
 
 
@@ -213,13 +215,15 @@ class FramedPersonDetector:
         for m in _GREETING.finditer(text) if present(_GREETING) else ():
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
             # it ends the clause ("hi siobhan, sending the docs").
-            for span in self._name(text, m.end(), loose=False):
-                if (
-                    text[span.start].isupper()
-                    or not text[span.start].isascii()
-                    or _LINE_END.match(text, span.end)
-                ):
-                    yield span
+            found = self._words(text, m.end(), loose=True, fill=False)
+            if found is None:
+                continue
+            start, end, names = found
+            head = text[start:end].split()[0]
+            if not head.isascii() and not _listed(head):  # "नमस्ते जी": Devanagari only when listed
+                continue
+            if (text[start].isupper() and _namey(head)) or _LINE_END.match(text, end):
+                yield Span(start, end, self.type, " ".join(names))
         dash = "-" in text or "–" in text or "—" in text
         for m in _SIGN_OFF.finditer(text) if dash or present(_SIGN_OFF) else ():
             for span in self._name(text, m.end(), loose=False):
@@ -235,7 +239,28 @@ class FramedPersonDetector:
             yield from self._pairs(text)
 
     def _name(self, text: str, position: int, *, loose: bool) -> Iterator[Span]:
-        """One to three name words from `position` (initials count as words); nothing if the first fails."""
+        """One to three name words from `position` (initials count as words); nothing if the first fails.
+
+        After the first word only name-like words continue the name ("Name - Geeta Gill vehicle no …"), and a
+        listed surname after a listed given name ends it ("Name - Deepak Kulkarni Kiran lamp …"); after a sure
+        label (`loose`), plain words continue it too where they fill the field to its end ("naam: quorvel
+        tandimbe", "papa ka naam krovander zelmet hai")."""
+        strict = self._words(text, position, loose=loose, fill=False)
+        if loose:
+            filled = self._words(text, position, loose=True, fill=True)
+            if (
+                filled is not None
+                and (strict is None or filled[1] > strict[1])
+                and _FIELD_END.match(text, filled[1])
+            ):
+                strict = filled
+        if strict is not None:
+            start, end, words = strict
+            yield Span(start, end, self.type, " ".join(words))
+
+    def _words(
+        self, text: str, position: int, *, loose: bool, fill: bool
+    ) -> tuple[int, int, list[str]] | None:
         start = end = -1
         words: list[str] = []
         cursor = position
@@ -248,19 +273,17 @@ class FramedPersonDetector:
             if len(words) == 3 or (gap and (not gap.isspace() or "\n" in gap)):
                 break
             word = m.group()
-            first = not words
-            if first and not (_loose(word) if loose else _namey(word)):
+            if not words and not (_loose(word) if loose else _namey(word)):
                 break
-            # After the first word, only name-like ones ("Name - Geeta Gill vehicle no …"); a listed surname
-            # after a listed given name ends the name ("Name - Deepak Kulkarni Kiran lamp …").
-            if not first and (not _namey(word) or _full(words)):
+            if words and not (_loose(word) if fill else (_namey(word) and not _full(words))):
                 break
             if start < 0:
                 start = m.start()
             end, cursor = m.end(), m.end()
             words.append(word.lower())
         if end > start >= 0 and any(not w.endswith(".") for w in words):
-            yield Span(start, end, self.type, " ".join(words))
+            return start, end, words
+        return None
 
     def _initials(self, text: str) -> Iterator[Span]:
         for m in _INITIALS.finditer(text):

@@ -173,7 +173,9 @@ def _atom(token: _Token) -> str | None:
     """What one token adds to an address: letters, digits, a digit said as a word."""
     if token.text in _DIGITS:
         return _DIGITS[token.text]
-    if token.text.isdigit() or (token.text.isalpha() and (len(token.text) == 1 or token.text not in _STOP)):
+    if token.text.isdigit() or (
+        token.text.isascii() and token.text.isalpha() and (len(token.text) == 1 or token.text not in _STOP)
+    ):
         return token.text
     return None
 
