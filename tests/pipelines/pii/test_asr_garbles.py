@@ -31,7 +31,9 @@ def test_at_swallowed_into_the_local_part(text: str, value: str) -> None:
     assert (EntityType.EMAIL, value) in _found(text)
 
 
-@pytest.mark.parametrize(("text", "value"), [("call me at a765432109", "a765432109"), ("i876 543210", "i876 543210")])
+@pytest.mark.parametrize(
+    ("text", "value"), [("call me at a765432109", "a765432109"), ("i876 543210", "i876 543210")]
+)
 def test_first_digit_heard_as_a_letter(text: str, value: str) -> None:
     assert (EntityType.PHONE, value) in _found(text)
 
