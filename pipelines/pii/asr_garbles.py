@@ -4,7 +4,9 @@ Said aloud, "nine eight seven six five four three two one zero … rahul dot sha
 tiny.en as "i876-543210 … Rahul.sharmatgmail.com": the first digit heard as a word or letter ("i" for nine,
 "a" for eight, "for", "to"), glued to the rest; the "at" swallowed into the local part (`…tgmail.com`,
 `…atgmail.com`). A mail provider's domain at the end of a word without "@" is such an address; a homophone
-glued to nine digits that then make a valid mobile number is such a number.
+glued to nine digits that then make a valid mobile number is such a number. An Aadhaar number read in groups
+comes back split by the pauses ("8639 2332. 1469", "8639, 2332, 1469"): after an Aadhaar word, twelve digits in
+up to six groups that pass Verhoeff are one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import re
 from typing import TYPE_CHECKING
 
 import phonenumbers
+from stdnum.in_ import aadhaar
 
+from pipelines.pii.context import ContextGate
 from pipelines.pii.entities import EntityType, Span
 
 if TYPE_CHECKING:
@@ -89,3 +93,23 @@ class GarbledEmailDetector:
             local = local.rstrip("._-")
             if len(local) >= 2:
                 yield Span(m.start(), m.start() + len(word), self.type, f"{local}@{domain}")
+
+
+# Digit groups joined by a space, or by the comma or full stop ASR writes for a pause.
+_GROUPS = re.compile(r"(?<![\w+.,-])\d{1,6}+(?:[.,]?+ \d{1,6}+){1,5}+(?![\w]|[.,-]\d)")
+_AADHAAR_WORD = re.compile(r"\b(?:aadha?ar|uid|uidai)\b|आधार", re.IGNORECASE)
+_AADHAAR_GATE = ContextGate(_AADHAAR_WORD, window=30, one_value=True)
+
+
+class SplitAadhaarDetector:
+    """Twelve digits in groups split by pauses, after an Aadhaar word, with a valid Verhoeff check digit."""
+
+    type = EntityType.AADHAAR
+
+    def find(self, text: str) -> Iterator[Span]:
+        if _AADHAAR_WORD.search(text) is None:
+            return
+        for m in _GROUPS.finditer(text):
+            digits = re.sub(r"\D", "", m.group())
+            if len(digits) == 12 and aadhaar.is_valid(digits) and _AADHAAR_GATE.opens(text, m.start()):
+                yield Span(m.start(), m.end(), self.type, digits)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipelines.pii.addresses_abroad import AbroadAddressDetector
-from pipelines.pii.asr_garbles import GarbledEmailDetector, GarbledPhoneDetector
+from pipelines.pii.asr_garbles import GarbledEmailDetector, GarbledPhoneDetector, SplitAadhaarDetector
 from pipelines.pii.name_frames import FramedPersonDetector
 from pipelines.pii.spoken_dates import SpokenDobDetector
 from pipelines.pii.spoken_handles import SpokenHandleDetector
@@ -22,6 +22,7 @@ def recall_detectors(default_region: str = "IN") -> tuple[Detector, ...]:
         SpokenHandleDetector(),
         GarbledEmailDetector(),
         GarbledPhoneDetector(default_region),
+        SplitAadhaarDetector(),
         SpokenDobDetector(),
         AbroadAddressDetector(),
     )

@@ -44,3 +44,19 @@ def test_first_digit_heard_as_a_letter(text: str, value: str) -> None:
 )
 def test_no_garble_in_ordinary_text(text: str) -> None:
     assert not [f for f in _found(text) if f[0] in (EntityType.EMAIL, EntityType.PHONE)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aadhar 8639 2332. 1469",
+        "aadhaar number 8639, 2332, 1469",
+        "uid eight six three nine two three. three two one four six nine",
+    ],
+)
+def test_aadhaar_split_by_pauses(text: str) -> None:
+    assert [t for t, _ in _found(text)] == [EntityType.AADHAAR]
+
+
+def test_split_digits_without_an_aadhaar_word_stay() -> None:
+    assert _found("invoice 8639 2332. 1469 paid") == []
