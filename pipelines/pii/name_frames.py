@@ -141,6 +141,8 @@ _ADDRESS_FORM = re.compile(
     r"hand[ \t]++(?:it[ \t]++)?over[ \t]++to|collected[ \t]++by|pick(?:ed)?[ \t]++up[ \t]++by)[ \t]++",
     _FLAGS,
 )
+# Introducing oneself: a listed name ("this is wei zhang"), or two capitalized words ("I am Sipho Dlamini").
+_SELF = re.compile(r"(?<!\w)(?:this[ \t]++is|i[ \t]++am|i'm|im|myself|it's|its)[ \t]++", _FLAGS)
 # A sign-off on its own, then the name that ends the message or its line.
 _SIGN_OFF = re.compile(
     r"(?<!\w)(?:(?:best|warm|kind|many)[ \t]++regards|thanks[ \t]*+(?:&|and)[ \t]*+regards|regards|best|"
@@ -175,6 +177,7 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
         {"hi", "hii", "hiii", "hiiii", "hello", "hey", "dear", "good", "namaste", "namaskar", "salaam", "salam",
          "hola", "thanks", "thank"}
     ),
+    _SELF: frozenset({"this", "i", "im", "myself", "it", "its"}),
     _ADDRESS_FORM: frozenset({"ask", "speak", "talk", "attention", "hand", "collected", "pick", "picked"}),
     _SIGN_OFF: frozenset(
         {"best", "warm", "kind", "many", "thanks", "regards", "cheers", "sincerely", "yours", "signed", "sent",
@@ -183,6 +186,7 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
 }  # fmt: skip
 # Where a form field's value ends: the line, a field separator, or the "hai"/"है" that closes a Hindi frame.
 _FIELD_END = re.compile(r"[ \t]*+(?:$|\n|[|,;.!/]|(?:hai|है)(?!\w))", re.IGNORECASE)
+_HONORIFIC_AFTER = re.compile(r"[ \t]++(?:जी|ji)(?!\w)", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
 
 
@@ -212,6 +216,10 @@ class FramedPersonDetector:
         for pattern in (_LABEL, _RELATION, _ADDRESS_FORM):
             for m in pattern.finditer(text) if present(pattern) else ():
                 yield from self._name(text, m.end(), loose=False)
+        for m in _SELF.finditer(text) if present(_SELF) else ():
+            found = self._words(text, m.end(), loose=False, fill=False)
+            if found is not None and (_listed(found[2][0]) or len(found[2]) > 1):
+                yield Span(found[0], found[1], self.type, " ".join(found[2]))
         for m in _GREETING.finditer(text) if present(_GREETING) else ():
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
             # it ends the clause ("hi siobhan, sending the docs").
@@ -220,9 +228,11 @@ class FramedPersonDetector:
                 continue
             start, end, names = found
             head = text[start:end].split()[0]
-            if not head.isascii() and not _listed(head):  # "नमस्ते जी": Devanagari only when listed
+            # "नमस्ते जी": a Devanagari word is a name when listed, or when "जी" follows it ("नमस्ते रुखसाना जी").
+            if not head.isascii() and not (_listed(head) or _HONORIFIC_AFTER.match(text, end)):
                 continue
-            if (text[start].isupper() and _namey(head)) or _LINE_END.match(text, end):
+            closed = _LINE_END.match(text, end) or _HONORIFIC_AFTER.match(text, end)
+            if (text[start].isupper() and _namey(head)) or closed:
                 yield Span(start, end, self.type, " ".join(names))
         dash = "-" in text or "–" in text or "—" in text
         for m in _SIGN_OFF.finditer(text) if dash or present(_SIGN_OFF) else ():

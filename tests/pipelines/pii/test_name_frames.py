@@ -38,6 +38,12 @@ FRAMED = [
     ("possessive name, Devanagari", "मेरी माँ का नाम Ostrelva है", "Ostrelva"),
     ("greeting", "Hi Quennavi, is the flat still available?", "Quennavi"),
     ("greeting, lower case at clause end", "hi quennavi, sending the docs now", "quennavi"),
+    ("greeting, Devanagari name before ji", "नमस्ते ओस्त्रेल्वा जी", "ओस्त्रेल्वा"),
+    (
+        "self-introduction, two capitalized words",
+        "I am Zembrani Ostavu and I want a table",
+        "Zembrani Ostavu",
+    ),
     ("address form", "please ask for Tovrimba at the gate", "Tovrimba"),
     ("speaker prefix", "Zorvanu Akpelli: can you deliver by 6?", "Zorvanu Akpelli"),
     ("sign-off", "Thanks for the quick reply.\nBest regards,\nOzirra Velkhani", "Ozirra Velkhani"),
@@ -58,6 +64,7 @@ def test_framed_names_not_in_any_lexicon(kind: str, text: str, name: str) -> Non
         ("Parcel for G. Garcia, flat 7", "G. Garcia"),  # initials before a listed surname, anywhere
         ("Contact Kwame Mensah or Mei Tanaka today", "Kwame Mensah"),  # world given name + surname
         ("my husband kenji watanabe will sign", "kenji watanabe"),  # lower case, listed, after a relation
+        ("this is wei zhang, I called yesterday", "wei zhang"),  # lower case, listed, introducing oneself
     ],
 )
 def test_world_lexicon_names(text: str, name: str) -> None:
