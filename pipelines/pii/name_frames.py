@@ -50,6 +50,8 @@ def _listed(word: str) -> bool:
 # Words that head a form field or a line but are no one's name ("Note: …", "Budget: 80L").
 _LABELS = frozenset(
     {
+        "rs", "inr", "usd", "aed", "sgd", "gbp", "urgent", "important", "confirmed", "interested", "available",
+        "busy", "ready", "sorry", "back", "here", "there", "online", "outside", "inside", "coming", "done",
         "note", "notes", "subject", "re", "ans", "answer", "question", "total", "date", "time", "venue", "location",
         "status", "update", "reminder", "ref", "amount", "qty", "size", "item", "items", "model", "budget", "source",
         "type", "requirement", "requirements", "mob", "ph", "tel", "email", "website", "timing", "timings", "landmark",
@@ -186,6 +188,7 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
 }  # fmt: skip
 # Where a form field's value ends: the line, a field separator, or the "hai"/"है" that closes a Hindi frame.
 _FIELD_END = re.compile(r"[ \t]*+(?:$|\n|[|,;.!/]|(?:hai|है)(?!\w))", re.IGNORECASE)
+_SELF_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n|(?:from|here|speaking)(?!\w))", re.IGNORECASE)
 _HONORIFIC_AFTER = re.compile(r"[ \t]++(?:जी|ji)(?!\w)", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
 
@@ -218,7 +221,11 @@ class FramedPersonDetector:
                 yield from self._name(text, m.end(), loose=False)
         for m in _SELF.finditer(text) if present(_SELF) else ():
             found = self._words(text, m.end(), loose=False, fill=False)
-            if found is not None and (_listed(found[2][0]) or len(found[2]) > 1):
+            # One unlisted capitalized word only where the clause ends or goes on to where from ("It's
+            # Chandrakant from yesterday's call", "I am Chandrakant, pay to …").
+            if found is not None and (
+                _listed(found[2][0]) or len(found[2]) > 1 or _SELF_END.match(text, found[1])
+            ):
                 yield Span(found[0], found[1], self.type, " ".join(found[2]))
         for m in _GREETING.finditer(text) if present(_GREETING) else ():
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
