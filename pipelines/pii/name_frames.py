@@ -74,10 +74,11 @@ _LABELS = frozenset(
 
 
 def _plain_word(word: str) -> bool:
-    """Letters, not a common or label word, not an acronym ("PAN", "OK")."""
+    """Letters, not a common or label word, not a city ("hii Bengaluru mein …"), not an acronym ("PAN")."""
     low = word.lower()
     acronym = len(word) > 1 and word.isupper() and word.isascii()
-    return not acronym and not is_common_word(low) and low not in _LABELS and low not in STOP_WORDS
+    common = is_common_word(low) or low in _LABELS or low in STOP_WORDS or low in _world("cities.txt")
+    return not acronym and not common
 
 
 def _namey(word: str) -> bool:
