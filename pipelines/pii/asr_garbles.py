@@ -62,6 +62,8 @@ class GarbledPhoneDetector:
             if lead is None or (len(m.group("lead")) == 1 and m.end("lead") != m.start("rest")):
                 continue
             digits = lead + re.sub(r"\D", "", m.group("rest"))
+            if self._region == "IN" and digits[0] not in "6789":  # no Indian mobile: skip libphonenumber's cost
+                continue
             try:
                 number = phonenumbers.parse(digits, self._region)
             except phonenumbers.NumberParseException:
