@@ -25,12 +25,12 @@ _LEX = re.compile(
     r"[A-Z]{1,2}\d[A-Z\d]?(?![A-Za-z\d])|#\d++(?:-\d++)?|[A-Za-z]++(?:'[A-Za-z]++)?"
     r"|\d++[A-Za-z]{0,3}+(?:[/-]\d++[A-Za-z]{0,3}+)*+|[^\s\w]"
 )
-# Something an anchor needs (a UK/US/Singapore/Malaysia code, a unit, a Gulf city): most chats have none.
-_MAY_ANCHOR = re.compile(
-    r"#\d|\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b|\b[A-Z]{2} \d{5}\b|, \d{5} |singapore|dubai|sharjah|ajman|"
-    r"fujairah|doha|muscat|manama|riyadh|jeddah|dammam|kuwait|salalah|sohar|khobar|abu dhabi|al ain|ras al",
-    re.IGNORECASE,
-)
+# Something an anchor needs (a UK/US/Malaysia code, a unit, "Singapore", a Gulf city): most chats have none.
+_MAY_ANCHOR_CODE = re.compile(r"#\d|\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b|\b[A-Z]{2} \d{5}\b|, \d{5} ")
+_ANCHOR_NAMES = (
+    "singapore", "dubai", "sharjah", "ajman", "fujairah", "doha", "muscat", "manama", "riyadh", "jeddah", "dammam",
+    "kuwait", "salalah", "sohar", "khobar", "abu dhabi", "al ain", "ras al",
+)  # fmt: skip
 _US_STATES = frozenset(
     {
         "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA",
@@ -93,8 +93,10 @@ class AbroadAddressDetector:
     type = EntityType.ADDRESS
 
     def find(self, text: str) -> Iterator[Span]:
-        if _MAY_ANCHOR.search(text) is None:
-            return
+        if _MAY_ANCHOR_CODE.search(text) is None:
+            low = text.lower()
+            if not any(name in low for name in _ANCHOR_NAMES):
+                return
         tokens = [_Token(m.start(), m.end(), m.group()) for m in _LEX.finditer(text)]
         end_taken = -1
         for i in range(len(tokens)):
