@@ -88,9 +88,13 @@ def _namey(word: str) -> bool:
     return (word.isascii() and word[:1].isupper()) or _listed(word)
 
 
+def _surname(word: str) -> bool:
+    return is_world_surname(word) or is_surname(word)
+
+
 def _full(words: list[str]) -> bool:
     """A listed given name and a listed surname: the name is complete."""
-    return len(words) == 2 and _listed(words[0]) and (is_world_surname(words[1]) or is_surname(words[1]))
+    return len(words) == 2 and _listed(words[0]) and _surname(words[1])
 
 
 def _loose(word: str) -> bool:
@@ -144,6 +148,13 @@ _ADDRESS_FORM = re.compile(
     r"hand[ \t]++(?:it[ \t]++)?over[ \t]++to|collected[ \t]++by|pick(?:ed)?[ \t]++up[ \t]++by)[ \t]++",
     _FLAGS,
 )
+# Whom a parcel is for: a place follows these as often as a person ("deliver to Andheri West"), so only a listed
+# given name, or a capitalized word before a listed surname ("deliver to Oindrila Deshpande").
+_RECIPIENT = re.compile(
+    r"(?<!\w)(?:deliver(?:ed)?[ \t]++(?:it[ \t]++)?to|(?:order|parcel|booking|gift|bill)[ \t]++is[ \t]++for|"
+    r"addressed[ \t]++to|parcel[ \t]++for|courier[ \t]++for|gift[ \t]++for)[ \t]++",
+    _FLAGS,
+)
 # Introducing oneself: a listed name ("this is wei zhang"), or two capitalized words ("I am Sipho Dlamini").
 _SELF = re.compile(r"(?<!\w)(?:this[ \t]++is|i[ \t]++am|i'm|im|myself|it's|its)[ \t]++", _FLAGS)
 # A sign-off on its own, then the name that ends the message or its line.
@@ -180,6 +191,7 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
         {"hi", "hii", "hiii", "hiiii", "hello", "hey", "dear", "good", "namaste", "namaskar", "salaam", "salam",
          "hola", "thanks", "thank"}
     ),
+    _RECIPIENT: frozenset({"deliver", "delivered", "is", "addressed", "parcel", "courier", "gift"}),
     _SELF: frozenset({"this", "i", "im", "myself", "it", "its"}),
     _ADDRESS_FORM: frozenset({"ask", "speak", "talk", "attention", "hand", "collected", "pick", "picked"}),
     _SIGN_OFF: frozenset(
@@ -220,6 +232,10 @@ class FramedPersonDetector:
         for pattern in (_LABEL, _RELATION, _ADDRESS_FORM):
             for m in pattern.finditer(text) if present(pattern) else ():
                 yield from self._name(text, m.end(), loose=False)
+        for m in _RECIPIENT.finditer(text) if present(_RECIPIENT) else ():
+            found = self._words(text, m.end(), loose=False, fill=False)
+            if found is not None and (_listed(found[2][0]) or (len(found[2]) > 1 and _surname(found[2][-1]))):
+                yield Span(found[0], found[1], self.type, " ".join(found[2]))
         for m in _SELF.finditer(text) if present(_SELF) else ():
             found = self._words(text, m.end(), loose=False, fill=False)
             # One unlisted capitalized word only where the clause ends or goes on to where from ("It's
@@ -244,8 +260,11 @@ class FramedPersonDetector:
                 yield Span(start, end, self.type, " ".join(names))
         dash = "-" in text or "–" in text or "—" in text
         for m in _SIGN_OFF.finditer(text) if dash or present(_SIGN_OFF) else ():
+            # The name ends the line, unless it is listed ("regards naveen alternate number …").
             for span in self._name(text, m.end(), loose=False):
-                if _LINE_END.match(text, span.end):
+                if _LINE_END.match(text, span.end) or (
+                    m.group()[:1].isalpha() and _listed(span.value.split()[0])
+                ):
                     yield span
         for m in _SPEAKER.finditer(text) if ":" in text else ():
             names = _TOKEN.findall(m.group("name"))

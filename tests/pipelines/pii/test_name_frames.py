@@ -65,6 +65,8 @@ def test_framed_names_not_in_any_lexicon(kind: str, text: str, name: str) -> Non
         ("Contact Kwame Mensah or Mei Tanaka today", "Kwame Mensah"),  # world given name + surname
         ("my husband kenji watanabe will sign", "kenji watanabe"),  # lower case, listed, after a relation
         ("this is wei zhang, I called yesterday", "wei zhang"),  # lower case, listed, introducing oneself
+        ("please deliver to Quorvel Mensah", "Quorvel Mensah"),  # a capitalized word before a listed surname
+        ("regards kwame alternate number below", "kwame"),  # a listed name after a sign-off, mid-line
     ],
 )
 def test_world_lexicon_names(text: str, name: str) -> None:
@@ -84,6 +86,7 @@ def test_world_lexicon_names(text: str, name: str) -> None:
         "Will Jordan 4 size 9 be back in stock?",
         "Is Phoenix Mall open on Sunday?",
         "Grace period for the EMI is how many days?",
+        "please deliver to Andheri West by 6",
         "bill Deepak ke naam pe",  # the name is found, never "pe"
         "नमस्ते जी, मेरा पता बताइए",
     ],
