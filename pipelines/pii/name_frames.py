@@ -50,19 +50,23 @@ def _listed(word: str) -> bool:
 # Words that head a form field or a line but are no one's name ("Note: …", "Budget: 80L").
 _LABELS = frozenset(
     {
+        "ma'am", "maam", "siri", "alexa", "google", "amazon", "flipkart", "swiggy", "zomato", "dominos", "customer",
+        "customers", "support", "diary", "everyone", "all", "guys", "folks", "friends", "valued", "department",
+        "dept", "accounts", "account", "realty", "homes", "sales", "services", "solutions", "enterprises",
+        "traders", "pvt", "ltd", "llp", "inc", "company", "group", "studio", "studios", "care", "desk", "helpdesk",
         "rs", "inr", "usd", "aed", "sgd", "gbp", "urgent", "important", "confirmed", "interested", "available",
         "busy", "ready", "sorry", "back", "here", "there", "online", "outside", "inside", "coming", "done",
         "note", "notes", "subject", "re", "ans", "answer", "question", "total", "date", "time", "venue", "location",
         "status", "update", "reminder", "ref", "amount", "qty", "size", "item", "items", "model", "budget", "source",
         "type", "requirement", "requirements", "mob", "ph", "tel", "email", "website", "timing", "timings", "landmark",
-        "lead", "leads", "name", "naam", "patient", "customer", "client", "guest", "contact", "person", "applicant",
+        "lead", "leads", "name", "naam", "patient", "client", "guest", "contact", "person", "applicant",
         "beneficiary", "owner", "student", "passenger", "nominee", "holder", "attendee", "candidate", "caller",
         "member", "tenant", "buyer", "seller", "booked", "sent", "submitted", "ordered", "signed", "from", "to", "cc",
         "bcc", "attachment", "remarks", "remark", "comment", "comments", "feedback", "details", "detail", "info",
         "project", "property", "unit", "config", "configuration", "area", "carpet", "possession", "rera", "price",
         "offer", "package", "plan", "city", "age", "gender", "sex", "dob", "mobile", "whatsapp", "alternate", "pincode",
         "pin", "state", "country", "district", "tehsil", "village", "post", "q", "a", "ok", "hi", "hello", "dear",
-        "regards", "thanks", "thank", "best", "cheers", "team", "sir", "madam", "admin", "support", "sales", "service",
+        "regards", "thanks", "thank", "best", "cheers", "team", "sir", "madam", "admin", "service",
         "manager", "aadhaar", "aadhar", "uid", "pan", "gst", "gstin", "ifsc", "iban", "upi", "swift", "passport",
         "voter", "epic", "kyc", "otp", "pnr", "utr", "neft", "imps", "rtgs", "mall", "store", "shop", "showroom",
         "outlet", "hospital", "clinic", "market", "bazaar", "road", "marg", "tower", "towers", "plaza", "station",
@@ -86,6 +90,15 @@ def _namey(word: str) -> bool:
     if not _plain_word(word):
         return False
     return (word.isascii() and word[:1].isupper()) or _listed(word)
+
+
+def _title_case_runs_on(text: str, end: int) -> bool:
+    """A capitalized common word right after one unlisted word: Title Case prose ("Dear Valued Customer", "Hi
+    Quick Question On Pricing"), not a name ("Hi Regards Sunita I stay …" is one: "I" is too short to tell)."""
+    nxt = _TOKEN.match(text, end + 1) if text[end : end + 1] == " " else None
+    if nxt is None or len(nxt.group()) < 3:
+        return False
+    return nxt.group()[:1].isupper() and not _plain_word(nxt.group())
 
 
 def _surname(word: str) -> bool:
@@ -318,7 +331,11 @@ class FramedPersonDetector:
                 start = m.start()
             end, cursor = m.end(), m.end()
             words.append(word.lower())
-        if end > start >= 0 and any(not w.endswith(".") for w in words):
+        if (
+            end > start >= 0
+            and any(not w.endswith(".") for w in words)
+            and not (len(words) == 1 and not _listed(words[0]) and _title_case_runs_on(text, end))
+        ):
             return start, end, words
         return None
 

@@ -87,6 +87,11 @@ def test_world_lexicon_names(text: str, name: str) -> None:
         "Is Phoenix Mall open on Sunday?",
         "Grace period for the EMI is how many days?",
         "please deliver to Andheri West by 6",
+        "Dear Valued Customer",
+        "Hi Quick Question On Pricing",
+        "Hello Amazon Support",
+        "Good Evening Ma'am",
+        "Kind Regards\nAccounts Department",
         "bill Deepak ke naam pe",  # the name is found, never "pe"
         "नमस्ते जी, मेरा पता बताइए",
     ],
