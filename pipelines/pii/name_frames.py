@@ -77,9 +77,14 @@ _LABELS = frozenset(
 )  # fmt: skip
 
 
+_CONTRACTIONS = frozenset({"m", "s", "re", "ve", "ll", "d", "t"})
+
+
 def _plain_word(word: str) -> bool:
     """Letters, not a common or label word, not a city ("hii Bengaluru mein …"), not an acronym ("PAN")."""
-    low = word.lower()
+    low = word.lower().replace("’", "'")
+    if low.rpartition("'")[2] in _CONTRACTIONS:  # "I'm", "it's", "don't"; not "D'Souza", "O'Brien"
+        return False
     acronym = len(word) > 1 and word.isupper() and word.isascii()
     common = is_common_word(low) or low in _LABELS or low in STOP_WORDS or low in _world("cities.txt")
     return not acronym and not common

@@ -91,6 +91,7 @@ def test_world_lexicon_names(text: str, name: str) -> None:
         "Hi Quick Question On Pricing",
         "Hello Amazon Support",
         "Good Evening Ma'am",
+        "Hi, I'm on the 5th floor",
         "bill Deepak ke naam pe",  # the name is found, never "pe"
         "नमस्ते जी, मेरा पता बताइए",
     ],
