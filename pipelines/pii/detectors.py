@@ -19,6 +19,7 @@ from pipelines.pii.context import PHONE_AFTER, PHONE_WORDS, REFERENCE_LABELS, Co
 from pipelines.pii.entities import Detector, EntityType, Span
 from pipelines.pii.indian_ids import indian_id_detectors
 from pipelines.pii.names import PersonDetector
+from pipelines.pii.recall import recall_detectors
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -265,4 +266,5 @@ def default_detectors(default_region: str = "IN") -> Sequence[Detector]:
         *indian_id_detectors(),
         AddressDetector(),
         PersonDetector(),
+        *recall_detectors(default_region),
     )

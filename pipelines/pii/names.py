@@ -165,6 +165,8 @@ _STOP = frozenset(
     ]
 )
 
+STOP_WORDS = _STOP  # for the frame detector (name_frames.py)
+
 # Triggers after which any following non-stop words are a name, and those after which only a known name is.
 _SURE = re.compile(
     r"\b(?:my\s+name\s+is|my\s+name's|name\s*+[:=-]|call\s+me|mera\s+naam(?:\s++hai)?|mera\s+nam(?:\s++hai)?|"
