@@ -18,7 +18,7 @@ from agent.privacy import Privacy, recipients
 from agent.queue import CallQueue, ConversationQueue, QueueConfig
 from agent.reload import watch_tenants
 from agent.runtime import RuntimeConfigError, redis_client
-from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
+from agent.store import ConversationStore, DeliveryStatuses, Keyring
 from agent.tenants import TenantRegistry
 from agent.whatsapp.webhook import Durability, Ingress, webhook_router
 
@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
     # Few retries: a webhook that cannot be made durable quickly is answered 503 and Meta retries it.
     redis = redis_client(settings.redis_url, socket_timeout_s=2.0, retries=3)
     key_store = redis_client(settings.key_store_url, socket_timeout_s=2.0) if settings.key_store_url else None
-    keyring = Keyring(master_secret(master.get_secret_value()))
+    keyring = Keyring.from_settings(settings)
     shards = QueueConfig().shards
     store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
     privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
@@ -52,11 +52,12 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
         tenants,
         keyring,
         ConversationQueue(redis),
-        CallQueue(redis),
+        CallQueue(redis, store),
         DeliveryStatuses(redis),
         Durability(redis),
         metrics,
         consent=privacy.ingress,
+        sealer=store,
     )
 
     @contextlib.asynccontextmanager

@@ -38,6 +38,7 @@ from pipelines.language import reply_language
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.erasure import Fence
     from agent.rights import SubjectRights
     from agent.store import HandoffFlags
     from agent.tenants import Tenant, TenantRegistry
@@ -214,12 +215,20 @@ class ConsentGate:
         tenant = self._tenants.get(tenant_id)[0]
         await self._store.record_notice(subject, notice, _context(tenant, Method.DISCLOSURE, outbound_id))
 
-    async def retain(self, tenant_id: str, subject: str, entries: list[tuple[ContentKind, str, str]]) -> bool:
-        """Write T2 content only if the guard allows it now; returns whether anything was kept."""
+    async def retain(
+        self,
+        tenant_id: str,
+        subject: str,
+        entries: list[tuple[ContentKind, str, str]],
+        *,
+        fence: Fence | None = None,
+    ) -> bool:
+        """Write T2 content only if the guard allows it now (and, with a turn's `fence`, only if the person
+        was not erased since the turn began); returns whether anything was kept."""
         if not entries or not await self.may(tenant_id, subject, Purpose.RETAIN_CONTENT):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
-        await self._content.write(subject, entries, keep_days=days)
+        await self._content.write(subject, entries, keep_days=days, fence=fence)
         return True
 
     async def keep_recording(self, tenant_id: str, subject: str, audio: bytes, call_id: str) -> bool:

@@ -17,7 +17,7 @@ from agent.records import ContentLog, ProcessingLog
 from agent.retention import Retention
 from agent.rights import Actor, Recipient, SubjectRights
 from agent.runtime import RuntimeConfigError, redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantError, TenantRegistry
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ async def _operator_privacy(settings: Settings, tenant: str) -> AsyncIterator[Pr
     redis = redis_client(settings.redis_url)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     try:
-        keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+        keyring = Keyring.from_settings(settings)
         shards = QueueConfig().shards
         store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
         yield Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis as SyncRedis
+from redis.asyncio import Redis as AsyncRedis
 
 from agent.app import create_app
 from agent.metrics import Metrics
-from tests.agent.stack import settings
+from agent.queue import CLEAR_FIELDS, CallQueue, QueueConfig, open_payload
+from agent.store import ConversationStore, Keyring, master_secret
+from tests.agent.stack import MASTER, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 from tests.redis_server import RedisServer
@@ -38,12 +42,49 @@ def client(redis_server: RedisServer, sync_redis: SyncRedis) -> Iterator[TestCli
         yield c
 
 
-def _inbox_entries(r: SyncRedis) -> list[dict[str, object]]:
-    out = []
+def _opened(url: str, sealed: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each (conversation, payload) opened with the deployment's keys, as a worker opens them."""
+
+    async def run() -> list[dict[str, Any]]:
+        client = AsyncRedis.from_url(url)
+        store = ConversationStore(client, Keyring(master_secret(MASTER)), shards=QueueConfig().shards)
+        try:
+            return [await open_payload(store, conv, payload) for conv, payload in sealed]
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def _inbox_entries(r: SyncRedis) -> list[dict[str, Any]]:
+    """Inbox payloads, opened. In clear at rest are only the routing fields: the rest is sealed."""
+    sealed = []
     for key in r.scan_iter("lc:*:c:*:inbox"):
+        conv = key.decode().split(":c:", 1)[1].rsplit(":", 1)[0]
         for _, fields in r.xrange(key):
-            out.append({"key": key.decode(), **json.loads(fields[b"event"])})
-    return out
+            payload = json.loads(fields[b"event"])
+            assert set(payload) - set(CLEAR_FIELDS) == {"sealed"}
+            sealed.append((conv, payload))
+    url = r.connection_pool.connection_kwargs
+    return [
+        {"key": f"conv:{conv}", **opened}
+        for (conv, _), opened in zip(
+            sealed, _opened(f"redis://127.0.0.1:{url['port']}/0", sealed), strict=True
+        )
+    ]
+
+
+def _opened_calls(r: SyncRedis, fields: dict[bytes, bytes]) -> list[dict[str, Any]]:
+    async def run() -> dict[str, Any]:
+        port = r.connection_pool.connection_kwargs["port"]
+        client = AsyncRedis.from_url(f"redis://127.0.0.1:{port}/0")
+        store = ConversationStore(client, Keyring(master_secret(MASTER)), shards=QueueConfig().shards)
+        try:
+            return await CallQueue(client, store).read(fields)
+        finally:
+            await client.aclose()
+
+    return [asyncio.run(run())]
 
 
 def _post(client: TestClient, body: bytes, **headers: str) -> tuple[int, dict[str, object]]:
@@ -189,8 +230,10 @@ def test_calls_are_routed_to_the_call_queue_once(client: TestClient, sync_redis:
     }
     for _ in range(2):
         assert _post(client, wh.payload(calls=[call]))[0] == 200
-    (entry,) = sync_redis.xrange("lc:{calls}:events")
-    event = json.loads(entry[1][b"event"])
+    ((_, fields),) = sync_redis.xrange("lc:{calls}:events")
+    assert ALICE.encode() not in b"".join(fields.values())  # the number and the SDP are sealed
+    assert b"127.0.0.1" not in fields[b"sealed"]
+    (event,) = _opened_calls(sync_redis, fields)
     assert (event["call_id"], event["event"], event["tenant"], event["sdp_type"]) == (
         "wacid.1",
         "connect",
