@@ -1,7 +1,8 @@
 """The erasure fence: a per-subject epoch that every write of personal data checks atomically with the write.
 
 `lc:{n}:c:<subject>:epoch` counts erasures, seqlock style: odd while an erasure runs, even once it finished
-(missing = 0). A turn reads it when it claims the conversation (`Claim.epoch`, inside the claim script) and
+(missing = 0). It outlives an erasure by a day (`EPOCH_TTL_S`, renewed by each claim): a turn in flight
+loses its lease with the erasure and is cancelled by its heartbeat long before. A turn reads it when it claims the conversation (`Claim.epoch`, inside the claim script) and
 carries it as a `Fence`; every later write of the person's data is a Lua script that first checks, on the
 server, that the epoch is still the one the turn started with, even, and that no erasure is pending (the
 consent overlay `erasure_pending`). So a turn that started before an erasure writes nothing after it: not
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent.queue import ErasedError, conversation_key
+from agent.queue import EPOCH_TTL_S, ErasedError, conversation_key
 from pipelines.consent import Overlay
 
 if TYPE_CHECKING:
@@ -66,12 +67,13 @@ return e
 """
 
 _RAISE = """
--- KEYS: epoch   ARGV: value. Never lowers it (the key store's copy may have missed a step).
+-- KEYS: epoch   ARGV: value, ttl_s (0: none). Never lowers it (the key store's copy may have missed a step).
 local e = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > e then
   redis.call('SET', KEYS[1], ARGV[1])
-  return tonumber(ARGV[1])
+  e = tonumber(ARGV[1])
 end
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return e
 """
 
@@ -108,8 +110,13 @@ class Epochs:
         """An erasure starts: from now on no fenced write of an earlier turn goes through."""
         return int(await self._begin(keys=[epoch_key(subject, self._shards)]))
 
-    async def raise_to(self, subject: str, value: int) -> int:
-        return int(await self._raise(keys=[epoch_key(subject, self._shards)], args=[value]))
+    async def raise_to(self, subject: str, value: int, *, ttl_s: int = 0) -> int:
+        return int(await self._raise(keys=[epoch_key(subject, self._shards)], args=[value, ttl_s]))
+
+    async def end(self, subject: str, began: int) -> None:
+        """The erasure is done: even again, one past where it began. The counter holds no data and goes a
+        day later (each claim renews it), when no turn that could have read the old value is left."""
+        await self.raise_to(subject, began + 1, ttl_s=EPOCH_TTL_S)
 
 
 class FencedWriter:

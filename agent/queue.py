@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 DAY_S = 86_400
+EPOCH_TTL_S = DAY_S  # a subject's erasure epoch outlives every turn that could have read it (agent/erasure.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,7 @@ return 1
 """
 
 _CLAIM = """
--- KEYS: ready, leases   ARGV: now_ms, lease_ms, worker, max_batch, conv_prefix
+-- KEYS: ready, leases   ARGV: now_ms, lease_ms, worker, max_batch, conv_prefix, epoch_ttl_s
 local now = tonumber(ARGV[1])
 local picked = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
 if #picked == 0 then return false end
@@ -130,7 +131,10 @@ local fence = redis.call('INCR', base .. ':fence')
 local attempts = redis.call('INCR', base .. ':attempts')
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), conv)
 redis.call('HSET', base .. ':lease', 'fence', fence, 'worker', ARGV[3])
-return {conv, fence, attempts, entries, redis.call('GET', base .. ':epoch') or '0'}
+-- The erasure epoch lives a day past the last claim or erasure: long enough for any turn in flight.
+local epoch = redis.call('GET', base .. ':epoch')
+if epoch then redis.call('EXPIRE', base .. ':epoch', ARGV[6]) end
+return {conv, fence, attempts, entries, epoch or '0'}
 """
 
 _EXTEND = """
@@ -334,7 +338,14 @@ class ConversationQueue:
             k = _ShardKeys(shard)
             raw = await self._claim(
                 keys=[k.ready, k.leases],
-                args=[self._now_ms(), self.config.lease_ms, worker, self.config.max_batch, k.conv_prefix],
+                args=[
+                    self._now_ms(),
+                    self.config.lease_ms,
+                    worker,
+                    self.config.max_batch,
+                    k.conv_prefix,
+                    EPOCH_TTL_S,
+                ],
             )
             if raw:
                 conv, fence, attempts, entries, epoch = raw

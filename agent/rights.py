@@ -317,7 +317,7 @@ class SubjectRights:
         await self._consent.suppress(subject)
         await self._consent.forget(subject)
         for epochs in self._epochs:
-            await epochs.raise_to(subject, epoch + 1)
+            await epochs.end(subject, epoch)
         await self.record_access(
             actor,
             "erase",

@@ -133,7 +133,8 @@ async def running_stack(
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
         llm_peer = peers.enter_context(serve_chat_peer(reply))
         metrics = Metrics()
-        app = create_app(settings(redis_url, prompts_dir), metrics=Metrics())
+        extra = {} if key_store is None else {"key_store_url": _url(key_store)}  # ingress seals with it
+        app = create_app(settings(redis_url, prompts_dir, **extra), metrics=Metrics())
         queue = ConversationQueue(
             redis,
             QueueConfig(lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200),
@@ -198,6 +199,11 @@ async def running_stack(
                 stop.set()
                 await task
                 await llm_client.close()
+
+
+def _url(client: Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
 
 
 def now() -> int:

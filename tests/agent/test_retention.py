@@ -94,7 +94,10 @@ async def test_sweep_carries_out_pending_erasures(redis: Redis) -> None:
     assert purge.erasures == 1
     assert await privacy.consent.pending_erasures("default") == []
     left = [k async for k in redis.scan_iter(match=conversation_key(subject, "*", 8))]
-    assert left == []
+    epoch = conversation_key(subject, "epoch", 8)
+    assert left == [epoch.encode()]  # the erasure counter only: no data, gone in a day
+    assert await redis.get(epoch) == b"2"
+    assert 0 < await redis.ttl(epoch) <= 86_400
     status = await privacy.rights.status(subject, Actor("test", "cli"))
     assert status["suppressed"] is True
     assert status["content_entries"] == 0
