@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI
     privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
     ingress = Ingress(
         tenants,
-        keyring,
+        privacy.subjects,
         ConversationQueue(redis),
         CallQueue(redis, store),
         DeliveryStatuses(redis),

@@ -1,13 +1,15 @@
 """The erasure fence: a per-subject epoch that every write of personal data checks atomically with the write.
 
 `lc:{n}:c:<subject>:epoch` counts erasures, seqlock style: odd while an erasure runs, even once it finished
-(missing = 0). It outlives an erasure by a day (`EPOCH_TTL_S`, renewed by each claim): a turn in flight
-loses its lease with the erasure and is cancelled by its heartbeat long before. A turn reads it when it claims the conversation (`Claim.epoch`, inside the claim script) and
+(missing = 0). A turn reads it when it claims the conversation (`Claim.epoch`, inside the claim script) and
 carries it as a `Fence`; every later write of the person's data is a Lua script that first checks, on the
 server, that the epoch is still the one the turn started with, even, and that no erasure is pending (the
 consent overlay `erasure_pending`). So a turn that started before an erasure writes nothing after it: not
 the vault, history, memo, T2 content, leads, handoff flag, nor a new data key (`ConversationStore`), and it
 sends nothing (the reply ledger's `begin_send` checks the epoch too, `agent/queue.py`).
+
+The counter holds no data and outlives an erasure by a day (`EPOCH_TTL_S`, renewed by each claim): a turn
+in flight loses its lease with the erasure, and its heartbeat cancels it long before that.
 
 Every key a script touches is one subject's (`conversation_key`), so each script stays in one slot.
 """

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 DAY_S = 86_400
-EPOCH_TTL_S = DAY_S  # a subject's erasure epoch outlives every turn that could have read it (agent/erasure.py)
+EPOCH_TTL_S = (
+    DAY_S  # a subject's erasure epoch outlives every turn that could have read it (agent/erasure.py)
+)
 
 
 @dataclass(frozen=True, slots=True)

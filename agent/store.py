@@ -94,8 +94,10 @@ class ConversationStore:
         elif not create:
             raise DataKeyGoneError("no data key (erased or expired)")
         else:
-            if fence is not None and self.key_store is not self._redis and await self._redis.hexists(
-                self._key(conv, "consent"), PENDING_FIELD
+            if (
+                fence is not None
+                and self.key_store is not self._redis
+                and await self._redis.hexists(self._key(conv, "consent"), PENDING_FIELD)
             ):  # the key store cannot see the consent hash: asked here (the data writes check it again)
                 raise ErasedError
             candidate = self.keyring.wrap(conv, AESGCM.generate_key(bit_length=256))

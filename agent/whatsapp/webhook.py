@@ -32,9 +32,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.consent_gate import IngressConsent
+    from agent.keys import Subjects
     from agent.metrics import Metrics
     from agent.queue import CallQueue, ConversationQueue, Sealer
-    from agent.store import DeliveryStatuses, Keyring
+    from agent.store import DeliveryStatuses
     from agent.tenants import TenantRegistry
 
 log = structlog.get_logger()
@@ -81,7 +82,7 @@ class Ingress:
     def __init__(
         self,
         tenants: TenantRegistry,
-        keyring: Keyring,
+        subjects: Subjects,
         queue: ConversationQueue,
         calls: CallQueue,
         statuses: DeliveryStatuses,
@@ -96,7 +97,7 @@ class Ingress:
         self._sealer = sealer
         self._consent = consent
         self._tenants = tenants
-        self._keyring = keyring
+        self._subjects = subjects
         self._queue = queue
         self._calls = calls
         self._statuses = statuses
@@ -117,20 +118,20 @@ class Ingress:
                 self._metrics.events.labels("unknown", _kind(event), "unknown_tenant").inc()
                 continue
             if isinstance(event, InboundMessage):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._subjects.resolve(tenant.id, event.user_key)
                 # An opt-out takes effect now, before it is queued: it stops this person's turn in flight.
                 await self._consent.message(tenant.id, conv, event.text, event.message_id)
                 job = await seal_payload(self._sealer, conv, _job(tenant.id, event))
                 messages.append((conv, event.message_id, event.kind, job))
             elif isinstance(event, ConsentSignal):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._subjects.resolve(tenant.id, event.user_key)
                 await self._consent.signal(tenant.id, conv, event)
                 signals += 1
             elif isinstance(event, StatusUpdate):
                 statuses.append((event.message_id, event.status, event.timestamp, event.error_code))
             else:
                 payload = {"tenant": tenant.id, **dataclasses.asdict(event)}
-                caller = self._keyring.conversation_ref(tenant.id, event.user_key)
+                caller = await self._subjects.resolve(tenant.id, event.user_key)
                 calls.append((event.call_id, event.event, caller, payload))
         added = await self._queue.enqueue_many(messages)
         await self._statuses.record_many(statuses)
