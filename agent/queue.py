@@ -30,9 +30,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 DAY_S = 86_400
-EPOCH_TTL_S = (
-    DAY_S  # a subject's erasure epoch outlives every turn that could have read it (agent/erasure.py)
-)
+# A subject's counters (lease fence, erasure epoch) outlive every turn that could have read them.
+EPOCH_TTL_S = DAY_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +132,9 @@ local fence = redis.call('INCR', base .. ':fence')
 local attempts = redis.call('INCR', base .. ':attempts')
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), conv)
 redis.call('HSET', base .. ':lease', 'fence', fence, 'worker', ARGV[3])
--- The erasure epoch lives a day past the last claim or erasure: long enough for any turn in flight.
+-- The fencing counter and the erasure epoch live a day past the last claim (or erasure): long enough for
+-- any turn in flight; they hold no data, and an idle person's counters go.
+redis.call('EXPIRE', base .. ':fence', ARGV[6])
 local epoch = redis.call('GET', base .. ':epoch')
 if epoch then redis.call('EXPIRE', base .. ':epoch', ARGV[6]) end
 return {conv, fence, attempts, entries, epoch or '0'}
@@ -541,7 +542,7 @@ _ENQUEUE_CALL = """
 -- KEYS: seen, stream   ARGV: sealed, dedupe_ttl_s, call_id, event, tenant, subject, min_id
 -- The stream keeps only what a call can still need (MINID): numbers and SDP never pile up in it.
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
-redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[7], '*', 'sealed', ARGV[1], 'call_id', ARGV[3], 'kind', ARGV[4],
+redis.call('XADD', KEYS[2], 'MINID', ARGV[7], '*', 'sealed', ARGV[1], 'call_id', ARGV[3], 'kind', ARGV[4],
            'tenant', ARGV[5], 'subject', ARGV[6])
 return 1
 """

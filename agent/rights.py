@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.consent_store import ConsentStore, Context, HashChain, glob_escape, tenant_key, tenant_of
 from agent.erasure import Epochs
-from agent.queue import CallQueue, conversation_key, forget_dead_letters
+from agent.queue import EPOCH_TTL_S, CallQueue, conversation_key, forget_dead_letters
 from agent.store import SealError
 from pipelines.consent import Intent, Method, Overlay, Purpose, may, transition
 
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from agent.tenants import TenantRegistry
 
 EXPORT_SCHEMA = "leadclose.export/1"
-# Counters, no data: they keep lease fencing and the erasure epoch monotonic if the person writes again.
+# Counters, no data: they keep lease fencing and the erasure epoch monotonic while a turn may be in flight,
+# and expire a day later (`EPOCH_TTL_S`).
 _KEPT_ON_ERASURE = ("fence", "epoch")
 
 
@@ -318,6 +319,7 @@ class SubjectRights:
         await self._consent.forget(subject)
         for epochs in self._epochs:
             await epochs.end(subject, epoch)
+        await self._redis.expire(conversation_key(subject, "fence", self._shards), EPOCH_TTL_S)
         await self.record_access(
             actor,
             "erase",
