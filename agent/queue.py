@@ -539,10 +539,12 @@ def _job(entry: list[Any]) -> Job:
 
 
 _ENQUEUE_CALL = """
--- KEYS: seen, stream   ARGV: sealed, dedupe_ttl_s, call_id, event, tenant, subject, min_id
--- The stream keeps only what a call can still need (MINID): numbers and SDP never pile up in it.
+-- KEYS: seen, stream   ARGV: sealed, dedupe_ttl_s, call_id, event, tenant, subject, keep_ms
+-- The stream keeps only what a call can still need (MINID, on the server's clock like the entry ids).
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
-redis.call('XADD', KEYS[2], 'MINID', ARGV[7], '*', 'sealed', ARGV[1], 'call_id', ARGV[3], 'kind', ARGV[4],
+local now = redis.call('TIME')
+local min_id = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[7])
+redis.call('XADD', KEYS[2], 'MINID', min_id, '*', 'sealed', ARGV[1], 'call_id', ARGV[3], 'kind', ARGV[4],
            'tenant', ARGV[5], 'subject', ARGV[6])
 return 1
 """
@@ -574,20 +576,18 @@ class CallQueue:
         *,
         dedupe_ttl_s: int = DAY_S,
         keep_s: int = 6 * 3600,
-        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`keep_s`: how long an event may still matter (a call's `terminate` comes at its end)."""
         self._redis = redis
         self._sealer = sealer
         self._dedupe_ttl_s = dedupe_ttl_s
         self._keep_ms = keep_s * 1000
-        self._clock = clock
         self._enqueue = redis.register_script(_ENQUEUE_CALL)
 
     async def enqueue_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
         """(call id, event, caller's subject, payload with a `tenant`) each; True where it was new."""
         if not items:
             return []
-        min_id = int(self._clock() * 1000) - self._keep_ms
         sealed = [
             await self._sealer.seal(subject, json.dumps(payload, separators=(",", ":")).encode())
             for _, _, subject, payload in items
@@ -596,7 +596,7 @@ class CallQueue:
             for (call_id, event, subject, payload), value in zip(items, sealed, strict=True):
                 await self._enqueue(
                     keys=[f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
-                    args=[value, self._dedupe_ttl_s, call_id, event, payload["tenant"], subject, min_id],
+                    args=[value, self._dedupe_ttl_s, call_id, event, payload["tenant"], subject, self._keep_ms],
                     client=pipe,
                 )
             return [bool(r) for r in await pipe.execute()]
