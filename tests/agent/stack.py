@@ -60,8 +60,7 @@ def settings(redis_url: str, prompts_dir: Path = ROOT / "prompts", **extra: Any)
         prompts_dir=prompts_dir,
         whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
         whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
-        master_key=MASTER,  # type: ignore[arg-type]
-        **extra,
+        **({"master_key": MASTER} | extra),
     )
 
 
