@@ -596,7 +596,15 @@ class CallQueue:
             for (call_id, event, subject, payload), value in zip(items, sealed, strict=True):
                 await self._enqueue(
                     keys=[f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
-                    args=[value, self._dedupe_ttl_s, call_id, event, payload["tenant"], subject, self._keep_ms],
+                    args=[
+                        value,
+                        self._dedupe_ttl_s,
+                        call_id,
+                        event,
+                        payload["tenant"],
+                        subject,
+                        self._keep_ms,
+                    ],
                     client=pipe,
                 )
             return [bool(r) for r in await pipe.execute()]

@@ -88,12 +88,10 @@ class ConversationStore:
         """The subject's data key. Opening never creates one (nothing sealed can exist without it); sealing
         creates one if needed, under `fence` for a turn."""
         key = self._key(conv, "dek")
-        wrapped = await self.key_store.get(key)
-        if wrapped is not None:
-            await self.key_store.expire(key, self._ttl_s)
-        elif not create:
+        wrapped = await self.key_store.getex(key, ex=self._ttl_s)  # its lifetime renewed in the same trip
+        if wrapped is None and not create:
             raise DataKeyGoneError("no data key (erased or expired)")
-        else:
+        if wrapped is None:
             if (
                 fence is not None
                 and self.key_store is not self._redis
