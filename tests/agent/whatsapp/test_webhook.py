@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +14,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from agent.app import create_app
 from agent.metrics import Metrics
-from agent.queue import CLEAR_FIELDS, CallQueue, QueueConfig, open_payload
+from agent.queue import CLEAR_FIELDS, CallQueue, open_payload
 from agent.store import ConversationStore, Keyring, master_secret
 from tests.agent.stack import MASTER, settings
 from tests.agent.whatsapp import webhooks as wh
@@ -22,10 +22,11 @@ from tests.conftest import ROOT
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
 
 ALICE, BOB = "919876543210", "447700900123"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -42,14 +43,13 @@ def client(redis_server: RedisServer, sync_redis: SyncRedis) -> Iterator[TestCli
         yield c
 
 
-def _opened(url: str, sealed: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Each (conversation, payload) opened with the deployment's keys, as a worker opens them."""
+def _with_store(r: SyncRedis, use: Callable[[AsyncRedis, ConversationStore], Awaitable[T]]) -> T:
+    """Runs `use` with the deployment's conversation store on the same server, as a worker opens entries."""
 
-    async def run() -> list[dict[str, Any]]:
-        client = AsyncRedis.from_url(url)
-        store = ConversationStore(client, Keyring(master_secret(MASTER)), shards=QueueConfig().shards)
+    async def run() -> T:
+        client = AsyncRedis.from_url(f"redis://127.0.0.1:{r.connection_pool.connection_kwargs['port']}/0")
         try:
-            return [await open_payload(store, conv, payload) for conv, payload in sealed]
+            return await use(client, ConversationStore(client, Keyring(master_secret(MASTER)), shards=8))
         finally:
             await client.aclose()
 
@@ -65,26 +65,17 @@ def _inbox_entries(r: SyncRedis) -> list[dict[str, Any]]:
             payload = json.loads(fields[b"event"])
             assert set(payload) - set(CLEAR_FIELDS) == {"sealed"}
             sealed.append((conv, payload))
-    url = r.connection_pool.connection_kwargs
-    return [
-        {"key": f"conv:{conv}", **opened}
-        for (conv, _), opened in zip(
-            sealed, _opened(f"redis://127.0.0.1:{url['port']}/0", sealed), strict=True
-        )
-    ]
+
+    async def opened(_: AsyncRedis, store: ConversationStore) -> list[dict[str, Any]]:
+        return [{"key": conv, **await open_payload(store, conv, payload)} for conv, payload in sealed]
+
+    return _with_store(r, opened)
 
 
-def _opened_calls(r: SyncRedis, fields: dict[bytes, bytes]) -> list[dict[str, Any]]:
-    async def run() -> dict[str, Any]:
-        port = r.connection_pool.connection_kwargs["port"]
-        client = AsyncRedis.from_url(f"redis://127.0.0.1:{port}/0")
-        store = ConversationStore(client, Keyring(master_secret(MASTER)), shards=QueueConfig().shards)
-        try:
-            return await CallQueue(client, store).read(fields)
-        finally:
-            await client.aclose()
-
-    return [asyncio.run(run())]
+def _stream_values(r: SyncRedis, key: bytes) -> list[bytes]:
+    if r.type(key) != b"stream":
+        return []
+    return [v for _, fields in r.xrange(key) for v in fields.values()]
 
 
 def _post(client: TestClient, body: bytes, **headers: str) -> tuple[int, dict[str, object]]:
@@ -121,6 +112,10 @@ def test_signed_text_is_enqueued_with_what_the_worker_needs(
     assert entry["kind"] == "text"
     assert entry["text"] == "Price of 3 kW?"
     assert ALICE not in str(entry["key"])  # Redis keys carry a keyed hash, not the phone number
+    at_rest = b"".join(v for key in sync_redis.scan_iter("lc:*") for v in _stream_values(sync_redis, key))
+    assert ALICE.encode() not in at_rest  # sealed with the person's data key: erasure reaches the AOF
+    assert b"Price of 3 kW" not in at_rest
+    assert b"Customer" not in at_rest  # the profile name
 
 
 @pytest.mark.parametrize(
@@ -233,7 +228,7 @@ def test_calls_are_routed_to_the_call_queue_once(client: TestClient, sync_redis:
     ((_, fields),) = sync_redis.xrange("lc:{calls}:events")
     assert ALICE.encode() not in b"".join(fields.values())  # the number and the SDP are sealed
     assert b"127.0.0.1" not in fields[b"sealed"]
-    (event,) = _opened_calls(sync_redis, fields)
+    event = _with_store(sync_redis, lambda client, store: CallQueue(client, store).read(fields))
     assert (event["call_id"], event["event"], event["tenant"], event["sdp_type"]) == (
         "wacid.1",
         "connect",
