@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from agent.erasure import PENDING_FIELD, FencedWriter, epoch_key
+from agent.erasure import FENCE_PRELUDE, PENDING_FIELD, FencedWriter
 from agent.keyring import NONCE, DataKeyGoneError, Keyring, SealError, master_secret
 from agent.queue import ErasedError, conversation_key
 from pipelines.pii import Vault
@@ -40,21 +40,18 @@ __all__ = [
 
 DAY_S = 86_400
 
-# KEYS: dek, epoch, consent   ARGV: wrapped candidate, ttl_s, epoch ('' = not fenced), pending field
-# The key if one appeared meanwhile; else a new one, but for a fenced writer only while no erasure ran, runs
-# or is pending since it began (a turn never recreates the key of a person erased meanwhile).
-_DATA_KEY = """
-local current = redis.call('GET', KEYS[1])
+# KEYS: epoch, consent, dek   ARGV: fence epoch ('' = not fenced), pending field, wrapped candidate, ttl_s
+# A new key (or the one that appeared meanwhile), but for a fenced writer only while no erasure ran, runs or
+# is pending since it began: a turn never recreates the key of a person erased meanwhile.
+_DATA_KEY = (
+    FENCE_PRELUDE
+    + """
+local current = redis.call('GET', KEYS[3])
 if current then return current end
-if ARGV[3] ~= '' then
-  local epoch = redis.call('GET', KEYS[2]) or '0'
-  if epoch ~= ARGV[3] or tonumber(epoch) % 2 == 1 or redis.call('HEXISTS', KEYS[3], ARGV[4]) == 1 then
-    return -2
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return ARGV[1]
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+return ARGV[3]
 """
+)
 
 
 class ConversationStore:
@@ -100,8 +97,8 @@ class ConversationStore:
                 raise ErasedError
             candidate = self.keyring.wrap(conv, AESGCM.generate_key(bit_length=256))
             wrapped = await self._get_or_create(  # whoever wins a race, everyone uses the stored key
-                keys=[key, epoch_key(conv, self._shards), self._key(conv, "consent")],
-                args=[candidate, self._ttl_s, "" if fence is None else fence.epoch, PENDING_FIELD],
+                keys=[*self.writer.fence_keys(conv), key],
+                args=[*self.writer.fence_args(fence), candidate, self._ttl_s],
             )
             if wrapped == -2:
                 raise ErasedError
