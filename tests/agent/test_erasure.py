@@ -13,11 +13,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from agent.consent_store import tenant_key
+from agent.consent_store import Context, tenant_key
 from agent.erasure import Epochs, Fence, FencedWriter
-from agent.privacy import consent_command
+from agent.leads import LeadStore
+from agent.privacy import Privacy, consent_command
 from agent.queue import CallQueue, ConversationQueue, ErasedError, conversation_key
+from agent.rights import Actor
 from agent.store import ConversationStore, Keyring, master_secret
+from agent.tenants import TenantRegistry
+from pipelines.consent import Method, Overlay, Transition
 from tests.agent.stack import MASTER, TOKEN, TOKEN_ENV, Stack, eventually, running_stack, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT, redis_client
@@ -312,3 +316,48 @@ async def test_call_events_are_sealed_trimmed_and_forgotten(redis: Redis) -> Non
     assert await calls.forget(subject="default:a") == 1
     assert await calls.forget(tenant="other") == 1
     assert await redis.xlen(CallQueue.STREAM) == 0
+
+
+async def test_with_a_separate_key_store_no_turn_recreates_a_key_after_an_erasure(
+    redis: Redis, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The key store cannot see the data server's epoch: the erasure raises the key store's own copy, and a
+    data key for a turn is created only against it (and not while an erasure is pending)."""
+    server = RedisServer(tmp_path / "keys")
+    server.start()
+    keys = redis_client(server.url)
+    try:
+        store = ConversationStore(redis, Keyring(master_secret(MASTER)), shards=SHARDS, key_store=keys)
+        privacy = Privacy.build(
+            redis, store, store.keyring, TenantRegistry.load(ROOT / "prompts"), shards=SHARDS
+        )
+        subject = privacy.subject("default", ALICE)
+        await store.seal(subject, b"first words")  # ingress: a key now exists, in the key store only
+        assert await keys.exists(conversation_key(subject, "dek", SHARDS))
+        await privacy.rights.erase(subject, Actor("test", "cli"))
+        assert await keys.get(conversation_key(subject, "epoch", SHARDS)) == b"2"
+        with pytest.raises(ErasedError):
+            await store.seal(subject, b"late words", fence=Fence(subject, 0))
+        assert not await keys.exists(conversation_key(subject, "dek", SHARDS))
+        pending = Transition({}, add_overlays=frozenset({Overlay.ERASURE_PENDING}))
+        await privacy.consent.apply(subject, pending, Context(method=Method.KEYWORD, channel="whatsapp",
+                                                              actor="subject", config_version="t"))  # fmt: skip
+        with pytest.raises(ErasedError):
+            await store.seal(subject, b"words", fence=Fence(subject, 2))
+        assert not await keys.exists(conversation_key(subject, "dek", SHARDS))
+    finally:
+        await keys.aclose()
+        server.stop()
+
+
+async def test_a_lead_of_a_turn_from_before_an_erasure_is_never_added(redis: Redis) -> None:
+    store = ConversationStore(redis, Keyring(master_secret(MASTER)), shards=SHARDS)
+    leads = LeadStore(redis, store, shards=SHARDS)
+    subject = "default:s4"
+    assert await leads.add(subject, {"name": "<PERSON_1>"}, dedupe_key="t1:1", fence=Fence(subject, 0))
+    began = await Epochs(redis, shards=SHARDS).begin(subject)
+    await Epochs(redis, shards=SHARDS).end(subject, began)
+    with pytest.raises(ErasedError):
+        await leads.add(subject, {"name": "<PERSON_1>"}, dedupe_key="t1:2", fence=Fence(subject, 0))
+    assert await redis.llen(leads.key(subject)) == 1
+    assert not await redis.exists(conversation_key(subject, "lead:t1:2", SHARDS))
