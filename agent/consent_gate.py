@@ -231,14 +231,21 @@ class ConsentGate:
         await self._content.write(subject, entries, keep_days=days, fence=fence)
         return True
 
-    async def keep_recording(self, tenant_id: str, subject: str, audio: bytes, call_id: str) -> bool:
-        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now."""
+    async def keep_recording(
+        self, tenant_id: str, subject: str, audio: bytes, call_id: str, *, fence: Fence | None = None
+    ) -> bool:
+        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now (and,
+        with the call's `fence`, only if the caller was not erased since the call began)."""
         if not await self.may(tenant_id, subject, Purpose.CALL_RECORDING):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
         entry: tuple[ContentKind, str, str] = ("recording", base64.b64encode(audio).decode(), call_id)
-        await self._content.write(subject, [entry], keep_days=days)
+        await self._content.write(subject, [entry], keep_days=days, fence=fence)
         return True
+
+    async def fence(self, subject: str) -> Fence:
+        """The subject's erasure epoch now: a call takes it when it starts (agent/erasure.py)."""
+        return await self._content.fence(subject)
 
     async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:
         days = self._tenants.get(tenant_id)[0].consent.retention.processing_days

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agent.consent_config import DAY_S
 from agent.consent_store import tenant_key, tenant_of
+from agent.erasure import Fence
 from agent.queue import conversation_key
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from agent.erasure import Command, Fence
+    from agent.erasure import Command
     from agent.store import ConversationStore
 
 
@@ -108,6 +109,12 @@ class ContentLog:
 
     def key(self, subject: str) -> str:
         return conversation_key(subject, "t2", self._shards)
+
+    async def fence(self, subject: str) -> Fence:
+        """The subject's erasure epoch now, for a writer that is not a claimed turn (a live call)."""
+        return Fence(
+            subject, int(await self._redis.get(conversation_key(subject, "epoch", self._shards)) or 0)
+        )
 
     async def write(
         self,
