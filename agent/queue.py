@@ -611,6 +611,9 @@ class CallQueue:
 
     async def read(self, fields: Mapping[bytes, bytes]) -> dict[str, Any]:
         """An entry's event, opened (raises `SealError` once the caller was erased)."""
+        if b"sealed" not in fields:  # written before events were sealed (a rolling upgrade)
+            legacy: dict[str, Any] = json.loads(fields[b"event"])
+            return legacy
         opened: dict[str, Any] = json.loads(
             await self._sealer.open(_s(fields[b"subject"]), fields[b"sealed"])
         )

@@ -313,6 +313,8 @@ async def test_call_events_are_sealed_trimmed_and_forgotten(redis: Redis) -> Non
     assert ALICE.encode() not in raw
     assert CALLER_IP.encode() not in raw
     assert (await calls.read(entries[0][1]))["user_key"] == ALICE
+    legacy = {b"event": b'{"call_id": "c0"}', b"call_id": b"c0"}  # written before events were sealed
+    assert (await calls.read(legacy))["call_id"] == "c0"
     assert await calls.forget(subject="default:a") == 1
     assert await calls.forget(tenant="other") == 1
     assert await redis.xlen(CallQueue.STREAM) == 0
