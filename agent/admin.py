@@ -183,7 +183,7 @@ def admin_router(
         """The caller's identity, the subject the body's `user` names, and the body."""
         actor = await authenticate(tenant, request, action)
         body = await _body(request)
-        return actor, privacy.subject(tenant, body["user"]), body
+        return actor, await privacy.resolve(tenant, body["user"]), body
 
     @router.get("/{tenant}/audit")
     @_refusals

@@ -22,7 +22,7 @@ from agent.queue import CallQueue, ConversationQueue, QueueConfig
 from agent.redis_client import ping_every_primary, redis_client
 from agent.reload import watch_tenants
 from agent.runtime import RuntimeConfigError
-from agent.store import ConversationStore, DeliveryStatuses, Keyring, master_secret
+from agent.store import ConversationStore, DeliveryStatuses, Keyring
 from agent.tenants import TenantRegistry
 from agent.whatsapp.webhook import Durability, Ingress, webhook_router
 
@@ -63,19 +63,20 @@ def create_service(settings: Settings, *, metrics: Metrics | None = None) -> Ser
     # Few retries: a webhook that cannot be made durable quickly is answered 503 and Meta retries it.
     redis = redis_client(settings.redis_url, socket_timeout_s=2.0, retries=3)
     key_store = redis_client(settings.key_store_url, socket_timeout_s=2.0) if settings.key_store_url else None
-    keyring = Keyring(master_secret(master.get_secret_value()))
+    keyring = Keyring.from_settings(settings)
     shards = QueueConfig().shards
     store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
     privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
     ingress = Ingress(
         tenants,
-        keyring,
+        privacy.subjects,
         ConversationQueue(redis),
-        CallQueue(redis),
+        CallQueue(redis, store),
         DeliveryStatuses(redis),
         Durability(redis),
         metrics,
         consent=privacy.ingress,
+        sealer=store,
     )
 
     @contextlib.asynccontextmanager

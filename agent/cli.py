@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     account = commands.add_parser("tenant", help="a business: terminate (frozen now, deleted in 90 days)")
     account.add_argument("action", choices=("terminate",))
     account.add_argument("--tenant", required=True, help="folder under the prompts directory")
+    keys = commands.add_parser("keys", help="master-key versions: re-wrap data keys under the current one")
+    keys.add_argument("action", choices=("rotate",))
     return parser
 
 
@@ -185,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent.privacy import terminate_tenant
 
             print(json.dumps(asyncio.run(terminate_tenant(settings, args.tenant)), indent=2))
+        elif args.command == "keys":
+            from agent.keys import rotate_command
+
+            print(json.dumps(asyncio.run(rotate_command(settings)), indent=2))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2

@@ -38,6 +38,7 @@ from pipelines.language import reply_language
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.erasure import Fence
     from agent.rights import SubjectRights
     from agent.store import HandoffFlags
     from agent.tenants import Tenant, TenantRegistry
@@ -214,22 +215,37 @@ class ConsentGate:
         tenant = self._tenants.get(tenant_id)[0]
         await self._store.record_notice(subject, notice, _context(tenant, Method.DISCLOSURE, outbound_id))
 
-    async def retain(self, tenant_id: str, subject: str, entries: list[tuple[ContentKind, str, str]]) -> bool:
-        """Write T2 content only if the guard allows it now; returns whether anything was kept."""
+    async def retain(
+        self,
+        tenant_id: str,
+        subject: str,
+        entries: list[tuple[ContentKind, str, str]],
+        *,
+        fence: Fence | None = None,
+    ) -> bool:
+        """Write T2 content only if the guard allows it now (and, with a turn's `fence`, only if the person
+        was not erased since the turn began); returns whether anything was kept."""
         if not entries or not await self.may(tenant_id, subject, Purpose.RETAIN_CONTENT):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
-        await self._content.write(subject, entries, keep_days=days)
+        await self._content.write(subject, entries, keep_days=days, fence=fence)
         return True
 
-    async def keep_recording(self, tenant_id: str, subject: str, audio: bytes, call_id: str) -> bool:
-        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now."""
+    async def keep_recording(
+        self, tenant_id: str, subject: str, audio: bytes, call_id: str, *, fence: Fence | None = None
+    ) -> bool:
+        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now (and,
+        with the call's `fence`, only if the caller was not erased since the call began)."""
         if not await self.may(tenant_id, subject, Purpose.CALL_RECORDING):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
         entry: tuple[ContentKind, str, str] = ("recording", base64.b64encode(audio).decode(), call_id)
-        await self._content.write(subject, [entry], keep_days=days)
+        await self._content.write(subject, [entry], keep_days=days, fence=fence)
         return True
+
+    async def fence(self, subject: str) -> Fence:
+        """The subject's erasure epoch now: a call takes it when it starts (agent/erasure.py)."""
+        return await self._content.fence(subject)
 
     async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:
         days = self._tenants.get(tenant_id)[0].consent.retention.processing_days

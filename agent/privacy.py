@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 from agent.consent_config import TERMINATION_GRACE_DAYS
 from agent.consent_gate import ConsentGate, IngressConsent, Keywords
 from agent.consent_store import ConsentGuard, ConsentStore
+from agent.keys import Subjects
 from agent.queue import QueueConfig
 from agent.records import ContentLog, ProcessingLog
 from agent.redis_client import redis_client
 from agent.retention import Retention
 from agent.rights import Actor, Recipient, SubjectRights
 from agent.runtime import RuntimeConfigError
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantError, TenantRegistry
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class Privacy:
     retention: Retention
     store: ConversationStore
     keyring: Keyring
+    subjects: Subjects
 
     @classmethod
     def build(
@@ -95,10 +97,18 @@ class Privacy:
             redis, consent, content, processing, rights, tenants, key_store=store.key_store, clock=clock
         )
         ingress = IngressConsent(consent, Keywords(tenants), tenants)
-        return cls(consent, guard, content, processing, rights, gate, ingress, retention, store, keyring)
+        subjects = Subjects(redis, keyring, shards=shards, key_store=store.key_store)
+        return cls(
+            consent, guard, content, processing, rights, gate, ingress, retention, store, keyring, subjects
+        )
 
     def subject(self, tenant: str, user: str) -> str:
+        """The reference under the current master key (`resolve` also finds one under an older key)."""
         return self.keyring.conversation_ref(tenant, user_key(user))
+
+    async def resolve(self, tenant: str, user: str) -> str:
+        """The person's subject, also when first seen under an earlier master key (docs/privacy.md)."""
+        return await self.subjects.resolve(tenant, user_key(user))
 
 
 CONSENT_ACTIONS = ("status", "export", "erase", "restrict", "object")
@@ -116,7 +126,7 @@ async def _operator_privacy(settings: Settings, tenant: str) -> AsyncIterator[Pr
     redis = redis_client(settings.redis_url)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     try:
-        keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+        keyring = Keyring.from_settings(settings)
         shards = QueueConfig().shards
         store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
         yield Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
@@ -131,7 +141,7 @@ async def consent_command(
 ) -> dict[str, Any]:
     """`leadclose consent ACTION --tenant T --user ID`: one right exercised by the operator, audited."""
     async with _operator_privacy(settings, tenant) as privacy:
-        subject = privacy.subject(tenant, user)
+        subject = await privacy.resolve(tenant, user)
         rights = privacy.rights
         if action == "status":
             return await rights.status(subject, OPERATOR)

@@ -100,7 +100,7 @@ class Retention:
         """Every key of the tenant: per-tenant logs and ledgers, every conversation's keys, the data keys."""
         name = glob_escape(tenant)
         patterns = [f"lc:tenant:{{{name}}}:*", f"lc:{{*}}:c:{name}:*"]
-        deleted = 0
+        deleted = await self._rights.calls.forget(tenant=tenant)
         for redis in {id(self._redis): self._redis, id(self._key_store): self._key_store}.values():
             for pattern in patterns:
                 doomed = [

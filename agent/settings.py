@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     calls_caller_attributes: tuple[str, ...] = ("sip.phoneNumber", "leadclose.caller")
 
     master_key: SecretStr | None = None
+    # Earlier master keys, newest first (a JSON list in the environment): data keys wrapped under them still
+    # open, and people first seen under them keep their subject reference. `leadclose keys rotate` re-wraps
+    # every data key under `master_key` (docs/privacy.md).
+    master_key_previous: tuple[SecretStr, ...] = ()
     # Data keys on their own server, kept out of the data's AOF and backups: then erasing a key makes every
     # copy of that person's content unreadable. Unset: the keys sit beside the data (development).
     key_store_url: str | None = None

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from agent.automation_config import AutomationConfig, HttpTool
     from agent.egress import GuardedTransport
+    from agent.erasure import Fence
     from agent.leads import LeadStore
     from agent.redis_client import RedisClient
     from agent.store import HandoffFlags
@@ -214,8 +215,12 @@ class ConversationTools:
         redis: RedisClient,
         caller: EndpointCaller,
         secret: bytes | None,
+        fence: Fence | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`fence`: the erasure epoch the turn began with; the tools write and notify nothing once the
+        person was erased since (agent/erasure.py)."""
+        self._fence = fence
         self._tenant = tenant
         self._automation: AutomationConfig = tenant.automation
         self._conv = conv
@@ -264,11 +269,17 @@ class ConversationTools:
             "data": dict(data),
         }
 
+    async def _fenced(self) -> None:
+        """Before a side effect outside Redis: raises `ErasedError` if the person was erased meanwhile."""
+        if self._fence is not None:
+            await self._leads.writer.check(self._fence)
+
     async def _notify(self, event: str, key: str, data: Mapping[str, Any]) -> bool:
         """Tell the business's webhook; False when there is none or it did not take it."""
         webhook = self._automation.webhook
         if webhook is None or self._secret is None:
             return False
+        await self._fenced()
         try:
             await self._caller.call(
                 "POST",
@@ -286,7 +297,7 @@ class ConversationTools:
 
     async def _capture_lead(self, fields: dict[str, Any], key: str) -> str:
         record = self._envelope("lead.captured", key, fields)
-        await self._leads.add(self._conv, record, dedupe_key=key)
+        await self._leads.add(self._conv, record, dedupe_key=key, fence=self._fence)
         forwarded = await self._notify("lead.captured", key, fields)
         log.info("tool.lead_captured", tenant=self._tenant.id, fields=len(fields), forwarded=forwarded)
         return json.dumps({"saved": True, "forwarded_to_team": forwarded})
@@ -299,6 +310,7 @@ class ConversationTools:
         booking = self._automation.booking
         if booking is None:  # offered only with a booking section; a reload may have removed it
             raise ToolError("booking is not available")
+        await self._fenced()  # the slot is the business's; the request names the person
         calendar, now = Calendar(booking), self._now()
         await self._redis.zremrangebyscore(self._taken_key(), "-inf", now.timestamp())
         members = await self._redis.zrange(self._taken_key(), 0, -1)
@@ -320,7 +332,7 @@ class ConversationTools:
         return json.dumps({"booked": True, "slot": slot, "timezone": booking.timezone})
 
     async def _hand_off(self, key: str) -> str:
-        await self._handoff.hand_off(self._conv, "assistant")
+        await self._handoff.hand_off(self._conv, "assistant", fence=self._fence)
         self.handed_off = True
         forwarded = await self._notify("handoff.requested", key, {})
         log.info("tool.handed_off", tenant=self._tenant.id, forwarded=forwarded)
@@ -329,6 +341,7 @@ class ConversationTools:
     async def _custom_tool(self, tool: HttpTool, arguments: dict[str, Any], key: str) -> str:
         if self._secret is None:
             raise ToolError("this tool is not configured")
+        await self._fenced()
         result = await self._caller.call(
             tool.method,
             tool.url,
@@ -362,7 +375,9 @@ class ToolFactory:
         self._environ = environ
         self._clock = clock
 
-    def for_turn(self, tenant: Tenant, *, conv: str, contact: str, turn_id: str) -> ConversationTools | None:
+    def for_turn(
+        self, tenant: Tenant, *, conv: str, contact: str, turn_id: str, fence: Fence | None = None
+    ) -> ConversationTools | None:
         """None when the tenant offers no tools (the model then gets a plain request)."""
         if not tenant.automation.enabled:
             return None
@@ -380,6 +395,7 @@ class ToolFactory:
             redis=self._redis,
             caller=self._caller,
             secret=secret.encode() if secret else None,
+            fence=fence,
             clock=self._clock,
         )
 

@@ -8,6 +8,7 @@ that may already have been answered is never answered twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from agent.queue import Claim, ConversationQueue, Job, ReplyState
+from agent.erasure import Fence
+from agent.keyring import DataKeyGoneError
+from agent.queue import Claim, ConversationQueue, ErasedError, Job, ReplyState, StaleLeaseError, open_payload
 from agent.records import ProcessingRecord, hashed_id
 from agent.whatsapp import GraphClient, GraphError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
@@ -113,6 +116,33 @@ class TurnHandler:
         self._clock = clock
 
     async def handle(self, claim: Claim) -> Verdict:
+        """Erasure wins: once the person was erased (or an erasure runs or is pending) after this claim, every
+        fenced write and the send refuse, and the turn ends here having written and sent nothing more."""
+        try:
+            return await self._handle(await self._opened(claim))
+        except (ErasedError, DataKeyGoneError):
+            return await self._erased(claim)
+
+    async def _opened(self, claim: Claim) -> Claim:
+        """The claim with its jobs' sealed parts opened (the inbox holds them sealed with the data key)."""
+        jobs = [
+            dataclasses.replace(job, payload=await open_payload(self._store, claim.conv, job.payload))
+            for job in claim.jobs
+        ]
+        return dataclasses.replace(claim, jobs=tuple(jobs))
+
+    async def _erased(self, claim: Claim) -> Verdict:
+        log.info("turn.erased", conv=claim.conv, messages=len(claim.jobs))
+        with contextlib.suppress(StaleLeaseError):  # the erasure deleted the lease with the inbox
+            await self._queue.ack(claim)
+        tenant_id = claim.jobs[0].payload["tenant"]
+        record = ProcessingRecord(
+            event="turn", subject=None, outcome="erased", sizes={"messages": len(claim.jobs)}
+        )
+        await self._consent.processed(tenant_id, None, record)  # no subject key: the person is gone
+        return Verdict.WITHHELD
+
+    async def _handle(self, claim: Claim) -> Verdict:
         states = await self._queue.reply_states(claim)
         todo = [j for j in claim.jobs if j.message_id not in states]
         unknown = [j for j in claim.jobs if states.get(j.message_id) is ReplyState.SENDING]
@@ -220,6 +250,7 @@ class TurnHandler:
         memo = await self._queue.memo(claim, memo_name)
         if memo is not None:
             return (await self._store.open(claim.conv, memo)).decode(), voice
+        fence = _fence(claim)
         heard = [await self._hear(claim, job, token) for job in todo]
         said = "\n".join(h.text for h in heard if h.text)
         tenant_id = todo[0].payload["tenant"]
@@ -243,10 +274,13 @@ class TurnHandler:
                 self._note_llm(result)
                 retained = await self._consent.may(tenant_id, claim.conv, Purpose.RETAIN_CONTENT)
                 # Without retention, the history is working memory for the service window only.
-                await self._store.save(claim.conv, conversation, ttl_s=None if retained else SERVICE_WINDOW_S)
+                ttl_s = None if retained else SERVICE_WINDOW_S
+                await self._store.save(claim.conv, conversation, fence=fence, ttl_s=ttl_s)
         else:
             reply = next((h.fallback for h in heard if h.fallback), config.fallbacks.not_understood)
-        await self._queue.remember(claim, memo_name, await self._store.seal(claim.conv, reply.encode()))
+        await self._queue.remember(
+            claim, memo_name, await self._store.seal(claim.conv, reply.encode(), fence=fence)
+        )
         return reply, voice
 
     async def _keep(
@@ -262,6 +296,7 @@ class TurnHandler:
                 ("prompt", minimized, message_id),
                 ("reply", reply, message_id),
             ],
+            fence=_fence(claim),
         )
 
     @staticmethod
@@ -296,7 +331,9 @@ class TurnHandler:
             return None
         first = todo[0].payload
         tenant, _ = self._tenants.get(first["tenant"])
-        return self._tools.for_turn(tenant, conv=claim.conv, contact=first["to"], turn_id=_digest(todo))
+        return self._tools.for_turn(
+            tenant, conv=claim.conv, contact=first["to"], turn_id=_digest(todo), fence=_fence(claim)
+        )
 
     async def _hear(self, claim: Claim, job: Job, token: str) -> _Heard:
         payload = job.payload
@@ -311,7 +348,9 @@ class TurnHandler:
             return _Heard(**json.loads(await self._store.open(claim.conv, memo)))
         heard = await self._transcribe(payload, token, config)
         sealed = await self._store.seal(
-            claim.conv, json.dumps({"text": heard.text, "fallback": heard.fallback}).encode()
+            claim.conv,
+            json.dumps({"text": heard.text, "fallback": heard.fallback}).encode(),
+            fence=_fence(claim),
         )
         await self._queue.remember(claim, memo_name, sealed)
         return heard
@@ -407,6 +446,10 @@ class TurnHandler:
             self._metrics.stage_seconds.labels(stage).observe(ms / 1000)
             if facts is not None:
                 facts.timings_ms[stage] = facts.timings_ms.get(stage, 0.0) + ms
+
+
+def _fence(claim: Claim) -> Fence:
+    return Fence(claim.conv, claim.epoch)
 
 
 def _digest(jobs: list[Job]) -> str:

@@ -29,7 +29,7 @@ from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
 from agent.redis_client import redis_client
 from agent.reload import watch_tenants
 from agent.runtime import RuntimeConfigError, open_runtime
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantError, TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
 from agent.turns import TurnHandler
@@ -218,7 +218,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         coalesce_ms=settings.queue_coalesce_ms,
     )
     queue = ConversationQueue(redis, config)
-    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+    keyring = Keyring.from_settings(settings)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     store = ConversationStore(redis, keyring, shards=config.shards, key_store=key_store)
     privacy = Privacy.build(

@@ -26,7 +26,7 @@ from agent.leads import LeadStore
 from agent.privacy import Privacy, recipients
 from agent.queue import QueueConfig
 from agent.redis_client import redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tools import EndpointCaller, ToolFactory
 from pipelines.audio import Pcm, encode_voice_note
 from pipelines.automation import Automation
@@ -86,7 +86,7 @@ def conversation_state(
         )
         return None
     shards = QueueConfig().shards
-    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+    keyring = Keyring.from_settings(settings)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
     tools = ToolFactory(

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from redis.exceptions import RedisError
 
+from agent.queue import seal_payload
 from agent.redis_client import fsynced_locally, primaries_info
 from agent.whatsapp.payloads import (
     CallEvent,
@@ -30,10 +31,11 @@ from agent.whatsapp.signature import verify_signature
 
 if TYPE_CHECKING:
     from agent.consent_gate import IngressConsent
+    from agent.keys import Subjects
     from agent.metrics import Metrics
-    from agent.queue import CallQueue, ConversationQueue
+    from agent.queue import CallQueue, ConversationQueue, Sealer
     from agent.redis_client import RedisClient
-    from agent.store import DeliveryStatuses, Keyring
+    from agent.store import DeliveryStatuses
     from agent.tenants import TenantRegistry
 
 log = structlog.get_logger()
@@ -79,7 +81,7 @@ class Ingress:
     def __init__(
         self,
         tenants: TenantRegistry,
-        keyring: Keyring,
+        subjects: Subjects,
         queue: ConversationQueue,
         calls: CallQueue,
         statuses: DeliveryStatuses,
@@ -87,10 +89,14 @@ class Ingress:
         metrics: Metrics,
         *,
         consent: IngressConsent,
+        sealer: Sealer,
     ) -> None:
+        """`sealer`: the conversation store; each job's personal part is sealed with the person's data key
+        before it is durable, so erasure reaches every copy (the AOF included)."""
+        self._sealer = sealer
         self._consent = consent
         self._tenants = tenants
-        self._keyring = keyring
+        self._subjects = subjects
         self._queue = queue
         self._calls = calls
         self._statuses = statuses
@@ -102,7 +108,7 @@ class Ingress:
         events = parse_events(body)
         messages: list[tuple[str, str, str, dict[str, Any]]] = []
         statuses: list[tuple[str, str, int, int | None]] = []
-        calls: list[tuple[str, str, dict[str, Any]]] = []
+        calls: list[tuple[str, str, str, dict[str, Any]]] = []
         unknown = signals = 0
         for event in events:
             tenant = self._tenants.by_number(event.phone_number_id)
@@ -111,19 +117,21 @@ class Ingress:
                 self._metrics.events.labels("unknown", _kind(event), "unknown_tenant").inc()
                 continue
             if isinstance(event, InboundMessage):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._subjects.resolve(tenant.id, event.user_key)
                 # An opt-out takes effect now, before it is queued: it stops this person's turn in flight.
                 await self._consent.message(tenant.id, conv, event.text, event.message_id)
-                messages.append((conv, event.message_id, event.kind, _job(tenant.id, event)))
+                job = await seal_payload(self._sealer, conv, _job(tenant.id, event))
+                messages.append((conv, event.message_id, event.kind, job))
             elif isinstance(event, ConsentSignal):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._subjects.resolve(tenant.id, event.user_key)
                 await self._consent.signal(tenant.id, conv, event)
                 signals += 1
             elif isinstance(event, StatusUpdate):
                 statuses.append((event.message_id, event.status, event.timestamp, event.error_code))
             else:
                 payload = {"tenant": tenant.id, **dataclasses.asdict(event)}
-                calls.append((event.call_id, event.event, payload))
+                caller = await self._subjects.resolve(tenant.id, event.user_key)
+                calls.append((event.call_id, event.event, caller, payload))
         added = await self._queue.enqueue_many(messages)
         await self._statuses.record_many(statuses)
         await self._calls.enqueue_many(calls)

@@ -65,8 +65,7 @@ def settings(redis_url: str, prompts_dir: Path = ROOT / "prompts", **extra: Any)
         prompts_dir=prompts_dir,
         whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
         whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
-        master_key=MASTER,  # type: ignore[arg-type]
-        **{"tools_allow_networks": PEERS_NETWORK, **extra},
+        **({"master_key": MASTER, "tools_allow_networks": PEERS_NETWORK} | extra),
     )
 
 
@@ -139,7 +138,8 @@ async def running_stack(
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
         llm_peer = peers.enter_context(serve_chat_peer(reply))
         metrics = Metrics()
-        app = create_app(settings(redis_url, prompts_dir), metrics=Metrics())
+        extra = {} if key_store is None else {"key_store_url": _url(key_store)}  # ingress seals with it
+        app = create_app(settings(redis_url, prompts_dir, **extra), metrics=Metrics())
         queue = ConversationQueue(
             redis,
             QueueConfig(lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200),
@@ -205,6 +205,11 @@ async def running_stack(
                 stop.set()
                 await task
                 await llm_client.close()
+
+
+def _url(client: Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
 
 
 def now() -> int:

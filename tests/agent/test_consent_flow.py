@@ -393,7 +393,7 @@ async def test_marketing_goes_out_only_while_allowed(stack: Stack) -> None:
             http, stack.graph.base_url, media_hosts=("127.0.0.1",), allow_insecure_loopback=True
         )
         sender = MarketingSender(
-            graph, stack.privacy.gate, TenantRegistry.load(ROOT / "prompts"), stack.privacy.keyring
+            graph, stack.privacy.gate, TenantRegistry.load(ROOT / "prompts"), stack.privacy.subjects
         )
         assert await sender.send_template("default", ALICE, "solar_offer", "en") is None  # opt-in only
         await stack.privacy.consent.apply(subject, Transition({Purpose.MARKETING: State.GRANTED}), TENANT_API)

@@ -22,7 +22,7 @@ from agent.egress import GuardedTransport
 from agent.leads import LeadStore
 from agent.metrics import Metrics
 from agent.privacy import Privacy
-from agent.queue import QueueConfig
+from agent.queue import CallQueue, QueueConfig
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
@@ -193,6 +193,7 @@ async def call_stack(
                 handler,
                 tenants,
                 metrics,
+                events=CallQueue(redis, store),
                 capacity=capacity,
                 block_ms=100,
                 drain_s=20,

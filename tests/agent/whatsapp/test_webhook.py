@@ -6,25 +6,29 @@ import asyncio
 import json
 import socket
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis as SyncRedis
+from redis.asyncio import Redis as AsyncRedis
 
 from agent.app import Service, create_app, create_service, serve
 from agent.metrics import Metrics
-from tests.agent.stack import eventually, settings
+from agent.queue import CLEAR_FIELDS, CallQueue, open_payload
+from agent.store import ConversationStore, Keyring, master_secret
+from tests.agent.stack import MASTER, eventually, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
 
 ALICE, BOB = "919876543210", "447700900123"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -53,12 +57,39 @@ def ops(service: Service, client: TestClient) -> TestClient:
     return TestClient(service.ops)
 
 
-def _inbox_entries(r: SyncRedis) -> list[dict[str, object]]:
-    out = []
+def _with_store(r: SyncRedis, use: Callable[[AsyncRedis, ConversationStore], Awaitable[T]]) -> T:
+    """Runs `use` with the deployment's conversation store on the same server, as a worker opens entries."""
+
+    async def run() -> T:
+        client = AsyncRedis.from_url(f"redis://127.0.0.1:{r.connection_pool.connection_kwargs['port']}/0")
+        try:
+            return await use(client, ConversationStore(client, Keyring(master_secret(MASTER)), shards=8))
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def _inbox_entries(r: SyncRedis) -> list[dict[str, Any]]:
+    """Inbox payloads, opened. In clear at rest are only the routing fields: the rest is sealed."""
+    sealed = []
     for key in r.scan_iter("lc:*:c:*:inbox"):
+        conv = key.decode().split(":c:", 1)[1].rsplit(":", 1)[0]
         for _, fields in r.xrange(key):
-            out.append({"key": key.decode(), **json.loads(fields[b"event"])})
-    return out
+            payload = json.loads(fields[b"event"])
+            assert set(payload) - set(CLEAR_FIELDS) == {"sealed"}
+            sealed.append((conv, payload))
+
+    async def opened(_: AsyncRedis, store: ConversationStore) -> list[dict[str, Any]]:
+        return [{"key": conv, **await open_payload(store, conv, payload)} for conv, payload in sealed]
+
+    return _with_store(r, opened)
+
+
+def _stream_values(r: SyncRedis, key: bytes) -> list[bytes]:
+    if r.type(key) != b"stream":
+        return []
+    return [v for _, fields in r.xrange(key) for v in fields.values()]
 
 
 def _post(client: TestClient, body: bytes, **headers: str) -> tuple[int, dict[str, object]]:
@@ -117,6 +148,10 @@ def test_signed_text_is_enqueued_with_what_the_worker_needs(
     assert entry["kind"] == "text"
     assert entry["text"] == "Price of 3 kW?"
     assert ALICE not in str(entry["key"])  # Redis keys carry a keyed hash, not the phone number
+    at_rest = b"".join(v for key in sync_redis.scan_iter("lc:*") for v in _stream_values(sync_redis, key))
+    assert ALICE.encode() not in at_rest  # sealed with the person's data key: erasure reaches the AOF
+    assert b"Price of 3 kW" not in at_rest
+    assert b"Customer" not in at_rest  # the profile name
 
 
 @pytest.mark.parametrize(
@@ -228,8 +263,10 @@ def test_calls_are_routed_to_the_call_queue_once(client: TestClient, sync_redis:
     }
     for _ in range(2):
         assert _post(client, wh.payload(calls=[call]))[0] == 200
-    (entry,) = sync_redis.xrange("lc:{calls}:events")
-    event = json.loads(entry[1][b"event"])
+    ((_, fields),) = sync_redis.xrange("lc:{calls}:events")
+    assert ALICE.encode() not in b"".join(fields.values())  # the number and the SDP are sealed
+    assert b"127.0.0.1" not in fields[b"sealed"]
+    event = _with_store(sync_redis, lambda client, store: CallQueue(client, store).read(fields))
     assert (event["call_id"], event["event"], event["tenant"], event["sdp_type"]) == (
         "wacid.1",
         "connect",
