@@ -5,7 +5,10 @@ unknown token is 401, another tenant's token is 403, and nothing is read before 
 request that reaches a tenant is written to that tenant's audit log, refused ones included.
 
 The person's number travels in the JSON body, never in the URL (URLs end up in access logs), and bodies are
-parsed by hand so no validation error can echo it back.
+parsed by hand so no validation error can echo it back. A body's size is checked before it is read (the
+declared Content-Length, then the bytes as they stream: 413). Failed token attempts are counted in Redis per
+tenant and client, so the count holds across processes: past the limit, every attempt from that client on
+that tenant is 429 (audited) until the window ends. The API is served on the ops listener only.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from agent.privacy import Privacy
+    from agent.redis_client import RedisClient
+    from agent.store import Keyring
     from agent.tenants import TenantRegistry
 
 MAX_BODY_BYTES = 16 * 1024
@@ -37,6 +42,32 @@ _MAY_ENROL = frozenset({"record", *(names.set for names in OVERLAY_ACTIONS.value
 
 
 OPERATOR = "\0operator"  # owner of the deployment-wide token (`LEADCLOSE_ADMIN_TOKEN`), never a tenant id
+UNKNOWN_TENANT = "-"  # throttled like a tenant: guessing tenant names costs attempts too
+
+
+class FailedAuthThrottle:
+    """Failed bearer-token attempts per (tenant, client) in a fixed window, in Redis (every process sees the
+    same count). The client's address is keyed by an HMAC under the deployment key, never in clear."""
+
+    def __init__(self, redis: RedisClient, keyring: Keyring, *, limit: int = 10, window_s: int = 300) -> None:
+        self._redis = redis
+        self._keyring = keyring
+        self.limit = limit
+        self.window_s = window_s
+
+    def _key(self, tenant: str, client: str) -> str:
+        ref = self._keyring.conversation_ref(tenant, "admin-client\0" + client)
+        return f"lc:admin_fail:{{{ref}}}"
+
+    async def blocked(self, tenant: str, client: str) -> bool:
+        count = await self._redis.get(self._key(tenant, client))
+        return int(count or 0) >= self.limit
+
+    async def failed(self, tenant: str, client: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._key(tenant, client))
+            pipe.expire(self._key(tenant, client), self.window_s, nx=True)
+            await pipe.execute()
 
 
 class AdminTokens:
@@ -96,10 +127,19 @@ def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awa
     return answer
 
 
+def _too_large() -> _Refused:
+    return _Refused(JSONResponse({"error": "body too large"}, status_code=413))
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise _BadRequest("body too large")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise _too_large()  # before a byte of it is read
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise _too_large()
     try:
         data = json.loads(raw or b"{}")
     except ValueError:
@@ -109,20 +149,33 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens) -> APIRouter:
+def admin_router(
+    privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens, throttle: FailedAuthThrottle
+) -> APIRouter:
     router = APIRouter(prefix="/admin")
     rights = privacy.rights
 
     async def authenticate(tenant: str, request: Request, action: str) -> Actor:
         known = tenant in tenants.ids()
+        client = request.client.host if request.client else "unknown"
+        counted = tenant if known else UNKNOWN_TENANT
+        nobody = Actor("unauthenticated", "admin_api")
+        if await throttle.blocked(counted, client):
+            if known:
+                await rights.record_denied(tenant, nobody, action, outcome="throttled")
+            retry = {"Retry-After": str(throttle.window_s)}
+            raise _Refused(
+                JSONResponse({"error": "too many failed attempts"}, status_code=429, headers=retry)
+            )
         owner = tokens.owner(request.headers.get("authorization")) if known else None
         if owner == tenant:
             return Actor(f"tenant:{tenant}", "admin_api")
         if owner == OPERATOR:
             return Actor("operator", "admin_api")
         status = 401 if owner is None else 403
+        await throttle.failed(counted, client)
         if known:
-            await rights.record_denied(tenant, Actor("unauthenticated", "admin_api"), action)
+            await rights.record_denied(tenant, nobody, action)
         detail = "forbidden for this tenant" if status == 403 else "missing or invalid bearer token"
         raise _Refused(
             JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})

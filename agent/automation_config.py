@@ -7,15 +7,14 @@ URL. Secrets are named by environment variable, never written in the file.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import time
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from agent.egress import EgressPolicy, EgressRefused
 from pipelines.automation import DEFAULT_MAX_STEPS, check_tool_schema
 
 BUILTIN_TOOLS = frozenset(
@@ -32,25 +31,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
-def endpoint_url(value: str) -> str:
-    """https anywhere; plain http only to this machine (local test peers and sidecars)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL")
-    if parts.username or parts.password:
-        raise ValueError("must not carry credentials (use the secret variable)")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError("plain http is allowed only to 127.0.0.1/localhost; use https")
-    return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def endpoint_url(value: str, info: ValidationInfo) -> str:
+    """An endpoint the deployment's egress policy accepts (`agent/egress.py`): https to a public host; the
+    policy comes from the validation context (`load_tenant`), public-only without one."""
+    policy = (info.context or {}).get("egress") or EgressPolicy()
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        policy.check_url(value)
+    except EgressRefused as exc:
+        raise ValueError(str(exc)) from None
+    return value
 
 
 class Webhook(_Strict):
@@ -61,8 +50,8 @@ class Webhook(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _endpoint(cls, value: str) -> str:
-        return endpoint_url(value)
+    def _endpoint(cls, value: str, info: ValidationInfo) -> str:
+        return endpoint_url(value, info)
 
 
 class Booking(_Strict):
@@ -119,8 +108,8 @@ class HttpTool(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _endpoint(cls, value: str) -> str:
-        return endpoint_url(value)
+    def _endpoint(cls, value: str, info: ValidationInfo) -> str:
+        return endpoint_url(value, info)
 
     @field_validator("name")
     @classmethod
@@ -177,4 +166,5 @@ class Voice(_Strict):
     """The voice of spoken replies; the engine must be the one this deployment runs (LEADCLOSE_TTS_ENGINE)."""
 
     engine: Literal["piper", "openai"] = "piper"
-    voice: str = "en_US-joe-medium"
+    # A voice's name, never a path: a tenant cannot make the process load a file of its choosing.
+    voice: str = Field("en_US-joe-medium", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
+    from pipelines.pii import PiiGuard
 
-def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+
+def scan_pii(lines: Iterable[str], pii: PiiGuard) -> Iterator[dict[str, Any]]:
     """JSON lines `{"text", "known"?}` in → `{"text", "spans", "minimized"}` out; one vault per input line.
 
-    `known` (optional) is what the webhook tells about the sender: `{"wa_id": …, "profile_name": …}`."""
-    from pipelines.pii import Minimizer, Vault, seed_sender
+    `known` (optional) is what the webhook tells about the sender: `{"wa_id": …, "profile_name": …}`. A text
+    not scanned within the guard's budget gives `{"error": "pii_timeout"}` (and the next line goes on)."""
+    from pipelines.pii import PiiTimeout, Vault, seed_sender
 
-    minimizer = Minimizer()
     for line in lines:
         if not line.strip():
             continue
@@ -39,7 +41,11 @@ def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             wa_id=wa_id if isinstance(wa_id, str) else None,
             profile_name=name if isinstance(name, str) else None,
         )
-        minimized = minimizer.minimize(text, vault)
+        try:
+            minimized = pii.minimize_blocking(text, vault)
+        except PiiTimeout:
+            yield {"error": "pii_timeout"}
+            continue
         yield {
             "text": text,
             "spans": [{"start": s.start, "end": s.end, "type": s.type.value} for s in minimized.spans],
@@ -59,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reply.ogg"), help="where to write the reply voice note"
     )
 
-    commands.add_parser("serve", help="run the HTTP app: WhatsApp webhook, /healthz, /readyz, /metrics")
+    commands.add_parser("serve", help="run the webhook listener (+ /metrics and /admin/ on the ops listener)")
     worker = commands.add_parser("worker", help="run a worker process that answers queued turns")
     worker.add_argument("--concurrency", type=int, default=2, help="turns in flight in this process")
 
@@ -86,14 +92,24 @@ def _parser() -> argparse.ArgumentParser:
     account = commands.add_parser("tenant", help="a business: terminate (frozen now, deleted in 90 days)")
     account.add_argument("action", choices=("terminate",))
     account.add_argument("--tenant", required=True, help="folder under the prompts directory")
+    keys = commands.add_parser("keys", help="master-key versions: re-wrap data keys under the current one")
+    keys.add_argument("action", choices=("rotate",))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "pii":
-        for row in scan_pii(sys.stdin):
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pipelines.pii import Minimizer, PiiGuard
+
+        pii = PiiGuard(Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"))
+        try:
+            for row in scan_pii(sys.stdin, pii):
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+        finally:
+            pii.shutdown()
         return 0
     # Heavy imports (openai, PyAV, models) only once a command needs them: `leadclose --help` stays instant.
     from agent.local_llm import LocalLLMError
@@ -120,17 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(report.render())
         elif args.command == "serve":
-            import uvicorn
+            from agent.app import serve
 
-            from agent.app import create_app
-
-            uvicorn.run(
-                create_app(settings),
-                host=settings.http_host,
-                port=settings.http_port,
-                log_level="warning",
-                access_log=False,
-            )
+            asyncio.run(serve(settings))
         elif args.command == "worker":
             from agent.worker import run_worker
 
@@ -185,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent.privacy import terminate_tenant
 
             print(json.dumps(asyncio.run(terminate_tenant(settings, args.tenant)), indent=2))
+        elif args.command == "keys":
+            from agent.keys import rotate_command
+
+            print(json.dumps(asyncio.run(rotate_command(settings)), indent=2))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2

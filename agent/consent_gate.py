@@ -40,6 +40,7 @@ from pipelines.language import reply_language
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.erasure import Fence
     from agent.rights import SubjectRights
     from agent.store import HandoffFlags
     from agent.tenants import Tenant, TenantRegistry
@@ -165,10 +166,12 @@ class ConsentGate:
         self.keywords = Keywords(tenants)
 
     async def answer_keyword(self, tenant_id: str, subject: str, match: KeywordMatch, message_id: str,
-                             method: Method, given_at: float | None = None) -> str | None:  # fmt: skip
+                             method: Method, given_at: float | None = None, *,
+                             fence: Fence | None = None) -> str | None:  # fmt: skip
         """Apply the intent (once per message id: the webhook may have applied it already) and return the
         fixed confirmation in the person's language; None when a newer signal superseded it (confirming a
-        STOP that changed nothing would mislead). `given_at`: the message's time (default now)."""
+        STOP that changed nothing would mislead). `given_at`: the message's time (default now); `fence`: a
+        turn's (raises `ErasedError` for a person erased since it began)."""
         tenant = self._tenants.get(tenant_id)[0]
         await self._store.apply(
             subject,
@@ -176,11 +179,12 @@ class ConsentGate:
             _context(tenant, method, message_id),
             signal=Signal(self._clock() if given_at is None else given_at, message_id),
             covers=covered(match.intent),
+            fence=fence,
         )
         if await self._store.signal_outcome(subject, message_id) == SUPERSEDED:
             return None
         if match.intent is Intent.HUMAN:
-            await self._handoff.hand_off(subject, "keyword")
+            await self._handoff.hand_off(subject, "keyword", fence=fence)
         request = _REQUESTS.get(match.intent)
         if request is not None:  # the business sees the person's request in its audit log (admin API)
             await self._rights.record_access(Actor("subject", "whatsapp"), request, subject, "received")
@@ -236,26 +240,44 @@ class ConsentGate:
             version=tenant.consent.notice_version,
         )
 
-    async def disclosed(self, tenant_id: str, subject: str, notice: Notice, outbound_id: str) -> None:
+    async def disclosed(
+        self, tenant_id: str, subject: str, notice: Notice, outbound_id: str, *, fence: Fence | None = None
+    ) -> None:
         tenant = self._tenants.get(tenant_id)[0]
-        await self._store.record_notice(subject, notice, _context(tenant, Method.DISCLOSURE, outbound_id))
+        context = _context(tenant, Method.DISCLOSURE, outbound_id)
+        await self._store.record_notice(subject, notice, context, fence=fence)
 
-    async def retain(self, tenant_id: str, subject: str, entries: list[tuple[ContentKind, str, str]]) -> bool:
-        """Write T2 content only if the guard allows it now; returns whether anything was kept."""
+    async def retain(
+        self,
+        tenant_id: str,
+        subject: str,
+        entries: list[tuple[ContentKind, str, str]],
+        *,
+        fence: Fence | None = None,
+    ) -> bool:
+        """Write T2 content only if the guard allows it now (and, with a turn's `fence`, only if the person
+        was not erased since the turn began); returns whether anything was kept."""
         if not entries or not await self.may(tenant_id, subject, Purpose.RETAIN_CONTENT):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
-        await self._content.write(subject, entries, keep_days=days)
+        await self._content.write(subject, entries, keep_days=days, fence=fence)
         return True
 
-    async def keep_recording(self, tenant_id: str, subject: str, audio: bytes, call_id: str) -> bool:
-        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now."""
+    async def keep_recording(
+        self, tenant_id: str, subject: str, audio: bytes, call_id: str, *, fence: Fence | None = None
+    ) -> bool:
+        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now (and,
+        with the call's `fence`, only if the caller was not erased since the call began)."""
         if not await self.may(tenant_id, subject, Purpose.CALL_RECORDING):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
         entry: tuple[ContentKind, str, str] = ("recording", base64.b64encode(audio).decode(), call_id)
-        await self._content.write(subject, [entry], keep_days=days)
+        await self._content.write(subject, [entry], keep_days=days, fence=fence)
         return True
+
+    async def fence(self, subject: str) -> Fence:
+        """The subject's erasure epoch now: a call takes it when it starts (agent/erasure.py)."""
+        return await self._content.fence(subject)
 
     async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:
         days = self._tenants.get(tenant_id)[0].consent.retention.processing_days

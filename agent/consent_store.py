@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import WatchError
 
-from agent.queue import conversation_key
+from agent.erasure import PENDING_FIELD, Fence, FencedWriter, epoch_key
+from agent.queue import ErasedError, conversation_key
 from pipelines.consent import (
     Decision,
     Method,
@@ -51,8 +52,7 @@ from pipelines.consent import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.tenants import TenantRegistry
 
 GENESIS = "0" * 64
@@ -110,7 +110,7 @@ class HashChain:
     """An append-only stream per tenant where each record carries the hash of its body and of its
     predecessor, so editing, deleting or reordering any record breaks verification from there on."""
 
-    def __init__(self, redis: Redis, name: str) -> None:
+    def __init__(self, redis: RedisClient, name: str) -> None:
         self._redis = redis
         self._name = name
 
@@ -231,7 +231,7 @@ class ConsentStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         shards: int,
         clock: Callable[[], float] = time.time,
@@ -242,6 +242,7 @@ class ConsentStore:
         self._clock = clock
         self.ledger = ledger or HashChain(redis, "ledger")
         self._unlock = redis.register_script(_UNLOCK)
+        self._fenced = FencedWriter(redis, shards=shards)
 
     def _key(self, subject: str) -> str:
         return conversation_key(subject, "consent", self._shards)
@@ -269,25 +270,32 @@ class ConsentStore:
         *,
         signal: Signal | None = None,
         covers: Collection[Purpose] | None = None,
+        fence: Fence | None = None,
     ) -> list[LedgerEvent]:
         """Record and apply a transition (or one computed from the current consent, for an intent); returns
         the events written: none when nothing changed or the signal was a duplicate, `superseded` ones for
         purposes a newer signal already decided. `covers`: the purposes whose order this signal sets (by
-        default, those the transition changes)."""
+        default, those the transition changes). `fence`: a turn's; raises `ErasedError` (writing nothing)
+        once the person was erased, or an erasure runs or is pending, since the turn began."""
         signal = signal or Signal(self._clock())
         # WhatsApp stamps messages in whole seconds: compared at that resolution, and within one second the
         # signal that arrives later wins (an admin change and a STOP in the same second: the STOP).
         given_at = float(int(signal.given_at))
         key, outbox = self._key(subject), self._key(subject) + ":outbox"
         seen = self._signal_key(subject, signal.id) if signal.id is not None else None
+        epoch = epoch_key(subject, self._shards)
+        watched = [key, *([seen] if seen else []), *([epoch] if fence else [])]  # the subject's slot
         await self._flush(tenant_of(subject), outbox)  # evidence a crashed writer left behind
         while True:
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(*([key] if seen is None else [key, seen]))
-                    if seen is not None and await pipe.exists(seen):
+                    await pipe.watch(*watched)
+                    # GET, not EXISTS: a cluster pipeline queues multi-key commands (EXISTS) even under WATCH
+                    if seen is not None and await pipe.get(seen) is not None:
                         return []  # deduped by its message id before anything is applied
                     fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
+                    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
+                        raise ErasedError
                     before = _parse(fields)
                     wanted = change(before) if callable(change) else change
                     plan = _plan(before, fields, wanted, given_at, covers)
@@ -379,8 +387,13 @@ class ConsentStore:
             await self._redis.hdel(self._key(subject), f"o:{overlay.value}")
         return True
 
-    async def record_notice(self, subject: str, notice: Notice, context: Context) -> list[LedgerEvent]:
-        """The disclosure went out (`context.evidence` = its outbound message id)."""
+    async def record_notice(
+        self, subject: str, notice: Notice, context: Context, *, fence: Fence | None = None
+    ) -> list[LedgerEvent]:
+        """The disclosure went out (`context.evidence` = its outbound message id). With a turn's `fence`, a
+        person erased since the turn began gets no consent state back (raises `ErasedError`)."""
+        if fence is not None:
+            await self._fenced.check(fence)
         before = await self.current(subject)
         now = self._clock()
         change = noticed(before)
@@ -394,7 +407,11 @@ class ConsentStore:
         for event in events:
             await self.ledger.append(tenant_of(subject), _record(event))
         fields = [x for p, s in change.states.items() for x in (f"p:{p.value}", s.value)]
-        await self._redis.hset(self._key(subject), items=[*fields, "noticed_at", repr(now)])
+        items = [*fields, "noticed_at", repr(now)]
+        if fence is None:
+            await self._redis.hset(self._key(subject), items=items)
+        else:
+            await self._fenced.write(fence, [("HSET", self._key(subject), items)])
         return events
 
     async def events_of(self, subject: str) -> list[dict[str, Any]]:
@@ -513,3 +530,9 @@ class ConsentGuard:
         config, _ = self._tenants.get(tenant)
         consent, frozen = await self._store.snapshot(subject)
         return may(consent, purpose, config.consent.policy(), frozen=frozen, now=self._clock())
+
+
+def _fenced_out(fence: Fence, epoch: bytes | str | None, fields: Mapping[str, str]) -> bool:
+    """The check of `agent.erasure.FENCE_PRELUDE`, on values read under WATCH."""
+    now = int(_text(epoch)) if epoch is not None else 0
+    return now != fence.epoch or now % 2 == 1 or PENDING_FIELD in fields

@@ -42,7 +42,7 @@ def validate_prompts(prompts_dir: Path, settings: Settings, environ: Mapping[str
     checks, loaded = [], {}
     for folder in folders:
         try:
-            tenant = load_tenant(folder)
+            tenant = load_tenant(folder, egress=settings.egress_policy())
             config = turn_config(tenant, folder)
         except TenantError as exc:
             checks.append(TenantCheck(folder.name, (str(exc),)))
@@ -148,7 +148,7 @@ async def try_prompt(
     from pipelines.turn import Conversation, Outcome, TurnResult
 
     folder = settings.prompts_dir / tenant_id
-    tenant = load_tenant(folder)
+    tenant = load_tenant(folder, egress=settings.egress_policy())
     config = turn_config(tenant, folder)
     tools = DryRunTools(tool_specs(tenant.automation))
     async with open_runtime(settings, progress) as runtime:

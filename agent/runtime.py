@@ -5,20 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from openai import AsyncOpenAI
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent.local_llm import local_llm_server
 from pipelines.audio import DecodeLimits
 from pipelines.memory import LLMSummarizer, Memory
-from pipelines.pii import Minimizer
+from pipelines.pii import Minimizer, PiiGuard
 from pipelines.respond import Responder
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
@@ -41,23 +37,12 @@ class RuntimeConfigError(Exception):
 @dataclass(frozen=True, slots=True)
 class Runtime:
     runner: TurnRunner
+    pii: PiiGuard  # the process's PII engine behind its time budget (shared by every turn)
     synthesizer: Synthesizer
     llm_base_url: str
     llm_model: str
     llm_pid: int | None  # the embedded server's process, None for a hosted endpoint
     hosted: AsyncOpenAI | None  # the hosted endpoint's client (for OpenAI voices), None when embedded
-
-
-def redis_client(url: str, *, socket_timeout_s: float = 5.0, retries: int = 8) -> Redis:
-    """redis-py waits forever by default: give every call a timeout and ride out a restart with retries."""
-    return Redis.from_url(
-        url,
-        socket_timeout=socket_timeout_s,
-        socket_connect_timeout=2.0,
-        health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
 
 
 def load_transcriber(settings: Settings) -> WhisperTranscriber:
@@ -74,6 +59,13 @@ def build_synthesizer(settings: Settings, client: AsyncOpenAI | None) -> Synthes
             )
         return OpenAISynthesizer(client, model=settings.tts_model, voice=settings.tts_voice)
     return PiperSynthesizer(load_piper(settings.tts_voice))
+
+
+def pii_guard(settings: Settings) -> PiiGuard:
+    """The process's PII engine: its own small executor (scans stay off the event loop) and the per-message
+    budget past which a text fails closed. Call `shutdown()` when the process ends."""
+    executor = ThreadPoolExecutor(max_workers=settings.pii_threads, thread_name_prefix="pii")
+    return PiiGuard(Minimizer(), executor, budget_s=settings.pii_budget_s)
 
 
 def llm_client(settings: Settings, base_url: str) -> AsyncOpenAI:
@@ -101,20 +93,22 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
         transcriber = await asyncio.to_thread(load_transcriber, settings)
         progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
         synthesizer = await asyncio.to_thread(build_synthesizer, settings, client if pid is None else None)
-        minimizer = Minimizer()
+        pii = pii_guard(settings)
+        stack.callback(pii.shutdown)
         responder = Responder(
             client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
         )
         runner = TurnRunner(
             transcriber,
-            minimizer,
+            pii,
             responder,
             synthesizer,
             limits=DecodeLimits(max_duration_s=settings.max_audio_s),
-            memory=Memory(LLMSummarizer(responder), minimizer, budget_tokens=settings.llm_memory_tokens),
+            memory=Memory(LLMSummarizer(responder), pii, budget_tokens=settings.llm_memory_tokens),
         )
         yield Runtime(
             runner,
+            pii,
             synthesizer,
             llm_base_url=base_url,
             llm_model=model,

@@ -7,10 +7,15 @@ mistyped token cannot end up in a terminal scroll-back or a log collector.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.redis_client import check_url
+
+if TYPE_CHECKING:
+    from agent.egress import EgressPolicy
 
 # A caller's utterance is a few seconds: whisper encodes a 20 s window instead of 30 s (tiny.en on 2 cores:
 # 0.25 instead of 0.38 s per utterance; WER on clips of 7 s and less 5.6 % instead of 2.6 %, pipelines/stt.py).
@@ -32,7 +37,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # `redis+cluster://host:port/0` for a Redis Cluster
     prompts_dir: Path = Path("prompts")
     prompts_reload_s: float = Field(2.0, gt=0, le=3600)  # the worker's look for changed tenant folders
 
@@ -64,11 +69,17 @@ class Settings(BaseSettings):
     tts_model: str = "gpt-4o-mini-tts"  # openai engine only
 
     max_audio_s: float = Field(600.0, gt=0, le=3600)
+    # PII minimization per message, off the event loop: past the budget the text fails closed (fallback reply,
+    # T0 `pii_timeout`); log lines are redacted where they are written, within their own budget.
+    pii_budget_s: float = Field(1.0, gt=0, le=60)
+    pii_threads: int = Field(2, ge=1, le=32)
+    log_redact_budget_s: float = Field(0.25, gt=0, le=10)
 
     queue_lease_s: float = Field(30.0, ge=1, le=3600)  # a crashed worker's turn is reclaimed after this
     queue_max_attempts: int = Field(5, ge=1, le=50)
     queue_coalesce_ms: int = Field(0, ge=0, le=60_000)  # wait for more of a burst before answering
     worker_metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"  # where the worker's and the call worker's /metrics listen
 
     # Calls (`leadclose calls`): STUN/TURN URLs (`stun:host:3478`, `turn:host:3478?transport=udp`) for the
     # WebRTC answer; TURN credentials apply to every `turn:` URL.
@@ -87,12 +98,41 @@ class Settings(BaseSettings):
     calls_caller_attributes: tuple[str, ...] = ("sip.phoneNumber", "leadclose.caller")
 
     master_key: SecretStr | None = None
+    # Earlier master keys, newest first (a JSON list in the environment): data keys wrapped under them still
+    # open, and people first seen under them keep their subject reference. `leadclose keys rotate` re-wraps
+    # every data key under `master_key` (docs/privacy.md).
+    master_key_previous: tuple[SecretStr, ...] = ()
     # Data keys on their own server, kept out of the data's AOF and backups: then erasing a key makes every
     # copy of that person's content unreadable. Unset: the keys sit beside the data (development).
     key_store_url: str | None = None
     admin_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+    # /metrics and /admin/ listen apart from the public webhook (docs/security.md).
+    ops_host: str = "127.0.0.1"
+    ops_port: int = Field(9090, ge=1, le=65535)
+    # Where tenants' tools and webhooks may connect besides public addresses: comma-separated CIDRs
+    # (e.g. "10.20.0.0/16"); plain http only to a literal address inside one (docs/security.md).
+    tools_allow_networks: str = ""
+
+    @field_validator("tools_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from agent.egress import parse_networks
+
+        parse_networks(value)
+        return value
+
+    def egress_policy(self) -> EgressPolicy:
+        from agent.egress import EgressPolicy
+
+        return EgressPolicy.from_setting(self.tools_allow_networks)
+
+    @field_validator("redis_url", "key_store_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        """`redis://` (one server) or `redis+cluster://` (a Redis Cluster, docs/cluster.md)."""
+        return None if url is None else check_url(url)
 
 
 class SettingsError(Exception):

@@ -8,6 +8,7 @@ that may already have been answered is never answered twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from agent.queue import Claim, ConversationQueue, Job, ReplyState
+from agent.erasure import Fence
+from agent.keyring import DataKeyGoneError
+from agent.queue import Claim, ConversationQueue, ErasedError, Job, ReplyState, StaleLeaseError, open_payload
 from agent.records import ProcessingRecord, hashed_id
 from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
@@ -82,6 +85,7 @@ class _Facts:
     timings_ms: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
+    outcome: str = ""  # what the record says instead of the verdict (`pii_timeout`: the text went nowhere)
 
 
 # Per turn (each claim runs in its own task, so each has its own value).
@@ -117,6 +121,33 @@ class TurnHandler:
         self._clock = clock
 
     async def handle(self, claim: Claim) -> Verdict:
+        """Erasure wins: once the person was erased (or an erasure runs or is pending) after this claim, every
+        fenced write and the send refuse, and the turn ends here having written and sent nothing more."""
+        try:
+            return await self._handle(await self._opened(claim))
+        except (ErasedError, DataKeyGoneError):
+            return await self._erased(claim)
+
+    async def _opened(self, claim: Claim) -> Claim:
+        """The claim with its jobs' sealed parts opened (the inbox holds them sealed with the data key)."""
+        jobs = [
+            dataclasses.replace(job, payload=await open_payload(self._store, claim.conv, job.payload))
+            for job in claim.jobs
+        ]
+        return dataclasses.replace(claim, jobs=tuple(jobs))
+
+    async def _erased(self, claim: Claim) -> Verdict:
+        log.info("turn.erased", conv=claim.conv, messages=len(claim.jobs))
+        with contextlib.suppress(StaleLeaseError):  # the erasure deleted the lease with the inbox
+            await self._queue.ack(claim)
+        tenant_id = claim.jobs[0].payload["tenant"]
+        record = ProcessingRecord(
+            event="turn", subject=None, outcome="erased", sizes={"messages": len(claim.jobs)}
+        )
+        await self._consent.processed(tenant_id, None, record)  # no subject key: the person is gone
+        return Verdict.WITHHELD
+
+    async def _handle(self, claim: Claim) -> Verdict:
         states = await self._queue.reply_states(claim)
         todo = [j for j in claim.jobs if j.message_id not in states]
         interrupted = [j for j in claim.jobs if states.get(j.message_id) is ReplyState.SENDING]
@@ -159,7 +190,7 @@ class TurnHandler:
             verdict = Verdict.OUTCOME_UNKNOWN
             outcome = verdict.value
         else:
-            outcome = verdict.value
+            outcome = facts.outcome or verdict.value
         await self._consent.processed(
             tenant_id,
             claim.conv,
@@ -216,7 +247,7 @@ class TurnHandler:
                 matched = True
                 given_at = float(job.payload["timestamp"])
                 answer = await self._consent.answer_keyword(
-                    tenant_id, claim.conv, match, job.message_id, method, given_at
+                    tenant_id, claim.conv, match, job.message_id, method, given_at, fence=_fence(claim)
                 )
                 confirmation = answer if answer is not None else confirmation
         if matched and confirmation is None:
@@ -243,6 +274,7 @@ class TurnHandler:
         memo = await self._queue.memo(claim, memo_name)
         if memo is not None:
             return (await self._store.open(claim.conv, memo)).decode(), voice
+        fence = _fence(claim)
         heard = [await self._hear(claim, job, token) for job in todo]
         said = "\n".join(h.text for h in heard if h.text)
         tenant_id = todo[0].payload["tenant"]
@@ -258,15 +290,21 @@ class TurnHandler:
                 conversation.history, conversation.summary = [], ""
             self._observe(timings)
             reply = result.reply_text
+            if result.outcome is Outcome.PII_TIMEOUT:
+                log.warning("turn.pii_timeout", conv=claim.conv)
+                self._note_outcome(result.outcome)
             if result.outcome is Outcome.ANSWERED:
                 await self._keep(claim, todo, said, result.minimized_user_text, reply, voice=voice)
                 self._note_llm(result)
                 retained = await self._consent.may(tenant_id, claim.conv, Purpose.RETAIN_CONTENT)
                 # Without retention, the history is working memory for the service window only.
-                await self._store.save(claim.conv, conversation, ttl_s=None if retained else SERVICE_WINDOW_S)
+                ttl_s = None if retained else SERVICE_WINDOW_S
+                await self._store.save(claim.conv, conversation, fence=fence, ttl_s=ttl_s)
         else:
             reply = next((h.fallback for h in heard if h.fallback), config.fallbacks.not_understood)
-        await self._queue.remember(claim, memo_name, await self._store.seal(claim.conv, reply.encode()))
+        await self._queue.remember(
+            claim, memo_name, await self._store.seal(claim.conv, reply.encode(), fence=fence)
+        )
         return reply, voice
 
     async def _keep(
@@ -282,7 +320,14 @@ class TurnHandler:
                 ("prompt", minimized, message_id),
                 ("reply", reply, message_id),
             ],
+            fence=_fence(claim),
         )
+
+    @staticmethod
+    def _note_outcome(outcome: Outcome) -> None:
+        facts = _FACTS.get()
+        if facts is not None:
+            facts.outcome = outcome.value
 
     @staticmethod
     def _note_llm(result: TurnResult) -> None:
@@ -314,7 +359,9 @@ class TurnHandler:
             return None
         first = todo[0].payload
         tenant, _ = self._tenants.get(first["tenant"])
-        return self._tools.for_turn(tenant, conv=claim.conv, contact=first["to"], turn_id=_digest(todo))
+        return self._tools.for_turn(
+            tenant, conv=claim.conv, contact=first["to"], turn_id=_digest(todo), fence=_fence(claim)
+        )
 
     async def _hear(self, claim: Claim, job: Job, token: str) -> _Heard:
         payload = job.payload
@@ -329,7 +376,9 @@ class TurnHandler:
             return _Heard(**json.loads(await self._store.open(claim.conv, memo)))
         heard = await self._transcribe(payload, token, config)
         sealed = await self._store.seal(
-            claim.conv, json.dumps({"text": heard.text, "fallback": heard.fallback}).encode()
+            claim.conv,
+            json.dumps({"text": heard.text, "fallback": heard.fallback}).encode(),
+            fence=_fence(claim),
         )
         await self._queue.remember(claim, memo_name, sealed)
         return heard
@@ -368,7 +417,7 @@ class TurnHandler:
 
         sent_id = await self._reply(claim, todo, text, voice=voice, before_send=still_allowed)
         if notice is not None and sent_id is not None:
-            await self._consent.disclosed(tenant_id, claim.conv, notice, sent_id)
+            await self._consent.disclosed(tenant_id, claim.conv, notice, sent_id, fence=_fence(claim))
 
     async def _reply(
         self,
@@ -450,6 +499,10 @@ def _unknown_kind(exc: GraphError) -> str:
     if isinstance(exc, GraphTransportError):
         return exc.kind
     return "http_5xx" if exc.http_status >= 500 else "bad_response"
+
+
+def _fence(claim: Claim) -> Fence:
+    return Fence(claim.conv, claim.epoch)
 
 
 def _digest(jobs: list[Job]) -> str:

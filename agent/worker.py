@@ -20,14 +20,16 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from agent.egress import GuardedTransport
 from agent.leads import LeadStore
 from agent.logs import configure_logging
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.redis_client import redis_client
 from agent.reload import watch_tenants
-from agent.runtime import RuntimeConfigError, open_runtime, redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.runtime import RuntimeConfigError, open_runtime
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantError, TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
 from agent.turns import TurnHandler
@@ -207,11 +209,11 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         raise RuntimeConfigError("worker needs LEADCLOSE_MASTER_KEY (it encrypts conversation state)")
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
-    configure_logging()
+    configure_logging(redact_budget_s=settings.log_redact_budget_s)
     metrics = Metrics()
     if settings.worker_metrics_port is not None:
-        start_http_server(settings.worker_metrics_port, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir)
+        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     redis = redis_client(settings.redis_url)
     config = QueueConfig(
         lease_ms=int(settings.queue_lease_s * 1000),
@@ -219,7 +221,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         coalesce_ms=settings.queue_coalesce_ms,
     )
     queue = ConversationQueue(redis, config)
-    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+    keyring = Keyring.from_settings(settings)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     store = ConversationStore(redis, keyring, shards=config.shards, key_store=key_store)
     privacy = Privacy.build(
@@ -228,6 +230,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     async with (
         open_runtime(settings) as runtime,
         httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
+        EndpointCaller(GuardedTransport(settings.egress_policy())) as caller,
     ):
         graph = GraphClient(
             http,
@@ -240,7 +243,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             redis=redis,
             leads=LeadStore(redis, store, shards=config.shards),
             handoff=HandoffFlags(redis, shards=config.shards),
-            caller=EndpointCaller(http),
+            caller=caller,
             environ=os.environ,
         )
         voices = await asyncio.to_thread(

@@ -27,6 +27,7 @@ from agent.calls.call import CallConfig
 from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
 from agent.settings import CALL_STT_WINDOW_S
 from pipelines.audio import decode
+from pipelines.pii import Minimizer, PiiGuard
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
 from tests.agent.calls.caller import RATE, Caller, to_call_rate
@@ -139,6 +140,7 @@ async def run(turns: int, levels: list[int], trials: int, token_s: float, window
         PiperSynthesizer(load_piper()),
         silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
         ThreadPoolExecutor(max_workers=2),
+        PiiGuard(Minimizer(), ThreadPoolExecutor(max_workers=1)),
     )
     mode = {"reply": SHORT_REPLY}
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,7 +25,7 @@ from pipelines.audio import (
 )
 from pipelines.automation import DEFAULT_MAX_STEPS, Automation, ToolBox, ToolCallRecord, leaks_instructions
 from pipelines.language import reply_language
-from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     NOT_UNDERSTOOD = "not_understood"
     AUDIO_REJECTED = "audio_rejected"
     LLM_FAILED = "llm_failed"
+    PII_TIMEOUT = "pii_timeout"  # the text could not be minimized in time: it never reached the LLM
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ class TurnRunner:
     def __init__(
         self,
         transcriber: WhisperTranscriber,
-        minimizer: Minimizer,
+        pii: PiiGuard,
         responder: Responder,
         synthesizer: Synthesizer,
         *,
@@ -134,11 +135,11 @@ class TurnRunner:
         automation: Automation | None = None,
     ) -> None:
         self._transcriber = transcriber
-        self._minimizer = minimizer
+        self._pii = pii
         self._responder = responder
         self._synthesizer = synthesizer
         self._memory = memory
-        self._automation = automation or Automation(responder, minimizer)
+        self._automation = automation or Automation(responder, pii)
         self._limits = limits or DecodeLimits()
         self._voice_format = voice_format or VoiceNoteFormat()
 
@@ -194,8 +195,18 @@ class TurnRunner:
     ) -> TurnResult:
         """Minimize, ask the LLM (running the toolbox's tools it calls), restore; extends the conversation's
         minimized history on success."""
-        with _timed(timings, "pii"):
-            minimized = self._minimizer.minimize(user_text, conversation.vault, public=config.public_values)
+        try:
+            with _timed(timings, "pii"):
+                minimized = await self._pii.minimize(
+                    user_text, conversation.vault, public=config.public_values
+                )
+        except PiiTimeout:  # fails closed: the text goes nowhere, the person gets the fallback
+            return TurnResult(
+                Outcome.PII_TIMEOUT,
+                config.fallbacks.unavailable,
+                timings_ms=timings,
+                failure=Outcome.PII_TIMEOUT,
+            )
         if self._memory is not None:
             with _timed(timings, "memory"):
                 fitted = await self._memory.fit(

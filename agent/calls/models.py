@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from livekit.agents import vad
 
     from agent.settings import Settings
+    from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
 
@@ -23,12 +24,18 @@ class CallModels:
     synthesizer: PiperSynthesizer
     vad: vad.VAD
     executor: ThreadPoolExecutor  # whisper runs here: one thread per concurrent recognition, never more
+    pii: PiiGuard  # what the caller says is minimized here, off the event loop, within a budget
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False)
+        self.pii.shutdown()
 
     @classmethod
     def load(cls, settings: Settings, *, stt_threads: int = 1) -> CallModels:
         """Blocking (about 1 s): call before taking calls. Silero's model ships inside its package."""
         from livekit.plugins import silero
 
+        from agent.runtime import pii_guard
         from pipelines.stt import WhisperTranscriber, load_whisper
         from pipelines.tts import PiperSynthesizer, load_piper
 
@@ -39,4 +46,5 @@ class CallModels:
             synthesizer=PiperSynthesizer(load_piper(settings.tts_voice)),
             vad=silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
             executor=ThreadPoolExecutor(max_workers=stt_threads, thread_name_prefix="call-stt"),
+            pii=pii_guard(settings),
         )

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from redis.exceptions import RedisError
 
+from agent.queue import seal_payload
+from agent.redis_client import fsynced_locally, primaries_info
 from agent.whatsapp.payloads import (
     CallEvent,
     ConsentSignal,
@@ -28,12 +30,11 @@ from agent.whatsapp.payloads import (
 from agent.whatsapp.signature import verify_signature
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from agent.consent_gate import IngressConsent
     from agent.identity import Identities
     from agent.metrics import Metrics
-    from agent.queue import CallQueue, ConversationQueue
+    from agent.queue import CallQueue, ConversationQueue, Sealer
+    from agent.redis_client import RedisClient
     from agent.store import DeliveryStatuses
     from agent.tenants import TenantRegistry
 
@@ -50,28 +51,27 @@ class Durability:
     replies, so a crash of the Redis process loses nothing acknowledged; only an OS crash can lose ≤ 1 s.
     """
 
-    def __init__(self, redis: Redis, *, timeout_ms: int = 1000) -> None:
+    def __init__(self, redis: RedisClient, *, timeout_ms: int = 1000) -> None:
         self._redis = redis
         self._timeout_ms = timeout_ms
         self.available: bool | None = None  # probed at start-up (`probe`), else on first use
 
     async def probe(self) -> None:
-        """At start-up: whether the server has WAITAOF, and a clear error (not a 503 per webhook) when it has
-        it but runs without AOF, where WAITAOF could never confirm a write."""
-        server = await self._redis.info("server")
-        persistence = await self._redis.info("persistence")
-        self.available = has_waitaof(str(server.get("redis_version", "0.0")))
-        problem = durability_problem(self.available, bool(int(persistence.get("aof_enabled", 0))))
-        if problem is not None:
-            raise DurabilityError(problem)
+        """At start-up: whether the server (on a cluster: every primary) has WAITAOF, and a clear error (not a
+        503 per webhook) when one has it but runs without AOF, where WAITAOF could never confirm a write."""
+        primaries = await primaries_info(self._redis, "default")  # its server and persistence sections
+        waitaof = [has_waitaof(str(info.get("redis_version", "0.0"))) for info in primaries]
+        for has, info in zip(waitaof, primaries, strict=True):
+            problem = durability_problem(has, bool(int(info.get("aof_enabled", 0))))
+            if problem is not None:
+                raise DurabilityError(problem)
+        self.available = all(waitaof)
 
     async def wait(self) -> None:
         if self.available is None:  # Redis was down at start-up
             await self.probe()
-        if self.available:
-            local, _ = await self._redis.execute_command("WAITAOF", 1, 0, self._timeout_ms)  # type: ignore[no-untyped-call]
-            if int(local) < 1:
-                raise RedisError("WAITAOF: not fsynced in time")
+        if self.available and min(await fsynced_locally(self._redis, self._timeout_ms)) < 1:
+            raise RedisError("WAITAOF: not fsynced in time")
 
 
 class DurabilityError(RedisError):
@@ -115,7 +115,11 @@ class Ingress:
         metrics: Metrics,
         *,
         consent: IngressConsent,
+        sealer: Sealer,
     ) -> None:
+        """`sealer`: the conversation store; each job's personal part is sealed with the person's data key
+        before it is durable, so erasure reaches every copy (the AOF included)."""
+        self._sealer = sealer
         self._consent = consent
         self._tenants = tenants
         self._identities = identities
@@ -130,7 +134,7 @@ class Ingress:
         events = parse_events(body)
         messages: list[tuple[str, str, str, dict[str, Any]]] = []
         statuses: list[tuple[str, str, int, int | None]] = []
-        calls: list[tuple[str, str, dict[str, Any]]] = []
+        calls: list[tuple[str, str, str, dict[str, Any]]] = []
         unknown = signals = 0
         for event in events:
             tenant = self._tenants.by_number(event.phone_number_id)
@@ -143,7 +147,8 @@ class Ingress:
                 # An opt-out takes effect now, before it is queued: it stops this person's turn in flight.
                 # It applies once per message id and never over a newer signal (a redelivered old STOP).
                 await self._consent.message(tenant.id, conv, event.text, event.message_id, event.timestamp)
-                messages.append((conv, event.message_id, event.kind, _job(tenant.id, event)))
+                job = await seal_payload(self._sealer, conv, _job(tenant.id, event))
+                messages.append((conv, event.message_id, event.kind, job))
             elif isinstance(event, ConsentSignal):
                 conv = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
                 await self._consent.signal(tenant.id, conv, event)
@@ -151,9 +156,10 @@ class Ingress:
             elif isinstance(event, StatusUpdate):
                 statuses.append((event.message_id, event.status, event.timestamp, event.error_code))
             else:
-                subject = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
-                payload = {"tenant": tenant.id, **dataclasses.asdict(event), "subject": subject}
-                calls.append((event.call_id, event.event, payload))
+                # The caller's subject: their key seals the event, and the call acts on their conversation.
+                caller = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
+                payload = {"tenant": tenant.id, **dataclasses.asdict(event), "subject": caller}
+                calls.append((event.call_id, event.event, caller, payload))
         added = await self._queue.enqueue_many(messages)
         await self._statuses.record_many(statuses)
         await self._calls.enqueue_many(calls)
@@ -204,8 +210,10 @@ def webhook_router(ingress: Ingress, *, app_secret: bytes, verify_token: str, me
     @router.get(PATH)
     async def verify(request: Request) -> Response:
         q = request.query_params
-        token = q.get("hub.verify_token", "")
-        if q.get("hub.mode") == "subscribe" and verify_token and hmac.compare_digest(token, verify_token):
+        # Bytes, not str: `compare_digest` raises on a non-ASCII str, and that was a 500.
+        token = q.get("hub.verify_token", "").encode("utf-8", "replace")
+        expected = verify_token.encode("utf-8", "replace")
+        if q.get("hub.mode") == "subscribe" and expected and hmac.compare_digest(token, expected):
             return PlainTextResponse(q.get("hub.challenge", ""))
         return PlainTextResponse("forbidden", status_code=403)
 

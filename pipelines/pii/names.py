@@ -14,7 +14,8 @@ from pipelines.pii.entities import EntityType, Span
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-_LETTERS = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])+"  # Devanagari vowel signs are not \w
+# Possessive: a Devanagari letter matches both alternatives, and a backtracking `+` over them is exponential.
+_LETTERS = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])++"  # Devanagari vowel signs are not \w
 _WORD = rf"{_LETTERS}(?:'{_LETTERS})?"  # D'Souza
 
 # Words that end a name or can never be one (Hinglish verbs, fillers, common chat words).
@@ -164,23 +165,25 @@ _STOP = frozenset(
     ]
 )
 
+STOP_WORDS = _STOP  # for the frame detector (name_frames.py)
+
 # Triggers after which any following non-stop words are a name, and those after which only a known name is.
 _SURE = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam(?:\s+hai)?|mera\s+nam(?:\s+hai)?|naam\s+hai|"
-    r"i\s+am\s+called|(?:customer|full|receiver|recipient)\s+name(?:\s+is)?|myself)"
-    r"\s+|मेरा\s+नाम\s+(?:है\s+)?",
+    r"\b(?:my\s+name\s+is|my\s+name's|name\s*+[:=-]|call\s+me|mera\s+naam(?:\s++hai)?|mera\s+nam(?:\s++hai)?|"
+    r"naam\s+hai|i\s+am\s+called|(?:customer|full|receiver|recipient)\s+name(?:\s++is)?|myself)"
+    r"\s++|मेरा\s+नाम\s++(?:है\s++)?",
     re.IGNORECASE,
 )
 _MAYBE = re.compile(
-    r"\b(?:(?P<self>this\s+is|i\s+am|i'm|im|main|mai|it's|its|मैं)|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
-    r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s+(?:it\s+)?(?:over\s+)?to)\s+",
+    r"\b(?:(?P<self>this\s+is|i\s+am|i'm|im|main|mai|it's|its|मैं)|deliver(?:ed)?\s++(?:it\s++)?to|parcel|"
+    r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s++(?:it\s++)?(?:over\s++)?to)\s++",
     re.IGNORECASE,
 )
 # Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena", "Suresh
 # here", "Rahul this side"; after "Priya ko call karo", "Priya को बता दो" (said of shops and offices too) only a
 # known name part.
 _BEFORE = re.compile(
-    r"\s+(?:(?P<sure>ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|this\s+side\b)|"
+    r"(?<!\s)\s++(?:(?P<sure>ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|this\s+side\b)|"
     r"(?P<known>(?:ko|को)\s+(?:call|phone|bata|कॉल|फोन|फ़ोन|बता))|here\b|speaking\b)",
     re.IGNORECASE,
 )
@@ -196,17 +199,17 @@ _NOT_NAMES = frozenset(
     }
 )  # fmt: skip
 # Honorifics, and "naam" ("naam Tejaswini likh lo"): a capitalized or known word after them is a name.
-_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s+", re.IGNORECASE)
+_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s++", re.IGNORECASE)
 # A sign-off, then a name that ends the message, its line or its clause: "Regards, Hrithik Rizvi", "Thanks - Amit",
 # "धन्यवाद, Harish, …".
 _SIGN_OFF = re.compile(
-    r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya|धन्यवाद|शुक्रिया)\s*[,:-]?\s+",
+    r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya|धन्यवाद|शुक्रिया)(?:\s*+[,:-])?\s++",
     re.IGNORECASE,
 )
-_LINE_END = re.compile(r"\s*(?:[.!,]|$|\n)")
+_LINE_END = re.compile(r"\s*+(?:[.!,]|$)|[^\S\n]*+\n")
 # "naam Oindrila Shah likh lo": the words between "naam" and "write it down" are the name.
 _NAME_FRAME = re.compile(
-    rf"\b(?:naam|name|नाम)\s+(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})\s+"
+    rf"\b(?:naam|name|नाम)\s++(?P<name>{_WORD}(?:\s++{_WORD}){{0,2}})\s++"
     r"(?:(?:likh|likho|likhna|likhiye|likhe|daal|daalo|note)\b|लिख|डाल|नोट)",
     re.IGNORECASE,
 )

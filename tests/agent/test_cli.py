@@ -10,6 +10,7 @@ import structlog
 
 from agent.cli import main, scan_pii
 from agent.logs import configure_logging
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     import pytest
@@ -39,13 +40,23 @@ def test_pii_scan_reports_spans_and_minimized_text(
 
 def test_scan_masks_known_sender_values() -> None:
     line = json.dumps({"text": "Ravi here", "known": {"wa_id": "919876543210", "profile_name": "Ravi Kumar"}})
-    (row,) = scan_pii([line])
+    (row,) = scan_pii([line], pii_guard())
     assert row["minimized"] == "<PERSON_1> here"
     assert row["spans"] == [{"start": 0, "end": 4, "type": "PERSON"}]
 
 
+def test_a_line_not_scanned_within_the_budget_is_an_error_without_its_text() -> None:
+    lines = [json.dumps({"text": "call 9876543210"}), json.dumps({"text": "ok"})]
+    rows = list(scan_pii(lines, pii_guard(budget_s=1e-9)))
+    assert rows == [{"error": "pii_timeout"}, {"error": "pii_timeout"}]  # nothing of the text is echoed
+    (row,) = scan_pii(lines[1:], pii_guard())
+    assert row["minimized"] == "ok"
+
+
 def test_scan_uses_a_fresh_vault_per_line() -> None:
-    rows = list(scan_pii([json.dumps({"text": "9876543210"}), json.dumps({"text": "9123456789"})]))
+    rows = list(
+        scan_pii([json.dumps({"text": "9876543210"}), json.dumps({"text": "9123456789"})], pii_guard())
+    )
     assert [r["minimized"] for r in rows] == ["<PHONE_1>", "<PHONE_1>"]
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from agent.consent_store import SUPERSEDED, ConsentStore, Context, Signal
 from agent.privacy import consent_command
-from agent.queue import conversation_key
+from agent.queue import CallQueue, conversation_key
 from agent.rights import Actor
 from pipelines.consent import Intent, Method, Purpose, State, covered, transition
 from tests.agent.stack import Stack, eventually, settings, stack_fixture
@@ -239,4 +239,5 @@ async def test_a_call_from_the_bsuid_alone_reaches_the_persons_subject(stack: St
             "session": {"sdp_type": "offer", "sdp": "v=0"}}  # fmt: skip
     assert (await stack.post(wh.payload(calls=[call]))).json()["calls"] == 1
     ((_, fields),) = await redis.xrange("lc:{calls}:events")
-    assert json.loads(fields[b"event"])["subject"] == person
+    assert fields[b"subject"].decode() == person  # in clear: the event is sealed with this person's key
+    assert (await CallQueue(redis, stack.privacy.store).read(fields))["subject"] == person

@@ -13,7 +13,9 @@ import pytest
 
 from agent.consent_gate import Keywords
 from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, Signal, tenant_key
+from agent.erasure import Epochs
 from agent.privacy import Privacy
+from agent.queue import ErasedError, conversation_key
 from agent.store import ConversationStore, Keyring
 from agent.tenants import TenantRegistry
 from pipelines.consent import (
@@ -27,7 +29,7 @@ from pipelines.consent import (
     render_notice,
     transition,
 )
-from tests.conftest import ROOT
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,6 +41,9 @@ SUBJECT = "default:0123456789abcdef01234567"
 CONTEXT = Context(
     method=Method.KEYWORD, channel="whatsapp", actor="subject", config_version="c1", evidence="wamid.1"
 )
+
+
+pytestmark = ON_SERVER_AND_CLUSTER  # every script, transaction and scan here holds on a cluster too
 
 
 class Clock:
@@ -230,6 +235,32 @@ async def test_a_change_is_never_without_evidence_when_the_ledger_write_fails(re
         ("granted", "wamid.s2"),
     ]
     assert (await store.ledger.verify("default")).ok
+
+
+async def test_a_turns_consent_writes_are_refused_once_the_person_was_erased(redis: Redis) -> None:
+    """A turn that began before an erasure (its fence) writes no consent state after it: neither a keyword's
+    change nor the disclosure it sent, so the erased person's consent hash is not brought back."""
+    clock, epochs = Clock(), Epochs(redis, shards=4)
+    store = ConsentStore(redis, shards=4, clock=clock)
+    keyring = Keyring(b"k" * 32)
+    privacy = Privacy.build(
+        redis, ConversationStore(redis, keyring, shards=4), keyring, TenantRegistry.load(ROOT / "prompts"),
+        shards=4, clock=clock,
+    )  # fmt: skip
+    notice = await privacy.gate.disclosure("default", SUBJECT, "hello")
+    assert notice is not None
+    fence = await epochs.current(SUBJECT)  # the turn claims the conversation
+    await epochs.end(SUBJECT, await epochs.begin(SUBJECT))  # then the person is erased
+    start = Transition({Purpose.REPLY: State.GRANTED})
+    with pytest.raises(ErasedError):
+        await store.apply(SUBJECT, start, CONTEXT, signal=Signal(clock.now, "wamid.e1"), fence=fence)
+    with pytest.raises(ErasedError):
+        await store.record_notice(SUBJECT, notice, CONTEXT, fence=fence)
+    assert not await redis.exists(conversation_key(SUBJECT, "consent", 4))
+    assert await store.signal_outcome(SUBJECT, "wamid.e1") is None  # not even deduped: nothing was applied
+    # A turn that began after the erasure writes as usual.
+    (event,) = await store.apply(SUBJECT, start, CONTEXT, fence=await epochs.current(SUBJECT))
+    assert event.state == "granted"
 
 
 async def test_admin_changes_are_ordered_by_now_and_deduped_signals_by_id(redis: Redis) -> None:

@@ -13,6 +13,7 @@ from pipelines.audio import decode
 from pipelines.stt import WhisperTranscriber, load_whisper
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.stack import TOKEN, TOKEN_ENV
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,6 +36,7 @@ def call_models(synthesizer: PiperSynthesizer) -> Iterator[CallModels]:
         synthesizer,
         silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
         executor,
+        pii_guard(),
     )
     executor.shutdown()
 

@@ -1,0 +1,365 @@
+"""Person names by the frame around them, for names no lexicon holds (issue 17).
+
+People put names in a few kinds of place, in any language: after a form label ("Naam:", "Lead:", "Name -",
+"Patient"), after a relation ("register my mother …", "papa ka naam … hai", "मेरी माँ का नाम … है"), after a
+greeting or an address form ("Hi …,", "ask for …"), before a colon as the speaker ("…: can you deliver"), after a
+sign-off ("Best, …"). In such a frame, one to three words that look like a name are one: capitalized and not a
+common word, or listed in the world lexicon (Faker's person providers, `data/world_*.txt`), or an initial ("G.").
+Outside any frame, a listed given name before a listed surname, or initials before a listed surname, are a name.
+
+Every pattern here is a fixed phrase or a possessive run; the words after a frame are read one token at a time,
+at most a few per frame, so the work is linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from pipelines.pii.common_words import is_common_word
+from pipelines.pii.entities import EntityType, Span
+from pipelines.pii.names import STOP_WORDS, is_known_name_part, is_surname
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_LETTER = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])"  # Devanagari vowel signs are not \w
+_TOKEN = re.compile(rf"{_LETTER}++(?:['’-]{_LETTER}++)*+")
+
+
+@cache
+def _world(name: str) -> frozenset[str]:
+    text = resources.files("pipelines.pii").joinpath("data", name).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def is_world_given_name(word: str) -> bool:
+    return word.lower() in _world("world_given_names.txt")
+
+
+def is_world_surname(word: str) -> bool:
+    return word.lower() in _world("world_surnames.txt")
+
+
+def _listed(word: str) -> bool:
+    return is_known_name_part(word) or is_world_given_name(word) or is_world_surname(word)
+
+
+# Words that head a form field or a line but are no one's name ("Note: …", "Budget: 80L").
+_LABELS = frozenset(
+    {
+        "ma'am", "maam", "siri", "alexa", "google", "amazon", "flipkart", "swiggy", "zomato", "dominos", "customer",
+        "customers", "support", "diary", "everyone", "all", "guys", "folks", "friends", "valued", "department",
+        "dept", "accounts", "account", "realty", "homes", "sales", "services", "solutions", "enterprises",
+        "traders", "pvt", "ltd", "llp", "inc", "company", "group", "studio", "studios", "care", "desk", "helpdesk",
+        "rs", "inr", "usd", "aed", "sgd", "gbp", "urgent", "important", "confirmed", "interested", "available",
+        "busy", "ready", "sorry", "back", "here", "there", "online", "outside", "inside", "coming", "done",
+        "note", "notes", "subject", "re", "ans", "answer", "question", "total", "date", "time", "venue", "location",
+        "status", "update", "reminder", "ref", "amount", "qty", "size", "item", "items", "model", "budget", "source",
+        "type", "requirement", "requirements", "mob", "ph", "tel", "email", "website", "timing", "timings", "landmark",
+        "lead", "leads", "name", "naam", "patient", "client", "guest", "contact", "person", "applicant",
+        "beneficiary", "owner", "student", "passenger", "nominee", "holder", "attendee", "candidate", "caller",
+        "member", "tenant", "buyer", "seller", "booked", "sent", "submitted", "ordered", "signed", "from", "to", "cc",
+        "bcc", "attachment", "remarks", "remark", "comment", "comments", "feedback", "details", "detail", "info",
+        "project", "property", "unit", "config", "configuration", "area", "carpet", "possession", "rera", "price",
+        "offer", "package", "plan", "city", "age", "gender", "sex", "dob", "mobile", "whatsapp", "alternate", "pincode",
+        "pin", "state", "country", "district", "tehsil", "village", "post", "q", "a", "ok", "hi", "hello", "dear",
+        "regards", "thanks", "thank", "best", "cheers", "team", "sir", "madam", "admin", "service",
+        "manager", "aadhaar", "aadhar", "uid", "pan", "gst", "gstin", "ifsc", "iban", "upi", "swift", "passport",
+        "voter", "epic", "kyc", "otp", "pnr", "utr", "neft", "imps", "rtgs", "mall", "store", "shop", "showroom",
+        "outlet", "hospital", "clinic", "market", "bazaar", "road", "marg", "tower", "towers", "plaza", "station",
+        "bank", "hotel", "resort", "restaurant", "cafe", "school", "college", "university", "temple", "mandir",
+        "church", "masjid", "park", "garden", "complex", "centre", "center", "hall", "office", "branch", "nagar",
+        "colony", "enclave", "heights", "residency", "apartments", "society", "estate", "phase", "sector"
+    }
+)  # fmt: skip
+
+
+_CONTRACTIONS = frozenset({"m", "s", "re", "ve", "ll", "d", "t"})
+
+
+def _plain_word(word: str) -> bool:
+    """Letters, not a common or label word, not a city ("hii Bengaluru mein …"), not an acronym ("PAN")."""
+    low = word.lower().replace("’", "'")
+    if low.rpartition("'")[2] in _CONTRACTIONS:  # "I'm", "it's", "don't"; not "D'Souza", "O'Brien"
+        return False
+    acronym = len(word) > 1 and word.isupper() and word.isascii()
+    common = is_common_word(low) or low in _LABELS or low in STOP_WORDS or low in _world("cities.txt")
+    return not acronym and not common
+
+
+def _namey(word: str) -> bool:
+    """Looks like a name on its own: capitalized or listed (Devanagari: listed), and a plain word."""
+    if not _plain_word(word):
+        return False
+    return (word.isascii() and word[:1].isupper()) or _listed(word)
+
+
+def _title_case_runs_on(text: str, end: int) -> bool:
+    """A capitalized common word right after one unlisted word: Title Case prose ("Dear Valued Customer", "Hi
+    Quick Question On Pricing"), not a name ("Hi Regards Sunita I stay …" is one: "I" is too short to tell)."""
+    nxt = _TOKEN.match(text, end + 1) if text[end : end + 1] == " " else None
+    if nxt is None or len(nxt.group()) < 3:
+        return False
+    return nxt.group()[:1].isupper() and not _plain_word(nxt.group())
+
+
+def _surname(word: str) -> bool:
+    return is_world_surname(word) or is_surname(word)
+
+
+def _full(words: list[str]) -> bool:
+    """A listed given name and a listed surname: the name is complete."""
+    return len(words) == 2 and _listed(words[0]) and _surname(words[1])
+
+
+def _loose(word: str) -> bool:
+    """After a sure label ("Naam:", "papa ka naam"), any plain word of two letters or more."""
+    return len(word) >= 2 and _plain_word(word)
+
+
+_FLAGS = re.IGNORECASE
+# A field label then a separator: the value is the name, whatever its case.
+_SURE_LABEL = re.compile(
+    r"(?<![\w-])(?:full\s+name|naam|name|lead(?:\s+name)?|patient(?:\s+name)?|customer(?:\s+name)?|"
+    r"client(?:\s+name)?|guest(?:\s+name)?|contact\s+(?:person|name)|applicant(?:\s+name)?|beneficiary|owner|"
+    r"student(?:\s+name)?|passenger(?:\s+name)?|nominee|policy\s?holder|account\s+holder|attendee|candidate|"
+    r"member|tenant|buyer|booked\s+by|sent\s+by|submitted\s+by|ordered\s+by|नाम|मरीज़?|मरीज)"
+    r"[ \t]*+(?:[:=\-–|][ \t]*+|\n[ \t]*+)",
+    _FLAGS,
+)
+# "papa ka naam …", "meri beti ka naam … hai", "मेरी माँ का नाम … है": a possessive then "name".
+_POSSESSIVE_NAME = re.compile(
+    r"(?<!\w)(?:ka|ki|ke)[ \t]++(?:naam|nam)[ \t]++(?:hai[ \t]++)?|(?:का|की|के)[ \t]++नाम[ \t]++(?:है[ \t]++)?",
+    _FLAGS,
+)
+# A label without a separator ("Patient Abebe Tesfaye", "booking under …"): only a name-like word.
+_LABEL = re.compile(
+    r"(?<![\w-])(?:patient|beneficiary|applicant|passenger|nominee|attendee|guest|policy\s?holder|"
+    r"booking\s+under|booked\s+by|sent\s+by|signed\s+by|in\s+the\s+name\s+of|on\s+behalf\s+of|attention|attn)"
+    r"[ \t]++(?:is[ \t]++|named[ \t]++)?",
+    _FLAGS,
+)
+_RELATIVES = (
+    r"mother|mom|mum|mummy|mummi|maa|mata|father|dad|daddy|papa|pitaji|wife|husband|son|daughter|brother|"
+    r"sister|bro|sis|grandmother|grandma|grandfather|grandpa|granny|uncle|aunt|aunty|auntie|cousin|nephew|niece|"
+    r"colleague|friend|boss|manager|fiance|fiancee|partner|maid|driver|landlord|beta|beti|bhai|bhaiya|behen|"
+    r"didi|chacha|chachi|mama|mami|nana|nani|dada|dadi|sasur|saas|pati|patni|bhabhi|jiju|devar|nanad"
+)
+_RELATION = re.compile(
+    rf"(?<!\w)(?:my|our|his|her|meri|mere|mera|hamari|hamare|apni|apne)[ \t]++(?:late[ \t]++|elder[ \t]++|"
+    rf"younger[ \t]++|little[ \t]++|chhoti[ \t]++|chhota[ \t]++|badi[ \t]++|bada[ \t]++)?(?:{_RELATIVES})"
+    r"(?:[ \t]*+,[ \t]*+|[ \t]++(?:is[ \t]++|named[ \t]++|called[ \t]++)?)"
+    r"|(?:मेरी|मेरे|मेरा|हमारी|हमारे)[ \t]++(?:माँ|मां|माता|पिता|पापा|पत्नी|पति|बेटा|बेटी|बेटे|भाई|बहन|दादी|दादा|नानी|नाना)[ \t]++",
+    _FLAGS,
+)
+# Greetings and address forms; the name follows.
+_GREETING = re.compile(
+    r"(?:^|(?<=[\n.!?]))[ \t]*+(?:hi++|hello|hey|dear|good[ \t]++(?:morning|afternoon|evening)|namaste|namaskar|"
+    r"salaam|salam|hola|thanks|thank[ \t]++you|नमस्ते|नमस्कार)[ \t]*+,?[ \t]*+",
+    _FLAGS,
+)
+_ADDRESS_FORM = re.compile(
+    r"(?<!\w)(?:ask[ \t]++for|speak[ \t]++(?:to|with)|talk[ \t]++(?:to|with)|attention[ \t]++of|"
+    r"hand[ \t]++(?:it[ \t]++)?over[ \t]++to|collected[ \t]++by|pick(?:ed)?[ \t]++up[ \t]++by)[ \t]++",
+    _FLAGS,
+)
+# Whom a parcel is for: a place follows these as often as a person ("deliver to Andheri West"), so only a listed
+# given name, or a capitalized word before a listed surname ("deliver to Oindrila Deshpande").
+_RECIPIENT = re.compile(
+    r"(?<!\w)(?:deliver(?:ed)?[ \t]++(?:it[ \t]++)?to|(?:order|parcel|booking|gift|bill)[ \t]++is[ \t]++for|"
+    r"addressed[ \t]++to|parcel[ \t]++for|courier[ \t]++for|gift[ \t]++for)[ \t]++",
+    _FLAGS,
+)
+# Introducing oneself: a listed name ("this is wei zhang"), or two capitalized words ("I am Sipho Dlamini").
+_SELF = re.compile(r"(?<!\w)(?:this[ \t]++is|i[ \t]++am|i'm|im|myself|it's|its)[ \t]++", _FLAGS)
+# A sign-off on its own, then the name that ends the message or its line.
+_SIGN_OFF = re.compile(
+    r"(?<!\w)(?:(?:best|warm|kind|many)[ \t]++regards|thanks[ \t]*+(?:&|and)[ \t]*+regards|regards|best|"
+    r"cheers|sincerely|yours[ \t]++(?:truly|sincerely|faithfully)|signed|sent[ \t]++by|love|warmly)"
+    r"[ \t]*+[,:\-]?[ \t]*+\n?[ \t]*+"
+    r"|(?:^|(?<=\n))[ \t]*+(?:-|–|—|--)[ \t]*+",
+    _FLAGS,
+)
+# "Kwame Mensah: can you deliver by 6?": up to three words at the start of a line, then a colon.
+_SPEAKER = re.compile(
+    rf"(?:^|(?<=\n))[ \t]*+(?P<name>{_LETTER}++(?:[ .'’-]{{1,2}}{_LETTER}++){{0,2}}+):[ \t]", _FLAGS
+)
+# "G. Garcia", "R. K. Lakshmanan"
+_INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ \t]?){1,3}+(?=[A-Z][a-z])")
+# Two capitalized words (the world lexicons are Latin script); overlapping pairs are all seen ("Mr Ama Owusu").
+_CAPITALIZED = r"[A-Z][a-z]++(?:['’-][A-Za-z]++)?+"
+_CAPITALIZED_PAIR = re.compile(rf"(?<![\w'’-])(?=({_CAPITALIZED}) ({_CAPITALIZED})(?![\w'’-]))")
+_ASCII_WORD = re.compile(r"[a-z]++")
+_FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
+    _SURE_LABEL: frozenset(
+        {"full", "naam", "name", "lead", "patient", "customer", "client", "guest", "contact", "applicant",
+         "beneficiary", "owner", "student", "passenger", "nominee", "policy", "policyholder", "account",
+         "attendee", "candidate", "member", "tenant", "buyer", "booked", "sent", "submitted", "ordered"}
+    ),
+    _POSSESSIVE_NAME: frozenset({"ka", "ki", "ke"}),
+    _LABEL: frozenset(
+        {"patient", "beneficiary", "applicant", "passenger", "nominee", "attendee", "guest", "policy",
+         "policyholder", "booking", "booked", "sent", "signed", "name", "behalf", "attention", "attn"}
+    ),
+    _RELATION: frozenset({"my", "our", "his", "her", "meri", "mere", "mera", "hamari", "hamare", "apni", "apne"}),
+    _GREETING: frozenset(
+        {"hi", "hii", "hiii", "hiiii", "hello", "hey", "dear", "good", "namaste", "namaskar", "salaam", "salam",
+         "hola", "thanks", "thank"}
+    ),
+    _RECIPIENT: frozenset({"deliver", "delivered", "is", "addressed", "parcel", "courier", "gift"}),
+    _SELF: frozenset({"this", "i", "im", "myself", "it", "its"}),
+    _ADDRESS_FORM: frozenset({"ask", "speak", "talk", "attention", "hand", "collected", "pick", "picked"}),
+    _SIGN_OFF: frozenset(
+        {"best", "warm", "kind", "many", "thanks", "regards", "cheers", "sincerely", "yours", "signed", "sent",
+         "love", "warmly"}
+    ),
+}  # fmt: skip
+# Where a form field's value ends: the line, a field separator, or the "hai"/"है" that closes a Hindi frame.
+_FIELD_END = re.compile(r"[ \t]*+(?:$|\n|[|,;.!/]|(?:hai|है)(?!\w))", re.IGNORECASE)
+_SELF_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n|(?:from|here|speaking)(?!\w))", re.IGNORECASE)
+_HONORIFIC_AFTER = re.compile(r"[ \t]++(?:जी|ji)(?!\w)", re.IGNORECASE)
+_LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
+
+
+class FramedPersonDetector:
+    """Names in frames (labels, relations, greetings, address forms, speaker prefixes, sign-offs), initials
+    before a surname, and listed world given-name + surname pairs."""
+
+    type = EntityType.PERSON
+
+    def find(self, text: str) -> Iterator[Span]:
+        seen: set[tuple[int, int]] = set()
+        for span in self._spans(text):
+            if (span.start, span.end) not in seen:
+                seen.add((span.start, span.end))
+                yield span
+
+    def _spans(self, text: str) -> Iterator[Span]:
+        # A frame's pattern runs only where its first word is in the text (any Devanagari: every pattern).
+        words = None if not text.isascii() else frozenset(_ASCII_WORD.findall(text.lower()))
+
+        def present(pattern: re.Pattern[str]) -> bool:
+            return words is None or not words.isdisjoint(_FIRST_WORDS[pattern])
+
+        for pattern in (_SURE_LABEL, _POSSESSIVE_NAME):
+            for m in pattern.finditer(text) if present(pattern) else ():
+                yield from self._name(text, m.end(), loose=True)
+        for pattern in (_LABEL, _RELATION, _ADDRESS_FORM):
+            for m in pattern.finditer(text) if present(pattern) else ():
+                yield from self._name(text, m.end(), loose=False)
+        for m in _RECIPIENT.finditer(text) if present(_RECIPIENT) else ():
+            found = self._words(text, m.end(), loose=False, fill=False)
+            if found is not None and (_listed(found[2][0]) or (len(found[2]) > 1 and _surname(found[2][-1]))):
+                yield Span(found[0], found[1], self.type, " ".join(found[2]))
+        for m in _SELF.finditer(text) if present(_SELF) else ():
+            found = self._words(text, m.end(), loose=False, fill=False)
+            # One unlisted capitalized word only where the clause ends or goes on to where from ("It's
+            # Chandrakant from yesterday's call", "I am Chandrakant, pay to …").
+            if found is not None and (
+                _listed(found[2][0]) or len(found[2]) > 1 or _SELF_END.match(text, found[1])
+            ):
+                yield Span(found[0], found[1], self.type, " ".join(found[2]))
+        for m in _GREETING.finditer(text) if present(_GREETING) else ():
+            # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
+            # it ends the clause ("hi siobhan, sending the docs").
+            found = self._words(text, m.end(), loose=True, fill=False)
+            if found is None:
+                continue
+            start, end, names = found
+            head = text[start:end].split()[0]
+            # "नमस्ते जी": a Devanagari word is a name when listed, or when "जी" follows it ("नमस्ते रुखसाना जी").
+            if not head.isascii() and not (_listed(head) or _HONORIFIC_AFTER.match(text, end)):
+                continue
+            closed = _LINE_END.match(text, end) or _HONORIFIC_AFTER.match(text, end)
+            if (text[start].isupper() and _namey(head)) or closed:
+                yield Span(start, end, self.type, " ".join(names))
+        dash = "-" in text or "–" in text or "—" in text
+        for m in _SIGN_OFF.finditer(text) if dash or present(_SIGN_OFF) else ():
+            # The name ends the line, unless it is listed ("regards naveen alternate number …").
+            for span in self._name(text, m.end(), loose=False):
+                if _LINE_END.match(text, span.end) or (
+                    m.group()[:1].isalpha() and _listed(span.value.split()[0])
+                ):
+                    yield span
+        for m in _SPEAKER.finditer(text) if ":" in text else ():
+            names = _TOKEN.findall(m.group("name"))
+            if all(_namey(w) for w in names) and any(w[:1].isupper() or _listed(w) for w in names):
+                yield Span(m.start("name"), m.end("name"), self.type, " ".join(w.lower() for w in names))
+        if text != text.lower():  # both need a capital letter
+            if "." in text:
+                yield from self._initials(text)
+            yield from self._pairs(text)
+
+    def _name(self, text: str, position: int, *, loose: bool) -> Iterator[Span]:
+        """One to three name words from `position` (initials count as words); nothing if the first fails.
+
+        After the first word only name-like words continue the name ("Name - Geeta Gill vehicle no …"), and a
+        listed surname after a listed given name ends it ("Name - Deepak Kulkarni Kiran lamp …"); after a sure
+        label (`loose`), plain words continue it too where they fill the field to its end ("naam: quorvel
+        tandimbe", "papa ka naam krovander zelmet hai")."""
+        strict = self._words(text, position, loose=loose, fill=False)
+        if loose:
+            filled = self._words(text, position, loose=True, fill=True)
+            if (
+                filled is not None
+                and (strict is None or filled[1] > strict[1])
+                and _FIELD_END.match(text, filled[1])
+            ):
+                strict = filled
+        if strict is not None:
+            start, end, words = strict
+            yield Span(start, end, self.type, " ".join(words))
+
+    def _words(
+        self, text: str, position: int, *, loose: bool, fill: bool
+    ) -> tuple[int, int, list[str]] | None:
+        start = end = -1
+        words: list[str] = []
+        cursor = position
+        initials = _INITIALS.match(text, cursor)
+        if initials is not None:
+            start, cursor = initials.start(), initials.end()
+            words.append(initials.group().replace(" ", "").lower())
+        for m in _TOKEN.finditer(text, cursor):
+            gap = text[cursor : m.start()]
+            if len(words) == 3 or (gap and (not gap.isspace() or "\n" in gap)):
+                break
+            word = m.group()
+            if not words and not (_loose(word) if loose else _namey(word)):
+                break
+            if words and not (_loose(word) if fill else (_namey(word) and not _full(words))):
+                break
+            if start < 0:
+                start = m.start()
+            end, cursor = m.end(), m.end()
+            words.append(word.lower())
+        if (
+            end > start >= 0
+            and any(not w.endswith(".") for w in words)
+            and not (len(words) == 1 and not _listed(words[0]) and _title_case_runs_on(text, end))
+        ):
+            return start, end, words
+        return None
+
+    def _initials(self, text: str) -> Iterator[Span]:
+        for m in _INITIALS.finditer(text):
+            surname = _TOKEN.match(text, m.end())
+            if surname is not None and _plain_word(surname.group()) and _listed(surname.group()):
+                value = f"{m.group().replace(' ', '').lower()} {surname.group().lower()}"
+                yield Span(m.start(), surname.end(), self.type, value)
+
+    def _pairs(self, text: str) -> Iterator[Span]:
+        """A listed world given name right before a listed world surname, both capitalized (in lower case, Hinglish
+        words collide with the world's names: "jaana pan")."""
+        for m in _CAPITALIZED_PAIR.finditer(text):
+            first, second = m.group(1), m.group(2)
+            if (
+                _plain_word(first)
+                and _plain_word(second)
+                and is_world_given_name(first)
+                and is_world_surname(second)
+            ):
+                yield Span(m.start(1), m.end(2), self.type, f"{first.lower()} {second.lower()}")
