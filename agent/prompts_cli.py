@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.automation_config import voices_by_language
 from agent.tenants import TENANT_FILE, Tenant, TenantError, TenantRegistry, load_tenant, turn_config
 from agent.tools import tool_specs
 from pipelines.tts import TTSError, resolve_voice
@@ -70,14 +72,18 @@ def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, 
         for field_, name in needed.items()
         if name is not None and not environ.get(name)
     ]
-    voice = tenant.voice
-    if voice.engine == "openai" and settings.llm_base_url is None:
-        problems.append(f"voice: openai/{voice.voice} needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)")
-    elif voice.engine == "piper":
-        try:
-            resolve_voice(voice.voice)
-        except TTSError:
-            problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
+    for voice in voices_by_language(tenant.voice, tenant.language).values():
+        if voice.engine == "openai" and settings.llm_base_url is None and settings.speech_base_url is None:
+            problems.append(
+                f"voice: openai/{voice.voice} needs LEADCLOSE_LLM_BASE_URL or LEADCLOSE_SPEECH_BASE_URL"
+            )
+        elif voice.engine == "piper":
+            try:
+                resolve_voice(voice.voice)
+            except TTSError:
+                problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
+        elif voice.engine == "espeak" and shutil.which("espeak-ng") is None:
+            problems.append(f"voice: espeak/{voice.voice} needs espeak-ng (apt-get install espeak-ng)")
     return problems
 
 

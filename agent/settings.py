@@ -54,10 +54,17 @@ class Settings(BaseSettings):
     # History + summary per request (the system prompt is extra); older turns are summarized beyond it.
     llm_memory_tokens: int = Field(1200, ge=200, le=100_000)
 
-    stt_model: str = "tiny.en"
+    stt_model: str = "tiny.en"  # English notes (and every note of a business with one language)
+    # Engines per language over the defaults (English: STT_MODEL; Hindi: the bundled multilingual `base` when
+    # installed): a JSON object such as {"hi": "hosted:whisper-1"} (docs/speech.md). A tenant's `speech:` wins.
+    stt_languages: dict[str, str] = Field(default_factory=dict)
+    # The hosted speech endpoint (`hosted:` engines, `openai` voices); unset: the hosted LLM endpoint.
+    speech_base_url: AnyHttpUrl | None = None
+    speech_api_key: SecretStr | None = None
+    speech_timeout_s: float = Field(30.0, gt=0, le=300)
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"
-    tts_engine: Literal["piper", "openai"] = "piper"
+    tts_engine: Literal["piper", "openai", "espeak"] = "piper"
     tts_voice: str = "en_US-joe-medium"
     tts_model: str = "gpt-4o-mini-tts"  # openai engine only
 
