@@ -156,6 +156,15 @@ def words_of(text: str) -> list[str]:
     return unicodedata.normalize("NFC", kept).split()
 
 
+def echoes(text: str, prompt: str, run: int = 4) -> bool:
+    """Whether `text` says back a run of `run` words of the decoder's prompt (Whisper does that on unclear
+    audio: a robotic "मैसेज बंद करो" came out as "मैं आपकी क्या सहायता हूँ?"). Shorter shared runs ("कर सकता
+    हूँ") are everyday Hindi."""
+    words, prompted = words_of(text), words_of(prompt)
+    runs = {tuple(prompted[i : i + run]) for i in range(len(prompted) - run + 1)}
+    return any(tuple(words[i : i + run]) in runs for i in range(len(words) - run + 1))
+
+
 def garbled(text: str) -> float:
     """The share of words that cannot be words: one starting with a combining vowel sign ("ू", "ॉ"), which
     a Devanagari-only decoder emits when it would rather have written another script."""
@@ -308,11 +317,11 @@ class WhisperTranscriber:
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
 
-    def detect_language(self, pcm: Pcm) -> tuple[str, float]:
-        """The language of the first 30 s and its probability (multilingual models only)."""
+    def detect_language(self, pcm: Pcm) -> list[tuple[str, float]]:
+        """The languages of the first 30 s of speech, most probable first (multilingual models only)."""
         window = pcm.samples[: int(FULL_WINDOW_S * pcm.sample_rate)]
-        language, probability, _ = self._model.detect_language(window, vad_filter=True)
-        return str(language), float(probability)
+        _, _, ranked = self._model.detect_language(window, vad_filter=True)
+        return [(str(language), float(p)) for language, p in ranked]
 
     def transcribe(self, pcm: Pcm, language: str | None = None) -> Transcript:
         options: dict[str, Any] = {
@@ -344,6 +353,9 @@ class WhisperTranscriber:
         )
         text = " ".join(s.text for s in segments if s.text).strip()
         reason = guard.verdict(segments)
+        prompt = options.get("initial_prompt")
+        if not reason and prompt and echoes(text, prompt):
+            reason = "prompt_echo"
         status = TranscriptStatus.NOT_UNDERSTOOD if reason else TranscriptStatus.OK
         return Transcript(
             text=text if not reason else "",

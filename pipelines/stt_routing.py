@@ -32,8 +32,8 @@ HOSTED_PREFIX = "hosted:"
 # The multilingual model writes Hindi speech as Urdu now and then (15 % of the Hindi corpus is detected `ur`):
 # a note detected in a language the business does not serve is heard in the one it does.
 ALIASES: dict[str, str] = {"ur": "hi"}
-# Below this, the detected language is a guess: the note goes to the business's default language's engine,
-# whose guard refuses what it cannot hear.
+# A language the business does not serve, detected at least this sure, is refused; below it, the detection is a
+# guess and the served language the detector finds most likely gets the note (its guard refuses what it can't hear).
 MIN_DETECTION_PROBABILITY = 0.5
 
 
@@ -137,9 +137,9 @@ class LanguageRouter:
 
     With one language, or no multilingual detector, every note goes to the default language's engine (an
     English-only business pays nothing for detection and keeps tiny.en's guard against foreign speech). Else
-    the detector names the language of the first 30 s: a served language (or its alias) goes to its engine; a
-    confidently detected language the business does not serve is refused as `unsupported_language` (reported
-    in that language, so the reply can be picked for it); an unsure detection goes to the default engine."""
+    the detector ranks the languages of the first 30 s: a confidently detected language the business does not
+    serve is refused as `unsupported_language` (reported in that language); otherwise the served language with
+    the most probability (an alias's counted with it: Urdu's with Hindi) gets the note."""
 
     def __init__(
         self,
@@ -166,13 +166,23 @@ class LanguageRouter:
         """The language to hear `pcm` in and its engine (None: refuse, a language the business lacks)."""
         if self._detector is None or len(self._engines) == 1:
             return self._default, self._engines[self._default]
-        detected, probability = self._detector.detect_language(pcm)
-        language = detected if detected in self._engines else self._aliases.get(detected, detected)
-        if language in self._engines:
-            return language, self._engines[language]
-        if probability >= self._min_probability:
-            return detected, None
-        return self._default, self._engines[self._default]
+        ranked = self._detector.detect_language(pcm)
+        served: dict[str, float] = {}
+        for language, probability in ranked:
+            target = language if language in self._engines else self._aliases.get(language, language)
+            if target in self._engines:
+                served[target] = served.get(target, 0.0) + probability
+        top, probability = ranked[0] if ranked else (self._default, 0.0)
+        if (
+            top not in served
+            and self._aliases.get(top) not in served
+            and probability >= self._min_probability
+        ):
+            return top, None
+        if not served:
+            return self._default, self._engines[self._default]
+        language = max(served, key=served.__getitem__)  # Hindi heard as 0.3 Tamil, 0.25 Hindi, 0.2 Urdu: hi
+        return language, self._engines[language]
 
     def transcribe(self, pcm: Pcm) -> Transcript:
         language, engine = self.route(pcm)

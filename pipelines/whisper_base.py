@@ -57,13 +57,14 @@ def _part_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-def assemble(folder: Path | None = None) -> Path:
-    """Join the parts into `folder` (idempotent). Raises `ModelAssemblyError` on a missing part or a sha256
-    mismatch, leaving no half-written model behind."""
+def assemble(folder: Path | None = None, *, parts: tuple[Path, Path] | None = None) -> Path:
+    """Join the parts (the installed packages' data folders unless `parts` names others) into `folder`
+    (idempotent). Raises `ModelAssemblyError` on a missing part or a sha256 mismatch, leaving no half-written
+    model behind."""
     folder = folder or default_dir()
     if assembled(folder) is not None:
         return folder
-    first, second = (_part_dir(p) for p in _PARTS)
+    first, second = parts or (_part_dir(_PARTS[0]), _part_dir(_PARTS[1]))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / _MARKER).unlink(missing_ok=True)
     digest = hashlib.sha256()
