@@ -344,7 +344,9 @@ class TurnHandler:
         """An answer carries the AI disclosure when due, and goes out only if `may(reply)` still holds right
         before the send (a STOP that arrived meanwhile stops it)."""
         tenant_id = todo[0].payload["tenant"]
-        text, notice = await self._consent.outgoing(tenant_id, claim.conv, text, todo[-1].payload.get("text"))
+        # A voice note has no text: the disclosure takes the reply's language (a Hindi note, a Hindi notice).
+        said = todo[-1].payload.get("text") or text
+        text, notice = await self._consent.outgoing(tenant_id, claim.conv, text, said)
 
         async def still_allowed() -> None:
             await self._check(tenant_id, claim.conv, Purpose.REPLY)

@@ -395,8 +395,9 @@ _MAX_WINDOW_TOKENS = 220  # faster-whisper refuses prompt + max_new_tokens over 
 def script_token_ids(vocabulary: Mapping[str, int], scripts: frozenset[str]) -> list[int]:
     """Ids of the text tokens whose bytes belong to letters of `scripts`. Whisper's tokens are byte-level BPE
     (GPT-2's byte-to-character map): a token may hold only part of a letter's UTF-8 bytes, so a token is
-    matched by the UTF-8 lead bytes its script's letters start with."""
+    matched by the UTF-8 lead bytes its script's letters start with (or, for Latin, its ASCII letters)."""
     leads = {b for b in range(0xC2, 0xF5) if _lead_script(b) & scripts}
+    leads |= {b for b in range(0x80) if chr(b).isalpha() and script_of(chr(b)) in scripts}  # ASCII letters
     byte_of = _byte_decoder()
     return sorted(
         i

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
+    from agent.speech import SpeechEngines
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
 
@@ -128,6 +129,8 @@ async def running_stack(
     max_attempts: int = 3,
     concurrency: int = 4,
     key_store: Redis | None = None,
+    speech: SpeechEngines | None = None,
+    voices: Voices | None = None,
 ) -> AsyncIterator[Stack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
@@ -165,7 +168,7 @@ async def running_stack(
                 environ=os.environ,
             )
             # The bundled Piper voice, and one hosted voice (served by the LLM peer) a tenant may choose.
-            voices = Voices(
+            voices = voices or Voices(
                 synthesizer,
                 ("piper", BUNDLED_VOICE),
                 {("openai", "alloy"): OpenAISynthesizer(llm_client, voice="alloy")},
@@ -180,6 +183,7 @@ async def running_stack(
                 consent=privacy.gate,
                 tools=tools,
                 voices=voices,
+                speech=speech,
             )
             worker = Worker(
                 queue,
