@@ -84,6 +84,10 @@ def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, 
                 problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
         elif voice.engine == "espeak" and shutil.which("espeak-ng") is None:
             problems.append(f"voice: espeak/{voice.voice} needs espeak-ng (apt-get install espeak-ng)")
+    hosted = settings.speech_base_url or settings.llm_base_url
+    for language, engine in tenant.speech.items():
+        if engine.startswith("hosted:") and hosted is None:
+            problems.append(f"speech.{language}: {engine} needs LEADCLOSE_SPEECH_BASE_URL or LLM_BASE_URL")
     return problems
 
 

@@ -6,10 +6,11 @@ mistyped token cannot end up in a terminal scroll-back or a log collector.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A caller's utterance is a few seconds: whisper encodes a 20 s window instead of 30 s (tiny.en on 2 cores:
@@ -98,6 +99,17 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+
+    @field_validator("stt_languages")
+    @classmethod
+    def _engines(cls, value: dict[str, str]) -> dict[str, str]:
+        from pipelines.stt_routing import EngineSpec
+
+        for language, spec in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}", language):
+                raise ValueError("keys are language codes such as hi")
+            EngineSpec.parse(spec)
+        return value
 
 
 class SettingsError(Exception):

@@ -314,6 +314,10 @@ class WhisperTranscriber:
         self._suppressed: dict[frozenset[str], list[int]] = {}
 
     @property
+    def model(self) -> WhisperModel:
+        return self._model
+
+    @property
     def multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
 
