@@ -166,7 +166,10 @@ class LanguageRouter:
         """The language to hear `pcm` in and its engine (None: refuse, a language the business lacks)."""
         if self._detector is None or len(self._engines) == 1:
             return self._default, self._engines[self._default]
-        ranked = self._detector.detect_language(pcm)
+        return self.choose(self._detector.detect_language(pcm))
+
+    def choose(self, ranked: list[tuple[str, float]]) -> tuple[str, Engine | None]:
+        """The routing decision for the detector's ranking (most probable first)."""
         served: dict[str, float] = {}
         for language, probability in ranked:
             target = language if language in self._engines else self._aliases.get(language, language)
