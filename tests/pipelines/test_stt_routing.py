@@ -113,3 +113,14 @@ def test_engine_names_parse() -> None:
     assert EngineSpec.parse(" base ").name == "whisper:base"
     with pytest.raises(ValueError, match="hosted: needs a model"):
         EngineSpec.parse("hosted:")
+
+
+def test_routing_decisions_on_a_ranking(router: LanguageRouter) -> None:
+    """Urdu counts for Hindi; a guess (< 0.5) goes to the served language the detector likes most; a sure
+    unserved language is refused."""
+    assert router.choose([("ur", 0.6), ("hi", 0.3)])[0] == "hi"
+    assert router.choose([("ta", 0.3), ("hi", 0.25), ("ur", 0.2), ("en", 0.1)])[0] == "hi"
+    assert router.choose([("de", 0.4), ("en", 0.3), ("hi", 0.1)])[0] == "en"
+    assert router.choose([("de", 0.9), ("en", 0.05)]) == ("de", None)
+    assert router.choose([("ja", 0.45)])[0] == "en"  # nothing served in the ranking: the default language
+    assert router.choose([])[0] == "en"
