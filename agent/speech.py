@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 from agent.runtime import RuntimeConfigError
 from pipelines import whisper_base
 from pipelines.stt import MULTILINGUAL_MODEL, WhisperTranscriber, load_whisper
-from pipelines.stt_routing import Engine, EngineSpec, HostedEngine, LanguageRouter, WhisperEngine
+from pipelines.stt_routing import (
+    Engine,
+    EngineSpec,
+    HostedEngine,
+    LanguageRouter,
+    RefusingEngine,
+    WhisperEngine,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -92,6 +99,8 @@ class SpeechEngines:
             return found
 
     def _build(self, spec: EngineSpec) -> Engine:
+        if spec.refuses:
+            return RefusingEngine()
         if spec.hosted:
             if self._hosted is None:
                 raise SpeechConfigError(

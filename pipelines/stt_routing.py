@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pipelines.audio import Pcm
 
 HOSTED_PREFIX = "hosted:"
+REFUSE = "refuse"
 # The multilingual model writes Hindi speech as Urdu now and then (15 % of the Hindi corpus is detected `ur`):
 # a note detected in a language the business does not serve is heard in the one it does.
 ALIASES: dict[str, str] = {"ur": "hi"}
@@ -43,13 +44,15 @@ class SpeechError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class EngineSpec:
-    """`tiny.en`, `base`, `large-v3-turbo`, a model folder, or `hosted:<model>` (e.g. `hosted:whisper-1`)."""
+    """`tiny.en`, `base`, `large-v3-turbo`, a model folder, `hosted:<model>` (e.g. `hosted:whisper-1`), or
+    `refuse`."""
 
     model: str
     hosted: bool = False
 
     @classmethod
     def parse(cls, text: str) -> EngineSpec:
+        """`refuse` is an engine too: the language is detected and politely asked to be typed."""
         text = text.strip()
         if text.startswith(HOSTED_PREFIX):
             model = text.removeprefix(HOSTED_PREFIX).strip()
@@ -66,7 +69,11 @@ class EngineSpec:
     @property
     def name(self) -> str:
         """As reported in `Transcript.engine`."""
-        return str(self) if self.hosted else f"whisper:{self.model}"
+        return str(self) if self.hosted or self.refuses else f"whisper:{self.model}"
+
+    @property
+    def refuses(self) -> bool:
+        return not self.hosted and self.model == REFUSE
 
 
 class Engine(Protocol):
@@ -117,6 +124,25 @@ class HostedEngine:
             segments=(),
             status=TranscriptStatus.NOT_UNDERSTOOD if reason else TranscriptStatus.OK,
             reason=reason,
+            engine=self.name,
+        )
+
+
+class RefusingEngine:
+    """For a language the business serves but no engine here hears well enough to answer from (say, Hindi
+    with only the bundled base): the note is detected, not transcribed, and the person is asked, in their
+    language, to type it or call."""
+
+    name = REFUSE
+
+    def transcribe(self, pcm: Pcm, language: str) -> Transcript:
+        return Transcript(
+            text="",
+            language=language,
+            duration_s=pcm.duration_s,
+            segments=(),
+            status=TranscriptStatus.NOT_UNDERSTOOD,
+            reason="no_engine",
             engine=self.name,
         )
 

@@ -189,3 +189,26 @@ async def test_a_language_the_business_does_not_serve_gets_its_own_fallback(
     assert voice_note["type"] == "audio"
     assert copy["text"]["body"].endswith(stack.tenants.get("default")[0].fallbacks.not_understood)
     assert NOT_UNDERSTOOD["hi"] not in copy["text"]["body"]
+
+
+@pytest.mark.parametrize(
+    "hindi_stack",
+    [{"speech": {"hi": "refuse"}, "voice": HINDI_VOICE, "replies": {"audio": "voice_and_text"}}],
+    indirect=True,
+)
+async def test_a_hindi_note_no_engine_may_answer_gets_please_type_it_in_hindi(
+    hindi_stack: Stack, peer: SpeechPeer, corpus: list[Clip]
+) -> None:
+    """`speech: {hi: refuse}` (an offline business that will not answer from the bundled base's Hindi): the
+    note is detected as Hindi and answered with the built-in Hindi "please type it or call us", by the Hindi
+    voice, without an LLM call or a transcript."""
+    stack = hindi_stack
+    heard_before = len(peer.transcriptions)
+    await stack.post(wh.payload(messages=[_note(stack, corpus, "hi/1041_088.ogg", "2000000004")]))
+    await eventually(lambda: len(stack.graph.messages) == 2, within_s=120)
+    assert not stack.llm.requests
+    assert len(peer.transcriptions) == heard_before
+    voice_note, copy = stack.graph.messages
+    assert voice_note["type"] == "audio"
+    assert copy["text"]["body"].endswith(NOT_UNDERSTOOD["hi"])
+    assert peer.speeches[-1]["voice"] == "hi"

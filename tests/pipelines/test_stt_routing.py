@@ -13,7 +13,14 @@ from openai import OpenAI
 
 from pipelines.audio import decode
 from pipelines.stt import in_scripts
-from pipelines.stt_routing import EngineSpec, HostedEngine, LanguageRouter, SpeechError, WhisperEngine
+from pipelines.stt_routing import (
+    EngineSpec,
+    HostedEngine,
+    LanguageRouter,
+    RefusingEngine,
+    SpeechError,
+    WhisperEngine,
+)
 from tests.speech_peer import serve_speech_peer
 
 if TYPE_CHECKING:
@@ -124,3 +131,17 @@ def test_routing_decisions_on_a_ranking(router: LanguageRouter) -> None:
     assert router.choose([("de", 0.9), ("en", 0.05)]) == ("de", None)
     assert router.choose([("ja", 0.45)])[0] == "en"  # nothing served in the ranking: the default language
     assert router.choose([])[0] == "en"
+
+
+def test_a_language_set_to_refuse_is_detected_and_asked_to_be_typed(
+    corpus: list[Clip], transcriber: WhisperTranscriber, multilingual: WhisperTranscriber
+) -> None:
+    engines = {"en": WhisperEngine("whisper:tiny.en", transcriber), "hi": RefusingEngine()}
+    heard = LanguageRouter(engines, "en", multilingual).transcribe(_clip(corpus, "hi/1041_088.ogg"))
+    assert (heard.language, heard.understood, heard.reason, heard.engine) == (
+        "hi",
+        False,
+        "no_engine",
+        "refuse",
+    )
+    assert EngineSpec.parse("refuse").refuses
