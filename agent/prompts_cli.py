@@ -166,7 +166,9 @@ async def try_prompt(
         text, transcript = message or "", None
         if audio is not None:
             try:
-                transcript = await runtime.runner.transcribe(await asyncio.to_thread(audio.read_bytes), {})
+                router = await asyncio.to_thread(runtime.speech.for_tenant, tenant)  # as the worker hears it
+                data = await asyncio.to_thread(audio.read_bytes)
+                transcript = await runtime.runner.transcribe(data, {}, router)
             except AudioError as exc:
                 result = TurnResult(Outcome.AUDIO_REJECTED, config.fallbacks.for_audio(exc.problem))
                 return TryReport(tenant_id, runtime.llm_base_url, result, tools)
