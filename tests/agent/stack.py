@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
+    from agent.speech import SpeechEngines
     from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
@@ -133,6 +134,8 @@ async def running_stack(
     concurrency: int = 4,
     key_store: Redis | None = None,
     pii: PiiGuard | None = None,
+    speech: SpeechEngines | None = None,
+    voices: Voices | None = None,
 ) -> AsyncIterator[Stack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
@@ -172,7 +175,7 @@ async def running_stack(
                 environ=os.environ,
             )
             # The bundled Piper voice, and one hosted voice (served by the LLM peer) a tenant may choose.
-            voices = Voices(
+            voices = voices or Voices(
                 synthesizer,
                 ("piper", BUNDLED_VOICE),
                 {("openai", "alloy"): OpenAISynthesizer(llm_client, voice="alloy")},
@@ -187,6 +190,7 @@ async def running_stack(
                 consent=privacy.gate,
                 tools=tools,
                 voices=voices,
+                speech=speech,
             )
             worker = Worker(
                 queue,
