@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-
 # Words that head a form field or a line but are no one's name ("Note: …", "Budget: 80L").
 LABEL_WORDS = frozenset(
     {
@@ -33,9 +32,9 @@ LABEL_WORDS = frozenset(
         "church", "masjid", "park", "garden", "complex", "centre", "center", "hall", "office", "branch", "nagar",
         "colony", "enclave", "heights", "residency", "apartments", "society", "estate", "phase", "sector", "paytm",
         "phonepe", "gpay", "jio", "airtel", "vodafone", "uber", "ola", "rapido", "blinkit", "zepto", "meesho",
-        "myntra", "nykaa", "bigbasket", "dunzo", "ajio", "whatsapp", "instagram", "facebook", "youtube", "reception",
+        "myntra", "nykaa", "bigbasket", "dunzo", "ajio", "instagram", "facebook", "youtube", "reception",
         "diwali", "deepavali", "holi", "eid", "christmas", "navratri", "pongal", "onam", "dussehra", "rakhi", "lohri",
-        "baisakhi", "ganeshotsav", "durga", "puja", "pooja", "chai", "coffee", "paneer", "biryani", "thali", "lassi"
+        "baisakhi", "ganeshotsav", "chai", "coffee", "paneer", "biryani", "thali", "lassi"
     }
 )  # fmt: skip
 

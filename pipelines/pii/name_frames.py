@@ -48,8 +48,6 @@ def _listed(word: str) -> bool:
     return is_known_name_part(word) or is_world_given_name(word) or is_world_surname(word)
 
 
-
-
 _CONTRACTIONS = frozenset({"m", "s", "re", "ve", "ll", "d", "t"})
 
 
@@ -105,7 +103,8 @@ _SURE_LABEL = re.compile(
 )
 # "papa ka naam …", "meri beti ka naam … hai", "मेरी माँ का नाम … है": a possessive then "name".
 _POSSESSIVE_NAME = re.compile(
-    r"(?<!\w)(?:ka|ki|ke|uska|uski|unka|unki|iska|inka|aapka|apka|tumhara|tera)[ \t]++(?:naam|nam)[ \t]++(?:hai[ \t]++)?|(?:का|की|के)[ \t]++नाम[ \t]++(?:है[ \t]++)?",
+    r"(?<!\w)(?:ka|ki|ke|uska|uski|unka|unki|iska|inka|aapka|apka|tumhara|tera)[ \t]++(?:naam|nam)[ \t]++"
+    r"(?:hai[ \t]++)?|(?:का|की|के)[ \t]++नाम[ \t]++(?:है[ \t]++)?",
     _FLAGS,
 )
 # A label without a separator ("Patient Abebe Tesfaye", "booking under …"): only a name-like word.
@@ -232,7 +231,8 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
     _KIN_OF: frozenset({"s", "d", "w", "c", "son", "daughter", "wife", "husband"}),
     _HEADER: frozenset({"from", "to", "cc", "bcc", "attn"}),
     _SIGN_OFF: frozenset(
-        {"best", "warm", "kind", "many", "thanks", "thx", "thank", "dhanyavaad", "shukriya", "regards", "cheers", "sincerely", "yours", "signed", "sent",
+        {"best", "warm", "kind", "many", "thanks", "thx", "thank", "dhanyavaad", "shukriya", "regards", "cheers",
+         "sincerely", "yours", "signed", "sent",
          "love", "warmly"}
     ),
 }  # fmt: skip
@@ -265,7 +265,9 @@ class FramedPersonDetector:
         for _ in range(_MAX_LISTED):
             sep = _AND.match(text, cursor)
             joined = sep is not None and sep.end() > cursor and sep.group().strip() not in ("", "/")
-            found = self._words(text, sep.end(), loose=False, fill=False) if sep is not None and joined else None
+            found = (
+                self._words(text, sep.end(), loose=False, fill=False) if sep is not None and joined else None
+            )
             if sep is None or found is None:
                 return
             start, end, words = found
@@ -313,7 +315,9 @@ class FramedPersonDetector:
             for m in _CUE.finditer(text):
                 span = self._before(text, m.start())
                 # "Ganesh ji ki murti" is about the god
-                if span is not None and not (m.group().split()[0].lower() in ("ji", "jee") and span.value in DEITIES):
+                if span is not None and not (
+                    m.group().split()[0].lower() in ("ji", "jee") and span.value in DEITIES
+                ):
                     yield span
         for m in _GREETING.finditer(text) if present(_GREETING) else ():
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
@@ -404,7 +408,7 @@ class FramedPersonDetector:
 
     @staticmethod
     def _thing_named(text: str, end: int, names: list[str]) -> bool:
-        """"Hi Kiran lamp in 9 watt", "Hey Sunny side up egg tray": a greeting, no comma, then a one-word name
+        """ "Hi Kiran lamp in 9 watt", "Hey Sunny side up egg tray": a greeting, no comma, then a one-word name
         with a lower-case noun after it is a product asked about, not a person greeted."""
         after = _LOWER_WORD.match(text, end)
         noun = after.group(1) if after is not None else ""
@@ -428,7 +432,14 @@ class FramedPersonDetector:
         if not _namey(last):
             return None
         start = tokens[-1].start()
-        if len(tokens) > 1 and text[tokens[-2].end() : start] == " " and _namey(tokens[-2].group()):
+        previous = tokens[-2].group() if len(tokens) > 1 else ""
+        if (
+            previous
+            and text[tokens[-2].end() : start] == " "
+            and previous[:1].isupper()
+            and last[:1].isupper()
+            and _namey(previous)
+        ):
             start = tokens[-2].start()
         return Span(start, end, self.type, " ".join(text[start:end].lower().split()))
 

@@ -1,0 +1,73 @@
+"""Names by the words around them, round 2 of issue 17: honorific and Hinglish cues after a name, verbs and kin
+forms before it, header lines, mentions, lists, lower-case self-introductions and last lines. Every name here is
+in no lexicon; the negatives are the false alarms round 1 left (names that are also words, teams, brands)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.pii import EntityType, Minimizer
+from tests.pipelines.pii.test_name_frames import _unlisted
+
+_MINIMIZER = Minimizer()
+
+
+def _persons(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in _MINIMIZER.scan(text) if s.type is EntityType.PERSON]
+
+
+CUES = [
+    ("honorific after", "Drevanti ji ne bola tha kal aayenge", "Drevanti"),
+    ("bhai after", "Tovrimba bhai ka order ready hai?", "Tovrimba"),
+    ("sir after", "Quorvel sir, when can we meet?", "Quorvel"),
+    ("ko + verb", "Zembrani ko bolo call kare", "Zembrani"),
+    ("se + verb", "maine Ozirra se baat ki thi", "Ozirra"),
+    ("ne + verb", "Drevanti ne bheja tha documents", "Drevanti"),
+    ("possessive 's", "Quorvel's number is not reachable", "Quorvel"),
+    ("verb object", "ask Tovrimba to send the cheque", "Tovrimba"),
+    ("verb object, call", "please call Drevanti on Monday", "Drevanti"),
+    ("kin form", "Quorvel S/o tandimbe velkhani", "tandimbe velkhani"),
+    ("header line", "From: Ozirra Velkhani\nplease see the plan", "Ozirra Velkhani"),
+    ("mention", "@Quorvel please check the invoice", "Quorvel"),
+    ("list after a frame", "CC: Quorvel Tandimbe, Ozirra Velkhani", "Ozirra Velkhani"),
+    ("list with and", "please call Drevanti and Zembrani today", "Zembrani"),
+    ("lower-case self-introduction", "i am quorvel, need 2bhk", "quorvel"),
+    ("lower-case this is ... from", "this is ozirra from pune", "ozirra"),
+    ("possessive pronoun + naam", "uska naam zembrani hai", "zembrani"),
+    ("answer to a name question", "Your name?\nQuorvel Tandimbe", "Quorvel Tandimbe"),
+    ("thanks, then the last line", "ok will pay tomorrow, thanks\nquorvel", "quorvel"),
+    ("ok + name", "ok Tovrimba, noted", "Tovrimba"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "name"), CUES, ids=[k for k, _, _ in CUES])
+def test_names_by_cue_not_in_any_lexicon(kind: str, text: str, name: str) -> None:
+    _unlisted(name)
+    assert name in _persons(text), kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "visit gmail.com for more",  # a listed surname that is a common word, after "for"
+        "Regards,\nTeam Sunrise",  # a team signs off
+        "Thanks,\nAccounts Department",
+        "Hi Kiran lamp in 9 watt",  # a name that is also a product, before a noun
+        "Hey Sunny side up egg tray",
+        "Monday here.",
+        "Ganesh ji ki murti chahiye",  # the god, not a person
+        "Happy Diwali ji",
+        "Amazon ne bheja",
+        "Paytm se bhej diya",
+        "Saturday ko bolo",
+        "I am coming tomorrow",
+        "i am fine, thanks",
+        "this is urgent",
+        "okay, will it be delivered by friday?",
+        "call Customer Care",
+        "CC: Sales Team",
+        "thanks Team",
+    ],
+)
+def test_no_name_in_words_around_cues(text: str) -> None:
+    assert _persons(text) == []
