@@ -241,6 +241,7 @@ _FIELD_END = re.compile(r"[ \t]*+(?:$|\n|[|,;.!/]|(?:hai|है)(?!\w))", re.IGN
 _SELF_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n|(?:from|here|speaking)(?!\w))", re.IGNORECASE)
 _HONORIFIC_AFTER = re.compile(r"[ \t]++(?:जी|ji)(?!\w)", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
+_MESSAGE_END = re.compile(r"[ \t.!]*+\Z")
 _LOWER_WORD = re.compile(r" ([a-z]{3,}+)(?![\w'’-])")
 
 
@@ -420,7 +421,7 @@ class FramedPersonDetector:
         if "\n" not in sign_off.group():
             return
         found = self._words(text, sign_off.end(), loose=True, fill=True)
-        if found is not None and not text[found[1] :].strip(" \t.!"):
+        if found is not None and _MESSAGE_END.match(text, found[1]):
             yield Span(found[0], found[1], self.type, " ".join(found[2]))
 
     def _before(self, text: str, end: int) -> Span | None:
