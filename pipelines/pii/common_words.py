@@ -32,7 +32,8 @@ LABEL_WORDS = frozenset(
         "church", "masjid", "park", "garden", "complex", "centre", "center", "hall", "office", "branch", "nagar",
         "colony", "enclave", "heights", "residency", "apartments", "society", "estate", "phase", "sector", "paytm",
         "phonepe", "gpay", "jio", "airtel", "vodafone", "uber", "ola", "rapido", "blinkit", "zepto", "meesho",
-        "myntra", "nykaa", "bigbasket", "dunzo", "ajio", "instagram", "facebook", "youtube", "reception",
+        "myntra", "nykaa", "bigbasket", "dunzo", "ajio", "instagram", "facebook", "youtube", "reception", "spouse",
+        "guardian", "agent", "broker", "poc", "doctor", "consultant", "visitor", "driver", "bride", "groom",
         "diwali", "deepavali", "holi", "eid", "christmas", "navratri", "pongal", "onam", "dussehra", "rakhi", "lohri",
         "baisakhi", "ganeshotsav", "chai", "coffee", "paneer", "biryani", "thali", "lassi"
     }

@@ -97,8 +97,10 @@ _SURE_LABEL = re.compile(
     r"(?<![\w-])(?:full\s+name|naam|name|lead(?:\s+name)?|patient(?:\s+name)?|customer(?:\s+name)?|"
     r"client(?:\s+name)?|guest(?:\s+name)?|contact\s+(?:person|name)|applicant(?:\s+name)?|beneficiary|owner|"
     r"student(?:\s+name)?|passenger(?:\s+name)?|nominee|policy\s?holder|account\s+holder|attendee|candidate|"
-    r"member|tenant|buyer|booked\s+by|sent\s+by|submitted\s+by|ordered\s+by|नाम|मरीज़?|मरीज)"
-    r"[ \t]*+(?:[:=\-–|][ \t]*+|\??\n[ \t]*+)",
+    r"member|tenant|buyer|booked\s+by|sent\s+by|submitted\s+by|ordered\s+by|contact|co-applicant|spouse|guardian|"
+    r"agent|broker|poc|doctor|consultant|visitor|driver|bride|groom|referred\s+by|assigned\s+to|"
+    r"नाम|मरीज़?|मरीज)"
+    r"[ \t]*+\*{0,2}+(?:[:=\-–|]\*{0,2}+[ \t]*+|\??\n[ \t]*+)",
     _FLAGS,
 )
 # "papa ka naam …", "meri beti ka naam … hai", "मेरी माँ का नाम … है": a possessive then "name".
@@ -109,7 +111,7 @@ _POSSESSIVE_NAME = re.compile(
 )
 # A label without a separator ("Patient Abebe Tesfaye", "booking under …"): only a name-like word.
 _LABEL = re.compile(
-    r"(?<![\w-])(?:patient|beneficiary|applicant|passenger|nominee|attendee|guest|policy\s?holder|"
+    r"(?<![\w-])(?:name|patient|beneficiary|applicant|passenger|nominee|attendee|guest|policy\s?holder|"
     r"booking\s+under|booked\s+by|sent\s+by|signed\s+by|in\s+the\s+name\s+of|on\s+behalf\s+of|attention|attn)"
     r"[ \t]++(?:is[ \t]++|named[ \t]++)?",
     _FLAGS,
@@ -144,6 +146,20 @@ _OBJECT = re.compile(
     r"ref(?:erence)?[ \t]++by|introduced[ \t]++by|recommended[ \t]++by|reference[ \t]*+:)[ \t]++",
     _FLAGS,
 )
+# Titles before a name ("Adv. Quorvel Tandimbe", "Capt. Ozirra"); the short ones need their dot.
+_TITLE = re.compile(
+    r"(?<![\w.])(?:(?:mr|mrs|ms|mx|dr|prof|shri|shree|sri|smt|sushri|kumari|mister|janab|begum|late|sardar|"
+    r"pandit|capt|captain|col|colonel|major|adv|advocate)\.?|(?:er|pt|sh|km|lt|maj|insp|rev|fr)\.)[ \t]++",
+    _FLAGS,
+)
+# "my son's name is …", "her husband's name: …": sure, whatever the case.
+_RELATIVE_NAME = re.compile(
+    rf"(?<!\w)(?:my|our|his|her|their)[ \t]++(?:{_RELATIVES})['’]s[ \t]++name[ \t]*+(?:is[ \t]++|[:\-][ \t]*+)",
+    _FLAGS,
+)
+# "main Ozirra hoon", "मैं Ozirra हूँ": the words between are the name.
+_MAIN = re.compile(r"(?<!\w)(?:main|mai|मैं)[ \t]++", _FLAGS)
+_HOON = re.compile(r"[ \t]++(?:hoon|hun|hu|hoo|हूँ|हूं|हु)(?!\w)", _FLAGS)
 # Indian forms' kin: "S/o", "D/o", "W/o", "C/o", "son of": the value is a name, whatever its case.
 _KIN_OF = re.compile(
     r"(?<![\w/])(?:[sdwc][ \t]*+/[ \t]*+o|(?:son|daughter|wife|husband)[ \t]++of)[ \t]*+[.:]?[ \t]*+", _FLAGS
@@ -161,13 +177,15 @@ _CUE = re.compile(
     r"|[ \t]++(?:ko|se|ne|को|से|ने)[ \t]++(?:bolo|bol|bolna|bata|batao|batana|bataya|call|phone|baat|bheja|bheji|"
     r"bhejo|bhej|bola|boli|kaha|diya|di|dena|do|de|milo|milna|mil|pucho|puchho|poocho|puchna|बोलो|बोल|बता|बताओ|"
     r"कॉल|फोन|फ़ोन|बात|भेजा|भेजी|बोला|बोली|कहा|दिया|दी|देना|मिलो|पूछो)"
+    r"|[ \t]++(?:ka|ki|ke|का|की|के)[ \t]++(?:number|no|phone|mobile|contact|naam|booking|order|payment|"
+    r"birthday|shaadi|wife|husband|beta|beti|नंबर|नाम|फोन)"
     r"|['’]s[ \t]++(?:number|phone|mobile|no|contact|address|email|mail|whatsapp|wife|husband|son|daughter|"
     r"mother|father|flat|house|birthday|dob|order|booking))(?!\w)",
     _FLAGS,
 )
 _CUE_WORDS = frozenset(
     {"ji", "jee", "bhai", "bhaiya", "bhaiyya", "bhaisahab", "sir", "madam", "ma", "maam", "sahab", "saheb", "saab",
-     "sahib", "didi", "bhabhi", "aunty", "uncle", "garu", "anna", "akka", "ko", "se", "ne", "s"}
+     "sahib", "didi", "bhabhi", "aunty", "uncle", "garu", "anna", "akka", "ko", "se", "ne", "s", "ka", "ki", "ke"}
 )  # fmt: skip
 # A list goes on: "with Kwame, Quorvel and Ozirra", "Quorvel aur Tandimbe".
 _AND = re.compile(r"[ \t]*+(?:,|&|/)?[ \t]*+(?:(?:and|aur|or|evam|और)[ \t]++)?", _FLAGS)
@@ -195,7 +213,10 @@ _THANKS_LINE = re.compile(
 )
 # "Kwame Mensah: can you deliver by 6?": up to three words at the start of a line, then a colon.
 _SPEAKER = re.compile(
-    rf"(?:^|(?<=\n))[ \t]*+(?P<name>{_LETTER}++(?:[ .'’-]{{1,2}}{_LETTER}++){{0,2}}+):[ \t]", _FLAGS
+    r"(?:^|(?<=\n))[ \t]*+(?:\[[\d:/,. apmAPM]{1,30}+\][ \t]*+|"
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}+,?[ \t]++\d{1,2}:\d{2}(?::\d{2})?+(?:[ \t]*+[apAP][mM])?+[ \t]*+-[ \t]*+)?+"
+    rf"(?P<name>{_LETTER}++(?:[ .'’-]{{1,2}}{_LETTER}++){{0,2}}+):[ \t]",
+    _FLAGS,
 )
 # "G. Garcia", "R. K. Lakshmanan"
 _INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ \t]?){1,3}+(?=[A-Z][a-z])")
@@ -207,7 +228,9 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
     _SURE_LABEL: frozenset(
         {"full", "naam", "name", "lead", "patient", "customer", "client", "guest", "contact", "applicant",
          "beneficiary", "owner", "student", "passenger", "nominee", "policy", "policyholder", "account",
-         "attendee", "candidate", "member", "tenant", "buyer", "booked", "sent", "submitted", "ordered"}
+         "attendee", "candidate", "member", "tenant", "buyer", "booked", "sent", "submitted", "ordered",
+         "co", "spouse", "guardian", "agent", "broker", "poc", "doctor", "consultant", "visitor", "driver",
+         "bride", "groom", "referred", "assigned"}
     ),
     _POSSESSIVE_NAME: frozenset(
         {"ka", "ki", "ke", "uska", "uski", "unka", "unki", "iska", "inka", "aapka", "apka", "tumhara", "tera"}
@@ -229,6 +252,13 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
          "named", "referred", "ref", "reference", "introduced", "recommended"}
     ),
     _KIN_OF: frozenset({"s", "d", "w", "c", "son", "daughter", "wife", "husband"}),
+    _TITLE: frozenset(
+        {"mr", "mrs", "ms", "mx", "dr", "prof", "shri", "shree", "sri", "smt", "sushri", "kumari", "mister", "janab",
+         "begum", "late", "sardar", "pandit", "capt", "captain", "col", "colonel", "major", "adv", "advocate", "er",
+         "pt", "sh", "km", "lt", "maj", "insp", "rev", "fr"}
+    ),
+    _RELATIVE_NAME: frozenset({"my", "our", "his", "her", "their"}),
+    _MAIN: frozenset({"main", "mai"}),
     _HEADER: frozenset({"from", "to", "cc", "bcc", "attn"}),
     _SIGN_OFF: frozenset(
         {"best", "warm", "kind", "many", "thanks", "thx", "thank", "dhanyavaad", "shukriya", "regards", "cheers",
@@ -277,7 +307,8 @@ class FramedPersonDetector:
             listed_on = (after is not None and after.end() > end and after.group().strip() != "") or bool(
                 _LINE_END.match(text, end)
             )
-            if not (conjunction or _listed(words[0]) or listed_on):
+            cased = text[start].isupper() or not text[start].isascii()  # "Rohan Bansal, pooja ke liye …"
+            if not (conjunction or (cased and (_listed(words[0]) or listed_on))):
                 return
             yield Span(start, end, self.type, " ".join(words))
             cursor = end
@@ -289,10 +320,10 @@ class FramedPersonDetector:
         def present(pattern: re.Pattern[str]) -> bool:
             return words is None or not words.isdisjoint(_FIRST_WORDS[pattern])
 
-        for pattern in (_SURE_LABEL, _POSSESSIVE_NAME, _KIN_OF):
+        for pattern in (_SURE_LABEL, _POSSESSIVE_NAME, _KIN_OF, _RELATIVE_NAME):
             for m in pattern.finditer(text) if present(pattern) else ():
                 yield from self._name(text, m.end(), loose=True)
-        for pattern in (_LABEL, _RELATION, _ADDRESS_FORM, _OBJECT, _HEADER):
+        for pattern in (_LABEL, _RELATION, _ADDRESS_FORM, _OBJECT, _HEADER, _TITLE):
             for m in pattern.finditer(text) if present(pattern) else ():
                 yield from self._name(text, m.end(), loose=False)
         for m in _RECIPIENT.finditer(text) if present(_RECIPIENT) else ():
@@ -309,6 +340,10 @@ class FramedPersonDetector:
                 if found is None or not _SELF_END.match(text, found[1]):
                     continue
             if _listed(found[2][0]) or len(found[2]) > 1 or _SELF_END.match(text, found[1]):
+                yield Span(found[0], found[1], self.type, " ".join(found[2]))
+        for m in _MAIN.finditer(text) if present(_MAIN) else ():
+            found = self._words(text, m.end(), loose=True, fill=True)
+            if found is not None and len(found[2]) < 3 and _HOON.match(text, found[1]):
                 yield Span(found[0], found[1], self.type, " ".join(found[2]))
         for m in _MENTION.finditer(text) if "@" in text else ():
             yield from self._name(text, m.end(), loose=False)
@@ -418,7 +453,7 @@ class FramedPersonDetector:
     def _last_line(self, text: str, sign_off: re.Match[str]) -> Iterator[Span]:
         """After a sign-off that ends its line, plain words in any case that fill the message's last line
         ("Regards,\nquorvel tandimbe")."""
-        if "\n" not in sign_off.group():
+        if "\n" not in sign_off.group() and "," not in sign_off.group():
             return
         found = self._words(text, sign_off.end(), loose=True, fill=True)
         if found is not None and _MESSAGE_END.match(text, found[1]):

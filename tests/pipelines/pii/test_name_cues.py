@@ -37,6 +37,17 @@ CUES = [
     ("answer to a name question", "Your name?\nQuorvel Tandimbe", "Quorvel Tandimbe"),
     ("thanks, then the last line", "ok will pay tomorrow, thanks\nquorvel", "quorvel"),
     ("ok + name", "ok Tovrimba, noted", "Tovrimba"),
+    ("title with its dot", "Adv. Quorvel Tandimbe will file it", "Quorvel Tandimbe"),
+    ("title, initials glued", "Mr. R.K. Tandimbe", "R.K. Tandimbe"),
+    ("relative's name", "my son's name is ozirra", "ozirra"),
+    ("main ... hoon", "main Ozirra hoon, flat dekhna hai", "Ozirra"),
+    ("ka + a person's thing", "yeh Ozirra ka number hai", "Ozirra"),
+    ("role label", "Spouse: Quorvel", "Quorvel"),
+    ("bold label", "*Name:* Ozirra Velkhani", "Ozirra Velkhani"),
+    ("label without separator", "Name Quorvel Tandimbe, age 34", "Quorvel Tandimbe"),
+    ("WhatsApp export, bracketed time", "[10:32] Ozirra Velkhani: price?", "Ozirra Velkhani"),
+    ("WhatsApp export, date and time", "12/03/24, 10:32 - Ozirra Velkhani: is it available", "Ozirra Velkhani"),
+    ("sign-off with comma, lower case", "warm regards, quorvel", "quorvel"),
 ]
 
 
@@ -67,7 +78,12 @@ def test_names_by_cue_not_in_any_lexicon(kind: str, text: str, name: str) -> Non
         "call Customer Care",
         "CC: Sales Team",
         "thanks Team",
+        "Spouse: yes",
     ],
 )
 def test_no_name_in_words_around_cues(text: str) -> None:
     assert _persons(text) == []
+
+
+def test_a_comma_alone_does_not_carry_a_name_on_to_a_lower_case_word() -> None:
+    assert _persons("myself Rohan Bansal, pooja ke liye samagri chahiye") == ["Rohan Bansal"]
