@@ -46,7 +46,11 @@ CUES = [
     ("bold label", "*Name:* Ozirra Velkhani", "Ozirra Velkhani"),
     ("label without separator", "Name Quorvel Tandimbe, age 34", "Quorvel Tandimbe"),
     ("WhatsApp export, bracketed time", "[10:32] Ozirra Velkhani: price?", "Ozirra Velkhani"),
-    ("WhatsApp export, date and time", "12/03/24, 10:32 - Ozirra Velkhani: is it available", "Ozirra Velkhani"),
+    (
+        "WhatsApp export, date and time",
+        "12/03/24, 10:32 - Ozirra Velkhani: is it available",
+        "Ozirra Velkhani",
+    ),
     ("sign-off with comma, lower case", "warm regards, quorvel", "quorvel"),
 ]
 
