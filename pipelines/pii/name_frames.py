@@ -112,8 +112,9 @@ _POSSESSIVE_NAME = re.compile(
 # A label without a separator ("Patient Abebe Tesfaye", "booking under …"): only a name-like word.
 _LABEL = re.compile(
     r"(?<![\w-])(?:name|patient|beneficiary|applicant|passenger|nominee|attendee|guest|policy\s?holder|"
-    r"booking\s+under|booked\s+by|sent\s+by|signed\s+by|in\s+the\s+name\s+of|on\s+behalf\s+of|attention|attn)"
-    r"[ \t]++(?:is[ \t]++|named[ \t]++)?",
+    r"booking\s+under|booked\s+by|sent\s+by|signed\s+by|in\s+the\s+name\s+of|on\s+behalf\s+of|attention|attn|"
+    r"(?:is|booked|booking|it)\s+under(?:\s+the\s+name(?:\s+of)?)?|under\s+the\s+name(?:\s+of)?)"
+    r"[ \t]++(?:is[ \t]++|named[ \t]++|name[ \t]++)?",
     _FLAGS,
 )
 _RELATIVES = (
@@ -149,7 +150,7 @@ _OBJECT = re.compile(
 # Titles before a name ("Adv. Quorvel Tandimbe", "Capt. Ozirra"); the short ones need their dot.
 _TITLE = re.compile(
     r"(?<![\w.])(?:(?:mr|mrs|ms|mx|dr|prof|shri|shree|sri|smt|sushri|kumari|mister|janab|begum|late|sardar|"
-    r"pandit|capt|captain|col|colonel|major|adv|advocate)\.?|(?:er|pt|sh|km|lt|maj|insp|rev|fr)\.)[ \t]++",
+    r"pandit|capt|captain|col|colonel|major|adv|advocate|doctor)\.?|(?:er|pt|sh|km|lt|maj|insp|rev|fr)\.)[ \t]++",
     _FLAGS,
 )
 # "my son's name is …", "her husband's name: …": sure, whatever the case.
@@ -237,7 +238,7 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
     ),
     _LABEL: frozenset(
         {"patient", "beneficiary", "applicant", "passenger", "nominee", "attendee", "guest", "policy",
-         "policyholder", "booking", "booked", "sent", "signed", "name", "behalf", "attention", "attn"}
+         "policyholder", "booking", "booked", "sent", "signed", "name", "behalf", "attention", "attn", "under"}
     ),
     _RELATION: frozenset({"my", "our", "his", "her", "meri", "mere", "mera", "hamari", "hamare", "apni", "apne"}),
     _GREETING: frozenset(
@@ -255,7 +256,7 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
     _TITLE: frozenset(
         {"mr", "mrs", "ms", "mx", "dr", "prof", "shri", "shree", "sri", "smt", "sushri", "kumari", "mister", "janab",
          "begum", "late", "sardar", "pandit", "capt", "captain", "col", "colonel", "major", "adv", "advocate", "er",
-         "pt", "sh", "km", "lt", "maj", "insp", "rev", "fr"}
+         "pt", "sh", "km", "lt", "maj", "insp", "rev", "fr", "doctor"}
     ),
     _RELATIVE_NAME: frozenset({"my", "our", "his", "her", "their"}),
     _MAIN: frozenset({"main", "mai"}),
@@ -268,9 +269,24 @@ _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
 }  # fmt: skip
 # Where a form field's value ends: the line, a field separator, or the "hai"/"है" that closes a Hindi frame.
 _FIELD_END = re.compile(r"[ \t]*+(?:$|\n|[|,;.!/]|(?:hai|है)(?!\w))", re.IGNORECASE)
+# A lower-case self-introduction goes on ("i am quorvel, need …", "this is ozirra from pune").
+_SELF_CLAUSE = re.compile(r"[ \t]*+(?:,|(?:from|here|speaking)(?!\w))", re.IGNORECASE)
 _SELF_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n|(?:from|here|speaking)(?!\w))", re.IGNORECASE)
 _HONORIFIC_AFTER = re.compile(r"[ \t]++(?:जी|ji)(?!\w)", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*+(?:[.!,;]|$|\n)")
+# What follows a lower-case name and not an adjective or a noun: a case marker, "ji", "will", "this side".
+_NAME_FOLLOWER = re.compile(r"[ \t]++(?:ka|ki|ke|ko|se|ne|ji|will|who|this[ \t]++side)(?!\w)", _FLAGS)
+# English word endings: no list can hold every English word, but "bringing", "graduated", "lives" are not names.
+_ENGLISH_ENDING = re.compile(
+    r"(?:ing|ed|ly|tion|sion|ment|ness|able|ible|ous|ive|ful|less|ist|ism|ity|ance|ence|[^s]s)\Z"
+)
+
+
+def _english_form(word: str) -> bool:
+    """An unlisted lower-case word with an English ending (transcripts are where these frames read lower case)."""
+    return not _listed(word) and bool(_ENGLISH_ENDING.search(word))
+
+
 _MESSAGE_END = re.compile(r"[ \t.!]*+\Z")
 _LOWER_WORD = re.compile(r" ([a-z]{3,}+)(?![\w'’-])")
 
@@ -325,7 +341,8 @@ class FramedPersonDetector:
                 yield from self._name(text, m.end(), loose=True)
         for pattern in (_LABEL, _RELATION, _ADDRESS_FORM, _OBJECT, _HEADER, _TITLE):
             for m in pattern.finditer(text) if present(pattern) else ():
-                yield from self._name(text, m.end(), loose=False)
+                framed = list(self._name(text, m.end(), loose=False))
+                yield from framed or self._lower_case(text, m.end())
         for m in _RECIPIENT.finditer(text) if present(_RECIPIENT) else ():
             found = self._words(text, m.end(), loose=False, fill=False)
             if found is not None and (_listed(found[2][0]) or (len(found[2]) > 1 and _surname(found[2][-1]))):
@@ -336,8 +353,11 @@ class FramedPersonDetector:
             # Chandrakant from yesterday's call", "I am Chandrakant, pay to …").
             if found is None:  # "i am quorvel, need 2bhk": a plain lower-case word that ends the clause
                 found = self._words(text, m.end(), loose=True, fill=False)
-                found = found if found is not None and len(found[2]) == 1 and len(found[2][0]) >= 3 else None
-                if found is None or not _SELF_END.match(text, found[1]):
+                one = found is not None and len(found[2]) == 1 and len(found[2][0]) >= 3
+                found = found if found is not None and one and not _english_form(found[2][0]) else None
+                if found is None or not _SELF_CLAUSE.match(text, found[1]):
+                    # "this is quorvel tandimbe calling": two plain words
+                    yield from (span for span in self._lower_case(text, m.end()) if " " in span.value)
                     continue
             if _listed(found[2][0]) or len(found[2]) > 1 or _SELF_END.match(text, found[1]):
                 yield Span(found[0], found[1], self.type, " ".join(found[2]))
@@ -449,6 +469,18 @@ class FramedPersonDetector:
         after = _LOWER_WORD.match(text, end)
         noun = after.group(1) if after is not None else ""
         return len(names) == 1 and noun not in STOP_WORDS and noun not in _CUE_WORDS and noun != ""
+
+    def _lower_case(self, text: str, position: int) -> Iterator[Span]:
+        """A transcript in lower case ("please register my mother ozirra velkhani for the camp"): after a frame,
+        two plain words, or one that a clause word follows ("my wife ozirra will come", "mere husband quorvel
+        ka number"); three plain words in a row are prose, not a name."""
+        found = self._words(text, position, loose=True, fill=True)
+        if found is None or not text[found[0]].islower() or len(found[2]) == 3 or len(found[2][0]) < 3:
+            return
+        if any(_english_form(w) for w in found[2]):
+            return
+        if len(found[2]) == 2 or _NAME_FOLLOWER.match(text, found[1]):
+            yield Span(found[0], found[1], self.type, " ".join(found[2]))
 
     def _last_line(self, text: str, sign_off: re.Match[str]) -> Iterator[Span]:
         """After a sign-off that ends its line, plain words in any case that fill the message's last line

@@ -52,6 +52,20 @@ CUES = [
         "Ozirra Velkhani",
     ),
     ("sign-off with comma, lower case", "warm regards, quorvel", "quorvel"),
+    (
+        "transcript, relation, two words",
+        "please register my mother ozirra velkhani for the camp",
+        "ozirra velkhani",
+    ),
+    ("transcript, relation, case marker", "mere husband quorvel ka number", "quorvel"),
+    ("transcript, self, two words", "hi this is quorvel tandimbe calling about the flat", "quorvel tandimbe"),
+    (
+        "transcript, booking under the name",
+        "the booking is under the name quorvel tandimbe",
+        "quorvel tandimbe",
+    ),
+    ("transcript, on behalf of", "i am calling on behalf of ozirra velkhani", "ozirra velkhani"),
+    ("title said as a word", "good morning this is doctor quorvel tandimbe", "quorvel tandimbe"),
 ]
 
 
@@ -83,6 +97,17 @@ def test_names_by_cue_not_in_any_lexicon(kind: str, text: str, name: str) -> Non
         "CC: Sales Team",
         "thanks Team",
         "Spouse: yes",
+        # lower-case words after a frame that are English, not names
+        "my mother tongue is marathi",
+        "i am bringing cash",
+        "my sister lives abroad",
+        "i am vegetarian",
+        "this is awesome",
+        "its raining here",
+        "my daughter graduated",
+        "the flat is under construction",
+        "patient is stable",
+        "ask for receipt",
     ],
 )
 def test_no_name_in_words_around_cues(text: str) -> None:
