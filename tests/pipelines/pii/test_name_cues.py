@@ -6,15 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.pii import EntityType, Minimizer
-from tests.pipelines.pii.test_name_frames import _unlisted
-
-_MINIMIZER = Minimizer()
-
-
-def _persons(text: str) -> list[str]:
-    return [text[s.start : s.end] for s in _MINIMIZER.scan(text) if s.type is EntityType.PERSON]
-
+from tests.pipelines.pii.test_name_frames import _persons, _unlisted
 
 CUES = [
     ("honorific after", "Drevanti ji ne bola tha kal aayenge", "Drevanti"),
