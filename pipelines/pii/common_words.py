@@ -35,7 +35,10 @@ LABEL_WORDS = frozenset(
         "myntra", "nykaa", "bigbasket", "dunzo", "ajio", "instagram", "facebook", "youtube", "reception", "spouse",
         "guardian", "agent", "broker", "poc", "doctor", "consultant", "visitor", "driver", "bride", "groom",
         "diwali", "deepavali", "holi", "eid", "christmas", "navratri", "pongal", "onam", "dussehra", "rakhi", "lohri",
-        "baisakhi", "ganeshotsav", "chai", "coffee", "paneer", "biryani", "thali", "lassi"
+        "baisakhi", "ganeshotsav", "builder", "developer", "secretary", "chairman", "president", "landlord",
+        "contractor", "plumber", "electrician", "carpenter", "watchman", "guard", "security", "caretaker", "accountant",
+        "lawyer", "principal", "teacher", "receptionist", "engineer", "architect", "ma", "said", "says", "told",
+        "chai", "coffee", "paneer", "biryani", "thali", "lassi"
     }
 )  # fmt: skip
 

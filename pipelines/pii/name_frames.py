@@ -188,6 +188,12 @@ _CUE_WORDS = frozenset(
     {"ji", "jee", "bhai", "bhaiya", "bhaiyya", "bhaisahab", "sir", "madam", "ma", "maam", "sahab", "saheb", "saab",
      "sahib", "didi", "bhabhi", "aunty", "uncle", "garu", "anna", "akka", "ko", "se", "ne", "s", "ka", "ki", "ke"}
 )  # fmt: skip
+# Verbs only people do, after a capitalized name: "Ozirra said she will pay", "Kasia Nowak called for a 3BHK".
+_VERB_WORDS = frozenset(
+    {"said", "says", "told", "asked", "replied", "mentioned", "messaged", "texted", "agreed", "wants", "wanted",
+     "called", "promised", "complained", "requested"}
+)  # fmt: skip
+_VERB_CUE = re.compile(rf"[ \t]++(?:{'|'.join(sorted(_VERB_WORDS))})(?!\w)")
 # A list goes on: "with Kwame, Quorvel and Ozirra", "Quorvel aur Tandimbe".
 _AND = re.compile(r"[ \t]*+(?:,|&|/)?[ \t]*+(?:(?:and|aur|or|evam|और)[ \t]++)?", _FLAGS)
 _MAX_LISTED = 6  # names read on after one found: bounded work per name
@@ -375,6 +381,10 @@ class FramedPersonDetector:
                     m.group().split()[0].lower() in ("ji", "jee") and span.value in DEITIES
                 ):
                     yield span
+        for m in _VERB_CUE.finditer(text) if words is None or not words.isdisjoint(_VERB_WORDS) else ():
+            span = self._before(text, m.start())
+            if span is not None and text[span.start].isupper():  # "Ozirra said", not "everyone said"
+                yield span
         for m in _GREETING.finditer(text) if present(_GREETING) else ():
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
             # it ends the clause ("hi siobhan, sending the docs").

@@ -57,6 +57,7 @@ CUES = [
         "quorvel tandimbe",
     ),
     ("transcript, on behalf of", "i am calling on behalf of ozirra velkhani", "ozirra velkhani"),
+    ("subject of a verb only people do", "Ozirra said she will pay tomorrow", "Ozirra"),
     ("title said as a word", "good morning this is doctor quorvel tandimbe", "quorvel tandimbe"),
 ]
 
@@ -100,6 +101,10 @@ def test_names_by_cue_not_in_any_lexicon(kind: str, text: str, name: str) -> Non
         "the flat is under construction",
         "patient is stable",
         "ask for receipt",
+        # roles before a verb only people do
+        "The Builder called",
+        "Landlord wants rent",
+        "Doctor said rest",
     ],
 )
 def test_no_name_in_words_around_cues(text: str) -> None:
