@@ -178,10 +178,10 @@ _CUE = re.compile(
     r"|[ \t]++(?:ko|se|ne|को|से|ने)[ \t]++(?:bolo|bol|bolna|bata|batao|batana|bataya|call|phone|baat|bheja|bheji|"
     r"bhejo|bhej|bola|boli|kaha|diya|di|dena|do|de|milo|milna|mil|pucho|puchho|poocho|puchna|बोलो|बोल|बता|बताओ|"
     r"कॉल|फोन|फ़ोन|बात|भेजा|भेजी|बोला|बोली|कहा|दिया|दी|देना|मिलो|पूछो)"
-    r"|[ \t]++(?:ka|ki|ke|का|की|के)[ \t]++(?:number|no|phone|mobile|contact|naam|booking|order|payment|"
+    r"|[ \t]++(?:ka|ki|ke|का|की|के)[ \t]++(?:number|no|phone|mobile|contact|naam|"
     r"birthday|shaadi|wife|husband|beta|beti|नंबर|नाम|फोन)"
     r"|['’]s[ \t]++(?:number|phone|mobile|no|contact|address|email|mail|whatsapp|wife|husband|son|daughter|"
-    r"mother|father|flat|house|birthday|dob|order|booking))(?!\w)",
+    r"mother|father|flat|house|birthday|dob))(?!\w)",
     _FLAGS,
 )
 _CUE_WORDS = frozenset(
@@ -231,6 +231,7 @@ _INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ \t]?){1,3}+(?=[A-Z][a-z])")
 _CAPITALIZED = r"[A-Z][a-z]++(?:['’-][A-Za-z]++)?+"
 _CAPITALIZED_PAIR = re.compile(rf"(?<![\w'’-])(?=({_CAPITALIZED}) ({_CAPITALIZED})(?![\w'’-]))")
 _ASCII_WORD = re.compile(r"[a-z]++")
+_PARTICLES = ("al-", "el-", "bin-", "abu-", "abd-", "ul-")
 _FIRST_WORDS: dict[re.Pattern[str], frozenset[str]] = {
     _SURE_LABEL: frozenset(
         {"full", "naam", "name", "lead", "patient", "customer", "client", "guest", "contact", "applicant",
@@ -347,7 +348,8 @@ class FramedPersonDetector:
                 yield from self._name(text, m.end(), loose=True)
         for pattern in (_LABEL, _RELATION, _ADDRESS_FORM, _OBJECT, _HEADER, _TITLE):
             for m in pattern.finditer(text) if present(pattern) else ():
-                framed = list(self._name(text, m.end(), loose=False))
+                # "Jay Shree Krishna": a god after a title
+                framed = [f for f in self._name(text, m.end(), loose=False) if f.value not in DEITIES]
                 yield from framed or self._lower_case(text, m.end())
         for m in _RECIPIENT.finditer(text) if present(_RECIPIENT) else ():
             found = self._words(text, m.end(), loose=False, fill=False)
@@ -533,10 +535,10 @@ class FramedPersonDetector:
         words collide with the world's names: "jaana pan")."""
         for m in _CAPITALIZED_PAIR.finditer(text):
             first, second = m.group(1), m.group(2)
-            if (
-                _plain_word(first)
-                and _plain_word(second)
-                and is_world_given_name(first)
-                and is_world_surname(second)
-            ):
+            if not (_plain_word(first) and _plain_word(second)):
+                continue
+            # "Mohammed Al-Rashid": a surname with an Arabic particle. (An Indian given name before any capitalized
+            # word is a shop as often as a person: "Priya Electronics", "Suraj Hardware".)
+            particle = second.lower().startswith(_PARTICLES) and is_world_given_name(first)
+            if (is_world_given_name(first) and is_world_surname(second)) or particle:
                 yield Span(m.start(1), m.end(2), self.type, f"{first.lower()} {second.lower()}")

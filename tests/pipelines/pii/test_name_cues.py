@@ -105,10 +105,19 @@ def test_names_by_cue_not_in_any_lexicon(kind: str, text: str, name: str) -> Non
         "The Builder called",
         "Landlord wants rent",
         "Doctor said rest",
+        # shops named after people, gods after a title
+        "Krishna Sweets ka order",
+        "Priya Electronics",
+        "Jay Shree Krishna",
     ],
 )
 def test_no_name_in_words_around_cues(text: str) -> None:
     assert _persons(text) == []
+
+
+def test_a_listed_given_name_before_a_surname_with_an_arabic_particle() -> None:
+    _unlisted("Qorvani")
+    assert _persons("meeting Fatima El-Qorvani about the villa") == ["Fatima El-Qorvani"]
 
 
 def test_a_comma_alone_does_not_carry_a_name_on_to_a_lower_case_word() -> None:
