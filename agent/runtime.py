@@ -16,12 +16,12 @@ from pipelines.audio import DecodeLimits
 from pipelines.memory import LLMSummarizer, Memory
 from pipelines.pii import Minimizer, PiiGuard
 from pipelines.respond import Responder
-from pipelines.stt import WhisperTranscriber, load_whisper
-from pipelines.tts import OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
+from pipelines.tts import EspeakSynthesizer, OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
 from pipelines.turn import TurnRunner
 
 if TYPE_CHECKING:
     from agent.settings import Settings
+    from agent.speech import SpeechEngines
 
 Progress = Callable[[str], None]
 
@@ -42,22 +42,19 @@ class Runtime:
     llm_base_url: str
     llm_model: str
     llm_pid: int | None  # the embedded server's process, None for a hosted endpoint
-    hosted: AsyncOpenAI | None  # the hosted endpoint's client (for OpenAI voices), None when embedded
-
-
-def load_transcriber(settings: Settings) -> WhisperTranscriber:
-    return WhisperTranscriber(
-        load_whisper(settings.stt_model, device=settings.stt_device, compute_type=settings.stt_compute_type)
-    )
+    hosted: AsyncOpenAI | None  # the hosted speech endpoint's client (for OpenAI voices), None when embedded
+    speech: SpeechEngines  # every speech recognition engine, loaded once; per-tenant language routers
 
 
 def build_synthesizer(settings: Settings, client: AsyncOpenAI | None) -> Synthesizer:
     if settings.tts_engine == "openai":
         if client is None:
             raise RuntimeConfigError(
-                "LEADCLOSE_TTS_ENGINE=openai needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)"
+                "LEADCLOSE_TTS_ENGINE=openai needs LEADCLOSE_LLM_BASE_URL or LEADCLOSE_SPEECH_BASE_URL"
             )
         return OpenAISynthesizer(client, model=settings.tts_model, voice=settings.tts_voice)
+    if settings.tts_engine == "espeak":
+        return EspeakSynthesizer.load(settings.tts_voice)
     return PiperSynthesizer(load_piper(settings.tts_voice))
 
 
@@ -75,6 +72,18 @@ def llm_client(settings: Settings, base_url: str) -> AsyncOpenAI:
     )
 
 
+def speech_client(settings: Settings) -> AsyncOpenAI:
+    """`LEADCLOSE_SPEECH_BASE_URL`'s client, for hosted voices (the key falls back to the LLM's)."""
+    assert settings.speech_base_url is not None
+    key = settings.speech_api_key or settings.llm_api_key
+    return AsyncOpenAI(
+        base_url=str(settings.speech_base_url),
+        api_key=key.get_secret_value() if key else "not-needed",
+        max_retries=settings.llm_max_retries,
+        timeout=settings.speech_timeout_s,
+    )
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, progress: Progress = _quiet) -> AsyncIterator[Runtime]:
     """Everything a process needs to run turns; the embedded LLM server (if used) stops on exit."""
@@ -89,10 +98,17 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
             base_url, model, pid = str(settings.llm_base_url), settings.llm_model, None
         client = llm_client(settings, base_url)
         stack.push_async_callback(client.close)
+        hosted = client if pid is None else None  # hosted voices speak through the hosted endpoint
+        if settings.speech_base_url is not None:  # … or a speech endpoint of their own
+            hosted = speech_client(settings)
+            stack.push_async_callback(hosted.close)
         progress(f"loading speech recognition ({settings.stt_model})")
-        transcriber = await asyncio.to_thread(load_transcriber, settings)
+        from agent.speech import SpeechEngines, hosted_speech_client  # it builds on this module's errors
+
+        speech = SpeechEngines(settings, hosted_speech_client(settings))
+        transcriber = await asyncio.to_thread(speech.router, ("en",), "en")
         progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
-        synthesizer = await asyncio.to_thread(build_synthesizer, settings, client if pid is None else None)
+        synthesizer = await asyncio.to_thread(build_synthesizer, settings, hosted)
         pii = pii_guard(settings)
         stack.callback(pii.shutdown)
         responder = Responder(
@@ -113,5 +129,6 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
             llm_base_url=base_url,
             llm_model=model,
             llm_pid=pid,
-            hosted=client if pid is None else None,
+            hosted=hosted,
+            speech=speech,
         )

@@ -6,6 +6,7 @@ mistyped token cannot end up in a terminal scroll-back or a log collector.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -61,10 +62,17 @@ class Settings(BaseSettings):
     # History + summary per request (the system prompt is extra); older turns are summarized beyond it.
     llm_memory_tokens: int = Field(1200, ge=200, le=100_000)
 
-    stt_model: str = "tiny.en"
+    stt_model: str = "tiny.en"  # English notes (and every note of a business with one language)
+    # Engines per language over the defaults (English: STT_MODEL; Hindi: the bundled multilingual `base` when
+    # installed): a JSON object such as {"hi": "hosted:whisper-1"} (docs/speech.md). A tenant's `speech:` wins.
+    stt_languages: dict[str, str] = Field(default_factory=dict)
+    # The hosted speech endpoint (`hosted:` engines, `openai` voices); unset: the hosted LLM endpoint.
+    speech_base_url: AnyHttpUrl | None = None
+    speech_api_key: SecretStr | None = None
+    speech_timeout_s: float = Field(30.0, gt=0, le=300)
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"
-    tts_engine: Literal["piper", "openai"] = "piper"
+    tts_engine: Literal["piper", "openai", "espeak"] = "piper"
     tts_voice: str = "en_US-joe-medium"
     tts_model: str = "gpt-4o-mini-tts"  # openai engine only
 
@@ -133,6 +141,17 @@ class Settings(BaseSettings):
     def _redis_url(cls, url: str | None) -> str | None:
         """`redis://` (one server) or `redis+cluster://` (a Redis Cluster, docs/cluster.md)."""
         return None if url is None else check_url(url)
+
+    @field_validator("stt_languages")
+    @classmethod
+    def _engines(cls, value: dict[str, str]) -> dict[str, str]:
+        from pipelines.stt_routing import EngineSpec
+
+        for language, spec in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}", language):
+                raise ValueError("keys are language codes such as hi")
+            EngineSpec.parse(spec)
+        return value
 
 
 class SettingsError(Exception):

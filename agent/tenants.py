@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import phonenumbers
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.automation_config import AutomationConfig, Replies, Voice
-from agent.consent_config import ConsentConfig
+from agent.automation_config import AutomationConfig, Replies, Voice, VoiceConfig
+from agent.consent_config import ConsentConfig, Language
 from agent.egress import EgressPolicy
 from agent.tenant_files import (
     MAX_KNOWLEDGE_BYTES,
@@ -33,6 +33,7 @@ from agent.tenant_files import (
 from agent.yaml_lines import line_of
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.prompt import PromptError, render_system_prompt
+from pipelines.stt_routing import EngineSpec
 from pipelines.turn import FallbackTexts, TurnConfig
 
 if TYPE_CHECKING:
@@ -69,6 +70,11 @@ class Business(_Strict):
         return value
 
 
+def _engine_name(value: str) -> str:
+    return str(EngineSpec.parse(value))
+
+
+SpeechEngineName = Annotated[str, AfterValidator(_engine_name)]
 _FALLBACKS = FallbackTexts()
 
 
@@ -95,7 +101,9 @@ class Tenant(_Strict):
     pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
     fallbacks: Fallbacks = Fallbacks()
     replies: Replies = Replies()
-    voice: Voice = Voice()
+    voice: VoiceConfig = Voice()
+    # Speech recognition per language over the deployment's (LEADCLOSE_STT_LANGUAGES): {hi: hosted:whisper-1}
+    speech: dict[Language, SpeechEngineName] = Field(default_factory=dict)
     automation: AutomationConfig = AutomationConfig()
     consent: ConsentConfig = ConsentConfig()
 

@@ -27,6 +27,7 @@ from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaEr
 from pipelines.audio import AudioError, AudioProblem
 from pipelines.consent import Method, Purpose
 from pipelines.pii import seed_sender
+from pipelines.texts import not_understood
 from pipelines.turn import Outcome, TurnConfig, TurnRunner
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from agent.automation_config import ReplyMode
     from agent.consent_gate import ConsentGate
     from agent.metrics import Metrics
+    from agent.speech import SpeechEngines
     from agent.store import ConversationStore
     from agent.tenants import TenantRegistry
     from agent.tools import ConversationTools, ToolFactory
@@ -107,10 +109,12 @@ class TurnHandler:
         consent: ConsentGate,
         tools: ToolFactory | None = None,
         voices: Voices | None = None,
+        speech: SpeechEngines | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._tools = tools
         self._voices = voices
+        self._speech = speech
         self._queue = queue
         self._consent = consent
         self._store = store
@@ -396,21 +400,30 @@ class TurnHandler:
             log.warning("turn.media_rejected", reason="bad_media_id")
             return _Heard(fallback=config.fallbacks.for_audio(AudioProblem.CORRUPT))
         timings: dict[str, float] = {}
+        # The tenant's language router (preloaded by the worker: a cache hit here), else the runner's engine.
+        router = self._speech.for_tenant(self._tenants.get(payload["tenant"])[0]) if self._speech else None
         try:
-            transcript = await self._runner.transcribe(data, timings)
+            transcript = await self._runner.transcribe(data, timings, router)
         except AudioError as exc:
             log.info("turn.audio_rejected", problem=exc.problem.value)
             return _Heard(fallback=config.fallbacks.for_audio(exc.problem))
         self._observe(timings)
         if not transcript.understood:
-            return _Heard(fallback=config.fallbacks.not_understood)
+            log.info("turn.not_understood", reason=transcript.reason, language=transcript.language)
+            languages = (config.language, *config.languages)
+            text = not_understood(
+                transcript.language, config.language, languages, config.fallbacks.not_understood
+            )
+            return _Heard(fallback=text)
         return _Heard(text=transcript.text)
 
     async def _answer(self, claim: Claim, todo: list[Job], text: str, *, voice: bool) -> None:
         """An answer carries the AI disclosure when due, and goes out only if `may(reply)` still holds right
         before the send (a STOP that arrived meanwhile stops it)."""
         tenant_id = todo[0].payload["tenant"]
-        text, notice = await self._consent.outgoing(tenant_id, claim.conv, text, todo[-1].payload.get("text"))
+        # A voice note has no text: the disclosure takes the reply's language (a Hindi note, a Hindi notice).
+        said = todo[-1].payload.get("text") or text
+        text, notice = await self._consent.outgoing(tenant_id, claim.conv, text, said)
 
         async def still_allowed() -> None:
             await self._check(tenant_id, claim.conv, Purpose.REPLY)
@@ -469,14 +482,20 @@ class TurnHandler:
 
     async def _voice_note(
         self, claim: Claim, todo: list[Job], text: str, phone_number_id: str, token: str
-    ) -> str:
+    ) -> str | None:
+        """The reply as an uploaded voice note, None when the tenant has no voice for its language (it goes
+        as text: an English voice never reads Devanagari)."""
         memo_name = "media:" + _digest(todo)
         memo = await self._queue.memo(claim, memo_name)
         if memo is not None:
             return memo.decode()
         timings: dict[str, float] = {}
         tenant, _ = self._tenants.get(todo[0].payload["tenant"])
-        voice = self._voices.get(tenant.voice) if self._voices is not None else None
+        voice = None
+        if self._voices is not None:
+            voice = self._voices.for_reply(tenant.voice, tenant.language, text)
+            if voice is None:
+                return None
         audio = await self._runner.speak(text, timings, voice)
         self._observe(timings)
         media_id = await self._graph.upload_media(phone_number_id, token, audio, "audio/ogg")

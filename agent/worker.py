@@ -39,6 +39,8 @@ from pipelines.audio import MAX_INPUT_BYTES
 
 if TYPE_CHECKING:
     from agent.settings import Settings
+    from agent.speech import SpeechEngines
+    from agent.tenants import Tenant
 
 log = structlog.get_logger()
 
@@ -254,6 +256,9 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             hosted=runtime.hosted,
             tts_model=settings.tts_model,
         )
+        speech = runtime.speech
+        for tenant_id in tenants.ids():  # every model a tenant names, loaded before the first claim
+            await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id)[0])
         handler = TurnHandler(
             queue,
             store,
@@ -264,6 +269,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             consent=privacy.gate,
             tools=tools,
             voices=voices,
+            speech=speech,
         )
         sweeper = asyncio.create_task(privacy.retention.run(stop))
         watcher = asyncio.create_task(
@@ -271,7 +277,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
                 tenants,
                 stop,
                 every_s=settings.prompts_reload_s,
-                on_applied=lambda tenant_id: voices.ensure(tenants.get(tenant_id)[0].voice),
+                on_applied=lambda tenant_id: _preload(tenants.get(tenant_id)[0], voices, speech),
             )
         )
         try:
@@ -283,3 +289,9 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             await redis.aclose()
             if key_store is not None:
                 await key_store.aclose()
+
+
+def _preload(tenant: Tenant, voices: Voices, speech: SpeechEngines) -> None:
+    """A reloaded tenant's voices and speech engines, loaded before its next turn (blocking: in a thread)."""
+    voices.ensure(tenant.voice)
+    speech.for_tenant(tenant)

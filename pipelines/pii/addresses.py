@@ -54,14 +54,27 @@ _NUMBER = rf"(?:\d++[A-Za-z]?(?:[/-]\d++)*+|{_NUMBER_WORD})"
 # A house number said digit by digit: "seven nine", "double two five".
 _REPEAT = r"(?:(?:double|triple|डबल|ट्रिपल)\s++)?"
 _SAID_NUMBER = rf"{_REPEAT}{_NUMBER_WORD}(?:\s++{_REPEAT}{_NUMBER_WORD}){{0,4}}"
+# A house number said as one value: "forty two", "twelve", "one hundred and five" (digit by digit, the spoken
+# shadow has already written it: "four zero two" → "402"). A fixed shape, no repetition.
+_UNIT_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_UP_TO_99 = (
+    r"(?:(?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -]" + _UNIT_WORD + r")?+"
+    r"|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|" + _UNIT_WORD + ")"
+)
+_SAID_VALUE = (
+    rf"(?:{_UNIT_WORD}[ ]hundred(?:[ ](?:and[ ])?+{_UP_TO_99})?+|{_UP_TO_99})"
+    rf"(?![\w{_LETTERS}]|[ \t]++(?:zero|oh|{_NUMBER_WORD}|double|triple))"
+)
 _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
     (
         _Part.HOUSE,
         re.compile(
-            r"\b(?:flat|house|h\.?\s?no|plot|room|shop|door|apt|unit|bldg|building|wing|floor|ghar|khasra)"
+            r"\b(?:flat|house|h\.?\s?no|plot|room|shop|door|apt|unit|bldg|building|wing|floor|ghar|makaan|makan|khasra)"
             r"(?![^\W\d_])\.?\s*+"  # "Flat302": ASR may drop the space
             # One possessive whitespace run between two tokens: three adjacent optional runs were cubic.
-            rf"(?:(?:no\.?|number|num|#)\s*+)?(?:[:.-]\s*+)?(?:(?:[A-Za-z][-/]?)?\d++[A-Za-z0-9/-]*+|{_SAID_NUMBER})"
+            # "flat B 402": the shadow writes the digits, the wing letter stays a word.
+            rf"(?:(?:no\.?|number|num|#)\s*+)?(?:[:.-]\s*+)?(?:(?:[A-Za-z][-/ ]?)?\d++[A-Za-z0-9/-]*+|{_SAID_VALUE}"
+            rf"|{_SAID_NUMBER})"
             rf"|(?:मकान|फ्लैट|फ़्लैट|प्लॉट|घर|दुकान|कमरा)\s*+(?:(?:नं\.?|नंबर|संख्या|न\.)\s*+)?{_NUMBER}",
             re.IGNORECASE,
         ),

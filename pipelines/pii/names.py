@@ -9,6 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from pipelines.pii.common_words import is_label_or_common
 from pipelines.pii.entities import EntityType, Span
 
 if TYPE_CHECKING:
@@ -244,6 +245,8 @@ _DEITIES = frozenset(
     }
 )
 
+DEITIES = _DEITIES  # for the frame detector's honorific cue (name_frames.py)
+
 
 @cache
 def _lexicon(*names: str) -> frozenset[str]:
@@ -287,6 +290,16 @@ def _any_word(_: str) -> bool:
     return True
 
 
+def _signed_name(word: str) -> bool:
+    """After a sign-off: name-like, and not a team, a department or a brand ("Regards, Team Sunrise")."""
+    return _name_like(word) and not is_label_or_common(word)
+
+
+def _known_not_word(word: str) -> bool:
+    """A listed name part, unless it is a lower-case common word ("visit gmail.com for more")."""
+    return is_known_name_part(word) and not (word.islower() and is_label_or_common(word))
+
+
 class PersonDetector:
     """A name is up to three words after a trigger phrase or honorific, or a known given name followed by a
     known surname anywhere. After an ambiguous trigger ("this is", "I am", "main") the first word must be a
@@ -299,7 +312,7 @@ class PersonDetector:
         for pattern, first_rule in (
             (_SURE, _any_word),
             (_HONORIFIC, _name_like),
-            (_MAYBE, is_known_name_part),
+            (_MAYBE, _known_not_word),
         ):
             for m in pattern.finditer(text):
                 span = self._name_after(text, m.end(), first=first_rule, loose=pattern is _SURE)
@@ -312,7 +325,7 @@ class PersonDetector:
                     seen.add((span.start, span.end))
                     yield span
         for m in _SIGN_OFF.finditer(text):
-            span = self._name_after(text, m.end(), first=_name_like, loose=False)
+            span = self._name_after(text, m.end(), first=_signed_name, loose=False)
             if span is not None and _LINE_END.match(text, span.end) and (span.start, span.end) not in seen:
                 seen.add((span.start, span.end))
                 yield span
@@ -336,6 +349,8 @@ class PersonDetector:
         """The word right before a name-final phrase, and a known name part before it (a surname pair)."""
         words = [m for m in _TOKEN.finditer(text, max(0, position - 60), position) if m.end() <= position]
         if not words or words[-1].end() != position or words[-1].group().lower() in _STOP:
+            return None
+        if is_label_or_common(words[-1].group()):  # "Monday here", "Paytm ko call karo"
             return None
         last = words[-1].group()
         given_before = len(words) > 1 and is_given_name(words[-2].group())

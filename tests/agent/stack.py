@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import pytest
     from redis.asyncio import Redis
 
+    from agent.speech import SpeechEngines
     from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
@@ -137,6 +138,8 @@ async def running_stack(
     key_store: Redis | None = None,
     graph_timeout_s: float = 5.0,
     pii: PiiGuard | None = None,
+    speech: SpeechEngines | None = None,
+    voices: Voices | None = None,
 ) -> AsyncIterator[Stack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
@@ -176,7 +179,7 @@ async def running_stack(
                 environ=os.environ,
             )
             # The bundled Piper voice, and one hosted voice (served by the LLM peer) a tenant may choose.
-            voices = Voices(
+            voices = voices or Voices(
                 synthesizer,
                 ("piper", BUNDLED_VOICE),
                 {("openai", "alloy"): OpenAISynthesizer(llm_client, voice="alloy")},
@@ -191,6 +194,7 @@ async def running_stack(
                 consent=privacy.gate,
                 tools=tools,
                 voices=voices,
+                speech=speech,
             )
             worker = Worker(
                 queue,

@@ -6,6 +6,7 @@ import io
 import json
 from typing import TYPE_CHECKING
 
+import pytest
 import structlog
 
 from agent.cli import main, scan_pii
@@ -13,7 +14,7 @@ from agent.logs import configure_logging
 from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
-    import pytest
+    from tests.conftest import Clip
 
 
 def test_pii_scan_reports_spans_and_minimized_text(
@@ -68,3 +69,29 @@ def test_application_logs_never_carry_pii() -> None:
     line = json.loads(stream.getvalue())
     assert line["event"] == "turn.failed"
     assert line["detail"] == "user said [PHONE] / [EMAIL]"
+
+
+def test_transcribe_prints_one_json_line_per_file_routed_as_a_worker_would(
+    capsys: pytest.CaptureFixture[str], corpus: list[Clip]
+) -> None:
+    """With nothing configured but the multilingual extra: English to tiny.en, Hindi to the bundled base,
+    Spanish refused; a file that is not audio gets an error line, and the others still come."""
+    clips = [
+        next(c for c in corpus if c.path.as_posix().endswith(name))
+        for name in ("en/1089-134686-0001.flac", "hi/1041_088.ogg", "multilingual/test_es.wav")
+    ]
+    files = [c.path for c in clips]
+    assert main(["transcribe", *map(str, files), __file__]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["file"], r.get("language"), r.get("engine")) for r in rows] == [
+        (str(files[0]), "en", "whisper:tiny.en"),
+        (str(files[1]), "hi", "whisper:base"),
+        (str(files[2]), "es", ""),
+        (__file__, None, None),
+    ]
+    assert "belly" in rows[0]["text"].lower()
+    assert rows[1]["text"]
+    assert set(rows[0]) == {"file", "language", "text", "duration_s", "engine"}
+    assert rows[2]["reason"] == "unsupported_language"
+    assert rows[3]["error"] == "corrupt"
+    assert [r["duration_s"] for r in rows[:3]] == pytest.approx([c.duration_s for c in clips], abs=0.05)

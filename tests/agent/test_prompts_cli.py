@@ -98,6 +98,25 @@ def test_validate_flags_a_voice_the_deployment_does_not_speak(
     assert "voice: piper/nobody is neither the bundled voice nor a .onnx file" in capsys.readouterr().out
 
 
+def test_validate_checks_voices_and_speech_engines_per_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "sunrise-clinic", prompts / "sunrise-clinic")
+    path = prompts / "sunrise-clinic" / "tenant.yaml"
+    base = path.read_text()
+    path.write_text(base + "voice:\n  en: {engine: piper}\n  hi: {engine: espeak, voice: hi}\n")
+    assert main(["prompts", "validate", str(prompts)]) == 0  # espeak-ng is installed here (./run test)
+    path.write_text(base + "voice:\n  hi: {engine: openai, voice: alloy}\nspeech:\n  hi: hosted:whisper-1\n")
+    assert main(["prompts", "validate", str(prompts)]) == 1  # no hosted endpoint configured here
+    out = capsys.readouterr().out
+    assert "voice: openai/alloy needs LEADCLOSE_LLM_BASE_URL" in out
+    assert "speech.hi: hosted:whisper-1 needs LEADCLOSE_SPEECH_BASE_URL" in out
+    path.write_text(base + "speech:\n  hi: 'hosted:'\n")
+    assert main(["prompts", "validate", str(prompts)]) == 1
+    assert "speech.hi" in capsys.readouterr().out
+
+
 def _model(messages: list[dict[str, Any]]) -> str | list[Call]:
     if messages[-1]["role"] == "tool":
         return "Noted, an agent will call you."
