@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     calls_metrics_port: int | None = Field(None, ge=1, le=65535)
     # Whisper's window for a caller's utterance: shorter is faster and less accurate (30 = Whisper's own).
     calls_stt_window_s: float = Field(CALL_STT_WINDOW_S, ge=5.0, le=30.0)
+    # Smart Turn v3 end-of-turn model (.onnx, sha256-checked); unset: the one ./run installs into the venv.
+    calls_turn_model: Path | None = None
     # LiveKit rooms (`python -m agent.calls.room`): participant attributes that may hold the caller's number,
     # first match wins (LiveKit SIP sets `sip.phoneNumber`; set `leadclose.caller` when accepting a WhatsApp
     # connector call). A JSON list in the environment.

@@ -244,5 +244,5 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
         try:
             await worker.run(stop)
         finally:
-            models.executor.shutdown(wait=False)
+            models.close(wait=False)
             await redis.aclose()
