@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from agent.tenants import TenantRegistry
     from agent.tools import ConversationTools, ToolFactory
     from agent.voices import Voices
+    from pipelines.tts import Synthesizer
     from pipelines.turn import TurnResult
 
 log = structlog.get_logger()
@@ -81,6 +82,8 @@ class _Facts:
 
 # Per turn (each claim runs in its own task, so each has its own value).
 _FACTS: ContextVar[_Facts | None] = ContextVar("turn_facts", default=None)
+# The voice note spoken while the LLM wrote the reply: (its text, its audio). Sent only if the text sent is it.
+_SPOKEN: ContextVar[tuple[str, bytes] | None] = ContextVar("turn_spoken", default=None)
 
 
 class TurnHandler:
@@ -229,7 +232,10 @@ class TurnHandler:
             seed_sender(conversation.vault, wa_id=first.get("to"), profile_name=first.get("profile_name"))
             timings: dict[str, float] = {}
             toolbox = self._toolbox(claim, todo)
-            result = await self._runner.answer(said, conversation, config, timings, toolbox)
+            speaker = self._voice(tenant_id) if voice else None
+            result = await self._runner.answer(said, conversation, config, timings, toolbox, voice=speaker)
+            if result.reply_audio is not None:
+                _SPOKEN.set((result.reply_text, result.reply_audio))
             if toolbox is not None and toolbox.ended:  # the next message starts afresh; the vault stays
                 conversation.history, conversation.summary = [], ""
             self._observe(timings)
@@ -383,13 +389,19 @@ class TurnHandler:
         if memo is not None:
             return memo.decode()
         timings: dict[str, float] = {}
-        tenant, _ = self._tenants.get(todo[0].payload["tenant"])
-        voice = self._voices.get(tenant.voice) if self._voices is not None else None
-        audio = await self._runner.speak(text, timings, voice)
-        self._observe(timings)
+        spoken = _SPOKEN.get()
+        if spoken is not None and spoken[0] == text:
+            audio = spoken[1]  # spoken while the LLM wrote it
+        else:  # a retry, a fallback, or the reply with the AI disclosure before it
+            audio = await self._runner.speak(text, timings, self._voice(todo[0].payload["tenant"]))
+            self._observe(timings)
         media_id = await self._graph.upload_media(phone_number_id, token, audio, "audio/ogg")
         await self._queue.remember(claim, memo_name, media_id.encode())
         return media_id
+
+    def _voice(self, tenant_id: str) -> Synthesizer:
+        tenant, _ = self._tenants.get(tenant_id)
+        return self._voices.get(tenant.voice) if self._voices is not None else self._runner.voice
 
     def _observe(self, timings: dict[str, float]) -> None:
         facts = _FACTS.get()

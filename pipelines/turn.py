@@ -17,23 +17,29 @@ from pipelines.audio import (
     AudioError,
     AudioProblem,
     DecodeLimits,
-    Pcm,
     VoiceNoteFormat,
     decode,
-    encode_voice_note,
-    polish,
 )
-from pipelines.automation import DEFAULT_MAX_STEPS, Automation, ToolBox, ToolCallRecord, leaks_instructions
+from pipelines.automation import (
+    DEFAULT_MAX_STEPS,
+    Automation,
+    AutomationResult,
+    ToolBox,
+    ToolCallRecord,
+    leaks_instructions,
+)
 from pipelines.language import reply_language
 from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
+from pipelines.speak import Speaker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
 
     from openai.types.chat import ChatCompletionMessageParam
 
     from pipelines.memory import Memory
+    from pipelines.speak import Spoken
     from pipelines.stt import Transcript, WhisperTranscriber
     from pipelines.tts import Synthesizer
 
@@ -139,8 +145,13 @@ class TurnRunner:
         self._synthesizer = synthesizer
         self._memory = memory
         self._automation = automation or Automation(responder, minimizer)
+        self._speaker = Speaker(synthesizer, voice_format)
         self._limits = limits or DecodeLimits()
-        self._voice_format = voice_format or VoiceNoteFormat()
+
+    @property
+    def voice(self) -> Synthesizer:
+        """The runner's own voice (a tenant may have another)."""
+        return self._synthesizer
 
     async def voice_note(self, audio: bytes, conversation: Conversation, config: TurnConfig) -> TurnResult:
         """A voice note in, a voice note (and its text) out."""
@@ -156,7 +167,9 @@ class TurnRunner:
             )
         else:
             if transcript.understood:
-                result = await self.answer(transcript.text, conversation, config, timings)
+                result = await self.answer(
+                    transcript.text, conversation, config, timings, voice=self._synthesizer
+                )
             else:
                 result = TurnResult(
                     Outcome.NOT_UNDERSTOOD,
@@ -165,7 +178,8 @@ class TurnRunner:
                     failure=transcript.reason,
                 )
             result.transcript = transcript
-        result.reply_audio = await self.speak(result.reply_text, timings)
+        if result.reply_audio is None:
+            result.reply_audio = await self.speak(result.reply_text, timings)
         return result
 
     async def text(
@@ -191,9 +205,13 @@ class TurnRunner:
         config: TurnConfig,
         timings: dict[str, float],
         toolbox: ToolBox | None = None,
+        *,
+        voice: Synthesizer | None = None,
     ) -> TurnResult:
         """Minimize, ask the LLM (running the toolbox's tools it calls), restore; extends the conversation's
-        minimized history on success."""
+        minimized history on success. With a `voice`, the reply is streamed and spoken sentence by sentence
+        while the model writes it: `reply_audio` is the voice note of `reply_text` (None when the reply
+        became a fixed text instead; timings `tts` = the speaking that outlasts the last token)."""
         with _timed(timings, "pii"):
             minimized = self._minimizer.minimize(user_text, conversation.vault, public=config.public_values)
         if self._memory is not None:
@@ -212,15 +230,21 @@ class TurnRunner:
             minimized.text,
             summary=conversation.summary,
         )
+        spoken = None
         try:
-            with _timed(timings, "llm"):
-                done = await self._automation.run(
-                    prompt,
-                    toolbox,
-                    conversation.vault,
-                    config.restore_policy,
-                    public=config.public_values,
-                    max_steps=config.max_tool_steps,
+            if voice is None:
+                with _timed(timings, "llm"):
+                    done = await self._automation.run(
+                        prompt,
+                        toolbox,
+                        conversation.vault,
+                        config.restore_policy,
+                        public=config.public_values,
+                        max_steps=config.max_tool_steps,
+                    )
+            else:
+                done, spoken = await self._spoken_answer(
+                    prompt, conversation, config, timings, toolbox, voice
                 )
         except LLMError as exc:
             return TurnResult(
@@ -245,19 +269,51 @@ class TurnRunner:
             minimized_user_text=minimized.text,
             prompt=done.messages,
             llm=llm,
+            reply_audio=spoken.audio if spoken is not None and spoken.text == reply_text else None,
             timings_ms=timings,
             failure=failure,
             tool_calls=done.calls,
         )
 
+    async def _spoken_answer(
+        self,
+        prompt: list[ChatCompletionMessageParam],
+        conversation: Conversation,
+        config: TurnConfig,
+        timings: dict[str, float],
+        toolbox: ToolBox | None,
+        voice: Synthesizer,
+    ) -> tuple[AutomationResult, Spoken]:
+        """The LLM streamed into the speaker: each sentence restored (placeholders never span sentences) and
+        synthesized while the next is written. `llm` = until the last token; `tts` = after it."""
+        done = AutomationResult(LLMReply("", "", 0, 0))
+        vault, policy = conversation.vault, config.restore_policy
+
+        async def restored() -> AsyncIterator[str]:
+            async for piece in self._automation.stream(
+                prompt,
+                toolbox,
+                vault,
+                policy,
+                public=config.public_values,
+                max_steps=config.max_tool_steps,
+                result=done,
+            ):
+                yield restore(piece, vault, policy, RestoreTarget.REPLY)
+
+        start = time.perf_counter()
+        spoken = await self._speaker.speak_stream(restored(), voice)
+        timings["llm"] = round((spoken.text_done_at - start) * 1000, 2)
+        timings["tts"] = spoken.tail_ms
+        return done, spoken
+
     async def speak(
         self, text: str, timings: dict[str, float], synthesizer: Synthesizer | None = None
     ) -> bytes:
-        """Synthesize and encode a voice note (in `synthesizer`'s voice, else the runner's)."""
+        """Synthesize and encode a voice note (in `synthesizer`'s voice, else the runner's), each sentence
+        encoded while the next is synthesized."""
         with _timed(timings, "tts"):
-            speech: Pcm = await (synthesizer or self._synthesizer).synthesize(text)
-        with _timed(timings, "encode"):
-            return await asyncio.to_thread(lambda: encode_voice_note(polish(speech), self._voice_format))
+            return (await self._speaker.speak(text, synthesizer)).audio
 
 
 def _system_prompt(config: TurnConfig, user_text: str) -> str:
