@@ -101,6 +101,12 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
         transcriber = await asyncio.to_thread(load_transcriber, settings)
         progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
         synthesizer = await asyncio.to_thread(build_synthesizer, settings, client if pid is None else None)
+        denoiser = None
+        if settings.denoise:
+            from pipelines.denoise import DeepFilter
+
+            progress("loading noise suppression (DeepFilterNet3)")
+            denoiser = await asyncio.to_thread(DeepFilter.load)
         minimizer = Minimizer()
         responder = Responder(
             client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
@@ -112,6 +118,7 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
             synthesizer,
             limits=DecodeLimits(max_duration_s=settings.max_audio_s),
             memory=Memory(LLMSummarizer(responder), minimizer, budget_tokens=settings.llm_memory_tokens),
+            denoiser=denoiser,
         )
         yield Runtime(
             runner,

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"
     tts_engine: Literal["piper", "openai"] = "piper"
+    # Noise suppression (DeepFilterNet3) before voice-note STT; off: it costs ~0.1 s per second of audio and
+    # did not lower WER enough to pay for it (bench/noise.py, docs/latency.md).
+    denoise: bool = False
     tts_voice: str = "en_US-joe-medium"
     tts_model: str = "gpt-4o-mini-tts"  # openai engine only
 

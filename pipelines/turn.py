@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from openai.types.chat import ChatCompletionMessageParam
 
+    from pipelines.denoise import DeepFilter
     from pipelines.memory import Memory
     from pipelines.speak import Spoken
     from pipelines.stt import Transcript, WhisperTranscriber
@@ -138,6 +139,7 @@ class TurnRunner:
         voice_format: VoiceNoteFormat | None = None,
         memory: Memory | None = None,
         automation: Automation | None = None,
+        denoiser: DeepFilter | None = None,
     ) -> None:
         self._transcriber = transcriber
         self._minimizer = minimizer
@@ -147,6 +149,7 @@ class TurnRunner:
         self._automation = automation or Automation(responder, minimizer)
         self._speaker = Speaker(synthesizer, voice_format)
         self._limits = limits or DecodeLimits()
+        self._denoiser = denoiser
 
     @property
     def voice(self) -> Synthesizer:
@@ -195,6 +198,9 @@ class TurnRunner:
         """Decode and transcribe; raises `AudioError` for audio that cannot become a turn."""
         with _timed(timings, "decode"):
             pcm = await asyncio.to_thread(decode, audio, self._limits)
+        if self._denoiser is not None:
+            with _timed(timings, "denoise"):
+                pcm = await asyncio.to_thread(self._denoiser.denoise, pcm)
         with _timed(timings, "stt"):
             return await asyncio.to_thread(self._transcriber.transcribe, pcm)
 

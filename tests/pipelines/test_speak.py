@@ -65,7 +65,9 @@ async def test_each_sentence_is_spoken_while_the_next_is_still_being_written(
         assert container.streams.audio[0].codec_context.name == "opus"
     pcm = decode(spoken.audio)
     whole = await synthesizer.synthesize(spoken.text)
-    assert abs(pcm.duration_s - (whole.duration_s + 2 * PAD_MS / 1000)) < 0.6  # Piper's timing varies a little
+    assert (
+        abs(pcm.duration_s - (whole.duration_s + 2 * PAD_MS / 1000)) < 0.6
+    )  # Piper's timing varies a little
     norm = EnglishTextNormalizer()
     assert jiwer.wer(norm(spoken.text), norm(transcriber.transcribe(pcm).text)) < 0.15
     assert spoken.audio_done_at >= spoken.text_done_at
