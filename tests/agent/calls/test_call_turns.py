@@ -55,7 +55,7 @@ async def test_a_caller_pausing_mid_sentence_is_not_interrupted(
     # One question, the whole sentence: both sides of the pause in it.
     assert len(asked) == 1, asked
     assert "repent" in asked[0]
-    assert "knight" in asked[0]
+    assert "wish to be her" in asked[0]  # ("knight" is heard as "night" at times)
 
 
 async def test_without_the_turn_model_turns_end_on_silence_with_a_warning(
@@ -79,4 +79,4 @@ async def test_without_the_turn_model_turns_end_on_silence_with_a_warning(
     *asked, _ = await _asked(redis, redis_server.url, silence_only, _paused(corpus), "wacid.silence")
     assert asked
     assert "repent" in asked[0]
-    assert "knight" not in asked[0]
+    assert "wish" not in asked[0]
