@@ -116,14 +116,18 @@ class SmartTurnStream:
         self.cancel_inference()
         loop = asyncio.get_running_loop()
         asked = time.time()
+        result: asyncio.Future[TurnDetectionEvent] = loop.create_future()
+        as_silence = TurnDetectionEvent("eot_prediction", 1.0, asked)  # what silence alone would decide
         if self._closed or not self._chunks:
-            done: asyncio.Future[TurnDetectionEvent] = loop.create_future()
-            done.set_result(TurnDetectionEvent("eot_prediction", 1.0, asked))
-            return done
+            result.set_result(as_silence)
+            return result
         audio = np.concatenate(self._chunks)
         started = time.perf_counter()
-        work = loop.run_in_executor(self._executor, self._model.finished, audio)
-        result: asyncio.Future[TurnDetectionEvent] = loop.create_future()
+        try:
+            work = loop.run_in_executor(self._executor, self._model.finished, audio)
+        except RuntimeError:  # the executor was shut down with the process
+            result.set_result(as_silence)
+            return result
 
         def settle(job: asyncio.Future[float]) -> None:
             if job.cancelled() or job.exception() is not None:
