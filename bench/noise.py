@@ -65,6 +65,7 @@ def _hindi_norm(text: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.noise")
     parser.add_argument("--clips", type=int, default=8, help="clips per language")
+    parser.add_argument("--languages", default="en,hi", help="comma-separated: en, hi")
     args = parser.parse_args()
     rng = np.random.default_rng(19)
     rows = _rows()
@@ -81,7 +82,9 @@ def main() -> None:
     base_dir = Path(sys.prefix) / "share" / "leadclose" / "whisper-base"
     base = load_whisper(str(base_dir)) if (base_dir / "ASSEMBLED").is_file() else None
     norm = EnglishTextNormalizer()
-    sets = [("en", english)] + ([("hi", hindi[: args.clips])] if base is not None else [])
+    wanted = args.languages.split(",")
+    sets = [("en", english)] if "en" in wanted else []
+    sets += [("hi", hindi[: args.clips])] if base is not None and "hi" in wanted else []
     times: list[float] = []
     print(f"{'lang':>4} {'noise':>8} {'metric':>6} {'off':>6} {'on':>6} {'refused off/on':>15}")
     for lang, picked in sets:

@@ -97,12 +97,13 @@ def turn_samples(per_language: int = 30) -> list[TurnSample]:
     return out
 
 
-def paused_clip(file: str, pause_s: float) -> tuple[Float32Array, float]:
-    """A clip with its most central inner pause stretched to `pause_s` (a caller stopping to think
-    mid-sentence), and where that pause starts (seconds)."""
-    samples = decode((AUDIO / file).read_bytes()).samples
+def paused_clip(path: Path, pause_s: float) -> tuple[Float32Array, float]:
+    """A clip with its first inner pause (≥ 1 s into the speech) stretched to `pause_s` with the pause's own
+    background (a caller stopping to think mid-sentence), and where that pause starts (seconds)."""
+    samples = decode(path.read_bytes()).samples
     speech = speech_of(samples)
-    middle = (speech.start + speech.end) / 2
-    start, end = min(speech.pauses, key=lambda p: abs(p[0] - middle))
-    gap = np.zeros(int(pause_s * STT_SAMPLE_RATE), np.float32)
+    start, end = next(
+        p for p in speech.pauses if p[0] - speech.start >= MIN_SPEECH_BEFORE_S * STT_SAMPLE_RATE
+    )
+    gap = np.resize(samples[start:end], int(pause_s * STT_SAMPLE_RATE))
     return np.concatenate([samples[:start], gap, samples[end:]]), start / STT_SAMPLE_RATE

@@ -26,6 +26,11 @@ log = structlog.get_logger()
 # MAX_TURN_WAIT_S after the speech for the caller to go on. Threshold and wait: bench/turn_detect.py.
 END_OF_SPEECH_SILENCE_S = 0.3
 MAX_TURN_WAIT_S = 2.0
+# With the turn model, a turn that sounded finished is committed no sooner than this after the speech. A caller
+# who paused over a second (the STT then hears the first part on its own) must not have the turn committed
+# with that part only while the rest is still being transcribed; a plain turn waits for its transcript anyway
+# (VAD 0.3 s + STT), so this costs nothing once STT takes longer than 0.3 s.
+MIN_TURN_WAIT_S = 0.6
 TURN_THRESHOLD = 0.5
 
 

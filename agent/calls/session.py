@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from livekit.agents import AgentSession, APIConnectOptions, llm
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_THRESHOLD
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, MIN_TURN_WAIT_S, TURN_THRESHOLD
 from agent.calls.stt import WhisperSTT
 from agent.calls.tts import PiperTTS
 from agent.calls.turn import SmartTurnDetector
@@ -29,8 +29,10 @@ def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s:
     they have been quiet for `MAX_TURN_WAIT_S`. An LLM failure is not retried: the agent apologises at once instead (see
     `CallAgent.llm_node`)."""
     turn_detection: TurnDetectionMode = "vad"
+    min_delay = END_OF_SPEECH_SILENCE_S / 2
     if models.turn_model is not None and models.turn_executor is not None:
         turn_detection = SmartTurnDetector(models.turn_model, models.turn_executor, threshold=TURN_THRESHOLD)
+        min_delay = MIN_TURN_WAIT_S
     return AgentSession(
         stt=WhisperSTT(models.transcriber, models.executor),
         vad=models.vad,
@@ -38,7 +40,7 @@ def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s:
         tts=PiperTTS(models.synthesizer),
         turn_handling={
             "turn_detection": turn_detection,
-            "endpointing": {"min_delay": END_OF_SPEECH_SILENCE_S / 2, "max_delay": MAX_TURN_WAIT_S},
+            "endpointing": {"min_delay": min_delay, "max_delay": MAX_TURN_WAIT_S},
             "interruption": {
                 "enabled": True,
                 "mode": "vad",

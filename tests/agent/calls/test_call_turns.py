@@ -2,9 +2,10 @@
 finished), and without the turn model the session falls back to silence alone, with a warning.
 
 Loopback as in test_call.py: aiortc caller, the real call worker, the local Graph and LLM peers. The clip is
-LibriSpeech's "If ever he was impelled to cast sin from him and to repent, [0.5 s pause] the impulse that moved
-him was the wish to be her knight." (Smart Turn hears 0.02-0.06 "finished" at that pause, whatever part of it
-it is asked at; silence alone ends the turn there after 0.3 s.)"""
+LibriSpeech's "If ever he was impelled to cast sin from him and to repent, [pause] the impulse that moved
+him was the wish to be her knight.", its natural 0.5 s pause stretched to 1.5 s with the pause's own background
+(Smart Turn hears 0.02-0.06 "finished" there, whatever part of the pause it is asked at; silence alone ends the
+turn after 0.3 s, and 1.2 s leave the STT time to finish inside the pause even on a busy machine)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from structlog.testing import capture_logs
 from agent.calls.models import load_turn_model
 from agent.calls.session import voice_session
 from agent.calls.turn import SmartTurnDetector
-from tests.agent.calls.conftest import speech
+from bench.pauses import paused_clip
+from pipelines.audio import STT_SAMPLE_RATE, Pcm
+from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.hearing import words
 from tests.agent.calls.stack import call_stack, llm_user_texts
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import numpy as np
     from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
@@ -30,18 +34,23 @@ if TYPE_CHECKING:
     from tests.redis_server import RedisServer
 
 
-def _paused(corpus: list[Clip]) -> Clip:
-    return next(c for c in corpus if c.path.name == "1089-134686-0013.flac")
+PAUSE_S = 1.5  # < the 2 s Smart Turn waits for a caller it hears unfinished
 
 
-async def _asked(redis: Redis, url: str, models: CallModels, clip: Clip, call_id: str) -> list[str]:
+def _paused(corpus: list[Clip]) -> np.ndarray:
+    clip = next(c for c in corpus if c.path.name == "1089-134686-0013.flac")
+    samples, _ = paused_clip(clip.path, PAUSE_S)
+    return to_call_rate(Pcm(samples, STT_SAMPLE_RATE))
+
+
+async def _asked(redis: Redis, url: str, models: CallModels, clip: np.ndarray, call_id: str) -> list[str]:
     """What the LLM was asked during one turn of a call in which the caller says `clip`, and whether the
     agent spoke before the caller had finished."""
     async with call_stack(redis, url, models) as stack, stack.call(call_id) as caller:
         await caller.wait_quiet()  # the greeting
         greeted = len(stack.llm.bodies)
         started = caller.last_speech() or 0.0
-        answer = await caller.turn(speech(clip))
+        answer = await caller.turn(clip)
         early = caller.first_speech_after(started)
         asked = [words(t) for t in llm_user_texts(stack.llm)[greeted:]]
         return [*asked, "interrupted" if early is not None and early < answer.said_until else "heard out"]
