@@ -179,13 +179,17 @@ class VoiceNoteEncoder:
     def finish(self) -> bytes:
         """Flush and close; the voice note's bytes."""
         if self._samples == 0:
-            self._container.close()
+            self.close()
             raise AudioError(AudioProblem.EMPTY, "nothing to encode")
         self._resample(None)
         for packet in self._stream.encode(None):
             self._container.mux(packet)
-        self._container.close()
+        self.close()
         return self._buffer.getvalue()
+
+    def close(self) -> None:
+        """Release the codec (also for a note abandoned half-way); idempotent."""
+        self._container.close()
 
 
 def _segment(pcm: Pcm) -> AudioSegment:

@@ -81,10 +81,9 @@ class Speaker:
         try:
             while (piece := await queue.get()) is not _DONE:
                 async for clip in voice.stream(piece):
+                    # One encode in flight (the encoder takes clips in order) while TTS goes on.
                     if encoding is not None:
-                        await (
-                            encoding
-                        )  # one encode in flight (the encoder takes clips in order) while TTS goes on
+                        await encoding
                     lead = quiet(0 if rate else PAD_MS, clip.sample_rate)
                     rate = clip.sample_rate
                     encoding = asyncio.ensure_future(asyncio.to_thread(_encode, encoder, lead, clip))
@@ -98,6 +97,7 @@ class Speaker:
             reader.cancel()
             if encoding is not None:
                 await asyncio.gather(encoding, return_exceptions=True)
+            encoder.close()
             raise
         return Spoken("".join(said).strip(), audio, text_done[0], time.perf_counter())
 
