@@ -5,7 +5,10 @@ unknown token is 401, another tenant's token is 403, and nothing is read before 
 request that reaches a tenant is written to that tenant's audit log, refused ones included.
 
 The person's number travels in the JSON body, never in the URL (URLs end up in access logs), and bodies are
-parsed by hand so no validation error can echo it back.
+parsed by hand so no validation error can echo it back. A body's size is checked before it is read (the
+declared Content-Length, then the bytes as they stream: 413). Failed token attempts are counted in Redis per
+tenant and client, so the count holds across processes: past the limit, every attempt from that client on
+that tenant is 429 (audited) until the window ends. The API is served on the ops listener only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from agent.consent_store import Context
+from agent.privacy import UnknownPersonError
 from agent.rights import OVERLAY_ACTIONS, Actor, ProfileFields
 from pipelines.consent import Method, Overlay, Purpose, State, Transition
 
@@ -28,13 +32,42 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from agent.privacy import Privacy
+    from agent.redis_client import RedisClient
+    from agent.store import Keyring
     from agent.tenants import TenantRegistry
 
 MAX_BODY_BYTES = 16 * 1024
 _SETTABLE = {State.GRANTED, State.DENIED, State.WITHDRAWN}  # what a tenant's API may record for a purpose
+_MAY_ENROL = frozenset({"record", *(names.set for names in OVERLAY_ACTIONS.values())})  # before first contact
 
 
 OPERATOR = "\0operator"  # owner of the deployment-wide token (`LEADCLOSE_ADMIN_TOKEN`), never a tenant id
+UNKNOWN_TENANT = "-"  # throttled like a tenant: guessing tenant names costs attempts too
+
+
+class FailedAuthThrottle:
+    """Failed bearer-token attempts per (tenant, client) in a fixed window, in Redis (every process sees the
+    same count). The client's address is keyed by an HMAC under the deployment key, never in clear."""
+
+    def __init__(self, redis: RedisClient, keyring: Keyring, *, limit: int = 10, window_s: int = 300) -> None:
+        self._redis = redis
+        self._keyring = keyring
+        self.limit = limit
+        self.window_s = window_s
+
+    def _key(self, tenant: str, client: str) -> str:
+        ref = self._keyring.conversation_ref(tenant, "admin-client\0" + client)
+        return f"lc:admin_fail:{{{ref}}}"
+
+    async def blocked(self, tenant: str, client: str) -> bool:
+        count = await self._redis.get(self._key(tenant, client))
+        return int(count or 0) >= self.limit
+
+    async def failed(self, tenant: str, client: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._key(tenant, client))
+            pipe.expire(self._key(tenant, client), self.window_s, nx=True)
+            await pipe.execute()
 
 
 class AdminTokens:
@@ -94,10 +127,19 @@ def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awa
     return answer
 
 
+def _too_large() -> _Refused:
+    return _Refused(JSONResponse({"error": "body too large"}, status_code=413))
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise _BadRequest("body too large")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise _too_large()  # before a byte of it is read
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise _too_large()
     try:
         data = json.loads(raw or b"{}")
     except ValueError:
@@ -107,30 +149,53 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens) -> APIRouter:
+def admin_router(
+    privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens, throttle: FailedAuthThrottle
+) -> APIRouter:
     router = APIRouter(prefix="/admin")
     rights = privacy.rights
 
     async def authenticate(tenant: str, request: Request, action: str) -> Actor:
         known = tenant in tenants.ids()
+        client = request.client.host if request.client else "unknown"
+        counted = tenant if known else UNKNOWN_TENANT
+        nobody = Actor("unauthenticated", "admin_api")
+        if await throttle.blocked(counted, client):
+            if known:
+                await rights.record_denied(tenant, nobody, action, outcome="throttled")
+            retry = {"Retry-After": str(throttle.window_s)}
+            raise _Refused(
+                JSONResponse({"error": "too many failed attempts"}, status_code=429, headers=retry)
+            )
         owner = tokens.owner(request.headers.get("authorization")) if known else None
         if owner == tenant:
             return Actor(f"tenant:{tenant}", "admin_api")
         if owner == OPERATOR:
             return Actor("operator", "admin_api")
         status = 401 if owner is None else 403
+        await throttle.failed(counted, client)
         if known:
-            await rights.record_denied(tenant, Actor("unauthenticated", "admin_api"), action)
+            await rights.record_denied(tenant, nobody, action)
         detail = "forbidden for this tenant" if status == 403 else "missing or invalid bearer token"
         raise _Refused(
             JSONResponse({"error": detail}, status_code=status, headers={"WWW-Authenticate": "Bearer"})
         )
 
-    async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, str, dict[str, Any]]:
-        """The caller's identity, the subject the body's `user` names, and the body."""
+    async def authorize(tenant: str, request: Request, action: str) -> tuple[Actor, dict[str, Any]]:
+        """The caller's identity and the body (with a `user`: a number or a BSUID)."""
         actor = await authenticate(tenant, request, action)
-        body = await _body(request)
-        return actor, privacy.subject(tenant, body["user"]), body
+        return actor, await _body(request)
+
+    async def person(tenant: str, body: dict[str, Any], action: str) -> str:
+        """The subject of the person the body names, whichever id it uses. A person never seen is a 404 for
+        export, rectification and erasure (never a fake `erased: true`); a restriction, an objection or a
+        recorded consent may come before their first message, and holds from then on."""
+        if action in _MAY_ENROL:
+            return await privacy.enrol(tenant, body["user"])
+        try:
+            return await privacy.person(tenant, body["user"])
+        except UnknownPersonError as exc:
+            raise _Refused(JSONResponse({"error": str(exc)}, status_code=404)) from None
 
     @router.get("/{tenant}/audit")
     @_refusals
@@ -144,13 +209,15 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/status")
     @_refusals
     async def status(tenant: str, request: Request) -> Response:
-        actor, subject, _ = await authorize(tenant, request, "status")
-        return JSONResponse(await rights.status(subject, actor))
+        actor, body = await authorize(tenant, request, "status")
+        subject, known = await privacy.lookup(tenant, body["user"])
+        return JSONResponse(await rights.status(subject, actor) | {"known": known})
 
     @router.post("/{tenant}/consent/export")
     @_refusals
     async def export(tenant: str, request: Request) -> Response:
-        actor, subject, _ = await authorize(tenant, request, "export")
+        actor, body = await authorize(tenant, request, "export")
+        subject = await person(tenant, body, "export")
         archive = await rights.export(subject, actor)
         return Response(
             archive,
@@ -161,7 +228,8 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/erase")
     @_refusals
     async def erase(tenant: str, request: Request) -> Response:
-        actor, subject, _ = await authorize(tenant, request, "erase")
+        actor, body = await authorize(tenant, request, "erase")
+        subject = await person(tenant, body, "erase")
         done = await rights.erase(subject, actor)
         return JSONResponse({"erased": True, "keys_deleted": done.keys_deleted})
 
@@ -170,7 +238,8 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
 
         @_refusals
         async def endpoint(tenant: str, request: Request) -> Response:
-            actor, subject, body = await authorize(tenant, request, action)
+            actor, body = await authorize(tenant, request, action)
+            subject = await person(tenant, body, action)
             lift = body.get("lift") is True
             changed = await rights.set_overlay(subject, overlay, actor, lift=lift)
             return JSONResponse({overlay.value: not lift, "changed": changed})
@@ -188,7 +257,7 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
     @router.post("/{tenant}/consent/rectify")
     @_refusals
     async def rectify(tenant: str, request: Request) -> Response:
-        actor, subject, body = await authorize(tenant, request, "rectify")
+        actor, body = await authorize(tenant, request, "rectify")
         try:
             fields = ProfileFields.model_validate(body.get("profile") or {})
         except ValidationError as exc:
@@ -198,20 +267,21 @@ def admin_router(privacy: Privacy, tenants: TenantRegistry, tokens: AdminTokens)
                 {str(e["loc"][0]) if e["loc"] and e["loc"][0] in known else "?" for e in exc.errors()}
             )
             raise _BadRequest(f"invalid profile fields: {', '.join(names)}") from None
-        profile = await rights.rectify(subject, fields, actor)
+        profile = await rights.rectify(await person(tenant, body, "rectify"), fields, actor)
         return JSONResponse({"fields": sorted(profile)})
 
     @router.post("/{tenant}/consent/record")
     @_refusals
     async def record(tenant: str, request: Request) -> Response:
         """The tenant records a consent it collected itself (a form, a signed contract): method tenant_api."""
-        actor, subject, body = await authorize(tenant, request, "record")
+        actor, body = await authorize(tenant, request, "record")
         try:
             purpose, state = Purpose(str(body.get("purpose"))), State(str(body.get("state")))
         except ValueError:
             raise _BadRequest("unknown purpose or state") from None
         if state not in _SETTABLE:
             raise _BadRequest("state must be granted, denied or withdrawn")
+        subject = await person(tenant, body, "record")
         version = tenants.get(tenant)[0].consent.version()
         context = Context(
             method=Method.TENANT_API, channel="admin_api", actor=actor.name, config_version=version

@@ -7,15 +7,22 @@ URL. Secrets are named by environment variable, never written in the file.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import time
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from agent.egress import EgressPolicy, EgressRefused
 from pipelines.automation import DEFAULT_MAX_STEPS, check_tool_schema
 
 BUILTIN_TOOLS = frozenset(
@@ -32,25 +39,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
-def endpoint_url(value: str) -> str:
-    """https anywhere; plain http only to this machine (local test peers and sidecars)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL")
-    if parts.username or parts.password:
-        raise ValueError("must not carry credentials (use the secret variable)")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError("plain http is allowed only to 127.0.0.1/localhost; use https")
-    return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def endpoint_url(value: str, info: ValidationInfo) -> str:
+    """An endpoint the deployment's egress policy accepts (`agent/egress.py`): https to a public host; the
+    policy comes from the validation context (`load_tenant`), public-only without one."""
+    policy = (info.context or {}).get("egress") or EgressPolicy()
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        policy.check_url(value)
+    except EgressRefused as exc:
+        raise ValueError(str(exc)) from None
+    return value
 
 
 class Webhook(_Strict):
@@ -61,8 +58,8 @@ class Webhook(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _endpoint(cls, value: str) -> str:
-        return endpoint_url(value)
+    def _endpoint(cls, value: str, info: ValidationInfo) -> str:
+        return endpoint_url(value, info)
 
 
 class Booking(_Strict):
@@ -119,8 +116,8 @@ class HttpTool(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _endpoint(cls, value: str) -> str:
-        return endpoint_url(value)
+    def _endpoint(cls, value: str, info: ValidationInfo) -> str:
+        return endpoint_url(value, info)
 
     @field_validator("name")
     @classmethod
@@ -174,7 +171,18 @@ class Replies(_Strict):
 
 
 class Voice(_Strict):
-    """The voice of spoken replies; the engine must be the one this deployment runs (LEADCLOSE_TTS_ENGINE)."""
+    """The voice of spoken replies in one language: a Piper voice (the bundled one or a .onnx path), a hosted
+    OpenAI-compatible voice name, or espeak-ng's robotic voice for a language code (docs/speech.md)."""
 
-    engine: Literal["piper", "openai"] = "piper"
-    voice: str = "en_US-joe-medium"
+    engine: Literal["piper", "openai", "espeak"] = "piper"
+    # A voice's name, never a path: a tenant cannot make the process load a file of its choosing.
+    voice: str = Field("en_US-joe-medium", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+# `voice:` in tenant.yaml: one voice (for the tenant's default language) or one per language code. A reply in
+# a language without a voice goes out as text.
+VoiceConfig = Voice | dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")], Voice]
+
+
+def voices_by_language(config: VoiceConfig, default_language: str) -> dict[str, Voice]:
+    return dict(config) if isinstance(config, dict) else {default_language: config}

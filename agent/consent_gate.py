@@ -4,7 +4,8 @@ Order in a turn (agent/turns.py): keywords first (no model has seen the message)
 then `may(reply)`, then the disclosure for a first contact, then the model; content is written to T2 only
 after `may(retain_content)`, and `may(reply)` is asked again right before the send. The webhook already
 records opt-outs and delete requests as it accepts them, so a STOP stops a turn of the same person that is
-in flight before its send.
+in flight before its send. Every signal carries the time it was given and its message id: it applies once,
+and never over a newer signal (agent/consent_store.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from agent.consent_store import ConsentGuard, ConsentStore, Context
+from agent.consent_store import SUPERSEDED, ConsentGuard, ConsentStore, Context, Signal
 from agent.records import ContentKind, ContentLog, ProcessingLog, ProcessingRecord, hashed_id
 from agent.rights import Actor
 from pipelines.consent import (
@@ -28,6 +29,7 @@ from pipelines.consent import (
     State,
     Transition,
     claims_to_be_human,
+    covered,
     needs_disclosure,
     pick,
     render_notice,
@@ -38,6 +40,7 @@ from pipelines.language import reply_language
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.erasure import Fence
     from agent.rights import SubjectRights
     from agent.store import HandoffFlags
     from agent.tenants import Tenant, TenantRegistry
@@ -88,19 +91,25 @@ class IngressConsent:
         self._keywords = keywords
         self._tenants = tenants
 
-    async def message(self, tenant_id: str, subject: str, text: str | None, message_id: str) -> None:
+    async def message(
+        self, tenant_id: str, subject: str, text: str | None, message_id: str, given_at: float
+    ) -> None:
+        """A STOP or delete request takes effect as it arrives, in the order given (`given_at`: the message's
+        timestamp) and once per message id: a redelivered old STOP after a START changes nothing."""
         match = self._keywords.match(tenant_id, text)
         if match is None or match.intent not in _URGENT:
             return
-        consent = await self._store.current(subject)
         await self._store.apply(
             subject,
-            transition(consent, match.intent),
+            lambda consent: transition(consent, match.intent),
             _context(self._tenants.get(tenant_id)[0], Method.KEYWORD, message_id),
+            signal=Signal(given_at, message_id),
+            covers=covered(match.intent),
         )
 
     async def signal(self, tenant_id: str, subject: str, signal: ConsentSignal) -> None:
-        """Meta's marketing preference or call-permission answer becomes a ledger event (if it changes)."""
+        """Meta's marketing preference or call-permission answer becomes a ledger event (if it changes), in
+        the order given and once per event."""
         purpose, state, method = _SIGNALS[signal.kind]
         version = self._tenants.get(tenant_id)[0].consent.version()
         context = Context(
@@ -111,7 +120,14 @@ class IngressConsent:
             evidence=signal.message_id,
         )
         expires = {purpose: float(signal.expires_at)} if signal.expires_at and state is State.GRANTED else {}
-        await self._store.apply(subject, Transition({purpose: state}, expires=expires), context)
+        # A preference change has no message id: its kind and time identify it (Meta redelivers it as is).
+        signal_id = signal.message_id or f"{signal.kind}@{signal.timestamp}"
+        await self._store.apply(
+            subject,
+            Transition({purpose: state}, expires=expires),
+            context,
+            signal=Signal(float(signal.timestamp), signal_id),
+        )
 
 
 def _context(tenant: Tenant, method: Method, evidence: str | None) -> Context:
@@ -150,16 +166,25 @@ class ConsentGate:
         self.keywords = Keywords(tenants)
 
     async def answer_keyword(self, tenant_id: str, subject: str, match: KeywordMatch, message_id: str,
-                             method: Method) -> str:  # fmt: skip
-        """Apply the intent (idempotent: the webhook may have applied it already) and return the fixed
-        confirmation in the person's language."""
+                             method: Method, given_at: float | None = None, *,
+                             fence: Fence | None = None) -> str | None:  # fmt: skip
+        """Apply the intent (once per message id: the webhook may have applied it already) and return the
+        fixed confirmation in the person's language; None when a newer signal superseded it (confirming a
+        STOP that changed nothing would mislead). `given_at`: the message's time (default now); `fence`: a
+        turn's (raises `ErasedError` for a person erased since it began)."""
         tenant = self._tenants.get(tenant_id)[0]
-        consent = await self._store.current(subject)
         await self._store.apply(
-            subject, transition(consent, match.intent), _context(tenant, method, message_id)
+            subject,
+            lambda consent: transition(consent, match.intent),
+            _context(tenant, method, message_id),
+            signal=Signal(self._clock() if given_at is None else given_at, message_id),
+            covers=covered(match.intent),
+            fence=fence,
         )
+        if await self._store.signal_outcome(subject, message_id) == SUPERSEDED:
+            return None
         if match.intent is Intent.HUMAN:
-            await self._handoff.hand_off(subject, "keyword")
+            await self._handoff.hand_off(subject, "keyword", fence=fence)
         request = _REQUESTS.get(match.intent)
         if request is not None:  # the business sees the person's request in its audit log (admin API)
             await self._rights.record_access(Actor("subject", "whatsapp"), request, subject, "received")
@@ -174,7 +199,12 @@ class ConsentGate:
         """A yes or no to a consent question (a call's recording question) becomes a ledger event."""
         tenant = self._tenants.get(tenant_id)[0]
         state = State.GRANTED if granted else State.DENIED
-        await self._store.apply(subject, Transition({purpose: state}), _context(tenant, method, evidence))
+        await self._store.apply(
+            subject,
+            Transition({purpose: state}),
+            _context(tenant, method, evidence),
+            signal=Signal(self._clock(), evidence),  # said during the call, now
+        )
 
     async def handed_off(self, subject: str) -> bool:
         return await self._handoff.active(subject)
@@ -210,26 +240,44 @@ class ConsentGate:
             version=tenant.consent.notice_version,
         )
 
-    async def disclosed(self, tenant_id: str, subject: str, notice: Notice, outbound_id: str) -> None:
+    async def disclosed(
+        self, tenant_id: str, subject: str, notice: Notice, outbound_id: str, *, fence: Fence | None = None
+    ) -> None:
         tenant = self._tenants.get(tenant_id)[0]
-        await self._store.record_notice(subject, notice, _context(tenant, Method.DISCLOSURE, outbound_id))
+        context = _context(tenant, Method.DISCLOSURE, outbound_id)
+        await self._store.record_notice(subject, notice, context, fence=fence)
 
-    async def retain(self, tenant_id: str, subject: str, entries: list[tuple[ContentKind, str, str]]) -> bool:
-        """Write T2 content only if the guard allows it now; returns whether anything was kept."""
+    async def retain(
+        self,
+        tenant_id: str,
+        subject: str,
+        entries: list[tuple[ContentKind, str, str]],
+        *,
+        fence: Fence | None = None,
+    ) -> bool:
+        """Write T2 content only if the guard allows it now (and, with a turn's `fence`, only if the person
+        was not erased since the turn began); returns whether anything was kept."""
         if not entries or not await self.may(tenant_id, subject, Purpose.RETAIN_CONTENT):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
-        await self._content.write(subject, entries, keep_days=days)
+        await self._content.write(subject, entries, keep_days=days, fence=fence)
         return True
 
-    async def keep_recording(self, tenant_id: str, subject: str, audio: bytes, call_id: str) -> bool:
-        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now."""
+    async def keep_recording(
+        self, tenant_id: str, subject: str, audio: bytes, call_id: str, *, fence: Fence | None = None
+    ) -> bool:
+        """A call recording goes to T2 (sealed, as base64 Opus) only if `call_recording` is allowed now (and,
+        with the call's `fence`, only if the caller was not erased since the call began)."""
         if not await self.may(tenant_id, subject, Purpose.CALL_RECORDING):
             return False
         days = self._tenants.get(tenant_id)[0].consent.retention.content_days
         entry: tuple[ContentKind, str, str] = ("recording", base64.b64encode(audio).decode(), call_id)
-        await self._content.write(subject, [entry], keep_days=days)
+        await self._content.write(subject, [entry], keep_days=days, fence=fence)
         return True
+
+    async def fence(self, subject: str) -> Fence:
+        """The subject's erasure epoch now: a call takes it when it starts (agent/erasure.py)."""
+        return await self._content.fence(subject)
 
     async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:
         days = self._tenants.get(tenant_id)[0].consent.retention.processing_days

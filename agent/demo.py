@@ -62,7 +62,7 @@ async def run_demo(
     progress: Progress = print,
 ) -> DemoReport:
     folder = settings.prompts_dir / tenant
-    config = turn_config(load_tenant(folder), folder)
+    config = turn_config(load_tenant(folder, egress=settings.egress_policy()), folder)
     conversation = Conversation()
     async with open_runtime(settings, progress) as runtime:
         progress("running one turn")

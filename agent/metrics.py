@@ -33,6 +33,13 @@ class Metrics:
             "leadclose_retries", "Turns released for another attempt", ["reason"], registry=r
         )
         self.dead_letters = Counter("leadclose_dead_letters", "Turns dead-lettered", ["reason"], registry=r)
+        self.send_outcome_unknown = Counter(
+            "leadclose_send_outcome_unknown",
+            "Sends that may have reached the person without a usable answer; never repeated. kind: timeout, "
+            "network, http_5xx, bad_response, interrupted (the sender died mid-send)",
+            ["tenant", "kind"],
+            registry=r,
+        )
         self.backlog = Gauge(
             "leadclose_backlog_messages",
             "Inbound messages accepted and not yet acknowledged (undelivered + in flight)",

@@ -13,24 +13,24 @@ from pipelines.consent import Purpose
 
 if TYPE_CHECKING:
     from agent.consent_gate import ConsentGate
-    from agent.store import Keyring
+    from agent.identity import Identities
     from agent.tenants import TenantRegistry
     from agent.whatsapp import GraphClient
 
 
 class MarketingSender:
     def __init__(
-        self, graph: GraphClient, gate: ConsentGate, tenants: TenantRegistry, keyring: Keyring
+        self, graph: GraphClient, gate: ConsentGate, tenants: TenantRegistry, identities: Identities
     ) -> None:
         self._graph = graph
         self._gate = gate
         self._tenants = tenants
-        self._keyring = keyring
+        self._identities = identities
 
     async def send_template(self, tenant_id: str, wa_id: str, template: str, language: str) -> str | None:
         """The sent message's id, or None when consent does not allow marketing to this person now."""
         tenant, _ = self._tenants.get(tenant_id)
-        subject = self._keyring.conversation_ref(tenant_id, wa_id)
+        subject = await self._identities.known_or_derived(tenant_id, wa_id)  # a STOP under the BSUID holds
         decision = await self._gate.may(tenant_id, subject, Purpose.MARKETING)
         if not decision.allowed:
             await self._gate.processed(

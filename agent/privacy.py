@@ -12,19 +12,21 @@ from typing import TYPE_CHECKING, Any
 from agent.consent_config import TERMINATION_GRACE_DAYS
 from agent.consent_gate import ConsentGate, IngressConsent, Keywords
 from agent.consent_store import ConsentGuard, ConsentStore
+from agent.identity import Identities
+from agent.keys import Subjects
 from agent.queue import QueueConfig
 from agent.records import ContentLog, ProcessingLog
+from agent.redis_client import redis_client
 from agent.retention import Retention
 from agent.rights import Actor, Recipient, SubjectRights
-from agent.runtime import RuntimeConfigError, redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.runtime import RuntimeConfigError
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantError, TenantRegistry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
 
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.settings import Settings
 
 _PHONE = re.compile(r"\+?[\d\s\-().]{6,}")
@@ -61,11 +63,12 @@ class Privacy:
     retention: Retention
     store: ConversationStore
     keyring: Keyring
+    identities: Identities
 
     @classmethod
     def build(
         cls,
-        redis: Redis,
+        redis: RedisClient,
         store: ConversationStore,
         keyring: Keyring,
         tenants: TenantRegistry,
@@ -95,10 +98,45 @@ class Privacy:
             redis, consent, content, processing, rights, tenants, key_store=store.key_store, clock=clock
         )
         ingress = IngressConsent(consent, Keywords(tenants), tenants)
-        return cls(consent, guard, content, processing, rights, gate, ingress, retention, store, keyring)
+        subjects = Subjects(redis, keyring, shards=shards, key_store=store.key_store)
+        identities = Identities(redis, subjects)
+        return cls(
+            consent, guard, content, processing, rights, gate, ingress, retention, store, keyring, identities
+        )
 
     def subject(self, tenant: str, user: str) -> str:
+        """The subject key `user` derives to by itself (no alias looked up): a person first seen under it."""
         return self.keyring.conversation_ref(tenant, user_key(user))
+
+    async def resolve(self, tenant: str, user: str) -> str:
+        """The person's subject whichever id names them (also when first seen under an earlier master key,
+        docs/privacy.md), or for a person never seen the reference their id derives to."""
+        return await self.identities.known_or_derived(tenant, user_key(user))
+
+    async def lookup(self, tenant: str, user: str) -> tuple[str, bool]:
+        """The subject of the person `user` (a number as typed, or a BSUID) names, whichever id it is, and
+        whether they are known at all (if not: the key the id derives to, with nothing stored under it)."""
+        found = await self.identities.find(tenant, user_key(user))
+        return (found, True) if found is not None else (self.subject(tenant, user), False)
+
+    async def person(self, tenant: str, user: str) -> str:
+        """`lookup`, for what must act on a known person; raises `UnknownPersonError` otherwise."""
+        subject, known = await self.lookup(tenant, user)
+        if not known:
+            raise UnknownPersonError
+        return subject
+
+    async def enrol(self, tenant: str, user: str) -> str:
+        """The subject `user` names, recorded if new: a restriction, an objection or a consent the business
+        collected itself may come before the person's first message, and must hold when it arrives."""
+        return await self.identities.subject(tenant, user_key(user))
+
+
+class UnknownPersonError(LookupError):
+    """No person is known under this number or BSUID for this tenant (the id itself is not echoed)."""
+
+    def __init__(self) -> None:
+        super().__init__("no person known under this number or BSUID for this tenant")
 
 
 CONSENT_ACTIONS = ("status", "export", "erase", "restrict", "object")
@@ -110,13 +148,13 @@ async def _operator_privacy(settings: Settings, tenant: str) -> AsyncIterator[Pr
     """The privacy parts for one CLI command on `tenant`, with their Redis clients closed afterwards."""
     if settings.master_key is None:
         raise RuntimeConfigError("consent commands need LEADCLOSE_MASTER_KEY (it derives the subject key)")
-    tenants = TenantRegistry.load(settings.prompts_dir)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     if tenant not in tenants.ids():
         raise TenantError(f"no tenant {tenant!r} under {settings.prompts_dir}")
     redis = redis_client(settings.redis_url)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     try:
-        keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+        keyring = Keyring.from_settings(settings)
         shards = QueueConfig().shards
         store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
         yield Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
@@ -131,10 +169,14 @@ async def consent_command(
 ) -> dict[str, Any]:
     """`leadclose consent ACTION --tenant T --user ID`: one right exercised by the operator, audited."""
     async with _operator_privacy(settings, tenant) as privacy:
-        subject = privacy.subject(tenant, user)
         rights = privacy.rights
         if action == "status":
-            return await rights.status(subject, OPERATOR)
+            subject, known = await privacy.lookup(tenant, user)
+            return await rights.status(subject, OPERATOR) | {"known": known}
+        if action in ("restrict", "object"):
+            subject = await privacy.enrol(tenant, user)
+        else:
+            subject = await privacy.person(tenant, user)  # raises UnknownPersonError: never a fake "erased"
         if action == "export":
             target = out or Path(f"export-{tenant}.zip")
             target.write_bytes(await rights.export(subject, OPERATOR))

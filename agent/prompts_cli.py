@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.automation_config import voices_by_language
 from agent.tenants import TENANT_FILE, Tenant, TenantError, TenantRegistry, load_tenant, turn_config
 from agent.tools import tool_specs
 from pipelines.tts import TTSError, resolve_voice
@@ -42,7 +44,7 @@ def validate_prompts(prompts_dir: Path, settings: Settings, environ: Mapping[str
     checks, loaded = [], {}
     for folder in folders:
         try:
-            tenant = load_tenant(folder)
+            tenant = load_tenant(folder, egress=settings.egress_policy())
             config = turn_config(tenant, folder)
         except TenantError as exc:
             checks.append(TenantCheck(folder.name, (str(exc),)))
@@ -70,14 +72,22 @@ def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, 
         for field_, name in needed.items()
         if name is not None and not environ.get(name)
     ]
-    voice = tenant.voice
-    if voice.engine == "openai" and settings.llm_base_url is None:
-        problems.append(f"voice: openai/{voice.voice} needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)")
-    elif voice.engine == "piper":
-        try:
-            resolve_voice(voice.voice)
-        except TTSError:
-            problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
+    for voice in voices_by_language(tenant.voice, tenant.language).values():
+        if voice.engine == "openai" and settings.llm_base_url is None and settings.speech_base_url is None:
+            problems.append(
+                f"voice: openai/{voice.voice} needs LEADCLOSE_LLM_BASE_URL or LEADCLOSE_SPEECH_BASE_URL"
+            )
+        elif voice.engine == "piper":
+            try:
+                resolve_voice(voice.voice)
+            except TTSError:
+                problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
+        elif voice.engine == "espeak" and shutil.which("espeak-ng") is None:
+            problems.append(f"voice: espeak/{voice.voice} needs espeak-ng (apt-get install espeak-ng)")
+    hosted = settings.speech_base_url or settings.llm_base_url
+    for language, engine in tenant.speech.items():
+        if engine.startswith("hosted:") and hosted is None:
+            problems.append(f"speech.{language}: {engine} needs LEADCLOSE_SPEECH_BASE_URL or LLM_BASE_URL")
     return problems
 
 
@@ -148,7 +158,7 @@ async def try_prompt(
     from pipelines.turn import Conversation, Outcome, TurnResult
 
     folder = settings.prompts_dir / tenant_id
-    tenant = load_tenant(folder)
+    tenant = load_tenant(folder, egress=settings.egress_policy())
     config = turn_config(tenant, folder)
     tools = DryRunTools(tool_specs(tenant.automation))
     async with open_runtime(settings, progress) as runtime:
@@ -156,7 +166,9 @@ async def try_prompt(
         text, transcript = message or "", None
         if audio is not None:
             try:
-                transcript = await runtime.runner.transcribe(await asyncio.to_thread(audio.read_bytes), {})
+                router = await asyncio.to_thread(runtime.speech.for_tenant, tenant)  # as the worker hears it
+                data = await asyncio.to_thread(audio.read_bytes)
+                transcript = await runtime.runner.transcribe(data, {}, router)
             except AudioError as exc:
                 result = TurnResult(Outcome.AUDIO_REJECTED, config.fallbacks.for_audio(exc.problem))
                 return TryReport(tenant_id, runtime.llm_base_url, result, tools)

@@ -8,27 +8,34 @@ messages becomes one turn. Every state change is a Lua script that checks the fe
 whose lease expired cannot acknowledge, send or overwrite anything.
 
 Conversations are spread over `shards` hash tags (`lc:{3}:…`): all keys of a conversation and its shard's
-indexes share a slot, so each script touches one slot and the same code runs on Redis Cluster.
+indexes share a slot, so each script touches one slot. With a `redis+cluster://` URL the same code runs on
+Redis Cluster (agent/redis_client.py); the end-to-end and crash tests run on a local 3-primary cluster too.
+The queue spreads over at most `shards` primaries (docs/cluster.md).
 
 Dead-letter entries hold ids, kinds, counts and a reason, never message content (invariant 4).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import time
 import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from agent.redis_client import run_script_many
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
-    from redis.asyncio import Redis
+    from agent.redis_client import RedisClient
 
 DAY_S = 86_400
+# A subject's counters (lease fence, erasure epoch) outlive every turn that could have read them.
+EPOCH_TTL_S = DAY_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,7 @@ class QueueConfig:
     max_batch: int = 10
     dedupe_ttl_s: int = 7 * DAY_S
     ledger_ttl_s: int = 7 * DAY_S
+    dead_letter_cap: int = 10_000  # per shard (approximate MAXLEN): the oldest go first
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,26 @@ class Job:
     payload: dict[str, Any]
 
 
+# A job's fields that stay in clear in the inbox (routing, ordering, the service window); the rest (the
+# person's number or BSUID, profile name, text, media ids) is sealed with the conversation's data key.
+CLEAR_FIELDS = ("tenant", "phone_number_id", "message_id", "timestamp", "kind", "original_type")
+
+
+async def seal_payload(sealer: Sealer, conv: str, payload: dict[str, Any]) -> dict[str, Any]:
+    clear = {k: payload[k] for k in CLEAR_FIELDS if k in payload}
+    rest = {k: v for k, v in payload.items() if k not in clear}
+    sealed = await sealer.seal(conv, json.dumps(rest, separators=(",", ":")).encode())
+    return clear | {"sealed": base64.b64encode(sealed).decode()}
+
+
+async def open_payload(sealer: Sealer, conv: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The job as ingress saw it (raises `SealError` once the person was erased)."""
+    if "sealed" not in payload:  # enqueued before payloads were sealed
+        return payload
+    rest: dict[str, Any] = json.loads(await sealer.open(conv, base64.b64decode(payload["sealed"])))
+    return {k: v for k, v in payload.items() if k != "sealed"} | rest
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     conv: str
@@ -59,11 +87,13 @@ class Claim:
     fence: int
     attempts: int  # deliveries of this batch so far, this one included
     jobs: tuple[Job, ...]
+    epoch: int = 0  # the subject's erasure epoch when claimed (agent/erasure.py)
 
 
 class ReplyState(StrEnum):
     SENDING = "sending"  # a send was started; if no "sent" follows, its outcome is unknown
     SENT = "sent"
+    UNKNOWN = "unknown"  # the send may have reached the person (no usable answer, or a crash): never re-sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +108,11 @@ class StaleLeaseError(Exception):
     """The lease was lost (expired and reclaimed); the holder must stop without side effects."""
 
 
+class ErasedError(StaleLeaseError):
+    """The subject was erased (or an erasure runs or is pending) since the turn began: it writes and sends
+    nothing more (agent/erasure.py)."""
+
+
 _ENQUEUE = """
 -- KEYS: seen, inbox, ready, leases   ARGV: payload, dedupe_ttl_s, conv, not_before_ms, message_id, kind
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
@@ -89,7 +124,7 @@ return 1
 """
 
 _CLAIM = """
--- KEYS: ready, leases   ARGV: now_ms, lease_ms, worker, max_batch, conv_prefix
+-- KEYS: ready, leases   ARGV: now_ms, lease_ms, worker, max_batch, conv_prefix, epoch_ttl_s
 local now = tonumber(ARGV[1])
 local picked = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
 if #picked == 0 then return false end
@@ -102,7 +137,12 @@ local fence = redis.call('INCR', base .. ':fence')
 local attempts = redis.call('INCR', base .. ':attempts')
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), conv)
 redis.call('HSET', base .. ':lease', 'fence', fence, 'worker', ARGV[3])
-return {conv, fence, attempts, entries}
+-- The fencing counter and the erasure epoch live a day past the last claim (or erasure): long enough for
+-- any turn in flight; they hold no data, and an idle person's counters go.
+redis.call('EXPIRE', base .. ':fence', ARGV[6])
+local epoch = redis.call('GET', base .. ':epoch')
+if epoch then redis.call('EXPIRE', base .. ':epoch', ARGV[6]) end
+return {conv, fence, attempts, entries, epoch or '0'}
 """
 
 _EXTEND = """
@@ -116,7 +156,8 @@ return 1
 # conversation ready again (at `not_before`) if anything is left or it is to be retried.
 _RELEASE = """
 -- KEYS: ready, leases, dead
--- ARGV: conv, fence, conv_prefix, not_before_ms, mode (ack|retry|dead), reason, now_ms, ids_json, dead_json
+-- ARGV: conv, fence, conv_prefix, not_before_ms, mode (ack|retry|dead), reason, now_ms, ids_json, dead_json,
+--       dead_cap
 local base = ARGV[3] .. ARGV[1]
 if redis.call('HGET', base .. ':lease', 'fence') ~= ARGV[2] then return 0 end
 local mode = ARGV[5]
@@ -127,7 +168,8 @@ if mode ~= 'retry' then
   redis.call('DEL', base .. ':memo')
 end
 if mode == 'dead' then
-  redis.call('XADD', KEYS[3], '*', 'conv', ARGV[1], 'reason', ARGV[6], 'at', ARGV[7], 'jobs', ARGV[9])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], '*', 'conv', ARGV[1], 'reason', ARGV[6], 'at', ARGV[7],
+             'jobs', ARGV[9])
 end
 redis.call('DEL', base .. ':lease')
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -149,17 +191,19 @@ return #expired
 """
 
 _BEGIN_SEND = """
--- KEYS: replied   ARGV: conv_prefix, conv, fence, ttl_s, message ids...
+-- KEYS: replied   ARGV: conv_prefix, conv, fence, ttl_s, epoch, message ids...
 -- The fence is kept beside 'sending': a client retry of this same call (its first reply lost when Redis
 -- went away after running it) must find the send still its own, not "already answered".
+-- An erasure since the claim (the epoch moved) stops the send: nothing reaches a person erased meanwhile.
+if (redis.call('GET', ARGV[1] .. ARGV[2] .. ':epoch') or '0') ~= ARGV[5] then return -2 end
 if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return -1 end
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local state = redis.call('HGET', KEYS[1], ARGV[i])
   if state and not (state == 'sending' and redis.call('HGET', KEYS[1], 'fence:' .. ARGV[i]) == ARGV[3]) then
     return 0
   end
 end
-for i = 5, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], 'sending', 'fence:' .. ARGV[i], ARGV[3]) end
+for i = 6, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], 'sending', 'fence:' .. ARGV[i], ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
@@ -176,9 +220,12 @@ return 1
 """
 
 _FENCED_HSET = """
--- KEYS: hash   ARGV: conv_prefix, conv, fence, ttl_s, field, value, [field, value ...]
+-- KEYS: hash   ARGV: conv_prefix, conv, fence, ttl_s, epoch, field, value, [field, value ...]
+-- Memo and ledger: written only under the lease, and only while no erasure ran or runs since the claim.
+local epoch = redis.call('GET', ARGV[1] .. ARGV[2] .. ':epoch') or '0'
+if epoch ~= ARGV[5] or tonumber(epoch) % 2 == 1 then return -2 end
 if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return 0 end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
@@ -229,7 +276,7 @@ class ConversationQueue:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         config: QueueConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
@@ -263,15 +310,15 @@ class ConversationQueue:
         return added
 
     async def enqueue_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
-        """Dedupe + append atomically per message; one round trip."""
+        """Dedupe + append atomically per message; one round trip (per node, on a cluster)."""
         not_before = self._now_ms() + self.config.coalesce_ms
 
-        def call(item: tuple[str, str, str, dict[str, Any]], client: Any = None) -> Any:
+        def call(item: tuple[str, str, str, dict[str, Any]]) -> tuple[list[str], list[Any]]:
             conv, message_id, kind, payload = item
             k = self._keys(conv)
-            return self._enqueue(
-                keys=[k.seen(message_id), k.conv(conv, "inbox"), k.ready, k.leases],
-                args=[
+            return (
+                [k.seen(message_id), k.conv(conv, "inbox"), k.ready, k.leases],
+                [
                     json.dumps(payload, separators=(",", ":")),
                     self.config.dedupe_ttl_s,
                     conv,
@@ -279,15 +326,12 @@ class ConversationQueue:
                     message_id,
                     kind,
                 ],
-                client=client,
             )
 
-        if len(items) <= 1:  # the usual webhook: one EVALSHA; a pipeline would first check its scripts exist
-            return [bool(await call(item)) for item in items]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for item in items:
-                await call(item, pipe)
-            return [bool(r) for r in await pipe.execute()]
+        calls = [call(item) for item in items]
+        if len(calls) <= 1:  # the usual webhook: one EVALSHA; a pipeline would first check its scripts exist
+            return [bool(await self._enqueue(keys=keys, args=args)) for keys, args in calls]
+        return [bool(r) for r in await run_script_many(self._redis, self._enqueue, calls)]
 
     # worker -------------------------------------------------------------------------------------------
 
@@ -299,12 +343,19 @@ class ConversationQueue:
             k = _ShardKeys(shard)
             raw = await self._claim(
                 keys=[k.ready, k.leases],
-                args=[self._now_ms(), self.config.lease_ms, worker, self.config.max_batch, k.conv_prefix],
+                args=[
+                    self._now_ms(),
+                    self.config.lease_ms,
+                    worker,
+                    self.config.max_batch,
+                    k.conv_prefix,
+                    EPOCH_TTL_S,
+                ],
             )
             if raw:
-                conv, fence, attempts, entries = raw
+                conv, fence, attempts, entries, epoch = raw
                 jobs = tuple(_job(entry) for entry in entries)
-                return Claim(_s(conv), shard, int(fence), int(attempts), jobs)
+                return Claim(_s(conv), shard, int(fence), int(attempts), jobs, int(epoch))
         return None
 
     async def extend(self, claim: Claim) -> None:
@@ -348,6 +399,7 @@ class ConversationQueue:
                 self._now_ms(),
                 ids,
                 dead,
+                self.config.dead_letter_cap,
             ],
         )
         if not ok:
@@ -381,10 +433,13 @@ class ConversationQueue:
                     claim.conv,
                     claim.fence,
                     self.config.ledger_ttl_s,
+                    claim.epoch,
                     *(j.message_id for j in jobs),
                 ],
             )
         )
+        if result == -2:
+            raise ErasedError
         if result < 0:
             raise StaleLeaseError
         return result == 1
@@ -402,6 +457,10 @@ class ConversationQueue:
     async def mark_sent(self, claim: Claim, jobs: Sequence[Job]) -> None:
         await self._fenced_set(claim, "replied", [(j.message_id, ReplyState.SENT.value) for j in jobs])
 
+    async def mark_unknown(self, claim: Claim, jobs: Sequence[Job]) -> None:
+        """The send may or may not have reached the person: no attempt, here or elsewhere, sends it again."""
+        await self._fenced_set(claim, "replied", [(j.message_id, ReplyState.UNKNOWN.value) for j in jobs])
+
     async def memo(self, claim: Claim, name: str) -> bytes | None:
         """A result an earlier attempt of this turn already paid for (transcript, answer, media id)."""
         k = _ShardKeys(claim.shard)
@@ -416,8 +475,10 @@ class ConversationQueue:
         flat = [x for pair in pairs for x in pair]
         ok = await self._fenced_hset(
             keys=[k.conv(claim.conv, suffix)],
-            args=[k.conv_prefix, claim.conv, claim.fence, self.config.ledger_ttl_s, *flat],
+            args=[k.conv_prefix, claim.conv, claim.fence, self.config.ledger_ttl_s, claim.epoch, *flat],
         )
+        if ok == -2:
+            raise ErasedError
         if not ok:
             raise StaleLeaseError
 
@@ -454,6 +515,25 @@ class ConversationQueue:
         return out
 
 
+async def forget_dead_letters(redis: RedisClient, conv: str, shards: int) -> int:
+    """Erasure: the conversation's dead-letter entries (ids and reasons, but linkable) leave its shard's
+    stream, which is capped (`QueueConfig.dead_letter_cap`), so the pass is bounded."""
+    return await _drop_entries(redis, _ShardKeys(shard_of(conv, shards)).dead, b"conv", conv)
+
+
+async def _drop_entries(redis: RedisClient, stream: str, field: bytes, value: str) -> int:
+    """Delete a bounded stream's entries whose `field` is `value`, one page at a time."""
+    doomed: list[Any] = []
+    start = "-"
+    while True:
+        page: list[Any] = await redis.xrange(stream, min=start, max="+", count=500) or []
+        doomed += [entry_id for entry_id, fields in page if _s(fields.get(field, b"")) == value]
+        if len(page) < 500:
+            break
+        start = "(" + _s(page[-1][0])
+    return int(await redis.xdel(stream, *doomed)) if doomed else 0
+
+
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -465,33 +545,80 @@ def _job(entry: list[Any]) -> Job:
 
 
 _ENQUEUE_CALL = """
--- KEYS: seen, stream   ARGV: payload, dedupe_ttl_s, call_id, event
+-- KEYS: seen, stream   ARGV: sealed, dedupe_ttl_s, call_id, event, tenant, subject, keep_ms
+-- The stream keeps only what a call can still need (MINID, on the server's clock like the entry ids).
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
-redis.call('XADD', KEYS[2], '*', 'event', ARGV[1], 'call_id', ARGV[3], 'kind', ARGV[4])
+local now = redis.call('TIME')
+local min_id = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[7])
+redis.call('XADD', KEYS[2], 'MINID', min_id, '*', 'sealed', ARGV[1], 'call_id', ARGV[3], 'kind', ARGV[4],
+           'tenant', ARGV[5], 'subject', ARGV[6])
 return 1
 """
+
+
+class Sealer(Protocol):
+    """Seals with a subject's data key (`ConversationStore`): erasing the key makes every copy unreadable."""
+
+    async def seal(self, conv: str, plaintext: bytes) -> bytes: ...
+
+    async def open(self, conv: str, sealed: bytes) -> bytes: ...
 
 
 class CallQueue:
     """Call signaling events (connect, terminate, …) for the call workers, deduped on (call id, event).
 
-    One stream: a call has one owner (the worker that answers `connect`), and events must reach it fast."""
+    One stream: a call has one owner (the worker that answers `connect`), and events must reach it fast.
+    An entry's content (the caller's number, the SDP with their IP addresses) is sealed with the caller's
+    data key; in clear are only the call id, the event, the tenant and the caller's subject reference, so
+    erasure and tenant deletion find their entries. Entries older than `keep_s` are trimmed as new ones come.
+    """
 
     STREAM = "lc:{calls}:events"
 
-    def __init__(self, redis: Redis, *, dedupe_ttl_s: int = DAY_S) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        sealer: Sealer,
+        *,
+        dedupe_ttl_s: int = DAY_S,
+        keep_s: int = 6 * 3600,
+    ) -> None:
+        """`keep_s`: how long an event may still matter (a call's `terminate` comes at its end)."""
         self._redis = redis
+        self._sealer = sealer
         self._dedupe_ttl_s = dedupe_ttl_s
+        self._keep_ms = keep_s * 1000
         self._enqueue = redis.register_script(_ENQUEUE_CALL)
 
-    async def enqueue_many(self, items: Sequence[tuple[str, str, dict[str, Any]]]) -> list[bool]:
-        if not items:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for call_id, event, payload in items:
-                await self._enqueue(
-                    keys=[f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
-                    args=[json.dumps(payload, separators=(",", ":")), self._dedupe_ttl_s, call_id, event],
-                    client=pipe,
-                )
-            return [bool(r) for r in await pipe.execute()]
+    async def enqueue_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
+        """(call id, event, caller's subject, payload with a `tenant`) each; True where it was new."""
+        sealed = [
+            await self._sealer.seal(subject, json.dumps(payload, separators=(",", ":")).encode())
+            for _, _, subject, payload in items
+        ]
+        calls = [
+            (
+                [f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
+                [value, self._dedupe_ttl_s, call_id, event, payload["tenant"], subject, self._keep_ms],
+            )
+            for (call_id, event, subject, payload), value in zip(items, sealed, strict=True)
+        ]
+        return [bool(r) for r in await run_script_many(self._redis, self._enqueue, calls)]
+
+    async def read(self, fields: Mapping[bytes, bytes]) -> dict[str, Any]:
+        """An entry's event, opened (raises `SealError` once the caller was erased)."""
+        if b"sealed" not in fields:  # written before events were sealed (a rolling upgrade)
+            legacy: dict[str, Any] = json.loads(fields[b"event"])
+            return legacy
+        opened: dict[str, Any] = json.loads(
+            await self._sealer.open(_s(fields[b"subject"]), fields[b"sealed"])
+        )
+        return opened
+
+    async def forget(self, *, subject: str | None = None, tenant: str | None = None) -> int:
+        """Erasure (one subject) or tenant deletion: their entries leave the stream. It holds hours of
+        events at most, so a pass over it is bounded."""
+        field, value = (b"subject", subject) if subject is not None else (b"tenant", tenant)
+        if value is None:
+            raise ValueError("forget needs a subject or a tenant")
+        return await _drop_entries(self._redis, self.STREAM, field, value)

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agent.consent_config import DAY_S
 from agent.consent_store import tenant_key, tenant_of
+from agent.erasure import Fence
 from agent.queue import conversation_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from redis.asyncio import Redis
-
+    from agent.erasure import Command
+    from agent.redis_client import RedisClient
     from agent.store import ConversationStore
 
 
@@ -53,7 +54,7 @@ class ProcessingRecord:
 class ProcessingLog:
     """T0, per tenant; every append also drops what is older than the tenant's processing period."""
 
-    def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: RedisClient, *, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
 
@@ -98,7 +99,12 @@ class ContentLog:
     """T2, per subject, sealed with the subject's data key. Call `write` only after `may(retain_content)`."""
 
     def __init__(
-        self, redis: Redis, store: ConversationStore, *, shards: int, clock: Callable[[], float] = time.time
+        self,
+        redis: RedisClient,
+        store: ConversationStore,
+        *,
+        shards: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
         self._store = store
@@ -108,25 +114,46 @@ class ContentLog:
     def key(self, subject: str) -> str:
         return conversation_key(subject, "t2", self._shards)
 
+    async def fence(self, subject: str) -> Fence:
+        """The subject's erasure epoch now, for a writer that is not a claimed turn (a live call)."""
+        return Fence(
+            subject, int(await self._redis.get(conversation_key(subject, "epoch", self._shards)) or 0)
+        )
+
     async def write(
-        self, subject: str, entries: list[tuple[ContentKind, str, str]], *, keep_days: int
+        self,
+        subject: str,
+        entries: list[tuple[ContentKind, str, str]],
+        *,
+        keep_days: int,
+        fence: Fence | None = None,
     ) -> None:
-        """(kind, text, message id) each; the key expires with its newest entry's retention."""
+        """(kind, text, message id) each; the key expires with its newest entry's retention. With `fence`
+        (a turn), nothing is written if the person was erased since the turn began (`ErasedError`)."""
         now = self._clock()
         sealed = {  # a microsecond apart, so one turn's entries keep their order
-            await self._store.seal(subject, json.dumps(asdict(ContentEntry(k, t, m, now))).encode()): now
-            + i / 1e6
+            await self._store.seal(
+                subject, json.dumps(asdict(ContentEntry(k, t, m, now))).encode(), fence=fence
+            ): now + i / 1e6
             for i, (k, t, m) in enumerate(entries)
         }
         if not sealed:
             return
         key = self.key(subject)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, sealed)
-            pipe.zremrangebyscore(key, "-inf", now - keep_days * DAY_S)
-            pipe.expire(key, keep_days * DAY_S)
-            pipe.zadd(tenant_key(tenant_of(subject), "t2index"), {subject: now})
-            await pipe.execute()
+        writes: list[Command] = [
+            ("ZADD", key, [x for member, score in sealed.items() for x in (score, member)]),
+            ("ZREMRANGEBYSCORE", key, ["-inf", now - keep_days * DAY_S]),
+            ("EXPIRE", key, [keep_days * DAY_S]),
+        ]
+        if fence is not None:
+            await self._store.writer.write(fence, writes)
+        else:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name, k, args in writes:
+                    pipe.execute_command(name, k, *args)
+                await pipe.execute()
+        # The tenant's index of subjects with content (another slot): what retention walks.
+        await self._redis.zadd(tenant_key(tenant_of(subject), "t2index"), {subject: now})
 
     async def entries(self, subject: str) -> list[ContentEntry]:
         """Decrypted, oldest first (raises `SealError` once the subject's data key is gone)."""

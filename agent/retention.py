@@ -23,8 +23,7 @@ from agent.rights import Actor, SubjectRights
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.tenants import TenantRegistry
 
 log = structlog.get_logger()
@@ -46,14 +45,14 @@ class Purge:
 class Retention:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         consent: ConsentStore,
         content: ContentLog,
         processing: ProcessingLog,
         rights: SubjectRights,
         tenants: TenantRegistry,
         *,
-        key_store: Redis | None = None,
+        key_store: RedisClient | None = None,
         grace_days: int = TERMINATION_GRACE_DAYS,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -101,7 +100,7 @@ class Retention:
         """Every key of the tenant: per-tenant logs and ledgers, every conversation's keys, the data keys."""
         name = glob_escape(tenant)
         patterns = [f"lc:tenant:{{{name}}}:*", f"lc:{{*}}:c:{name}:*"]
-        deleted = 0
+        deleted = await self._rights.calls.forget(tenant=tenant)
         for redis in {id(self._redis): self._redis, id(self._key_store): self._key_store}.values():
             for pattern in patterns:
                 doomed = [

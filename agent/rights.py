@@ -17,21 +17,23 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.consent_store import ConsentStore, Context, HashChain, glob_escape, tenant_key, tenant_of
-from agent.queue import conversation_key
+from agent.erasure import Epochs
+from agent.queue import EPOCH_TTL_S, CallQueue, conversation_key, forget_dead_letters
 from agent.store import SealError
 from pipelines.consent import Intent, Method, Overlay, Purpose, may, transition
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from redis.asyncio import Redis
-
     from agent.records import ContentLog, ProcessingLog
+    from agent.redis_client import RedisClient
     from agent.store import ConversationStore
     from agent.tenants import TenantRegistry
 
 EXPORT_SCHEMA = "leadclose.export/1"
-_KEPT_ON_ERASURE = ("fence",)  # a counter, no data: keeps fencing monotonic if the person writes again
+# Counters, no data: they keep lease fencing and the erasure epoch monotonic while a turn may be in flight,
+# and expire a day later (`EPOCH_TTL_S`).
+_KEPT_ON_ERASURE = ("fence", "epoch")
 
 
 class ProfileFields(BaseModel):
@@ -86,7 +88,7 @@ class Erasure:
 class SubjectRights:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         store: ConversationStore,
         consent: ConsentStore,
         content: ContentLog,
@@ -107,6 +109,10 @@ class SubjectRights:
         self._recipients = tuple(recipients)
         self._clock = clock
         self.audit = HashChain(redis, "audit")
+        self.calls = CallQueue(redis, store)
+        self._epochs = [Epochs(redis, shards=shards)]
+        if store.key_store is not redis:  # the key store keeps its own copy: a data key's creation checks it
+            self._epochs.append(Epochs(store.key_store, shards=shards))
 
     async def _audited(
         self,
@@ -136,9 +142,10 @@ class SubjectRights:
     ) -> None:
         await self._audited(tenant_of(subject), actor, action, subject, outcome, counts)
 
-    async def record_denied(self, tenant: str, actor: Actor, action: str) -> None:
-        """A refused admin access is audited too (no subject: nothing was looked up)."""
-        await self._audited(tenant, actor, action, None, "denied", {})
+    async def record_denied(self, tenant: str, actor: Actor, action: str, outcome: str = "denied") -> None:
+        """A refused admin access is audited too (no subject: nothing was looked up); `outcome` says how
+        (`denied`, `throttled`)."""
+        await self._audited(tenant, actor, action, None, outcome, {})
 
     async def read_audit(self, tenant: str, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
         """The tenant's audit log and whether its chain verifies; the reading is audited after it."""
@@ -288,18 +295,31 @@ class SubjectRights:
 
     async def erase(self, subject: str, actor: Actor) -> Erasure:
         """Stop processing, delete every live key of the subject and its data key (so copies in the AOF or
-        backups cannot be decrypted), keep a content-free suppression record, audit a proof event."""
+        backups cannot be decrypted), keep a content-free suppression record, audit a proof event.
+
+        The erasure epoch goes odd first (every fenced write of a turn in flight refuses from then on) and
+        even last, one past where it began: a turn that started before the erasure never writes or sends
+        after it. Safe to run again after a crash (the subject stays in the pending set until the end)."""
         consent = await self._consent.current(subject)
         change = transition(consent, Intent.DELETE_DATA)
         await self._consent.apply(subject, change, self._context(subject, actor))
+        epoch = await self._epochs[0].begin(subject)
+        for copy in self._epochs[1:]:
+            await copy.raise_to(subject, epoch)
         entries = await self._content.count(subject)
         deleted = await self._delete_keys(self._redis, subject)
         if self._store.key_store is not self._redis:
             deleted += await self._delete_keys(self._store.key_store, subject)
+        deleted += await self.calls.forget(subject=subject) + await forget_dead_letters(
+            self._redis, subject, self._shards
+        )
         await self._redis.zrem(tenant_key(tenant_of(subject), "t2index"), subject)
         records = await self._processing.forget(tenant_of(subject), subject)
         await self._consent.suppress(subject)
         await self._consent.forget(subject)
+        for epochs in self._epochs:
+            await epochs.end(subject, epoch)
+        await self._redis.expire(conversation_key(subject, "fence", self._shards), EPOCH_TTL_S)
         await self.record_access(
             actor,
             "erase",
@@ -311,7 +331,7 @@ class SubjectRights:
         )
         return Erasure(subject, deleted, entries)
 
-    async def _delete_keys(self, redis: Redis, subject: str) -> int:
+    async def _delete_keys(self, redis: RedisClient, subject: str) -> int:
         pattern = glob_escape(conversation_key(subject, "", self._shards)) + "*"
         prefix_len = len(conversation_key(subject, "", self._shards))
         doomed = [

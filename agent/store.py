@@ -7,9 +7,6 @@ one key: every copy (AOF, replicas, backups) becomes unreadable at once.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 from typing import TYPE_CHECKING
@@ -17,7 +14,10 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from agent.queue import conversation_key
+from agent.erasure import FENCE_PRELUDE, PENDING_FIELD, FencedWriter
+from agent.keyring import NONCE, DataKeyGoneError, Keyring, SealError, master_secret
+from agent.queue import ErasedError, conversation_key
+from agent.redis_client import run_script_many
 from pipelines.pii import Vault
 from pipelines.respond import ChatTurn
 from pipelines.turn import Conversation
@@ -25,39 +25,33 @@ from pipelines.turn import Conversation
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from redis.asyncio import Redis
+    from agent.erasure import Fence
+    from agent.redis_client import RedisClient
 
-_NONCE = 12
+__all__ = [
+    "ConversationStore",
+    "DataKeyGoneError",
+    "DeliveryStatuses",
+    "HandoffFlags",
+    "Keyring",
+    "SealError",
+    "master_secret",
+]
+
 DAY_S = 86_400
 
-
-class SealError(Exception):
-    """A sealed value cannot be opened (wrong master key, tampering, or the data key was erased)."""
-
-
-class Keyring:
-    """Derives the deployment keys from one master secret (`LEADCLOSE_MASTER_KEY`)."""
-
-    def __init__(self, master_secret: bytes) -> None:
-        if len(master_secret) < 16:
-            raise ValueError("master key must be at least 16 bytes")
-        self._wrap = AESGCM(hashlib.sha256(b"leadclose/wrap\0" + master_secret).digest())
-        self._ref = hashlib.sha256(b"leadclose/ref\0" + master_secret).digest()
-
-    def conversation_ref(self, tenant: str, user_key: str) -> str:
-        """`tenant:hmac` — phone numbers are enumerable, so a plain hash of one would not be anonymous."""
-        digest = hmac.new(self._ref, f"{tenant}\0{user_key}".encode(), hashlib.sha256).hexdigest()[:24]
-        return f"{tenant}:{digest}"
-
-    def wrap(self, conv: str, data_key: bytes) -> bytes:
-        nonce = os.urandom(_NONCE)
-        return nonce + self._wrap.encrypt(nonce, data_key, conv.encode())
-
-    def unwrap(self, conv: str, wrapped: bytes) -> bytes:
-        try:
-            return self._wrap.decrypt(wrapped[:_NONCE], wrapped[_NONCE:], conv.encode())
-        except InvalidTag:
-            raise SealError("data key does not unwrap") from None
+# KEYS: epoch, consent, dek   ARGV: fence epoch ('' = not fenced), pending field, wrapped candidate, ttl_s
+# A new key (or the one that appeared meanwhile), but for a fenced writer only while no erasure ran, runs or
+# is pending since it began: a turn never recreates the key of a person erased meanwhile.
+_DATA_KEY = (
+    FENCE_PRELUDE
+    + """
+local current = redis.call('GET', KEYS[3])
+if current then return current end
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+return ARGV[3]
+"""
+)
 
 
 class ConversationStore:
@@ -65,49 +59,63 @@ class ConversationStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keyring: Keyring,
         *,
         shards: int,
         history_limit: int = 24,
         ttl_s: int = 30 * DAY_S,
-        key_store: Redis | None = None,
+        key_store: RedisClient | None = None,
     ) -> None:
         """`key_store`: where data keys live. A separate server, kept out of the data's AOF and backups,
         is what makes erasure reach those copies; by default the keys sit beside the data."""
         self._redis = redis
         self.key_store = key_store or redis
-        self._keyring = keyring
+        self.keyring = keyring
         self._shards = shards
         self._history_limit = history_limit
         self._ttl_s = ttl_s
+        self.writer = FencedWriter(redis, shards=shards)
+        self._get_or_create = self.key_store.register_script(_DATA_KEY)
 
     def _key(self, conv: str, suffix: str) -> str:
         return conversation_key(conv, suffix, self._shards)
 
-    async def _data_key(self, conv: str) -> AESGCM:
+    async def _data_key(self, conv: str, *, create: bool, fence: Fence | None = None) -> AESGCM:
+        """The subject's data key. Opening never creates one (nothing sealed can exist without it); sealing
+        creates one if needed, under `fence` for a turn."""
         key = self._key(conv, "dek")
-        wrapped = await self.key_store.get(key)
+        wrapped = await self.key_store.getex(key, ex=self._ttl_s)  # its lifetime renewed in the same trip
+        if wrapped is None and not create:
+            raise DataKeyGoneError("no data key (erased or expired)")
         if wrapped is None:
-            candidate = self._keyring.wrap(conv, AESGCM.generate_key(bit_length=256))
-            await self.key_store.set(key, candidate, nx=True, ex=self._ttl_s)
-            wrapped = await self.key_store.get(key)  # whoever won the race, everyone uses the stored key
-        else:
-            await self.key_store.expire(key, self._ttl_s)
-        if wrapped is None:
-            raise SealError("data key vanished")
+            if (
+                fence is not None
+                and self.key_store is not self._redis
+                and await self._redis.hexists(self._key(conv, "consent"), PENDING_FIELD)
+            ):  # the key store cannot see the consent hash: asked here (the data writes check it again)
+                raise ErasedError
+            candidate = self.keyring.wrap(conv, AESGCM.generate_key(bit_length=256))
+            wrapped = await self._get_or_create(  # whoever wins a race, everyone uses the stored key
+                keys=[*self.writer.fence_keys(conv), key],
+                args=[*self.writer.fence_args(fence), candidate, self._ttl_s],
+            )
+            if wrapped == -2:
+                raise ErasedError
         raw = wrapped.encode() if isinstance(wrapped, str) else wrapped
-        return AESGCM(self._keyring.unwrap(conv, raw))
+        return AESGCM(self.keyring.unwrap(conv, raw))
 
-    async def seal(self, conv: str, plaintext: bytes) -> bytes:
-        aead = await self._data_key(conv)
-        nonce = os.urandom(_NONCE)
+    async def seal(self, conv: str, plaintext: bytes, *, fence: Fence | None = None) -> bytes:
+        """`fence`: the caller is a turn (or call) that must not recreate the key of a person erased since
+        it began; ingress and the operator seal unfenced (they act now, not on behalf of an older turn)."""
+        aead = await self._data_key(conv, create=True, fence=fence)
+        nonce = os.urandom(NONCE)
         return nonce + aead.encrypt(nonce, plaintext, conv.encode())
 
     async def open(self, conv: str, sealed: bytes) -> bytes:
-        aead = await self._data_key(conv)
+        aead = await self._data_key(conv, create=False)
         try:
-            return aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], conv.encode())
+            return aead.decrypt(sealed[:NONCE], sealed[NONCE:], conv.encode())
         except InvalidTag:
             raise SealError("sealed value does not open") from None
 
@@ -123,20 +131,26 @@ class ConversationStore:
             summary=data.get("summary", ""),
         )
 
-    async def save(self, conv: str, conversation: Conversation, *, ttl_s: int | None = None) -> None:
+    async def save(
+        self, conv: str, conversation: Conversation, *, fence: Fence, ttl_s: int | None = None
+    ) -> None:
         """Keeps only the last `history_limit` messages: storage and prompt size stay bounded. `ttl_s`
-        shortens the lifetime (working memory of a person who did not agree to retention)."""
+        shortens the lifetime (working memory of a person who did not agree to retention). Raises
+        `ErasedError` (and writes nothing) if the person was erased since `fence` was taken."""
         recent = conversation.history[-self._history_limit :]
         data = {
             "vault": conversation.vault.to_dict(),
             "history": [[t.role, t.content] for t in recent],
             "summary": conversation.summary,
         }
-        sealed = await self.seal(conv, json.dumps(data, separators=(",", ":")).encode())
-        await self._redis.set(self._key(conv, "state"), sealed, ex=ttl_s or self._ttl_s)
+        sealed = await self.seal(conv, json.dumps(data, separators=(",", ":")).encode(), fence=fence)
+        await self.writer.write(
+            fence, [("SET", self._key(conv, "state"), [sealed, "EX", ttl_s or self._ttl_s])]
+        )
 
     async def erase(self, conv: str) -> None:
-        """Crypto-shred: without the data key nothing sealed for this conversation can be read again."""
+        """Crypto-shred: without the data key nothing sealed for this conversation can be read again
+        (`SubjectRights.erase` does this and everything else an erasure must)."""
         await self.key_store.delete(self._key(conv, "dek"))
         await self._redis.delete(self._key(conv, "dek"), self._key(conv, "state"))
 
@@ -146,30 +160,26 @@ class HandoffFlags:
 
     No TTL: a handoff ends only when someone releases it, never silently."""
 
-    def __init__(self, redis: Redis, *, shards: int) -> None:
+    def __init__(self, redis: RedisClient, *, shards: int) -> None:
         self._redis = redis
         self._shards = shards
+        self._writer = FencedWriter(redis, shards=shards)
 
     def _key(self, conv: str) -> str:
         return conversation_key(conv, "handoff", self._shards)
 
-    async def hand_off(self, conv: str, reason: str) -> None:
-        await self._redis.set(self._key(conv), reason)
+    async def hand_off(self, conv: str, reason: str, *, fence: Fence | None = None) -> None:
+        """`fence`: set by a turn or call, which must not flag a person erased since it began."""
+        if fence is None:
+            await self._redis.set(self._key(conv), reason)
+        else:
+            await self._writer.write(fence, [("SET", self._key(conv), [reason])])
 
     async def release(self, conv: str) -> None:
         await self._redis.delete(self._key(conv))
 
     async def active(self, conv: str) -> bool:
         return bool(await self._redis.exists(self._key(conv)))
-
-
-def master_secret(value: str) -> bytes:
-    """`LEADCLOSE_MASTER_KEY` as base64 (32 random bytes recommended) or any long passphrase."""
-    try:
-        decoded = base64.b64decode(value, validate=True)
-    except ValueError:
-        decoded = b""
-    return decoded if len(decoded) >= 16 else value.encode()
 
 
 _RECORD_STATUS = """
@@ -188,7 +198,7 @@ _STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 99}
 class DeliveryStatuses:
     """The latest state of each outbound message, from Meta's status webhooks (ids and codes only)."""
 
-    def __init__(self, redis: Redis, *, ttl_s: int = 30 * DAY_S) -> None:
+    def __init__(self, redis: RedisClient, *, ttl_s: int = 30 * DAY_S) -> None:
         self._redis = redis
         self._ttl_s = ttl_s
         self._record = redis.register_script(_RECORD_STATUS)
@@ -199,22 +209,20 @@ class DeliveryStatuses:
 
     async def record_many(self, updates: Sequence[tuple[str, str, int, int | None]]) -> list[bool]:
         """(message id, status, timestamp, error code) each; True where the state advanced."""
-        if not updates:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for message_id, status, timestamp, error_code in updates:
-                await self._record(
-                    keys=[self._key(message_id)],
-                    args=[
-                        _STATUS_RANK[status],
-                        status,
-                        timestamp,
-                        "" if error_code is None else error_code,
-                        self._ttl_s,
-                    ],
-                    client=pipe,
-                )
-            return [bool(r) for r in await pipe.execute()]
+        calls = [
+            (
+                [self._key(message_id)],
+                [
+                    _STATUS_RANK[status],
+                    status,
+                    timestamp,
+                    "" if error_code is None else error_code,
+                    self._ttl_s,
+                ],
+            )
+            for message_id, status, timestamp, error_code in updates
+        ]
+        return [bool(r) for r in await run_script_many(self._redis, self._record, calls)]
 
     async def get(self, message_id: str) -> dict[str, str]:
         raw = await self._redis.hgetall(self._key(message_id))

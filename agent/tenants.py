@@ -1,24 +1,43 @@
-"""Loads and validates a business's folder `prompts/<tenant>/` into the configuration a turn runs on."""
+"""Loads and validates a business's folder `prompts/<tenant>/` into the configuration a turn runs on.
+
+The folder is untrusted input (see `agent/tenant_files.py` and docs/security.md): its name is the tenant
+id, the files it names stay inside it, the variables it names carry its own prefix, and its endpoints are
+checked against the deployment's egress policy.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import phonenumbers
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.automation_config import AutomationConfig, Replies, Voice
-from agent.consent_config import ConsentConfig
+from agent.automation_config import AutomationConfig, Replies, Voice, VoiceConfig
+from agent.consent_config import ConsentConfig, Language
+from agent.egress import EgressPolicy
+from agent.tenant_files import (
+    MAX_KNOWLEDGE_BYTES,
+    MAX_TEMPLATE_BYTES,
+    MAX_TENANT_YAML_BYTES,
+    TENANT_ID,
+    TenantFileError,
+    check_tenant_id,
+    env_name_problem,
+    folder_stamp,
+    load_yaml,
+    read_inside,
+)
 from agent.yaml_lines import line_of
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
-from pipelines.respond import PromptError, render_system_prompt
+from pipelines.prompt import PromptError, render_system_prompt
+from pipelines.stt_routing import EngineSpec
 from pipelines.turn import FallbackTexts, TurnConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 TENANT_FILE = "tenant.yaml"
@@ -51,6 +70,11 @@ class Business(_Strict):
         return value
 
 
+def _engine_name(value: str) -> str:
+    return str(EngineSpec.parse(value))
+
+
+SpeechEngineName = Annotated[str, AfterValidator(_engine_name)]
 _FALLBACKS = FallbackTexts()
 
 
@@ -63,7 +87,7 @@ class Fallbacks(_Strict):
 
 
 class Tenant(_Strict):
-    id: str
+    id: str = Field(pattern=TENANT_ID.pattern)  # the folder's name, never a key of the file
     name: str
     phone_number_ids: tuple[str, ...] = Field(min_length=1)
     access_token_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
@@ -77,7 +101,9 @@ class Tenant(_Strict):
     pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
     fallbacks: Fallbacks = Fallbacks()
     replies: Replies = Replies()
-    voice: Voice = Voice()
+    voice: VoiceConfig = Voice()
+    # Speech recognition per language over the deployment's (LEADCLOSE_STT_LANGUAGES): {hi: hosted:whisper-1}
+    speech: dict[Language, SpeechEngineName] = Field(default_factory=dict)
     automation: AutomationConfig = AutomationConfig()
     consent: ConsentConfig = ConsentConfig()
 
@@ -94,25 +120,65 @@ class Tenant(_Strict):
         return RestorePolicy(scopes, self.pii_restore.get("default", RestoreScope.REPLY))
 
 
-def load_tenant(folder: Path) -> Tenant:
-    """Parse and validate `folder/tenant.yaml`; the folder name is the tenant id."""
+def load_tenant(folder: Path, *, egress: EgressPolicy | None = None) -> Tenant:
+    """Parse and validate `folder/tenant.yaml`; the folder name is the tenant id. `egress` decides which
+    endpoint URLs are accepted (default: public https only)."""
     path = folder / TENANT_FILE
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except OSError as exc:
-        raise TenantError(f"{path}: cannot read ({exc.strerror})") from None
+        check_tenant_id(folder.name)
+        text = read_inside(folder, TENANT_FILE, max_bytes=MAX_TENANT_YAML_BYTES)
+        raw = load_yaml(text)
+    except TenantFileError as exc:
+        raise TenantError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise TenantError(f"{path}:{where} not valid YAML") from None
+        problem = getattr(
+            exc, "problem", None
+        )  # PyYAML's words (never the document's text, which may hold a secret)
+        raise TenantError(f"{path}:{where} not valid YAML" + (f" ({problem})" if problem else "")) from None
     if not isinstance(raw, dict):
         raise TenantError(f"{path}: expected a mapping at the top level")
+    if "id" in raw:  # a file claiming another tenant's id would take over its number, tools and data
+        raise TenantError(
+            f"{path}: {_problem(text, ('id',), 'not allowed: the tenant id is the folder name')}"
+        )
     try:
-        return Tenant.model_validate({"id": folder.name, **raw})
+        tenant = Tenant.model_validate(
+            raw | {"id": folder.name}, context={"egress": egress or EgressPolicy()}
+        )
     except ValidationError as exc:
         problems = "; ".join(_problem(text, e["loc"], e["msg"]) for e in exc.errors())
         raise TenantError(f"{path}: {problems}") from None
+    foreign = [
+        _problem(text, loc, why)
+        for loc, name in env_fields(tenant)
+        if (why := env_name_problem(tenant.id, name)) is not None
+    ]
+    if foreign:
+        raise TenantError(f"{path}: " + "; ".join(foreign))
+    return tenant
+
+
+def env_fields(
+    model: BaseModel, loc: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every `*_env` field that names a variable, with its location, in any section (present or future)."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        here = (*loc, name)
+        if name.endswith("_env") and isinstance(value, str):
+            yield here, value
+        elif isinstance(value, BaseModel):
+            yield from env_fields(value, here)
+        elif isinstance(value, tuple | list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from env_fields(item, (*here, i))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    yield from env_fields(item, (*here, str(key)))
 
 
 def _problem(text: str, loc: tuple[str | int, ...], msg: str) -> str:
@@ -126,11 +192,11 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
     template_path = folder / tenant.system_prompt
     knowledge = ""
     try:
-        template = template_path.read_text(encoding="utf-8")
+        template = _read_named(folder, "system_prompt", tenant.system_prompt, MAX_TEMPLATE_BYTES)
         if tenant.knowledge:
-            knowledge = (folder / tenant.knowledge).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise TenantError(f"{folder}: cannot read {exc.filename} ({exc.strerror})") from None
+            knowledge = _read_named(folder, "knowledge", tenant.knowledge, MAX_KNOWLEDGE_BYTES).strip()
+    except TenantFileError as exc:
+        raise TenantError(f"{folder / TENANT_FILE}: {exc}") from None
     context = tenant.model_dump(include={"name", "business", "tone", "persona", "language", "languages"}) | {
         "knowledge": knowledge
     }
@@ -151,6 +217,13 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
         language=tenant.language,
         languages=tenant.languages,
     )
+
+
+def _read_named(folder: Path, key: str, name: str, max_bytes: int) -> str:
+    try:
+        return read_inside(folder, name, max_bytes=max_bytes)
+    except TenantFileError as exc:
+        raise TenantFileError(f"{key}: {name!r} {exc}") from None
 
 
 def _e164(number: str) -> str:
@@ -181,14 +254,6 @@ def _numbers(tenants: dict[str, tuple[Tenant, TurnConfig]]) -> dict[str, str]:
     return by_number
 
 
-def _stamp(folder: Path) -> str:
-    """A digest of every file in the folder: any edit (template, knowledge, yaml) changes it."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 class TenantRegistry:
     """Every tenant under the prompts directory, by id and by WhatsApp phone number id."""
 
@@ -198,23 +263,25 @@ class TenantRegistry:
         *,
         prompts_dir: Path | None = None,
         stamps: dict[str, str] | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self._by_id = tenants
         self._by_number = _numbers(tenants)
         self._dir = prompts_dir
         self._stamps = stamps or {}
+        self._egress = egress
 
     @classmethod
-    def load(cls, prompts_dir: Path) -> TenantRegistry:
+    def load(cls, prompts_dir: Path, *, egress: EgressPolicy | None = None) -> TenantRegistry:
         folders = sorted(p.parent for p in prompts_dir.glob(f"*/{TENANT_FILE}"))
         if not folders:
             raise TenantError(f"{prompts_dir}: no tenant folders (expected */{TENANT_FILE})")
         loaded, stamps = {}, {}
         for folder in folders:
-            stamps[folder.name] = _stamp(folder)
-            tenant = load_tenant(folder)
+            stamps[folder.name] = folder_stamp(folder)
+            tenant = load_tenant(folder, egress=egress)
             loaded[tenant.id] = (tenant, turn_config(tenant, folder))
-        return cls(loaded, prompts_dir=prompts_dir, stamps=stamps)
+        return cls(loaded, prompts_dir=prompts_dir, stamps=stamps, egress=egress)
 
     def refresh(self) -> list[Reload]:
         """Re-read the folders that changed since the last look (blocking file I/O: run it in a thread).
@@ -228,14 +295,14 @@ class TenantRegistry:
         by_id, stamps, events = dict(self._by_id), dict(self._stamps), []
         for folder in sorted(p.parent for p in self._dir.glob(f"*/{TENANT_FILE}")):
             try:
-                stamp = _stamp(folder)
+                stamp = folder_stamp(folder)
             except OSError:  # a file vanished mid-look (an editor saving): look again next time
                 continue
             if stamps.get(folder.name) == stamp:
                 continue
             stamps[folder.name] = stamp  # a broken version is reported once, not on every look
             try:
-                tenant = load_tenant(folder)
+                tenant = load_tenant(folder, egress=self._egress)
                 candidate = by_id | {tenant.id: (tenant, turn_config(tenant, folder))}
                 _numbers(candidate)
             except TenantError as exc:

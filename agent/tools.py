@@ -7,12 +7,16 @@ the tenant's custom HTTP tools. Every request to a business endpoint goes throug
     X-Leadclose-Timestamp: <unix seconds>
     X-Leadclose-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + signed bytes)>
 
-where the signed bytes are the JSON body (POST) or the whole query string (GET). Responses are size-capped; every
-failure becomes a `ToolError` with a fixed reason, never the endpoint's text or URL.
+where the signed bytes are the JSON body (POST) or the whole query string (GET). Endpoints are tenant input:
+requests go through a `GuardedTransport` (`agent/egress.py`: public addresses only, checked at connect
+time), each call has one deadline for everything (connect, send, the whole answer), redirects are not
+followed and answers are read raw (no decompression) and size-capped as they stream. Every failure becomes
+a `ToolError` with a fixed reason, never the endpoint's text or URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -25,15 +29,18 @@ import httpx
 import structlog
 
 from agent.booking import Calendar
+from agent.egress import EgressRefused
 from pipelines.automation import ToolError, ToolSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-
-    from redis.asyncio import Redis
+    from types import TracebackType
 
     from agent.automation_config import AutomationConfig, HttpTool
+    from agent.egress import GuardedTransport
+    from agent.erasure import Fence
     from agent.leads import LeadStore
+    from agent.redis_client import RedisClient
     from agent.store import HandoffFlags
     from agent.tenants import Tenant
 
@@ -51,11 +58,23 @@ def signature(secret: bytes, timestamp: int, signed: bytes) -> str:
 
 
 class EndpointCaller:
-    """Signed, size-capped requests to a business's endpoints through the shared client."""
+    """Signed, size-capped requests to a business's endpoints. It owns its client, built on the guarded
+    transport it is given, so no request of a tenant's can leave through an unguarded one."""
 
-    def __init__(self, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time) -> None:
-        self._http = http
+    def __init__(self, transport: GuardedTransport, *, clock: Callable[[], float] = time.time) -> None:
+        self._http = httpx.AsyncClient(transport=transport, follow_redirects=False, timeout=30.0)
         self._clock = clock
+
+    async def __aenter__(self) -> EndpointCaller:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def call(
         self,
@@ -82,23 +101,47 @@ class EndpointCaller:
             TIMESTAMP_HEADER: str(timestamp),
             IDEMPOTENCY_HEADER: idempotency_key,
             "Content-Type": "application/json",
+            "Accept-Encoding": "identity",  # the cap counts what we hold: no gzip bomb
         }
         try:
-            async with self._http.stream(
-                method, target, content=content, headers=headers, timeout=timeout_s, follow_redirects=False
-            ) as response:
-                if not response.is_success:
-                    raise ToolError(f"the business system answered HTTP {response.status_code}")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise ToolError("the business system's answer was too large")
+            async with asyncio.timeout(timeout_s):  # one deadline for the call, not per read
+                body = await self._send(method, target, content, headers, timeout_s, max_bytes)
+        except TimeoutError:
+            raise ToolError("the business system did not answer in time") from None
+        except EgressRefused as exc:
+            log.warning("tool.egress_refused", reason=str(exc))
+            raise ToolError("the business system's address is not allowed") from None
         except httpx.TimeoutException:
             raise ToolError("the business system did not answer in time") from None
         except httpx.HTTPError:
             raise ToolError("the business system could not be reached") from None
         return body.decode(errors="replace")
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        timeout_s: float,
+        cap: int,
+    ) -> bytes:
+        async with self._http.stream(
+            method, url, content=content, headers=headers, timeout=timeout_s
+        ) as response:
+            if not response.is_success:
+                raise ToolError(f"the business system answered HTTP {response.status_code}")
+            if response.headers.get("content-encoding", "identity").lower() != "identity":
+                raise ToolError("the business system's answer was compressed")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise ToolError("the business system's answer was too large")
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) > cap:
+                    raise ToolError("the business system's answer was too large")
+        return bytes(body)
 
 
 def tool_specs(a: AutomationConfig) -> list[ToolSpec]:
@@ -169,11 +212,15 @@ class ConversationTools:
         turn_id: str,
         leads: LeadStore,
         handoff: HandoffFlags,
-        redis: Redis,
+        redis: RedisClient,
         caller: EndpointCaller,
         secret: bytes | None,
+        fence: Fence | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`fence`: the erasure epoch the turn began with; the tools write and notify nothing once the
+        person was erased since (agent/erasure.py)."""
+        self._fence = fence
         self._tenant = tenant
         self._automation: AutomationConfig = tenant.automation
         self._conv = conv
@@ -222,11 +269,17 @@ class ConversationTools:
             "data": dict(data),
         }
 
+    async def _fenced(self) -> None:
+        """Before a side effect outside Redis: raises `ErasedError` if the person was erased meanwhile."""
+        if self._fence is not None:
+            await self._leads.writer.check(self._fence)
+
     async def _notify(self, event: str, key: str, data: Mapping[str, Any]) -> bool:
         """Tell the business's webhook; False when there is none or it did not take it."""
         webhook = self._automation.webhook
         if webhook is None or self._secret is None:
             return False
+        await self._fenced()
         try:
             await self._caller.call(
                 "POST",
@@ -244,7 +297,7 @@ class ConversationTools:
 
     async def _capture_lead(self, fields: dict[str, Any], key: str) -> str:
         record = self._envelope("lead.captured", key, fields)
-        await self._leads.add(self._conv, record, dedupe_key=key)
+        await self._leads.add(self._conv, record, dedupe_key=key, fence=self._fence)
         forwarded = await self._notify("lead.captured", key, fields)
         log.info("tool.lead_captured", tenant=self._tenant.id, fields=len(fields), forwarded=forwarded)
         return json.dumps({"saved": True, "forwarded_to_team": forwarded})
@@ -257,11 +310,12 @@ class ConversationTools:
         booking = self._automation.booking
         if booking is None:  # offered only with a booking section; a reload may have removed it
             raise ToolError("booking is not available")
+        await self._fenced()  # the slot is the business's; the request names the person
         calendar, now = Calendar(booking), self._now()
         await self._redis.zremrangebyscore(self._taken_key(), "-inf", now.timestamp())
         members = await self._redis.zrange(self._taken_key(), 0, -1)
         taken = {_text(m) for m in members if isinstance(m, bytes | str)}
-        slot = arguments.get("slot") or ""
+        slot = calendar.normalize(str(arguments.get("slot") or "")) or ""  # one slot, one key
         start = calendar.start(slot)
         if start is None or not calendar.bookable(slot, now):
             free = calendar.proposals(now, taken)
@@ -278,7 +332,7 @@ class ConversationTools:
         return json.dumps({"booked": True, "slot": slot, "timezone": booking.timezone})
 
     async def _hand_off(self, key: str) -> str:
-        await self._handoff.hand_off(self._conv, "assistant")
+        await self._handoff.hand_off(self._conv, "assistant", fence=self._fence)
         self.handed_off = True
         forwarded = await self._notify("handoff.requested", key, {})
         log.info("tool.handed_off", tenant=self._tenant.id, forwarded=forwarded)
@@ -287,6 +341,7 @@ class ConversationTools:
     async def _custom_tool(self, tool: HttpTool, arguments: dict[str, Any], key: str) -> str:
         if self._secret is None:
             raise ToolError("this tool is not configured")
+        await self._fenced()
         result = await self._caller.call(
             tool.method,
             tool.url,
@@ -306,7 +361,7 @@ class ToolFactory:
     def __init__(
         self,
         *,
-        redis: Redis,
+        redis: RedisClient,
         leads: LeadStore,
         handoff: HandoffFlags,
         caller: EndpointCaller,
@@ -320,7 +375,9 @@ class ToolFactory:
         self._environ = environ
         self._clock = clock
 
-    def for_turn(self, tenant: Tenant, *, conv: str, contact: str, turn_id: str) -> ConversationTools | None:
+    def for_turn(
+        self, tenant: Tenant, *, conv: str, contact: str, turn_id: str, fence: Fence | None = None
+    ) -> ConversationTools | None:
         """None when the tenant offers no tools (the model then gets a plain request)."""
         if not tenant.automation.enabled:
             return None
@@ -338,6 +395,7 @@ class ToolFactory:
             redis=self._redis,
             caller=self._caller,
             secret=secret.encode() if secret else None,
+            fence=fence,
             clock=self._clock,
         )
 

@@ -20,14 +20,16 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from agent.egress import GuardedTransport
 from agent.leads import LeadStore
 from agent.logs import configure_logging
 from agent.metrics import Metrics
 from agent.privacy import Privacy, recipients
 from agent.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.redis_client import redis_client
 from agent.reload import watch_tenants
-from agent.runtime import RuntimeConfigError, open_runtime, redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.runtime import RuntimeConfigError, open_runtime
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantError, TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
 from agent.turns import TurnHandler
@@ -37,6 +39,8 @@ from pipelines.audio import MAX_INPUT_BYTES
 
 if TYPE_CHECKING:
     from agent.settings import Settings
+    from agent.speech import SpeechEngines
+    from agent.tenants import Tenant
 
 log = structlog.get_logger()
 
@@ -172,6 +176,9 @@ class Worker:
             await self._release_for_retry(claim, type(exc).__name__)
 
     async def _release_for_retry(self, claim: Claim, reason: str) -> None:
+        if claim.attempts > self._queue.config.max_attempts + 1:  # the handler never got to its own limit
+            await self._give_up(claim, reason)
+            return
         with contextlib.suppress(StaleLeaseError, RedisError):
             delay = await self._queue.retry(claim)
             self._metrics.retries.labels(reason).inc()
@@ -204,11 +211,11 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         raise RuntimeConfigError("worker needs LEADCLOSE_MASTER_KEY (it encrypts conversation state)")
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
-    configure_logging()
+    configure_logging(redact_budget_s=settings.log_redact_budget_s)
     metrics = Metrics()
     if settings.worker_metrics_port is not None:
-        start_http_server(settings.worker_metrics_port, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir)
+        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     redis = redis_client(settings.redis_url)
     config = QueueConfig(
         lease_ms=int(settings.queue_lease_s * 1000),
@@ -216,7 +223,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
         coalesce_ms=settings.queue_coalesce_ms,
     )
     queue = ConversationQueue(redis, config)
-    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+    keyring = Keyring.from_settings(settings)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     store = ConversationStore(redis, keyring, shards=config.shards, key_store=key_store)
     privacy = Privacy.build(
@@ -224,7 +231,8 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     )
     async with (
         open_runtime(settings) as runtime,
-        httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0)) as http,
+        httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
+        EndpointCaller(GuardedTransport(settings.egress_policy())) as caller,
     ):
         graph = GraphClient(
             http,
@@ -237,7 +245,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             redis=redis,
             leads=LeadStore(redis, store, shards=config.shards),
             handoff=HandoffFlags(redis, shards=config.shards),
-            caller=EndpointCaller(http),
+            caller=caller,
             environ=os.environ,
         )
         voices = await asyncio.to_thread(
@@ -248,6 +256,9 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             hosted=runtime.hosted,
             tts_model=settings.tts_model,
         )
+        speech = runtime.speech
+        for tenant_id in tenants.ids():  # every model a tenant names, loaded before the first claim
+            await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id)[0])
         handler = TurnHandler(
             queue,
             store,
@@ -258,6 +269,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             consent=privacy.gate,
             tools=tools,
             voices=voices,
+            speech=speech,
         )
         sweeper = asyncio.create_task(privacy.retention.run(stop))
         watcher = asyncio.create_task(
@@ -265,7 +277,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
                 tenants,
                 stop,
                 every_s=settings.prompts_reload_s,
-                on_applied=lambda tenant_id: voices.ensure(tenants.get(tenant_id)[0].voice),
+                on_applied=lambda tenant_id: _preload(tenants.get(tenant_id)[0], voices, speech),
             )
         )
         try:
@@ -277,3 +289,9 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             await redis.aclose()
             if key_store is not None:
                 await key_store.aclose()
+
+
+def _preload(tenant: Tenant, voices: Voices, speech: SpeechEngines) -> None:
+    """A reloaded tenant's voices and speech engines, loaded before its next turn (blocking: in a thread)."""
+    voices.ensure(tenant.voice)
+    speech.for_tenant(tenant)

@@ -2,13 +2,14 @@
 
 import sys
 
-from bench import automation, calls, consent, ingress, noise, pool, turn, turn_detect
+from bench import automation, calls, consent, hostile, ingress, noise, pool, turn, turn_detect
 from bench.pii.__main__ import main as pii_main
 
 if __name__ == "__main__":
     sys.argv = sys.argv[:1]  # each benchmark parses its own defaults
     turn.main()
     pii_main()
+    hostile.main()
     consent.main()
     ingress.main()
     pool.main()

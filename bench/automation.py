@@ -14,12 +14,13 @@ import asyncio
 import json
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from openai import AsyncOpenAI
 
 from pipelines.automation import Automation, ToolSpec
-from pipelines.pii import Minimizer, RestorePolicy, Vault
+from pipelines.pii import Minimizer, PiiGuard, RestorePolicy, Vault
 from pipelines.respond import Responder
 from tests.llm_peer import Call, Reply, serve_chat_peer
 
@@ -78,16 +79,18 @@ async def bench(runs: int, words: int, token_ms: float) -> None:
         f"reply {words} words at {token_ms:.0f} ms/word; medians over {runs} runs, ms to the first sentence"
     )
     print(f"{'model says first':>22} {'whole':>8} {'streamed':>9} {'ratio':>7}")
+    pii = PiiGuard(Minimizer(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="pii"))
     for preamble in (False, True):
         with serve_chat_peer(_model(words, preamble)) as peer:
             peer.token_delay_s = token_ms / 1000
             async with AsyncOpenAI(base_url=peer.base_url, api_key="bench", max_retries=0) as client:
-                loop = Automation(Responder(client, "bench", max_tokens=400), Minimizer())
+                loop = Automation(Responder(client, "bench", max_tokens=400), pii)
                 await _first_sentence_s(loop, True)  # warm-up: connection, imports
                 whole = statistics.median([await _first_sentence_s(loop, False) for _ in range(runs)])
                 streamed = statistics.median([await _first_sentence_s(loop, True) for _ in range(runs)])
         said = '"Let me check…"' if preamble else "nothing"
         print(f"{said:>22} {whole * 1000:8.0f} {streamed * 1000:9.0f} {whole / streamed:6.1f}×")
+    pii.shutdown()
 
 
 def main() -> None:

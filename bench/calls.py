@@ -33,6 +33,7 @@ from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels, load_turn_mo
 from agent.settings import CALL_STT_WINDOW_S
 from bench.pauses import speech_of
 from pipelines.audio import STT_SAMPLE_RATE, decode
+from pipelines.pii import Minimizer, PiiGuard
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
 from tests.agent.calls.caller import RATE, Caller, to_call_rate
@@ -179,6 +180,7 @@ async def run(
         PiperSynthesizer(load_piper()),
         silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
         ThreadPoolExecutor(max_workers=2),
+        PiiGuard(Minimizer(), ThreadPoolExecutor(max_workers=1)),
         load_turn_model(),
         ThreadPoolExecutor(max_workers=1),
     )

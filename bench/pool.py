@@ -65,7 +65,7 @@ async def _run(workers: int, audio_dir: Path, rounds: int, burst: int) -> tuple[
             "LEADCLOSE_MEDIA_HOSTS": '["127.0.0.1"]',
             "LEADCLOSE_GRAPH_ALLOW_INSECURE_LOOPBACK": "true",
             "LEADCLOSE_LLM_MAX_TOKENS": "60",
-            "LEADCLOSE_DEFAULT_ACCESS_TOKEN": TOKEN,
+            "LEADCLOSE_TENANT_DEFAULT__ACCESS_TOKEN": TOKEN,
         }
         for _ in range(workers):
             process = WorkerProcess(env, concurrency=1).start()

@@ -54,8 +54,10 @@ async def _turn(runner: TurnRunner, data: bytes, config: TurnConfig, *, pipeline
     start = time.perf_counter()
     timings: dict[str, float] = {}
     transcript = await runner.transcribe(data, timings)
-    voice = runner.voice if pipelined else None
-    result = await runner.answer(transcript.text, Conversation(), config, timings, voice=voice)
+    voice = runner.voice
+    result = await runner.answer(
+        transcript.text, Conversation(), config, timings, voice=(lambda _text: voice) if pipelined else None
+    )
     if result.reply_audio is None:  # sequential, or the reply became a fixed text
         llm_done = time.perf_counter()
         audio = await runner.speak(result.reply_text, timings)

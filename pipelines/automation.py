@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema import Draft202012Validator
 
-from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.pii import EntityType, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.pii.vault import PLACEHOLDER
 from pipelines.respond import Completion, LLMError, LLMFailure, LLMReply, Responder
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+
+    from pipelines.pii import PiiGuard
 
 DEFAULT_MAX_STEPS = 4
 
@@ -98,11 +100,11 @@ class Automation:
     """Runs one turn's exchange with the model: at most `max_steps` requests, tools executed in between.
     The last step offers no calls, so a turn always ends in text (or an `LLMError`)."""
 
-    def __init__(self, responder: Responder, minimizer: Minimizer, *, max_steps: int = DEFAULT_MAX_STEPS):
+    def __init__(self, responder: Responder, pii: PiiGuard, *, max_steps: int = DEFAULT_MAX_STEPS):
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
         self._responder = responder
-        self._minimizer = minimizer
+        self._pii = pii
         self._max_steps = max_steps
 
     async def run(
@@ -242,7 +244,10 @@ class Automation:
             output = await toolbox.call(name, arguments)
         except ToolError as exc:
             return _tool_error(str(exc)), False
-        return self._minimizer.minimize(output, vault, public=public).text, True
+        try:
+            return (await self._pii.minimize(output, vault, public=public)).text, True
+        except PiiTimeout:  # fails closed: the model never reads an answer that could not be checked
+            return _tool_error("the tool's answer could not be checked for personal data in time"), False
 
 
 def _assistant_calls(done: Completion) -> ChatCompletionMessageParam:

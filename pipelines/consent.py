@@ -158,14 +158,19 @@ class Transition:
 
 
 def transition(consent: SubjectConsent, intent: Intent) -> Transition:
-    """STOP withdraws replies, marketing and calls; START resumes replies and restores what STOP withdrew;
-    a delete request stops all processing until the erasure runs. HUMAN and access requests change no state."""
+    """STOP withdraws replies, and marketing and calls where granted (where never granted it denies them);
+    START resumes replies and restores what STOP withdrew, so STOP then START never opts a person into
+    marketing or calls they never agreed to. A delete request stops all processing until the erasure runs.
+    HUMAN and access requests change no state."""
     wanted: dict[Purpose, State] = {}
     overlays: frozenset[Overlay] = frozenset()
     if intent is Intent.OPT_OUT:
-        for purpose in (Purpose.REPLY, Purpose.MARKETING, Purpose.CALLS):
-            if consent.state(purpose) is not State.DENIED:
+        wanted[Purpose.REPLY] = State.WITHDRAWN
+        for purpose in (Purpose.MARKETING, Purpose.CALLS):
+            if consent.state(purpose) is State.GRANTED:
                 wanted[purpose] = State.WITHDRAWN
+            elif consent.state(purpose) is not State.WITHDRAWN:
+                wanted[purpose] = State.DENIED
     elif intent is Intent.OPT_IN:
         wanted[Purpose.REPLY] = State.GRANTED
         for purpose in (Purpose.MARKETING, Purpose.CALLS):
@@ -175,6 +180,18 @@ def transition(consent: SubjectConsent, intent: Intent) -> Transition:
         overlays = frozenset({Overlay.ERASURE_PENDING})
     changed = {p: s for p, s in wanted.items() if consent.state(p) is not s}
     return Transition(changed, overlays - consent.overlays)
+
+
+_COVERED: Mapping[Intent, frozenset[Purpose]] = {
+    Intent.OPT_OUT: frozenset({Purpose.REPLY, Purpose.MARKETING, Purpose.CALLS}),
+    Intent.OPT_IN: frozenset({Purpose.REPLY}),  # and marketing or calls only where it restores them
+}
+
+
+def covered(intent: Intent) -> frozenset[Purpose]:
+    """The purposes an intent speaks about, changed or not: a later signal about one of them is newer, so an
+    older signal that arrives afterwards is superseded there (consent applies in the order it was given)."""
+    return _COVERED.get(intent, frozenset())
 
 
 def noticed(consent: SubjectConsent) -> Transition:

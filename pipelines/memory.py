@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from pipelines.pii import PiiTimeout
 from pipelines.respond import SUMMARY_PREFIX, ChatTurn, LLMError, Responder
 from pipelines.sentences import cut_to_sentence
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
-    from pipelines.pii import Minimizer, Vault
+    from pipelines.pii import PiiGuard, Vault
 
 _BYTES_PER_TOKEN = 4  # BPE tokenizers average ~4 bytes of UTF-8 per token on chat text
 _MESSAGE_OVERHEAD = 4  # role and separators
@@ -70,7 +71,7 @@ class Memory:
     def __init__(
         self,
         summarizer: Summarizer,
-        minimizer: Minimizer,
+        pii: PiiGuard,
         *,
         budget_tokens: int = 1200,
         max_messages: int = 12,
@@ -79,7 +80,7 @@ class Memory:
         if summary_tokens * 2 > budget_tokens:
             raise ValueError("summary_tokens must be at most half of budget_tokens")
         self._summarizer = summarizer
-        self._minimizer = minimizer
+        self._pii = pii
         self._budget = budget_tokens
         self._max_messages = max_messages
         self._summary_tokens = summary_tokens
@@ -106,7 +107,10 @@ class Memory:
         except LLMError:
             # The model is down: say what is missing rather than pretend the summary is complete.
             notes = f"{summary} ({len(older)} earlier messages could not be summarized.)".strip()
-        notes = self._minimizer.minimize(notes, vault, public=public).text
+        try:
+            notes = (await self._pii.minimize(notes, vault, public=public)).text
+        except PiiTimeout:  # the model's notes could not be checked: keep none of their words
+            notes = f"({len(older)} earlier messages could not be summarized.)"
         return Fitted(recent, self._capped(notes), len(older))
 
     def _kept(self, history: Sequence[ChatTurn], incoming: str) -> int:

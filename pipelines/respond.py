@@ -10,13 +10,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from pipelines.sentences import cut_to_sentence, split_at_sentence_end
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+    from collections.abc import AsyncIterator, Iterator, Sequence
 
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
@@ -25,22 +22,6 @@ if TYPE_CHECKING:
 
 Role = Literal["user", "assistant"]
 SUMMARY_PREFIX = "Summary of the earlier conversation (personal details are placeholders): "
-
-# Tenant templates are configuration, not code: render them sandboxed and fail on undefined names.
-_JINJA = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-)
-
-
-class PromptError(Exception):
-    """A tenant's system template does not render; the message names the template, not its context."""
-
-
-def render_system_prompt(template: str, context: Mapping[str, Any]) -> str:
-    try:
-        return _JINJA.from_string(template).render(**context).strip()
-    except TemplateError as exc:
-        raise PromptError(f"system template: {type(exc).__name__}: {exc.message or ''}") from None
 
 
 @dataclass(frozen=True, slots=True)

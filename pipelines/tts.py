@@ -1,4 +1,5 @@
-"""Text to speech: Piper offline (bundled voice) or OpenAI's hosted TTS, both streaming sentence by sentence.
+"""Text to speech: Piper offline (bundled voice), OpenAI-compatible hosted TTS, or Debian's espeak-ng (a robotic
+voice, chosen explicitly, for languages without a natural one), all streaming sentence by sentence.
 
 `stream()` yields one PCM clip per sentence so a caller (the call agent) can start playing the first
 sentence while the rest is synthesized; `synthesize()` collects the clips for a voice note.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import abc
 import asyncio
 import re
+import shutil
+import subprocess
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,3 +138,61 @@ class OpenAISynthesizer(Synthesizer):
                 raise TTSError(f"openai: {type(exc).__name__}") from None
             samples = np.frombuffer(response.content, dtype="<i2")
             yield Pcm.from_int16(samples.astype(np.int16), OPENAI_PCM_RATE)
+
+
+ESPEAK_RATE = 22_050  # espeak-ng's output rate
+
+
+class EspeakSynthesizer(Synthesizer):
+    """Debian's `espeak-ng` (formant synthesis): robotic but intelligible, and it speaks Hindi (`hi`) and about
+    a hundred other languages. A documented fallback a business picks on purpose (`voice: {hi: {engine:
+    espeak, voice: hi}}`), never chosen for it. One short process per sentence, text on stdin (never argv)."""
+
+    engine = "espeak"
+
+    def __init__(self, voice: str, *, binary: str = "espeak-ng", timeout_s: float = 20.0) -> None:
+        self._voice = voice
+        self._binary = binary
+        self._timeout_s = timeout_s
+
+    @classmethod
+    def load(cls, voice: str) -> EspeakSynthesizer:
+        """Checks that espeak-ng is installed and knows `voice` (a language code such as `hi`)."""
+        binary = shutil.which("espeak-ng")
+        if binary is None:
+            raise TTSError("espeak: espeak-ng is not installed (apt-get install espeak-ng)")
+        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", voice):
+            raise TTSError("espeak: a voice is a language code such as hi or en-us")
+        listed = subprocess.run(
+            [binary, f"--voices={voice}"], capture_output=True, timeout=10, check=False
+        ).stdout.decode(errors="replace")
+        if len(listed.strip().splitlines()) < 2:
+            raise TTSError(f"espeak: no voice for {voice!r}")
+        return cls(voice, binary=binary)
+
+    @property
+    def sample_rate(self) -> int:
+        return ESPEAK_RATE
+
+    def _speak(self, sentence: str) -> Pcm:
+        try:
+            done = subprocess.run(
+                [self._binary, "-v", self._voice, "-b", "1", "--stdout"],
+                input=sentence.encode(),
+                capture_output=True,
+                timeout=self._timeout_s,
+                check=True,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise TTSError(f"espeak: {type(exc).__name__}") from None
+        # Written to a pipe, the WAV header's sizes are placeholders: the samples are what follows "data".
+        start = done.stdout.find(b"data")
+        if start < 0:
+            raise TTSError("espeak: no audio produced")
+        body = done.stdout[start + 8 :]
+        samples = np.frombuffer(body[: len(body) // 2 * 2], dtype="<i2")
+        return Pcm.from_int16(samples.astype(np.int16), ESPEAK_RATE)
+
+    async def stream(self, text: str) -> AsyncIterator[Pcm]:
+        for sentence in split_sentences(speakable(text)):
+            yield await asyncio.to_thread(self._speak, sentence)

@@ -29,20 +29,23 @@ from pipelines.automation import (
     leaks_instructions,
 )
 from pipelines.language import reply_language
-from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
 from pipelines.speak import Speaker
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
 
     from openai.types.chat import ChatCompletionMessageParam
 
     from pipelines.denoise import DeepFilter
     from pipelines.memory import Memory
     from pipelines.speak import Spoken
-    from pipelines.stt import Transcript, WhisperTranscriber
+    from pipelines.stt import Transcriber, Transcript
     from pipelines.tts import Synthesizer
+
+    # The voice that speaks a reply's text, None when there is none for its language (the reply goes as text).
+    VoiceChoice = Callable[[str], Synthesizer | None]
 
 
 class Outcome(StrEnum):
@@ -50,6 +53,7 @@ class Outcome(StrEnum):
     NOT_UNDERSTOOD = "not_understood"
     AUDIO_REJECTED = "audio_rejected"
     LLM_FAILED = "llm_failed"
+    PII_TIMEOUT = "pii_timeout"  # the text could not be minimized in time: it never reached the LLM
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +134,8 @@ class TurnRunner:
 
     def __init__(
         self,
-        transcriber: WhisperTranscriber,
-        minimizer: Minimizer,
+        transcriber: Transcriber,
+        pii: PiiGuard,
         responder: Responder,
         synthesizer: Synthesizer,
         *,
@@ -142,11 +146,11 @@ class TurnRunner:
         denoiser: DeepFilter | None = None,
     ) -> None:
         self._transcriber = transcriber
-        self._minimizer = minimizer
+        self._pii = pii
         self._responder = responder
         self._synthesizer = synthesizer
         self._memory = memory
-        self._automation = automation or Automation(responder, minimizer)
+        self._automation = automation or Automation(responder, pii)
         self._speaker = Speaker(synthesizer, voice_format)
         self._limits = limits or DecodeLimits()
         self._denoiser = denoiser
@@ -171,7 +175,7 @@ class TurnRunner:
         else:
             if transcript.understood:
                 result = await self.answer(
-                    transcript.text, conversation, config, timings, voice=self._synthesizer
+                    transcript.text, conversation, config, timings, voice=lambda _text: self._synthesizer
                 )
             else:
                 result = TurnResult(
@@ -194,15 +198,18 @@ class TurnRunner:
     # The steps below are public so the worker can memoize each one per turn (a retry after a crash
     # does not transcribe or ask the LLM again).
 
-    async def transcribe(self, audio: bytes, timings: dict[str, float]) -> Transcript:
-        """Decode and transcribe; raises `AudioError` for audio that cannot become a turn."""
+    async def transcribe(
+        self, audio: bytes, timings: dict[str, float], transcriber: Transcriber | None = None
+    ) -> Transcript:
+        """Decode and transcribe (with `transcriber`, e.g. a tenant's language router, else the runner's);
+        raises `AudioError` for audio that cannot become a turn."""
         with _timed(timings, "decode"):
             pcm = await asyncio.to_thread(decode, audio, self._limits)
         if self._denoiser is not None:
             with _timed(timings, "denoise"):
                 pcm = await asyncio.to_thread(self._denoiser.denoise, pcm)
         with _timed(timings, "stt"):
-            return await asyncio.to_thread(self._transcriber.transcribe, pcm)
+            return await asyncio.to_thread((transcriber or self._transcriber).transcribe, pcm)
 
     async def answer(
         self,
@@ -212,14 +219,26 @@ class TurnRunner:
         timings: dict[str, float],
         toolbox: ToolBox | None = None,
         *,
-        voice: Synthesizer | None = None,
+        voice: VoiceChoice | None = None,
     ) -> TurnResult:
         """Minimize, ask the LLM (running the toolbox's tools it calls), restore; extends the conversation's
         minimized history on success. With a `voice`, the reply is streamed and spoken sentence by sentence
-        while the model writes it: `reply_audio` is the voice note of `reply_text` (None when the reply
-        became a fixed text instead; timings `tts` = the speaking that outlasts the last token)."""
-        with _timed(timings, "pii"):
-            minimized = self._minimizer.minimize(user_text, conversation.vault, public=config.public_values)
+        while the model writes it, each sentence only by the voice `voice` chooses for the whole reply:
+        `reply_audio` is the voice note of `reply_text` (None when the reply became a fixed text instead, or
+        its language has no voice or changed voice mid-reply; timings `tts` = the speaking that outlasts the
+        last token)."""
+        try:
+            with _timed(timings, "pii"):
+                minimized = await self._pii.minimize(
+                    user_text, conversation.vault, public=config.public_values
+                )
+        except PiiTimeout:  # fails closed: the text goes nowhere, the person gets the fallback
+            return TurnResult(
+                Outcome.PII_TIMEOUT,
+                config.fallbacks.unavailable,
+                timings_ms=timings,
+                failure=Outcome.PII_TIMEOUT,
+            )
         if self._memory is not None:
             with _timed(timings, "memory"):
                 fitted = await self._memory.fit(
@@ -275,7 +294,7 @@ class TurnRunner:
             minimized_user_text=minimized.text,
             prompt=done.messages,
             llm=llm,
-            reply_audio=spoken.audio if spoken is not None and spoken.text == reply_text else None,
+            reply_audio=_spoken_as(spoken, reply_text, voice),
             timings_ms=timings,
             failure=failure,
             tool_calls=done.calls,
@@ -288,14 +307,16 @@ class TurnRunner:
         config: TurnConfig,
         timings: dict[str, float],
         toolbox: ToolBox | None,
-        voice: Synthesizer,
-    ) -> tuple[AutomationResult, Spoken]:
+        voice: VoiceChoice,
+    ) -> tuple[AutomationResult, tuple[Synthesizer, Spoken] | None]:
         """The LLM streamed into the speaker: each sentence restored (placeholders never span sentences) and
-        synthesized while the next is written. `llm` = until the last token; `tts` = after it."""
+        synthesized while the next is written, by the voice of the first sentence's language. No voice for
+        it: nothing is spoken. A later sentence that voice may not read (another language) ends the speaking,
+        the text is still read to its end. `llm` = until the last token; `tts` = after it."""
         done = AutomationResult(LLMReply("", "", 0, 0))
         vault, policy = conversation.vault, config.restore_policy
-
-        async def restored() -> AsyncIterator[str]:
+        pieces = (
+            restore(piece, vault, policy, RestoreTarget.REPLY)
             async for piece in self._automation.stream(
                 prompt,
                 toolbox,
@@ -304,14 +325,30 @@ class TurnRunner:
                 public=config.public_values,
                 max_steps=config.max_tool_steps,
                 result=done,
-            ):
-                yield restore(piece, vault, policy, RestoreTarget.REPLY)
-
+            )
+        )
         start = time.perf_counter()
-        spoken = await self._speaker.speak_stream(restored(), voice)
+        first = await anext(pieces, None)
+        speaker = voice(first) if first is not None else None
+        if first is None or speaker is None:
+            async for _ in pieces:
+                pass
+            timings["llm"] = round((time.perf_counter() - start) * 1000, 2)
+            return done, None
+
+        async def same_voice() -> AsyncIterator[str]:
+            yield first
+            async for piece in pieces:
+                if voice(piece) is not speaker:  # this note will not be sent: the rest is only read
+                    async for _ in pieces:
+                        pass
+                    return
+                yield piece
+
+        spoken = await self._speaker.speak_stream(same_voice(), speaker)
         timings["llm"] = round((spoken.text_done_at - start) * 1000, 2)
         timings["tts"] = spoken.tail_ms
-        return done, spoken
+        return done, (speaker, spoken)
 
     async def speak(
         self, text: str, timings: dict[str, float], synthesizer: Synthesizer | None = None
@@ -320,6 +357,16 @@ class TurnRunner:
         encoded while the next is synthesized."""
         with _timed(timings, "tts"):
             return (await self._speaker.speak(text, synthesizer)).audio
+
+
+def _spoken_as(
+    spoken: tuple[Synthesizer, Spoken] | None, reply_text: str, voice: VoiceChoice | None
+) -> bytes | None:
+    """The note spoken during the turn, if it says exactly the reply, in the voice chosen for all of it."""
+    if spoken is None or voice is None:
+        return None
+    speaker, note = spoken
+    return note.audio if note.text == reply_text and voice(reply_text) is speaker else None
 
 
 def _system_prompt(config: TurnConfig, user_text: str) -> str:

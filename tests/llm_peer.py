@@ -5,8 +5,10 @@ It stands in for a hosted LLM and TTS (which cannot be reached here): it speaks 
 (400 with an OpenAI-style error body), records every raw request body for the tests to inspect, and
 answers chat with a reply the test computes from the messages, speech with 24 kHz 16-bit mono PCM
 (`response_format="pcm"`) lasting 0.3 s per word of input. `fail_with` makes it answer with an HTTP
-error; `delay_s` makes it slow, `token_delay_s` paces each word of a reply (and each piece of a tool call)
-as a model generating it would; a reply that is not streamed comes once all of it would have been written.
+error; `delay_s` makes it slow, `hold` (a `threading.Event`) keeps every chat answer back until the test
+sets it (a fault test acts while a turn waits for the model), `token_delay_s` paces each word of a reply
+(and each piece of a tool call) as a model generating it would; a reply that is not streamed comes once all
+of it would have been written.
 
 Streaming: a request with `"stream": true` is answered as OpenAI does, with server-sent events
 (`text/event-stream`): one `chat.completion.chunk` per word of the reply (the first carrying the role), then
@@ -45,6 +47,8 @@ from starlette.routing import Route
 from tests.local_server import serve_in_thread
 
 if TYPE_CHECKING:
+    import threading
+
     from starlette.requests import Request
 
 _ROLES = {"system", "user", "assistant", "tool", "developer"}
@@ -118,6 +122,7 @@ class ChatPeer:
     speech_bodies: list[bytes] = field(default_factory=list)
     fail_with: int | None = None
     delay_s: float = 0.0
+    hold: threading.Event | None = None
     token_delay_s: float = 0.0
     finished_at: list[float] = field(default_factory=list)  # time.monotonic() each stream sent [DONE]
     tools_supported: bool = True  # False: like a server without tool support, 400 to a request with tools
@@ -140,6 +145,8 @@ class ChatPeer:
     async def _completions(self, request: Request) -> Response:
         body = await request.body()
         self.bodies.append(body)
+        if self.hold is not None:
+            await asyncio.to_thread(self.hold.wait, 30)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.fail_with is not None:

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -17,12 +17,13 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp) -> Iterator[int]:
-    """Yields the port; the server stops when the context exits."""
+def serve_in_thread(app: ASGIApp, **config: Any) -> Iterator[int]:
+    """Yields the port; the server stops when the context exits. `config`: more of uvicorn's settings
+    (e.g. `ssl_certfile`, `ssl_keyfile` for a TLS peer)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -34,5 +35,6 @@ def serve_in_thread(app: ASGIApp) -> Iterator[int]:
         yield port
     finally:
         server.should_exit = True
+        server.force_exit = True  # a request a test left held (a stalled peer) must not hold the exit
         thread.join(timeout=10)
         sock.close()

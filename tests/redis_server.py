@@ -12,28 +12,35 @@ from typing import TYPE_CHECKING
 import redis
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 class RedisServer:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, options: Sequence[str] = ()) -> None:
+        """`options`: more `redis-server` arguments (a cluster node's, say)."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not installed (./run test installs Debian's redis-server)")
         self._binary = binary
         self._folder = folder
-        self.port = _free_port()
+        self.port = free_port()
+        self._options = tuple(options)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def aof_dirs(self) -> list[Path]:
+        return [self._folder / "appendonlydir"]  # Redis 7's default `appenddirname`
 
     def start(self) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -54,6 +61,7 @@ class RedisServer:
                 "",
                 "--protected-mode",
                 "yes",
+                *self._options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

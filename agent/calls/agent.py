@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from agent.calls.consent import yes_or_no
 from agent.consent_config import DEFAULT_CALL_TEXTS, CallTextsConfig
 from pipelines.consent import Intent, KeywordClassifier
-from pipelines.pii import Minimizer, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.sentences import split_at_sentence_end
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class CallAgent(Agent):
     def __init__(
         self,
         brain: CallBrain,
-        minimizer: Minimizer,
+        pii: PiiGuard,
         vault: Vault,
         *,
         greeting: Sequence[rtc.AudioFrame] = (),
@@ -129,7 +129,7 @@ class CallAgent(Agent):
         self._consent = consent
         self._recording: set[asyncio.Task[None]] = set()
         self._brain = brain
-        self._minimizer = minimizer
+        self._pii = pii
         self._vault = vault
         self._minimized: dict[str, str] = {}  # chat item id -> minimized text
         self.intents: list[Intent] = []  # consent keywords the caller said, in order
@@ -252,15 +252,16 @@ class CallAgent(Agent):
         self.session.say(texts.recording_yes if answer else texts.recording_no, allow_interruptions=False)
         raise StopResponse
 
-    def minimized_context(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
-        """A new context with minimized copies of user and assistant messages (system text is the tenant's)."""
+    async def minimized_context(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
+        """A new context with minimized copies of user and assistant messages (system text is the tenant's).
+        Raises `PiiTimeout` for a message not minimized within the budget."""
         items: list[llm.ChatItem] = []
         for item in chat_ctx.items:
             if isinstance(item, llm.ChatMessage) and item.role in ("user", "assistant"):
                 text = self._minimized.get(item.id)
                 if text is None:
                     raw = item.text_content or ""
-                    text = self._minimizer.minimize(raw, self._vault, public=self._brain.public_values).text
+                    text = (await self._pii.minimize(raw, self._vault, public=self._brain.public_values)).text
                     self._minimized[item.id] = text
                 items.append(llm.ChatMessage(id=item.id, role=item.role, content=[text]))
             elif isinstance(item, llm.ChatMessage):
@@ -270,7 +271,14 @@ class CallAgent(Agent):
     async def llm_node(
         self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
     ) -> AsyncIterator[str]:
-        minimized = self.minimized_context(chat_ctx)
+        try:
+            minimized = await self.minimized_context(chat_ctx)
+        except (
+            PiiTimeout
+        ):  # fails closed: what was said never reaches the model; the caller hears the apology
+            log.warning("call.pii_timeout")
+            yield self._brain.texts.apology
+            return
         pending = ""
         try:
             async for chunk in Agent.default.llm_node(self, minimized, tools, model_settings):

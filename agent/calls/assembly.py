@@ -25,26 +25,25 @@ from agent.calls.session import observe_turns, voice_session
 from agent.leads import LeadStore
 from agent.privacy import Privacy, recipients
 from agent.queue import QueueConfig
-from agent.runtime import redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.redis_client import redis_client
+from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tools import EndpointCaller, ToolFactory
 from pipelines.audio import Pcm, encode_voice_note
 from pipelines.automation import Automation
 from pipelines.consent import lifted_by_opt_in
-from pipelines.pii import Minimizer, Vault, seed_sender
+from pipelines.pii import Vault, seed_sender
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import httpx
     from livekit import rtc
     from livekit.agents import AgentSession
-    from redis.asyncio import Redis
 
     from agent.calls.models import CallModels
     from agent.calls.recording import CallRecorder
     from agent.consent_gate import ConsentGate
     from agent.metrics import Metrics
+    from agent.redis_client import RedisClient
     from agent.settings import Settings
     from agent.tenants import TenantRegistry
     from pipelines.automation import ToolBox
@@ -79,7 +78,7 @@ class ConversationState:
 
 
 def conversation_state(
-    settings: Settings, tenants: TenantRegistry, redis: Redis, http: httpx.AsyncClient
+    settings: Settings, tenants: TenantRegistry, redis: RedisClient, caller: EndpointCaller
 ) -> ConversationState | None:
     if settings.master_key is None:
         log.warning(
@@ -87,14 +86,14 @@ def conversation_state(
         )
         return None
     shards = QueueConfig().shards
-    keyring = Keyring(master_secret(settings.master_key.get_secret_value()))
+    keyring = Keyring.from_settings(settings)
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
     tools = ToolFactory(
         redis=redis,
         leads=LeadStore(redis, store, shards=shards),
         handoff=HandoffFlags(redis, shards=shards),
-        caller=EndpointCaller(http),
+        caller=caller,
         environ=os.environ,
     )
     privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
@@ -114,14 +113,20 @@ class CallContext:
 
 
 def call_context(
-    tenants: TenantRegistry, state: ConversationState | None, tenant: str, user_key: str, call_id: str
+    tenants: TenantRegistry,
+    state: ConversationState | None,
+    tenant: str,
+    user_key: str,
+    call_id: str,
+    subject: str | None = None,
 ) -> CallContext:
-    """The caller's conversation is the same as their chat with the business. Without a caller id (or without
-    the master key) the call has no ledger and no tools. Raises `KeyError`/`TenantError` for a bad tenant."""
+    """The caller's conversation is the same as their chat with the business (`subject`: as the webhook
+    resolved it, number and BSUID being one person). Without a caller id (or without the master key) the
+    call has no ledger and no tools. Raises `KeyError`/`TenantError` for a bad tenant."""
     profile, config = tenants.get(tenant)
     toolbox, consent = None, None
     if state is not None and user_key:
-        conv = state.keyring.conversation_ref(tenant, user_key)
+        conv = subject or state.keyring.conversation_ref(tenant, user_key)
         toolbox = state.tools.for_turn(profile, conv=conv, contact=user_key, turn_id=call_id)
         consent = CallConsent(state.consent, profile, conv, call_id)
     return CallContext(tenant, call_id, call_brain(profile, config), user_key, toolbox, consent)
@@ -146,8 +151,7 @@ class CallAssembly:
         self._metrics = metrics
         self._silence_timeout_s = silence_timeout_s
         self._max_duration_s = max_duration_s
-        self._minimizer = Minimizer()
-        self._automation = Automation(responder, self._minimizer)
+        self._automation = Automation(responder, models.pii)
         self._greetings: dict[str, list[rtc.AudioFrame]] = {}  # per greeting text: one per tenant
 
     async def _greeting(self, text: str) -> list[rtc.AudioFrame]:
@@ -166,7 +170,7 @@ class CallAssembly:
         greeting = await self._greeting(brain.texts.greeting)
         agent = CallAgent(
             brain,
-            self._minimizer,
+            self._models.pii,
             vault,
             greeting=greeting,
             consent=call.consent,

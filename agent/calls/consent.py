@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING
 
 from livekit.agents import llm
 
+from agent.queue import ErasedError
 from agent.records import ProcessingRecord, hashed_id
 from pipelines.consent import Method, Purpose, render_notice
 
 if TYPE_CHECKING:
     from agent.consent_gate import ConsentGate
+    from agent.erasure import Fence
     from agent.records import ContentKind
     from agent.tenants import Tenant
     from pipelines.consent import Decision, KeywordMatch
@@ -78,9 +80,12 @@ class CallConsent:
         self._subject = subject
         self._call_id = call_id
         self._turns = itertools.count(1)
+        self._fence: Fence | None = None  # the erasure epoch when the call began (its first `may_reply`)
 
     async def may_reply(self) -> Decision:
         """An objection, a restriction, a pending erasure or a STOP: the AI must not answer this caller."""
+        if self._fence is None:
+            self._fence = await self._gate.fence(self._subject)
         return await self._gate.may(self._tenant.id, self._subject, Purpose.REPLY)
 
     async def recording(self, granted: bool) -> None:
@@ -91,8 +96,14 @@ class CallConsent:
         )
 
     async def recorded(self, audio: bytes) -> bool:
-        """The call's recording (an Opus note) to T2, if `call_recording` is still allowed."""
-        return await self._gate.keep_recording(self._tenant.id, self._subject, audio, self._call_id)
+        """The call's recording (an Opus note) to T2, if `call_recording` is still allowed and the caller was
+        not erased during the call."""
+        try:
+            return await self._gate.keep_recording(
+                self._tenant.id, self._subject, audio, self._call_id, fence=self._fence
+            )
+        except ErasedError:
+            return False
 
     async def keyword(self, match: KeywordMatch) -> None:
         evidence = f"{self._call_id}:{next(self._turns)}"
@@ -116,7 +127,14 @@ class CallConsent:
             ("transcript" if role == "user" else "reply", text, f"{self._call_id}:{i}")
             for i, (role, text) in enumerate(transcript.turns, 1)
         ]
-        kept = await self._gate.retain(self._tenant.id, self._subject, entries)
+        erased = self._fence is not None and await self._gate.fence(self._subject) != self._fence
+        try:  # the fence is checked again inside the write: an erasure from now on still wins
+            kept = not erased and await self._gate.retain(
+                self._tenant.id, self._subject, entries, fence=self._fence
+            )
+        except ErasedError:
+            erased, kept = True, False
+        log_subject = None if erased else self._subject  # an erased caller's call record does not name them
         timings = {"duration": round(duration_s * 1000, 1)}
         if transcript.response_s:
             timings["first_audio_max"] = round(max(transcript.response_s) * 1000, 1)
@@ -125,7 +143,7 @@ class CallConsent:
             )
         record = ProcessingRecord(
             event="call",
-            subject=self._subject,
+            subject=log_subject,
             outcome=outcome,
             message=hashed_id(self._call_id),
             timings_ms=timings,
@@ -136,5 +154,5 @@ class CallConsent:
                 "recorded": int(recorded),
             },
         )
-        await self._gate.processed(self._tenant.id, self._subject, record)
+        await self._gate.processed(self._tenant.id, log_subject, record)
         return kept

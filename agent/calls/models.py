@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from livekit.agents import vad
 
     from agent.settings import Settings
+    from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from pipelines.turn_end import SmartTurn
@@ -40,6 +41,7 @@ class CallModels:
     synthesizer: PiperSynthesizer
     vad: vad.VAD
     executor: ThreadPoolExecutor  # whisper runs here: one thread per concurrent recognition, never more
+    pii: PiiGuard  # what the caller says is minimized here, off the event loop, within a budget
     turn_model: SmartTurn | None = None  # None: silence alone ends a turn
     turn_executor: ThreadPoolExecutor | None = None  # the turn model's own thread: it never waits behind STT
 
@@ -48,6 +50,7 @@ class CallModels:
         """Blocking (about 1 s): call before taking calls. Silero's model ships inside its package."""
         from livekit.plugins import silero
 
+        from agent.runtime import pii_guard
         from pipelines.stt import WhisperTranscriber, load_whisper
         from pipelines.tts import PiperSynthesizer, load_piper
 
@@ -59,6 +62,7 @@ class CallModels:
             synthesizer=PiperSynthesizer(load_piper(settings.tts_voice)),
             vad=silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
             executor=ThreadPoolExecutor(max_workers=stt_threads, thread_name_prefix="call-stt"),
+            pii=pii_guard(settings),
             turn_model=turn_model,
             turn_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-turn")
             if turn_model
@@ -69,6 +73,7 @@ class CallModels:
         self.executor.shutdown(wait=wait)
         if self.turn_executor is not None:
             self.turn_executor.shutdown(wait=wait)
+        self.pii.shutdown()
 
 
 def load_turn_model(path: Path | None = None) -> SmartTurn | None:

@@ -30,16 +30,18 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-import httpx
 import structlog
 from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
 
 from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
 from agent.calls.models import CallModels
+from agent.egress import GuardedTransport
 from agent.metrics import Metrics
-from agent.runtime import RuntimeConfigError, llm_client, redis_client
+from agent.redis_client import redis_client
+from agent.runtime import RuntimeConfigError, llm_client
 from agent.settings import load_settings
 from agent.tenants import TenantError, TenantRegistry
+from agent.tools import EndpointCaller
 from pipelines.respond import Responder
 
 if TYPE_CHECKING:
@@ -98,10 +100,10 @@ class RoomCalls:
         """Blocking (loads the models): the `prewarm` step."""
         if settings.llm_base_url is None:
             raise RuntimeConfigError("the LiveKit room worker needs LEADCLOSE_LLM_BASE_URL (an LLM endpoint)")
-        tenants = TenantRegistry.load(settings.prompts_dir)
+        tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
         metrics = Metrics()
-        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))  # the tools' endpoints
-        state = conversation_state(settings, tenants, redis_client(settings.redis_url), http)
+        caller = EndpointCaller(GuardedTransport(settings.egress_policy()))  # the tools' endpoints
+        state = conversation_state(settings, tenants, redis_client(settings.redis_url), caller)
         responder = Responder(
             llm_client(settings, str(settings.llm_base_url)),
             settings.llm_model,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import socket
 import time
@@ -28,19 +27,23 @@ from agent.calls.assembly import CallOutcome, ConversationState, call_context, c
 from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
 from agent.calls.models import CallModels
 from agent.calls.webrtc import IceServer
+from agent.egress import GuardedTransport
+from agent.keyring import Keyring, SealError
 from agent.local_llm import local_llm_server
 from agent.logs import configure_logging
 from agent.metrics import Metrics
-from agent.queue import CallQueue
-from agent.runtime import llm_client, redis_client
+from agent.queue import CallQueue, QueueConfig
+from agent.redis_client import redis_client
+from agent.runtime import RuntimeConfigError, llm_client
+from agent.store import ConversationStore
 from agent.tenants import TenantError, TenantRegistry
+from agent.tools import EndpointCaller
 from agent.whatsapp import GraphClient
 from agent.worker import install_stop_signals
 from pipelines.respond import Responder
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
+    from agent.redis_client import RedisClient
     from agent.settings import Settings
 
 log = structlog.get_logger()
@@ -52,11 +55,12 @@ _REMEMBER_ENDED = 1024  # `terminate` seen before its `connect` (delivery order 
 class CallWorker:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         handler: CallHandler,
         tenants: TenantRegistry,
         metrics: Metrics,
         *,
+        events: CallQueue,
         worker_id: str | None = None,
         capacity: int = 2,
         overflow_grace_s: float = 1.0,
@@ -66,6 +70,7 @@ class CallWorker:
         state: ConversationState | None = None,
     ) -> None:
         self._redis = redis
+        self._events = events  # opens the sealed entries of the call stream
         self._handler = handler
         self._tenants = tenants
         self._metrics = metrics
@@ -96,7 +101,12 @@ class CallWorker:
             for entry_id, fields in rows:
                 cursor = _s(entry_id)
                 if not stop.is_set():
-                    await self._dispatch(json.loads(fields[b"event"]))
+                    try:
+                        event = await self._events.read(fields)
+                    except SealError:  # the caller was erased meanwhile: nothing of them is left to act on
+                        log.info("call.event_unreadable", call=_s(fields.get(b"call_id", b"")))
+                        continue
+                    await self._dispatch(event)
         await self._drain()
 
     async def _dispatch(self, event: dict[str, Any]) -> None:
@@ -147,7 +157,9 @@ class CallWorker:
     def _request(self, event: dict[str, Any]) -> CallRequest | None:
         tenant = event["tenant"]
         try:
-            call = call_context(self._tenants, self._state, tenant, event["user_key"], event["call_id"])
+            call = call_context(
+                self._tenants, self._state, tenant, event["user_key"], event["call_id"], event.get("subject")
+            )
             token = self._tenants.access_token(tenant)
         except (KeyError, TenantError):
             log.error("call.tenant_misconfigured", tenant=tenant)
@@ -201,13 +213,17 @@ def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
 
 async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Build a call worker process from settings: models first (prewarm), then answer calls until stopped."""
+    if settings.master_key is None:
+        raise RuntimeConfigError(
+            "calls needs LEADCLOSE_MASTER_KEY (call events are sealed with the caller's key)"
+        )
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
-    configure_logging()
+    configure_logging(redact_budget_s=settings.log_redact_budget_s)
     metrics = Metrics()
     if settings.calls_metrics_port is not None:
-        start_http_server(settings.calls_metrics_port, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir)
+        start_http_server(settings.calls_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
     redis = redis_client(settings.redis_url)
     # A LiveKit plugin registers itself when imported, and refuses to off the main thread: import Silero here,
     # then load the models off the event loop.
@@ -239,10 +255,25 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
             client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
         )
         handler = CallHandler(graph, models, responder, model, metrics, config)
-        state = conversation_state(settings, tenants, redis, http)
-        worker = CallWorker(redis, handler, tenants, metrics, capacity=settings.calls_capacity, state=state)
+        caller = await stack.enter_async_context(EndpointCaller(GuardedTransport(settings.egress_policy())))
+        state = conversation_state(settings, tenants, redis, caller)
+        key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
+        store = ConversationStore(
+            redis, Keyring.from_settings(settings), shards=QueueConfig().shards, key_store=key_store
+        )
+        worker = CallWorker(
+            redis,
+            handler,
+            tenants,
+            metrics,
+            events=CallQueue(redis, store),
+            capacity=settings.calls_capacity,
+            state=state,
+        )
         try:
             await worker.run(stop)
         finally:
             models.close(wait=False)
             await redis.aclose()
+            if key_store is not None:
+                await key_store.aclose()

@@ -38,8 +38,10 @@ AUTH_CODES = frozenset({0, 10, 190, *range(200, 300)})
 class GraphError(Exception):
     """A Graph API call failed. `http_status` is 0 when no response arrived; `code` is Meta's error code.
 
-    `outcome_unknown` is set when some attempt may have reached Meta (a timeout or dropped connection before a
-    later failure, or a 2xx whose body was unusable): a send may then have been delivered after all.
+    `outcome_unknown` is set when the request may have reached Meta although no usable answer came back (a
+    read timeout, a connection dropped after the request was written, an HTTP 5xx, a 2xx whose body was
+    unusable): a send may then have been delivered after all, and must never be repeated. It is False only
+    when the request certainly did not arrive (never connected) or Meta refused it (a 4xx with its error body).
     """
 
     def __init__(
@@ -60,7 +62,7 @@ class GraphError(Exception):
         self.error_type = error_type
         self.fbtrace_id = fbtrace_id
         self.retry_after_s = retry_after_s
-        self.outcome_unknown = 200 <= http_status < 300
+        self.outcome_unknown = 200 <= http_status < 300 or http_status >= 500
         super().__init__(self._describe())
 
     def __str__(self) -> str:
@@ -127,11 +129,13 @@ TransportKind = Literal["connection", "timeout", "network"]  # "connection": nev
 
 
 class GraphTransportError(GraphError):
-    """No usable response arrived (timeout, refused or dropped connection); always retryable."""
+    """No usable response arrived (timeout, refused or dropped connection); retryable where repeating the
+    request is harmless. Only `"connection"` (never connected) is known not to have reached Meta."""
 
     def __init__(self, kind: TransportKind) -> None:
         self.kind = kind
         super().__init__(http_status=0, retryable=True)
+        self.outcome_unknown = kind != "connection"
 
     def _describe(self) -> str:
         unknown = " outcome_unknown" if self.outcome_unknown else ""
@@ -191,6 +195,7 @@ def error_from_response(response: httpx.Response) -> GraphError:
     except (ValueError, UnicodeDecodeError):
         body = None
     error = body.get("error") if isinstance(body, dict) else None
+    refused = isinstance(error, dict)  # Meta's own error body: it looked at the request and turned it down
     error = error if isinstance(error, dict) else {}
     code = _int_or_none(error.get("code"))
     fields: dict[str, Any] = {
@@ -200,6 +205,13 @@ def error_from_response(response: httpx.Response) -> GraphError:
         "error_type": _token_or_none(error.get("type")),
         "fbtrace_id": _token_or_none(error.get("fbtrace_id")),
     }
+    exc = _classify(response, status, code, fields)
+    if not refused:
+        exc.outcome_unknown = True  # not Meta's refusal (a proxy, a cut-off body): it may have been processed
+    return exc
+
+
+def _classify(response: httpx.Response, status: int, code: int | None, fields: dict[str, Any]) -> GraphError:
     if code == WINDOW_CLOSED_CODE:
         return GraphWindowClosed(**fields)
     if code in RECIPIENT_CODES:

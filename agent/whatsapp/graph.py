@@ -124,9 +124,15 @@ class GraphClient:
 
     Retries: rate limits (130429, 131056, ...), Meta's transient codes (131000, 131016, 133004), HTTP 5xx, timeouts
     and connection errors are retried up to `retry.max_attempts`, honouring `Retry-After`; 131047, 131026, 131051
-    and every other 4xx are raised at once. A send whose response was lost may already have been delivered, so a
-    retry can deliver it twice: that is accepted here because the caller's reply ledger (agent/queue.py) records
-    the one reply of each turn and never sends a turn's reply again once recorded; this client keeps no state.
+    and every other 4xx are raised at once.
+
+    Meta has no idempotency key: every POST of a message that reached it is a message the person receives. So a
+    request with an effect for the person (a send, picking up or rejecting a call) is repeated only when it
+    certainly did not reach Meta (the connection was never made) or Meta refused it (a 4xx with its error body,
+    such as a throttle). After a read timeout, a connection lost once the request was written, an HTTP 5xx or an
+    unusable 2xx, it raises at once with `outcome_unknown` set, and the caller's reply ledger (agent/queue.py)
+    records "outcome unknown" and never sends that reply again. Reads, uploads, read receipts and `terminate`
+    have no effect for the person when repeated, and are retried on any transient failure.
 
     Sends are paced per business number and per recipient by token buckets (`number_limit`, `recipient_limit`).
     """
@@ -160,7 +166,7 @@ class GraphClient:
     # --- media in ---------------------------------------------------------------------------------------------
 
     async def media_url(self, media_id: str, token: str) -> MediaInfo:
-        body = await self._graph("media_url", "GET", _graph_id(media_id, "media_id"), token)
+        body = await self._graph("media_url", "GET", _graph_id(media_id, "media_id"), token, repeatable=True)
         url, mime, sha, size = (body.get(k) for k in ("url", "mime_type", "sha256", "file_size"))
         if not (isinstance(url, str) and url and isinstance(mime, str) and isinstance(sha, str)):
             raise GraphProtocolError("media_url body", http_status=200)
@@ -173,7 +179,9 @@ class GraphClient:
         expected = _digest_bytes(expected_sha256) if expected_sha256 is not None else None
         if info.file_size is not None and info.file_size > self._max_media_bytes:
             raise MediaError(MediaFailure.TOO_LARGE)
-        data, digest = await self._retrying("media_download", lambda: self._download_once(url, token))
+        data, digest = await self._retrying(
+            "media_download", lambda: self._download_once(url, token), repeatable=True
+        )
         if expected is not None and digest != expected:
             raise MediaError(MediaFailure.CHECKSUM_MISMATCH, http_status=200)
         return data
@@ -194,6 +202,7 @@ class GraphClient:
             "POST",
             path,
             token,
+            repeatable=True,  # a second upload only leaves an unused media object behind
             data={"messaging_product": "whatsapp", "type": mime_type},
             files={"file": (filename, data, mime_type)},
         )
@@ -234,7 +243,9 @@ class GraphClient:
         }
         if typing:
             payload["typing_indicator"] = {"type": "text"}
-        body = await self._graph("mark_read", "POST", f"{pnid}/messages", token, json=payload, pace=(pnid,))
+        body = await self._graph(
+            "mark_read", "POST", f"{pnid}/messages", token, json=payload, pace=(pnid,), repeatable=True
+        )
         if body.get("success") is not True:
             raise GraphProtocolError("mark_read body", http_status=200)
 
@@ -261,7 +272,11 @@ class GraphClient:
         if sdp is not None:
             payload["session"] = {"sdp_type": "answer", "sdp": sdp}
         pnid = _graph_id(phone_number_id, "phone_number_id")
-        body = await self._graph(f"call_{action}", "POST", f"{pnid}/calls", token, json=payload)
+        # Ending a call twice changes nothing for the person; picking up or rejecting twice might.
+        repeatable = action == "terminate"
+        body = await self._graph(
+            f"call_{action}", "POST", f"{pnid}/calls", token, json=payload, repeatable=repeatable
+        )
         if body.get("success") is not True:
             raise GraphProtocolError(f"call_{action} body", http_status=200)
 
@@ -299,6 +314,7 @@ class GraphClient:
         token: str,
         *,
         pace: tuple[str] | tuple[str, str] | None = None,
+        repeatable: bool = False,
         **content: Any,
     ) -> dict[str, Any]:
         url = f"{self._base_url}/{path}"
@@ -326,7 +342,7 @@ class GraphClient:
                 raise GraphProtocolError(f"{op} body", http_status=response.status_code)
             return body
 
-        return await self._retrying(op, attempt)
+        return await self._retrying(op, attempt, repeatable=repeatable)
 
     async def _download_once(self, url: httpx.URL, token: str) -> tuple[bytes, bytes]:
         cap = self._max_media_bytes
@@ -354,14 +370,19 @@ class GraphClient:
             raise _transport_error(exc) from None
         return b"".join(chunks), hasher.digest()
 
-    async def _retrying(self, op: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, op: str, attempt: Callable[[], Awaitable[T]], *, repeatable: bool) -> T:
+        """`repeatable`: repeating the request has no effect for the person, so any transient failure may be
+        retried; otherwise only a request that certainly did not reach Meta, or that Meta refused, is."""
         maybe_arrived = False  # an earlier attempt may have reached Meta although no answer came back
         for number in range(1, self._retry.max_attempts + 1):
             try:
                 return await attempt()
             except GraphError as exc:
-                maybe_arrived |= isinstance(exc, GraphTransportError) and exc.kind != "connection"
-                exc.outcome_unknown |= maybe_arrived
+                maybe_arrived |= exc.outcome_unknown
+                exc.outcome_unknown = maybe_arrived
+                if not repeatable and exc.outcome_unknown:
+                    _failed("graph.outcome_unknown", op, number, exc, fbtrace_id=exc.fbtrace_id)
+                    raise  # it may have been delivered: never sent again
                 if not exc.retryable or number == self._retry.max_attempts:
                     raise
                 delay = self._retry.backoff_s(number, self._draw)
@@ -369,15 +390,7 @@ class GraphClient:
                     if exc.retry_after_s > self._retry.max_delay_s:
                         raise  # a long wait belongs to the queue's scheduler, not to this coroutine
                     delay = max(delay, exc.retry_after_s)
-                _log.warning(
-                    "graph.retry",
-                    op=op,
-                    attempt=number,
-                    error=type(exc).__name__,
-                    code=exc.code,
-                    http=exc.http_status,
-                    delay_ms=round(delay * 1000),
-                )
+                _failed("graph.retry", op, number, exc, delay_ms=round(delay * 1000))
                 await self._sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -393,6 +406,12 @@ class GraphClient:
         if url.scheme != "https" and not (url.scheme == "http" and loopback_ok):
             raise MediaError(MediaFailure.INSECURE_SCHEME)
         return url
+
+
+def _failed(event: str, op: str, attempt: int, exc: GraphError, **extra: Any) -> None:
+    _log.warning(
+        event, op=op, attempt=attempt, error=type(exc).__name__, code=exc.code, http=exc.http_status, **extra
+    )
 
 
 def _bearer(token: str) -> dict[str, str]:

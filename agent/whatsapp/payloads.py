@@ -353,6 +353,7 @@ class CallEvent:
     sdp: str | None
     sdp_type: str | None
     status: str | None
+    wa_id: str | None = None  # the user's number too, when Meta sent it beside the BSUID (`user_key`)
 
 
 ConsentSignalKind = Literal[
@@ -370,6 +371,7 @@ class ConsentSignal:
     timestamp: int
     message_id: str | None  # the reply message, for a call-permission answer
     expires_at: int | None = None  # a temporary call permission lapses then
+    wa_id: str | None = None  # the number too, when Meta sent it beside the BSUID (`user_key`)
 
 
 InboundEvent = InboundMessage | StatusUpdate | CallEvent | ConsentSignal
@@ -540,6 +542,7 @@ def _call_event(phone_number_id: str, call: Call) -> CallEvent:
         sdp=call.session.sdp if call.session else None,
         sdp_type=call.session.sdp_type if call.session else None,
         status=call.status,
+        wa_id=call.to if call.direction == "BUSINESS_INITIATED" else call.from_,
     )
 
 
@@ -557,6 +560,7 @@ def _permission_signal(phone_number_id: str, message: Message, reply: CallPermis
         timestamp=message.timestamp,
         message_id=message.id,
         expires_at=None if reply.is_permanent else reply.expiration_timestamp,
+        wa_id=message.from_,
     )
 
 
@@ -572,4 +576,5 @@ def _preference_signal(phone_number_id: str, preference: UserPreference) -> Cons
         kind="marketing_stop" if preference.value == "stop" else "marketing_resume",
         timestamp=preference.timestamp,
         message_id=None,
+        wa_id=preference.wa_id,
     )

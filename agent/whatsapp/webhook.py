@@ -17,6 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from redis.exceptions import RedisError
 
+from agent.queue import seal_payload
+from agent.redis_client import fsynced_locally, primaries_info
 from agent.whatsapp.payloads import (
     CallEvent,
     ConsentSignal,
@@ -28,12 +30,12 @@ from agent.whatsapp.payloads import (
 from agent.whatsapp.signature import verify_signature
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from agent.consent_gate import IngressConsent
+    from agent.identity import Identities
     from agent.metrics import Metrics
-    from agent.queue import CallQueue, ConversationQueue
-    from agent.store import DeliveryStatuses, Keyring
+    from agent.queue import CallQueue, ConversationQueue, Sealer
+    from agent.redis_client import RedisClient
+    from agent.store import DeliveryStatuses
     from agent.tenants import TenantRegistry
 
 log = structlog.get_logger()
@@ -49,20 +51,45 @@ class Durability:
     replies, so a crash of the Redis process loses nothing acknowledged; only an OS crash can lose ≤ 1 s.
     """
 
-    def __init__(self, redis: Redis, *, timeout_ms: int = 1000) -> None:
+    def __init__(self, redis: RedisClient, *, timeout_ms: int = 1000) -> None:
         self._redis = redis
         self._timeout_ms = timeout_ms
-        self.available: bool | None = None  # probed on first use
+        self.available: bool | None = None  # probed at start-up (`probe`), else on first use
+
+    async def probe(self) -> None:
+        """At start-up: whether the server (on a cluster: every primary) has WAITAOF, and a clear error (not a
+        503 per webhook) when one has it but runs without AOF, where WAITAOF could never confirm a write."""
+        primaries = await primaries_info(self._redis, "default")  # its server and persistence sections
+        waitaof = [has_waitaof(str(info.get("redis_version", "0.0"))) for info in primaries]
+        for has, info in zip(waitaof, primaries, strict=True):
+            problem = durability_problem(has, bool(int(info.get("aof_enabled", 0))))
+            if problem is not None:
+                raise DurabilityError(problem)
+        self.available = all(waitaof)
 
     async def wait(self) -> None:
-        if self.available is None:
-            info = await self._redis.info("server")
-            major, minor = (int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
-            self.available = (major, minor) >= (7, 2)
-        if self.available:
-            local, _ = await self._redis.execute_command("WAITAOF", 1, 0, self._timeout_ms)  # type: ignore[no-untyped-call]
-            if int(local) < 1:
-                raise RedisError("WAITAOF: not fsynced in time")
+        if self.available is None:  # Redis was down at start-up
+            await self.probe()
+        if self.available and min(await fsynced_locally(self._redis, self._timeout_ms)) < 1:
+            raise RedisError("WAITAOF: not fsynced in time")
+
+
+class DurabilityError(RedisError):
+    """Redis is configured so that accepted webhooks could never be confirmed durable."""
+
+
+def has_waitaof(redis_version: str) -> bool:
+    major, minor = (int(x) for x in redis_version.split(".")[:2])
+    return (major, minor) >= (7, 2)
+
+
+def durability_problem(waitaof: bool, aof_enabled: bool) -> str | None:
+    if waitaof and not aof_enabled:
+        return (
+            "Redis has WAITAOF but runs without AOF (appendonly no): no webhook could be confirmed durable. "
+            "Set `appendonly yes` (with `appendfsync everysec`) on the Redis server."
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +107,7 @@ class Ingress:
     def __init__(
         self,
         tenants: TenantRegistry,
-        keyring: Keyring,
+        identities: Identities,
         queue: ConversationQueue,
         calls: CallQueue,
         statuses: DeliveryStatuses,
@@ -88,10 +115,14 @@ class Ingress:
         metrics: Metrics,
         *,
         consent: IngressConsent,
+        sealer: Sealer,
     ) -> None:
+        """`sealer`: the conversation store; each job's personal part is sealed with the person's data key
+        before it is durable, so erasure reaches every copy (the AOF included)."""
+        self._sealer = sealer
         self._consent = consent
         self._tenants = tenants
-        self._keyring = keyring
+        self._identities = identities
         self._queue = queue
         self._calls = calls
         self._statuses = statuses
@@ -103,7 +134,7 @@ class Ingress:
         events = parse_events(body)
         messages: list[tuple[str, str, str, dict[str, Any]]] = []
         statuses: list[tuple[str, str, int, int | None]] = []
-        calls: list[tuple[str, str, dict[str, Any]]] = []
+        calls: list[tuple[str, str, str, dict[str, Any]]] = []
         unknown = signals = 0
         for event in events:
             tenant = self._tenants.by_number(event.phone_number_id)
@@ -112,19 +143,23 @@ class Ingress:
                 self._metrics.events.labels("unknown", _kind(event), "unknown_tenant").inc()
                 continue
             if isinstance(event, InboundMessage):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
                 # An opt-out takes effect now, before it is queued: it stops this person's turn in flight.
-                await self._consent.message(tenant.id, conv, event.text, event.message_id)
-                messages.append((conv, event.message_id, event.kind, _job(tenant.id, event)))
+                # It applies once per message id and never over a newer signal (a redelivered old STOP).
+                await self._consent.message(tenant.id, conv, event.text, event.message_id, event.timestamp)
+                job = await seal_payload(self._sealer, conv, _job(tenant.id, event))
+                messages.append((conv, event.message_id, event.kind, job))
             elif isinstance(event, ConsentSignal):
-                conv = self._keyring.conversation_ref(tenant.id, event.user_key)
+                conv = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
                 await self._consent.signal(tenant.id, conv, event)
                 signals += 1
             elif isinstance(event, StatusUpdate):
                 statuses.append((event.message_id, event.status, event.timestamp, event.error_code))
             else:
-                payload = {"tenant": tenant.id, **dataclasses.asdict(event)}
-                calls.append((event.call_id, event.event, payload))
+                # The caller's subject: their key seals the event, and the call acts on their conversation.
+                caller = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
+                payload = {"tenant": tenant.id, **dataclasses.asdict(event), "subject": caller}
+                calls.append((event.call_id, event.event, caller, payload))
         added = await self._queue.enqueue_many(messages)
         await self._statuses.record_many(statuses)
         await self._calls.enqueue_many(calls)
@@ -175,8 +210,10 @@ def webhook_router(ingress: Ingress, *, app_secret: bytes, verify_token: str, me
     @router.get(PATH)
     async def verify(request: Request) -> Response:
         q = request.query_params
-        token = q.get("hub.verify_token", "")
-        if q.get("hub.mode") == "subscribe" and verify_token and hmac.compare_digest(token, verify_token):
+        # Bytes, not str: `compare_digest` raises on a non-ASCII str, and that was a 500.
+        token = q.get("hub.verify_token", "").encode("utf-8", "replace")
+        expected = verify_token.encode("utf-8", "replace")
+        if q.get("hub.mode") == "subscribe" and expected and hmac.compare_digest(token, expected):
             return PlainTextResponse(q.get("hub.challenge", ""))
         return PlainTextResponse("forbidden", status_code=403)
 

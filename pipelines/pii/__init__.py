@@ -1,7 +1,9 @@
 """PII minimization: detectors, a per-conversation vault, minimize() and restore()."""
 
+from pipelines.pii.deadline import Deadline, PiiTimeout
 from pipelines.pii.detectors import default_detectors
 from pipelines.pii.entities import Detector, EntityType, Span
+from pipelines.pii.guard import PiiGuard
 from pipelines.pii.known import seed_sender
 from pipelines.pii.minimizer import (
     Minimized,
@@ -14,10 +16,13 @@ from pipelines.pii.minimizer import (
 from pipelines.pii.vault import Vault, VaultEntry
 
 __all__ = [
+    "Deadline",
     "Detector",
     "EntityType",
     "Minimized",
     "Minimizer",
+    "PiiGuard",
+    "PiiTimeout",
     "RestorePolicy",
     "RestoreScope",
     "RestoreTarget",

@@ -50,18 +50,32 @@ _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|ek|do|teen|char|chaar|paanch|panch|chhe|saat|aath|nau|das|"
     r"एक|दो|तीन|चार|पांच|पाँच|छह|सात|आठ|नौ|दस)(?![\w" + _LETTERS + "])"
 )
-_NUMBER = rf"(?:\d+[A-Za-z]?(?:[/-]\d+)*|{_NUMBER_WORD})"
+_NUMBER = rf"(?:\d++[A-Za-z]?(?:[/-]\d++)*+|{_NUMBER_WORD})"
 # A house number said digit by digit: "seven nine", "double two five".
-_REPEAT = r"(?:(?:double|triple|डबल|ट्रिपल)\s+)?"
-_SAID_NUMBER = rf"{_REPEAT}{_NUMBER_WORD}(?:\s+{_REPEAT}{_NUMBER_WORD}){{0,4}}"
+_REPEAT = r"(?:(?:double|triple|डबल|ट्रिपल)\s++)?"
+_SAID_NUMBER = rf"{_REPEAT}{_NUMBER_WORD}(?:\s++{_REPEAT}{_NUMBER_WORD}){{0,4}}"
+# A house number said as one value: "forty two", "twelve", "one hundred and five" (digit by digit, the spoken
+# shadow has already written it: "four zero two" → "402"). A fixed shape, no repetition.
+_UNIT_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_UP_TO_99 = (
+    r"(?:(?:twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)(?:[ -]" + _UNIT_WORD + r")?+"
+    r"|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|" + _UNIT_WORD + ")"
+)
+_SAID_VALUE = (
+    rf"(?:{_UNIT_WORD}[ ]hundred(?:[ ](?:and[ ])?+{_UP_TO_99})?+|{_UP_TO_99})"
+    rf"(?![\w{_LETTERS}]|[ \t]++(?:zero|oh|{_NUMBER_WORD}|double|triple))"
+)
 _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
     (
         _Part.HOUSE,
         re.compile(
-            r"\b(?:flat|house|h\.?\s?no|plot|room|shop|door|apt|unit|bldg|building|wing|floor|ghar|khasra)"
-            r"(?![^\W\d_])\.?\s*"  # "Flat302": ASR may drop the space
-            rf"(?:no\.?|number|num|#)?\s*[:.-]?\s*(?:(?:[A-Za-z][-/]?)?\d+[A-Za-z0-9/-]*|{_SAID_NUMBER})"
-            rf"|(?:मकान|फ्लैट|फ़्लैट|प्लॉट|घर|दुकान|कमरा)\s*(?:नं\.?|नंबर|संख्या|न\.)?\s*{_NUMBER}",
+            r"\b(?:flat|house|h\.?\s?no|plot|room|shop|door|apt|unit|bldg|building|wing|floor|ghar|makaan|makan|khasra)"
+            r"(?![^\W\d_])\.?\s*+"  # "Flat302": ASR may drop the space
+            # One possessive whitespace run between two tokens: three adjacent optional runs were cubic.
+            # "flat B 402": the shadow writes the digits, the wing letter stays a word.
+            rf"(?:(?:no\.?|number|num|#)\s*+)?(?:[:.-]\s*+)?(?:(?:[A-Za-z][-/ ]?)?\d++[A-Za-z0-9/-]*+|{_SAID_VALUE}"
+            rf"|{_SAID_NUMBER})"
+            rf"|(?:मकान|फ्लैट|फ़्लैट|प्लॉट|घर|दुकान|कमरा)\s*+(?:(?:नं\.?|नंबर|संख्या|न\.)\s*+)?{_NUMBER}",
             re.IGNORECASE,
         ),
     ),
@@ -71,23 +85,23 @@ _REGEX_PARTS: tuple[tuple[_Part, re.Pattern[str]], ...] = (
             r"#\s?\d+[A-Za-z0-9/-]*|\b[A-Za-z][- ]\d{1,4}\b(?![.,]\d)"
             r"|\b(?![0-9]{1,2}([/-])[0-9]{1,2}\1(?:19|20)[0-9]{2}\b)[0-9]{1,4}(?:/[0-9]{1,4}|-[0-9]{1,4}){1,3}\b"
             r"|\b(?:number|no\.?)\s?\d{1,4}\b(?![.,/-]?\d|\s\d{4})"
-            rf"|\b(?:number|no\.?|[A-Za-z])\s+{_SAID_NUMBER}",
+            rf"|\b(?:number|no\.?|[A-Za-z])\s++{_SAID_NUMBER}",
             re.IGNORECASE,
         ),
     ),
     (
         _Part.AREA,
         re.compile(
-            rf"\b(?:sector|sec|phase|block|ward|khand|pocket)\s*-?\s*(?:{_NUMBER_WORD}|[A-Za-z0-9]{{1,4}}\b)"
-            rf"|(?:सेक्टर|फेज़|फेज|ब्लॉक)\s*-?\s*{_NUMBER}",
+            rf"\b(?:sector|sec|phase|block|ward|khand|pocket)\s*+(?:-\s*+)?(?:{_NUMBER_WORD}|[A-Za-z0-9]{{1,4}}\b)"
+            rf"|(?:सेक्टर|फेज़|फेज|ब्लॉक)\s*+(?:-\s*+)?{_NUMBER}",
             re.IGNORECASE,
         ),
     ),
     (
         _Part.LANDMARK,
         re.compile(
-            r"\b(?:near|opp\.?|opposite|behind|beside|next\s+to|in\s+front\s+of)\s+(?:the\s+)?"
-            rf"[\w{_LETTERS}][\w{_LETTERS}'.&-]*(?:\s+[\w{_LETTERS}][\w{_LETTERS}'.&-]*){{0,2}}",
+            r"\b(?:near|opp\.?|opposite|behind|beside|next\s+to|in\s+front\s+of)\s++(?:the\s++)?"
+            rf"[\w{_LETTERS}][\w{_LETTERS}'.&-]*+(?:\s++[\w{_LETTERS}][\w{_LETTERS}'.&-]*+){{0,2}}",
             re.IGNORECASE,
         ),
     ),
@@ -107,11 +121,13 @@ _STREET_WORDS = frozenset(
     }
 )  # fmt: skip
 _ORDINAL_STREETS = frozenset({"main", "cross"})
-_NUMBERED_STREET = re.compile(rf"\s*(?:no\.?|number|नं\.?|नंबर)?\s*{_NUMBER}(?![\w{_LETTERS}])", re.IGNORECASE)
+_NUMBERED_STREET = re.compile(
+    rf"\s*+(?:(?:no\.?|number|नं\.?|नंबर)\s*+)?{_NUMBER}(?![\w{_LETTERS}])", re.IGNORECASE
+)
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)
 # A Hindi landmark ends in a postposition: "हनुमान मंदिर के पास", "SBI ATM के सामने", "mandir ke paas".
 _POSTPOSITION = re.compile(
-    rf"(?:के|\bke)\s+(?:पास|सामने|पीछे|बगल\s+में|paas|pass|samne|saamne|peeche|piche)(?![\w{_LETTERS}])",
+    rf"(?:के|\bke)\s++(?:पास|सामने|पीछे|बगल\s+में|paas|pass|samne|saamne|peeche|piche)(?![\w{_LETTERS}])",
     re.IGNORECASE,
 )
 # Function words, verbs and business words: never part of a place name, so never inside an address gap or
@@ -133,9 +149,10 @@ _NOT_PLACE = frozenset(
         "cheers", "best", "sincerely", "dhanyavaad", "shukriya", "namaste",
     }
 )  # fmt: skip
-# What may separate two components: punctuation and a couple of filler words.
+# What may separate two components: punctuation and a couple of filler words. Possessive runs, and no
+# alternative that the runs also match (a "," alternative made a run of commas cubic).
 _JOINER = re.compile(
-    r"[\s,;:()/-]*(?:(?:and|in|at|,|pin|pincode|pin\s+code|code|city|dist|district|जिला|पिन|पिनकोड)[\s,;:.-]*){0,2}",
+    r"[\s,;:()/-]*+(?:(?:and|in|at|pin|pincode|pin\s++code|code|city|dist|district|जिला|पिन|पिनकोड)[\s,;:.-]*+){0,2}",
     re.IGNORECASE,
 )
 _GAP_PUNCTUATION = re.compile(r"[\s,;:()/-]*")
@@ -156,10 +173,10 @@ _CUE_REACH = 30
 # After an ASR full stop, only a PIN-like number ("… Puna. 41045.") or words listed with a comma after them
 # ("flat 302. Sighites, …") continue it, not the next sentence.
 _SEGMENT = re.compile(
-    rf"(?:\s*,\s*|\s+)(?P<segment>[0-9]{{5,6}}(?![\s,.-]*[0-9])"
-    rf"|[^\W\d_][\w{_LETTERS}]*(?:\s+[^\W\d_][\w{_LETTERS}]*){{0,2}})"
-    r"|\s*\.\s+(?P<pin>[0-9]{5,6}(?![\s,.-]*[0-9])"
-    rf"|[^\W\d_][\w{_LETTERS}]*(?:\s+[^\W\d_][\w{_LETTERS}]*){{0,2}}(?=\s*,))"
+    rf"(?:\s*+,\s*+|\s++)(?P<segment>[0-9]{{5,6}}(?![\s,.-]*+[0-9])"
+    rf"|[^\W\d_][\w{_LETTERS}]*+(?:\s++[^\W\d_][\w{_LETTERS}]*+){{0,2}})"
+    r"|\s*+\.\s++(?P<pin>[0-9]{5,6}(?![\s,.-]*+[0-9])"
+    rf"|[^\W\d_][\w{_LETTERS}]*+(?:\s++[^\W\d_][\w{_LETTERS}]*+){{0,2}}(?=\s*+,))"
 )
 _MAX_SEGMENTS = 4
 

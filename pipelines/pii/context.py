@@ -64,8 +64,8 @@ REFERENCE_LABELS = re.compile(
 # Said right after a number, these make it a phone number whatever label came before it: "… is my husband's
 # number", "… pe call karo", "… पर व्हाट्सएप कर दीजिए".
 PHONE_AFTER = re.compile(
-    r"\W{0,3}(?:is\s+|hai\s+)?(?:my\s+|mera\s+|meri\s+|mere\s+)?(?:\w+'s\s+|\w+\s+ka\s+)?"
-    r"(?:number|no\b|mobile|phone|whatsapp|contact)|\s*(?:pe|par|पर|on)\s+(?:call|whatsapp|कॉल|व्हाट्सएप)",
+    r"\W{0,3}(?:is\s++|hai\s++)?(?:my\s++|mera\s++|meri\s++|mere\s++)?(?:\w++'s\s++|\w++\s++ka\s++)?"
+    r"(?:number|no\b|mobile|phone|whatsapp|contact)|\s*+(?:pe|par|पर|on)\s++(?:call|whatsapp|कॉल|व्हाट्सएप)",
     re.IGNORECASE,
 )
 PHONE_WORDS = re.compile(

@@ -19,6 +19,7 @@ from pipelines.pii.context import PHONE_AFTER, PHONE_WORDS, REFERENCE_LABELS, Co
 from pipelines.pii.entities import Detector, EntityType, Span
 from pipelines.pii.indian_ids import indian_id_detectors
 from pipelines.pii.names import PersonDetector
+from pipelines.pii.recall import recall_detectors
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -66,7 +67,7 @@ class PhoneDetector:
     _reference = ContextGate(REFERENCE_LABELS, window=25, blockers=PHONE_WORDS, one_value=True)
     # "order number 9876543210", "ऑर्डर नंबर …": a number word right after a reference label is part of the label.
     _reference_number = re.compile(
-        rf"(?:{REFERENCE_LABELS.pattern})\s*(?:number|no\b\.?|num\b|नंबर)\s*(?:is\s+|hai\s+|है\s+)?[:#-]?\s*$",
+        rf"(?:{REFERENCE_LABELS.pattern})\s*+(?:number|no\b\.?|num\b|नंबर)\s*+(?:(?:is|hai|है)\s++)?(?:[:#-]\s*+)?$",
         re.IGNORECASE,
     )
 
@@ -265,4 +266,5 @@ def default_detectors(default_region: str = "IN") -> Sequence[Detector]:
         *indian_id_detectors(),
         AddressDetector(),
         PersonDetector(),
+        *recall_detectors(default_region),
     )

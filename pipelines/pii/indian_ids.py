@@ -172,7 +172,7 @@ class BankAccountDetector:
 
     # A short last group followed by a unit is a quantity, not the account's tail ("9012 20 din mein").
     _quantity = re.compile(
-        r"\s*(?:din|days?|months?|mahine|hours?|hrs?|ghante|mins?|minutes?|pcs|pieces|kg|gm|units?|items?|saal|"
+        r"\s*+(?:din|days?|months?|mahine|hours?|hrs?|ghante|mins?|minutes?|pcs|pieces|kg|gm|units?|items?|saal|"
         r"years?|%|rs\b|rupees|baje|दिन|महीने|घंटे|साल)",
         re.IGNORECASE,
     )

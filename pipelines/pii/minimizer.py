@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import re
     from collections.abc import Collection, Mapping, Sequence
 
+    from pipelines.pii.deadline import Deadline
+
 
 # Detectors of bare digit runs: in the shadow, a written number may be joined to spoken digits next to it.
 _DIGIT_RUNS = frozenset({EntityType.PHONE, EntityType.CARD, EntityType.AADHAAR, EntityType.BANK_ACCOUNT})
@@ -83,25 +85,38 @@ class Minimizer:
         self._detectors = tuple(detectors) if detectors is not None else tuple(default_detectors())
         self._rank = {t: i for i, t in enumerate(PRECEDENCE)}
 
-    def scan(self, text: str, vault: Vault | None = None, *, public: Collection[str] = ()) -> list[Span]:
+    def scan(
+        self,
+        text: str,
+        vault: Vault | None = None,
+        *,
+        public: Collection[str] = (),
+        deadline: Deadline | None = None,
+    ) -> list[Span]:
         """Non-overlapping detections in text order.
 
         Detectors run on the spoken-form shadow of the text ("nine eight seven…" → "987…", "F X V P H six
         seven…" → "FXVPH67…"), whose spans map back to the words that said them. Where the shadow differs
         from the text, digit-run detectors also see the text itself: a written number right next to spoken
         digits is joined with them in the shadow. Values the vault knows (the sender's name) are found too.
-        `public` values (the business's own published numbers) are never masked.
+        `public` values (the business's own published numbers) are never masked. Past `deadline`, raises
+        `PiiTimeout` (checked between detectors: each is bounded, bench/hostile.py).
         """
+        check = deadline.check if deadline is not None else _no_deadline
         # Known values first: on a tie with a detection ("Priya" here), the seeded identity wins (stable sort).
         candidates = vault.known_spans(text) if vault is not None else []
         shadow = spoken_shadow(text)
         if shadow.changed:
             for detector in self._detectors:
+                check()
                 for span in detector.find(shadow.text):
                     start, end = shadow.original_span(span.start, span.end)
                     candidates.append(Span(start, end, span.type, span.value))
-        detectors = (d for d in self._detectors if not shadow.changed or d.type in _DIGIT_RUNS)
-        candidates += [span for d in detectors for span in d.find(text)]
+        for detector in self._detectors:
+            if not shadow.changed or detector.type in _DIGIT_RUNS:
+                check()
+                candidates.extend(detector.find(text))
+        check()
         if public:
             candidates = [s for s in candidates if s.value not in public]
         return self._resolve(candidates, text)
@@ -127,7 +142,11 @@ class Minimizer:
 
     def minimize(self, text: str, vault: Vault, *, public: Collection[str] = ()) -> Minimized:
         """Replace every detected value with its vault placeholder (allocating new ones as needed)."""
-        spans = self.scan(text, vault, public=public)
+        return self.replace(text, self.scan(text, vault, public=public), vault)
+
+    @staticmethod
+    def replace(text: str, spans: Sequence[Span], vault: Vault) -> Minimized:
+        """`text` with `spans` (from `scan`) replaced by their vault placeholders."""
         parts: list[str] = []
         cursor = 0
         for span in spans:
@@ -136,6 +155,10 @@ class Minimizer:
             cursor = span.end
         parts.append(text[cursor:])
         return Minimized("".join(parts), tuple(spans))
+
+
+def _no_deadline() -> None:
+    return None
 
 
 def _trim(span: Span, clashes: list[Span], text: str) -> Span | None:

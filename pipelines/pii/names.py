@@ -9,12 +9,14 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from pipelines.pii.common_words import is_label_or_common
 from pipelines.pii.entities import EntityType, Span
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-_LETTERS = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])+"  # Devanagari vowel signs are not \w
+# Possessive: a Devanagari letter matches both alternatives, and a backtracking `+` over them is exponential.
+_LETTERS = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])++"  # Devanagari vowel signs are not \w
 _WORD = rf"{_LETTERS}(?:'{_LETTERS})?"  # D'Souza
 
 # Words that end a name or can never be one (Hinglish verbs, fillers, common chat words).
@@ -164,23 +166,25 @@ _STOP = frozenset(
     ]
 )
 
+STOP_WORDS = _STOP  # for the frame detector (name_frames.py)
+
 # Triggers after which any following non-stop words are a name, and those after which only a known name is.
 _SURE = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name's|name\s*[:=-]|call\s+me|mera\s+naam(?:\s+hai)?|mera\s+nam(?:\s+hai)?|naam\s+hai|"
-    r"i\s+am\s+called|(?:customer|full|receiver|recipient)\s+name(?:\s+is)?|myself)"
-    r"\s+|मेरा\s+नाम\s+(?:है\s+)?",
+    r"\b(?:my\s+name\s+is|my\s+name's|name\s*+[:=-]|call\s+me|mera\s+naam(?:\s++hai)?|mera\s+nam(?:\s++hai)?|"
+    r"naam\s+hai|i\s+am\s+called|(?:customer|full|receiver|recipient)\s+name(?:\s++is)?|myself)"
+    r"\s++|मेरा\s+नाम\s++(?:है\s++)?",
     re.IGNORECASE,
 )
 _MAYBE = re.compile(
-    r"\b(?:(?P<self>this\s+is|i\s+am|i'm|im|main|mai|it's|its|मैं)|deliver(?:ed)?\s+(?:it\s+)?to|parcel|"
-    r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s+(?:it\s+)?(?:over\s+)?to)\s+",
+    r"\b(?:(?P<self>this\s+is|i\s+am|i'm|im|main|mai|it's|its|मैं)|deliver(?:ed)?\s++(?:it\s++)?to|parcel|"
+    r"(?:order|bill)\s+is\s+for|addressed\s+to|for|(?:hand|give)\s++(?:it\s++)?(?:over\s++)?to)\s++",
     re.IGNORECASE,
 )
 # Phrases that follow a name: "Arjun ke naam pe bill", "गीता के नाम पर", "parcel Ramesh ko dena", "Suresh
 # here", "Rahul this side"; after "Priya ko call karo", "Priya को बता दो" (said of shops and offices too) only a
 # known name part.
 _BEFORE = re.compile(
-    r"\s+(?:(?P<sure>ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|this\s+side\b)|"
+    r"(?<!\s)\s++(?:(?P<sure>ke\s+naam|ke\s+nam|के\s+नाम|ko\s+dena|को\s+देना|bol\s+rah[ai]|बोल\s+रह|this\s+side\b)|"
     r"(?P<known>(?:ko|को)\s+(?:call|phone|bata|कॉल|फोन|फ़ोन|बता))|here\b|speaking\b)",
     re.IGNORECASE,
 )
@@ -196,17 +200,17 @@ _NOT_NAMES = frozenset(
     }
 )  # fmt: skip
 # Honorifics, and "naam" ("naam Tejaswini likh lo"): a capitalized or known word after them is a name.
-_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s+", re.IGNORECASE)
+_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|miss|dr|shri|sri|smt|kumari|mister|naam)\b\.?\s++", re.IGNORECASE)
 # A sign-off, then a name that ends the message, its line or its clause: "Regards, Hrithik Rizvi", "Thanks - Amit",
 # "धन्यवाद, Harish, …".
 _SIGN_OFF = re.compile(
-    r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya|धन्यवाद|शुक्रिया)\s*[,:-]?\s+",
+    r"\b(?:regards|thanks|thank\s+you|thx|cheers|best|sincerely|dhanyavaad|shukriya|धन्यवाद|शुक्रिया)(?:\s*+[,:-])?\s++",
     re.IGNORECASE,
 )
-_LINE_END = re.compile(r"\s*(?:[.!,]|$|\n)")
+_LINE_END = re.compile(r"\s*+(?:[.!,]|$)|[^\S\n]*+\n")
 # "naam Oindrila Shah likh lo": the words between "naam" and "write it down" are the name.
 _NAME_FRAME = re.compile(
-    rf"\b(?:naam|name|नाम)\s+(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})\s+"
+    rf"\b(?:naam|name|नाम)\s++(?P<name>{_WORD}(?:\s++{_WORD}){{0,2}})\s++"
     r"(?:(?:likh|likho|likhna|likhiye|likhe|daal|daalo|note)\b|लिख|डाल|नोट)",
     re.IGNORECASE,
 )
@@ -240,6 +244,8 @@ _DEITIES = frozenset(
         "गणपति",
     }
 )
+
+DEITIES = _DEITIES  # for the frame detector's honorific cue (name_frames.py)
 
 
 @cache
@@ -284,6 +290,16 @@ def _any_word(_: str) -> bool:
     return True
 
 
+def _signed_name(word: str) -> bool:
+    """After a sign-off: name-like, and not a team, a department or a brand ("Regards, Team Sunrise")."""
+    return _name_like(word) and not is_label_or_common(word)
+
+
+def _known_not_word(word: str) -> bool:
+    """A listed name part, unless it is a lower-case common word ("visit gmail.com for more")."""
+    return is_known_name_part(word) and not (word.islower() and is_label_or_common(word))
+
+
 class PersonDetector:
     """A name is up to three words after a trigger phrase or honorific, or a known given name followed by a
     known surname anywhere. After an ambiguous trigger ("this is", "I am", "main") the first word must be a
@@ -296,7 +312,7 @@ class PersonDetector:
         for pattern, first_rule in (
             (_SURE, _any_word),
             (_HONORIFIC, _name_like),
-            (_MAYBE, is_known_name_part),
+            (_MAYBE, _known_not_word),
         ):
             for m in pattern.finditer(text):
                 span = self._name_after(text, m.end(), first=first_rule, loose=pattern is _SURE)
@@ -309,7 +325,7 @@ class PersonDetector:
                     seen.add((span.start, span.end))
                     yield span
         for m in _SIGN_OFF.finditer(text):
-            span = self._name_after(text, m.end(), first=_name_like, loose=False)
+            span = self._name_after(text, m.end(), first=_signed_name, loose=False)
             if span is not None and _LINE_END.match(text, span.end) and (span.start, span.end) not in seen:
                 seen.add((span.start, span.end))
                 yield span
@@ -333,6 +349,8 @@ class PersonDetector:
         """The word right before a name-final phrase, and a known name part before it (a surname pair)."""
         words = [m for m in _TOKEN.finditer(text, max(0, position - 60), position) if m.end() <= position]
         if not words or words[-1].end() != position or words[-1].group().lower() in _STOP:
+            return None
+        if is_label_or_common(words[-1].group()):  # "Monday here", "Paytm ko call karo"
             return None
         last = words[-1].group()
         given_before = len(words) > 1 and is_given_name(words[-2].group())

@@ -6,8 +6,9 @@ characters form a known code, so the checksum detectors can see it and the rest 
 from __future__ import annotations
 
 import re
+from functools import cache
 
-from stdnum import iban
+from stdnum import iban, numdb
 from stdnum.in_ import epic, gstin, pan
 
 from pipelines.pii.indian_ids import RTO_STATE_CODES
@@ -22,6 +23,38 @@ _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}")
 _PASSPORT = re.compile(r"[A-Z][1-9][0-9]{6}")
 _PLATE = re.compile(r"(?P<state>[A-Z]{2})[0-9]{1,2}[A-Z]{1,3}[0-9]{4}|[0-9]{2}BH[0-9]{4}[A-Z]{1,2}")
+# Any of the shapes above: one pass over a candidate, so the checks run only where a code could be.
+_SHAPE = re.compile(
+    "|".join(p.pattern for p in (_PAN, _EPIC, _GSTIN, _IBAN, _IFSC, _PASSPORT, _PLATE)).replace(
+        "(?P<state>", "(?:"
+    )
+)
+
+
+# Every length a code can have but an IBAN's: passport 8, plates 8-11, PAN and EPIC 10, IFSC 11, GSTIN 15.
+_FIXED_LENGTHS = (15, 11, 10, 9, 8)
+_IBAN_LENGTH_PART = re.compile(r"(\d+)!?[anc]")
+
+
+@cache
+def _iban_length(country: str) -> int | None:
+    """The length of an IBAN of `country` (each country has one), or None for no IBAN country."""
+    structure = numdb.get("iban").info(country)[0][1].get("bban")
+    if not structure or len(country) != 2:
+        return None
+    return 4 + sum(int(n) for n in _IBAN_LENGTH_PART.findall(structure))
+
+
+def code_lengths(text: str, start: int) -> tuple[int, ...]:
+    """The lengths a code starting at `start` of upper-case `text` may have, longest first: a handful, so a
+    spelt run is searched in linear time, not by trying every slice."""
+    country = _iban_length(text[start : start + 2])
+    return _FIXED_LENGTHS if country is None else (country, *_FIXED_LENGTHS)
+
+
+def has_code_shape(text: str, start: int, end: int) -> bool:
+    """Whether upper-case `text[start:end]` has the shape of a code people spell out (cheap, no slicing)."""
+    return MIN_LENGTH <= end - start <= MAX_LENGTH and _SHAPE.fullmatch(text, start, end) is not None
 
 
 def is_spelt_code(code: str) -> bool:

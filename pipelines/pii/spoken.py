@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum, auto
 from functools import cache
 from importlib import resources
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from pipelines.pii import spelled
@@ -175,7 +175,7 @@ _MAX_LOCAL_ATOMS: Final = 32
 _MAX_DOMAIN_ATOMS: Final = 32
 
 # Letters, with Devanagari vowel signs and other combining marks kept inside the word ("पाँच", "छः").
-_WORD: Final = r"[^\W\d_](?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963])*"
+_WORD: Final = r"[^\W\d_](?:[^\W\d_]|[\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963])*+"
 _TOKEN: Final = re.compile(rf"(?P<word>{_WORD})|(?P<num>\d+)|(?P<space>\s+)|(?P<mark>.)", re.DOTALL)
 
 
@@ -897,24 +897,32 @@ class _SpeltCodes:
         return i < len(self._lexemes) and not self._claimed[i] and self._lexemes[i].kind in _SPELT_KINDS
 
     def _codes(self, run: list[int]) -> list[_Edit]:
-        pieces = [self._lexemes[k].value.upper() for k in run]
+        joined = "".join(self._lexemes[k].value.upper() for k in run)
+        # Where each piece starts in `joined` (and where the last ends). A code has one of a few lengths
+        # (`spelled.code_lengths`), so from each piece only those are tried: linear in the run, where trying
+        # every slice was cubic.
+        offsets = [0, *accumulate(len(self._lexemes[k].value) for k in run)]
+        piece_at = {offset: k for k, offset in enumerate(offsets)}
         digit = [self._lexemes[k].kind is not _Kind.LETTER for k in run]
         # Where a code may begin or end: not between two digit items.
         cut = [True] + [not (a and b) for a, b in pairwise(digit)] + [True]
         edits: list[_Edit] = []
         first = 0
         while first < len(run) - 1:
+            start = offsets[first]
+            ends = (piece_at.get(start + length, -1) for length in spelled.code_lengths(joined, start))
             last = next(
                 (
-                    last
-                    for last in range(len(run) - 1, first, -1)
-                    if cut[first]
-                    and cut[last + 1]
-                    and spelled.is_spelt_code("".join(pieces[first : last + 1]))
+                    end - 1
+                    for end in ends
+                    if end > first + 1
+                    and cut[end]
+                    and spelled.has_code_shape(joined, start, offsets[end])
+                    and spelled.is_spelt_code(joined[start : offsets[end]])
                 ),
                 None,
             )
-            if last is None:
+            if not cut[first] or last is None:
                 first += 1
                 continue
             for k in range(run[first], run[last] + 1):

@@ -60,8 +60,11 @@ class Vault:
     def known_spans(self, text: str) -> list[Span]:
         """Where any alias of a seeded value occurs (case-insensitive, whole words), as that value's spans."""
         if self._known is None:
-            tokens = {a: token for token, e in self._entries.items() for a in e.aliases}
-            pattern = "|".join(re.escape(a) for a in sorted(tokens, key=len, reverse=True))
+            # Keyed case-folded: IGNORECASE also matches "ſ" for "s" and "K" (Kelvin) for "k", which lower()
+            # keeps apart (a lookup by lower() raised KeyError on "ſuresh").
+            aliases = {a: token for token, e in self._entries.items() for a in e.aliases}
+            tokens = {a.casefold(): token for a, token in aliases.items()}
+            pattern = "|".join(re.escape(a) for a in sorted(aliases, key=len, reverse=True))
             self._known = (
                 (re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE), tokens) if tokens else False
             )
@@ -70,8 +73,10 @@ class Vault:
         regex, tokens = self._known
         spans = []
         for m in regex.finditer(text):
-            entry = self._entries[tokens[m.group().lower()]]
-            spans.append(Span(m.start(), m.end(), entry.type, entry.value))
+            token = tokens.get(m.group().casefold())
+            if token is not None:
+                entry = self._entries[token]
+                spans.append(Span(m.start(), m.end(), entry.type, entry.value))
         return spans
 
     def entry(self, placeholder: str) -> VaultEntry | None:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest_asyncio
 from openai import AsyncOpenAI
 
 from agent.app import create_app
+from agent.egress import EgressPolicy, GuardedTransport
 from agent.leads import LeadStore
 from agent.metrics import Metrics
 from agent.privacy import Privacy
@@ -30,7 +32,6 @@ from agent.voices import Voices
 from agent.whatsapp import GraphClient, RetryPolicy
 from agent.worker import Worker
 from pipelines.consent import pick
-from pipelines.pii import Minimizer
 from pipelines.respond import Responder
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from pipelines.turn import TurnRunner
@@ -38,19 +39,27 @@ from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.conftest import ROOT
 from tests.llm_peer import ChatPeer, Reply, serve_chat_peer
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
+    import pytest
     from redis.asyncio import Redis
 
+    from agent.speech import SpeechEngines
+    from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
+    from tests.conftest import RedisBackend
 
 TOKEN = "EAAG-test-business-token"
-TOKEN_ENV = "LEADCLOSE_DEFAULT_ACCESS_TOKEN"  # prompts/default/tenant.yaml
+TOKEN_ENV = "LEADCLOSE_TENANT_DEFAULT__ACCESS_TOKEN"  # prompts/default/tenant.yaml
 MASTER = "test-master-key-123456"
+# The local peers (the tenant's CRM among them) listen on 127.0.0.1: ops open it the documented way.
+PEERS_NETWORK = "127.0.0.1/32"
+PEERS = EgressPolicy.from_setting(PEERS_NETWORK)
 
 
 def settings(redis_url: str, prompts_dir: Path = ROOT / "prompts", **extra: Any) -> Settings:
@@ -60,8 +69,7 @@ def settings(redis_url: str, prompts_dir: Path = ROOT / "prompts", **extra: Any)
         prompts_dir=prompts_dir,
         whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
         whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
-        master_key=MASTER,  # type: ignore[arg-type]
-        **extra,
+        **({"master_key": MASTER, "tools_allow_networks": PEERS_NETWORK} | extra),
     )
 
 
@@ -128,26 +136,32 @@ async def running_stack(
     max_attempts: int = 3,
     concurrency: int = 4,
     key_store: Redis | None = None,
+    graph_timeout_s: float = 5.0,
+    pii: PiiGuard | None = None,
+    speech: SpeechEngines | None = None,
+    voices: Voices | None = None,
 ) -> AsyncIterator[Stack]:
     with ExitStack() as peers:
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
         llm_peer = peers.enter_context(serve_chat_peer(reply))
         metrics = Metrics()
-        app = create_app(settings(redis_url, prompts_dir), metrics=Metrics())
+        extra = {} if key_store is None else {"key_store_url": _url(key_store)}  # ingress seals with it
+        app = create_app(settings(redis_url, prompts_dir, **extra), metrics=Metrics())
         queue = ConversationQueue(
             redis,
             QueueConfig(lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200),
         )
         keyring = Keyring(master_secret(MASTER))
         store = ConversationStore(redis, keyring, shards=queue.config.shards, key_store=key_store)
-        tenants = TenantRegistry.load(prompts_dir)
+        tenants = TenantRegistry.load(prompts_dir, egress=PEERS)
         privacy = Privacy.build(redis, store, keyring, tenants, shards=queue.config.shards)
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         runner = TurnRunner(
-            transcriber, Minimizer(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
+            transcriber, pii or pii_guard(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
         )
         async with (
-            httpx.AsyncClient(timeout=5.0) as graph_http,
+            httpx.AsyncClient(timeout=graph_timeout_s) as graph_http,
+            EndpointCaller(GuardedTransport(PEERS)) as caller,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
         ):
             graph = GraphClient(
@@ -161,11 +175,11 @@ async def running_stack(
                 redis=redis,
                 leads=LeadStore(redis, store, shards=queue.config.shards),
                 handoff=HandoffFlags(redis, shards=queue.config.shards),
-                caller=EndpointCaller(graph_http),
+                caller=caller,
                 environ=os.environ,
             )
             # The bundled Piper voice, and one hosted voice (served by the LLM peer) a tenant may choose.
-            voices = Voices(
+            voices = voices or Voices(
                 synthesizer,
                 ("piper", BUNDLED_VOICE),
                 {("openai", "alloy"): OpenAISynthesizer(llm_client, voice="alloy")},
@@ -180,6 +194,7 @@ async def running_stack(
                 consent=privacy.gate,
                 tools=tools,
                 voices=voices,
+                speech=speech,
             )
             worker = Worker(
                 queue,
@@ -200,5 +215,29 @@ async def running_stack(
                 await llm_client.close()
 
 
+def _url(client: Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
+
+
 def now() -> int:
     return int(time.time())
+
+
+def stack_fixture(**options: Any) -> Any:
+    """A module's `stack` fixture: the running stack with `options` (see `running_stack`), the default
+    tenant's access token in the environment."""
+
+    @pytest_asyncio.fixture
+    async def stack(
+        redis: Redis,
+        redis_backend: RedisBackend,
+        transcriber: WhisperTranscriber,
+        synthesizer: PiperSynthesizer,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> AsyncIterator[Stack]:
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        async with running_stack(redis, redis_backend.url, transcriber, synthesizer, **options) as s:
+            yield s
+
+    return stack

@@ -14,11 +14,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from agent.app import create_app
+from agent.app import create_service
 from agent.consent_store import HashChain
 from agent.metrics import Metrics
-from agent.settings import Settings
-from tests.agent.stack import MASTER
+from tests.agent.stack import settings as stack_settings
+from tests.agent.tenant_folders import copy_tenant
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 
@@ -40,31 +40,22 @@ def prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shipped tenant plus a second one (`acme`) with its own number and admin token."""
     root = tmp_path / "prompts"
     shutil.copytree(ROOT / "prompts" / "default", root / "default")
-    shutil.copytree(ROOT / "prompts" / "default", root / "acme")
+    copy_tenant(ROOT / "prompts" / "default", root / "acme")
     yaml_path = root / "acme" / "tenant.yaml"
     text = yaml_path.read_text().replace(wh.PHONE_NUMBER_ID, "100000000000099")
-    yaml_path.write_text(text.replace("LEADCLOSE_DEFAULT_ADMIN_TOKEN", "LEADCLOSE_ACME_ADMIN_TOKEN"))
-    monkeypatch.setenv("LEADCLOSE_DEFAULT_ADMIN_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("LEADCLOSE_ACME_ADMIN_TOKEN", ACME_TOKEN)
+    yaml_path.write_text(text)
+    monkeypatch.setenv("LEADCLOSE_TENANT_DEFAULT__ADMIN_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("LEADCLOSE_TENANT_ACME__ADMIN_TOKEN", ACME_TOKEN)
     return root
 
 
 @pytest_asyncio.fixture
 async def admin(prompts: Path, redis: Redis, redis_server: RedisServer) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        redis_url=redis_server.url,
-        prompts_dir=prompts,
-        whatsapp_app_secret=wh.APP_SECRET,  # type: ignore[arg-type]
-        whatsapp_verify_token="verify-me",  # type: ignore[arg-type]
-        master_key=MASTER,  # type: ignore[arg-type]
-        prompts_reload_s=0.2,
-        admin_token=OPERATOR_TOKEN,  # type: ignore[arg-type]
-    )
-    app = create_app(settings, metrics=Metrics())
+    settings = stack_settings(redis_server.url, prompts, prompts_reload_s=0.2, admin_token=OPERATOR_TOKEN)
+    service = create_service(settings, metrics=Metrics())
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://admin") as client,
+        service.public.router.lifespan_context(service.public),  # owns what the ops listener uses
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=service.ops), base_url="http://admin") as client,
     ):
         yield client
 
@@ -232,11 +223,11 @@ async def test_a_tenant_added_while_running_is_reachable_with_its_own_token(
     admin: httpx.AsyncClient, prompts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Hot reload reaches the admin API too: no restart for a new tenant's token."""
-    monkeypatch.setenv("LEADCLOSE_BETA_ADMIN_TOKEN", "beta-admin-token-0123456789")
-    shutil.copytree(prompts / "default", prompts / "beta")
+    monkeypatch.setenv("LEADCLOSE_TENANT_BETA__ADMIN_TOKEN", "beta-admin-token-0123456789")
+    copy_tenant(prompts / "default", prompts / "beta")
     yaml_path = prompts / "beta" / "tenant.yaml"
     text = yaml_path.read_text().replace(wh.PHONE_NUMBER_ID, "100000000000098")
-    yaml_path.write_text(text.replace("LEADCLOSE_DEFAULT_ADMIN_TOKEN", "LEADCLOSE_BETA_ADMIN_TOKEN"))
+    yaml_path.write_text(text)
     auth = _bearer("beta-admin-token-0123456789")
     for _ in range(100):
         response = await admin.post("/admin/beta/consent/status", json={"user": ALICE}, headers=auth)
@@ -261,3 +252,51 @@ async def test_the_operator_token_opens_every_tenant_and_is_audited_as_the_opera
         "/admin/nobody/consent/status", json={"user": ALICE}, headers=_bearer(OPERATOR_TOKEN)
     )
     assert unknown.status_code == 401
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(admin: httpx.AsyncClient) -> None:
+    """The body is a generator counting what the app pulls (httpx's ASGI transport hands it over lazily)."""
+    pulled: list[int] = []
+
+    async def body(chunks: int) -> AsyncIterator[bytes]:
+        for _ in range(chunks):
+            pulled.append(1)
+            yield b" " * (64 * 1024)
+
+    headers = {**_bearer(DEFAULT_TOKEN), "Content-Type": "application/json", "Content-Length": str(64 << 20)}
+    response = await admin.post("/admin/default/consent/status", content=body(1024), headers=headers)
+    assert (response.status_code, response.json()) == (413, {"error": "body too large"})
+    assert pulled == []  # the declared length alone refused it
+    chunked = {**_bearer(DEFAULT_TOKEN), "Content-Type": "application/json"}
+    response = await admin.post("/admin/default/consent/status", content=body(1024), headers=chunked)
+    assert response.status_code == 413
+    assert len(pulled) == 1  # no length declared: refused at the first chunk past the cap (16 KiB)
+
+
+async def test_token_guesses_are_throttled_per_client_and_tenant_and_audited(
+    admin: httpx.AsyncClient, prompts: Path, redis: Redis, redis_server: RedisServer
+) -> None:
+    guess = {"user": ALICE}
+    for n in range(10):
+        response = await admin.post(
+            "/admin/default/consent/status", json=guess, headers=_bearer(f"guess-{n}")
+        )
+        assert response.status_code == 401
+    throttled = await admin.post("/admin/default/consent/status", json=guess, headers=_bearer(DEFAULT_TOKEN))
+    assert throttled.status_code == 429  # even the right token, from this client, until the window ends
+    assert throttled.headers["retry-after"] == "300"
+    last = (await _audit(redis, "default"))[-1]
+    assert (last["action"], last["outcome"]) == ("status", "throttled")
+    # Another tenant is counted apart; another process (a second app on the same Redis) sees the same count.
+    assert (
+        await admin.post("/admin/acme/consent/status", json=guess, headers=_bearer(ACME_TOKEN))
+    ).status_code == 200
+    other = create_service(stack_settings(redis_server.url, prompts), metrics=Metrics())
+    async with (
+        other.public.router.lifespan_context(other.public),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=other.ops), base_url="http://admin") as second,
+    ):
+        response = await second.post(
+            "/admin/default/consent/status", json=guess, headers=_bearer(DEFAULT_TOKEN)
+        )
+        assert response.status_code == 429

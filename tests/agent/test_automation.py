@@ -121,8 +121,8 @@ def prompts(tmp_path: Path, crm: TenantPeer, monkeypatch: pytest.MonkeyPatch) ->
     text = text.replace("https://crm.gharkhoj-realty.example", crm.base_url)
     text = text.replace("https://api.gharkhoj-realty.example", crm.base_url)
     config.write_text(text)
-    monkeypatch.setenv("LEADCLOSE_GHARKHOJ_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("LEADCLOSE_GHARKHOJ_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("LEADCLOSE_TENANT_GHARKHOJ_REALTY__ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("LEADCLOSE_TENANT_GHARKHOJ_REALTY__WEBHOOK_SECRET", SECRET)
     return folder.parent
 
 

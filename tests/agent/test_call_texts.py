@@ -14,6 +14,7 @@ from agent.calls.agent import CallTexts, call_brain
 from agent.consent_config import DEFAULT_CALL_TEXTS, CallTextsConfig
 from agent.tenants import TenantError, load_tenant, turn_config
 from pipelines.consent import Intent
+from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 def _tenant_with(tmp_path: Path, consent_yaml: str, *, language: str = "en") -> Path:
     """The shipped default tenant with its `consent:` section replaced (and its default language set)."""
     folder = tmp_path / "acme"
-    shutil.copytree(ROOT / "prompts" / "default", folder)
+    copy_tenant(ROOT / "prompts" / "default", folder)
     text = (folder / "tenant.yaml").read_text()
     text = text[: text.index("consent:")].replace("language: en\n", f"language: {language}\n") + consent_yaml
     (folder / "tenant.yaml").write_text(text)

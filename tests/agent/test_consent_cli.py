@@ -81,6 +81,7 @@ def test_without_a_master_key_nothing_is_looked_up(
 def test_terminating_a_tenant_freezes_it_at_once(
     env: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    _run(capsys, "object")  # Alice is known (an objection may come before her first message)
     assert main(["tenant", "terminate", "--tenant", "default"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["deleted_after_days"] == 90
@@ -88,3 +89,24 @@ def test_terminating_a_tenant_freezes_it_at_once(
     status = _run(capsys, "status")
     assert status["allowed"] == []
     assert status["decisions"]["reply"] == "tenant_frozen"
+
+
+@pytest.mark.parametrize("action", ["export", "erase"])
+def test_a_person_known_under_neither_id_is_said_so_never_a_fake_erasure(
+    env: sync_redis.Redis, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    for user in (ALICE, "US.13491208655302741918"):
+        assert main(["consent", action, "--tenant", "default", "--user", user]) == 3
+        captured = capsys.readouterr()
+        assert "no person known under this number or BSUID" in captured.err
+        assert captured.out == ""
+        assert user not in captured.err
+    assert env.dbsize() == 0  # nothing looked up was recorded, and no audit entry claims an erasure
+
+
+def test_status_says_whether_the_person_is_known(
+    env: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys, "status")["known"] is False
+    _run(capsys, "object")
+    assert _run(capsys, "status")["known"] is True

@@ -9,6 +9,7 @@ import pytest
 
 from agent.tenants import TenantError, load_tenant
 from pipelines.consent import ContentBasis, Intent
+from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 def _tenant_with(tmp_path: Path, consent_yaml: str) -> Path:
     folder = tmp_path / "acme"
-    shutil.copytree(ROOT / "prompts" / "default", folder)
+    copy_tenant(ROOT / "prompts" / "default", folder)
     text = (folder / "tenant.yaml").read_text()
     text = text[: text.index("consent:")] + consent_yaml
     (folder / "tenant.yaml").write_text(text)

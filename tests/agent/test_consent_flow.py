@@ -14,7 +14,6 @@ import json
 import shutil
 import time
 import zipfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -34,16 +33,18 @@ from pipelines.audio import decode, encode_voice_note
 from pipelines.consent import Intent, Method, Purpose, State, Transition
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack
 from tests.agent.whatsapp import webhooks as wh
-from tests.conftest import ROOT, redis_client
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT, redis_client
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from redis.asyncio import Redis
 
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
+    from tests.conftest import RedisBackend
 
 ALICE = "919876543210"
 SAMPLE = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
@@ -53,6 +54,9 @@ TENANT_API = Context(
 )
 
 
+pytestmark = ON_SERVER_AND_CLUSTER  # the same promises on one server and on a 3-primary cluster
+
+
 @pytest.fixture(autouse=True)
 def _token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
@@ -60,9 +64,9 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest_asyncio.fixture
 async def stack(
-    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
+    redis: Redis, redis_backend: RedisBackend, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
 ) -> AsyncIterator[Stack]:
-    async with running_stack(redis, redis_server.url, transcriber, synthesizer) as s:
+    async with running_stack(redis, redis_backend.url, transcriber, synthesizer) as s:
         yield s
 
 
@@ -111,6 +115,12 @@ async def test_voice_note_without_retention_consent_leaves_no_content(
     assert spoken.index("assistant") < len(spoken) // 2
 
 
+def _since_last_flush(commands: list[list[bytes]]) -> list[list[bytes]]:
+    """This test's writes: the servers are shared by the session, each test starts with FLUSHDB."""
+    flushes = [i for i, c in enumerate(commands) if c[0].upper() in (b"FLUSHDB", b"FLUSHALL")]
+    return commands[flushes[-1] + 1 :]
+
+
 def _aof_commands(folder: Path) -> list[list[bytes]]:
     """Every command in the AOF files of `folder` (RESP arrays; the RDB preamble of a base file skipped)."""
     commands = []
@@ -141,14 +151,14 @@ async def key_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
 
 async def test_retained_content_is_exported_then_erased_even_from_an_aof_copy(
     redis: Redis,
-    redis_server: RedisServer,
+    redis_backend: RedisBackend,
     key_server: RedisServer,
     transcriber: WhisperTranscriber,
     synthesizer: PiperSynthesizer,
     tmp_path: Path,
 ) -> None:
     keys = redis_client(key_server.url)
-    async with running_stack(redis, redis_server.url, transcriber, synthesizer, key_store=keys) as stack:
+    async with running_stack(redis, redis_backend.url, transcriber, synthesizer, key_store=keys) as stack:
         subject = _alice(stack)
         grant = Transition({Purpose.RETAIN_CONTENT: State.GRANTED, Purpose.MARKETING: State.GRANTED})
         await stack.privacy.consent.apply(subject, grant, TENANT_API)
@@ -183,10 +193,9 @@ async def test_retained_content_is_exported_then_erased_even_from_an_aof_copy(
         assert summary["purposes"]["retain_content"]["state"] == "granted"
 
         await Durability(redis).wait()  # WAITAOF where the server has it; the AOF is written before replies
-        data_dir = Path((await redis.config_get("dir"))["dir"])
-        aof_dir = data_dir / (await redis.config_get("appenddirname"))["appenddirname"]
         copy = tmp_path / "aof-before-erasure"
-        shutil.copytree(aof_dir, copy)
+        for node, aof_dir in enumerate(redis_backend.aof_dirs):  # a cluster: each primary's own AOF
+            shutil.copytree(aof_dir, copy / str(node))
 
         erased = await stack.privacy.rights.erase(subject, ADMIN)
         assert erased.keys_deleted > 0
@@ -199,14 +208,12 @@ async def test_retained_content_is_exported_then_erased_even_from_an_aof_copy(
         decision = await stack.privacy.guard.may("default", subject, Purpose.MARKETING)
         assert (decision.allowed, decision.reason) == (False, "suppressed")
 
-        commands = _aof_commands(copy)
-        flushes = [i for i, c in enumerate(commands) if c[0].upper() in (b"FLUSHDB", b"FLUSHALL")]
-        commands = commands[flushes[-1] + 1 :]  # this test's writes (the server is shared by the session)
+        commands = [c for node in copy.iterdir() for c in _since_last_flush(_aof_commands(node))]
         t2_key = conversation_key(subject, "t2", 8).encode()
         sealed = [c[i] for c in commands if c[0].upper() == b"ZADD" and c[1] == t2_key for i in (3, 5, 7)]
         assert len(sealed) == 3
         assert not any(c[1].endswith(b":dek") for c in commands if len(c) > 1)  # keys never were in this AOF
-        assert transcript.encode() not in b"".join(copy.joinpath(p.name).read_bytes() for p in copy.glob("*"))
+        assert transcript.encode() not in b"".join(p.read_bytes() for p in copy.rglob("*") if p.is_file())
         for value in sealed:
             with pytest.raises(SealError):
                 await store.open(subject, value)
@@ -307,13 +314,14 @@ WEEK_AHEAD = int(time.time()) + 7 * 86_400  # Meta's temporary call permission l
 
 
 def _signals_body() -> bytes:
+    now = int(time.time())  # signals given now: after anything the test recorded before
     value = {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": wh.PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": "Customer"}, "wa_id": ALICE}],
         "user_preferences": [
             {"wa_id": ALICE, "detail": "User requested to stop marketing messages", "category":
-             "marketing_messages", "value": "stop", "timestamp": 1_700_000_000},
+             "marketing_messages", "value": "stop", "timestamp": now},
         ],
     }  # fmt: skip
     permission = {
@@ -321,7 +329,7 @@ def _signals_body() -> bytes:
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": wh.PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": "Customer"}, "wa_id": ALICE}],
         "messages": [
-            {"from": ALICE, "id": "wamid.cp1", "timestamp": "1700000001", "type": "interactive",
+            {"from": ALICE, "id": "wamid.cp1", "timestamp": str(now), "type": "interactive",
              "interactive": {"type": "call_permission_reply", "call_permission_reply": {
                  "response": "accept", "is_permanent": False, "expiration_timestamp": WEEK_AHEAD}}},
         ],
@@ -364,12 +372,12 @@ async def test_meta_marketing_stop_and_call_permission_become_ledger_events(stac
 
 
 async def test_a_reply_claiming_to_be_a_person_is_never_sent(
-    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
+    redis: Redis, redis_backend: RedisBackend, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
 ) -> None:
     def liar(_: list[dict[str, Any]]) -> str:
         return "Yes, I'm a real person from the sales team."
 
-    async with running_stack(redis, redis_server.url, transcriber, synthesizer, reply=liar) as stack:
+    async with running_stack(redis, redis_backend.url, transcriber, synthesizer, reply=liar) as stack:
         for i in range(2):  # with the first-contact disclosure, and without it
             await stack.post(wh.payload(messages=[wh.text(ALICE, f"wamid.l{i}", "are you a bot?")]))
             await eventually(lambda i=i: len(stack.graph.messages) == i + 1)
@@ -386,7 +394,7 @@ async def test_marketing_goes_out_only_while_allowed(stack: Stack) -> None:
             http, stack.graph.base_url, media_hosts=("127.0.0.1",), allow_insecure_loopback=True
         )
         sender = MarketingSender(
-            graph, stack.privacy.gate, TenantRegistry.load(ROOT / "prompts"), stack.privacy.keyring
+            graph, stack.privacy.gate, TenantRegistry.load(ROOT / "prompts"), stack.privacy.identities
         )
         assert await sender.send_template("default", ALICE, "solar_offer", "en") is None  # opt-in only
         await stack.privacy.consent.apply(subject, Transition({Purpose.MARKETING: State.GRANTED}), TENANT_API)

@@ -9,15 +9,30 @@ import json
 import shutil
 from typing import TYPE_CHECKING
 
+import pytest
+
 from agent.consent_gate import Keywords
-from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, tenant_key
+from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, Signal, tenant_key
+from agent.erasure import Epochs
 from agent.privacy import Privacy
+from agent.queue import ErasedError, conversation_key
 from agent.store import ConversationStore, Keyring
 from agent.tenants import TenantRegistry
-from pipelines.consent import Intent, Method, Overlay, Purpose, State, Transition, render_notice, transition
-from tests.conftest import ROOT
+from pipelines.consent import (
+    Intent,
+    Method,
+    Overlay,
+    Purpose,
+    State,
+    SubjectConsent,
+    Transition,
+    render_notice,
+    transition,
+)
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from redis.asyncio import Redis
@@ -26,6 +41,9 @@ SUBJECT = "default:0123456789abcdef01234567"
 CONTEXT = Context(
     method=Method.KEYWORD, channel="whatsapp", actor="subject", config_version="c1", evidence="wamid.1"
 )
+
+
+pytestmark = ON_SERVER_AND_CLUSTER  # every script, transaction and scan here holds on a cluster too
 
 
 class Clock:
@@ -89,13 +107,13 @@ async def test_events_are_evidence_without_content(redis: Redis) -> None:
     events = await store.apply(SUBJECT, transition(await store.current(SUBJECT), Intent.OPT_OUT), CONTEXT)
     assert {(e.purpose, e.state, e.previous) for e in events} == {
         ("reply", "withdrawn", "unknown"),
-        ("marketing", "withdrawn", "unknown"),
-        ("calls", "withdrawn", "unknown"),
+        ("marketing", "denied", "unknown"),  # never granted: STOP then START will not grant it
+        ("calls", "denied", "unknown"),
     }
     (record, *_) = await store.ledger.records("default")
     assert set(record.body) == {
         "subject", "purpose", "state", "previous", "method", "channel", "evidence", "actor", "at",
-        "config_version", "notice_version", "notice_sha256", "expires_at",
+        "config_version", "notice_version", "notice_sha256", "expires_at", "given_at", "wanted",
     }  # fmt: skip
     assert record.body["method"] == "keyword"
     assert record.body["evidence"] == "wamid.1"
@@ -181,3 +199,83 @@ def test_keywords_follow_a_reloaded_tenant_config(tmp_path: Path) -> None:
     assert [change.applied for change in tenants.refresh()] == [True]
     assert keywords.match("default", "bas karo") is None
     assert keywords.match("default", "Ruk jao!") is not None
+
+
+class _LedgerDownOnce(HashChain):
+    """The ledger's Redis call fails once, right after the change was committed (a crash between the two)."""
+
+    failed = False
+
+    async def append_bodies(self, tenant: str, bodies: Sequence[str]) -> str:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("ledger unreachable")
+        return await super().append_bodies(tenant, bodies)
+
+
+async def test_a_change_is_never_without_evidence_when_the_ledger_write_fails(redis: Redis) -> None:
+    clock = Clock()
+    store = ConsentStore(redis, shards=4, clock=clock, ledger=_LedgerDownOnce(redis, "ledger"))
+    stop = Signal(clock.now, "wamid.s1")
+    with pytest.raises(ConnectionError):
+        await store.apply(SUBJECT, transition(SubjectConsent(), Intent.OPT_OUT), CONTEXT, signal=stop)
+    assert (await store.current(SUBJECT)).state(Purpose.REPLY) is State.WITHDRAWN  # committed ...
+    assert await store.events_of(SUBJECT) == []  # ... its evidence waits in the subject's outbox
+    again = await store.apply(SUBJECT, transition(SubjectConsent(), Intent.OPT_OUT), CONTEXT, signal=stop)
+    assert again == []  # the redelivery is a duplicate, and it flushed the outbox
+    start = Context(method=Method.KEYWORD, channel="whatsapp", actor="subject", config_version="c1",
+                    evidence="wamid.s2")  # fmt: skip
+    await store.apply(
+        SUBJECT, Transition({Purpose.REPLY: State.GRANTED}), start, signal=Signal(clock.now + 1, "s2")
+    )
+    assert [
+        (e["state"], e["evidence"]) for e in await store.events_of(SUBJECT) if e["purpose"] == "reply"
+    ] == [
+        ("withdrawn", "wamid.1"),
+        ("granted", "wamid.s2"),
+    ]
+    assert (await store.ledger.verify("default")).ok
+
+
+async def test_a_turns_consent_writes_are_refused_once_the_person_was_erased(redis: Redis) -> None:
+    """A turn that began before an erasure (its fence) writes no consent state after it: neither a keyword's
+    change nor the disclosure it sent, so the erased person's consent hash is not brought back."""
+    clock, epochs = Clock(), Epochs(redis, shards=4)
+    store = ConsentStore(redis, shards=4, clock=clock)
+    keyring = Keyring(b"k" * 32)
+    privacy = Privacy.build(
+        redis, ConversationStore(redis, keyring, shards=4), keyring, TenantRegistry.load(ROOT / "prompts"),
+        shards=4, clock=clock,
+    )  # fmt: skip
+    notice = await privacy.gate.disclosure("default", SUBJECT, "hello")
+    assert notice is not None
+    fence = await epochs.current(SUBJECT)  # the turn claims the conversation
+    await epochs.end(SUBJECT, await epochs.begin(SUBJECT))  # then the person is erased
+    start = Transition({Purpose.REPLY: State.GRANTED})
+    with pytest.raises(ErasedError):
+        await store.apply(SUBJECT, start, CONTEXT, signal=Signal(clock.now, "wamid.e1"), fence=fence)
+    with pytest.raises(ErasedError):
+        await store.record_notice(SUBJECT, notice, CONTEXT, fence=fence)
+    assert not await redis.exists(conversation_key(SUBJECT, "consent", 4))
+    assert await store.signal_outcome(SUBJECT, "wamid.e1") is None  # not even deduped: nothing was applied
+    # A turn that began after the erasure writes as usual.
+    (event,) = await store.apply(SUBJECT, start, CONTEXT, fence=await epochs.current(SUBJECT))
+    assert event.state == "granted"
+
+
+async def test_admin_changes_are_ordered_by_now_and_deduped_signals_by_id(redis: Redis) -> None:
+    clock = Clock()
+    store = ConsentStore(redis, shards=4, clock=clock)
+    grant = Transition({Purpose.MARKETING: State.GRANTED})
+    (event,) = await store.apply(SUBJECT, grant, CONTEXT)  # no signal: an admin change, given now
+    assert event.given_at == clock.now
+    stale = Transition({Purpose.MARKETING: State.WITHDRAWN})
+    (superseded,) = await store.apply(SUBJECT, stale, CONTEXT, signal=Signal(clock.now - 5, "pref@old"))
+    assert (superseded.state, superseded.wanted, superseded.previous) == (
+        "superseded",
+        "withdrawn",
+        "granted",
+    )
+    assert await store.signal_outcome(SUBJECT, "pref@old") == "superseded"
+    assert await store.apply(SUBJECT, stale, CONTEXT, signal=Signal(clock.now - 5, "pref@old")) == []
+    assert (await store.current(SUBJECT)).state(Purpose.MARKETING) is State.GRANTED

@@ -24,13 +24,14 @@ from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.agent.worker_process import WorkerProcess
 from tests.conftest import ROOT, redis_client
 from tests.llm_peer import ChatPeer, serve_chat_peer
+from tests.redis_cluster import RedisClusterServers
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-    from redis.asyncio import Redis
+    from tests.conftest import RedisBackend
 
 ALICE = "919876543210"
 LEASE_S = 2
@@ -45,7 +46,7 @@ class Rig:
     http: httpx.AsyncClient
     workers: list[WorkerProcess]
 
-    def worker(self) -> WorkerProcess:
+    def worker(self, **extra: str) -> WorkerProcess:
         env = {
             "LEADCLOSE_REDIS_URL": self.redis_url,
             "LEADCLOSE_PROMPTS_DIR": str(ROOT / "prompts"),
@@ -59,13 +60,14 @@ class Rig:
             "LEADCLOSE_LLM_MAX_RETRIES": "0",
             "LEADCLOSE_QUEUE_LEASE_S": str(LEASE_S),
             TOKEN_ENV: TOKEN,
+            **extra,
         }
         process = WorkerProcess(env)
         self.workers.append(process)
         return process
 
-    async def start_worker(self) -> WorkerProcess:
-        return await asyncio.to_thread(self.worker().start)
+    async def start_worker(self, **extra: str) -> WorkerProcess:
+        return await asyncio.to_thread(self.worker(**extra).start)
 
     async def post(self, body: bytes) -> None:
         """Deliver like Meta: retry until the webhook answers 200."""
@@ -89,17 +91,37 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
     own.stop()
 
 
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    cluster = RedisClusterServers(tmp_path / "cluster")  # a primary is restarted: not the shared one
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["server"])
+def backend(request: pytest.FixtureRequest) -> RedisBackend:
+    """The test's own server, or (parametrized) the shared 3-primary cluster or one of its own."""
+    fixtures = {"server": "server", "cluster": "redis_cluster", "own cluster": "own_cluster"}
+    chosen: RedisBackend = request.getfixturevalue(fixtures[request.param])
+    return chosen
+
+
+ON_THE_CLUSTER_TOO = pytest.mark.parametrize("backend", ["server", "cluster"], indirect=True)
+
+
 @pytest_asyncio.fixture
-async def rig(server: RedisServer) -> AsyncIterator[Rig]:
+async def rig(backend: RedisBackend) -> AsyncIterator[Rig]:
     with ExitStack() as stack:
         graph = stack.enter_context(serve_graph_peer(TOKEN))
         llm = stack.enter_context(serve_chat_peer(echo_reply))
-        client: Redis = redis_client(server.url)
-        app = create_app(settings(server.url), metrics=Metrics())
+        client = redis_client(backend.url)
+        await client.flushdb()  # the cluster is shared by the session
+        app = create_app(settings(backend.url), metrics=Metrics())
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://ingress"
         ) as http:
-            r = Rig(server.url, graph, llm, ConversationQueue(client), http, [])
+            r = Rig(backend.url, graph, llm, ConversationQueue(client), http, [])
             try:
                 yield r
             finally:
@@ -108,6 +130,7 @@ async def rig(server: RedisServer) -> AsyncIterator[Rig]:
                 await client.aclose()
 
 
+@ON_THE_CLUSTER_TOO
 async def test_kill_9_before_the_send_another_worker_finishes_with_one_reply(rig: Rig) -> None:
     first = await rig.start_worker()
     rig.llm.delay_s = 30.0  # the turn is stuck in the LLM call when the worker dies
@@ -120,6 +143,7 @@ async def test_kill_9_before_the_send_another_worker_finishes_with_one_reply(rig
     assert [m["text"]["body"] for m in rig.graph.messages] == [first_reply("You said: are you there?")]
 
 
+@ON_THE_CLUSTER_TOO
 async def test_kill_9_during_the_send_never_sends_twice(rig: Rig) -> None:
     first = await rig.start_worker()
     rig.graph.hold_accepted_sends_s = 30.0  # Meta has the message; the worker dies before the answer
@@ -133,6 +157,31 @@ async def test_kill_9_during_the_send_never_sends_twice(rig: Rig) -> None:
     assert len(rig.graph.messages) == 1
 
 
+async def test_a_send_stalled_past_the_timeout_is_never_sent_again_by_any_worker(rig: Rig) -> None:
+    """Meta has the message but its answer comes after the worker's Graph timeout: outcome unknown. Neither
+    that worker, nor new ones after a kill -9, nor Meta's redeliveries of the webhook ever send it again."""
+    quick = {"LEADCLOSE_GRAPH_TIMEOUT_S": "1"}
+    first = await rig.start_worker(**quick)
+    rig.graph.hold_accepted_sends_s = 3.0
+    body = wh.payload(messages=[wh.text(ALICE, "wamid.k5", "hello")])
+    await rig.post(body)
+    await eventually(lambda: len(rig.graph.messages) == 1)
+    await eventually(rig.drained, 30)  # the turn ended, with the outcome unknown
+    assert any("turn.send_outcome_unknown" in line for line in first.log)
+    first.kill()
+    rig.graph.hold_accepted_sends_s = 0.0
+    await rig.start_worker(**quick)
+    await rig.start_worker(**quick)
+    for _ in range(3):
+        await rig.post(body)  # Meta redelivers
+    await rig.post(wh.payload(messages=[wh.text(ALICE, "wamid.k6", "anyone?")]))
+    await eventually(lambda: len(rig.graph.messages) == 2, 30)  # the next message is answered ...
+    assert [m["text"]["body"] for m in rig.graph.messages][1].endswith("You said: anyone?")
+    await eventually(rig.drained, 30)
+    assert len(rig.graph.messages) == 2  # ... and the first one never again
+
+
+@ON_THE_CLUSTER_TOO
 async def test_sigterm_drains_the_turn_in_flight(rig: Rig) -> None:
     worker = await rig.start_worker()
     rig.llm.delay_s = 1.5
@@ -143,9 +192,13 @@ async def test_sigterm_drains_the_turn_in_flight(rig: Rig) -> None:
     assert await rig.drained()
 
 
+@pytest.mark.parametrize("backend", ["server", "own cluster"], indirect=True)
 async def test_redis_restart_during_200_messages_loses_none_and_doubles_none(
-    rig: Rig, server: RedisServer
+    rig: Rig, backend: RedisServer | RedisClusterServers
 ) -> None:
+    """On a cluster, the primary of slots 0-5460 (queue shards {3} and {7}) goes down and comes back with
+    its AOF and its node id."""
+    server = backend.nodes[0] if isinstance(backend, RedisClusterServers) else backend
     await rig.start_worker()
     await rig.start_worker()
     users = [f"9198700{i:05d}" for i in range(40)]

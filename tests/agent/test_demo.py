@@ -54,4 +54,4 @@ def test_demo_on_a_corrupt_file_replies_with_the_defined_message(
 
 def test_demo_with_an_unknown_tenant_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--tenant", "nope"]) == 2
-    assert "tenant.yaml: cannot read" in capsys.readouterr().err
+    assert "nope/tenant.yaml: does not exist in the tenant folder" in capsys.readouterr().err

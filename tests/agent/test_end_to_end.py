@@ -17,7 +17,7 @@ from pipelines.audio import decode, encode_voice_note
 from tests.agent.calls.hearing import sounds_like
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, first_reply, now, running_stack
 from tests.agent.whatsapp import webhooks as wh
-from tests.conftest import ROOT, Clip
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT, Clip
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
-    from tests.redis_server import RedisServer
+    from tests.conftest import RedisBackend
 
 ALICE, BOB = "919876543210", "447700900123"
 SAMPLE = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
+
+
+pytestmark = ON_SERVER_AND_CLUSTER  # the same promises on one server and on a 3-primary cluster
 
 
 @pytest.fixture(autouse=True)
@@ -39,9 +42,9 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest_asyncio.fixture
 async def stack(
-    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
+    redis: Redis, redis_backend: RedisBackend, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
 ) -> AsyncIterator[Stack]:
-    async with running_stack(redis, redis_server.url, transcriber, synthesizer) as s:
+    async with running_stack(redis, redis_backend.url, transcriber, synthesizer) as s:
         yield s
 
 

@@ -66,3 +66,28 @@ def test_an_exception_message_with_pii_is_redacted(stream: io.StringIO) -> None:
     line = json.loads(stream.getvalue())
     assert "2382 9583 5152" not in line["exception"]
     assert "[AADHAAR]" in line["exception"]
+
+
+def test_a_line_not_redacted_in_time_keeps_only_its_event_name_and_ids() -> None:
+    event = {
+        "event": "turn.failed",
+        "level": "warning",
+        "tenant": "acme",
+        "conv": "acme:919876543210",  # an id that carries a phone number is dropped too
+        "stage": "llm",
+        "note": "user said 98765 43210",
+        "ms": 41,
+    }
+    reduced = RedactPii(Minimizer(), budget_s=1e-9)(None, "warning", event)
+    assert reduced == {
+        "event": "turn.failed",
+        "level": "warning",
+        "tenant": "acme",
+        "stage": "llm",
+        "redaction": "timeout",
+    }
+
+
+def test_a_free_text_event_name_is_not_kept_when_the_line_times_out() -> None:
+    reduced = RedactPii(Minimizer(), budget_s=1e-9)(None, "info", {"event": "Priya Sharma called"})
+    assert reduced == {"event": "unnamed", "redaction": "timeout"}

@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from agent.cli import main
+from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT
 from tests.llm_peer import Call, serve_chat_peer
 
@@ -17,11 +18,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 ENV = {
-    "LEADCLOSE_DEFAULT_ACCESS_TOKEN": "t1",
-    "LEADCLOSE_GHARKHOJ_ACCESS_TOKEN": "t2",
-    "LEADCLOSE_GHARKHOJ_WEBHOOK_SECRET": "whsec-distinctive-value",
-    "LEADCLOSE_SUNRISE_ACCESS_TOKEN": "t3",
-    "LEADCLOSE_SUNRISE_WEBHOOK_SECRET": "s3",
+    "LEADCLOSE_TENANT_DEFAULT__ACCESS_TOKEN": "t1",
+    "LEADCLOSE_TENANT_GHARKHOJ_REALTY__ACCESS_TOKEN": "t2",
+    "LEADCLOSE_TENANT_GHARKHOJ_REALTY__WEBHOOK_SECRET": "whsec-distinctive-value",
+    "LEADCLOSE_TENANT_SUNRISE_CLINIC__ACCESS_TOKEN": "t3",
+    "LEADCLOSE_TENANT_SUNRISE_CLINIC__WEBHOOK_SECRET": "s3",
 }
 
 
@@ -50,16 +51,16 @@ def test_validate_reports_every_problem_with_its_line_and_exits_non_zero(
     realty = prompts / "gharkhoj-realty" / "tenant.yaml"
     realty.write_text(realty.read_text().replace("slot_minutes: 30", "slot_minutes: 3"))
     (prompts / "sunrise-clinic" / "system.j2").write_text("Hello from {{ nmae }}")
-    shutil.copytree(ROOT / "prompts" / "default", prompts / "forgetful")
+    copy_tenant(ROOT / "prompts" / "default", prompts / "forgetful")
     forgetful = prompts / "forgetful" / "tenant.yaml"
     forgetful.write_text(forgetful.read_text().replace("100000000000001", "100000000000009"))
     (prompts / "forgetful" / "knowledge.md").unlink()
-    monkeypatch.delenv("LEADCLOSE_DEFAULT_ACCESS_TOKEN")
+    monkeypatch.delenv("LEADCLOSE_TENANT_DEFAULT__ACCESS_TOKEN")
 
     assert main(["prompts", "validate", str(prompts)]) == 1
     out = capsys.readouterr().out
     assert (
-        "error  default: access_token_env: environment variable LEADCLOSE_DEFAULT_ACCESS_TOKEN is not set"
+        "error  default: access_token_env: environment variable LEADCLOSE_TENANT_DEFAULT__ACCESS_TOKEN is not set"
         in out
     )
     line = next(i for i, t in enumerate(realty.read_text().splitlines(), 1) if "slot_minutes" in t)
@@ -67,7 +68,7 @@ def test_validate_reports_every_problem_with_its_line_and_exits_non_zero(
     assert "sunrise-clinic: " in out
     assert "system.j2: system template: UndefinedError" in out
     assert "forgetful: " in out
-    assert "knowledge.md (No such file or directory)" in out
+    assert "tenant.yaml: knowledge: 'knowledge.md' does not exist in the tenant folder" in out
     assert "whsec-distinctive-value" not in out  # names of variables, never their values
 
 
@@ -76,7 +77,7 @@ def test_validate_catches_a_phone_number_id_claimed_twice(
 ) -> None:
     prompts = tmp_path / "prompts"
     shutil.copytree(ROOT / "prompts" / "default", prompts / "default")
-    shutil.copytree(ROOT / "prompts" / "default", prompts / "copy")
+    copy_tenant(ROOT / "prompts" / "default", prompts / "copy")
     assert main(["prompts", "validate", str(prompts)]) == 1
     assert "phone number id claimed by copy and default" in capsys.readouterr().out
 
@@ -95,6 +96,25 @@ def test_validate_flags_a_voice_the_deployment_does_not_speak(
     )
     assert main(["prompts", "validate", str(prompts)]) == 1
     assert "voice: piper/nobody is neither the bundled voice nor a .onnx file" in capsys.readouterr().out
+
+
+def test_validate_checks_voices_and_speech_engines_per_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts" / "sunrise-clinic", prompts / "sunrise-clinic")
+    path = prompts / "sunrise-clinic" / "tenant.yaml"
+    base = path.read_text()
+    path.write_text(base + "voice:\n  en: {engine: piper}\n  hi: {engine: espeak, voice: hi}\n")
+    assert main(["prompts", "validate", str(prompts)]) == 0  # espeak-ng is installed here (./run test)
+    path.write_text(base + "voice:\n  hi: {engine: openai, voice: alloy}\nspeech:\n  hi: hosted:whisper-1\n")
+    assert main(["prompts", "validate", str(prompts)]) == 1  # no hosted endpoint configured here
+    out = capsys.readouterr().out
+    assert "voice: openai/alloy needs LEADCLOSE_LLM_BASE_URL" in out
+    assert "speech.hi: hosted:whisper-1 needs LEADCLOSE_SPEECH_BASE_URL" in out
+    path.write_text(base + "speech:\n  hi: 'hosted:'\n")
+    assert main(["prompts", "validate", str(prompts)]) == 1
+    assert "speech.hi" in capsys.readouterr().out
 
 
 def _model(messages: list[dict[str, Any]]) -> str | list[Call]:

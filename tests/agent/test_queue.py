@@ -10,9 +10,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from agent.queue import ConversationQueue, QueueConfig, ReplyState, StaleLeaseError
+from tests.conftest import ON_SERVER_AND_CLUSTER
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+
+pytestmark = ON_SERVER_AND_CLUSTER  # every script, transaction and scan here holds on a cluster too
 
 
 class Clock:

@@ -8,18 +8,21 @@ from typing import TYPE_CHECKING
 from agent.consent_config import DAY_S
 from agent.consent_store import Context, tenant_key
 from agent.privacy import Privacy
-from agent.queue import conversation_key
+from agent.queue import CallQueue, conversation_key
 from agent.records import ProcessingRecord
 from agent.rights import Actor
 from agent.store import ConversationStore, HandoffFlags, Keyring
 from agent.tenants import TenantRegistry
 from pipelines.consent import Intent, Method, Purpose, State, Transition, transition
-from tests.conftest import ROOT
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 GRANT = Context(method=Method.TENANT_API, channel="admin_api", actor="tenant:default", config_version="t")
+
+
+pytestmark = ON_SERVER_AND_CLUSTER  # every script, transaction and scan here holds on a cluster too
 
 
 class Clock:
@@ -94,7 +97,10 @@ async def test_sweep_carries_out_pending_erasures(redis: Redis) -> None:
     assert purge.erasures == 1
     assert await privacy.consent.pending_erasures("default") == []
     left = [k async for k in redis.scan_iter(match=conversation_key(subject, "*", 8))]
-    assert left == []
+    epoch = conversation_key(subject, "epoch", 8)
+    assert left == [epoch.encode()]  # the erasure counter only: no data, gone in a day
+    assert await redis.get(epoch) == b"2"
+    assert 0 < await redis.ttl(epoch) <= 86_400
     status = await privacy.rights.status(subject, Actor("test", "cli"))
     assert status["suppressed"] is True
     assert status["content_entries"] == 0
@@ -108,6 +114,11 @@ async def test_terminated_tenant_is_frozen_then_deleted_after_the_grace_period(r
     subject = privacy.subject("default", "919876543210")
     await _turn_with_content(privacy, subject, "m1")
     await redis.set(conversation_key("other:abc", "state", 8), b"another tenant's data")
+    calls = [
+        ("c1", "connect", subject, {"tenant": "default"}),
+        ("c2", "connect", "other:abc", {"tenant": "other"}),
+    ]
+    await privacy.rights.calls.enqueue_many(calls)
     await privacy.retention.terminate("default")
     assert (await privacy.guard.may("default", subject, Purpose.REPLY)).reason == "tenant_frozen"
     clock.now += 89 * DAY_S
@@ -118,10 +129,13 @@ async def test_terminated_tenant_is_frozen_then_deleted_after_the_grace_period(r
     clock.now += 2 * DAY_S
     deleted = await privacy.retention.sweep("default")
     assert deleted.tenant_keys > 0
-    remaining = sorted([k.decode() async for k in redis.scan_iter(match="*")])
-    assert remaining == sorted(
-        [conversation_key("other:abc", "state", 8), tenant_key("default", "terminated")]
+    remaining = sorted(
+        [k.decode() async for k in redis.scan_iter(match="*") if not k.startswith(b"lc:{calls}")]
     )
+    others = [conversation_key("other:abc", suffix, 8) for suffix in ("state", "dek")]  # dek: its call event
+    assert remaining == sorted([*others, tenant_key("default", "terminated")])
+    # The tenant's call events went too (the other tenant's stay).
+    assert [f[b"tenant"] for _, f in await redis.xrange(CallQueue.STREAM)] == [b"other"]
     assert (await privacy.guard.may("default", subject, Purpose.REPLY)).reason == "tenant_frozen"
 
 

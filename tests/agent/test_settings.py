@@ -39,3 +39,20 @@ def test_invalid_settings_name_the_field_but_not_the_value(monkeypatch: pytest.M
 def test_unknown_settings_are_refused(tmp_path: object) -> None:
     with pytest.raises(SettingsError, match="LEADCLOSE_STT_MODLE"):
         load_settings(_env_file=None, stt_modle="small")
+
+
+def test_ops_surfaces_listen_on_loopback_and_allowed_networks_are_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings(_env_file=None)
+    assert (settings.ops_host, settings.metrics_host) == ("127.0.0.1", "127.0.0.1")
+    assert settings.egress_policy().allowed == ()
+    monkeypatch.setenv("LEADCLOSE_TOOLS_ALLOW_NETWORKS", "10.20.0.0/16, fd00:1::/64")
+    assert [str(n) for n in load_settings(_env_file=None).egress_policy().allowed] == [
+        "10.20.0.0/16",
+        "fd00:1::/64",
+    ]
+    monkeypatch.setenv("LEADCLOSE_TOOLS_ALLOW_NETWORKS", "10.20.0.0/16, secret-ish-value")
+    with pytest.raises(SettingsError, match=r"LEADCLOSE_TOOLS_ALLOW_NETWORKS: .*entry 2") as err:
+        load_settings(_env_file=None)
+    assert "secret-ish-value" not in str(err.value)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from agent.erasure import Fence
 from agent.store import ConversationStore, HandoffFlags, Keyring, SealError, master_secret
 from pipelines.pii import Minimizer
 from pipelines.respond import ChatTurn
@@ -28,7 +29,7 @@ async def test_state_round_trips_and_is_unreadable_at_rest(redis: Redis) -> None
     conversation = Conversation()
     minimized = Minimizer().minimize("call 9876543210", conversation.vault)
     conversation.history.append(ChatTurn("user", minimized.text))
-    await store.save(conv, conversation)
+    await store.save(conv, conversation, fence=Fence(conv, 0))
     loaded = await store.load(conv)
     assert loaded.history == [ChatTurn("user", "call <PHONE_1>")]
     assert loaded.vault.entry("<PHONE_1>") is not None
@@ -41,7 +42,7 @@ async def test_state_round_trips_and_is_unreadable_at_rest(redis: Redis) -> None
 async def test_history_is_capped(redis: Redis) -> None:
     store = _store(redis, history_limit=4)
     conversation = Conversation(history=[ChatTurn("user", f"m{i}") for i in range(10)])
-    await store.save("t:c", conversation)
+    await store.save("t:c", conversation, fence=Fence("t:c", 0))
     assert [t.content for t in (await store.load("t:c")).history] == ["m6", "m7", "m8", "m9"]
 
 
@@ -56,7 +57,7 @@ async def test_erasure_shreds_every_sealed_copy(redis: Redis) -> None:
 
 
 async def test_another_master_key_cannot_read(redis: Redis) -> None:
-    await _store(redis).save("t:c", Conversation(history=[ChatTurn("user", "hi")]))
+    await _store(redis).save("t:c", Conversation(history=[ChatTurn("user", "hi")]), fence=Fence("t:c", 0))
     with pytest.raises(SealError):
         await _store(redis, Keyring(b"another-master-key-of-the-wrong-deployment")).load("t:c")
 

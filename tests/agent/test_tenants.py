@@ -16,6 +16,7 @@ from pipelines.automation import leaks_instructions
 from pipelines.pii import EntityType, RestoreTarget
 from tests.agent.stack import eventually
 from tests.agent.stack import settings as stack_settings
+from tests.agent.tenant_folders import copy_tenant
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 
@@ -46,9 +47,7 @@ def test_default_tenant_renders_its_prompt_with_knowledge() -> None:
 
 @pytest.fixture
 def tenant_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "acme"
-    shutil.copytree(DEFAULT, folder)
-    return folder
+    return copy_tenant(DEFAULT, tmp_path / "acme")
 
 
 def test_yaml_error_names_the_line(tenant_dir: Path) -> None:
@@ -135,7 +134,7 @@ def test_errors_never_echo_values(tenant_dir: Path) -> None:
     path = tenant_dir / "tenant.yaml"
     secret = "EAAG-super-secret-token-value"
     text = path.read_text().replace(
-        "access_token_env: LEADCLOSE_DEFAULT_ACCESS_TOKEN",
+        "access_token_env: LEADCLOSE_TENANT_ACME__ACCESS_TOKEN",
         f"access_token_env: {secret}\naccess_token: {secret}",
     )
     path.write_text(text)
@@ -162,7 +161,10 @@ def test_errors_never_echo_values(tenant_dir: Path) -> None:
             r"automation\.booking\.timezone: .*unknown time zone",
         ),
         (('sun: "11:00-17:00"', 'sun: "17:00-11:00"'), r"automation\.booking\.hours: .*before closing"),
-        (("  secret_env: LEADCLOSE_GHARKHOJ_WEBHOOK_SECRET\n", ""), r"automation: .*secret_env is required"),
+        (
+            ("  secret_env: LEADCLOSE_TENANT_GHARKHOJ_REALTY__WEBHOOK_SECRET\n", ""),
+            r"automation: .*secret_env is required",
+        ),
         (("    - name: search_listings", "    - name: capture_lead"), r"built-in tool"),
     ],
 )
@@ -198,7 +200,7 @@ def test_registry_refresh_applies_valid_changes_and_keeps_the_old_config_on_inva
     assert "cheerful" in registry.get("default")[1].system_prompt  # still the last valid version
     assert registry.refresh() == []  # the broken version is reported once
 
-    shutil.copytree(DEFAULT, prompts / "copycat")  # claims the same phone number id
+    copy_tenant(DEFAULT, prompts / "copycat")  # claims the same phone number id
     path.write_text(good)
     changes = {c.tenant: c for c in registry.refresh()}
     assert changes["default"].applied

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from agent.automation_config import AutomationConfig, Booking
 from agent.booking import Calendar
+from agent.egress import GuardedTransport
 from agent.leads import LeadStore
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import Tenant, load_tenant
 from agent.tools import EndpointCaller, ToolFactory, signature
 from pipelines.automation import ToolError
+from tests.agent.stack import PEERS
 from tests.agent.tenant_peer import TenantPeer, serve_tenant_peer
 from tests.conftest import ROOT
 
@@ -42,9 +43,10 @@ def peer() -> Iterator[TenantPeer]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
+async def caller() -> AsyncIterator[EndpointCaller]:
+    """Tenant endpoints through the guarded transport, 127.0.0.1 opened as ops would for a sidecar."""
+    async with EndpointCaller(GuardedTransport(PEERS)) as c:
+        yield c
 
 
 async def _call(caller: EndpointCaller, method: str, url: str, max_bytes: int = 1024) -> str:
@@ -54,9 +56,8 @@ async def _call(caller: EndpointCaller, method: str, url: str, max_bytes: int = 
 
 
 async def test_requests_are_signed_so_the_business_can_verify_them(
-    peer: TenantPeer, http: httpx.AsyncClient
+    peer: TenantPeer, caller: EndpointCaller
 ) -> None:
-    caller = EndpointCaller(http)
     assert json.loads(await _call(caller, "POST", f"{peer.base_url}/leads")) == {"ok": True}
     assert json.loads(await _call(caller, "GET", f"{peer.base_url}/search?v=1")) == {"ok": True}
     post, get = peer.received
@@ -78,8 +79,7 @@ def test_signature_covers_timestamp_and_body() -> None:
     assert signature(SECRET, 1000, b"{ }") != base
 
 
-async def test_endpoint_failures_become_fixed_tool_errors(peer: TenantPeer, http: httpx.AsyncClient) -> None:
-    caller = EndpointCaller(http)
+async def test_endpoint_failures_become_fixed_tool_errors(peer: TenantPeer, caller: EndpointCaller) -> None:
     peer.answers["/big"] = (200, b"x" * 5000)
     peer.answers["/moved"] = (302, b"")
     peer.answers["/down"] = (503, b'{"secret internal detail": "db at 10.0.0.5"}')
@@ -92,8 +92,7 @@ async def test_endpoint_failures_become_fixed_tool_errors(peer: TenantPeer, http
     assert str(err.value) == "the business system answered HTTP 503"
 
 
-async def test_silent_and_unreachable_endpoints(http: httpx.AsyncClient) -> None:
-    caller = EndpointCaller(http)
+async def test_silent_and_unreachable_endpoints(caller: EndpointCaller) -> None:
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts the connection, never answers
@@ -130,14 +129,14 @@ def test_calendar_proposes_free_slots_within_hours() -> None:
 
 
 @pytest.fixture
-def factory(redis: Redis, http: httpx.AsyncClient) -> ToolFactory:
+def factory(redis: Redis, caller: EndpointCaller) -> ToolFactory:
     store = ConversationStore(redis, Keyring(master_secret("test-master-key-123456")), shards=4)
     return ToolFactory(
         redis=redis,
         leads=LeadStore(redis, store, shards=4),
         handoff=HandoffFlags(redis, shards=4),
-        caller=EndpointCaller(http),
-        environ={"LEADCLOSE_SUNRISE_WEBHOOK_SECRET": SECRET.decode()},
+        caller=caller,
+        environ={"LEADCLOSE_TENANT_SUNRISE_CLINIC__WEBHOOK_SECRET": SECRET.decode()},
         clock=lambda: MONDAY_MORNING,
     )
 
@@ -187,6 +186,28 @@ async def test_booking_is_released_when_the_clinic_does_not_take_it(
     with pytest.raises(ToolError, match="could not be passed to the team"):
         await tools.call("book_appointment", {"slot": "2026-11-30T10:30"})
     assert await redis.zscore("lc:booked:{sunrise-clinic}", "2026-11-30T10:30") is None
+
+
+async def test_one_slot_written_two_ways_is_booked_once(
+    factory: ToolFactory, peer: TenantPeer, redis: Redis
+) -> None:
+    clinic = _clinic(peer)
+    first = factory.for_turn(clinic, conv="sunrise-clinic:a", contact="919876543210", turn_id="t1")
+    second = factory.for_turn(clinic, conv="sunrise-clinic:b", contact="447700900123", turn_id="t2")
+    assert first is not None
+    assert second is not None
+    slot = datetime(2026, 11, 30, 11, 0)
+    booked = json.loads(await first.call("book_appointment", {"slot": "2026-11-30T11:0"}))
+    assert booked["booked"] is True
+    assert booked["slot"] == slot.strftime("%Y-%m-%dT%H:%M")  # the label the business is told
+    utc = (slot - timedelta(hours=5, minutes=30)).strftime("%Y-%m-%dT%H:%MZ")  # Pune is UTC+05:30
+    for spelling in ("2026-11-30T11:00", utc.replace("Z", "+00:00")):
+        again = json.loads(await second.call("book_appointment", {"slot": spelling}))
+        assert again["booked"] is False, spelling
+        assert again["reason"] == "slot already taken"
+    members = await redis.zrange("lc:booked:{sunrise-clinic}", 0, -1)
+    assert members == [b"2026-11-30T11:00"]
+    assert [e["data"]["slot"] for e in peer.events("book_appointment.requested")] == ["2026-11-30T11:00"]
 
 
 async def test_a_retried_turn_adds_its_lead_once(

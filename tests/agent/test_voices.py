@@ -14,7 +14,7 @@ from agent.automation_config import Voice
 from agent.reload import watch_tenants
 from agent.tenants import TenantRegistry
 from agent.voices import VoiceError, Voices, build_voice
-from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
+from pipelines.tts import BUNDLED_VOICE, EspeakSynthesizer, OpenAISynthesizer
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -89,3 +89,23 @@ async def test_the_tenant_watcher_runs_the_reload_hook_for_applied_changes_only(
     events = [e["event"] for e in logs]
     assert "tenants.reload_incomplete" in events
     assert "tenants.reload_rejected" in events
+
+
+def test_a_reply_is_spoken_by_the_voice_of_its_language_or_goes_as_text(
+    synthesizer: PiperSynthesizer,
+) -> None:
+    english = Voice()
+    hindi = Voice(engine="espeak", voice="hi")
+    voices = Voices.load(synthesizer, PIPER, [{"en": english, "hi": hindi}], hosted=None, tts_model="tts-1")
+    both = {"en": english, "hi": hindi}
+    assert voices.for_reply(both, "en", "Yes, we install on weekends.") is synthesizer
+    assert isinstance(voices.for_reply(both, "en", "जी हाँ, हम रविवार को भी आते हैं।"), EspeakSynthesizer)
+    # One voice is the default language's: an English voice never reads Devanagari, that reply is text.
+    assert voices.for_reply(english, "en", "जी हाँ, हम रविवार को भी आते हैं।") is None
+    # Hinglish in Latin letters without a Hindi voice: the English voice can read it.
+    assert (
+        voices.for_reply(english, "en", "Haan ji, hum kal aa sakte hain, aapko kab chahiye?") is synthesizer
+    )
+    assert voices.for_reply({"hi": hindi}, "hi", "12345") is not None  # nothing to detect: default language
+    with pytest.raises(VoiceError, match="voice espeak/xx does not load"):
+        build_voice("espeak", "xx", hosted=None, tts_model="tts-1")

@@ -15,6 +15,7 @@ from pipelines.automation import Automation, ToolError, ToolSpec, check_tool_sch
 from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope, Vault
 from pipelines.respond import LLMError, LLMFailure, Responder
 from tests.llm_peer import Call, ChatPeer, Reply, serve_chat_peer
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -72,7 +73,7 @@ async def peer_and_client() -> AsyncIterator[tuple[ChatPeer, AsyncOpenAI]]:
 
 def _setup(peer: ChatPeer, client: AsyncOpenAI, *steps: str | list[Call], max_steps: int = 4) -> Automation:
     peer.reply = _script(*steps)
-    return Automation(Responder(client, "m", timeout_s=5), Minimizer(), max_steps=max_steps)
+    return Automation(Responder(client, "m", timeout_s=5), pii_guard(), max_steps=max_steps)
 
 
 def _prompt(minimizer: Minimizer, vault: Vault, text: str) -> list[ChatCompletionMessageParam]:
@@ -181,7 +182,7 @@ async def test_steps_are_bounded_and_the_last_request_forbids_calls(
     vault, minimizer = Vault(), Minimizer()
     box = LocalToolBox([ToolSpec("book", "Book", {"type": "object"})])
     peer.reply = lambda _: [Call("book", {})]  # a model that never stops calling
-    loop = Automation(Responder(client, "m", timeout_s=5), minimizer, max_steps=3)
+    loop = Automation(Responder(client, "m", timeout_s=5), pii_guard(minimizer), max_steps=3)
     with pytest.raises(LLMError) as err:
         await loop.run(_prompt(minimizer, vault, "book"), box, vault, POLICY)
     assert err.value.failure is LLMFailure.EMPTY
@@ -233,3 +234,24 @@ def test_a_leak_is_a_long_verbatim_run_of_the_instructions() -> None:
         "What budget and area do you have in mind, and when do you want to move?", instructions
     )
     assert not leaks_instructions("anything at all", "")
+
+
+async def test_a_tool_answer_not_minimized_in_time_never_reaches_the_model(
+    peer_and_client: tuple[ChatPeer, AsyncOpenAI],
+) -> None:
+    peer, client = peer_and_client
+    vault, minimizer = Vault(), Minimizer()
+    prompt = _prompt(minimizer, vault, f"save me: {PHONE}, {EMAIL}")
+    box = LocalToolBox([ToolSpec("capture_lead", "Save a lead", LEAD_SCHEMA, restores_pii=True)])
+    call = Call("capture_lead", {"phone": "<PHONE_1>", "email": "<EMAIL_1>"})
+    peer.reply = _script([call], "Sorry, that did not work.")
+    loop = Automation(Responder(client, "m", timeout_s=5), pii_guard(budget_s=1e-9))
+    result = await loop.run(prompt, box, vault, POLICY)
+    assert box.received  # the tool ran and echoed the values back
+    tool_message = peer.requests[1]["messages"][-1]
+    assert tool_message["role"] == "tool"
+    assert "could not be checked" in tool_message["content"]
+    for body in peer.bodies:
+        assert PHONE not in body.decode()
+        assert EMAIL not in body.decode()
+    assert not result.calls[0].ok

@@ -15,6 +15,7 @@ from pipelines.automation import Automation, ToolCallRecord, ToolSpec
 from pipelines.pii import Minimizer, Vault
 from pipelines.respond import LLMError, LLMFailure, Responder
 from tests.llm_peer import Call, ChatPeer, serve_chat_peer
+from tests.pii_guard import pii_guard
 from tests.pipelines.test_automation import EMAIL, LEAD_SCHEMA, PHONE, POLICY, LocalToolBox, _prompt, _script
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ async def _listen(
     vault = vault or Vault()
     listener = listener or Listener()
     async with AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0) as client:
-        loop = Automation(Responder(client, "m", timeout_s=5), Minimizer(), max_steps=max_steps)
+        loop = Automation(Responder(client, "m", timeout_s=5), pii_guard(), max_steps=max_steps)
         prompt = _prompt(Minimizer(), vault, text)
         async for sentence in loop.stream(prompt, box, vault, POLICY, on_tool_calls=listener.tools):
             listener.events.append(sentence)
@@ -189,7 +190,7 @@ async def test_the_first_sentence_comes_before_the_model_has_finished(peer: Chat
     finished_then: list[int] = []
     received_then: list[int] = []
     async with AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0) as client:
-        loop = Automation(Responder(client, "m", timeout_s=5), Minimizer())
+        loop = Automation(Responder(client, "m", timeout_s=5), pii_guard())
         vault = Vault()
         async for _ in loop.stream(_prompt(Minimizer(), vault, "Friday?"), box, vault, POLICY):
             finished_then.append(peer.streams_finished)

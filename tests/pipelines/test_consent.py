@@ -145,16 +145,21 @@ def test_stop_withdraws_replies_marketing_and_calls_and_start_restores_them() ->
     assert stop.states == {
         Purpose.REPLY: State.WITHDRAWN,
         Purpose.MARKETING: State.WITHDRAWN,
-        Purpose.CALLS: State.WITHDRAWN,
+        Purpose.CALLS: State.DENIED,  # never granted: an explicit no, not something START gives back
     }
     stopped = SubjectConsent({**before.states, **stop.states})
     assert transition(stopped, Intent.OPT_OUT).states == {}  # a second STOP changes nothing
     start = transition(stopped, Intent.OPT_IN)
-    assert start.states == {
-        Purpose.REPLY: State.GRANTED,
-        Purpose.MARKETING: State.GRANTED,
-        Purpose.CALLS: State.GRANTED,
-    }
+    assert start.states == {Purpose.REPLY: State.GRANTED, Purpose.MARKETING: State.GRANTED}
+
+
+def test_stop_then_start_never_grants_what_was_never_granted() -> None:
+    for before in (SubjectConsent(), _consent(marketing=State.DENIED), _consent(calls=State.EXPIRED)):
+        stopped = SubjectConsent({**before.states, **transition(before, Intent.OPT_OUT).states})
+        after = SubjectConsent({**stopped.states, **transition(stopped, Intent.OPT_IN).states})
+        assert not may(after, Purpose.MARKETING, POLICY)
+        assert not may(after, Purpose.CALLS, POLICY)
+        assert may(after, Purpose.REPLY, POLICY)
 
 
 def test_start_does_not_opt_a_person_into_marketing_they_never_granted() -> None:

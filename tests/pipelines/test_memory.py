@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 from openai import AsyncOpenAI
 
 from pipelines.memory import SUMMARIZE_INSTRUCTIONS, LLMSummarizer, Memory, approx_tokens
-from pipelines.pii import Minimizer, Vault
+from pipelines.pii import Vault
 from pipelines.respond import SUMMARY_PREFIX, ChatTurn, Responder
 from pipelines.turn import Conversation, Outcome, TurnConfig, TurnRunner
 from tests.llm_peer import serve_chat_peer
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from pipelines.stt import WhisperTranscriber
@@ -38,9 +39,9 @@ async def test_sixty_turns_stay_within_budget_through_summaries(
     with serve_chat_peer(_reply) as peer:
         client = AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0)
         responder = Responder(client, "m", timeout_s=5, max_history=50)
-        minimizer = Minimizer()
-        memory = Memory(LLMSummarizer(responder), minimizer, budget_tokens=BUDGET, max_messages=40)
-        runner = TurnRunner(transcriber, minimizer, responder, synthesizer, memory=memory)
+        pii = pii_guard()
+        memory = Memory(LLMSummarizer(responder), pii, budget_tokens=BUDGET, max_messages=40)
+        runner = TurnRunner(transcriber, pii, responder, synthesizer, memory=memory)
         conversation = Conversation()
         config = TurnConfig(system_prompt="You sell rooftop solar.")
         for i in range(60):
@@ -77,7 +78,7 @@ async def test_a_failed_summary_says_what_is_missing() -> None:
         peer.fail_with = 500
         client = AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0)
         memory = Memory(
-            LLMSummarizer(Responder(client, "m")), Minimizer(), budget_tokens=200, summary_tokens=60
+            LLMSummarizer(Responder(client, "m")), pii_guard(), budget_tokens=200, summary_tokens=60
         )
         history = [ChatTurn("user" if i % 2 == 0 else "assistant", "word " * 30) for i in range(10)]
         fitted = await memory.fit(history, "", "new question", Vault())
@@ -91,7 +92,7 @@ async def test_within_budget_nothing_is_folded() -> None:
     with serve_chat_peer(lambda _: "x") as peer:
         client = AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0)
         memory = Memory(
-            LLMSummarizer(Responder(client, "m")), Minimizer(), budget_tokens=400, summary_tokens=100
+            LLMSummarizer(Responder(client, "m")), pii_guard(), budget_tokens=400, summary_tokens=100
         )
         history = [ChatTurn("user", "hi"), ChatTurn("assistant", "hello")]
         fitted = await memory.fit(history, "", "price?", Vault())
@@ -99,3 +100,18 @@ async def test_within_budget_nothing_is_folded() -> None:
     assert fitted.history == history
     assert fitted.folded == 0
     assert not peer.bodies
+
+
+async def test_a_summary_not_minimized_in_time_keeps_none_of_the_models_words() -> None:
+    with serve_chat_peer(lambda _: "Priya Sharma wants a quote; her number is 98765 43210.") as peer:
+        client = AsyncOpenAI(base_url=peer.base_url, api_key="k", max_retries=0)
+        memory = Memory(
+            LLMSummarizer(Responder(client, "m")),
+            pii_guard(budget_s=1e-9),
+            budget_tokens=200,
+            summary_tokens=60,
+        )
+        history = [ChatTurn("user" if i % 2 == 0 else "assistant", "word " * 30) for i in range(10)]
+        fitted = await memory.fit(history, "", "new question", Vault())
+        await client.close()
+    assert fitted.summary == f"({fitted.folded} earlier messages could not be summarized.)"

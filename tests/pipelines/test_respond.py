@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from openai import AsyncOpenAI
 
-from pipelines.respond import ChatTurn, LLMError, LLMFailure, Responder, render_system_prompt
+from pipelines.respond import ChatTurn, LLMError, LLMFailure, Responder
 from tests.llm_peer import serve_chat_peer
 
 
@@ -14,13 +14,6 @@ def test_history_is_capped_so_turn_cost_does_not_grow() -> None:
     history = [ChatTurn("user" if i % 2 == 0 else "assistant", f"m{i}") for i in range(100)]
     messages = responder.messages("sys", history, "now")
     assert [m["content"] for m in messages] == ["sys", "m96", "m97", "m98", "m99", "now"]
-
-
-def test_system_template_renders_with_context() -> None:
-    text = render_system_prompt(
-        "Hi from {{ name }} ({{ business.hours }}).", {"name": "A", "business": {"hours": "9-5"}}
-    )
-    assert text == "Hi from A (9-5)."
 
 
 async def test_empty_reply_is_a_typed_error() -> None:

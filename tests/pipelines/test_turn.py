@@ -13,11 +13,12 @@ import pytest
 from openai import AsyncOpenAI
 from stdnum import luhn, verhoeff
 
-from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope
+from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.respond import Responder
 from pipelines.turn import Conversation, Outcome, TurnConfig, TurnRunner
 from tests.conftest import ROOT, Clip
 from tests.llm_peer import ChatPeer, serve_chat_peer
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,7 +66,7 @@ def peer() -> Iterator[ChatPeer]:
 @pytest.fixture
 def runner(peer: ChatPeer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer) -> TurnRunner:
     client = AsyncOpenAI(base_url=peer.base_url, api_key="test-key", max_retries=0)
-    return TurnRunner(transcriber, Minimizer(), Responder(client, "test-model", timeout_s=2.0), synthesizer)
+    return TurnRunner(transcriber, pii_guard(), Responder(client, "test-model", timeout_s=2.0), synthesizer)
 
 
 def _assert_no_raw_pii(peer: ChatPeer) -> None:

@@ -13,6 +13,7 @@ from pipelines.audio import decode
 from pipelines.stt import WhisperTranscriber, load_whisper
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.stack import TOKEN, TOKEN_ENV
+from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -37,11 +38,14 @@ def call_models(synthesizer: PiperSynthesizer) -> Iterator[CallModels]:
         synthesizer,
         silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
         ThreadPoolExecutor(max_workers=1),
+        pii_guard(),
         turn_model,
         ThreadPoolExecutor(max_workers=1),
     )
     yield models
-    models.close()
+    models.executor.shutdown()  # not `close()`: the PII guard's executor is shared (tests/pii_guard.py)
+    if models.turn_executor is not None:
+        models.turn_executor.shutdown()
 
 
 @pytest.fixture(autouse=True)

@@ -18,10 +18,11 @@ from agent.app import create_app
 from agent.calls.assembly import ConversationState
 from agent.calls.call import CallConfig, CallHandler
 from agent.calls.worker import CallWorker
+from agent.egress import GuardedTransport
 from agent.leads import LeadStore
 from agent.metrics import Metrics
 from agent.privacy import Privacy
-from agent.queue import QueueConfig
+from agent.queue import CallQueue, QueueConfig
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantRegistry
 from agent.tools import EndpointCaller, ToolFactory
@@ -29,7 +30,7 @@ from agent.whatsapp import GraphClient, RetryPolicy
 from pipelines.respond import Responder
 from tests.agent.calls.caller import Answer, Caller
 from tests.agent.calls.hearing import Ears
-from tests.agent.stack import MASTER, TOKEN, echo_reply, eventually, now, settings
+from tests.agent.stack import MASTER, PEERS, TOKEN, echo_reply, eventually, now, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.conftest import ROOT
@@ -161,6 +162,7 @@ async def call_stack(
         llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
         async with (
             httpx.AsyncClient(timeout=5.0) as graph_http,
+            EndpointCaller(GuardedTransport(PEERS)) as caller,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
             app.router.lifespan_context(app),
         ):
@@ -176,13 +178,13 @@ async def call_stack(
             )
             shards = QueueConfig().shards
             keyring = Keyring(master_secret(MASTER))
-            tenants = TenantRegistry.load(prompts_dir)
+            tenants = TenantRegistry.load(prompts_dir, egress=PEERS)
             store = ConversationStore(redis, keyring, shards=shards)
             tools = ToolFactory(
                 redis=redis,
                 leads=LeadStore(redis, store, shards=shards),
                 handoff=HandoffFlags(redis, shards=shards),
-                caller=EndpointCaller(graph_http),
+                caller=caller,
                 environ=os.environ,
             )
             privacy = Privacy.build(redis, store, keyring, tenants, shards=shards)
@@ -191,6 +193,7 @@ async def call_stack(
                 handler,
                 tenants,
                 metrics,
+                events=CallQueue(redis, store),
                 capacity=capacity,
                 block_ms=100,
                 drain_s=20,

@@ -19,6 +19,7 @@ from tests.agent.calls.conftest import speech
 from tests.agent.calls.hearing import opening_wer, sounds_like, words
 from tests.agent.calls.stack import call_stack, llm_user_texts, subject
 from tests.agent.stack import echo_reply, eventually
+from tests.conftest import ON_SERVER_AND_CLUSTER
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -26,15 +27,16 @@ if TYPE_CHECKING:
     from agent.calls.models import CallModels
     from pipelines.tts import PiperSynthesizer
     from tests.agent.calls.caller import Caller
-    from tests.conftest import Clip
+    from tests.conftest import Clip, RedisBackend
     from tests.redis_server import RedisServer
 
 
+@ON_SERVER_AND_CLUSTER
 async def test_the_agent_answers_what_the_caller_said_and_the_call_ends_with_terminate(
-    redis: Redis, redis_server: RedisServer, call_models: CallModels, corpus: list[Clip]
+    redis: Redis, redis_backend: RedisBackend, call_models: CallModels, corpus: list[Clip]
 ) -> None:
     clip = next(c for c in corpus if c.path.name == "1089-134686-0002.flac")  # 6.6 s, 19 words
-    async with call_stack(redis, redis_server.url, call_models) as stack:
+    async with call_stack(redis, redis_backend.url, call_models) as stack:
         async with stack.call("wacid.e2e") as caller:
             await caller.wait_quiet()  # the greeting with the AI disclosure comes first
             assert "assistant" in caller.hear()

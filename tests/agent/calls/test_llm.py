@@ -12,9 +12,10 @@ from openai import AsyncOpenAI
 
 from agent.calls.llm import AutomationLLM
 from pipelines.automation import Automation, ToolCallRecord, ToolSpec
-from pipelines.pii import Minimizer, RestorePolicy, Vault
+from pipelines.pii import RestorePolicy, Vault
 from pipelines.respond import Responder
 from tests.llm_peer import Call, serve_chat_peer
+from tests.pii_guard import pii_guard
 from tests.pipelines.test_automation import LocalToolBox
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ async def test_sentences_and_tool_reports_reach_livekit_in_the_order_they_happen
             box = LocalToolBox([BOOK])
             llm_ = AutomationLLM(
                 responder,
-                Automation(responder, Minimizer()),
+                Automation(responder, pii_guard()),
                 model="m",
                 vault=Vault(),
                 policy=RestorePolicy(),
@@ -83,7 +84,7 @@ async def test_an_endpoint_failing_mid_stream_is_a_final_livekit_error() -> None
             responder = Responder(client, "m", timeout_s=5)
             llm_ = AutomationLLM(
                 responder,
-                Automation(responder, Minimizer()),
+                Automation(responder, pii_guard()),
                 model="m",
                 vault=Vault(),
                 policy=RestorePolicy(),

@@ -28,7 +28,7 @@ from tests.agent.calls import test_call_tools as tools_call
 from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
 from tests.agent.calls.hearing import sounds_like
 from tests.agent.calls.stack import CALLER
-from tests.agent.stack import MASTER, settings
+from tests.agent.stack import MASTER, PEERS, settings
 from tests.llm_peer import serve_chat_peer
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_th
     conv = keyring.conversation_ref(TENANT, CALLER)
     assert await HandoffFlags(redis, shards=shards).active(conv)
     store = ConversationStore(redis, keyring, shards=shards)
-    privacy = Privacy.build(redis, store, keyring, TenantRegistry.load(prompts), shards=shards)
+    privacy = Privacy.build(redis, store, keyring, TenantRegistry.load(prompts, egress=PEERS), shards=shards)
     disclosed = [e for e in await privacy.consent.events_of(conv) if e["method"] == "disclosure"]
     assert disclosed
     assert {e["evidence"] for e in disclosed} == {"SCL_r1"}

@@ -12,8 +12,10 @@ headers each host received. Media downloads are served under `/media-download/{i
 Failure injection: `fail_next` answers the next requests with a Meta error body whose `message` deliberately
 quotes the request's path, query and Authorization header (what a client must never echo); `stall_next` delays
 answers; `hold_accepted_sends_s` records a send as delivered but answers it late;
-`redirect_download` and `report_wrong_sha256` make media misbehave. A second instance built with
-`host="localhost"` serves as "another host" (same loopback interface, a different host name and port).
+`fail_accepted_sends_next` records sends as delivered and then answers them with a 5xx (Meta processed it
+and still failed the request); `redirect_download` and `report_wrong_sha256` make media misbehave. A second
+instance built with `host="localhost"` serves as "another host" (same loopback interface, a different host
+name and port).
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class GraphPeer:
     _media: dict[str, _Media] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _stalls: list[float] = field(default_factory=list)
+    _failed_after_delivery: list[int] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- what tests call ------------------------------------------------------------------------------------
@@ -139,6 +142,10 @@ class GraphPeer:
 
     def stall_next(self, seconds: float, times: int = 1) -> None:
         self._stalls.extend([seconds] * times)
+
+    def fail_accepted_sends_next(self, status: int = 500, times: int = 1) -> None:
+        """The next `times` sends are delivered (recorded in `messages`), then answered with `status`."""
+        self._failed_after_delivery.extend([status] * times)
 
     def redirect_download(self, media_id: str, location: str) -> None:
         self._media[media_id].redirect_to = location
@@ -281,6 +288,8 @@ class GraphPeer:
         if problem:
             return _invalid(problem)
         self.messages.append(data)
+        if self._failed_after_delivery:
+            return meta_error(self._failed_after_delivery.pop(0), 131000, "(#131000) Something went wrong")
         if self.hold_accepted_sends_s:
             await asyncio.sleep(self.hold_accepted_sends_s)
         wamid = f"wamid.{next(self._ids)}"

@@ -391,13 +391,47 @@ async def test_other_4xx_are_not_retried(peer: GraphPeer, graph: GraphClient, sl
     assert (len(peer.requests), sleep.delays) == (1, [])
 
 
-async def test_5xx_twice_then_success(peer: GraphPeer, graph: GraphClient, sleep: RecordingSleep) -> None:
+async def test_5xx_twice_then_an_upload_succeeds(
+    peer: GraphPeer, graph: GraphClient, sleep: RecordingSleep
+) -> None:
     peer.fail_next(code=None, status=502)
     peer.fail_next(code=131000, status=500)
-    wamid = await graph.send_text(PNID, TOKEN, USER, "hello")
-    assert wamid.startswith("wamid.")
-    assert sleep.delays == [0.5, 1.0]
+    media_id = await graph.upload_media(PNID, TOKEN, b"OggS")
+    assert media_id in peer.uploads
+    assert sleep.delays == [0.5, 1.0]  # an upload may repeat: it has no effect for the person
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 502), (131000, 500), (None, 429)])
+async def test_a_send_answered_5xx_or_without_metas_body_is_never_repeated(
+    peer: GraphPeer, graph: GraphClient, sleep: RecordingSleep, code: int | None, status: int
+) -> None:
+    """Meta may have processed it (a 5xx, or a 4xx that is not Meta's refusal): one POST, outcome unknown."""
+    peer.fail_next(code=code, status=status, times=3)
+    with pytest.raises(GraphError) as caught:
+        await graph.send_text(PNID, TOKEN, USER, "hello")
+    assert caught.value.outcome_unknown
+    assert (len(peer.requests), sleep.delays) == (1, [])
+
+
+async def test_a_send_meta_delivered_and_answered_500_is_not_sent_again(
+    peer: GraphPeer, graph: GraphClient, sleep: RecordingSleep
+) -> None:
+    peer.fail_accepted_sends_next(500)
+    with pytest.raises(GraphUnavailable) as caught:
+        await graph.send_text(PNID, TOKEN, USER, "hello")
+    assert caught.value.outcome_unknown
     assert len(peer.messages) == 1
+    assert (len(peer.requests), sleep.delays) == (1, [])
+
+
+async def test_throttled_sends_are_refusals_and_retried(
+    peer: GraphPeer, graph: GraphClient, sleep: RecordingSleep
+) -> None:
+    peer.fail_next(code=80007, status=400)
+    peer.fail_next(code=131056, status=400)
+    await graph.send_text(PNID, TOKEN, USER, "hello")
+    assert (len(peer.requests), len(peer.messages)) == (3, 1)
+    assert sleep.delays == [0.5, 1.0]
 
 
 @pytest.mark.parametrize("code", [131016, 133004])
@@ -413,19 +447,47 @@ async def test_transient_meta_codes_are_retried(
     assert_content_free(caught.value)
 
 
-async def test_stall_beyond_the_timeout_is_retried_then_raised(
+async def test_a_send_stalled_beyond_the_timeout_is_posted_once(
     peer: GraphPeer, graph: GraphClient, sleep: RecordingSleep
 ) -> None:
+    """The request was written before the read timed out: Meta may have it, so it is never POSTed again."""
     peer.stall_next(1.0, times=NO_JITTER.max_attempts)  # the client's read timeout is 0.5 s
     with pytest.raises(GraphTransportError) as caught:
         await graph.send_text(PNID, TOKEN, USER, "hello")
     exc = caught.value
-    assert (exc.kind, exc.http_status, exc.retryable, exc.outcome_unknown) == ("timeout", 0, True, True)
-    assert len(peer.requests) == NO_JITTER.max_attempts
-    assert sleep.delays == [0.5, 1.0]
+    assert (exc.kind, exc.http_status, exc.outcome_unknown) == ("timeout", 0, True)
+    assert len(peer.requests) == 1
+    assert sleep.delays == []
     assert exc.__cause__ is None  # httpx's text (it names the URL) does not travel with the error
     assert exc.__suppress_context__
     assert_content_free(exc)
+
+
+async def test_a_stalled_upload_is_retried_then_raised(
+    peer: GraphPeer, graph: GraphClient, sleep: RecordingSleep
+) -> None:
+    peer.stall_next(1.0, times=NO_JITTER.max_attempts)
+    with pytest.raises(GraphTransportError) as caught:
+        await graph.upload_media(PNID, TOKEN, b"OggS")
+    assert (caught.value.kind, caught.value.retryable) == ("timeout", True)
+    assert len(peer.requests) == NO_JITTER.max_attempts
+    assert sleep.delays == [0.5, 1.0]
+
+
+@pytest.mark.parametrize(("action", "posts"), [("accept", 1), ("terminate", NO_JITTER.max_attempts)])
+async def test_call_signalling_repeats_only_what_changes_nothing_for_the_caller(
+    peer: GraphPeer, graph: GraphClient, action: str, posts: int
+) -> None:
+    peer.fail_next(code=None, status=503, times=NO_JITTER.max_attempts)
+    sdp = "v=0\r\na=fingerprint:sha-256 AB:CD\r\n"
+    signal = (
+        graph.accept_call(PNID, TOKEN, "wacid.1", sdp)
+        if action == "accept"
+        else graph.terminate_call(PNID, TOKEN, "wacid.1")
+    )
+    with pytest.raises(GraphUnavailable):
+        await signal
+    assert len(peer.requests) == posts
 
 
 async def test_a_refused_connection_is_retried_and_known_unsent(

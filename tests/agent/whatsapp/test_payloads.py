@@ -369,6 +369,7 @@ def test_call_connect_with_sdp_offer() -> None:
         sdp=SDP_OFFER,
         sdp_type="offer",
         status=None,
+        wa_id=ALICE_WA,
     )
 
 

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis as SyncRedis
+from redis.asyncio import Redis as AsyncRedis
 
-from agent.app import create_app
+from agent.app import Service, create_app, create_service, serve
 from agent.metrics import Metrics
-from tests.agent.stack import settings
+from agent.queue import CLEAR_FIELDS, CallQueue, open_payload
+from agent.store import ConversationStore, Keyring, master_secret
+from tests.agent.stack import MASTER, eventually, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
 
 ALICE, BOB = "919876543210", "447700900123"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -33,17 +40,56 @@ def sync_redis(redis_server: RedisServer) -> Iterator[SyncRedis]:
 
 
 @pytest.fixture
-def client(redis_server: RedisServer, sync_redis: SyncRedis) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(redis_server.url), metrics=Metrics())) as c:
+def service(redis_server: RedisServer, sync_redis: SyncRedis) -> Service:
+    return create_service(settings(redis_server.url), metrics=Metrics())
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    """The public listener, its lifespan running (it owns what the ops listener uses too)."""
+    with TestClient(service.public) as c:
         yield c
 
 
-def _inbox_entries(r: SyncRedis) -> list[dict[str, object]]:
-    out = []
+@pytest.fixture
+def ops(service: Service, client: TestClient) -> TestClient:
+    """The ops listener (`/metrics`, `/admin/`), beside the running public one."""
+    return TestClient(service.ops)
+
+
+def _with_store(r: SyncRedis, use: Callable[[AsyncRedis, ConversationStore], Awaitable[T]]) -> T:
+    """Runs `use` with the deployment's conversation store on the same server, as a worker opens entries."""
+
+    async def run() -> T:
+        client = AsyncRedis.from_url(f"redis://127.0.0.1:{r.connection_pool.connection_kwargs['port']}/0")
+        try:
+            return await use(client, ConversationStore(client, Keyring(master_secret(MASTER)), shards=8))
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def _inbox_entries(r: SyncRedis) -> list[dict[str, Any]]:
+    """Inbox payloads, opened. In clear at rest are only the routing fields: the rest is sealed."""
+    sealed = []
     for key in r.scan_iter("lc:*:c:*:inbox"):
+        conv = key.decode().split(":c:", 1)[1].rsplit(":", 1)[0]
         for _, fields in r.xrange(key):
-            out.append({"key": key.decode(), **json.loads(fields[b"event"])})
-    return out
+            payload = json.loads(fields[b"event"])
+            assert set(payload) - set(CLEAR_FIELDS) == {"sealed"}
+            sealed.append((conv, payload))
+
+    async def opened(_: AsyncRedis, store: ConversationStore) -> list[dict[str, Any]]:
+        return [{"key": conv, **await open_payload(store, conv, payload)} for conv, payload in sealed]
+
+    return _with_store(r, opened)
+
+
+def _stream_values(r: SyncRedis, key: bytes) -> list[bytes]:
+    if r.type(key) != b"stream":
+        return []
+    return [v for _, fields in r.xrange(key) for v in fields.values()]
 
 
 def _post(client: TestClient, body: bytes, **headers: str) -> tuple[int, dict[str, object]]:
@@ -66,6 +112,28 @@ def test_subscription_handshake(client: TestClient) -> None:
     assert client.get("/webhooks/whatsapp").status_code == 403
 
 
+@pytest.mark.parametrize("token", ["नमस्ते", "verify-mé", "%FF%FEverify", "verify-me%00"])
+def test_a_non_ascii_verify_token_is_refused_not_an_error(client: TestClient, token: str) -> None:
+    """Raw in the query (percent-encoded UTF-8, or bytes that are not UTF-8): 403, never a 500."""
+    answer = client.get(f"/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1&hub.verify_token={token}")
+    assert (answer.status_code, answer.text) == (403, "forbidden")
+
+
+async def test_metrics_and_admin_are_not_on_the_public_listener(service: Service) -> None:
+    async with (
+        service.public.router.lifespan_context(service.public),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.public), base_url="http://public"
+        ) as public,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=service.ops), base_url="http://ops") as ops,
+    ):
+        assert (await public.get("/metrics")).status_code == 404
+        assert (await public.post("/admin/default/consent/status", json={"user": ALICE})).status_code == 404
+        assert (await ops.get("/metrics")).status_code == 200
+        assert (await ops.post("/admin/default/consent/status", json={"user": ALICE})).status_code == 401
+        assert (await ops.post("/webhooks/whatsapp", content=b"{}")).status_code == 404
+
+
 def test_signed_text_is_enqueued_with_what_the_worker_needs(
     client: TestClient, sync_redis: SyncRedis
 ) -> None:
@@ -80,6 +148,10 @@ def test_signed_text_is_enqueued_with_what_the_worker_needs(
     assert entry["kind"] == "text"
     assert entry["text"] == "Price of 3 kW?"
     assert ALICE not in str(entry["key"])  # Redis keys carry a keyed hash, not the phone number
+    at_rest = b"".join(v for key in sync_redis.scan_iter("lc:*") for v in _stream_values(sync_redis, key))
+    assert ALICE.encode() not in at_rest  # sealed with the person's data key: erasure reaches the AOF
+    assert b"Price of 3 kW" not in at_rest
+    assert b"Customer" not in at_rest  # the profile name
 
 
 @pytest.mark.parametrize(
@@ -133,12 +205,14 @@ def test_oversized_body_is_refused(client: TestClient) -> None:
     assert code == 413
 
 
-def test_unknown_tenant_is_acknowledged_and_counted(client: TestClient, sync_redis: SyncRedis) -> None:
+def test_unknown_tenant_is_acknowledged_and_counted(
+    client: TestClient, ops: TestClient, sync_redis: SyncRedis
+) -> None:
     body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")], phone_number_id="999")
     code, answer = _post(client, body)
     assert (code, answer["unknown_tenant"], answer["messages"]) == (200, 1, 0)
     assert _inbox_entries(sync_redis) == []
-    metrics = client.get("/metrics").text
+    metrics = ops.get("/metrics").text
     assert 'leadclose_events_total{kind="text",outcome="unknown_tenant",tenant="unknown"} 1.0' in metrics
 
 
@@ -189,8 +263,10 @@ def test_calls_are_routed_to_the_call_queue_once(client: TestClient, sync_redis:
     }
     for _ in range(2):
         assert _post(client, wh.payload(calls=[call]))[0] == 200
-    (entry,) = sync_redis.xrange("lc:{calls}:events")
-    event = json.loads(entry[1][b"event"])
+    ((_, fields),) = sync_redis.xrange("lc:{calls}:events")
+    assert ALICE.encode() not in b"".join(fields.values())  # the number and the SDP are sealed
+    assert b"127.0.0.1" not in fields[b"sealed"]
+    event = _with_store(sync_redis, lambda client, store: CallQueue(client, store).read(fields))
     assert (event["call_id"], event["event"], event["tenant"], event["sdp_type"]) == (
         "wacid.1",
         "connect",
@@ -211,3 +287,38 @@ def test_redis_down_means_503_so_meta_retries(tmp_path: Path) -> None:
         body = wh.payload(messages=[wh.text(ALICE, "wamid.1", "hi")])
         assert _post(client, body)[0] == 503
         assert client.get("/readyz").status_code == 503
+
+
+async def test_serve_opens_the_ops_listener_apart_from_the_public_one(redis_server: RedisServer) -> None:
+    """`leadclose serve` for real: two sockets; /metrics answers only on the ops one (127.0.0.1 here)."""
+    public_port, ops_port = _free_port(), _free_port()
+    config = settings(redis_server.url, http_port=public_port, ops_port=ops_port)
+    assert config.ops_host == "127.0.0.1"
+    assert config.metrics_host == "127.0.0.1"  # the worker's and the call worker's /metrics too
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(config, stop=stop))
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as http:
+
+            async def up() -> bool:
+                try:
+                    await http.get(f"http://127.0.0.1:{ops_port}/metrics")
+                    await http.get(f"http://127.0.0.1:{public_port}/healthz")
+                except httpx.ConnectError:
+                    return False
+                return True
+
+            await eventually(up, within_s=20)
+            assert (await http.get(f"http://127.0.0.1:{public_port}/metrics")).status_code == 404
+            assert (await http.get(f"http://127.0.0.1:{public_port}/healthz")).status_code == 200
+            assert (await http.get(f"http://127.0.0.1:{ops_port}/metrics")).status_code == 200
+            assert (await http.get(f"http://127.0.0.1:{ops_port}/healthz")).status_code == 404
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -294,3 +294,30 @@ def test_an_address_running_into_the_next_value_ends_before_it() -> None:
     found = _found(text)
     assert (EntityType.ADDRESS, "Flat 12, Sihites, Benerode") in found
     assert (EntityType.EMAIL, "vikramnaidu@gmail.com") in found
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        (
+            "my address is house number forty two, shanti nagar, pune, pin code four one one zero zero one",
+            "house number forty two, shanti nagar, pune, pin code four one one zero zero one",
+        ),
+        (
+            "flat B four zero two, Green Valley apartments, Kothrud, Pune four one one zero three eight",
+            "flat B four zero two, Green Valley apartments, Kothrud, Pune four one one zero three eight",
+        ),
+        (
+            "plot number one hundred and five, MIDC road, Nashik, pincode four two two zero zero seven",
+            "plot number one hundred and five, MIDC road, Nashik, pincode four two two zero zero seven",
+        ),
+        (
+            "I stay at door number twenty three, second cross, Indiranagar",
+            "door number twenty three, second cross",
+        ),
+    ],
+)
+def test_spoken_house_numbers_said_as_one_value(text: str, address: str) -> None:
+    """Issue 17: house numbers said as a value ("forty two"), a wing letter before digits the shadow wrote."""
+    found = [text[s.start : s.end] for s in Minimizer().scan(text) if s.type is EntityType.ADDRESS]
+    assert any(address in f for f in found), found

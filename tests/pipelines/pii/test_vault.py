@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope, RestoreTarget, Vault, restore
+from pipelines.pii import (
+    EntityType,
+    Minimizer,
+    RestorePolicy,
+    RestoreScope,
+    RestoreTarget,
+    Vault,
+    restore,
+    seed_sender,
+)
 
 
 def test_one_value_one_placeholder_across_turns_and_layouts() -> None:
@@ -45,3 +54,10 @@ def test_vault_round_trips_as_data_and_keeps_counting() -> None:
     minimizer.minimize("9876543210, priya@gmail.com", vault)
     copy = Vault.from_dict(vault.to_dict())
     assert minimizer.minimize("9876543210 and 9123456789", copy).text == "<PHONE_1> and <PHONE_2>"
+
+
+def test_a_case_variant_only_ignorecase_knows_is_still_the_known_value() -> None:
+    """ "ſ" (long s) matches "s" under IGNORECASE but lower() keeps it: once a KeyError that crashed the turn."""
+    vault = Vault()
+    seed_sender(vault, wa_id=None, profile_name="Suresh Kumar")
+    assert Minimizer().minimize("hi ſuresh, SURESH here", vault).text == "hi <PERSON_1>, <PERSON_1> here"
