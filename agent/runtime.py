@@ -109,6 +109,12 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
         transcriber = await asyncio.to_thread(speech.router, ("en",), "en")
         progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
         synthesizer = await asyncio.to_thread(build_synthesizer, settings, hosted)
+        denoiser = None
+        if settings.denoise:
+            from pipelines.denoise import DeepFilter
+
+            progress("loading noise suppression (DeepFilterNet3)")
+            denoiser = await asyncio.to_thread(DeepFilter.load)
         pii = pii_guard(settings)
         stack.callback(pii.shutdown)
         responder = Responder(
@@ -121,6 +127,7 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
             synthesizer,
             limits=DecodeLimits(max_duration_s=settings.max_audio_s),
             memory=Memory(LLMSummarizer(responder), pii, budget_tokens=settings.llm_memory_tokens),
+            denoiser=denoiser,
         )
         yield Runtime(
             runner,

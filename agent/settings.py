@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"
     tts_engine: Literal["piper", "openai", "espeak"] = "piper"
+    # Noise suppression (DeepFilterNet3) before voice-note STT; off: it costs ~0.1 s per second of audio and
+    # did not lower WER enough to pay for it (bench/noise.py, docs/latency.md).
+    denoise: bool = False
     tts_voice: str = "en_US-joe-medium"
     tts_model: str = "gpt-4o-mini-tts"  # openai engine only
 
@@ -100,6 +103,8 @@ class Settings(BaseSettings):
     calls_metrics_port: int | None = Field(None, ge=1, le=65535)
     # Whisper's window for a caller's utterance: shorter is faster and less accurate (30 = Whisper's own).
     calls_stt_window_s: float = Field(CALL_STT_WINDOW_S, ge=5.0, le=30.0)
+    # Smart Turn v3 end-of-turn model (.onnx, sha256-checked); unset: the one ./run installs into the venv.
+    calls_turn_model: Path | None = None
     # LiveKit rooms (`python -m agent.calls.room`): participant attributes that may hold the caller's number,
     # first match wins (LiveKit SIP sets `sip.phoneNumber`; set `leadclose.caller` when accepting a WhatsApp
     # connector call). A JSON list in the environment.

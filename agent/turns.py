@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from agent.tenants import TenantRegistry
     from agent.tools import ConversationTools, ToolFactory
     from agent.voices import Voices
-    from pipelines.turn import TurnResult
+    from pipelines.turn import TurnResult, VoiceChoice
 
 log = structlog.get_logger()
 
@@ -92,6 +92,8 @@ class _Facts:
 
 # Per turn (each claim runs in its own task, so each has its own value).
 _FACTS: ContextVar[_Facts | None] = ContextVar("turn_facts", default=None)
+# The voice note spoken while the LLM wrote the reply: (its text, its audio). Sent only if the text sent is it.
+_SPOKEN: ContextVar[tuple[str, bytes] | None] = ContextVar("turn_spoken", default=None)
 
 
 class TurnHandler:
@@ -184,6 +186,7 @@ class TurnHandler:
         token = self._tenants.access_token(tenant_id)
         facts = _Facts()
         _FACTS.set(facts)
+        _SPOKEN.set(None)  # nothing spoken yet for this claim (a caller may handle several in one task)
         try:
             verdict = await self._gated_turn(claim, todo, config, token)
         except _Withheld as withheld:
@@ -289,7 +292,10 @@ class TurnHandler:
             seed_sender(conversation.vault, wa_id=first.get("to"), profile_name=first.get("profile_name"))
             timings: dict[str, float] = {}
             toolbox = self._toolbox(claim, todo)
-            result = await self._runner.answer(said, conversation, config, timings, toolbox)
+            speaker = self._voice(tenant_id) if voice else None
+            result = await self._runner.answer(said, conversation, config, timings, toolbox, voice=speaker)
+            if result.reply_audio is not None:
+                _SPOKEN.set((result.reply_text, result.reply_audio))
             if toolbox is not None and toolbox.ended:  # the next message starts afresh; the vault stays
                 conversation.history, conversation.summary = [], ""
             self._observe(timings)
@@ -490,17 +496,26 @@ class TurnHandler:
         if memo is not None:
             return memo.decode()
         timings: dict[str, float] = {}
-        tenant, _ = self._tenants.get(todo[0].payload["tenant"])
-        voice = None
-        if self._voices is not None:
-            voice = self._voices.for_reply(tenant.voice, tenant.language, text)
-            if voice is None:
-                return None
-        audio = await self._runner.speak(text, timings, voice)
-        self._observe(timings)
+        voice = self._voice(todo[0].payload["tenant"])(text)
+        if voice is None:
+            return None
+        spoken = _SPOKEN.get()
+        if spoken is not None and spoken[0] == text:
+            audio = spoken[1]  # spoken while the LLM wrote it, by this same voice (`TurnRunner.answer`)
+        else:  # a retry, a fallback, or the reply with the AI disclosure before it
+            audio = await self._runner.speak(text, timings, voice)
+            self._observe(timings)
         media_id = await self._graph.upload_media(phone_number_id, token, audio, "audio/ogg")
         await self._queue.remember(claim, memo_name, media_id.encode())
         return media_id
+
+    def _voice(self, tenant_id: str) -> VoiceChoice:
+        """The tenant's voice for a reply's text (None: no voice for its language), else the runner's."""
+        tenant, _ = self._tenants.get(tenant_id)
+        voices, runner = self._voices, self._runner
+        if voices is None:
+            return lambda _text: runner.voice
+        return lambda text: voices.for_reply(tenant.voice, tenant.language, text)
 
     def _observe(self, timings: dict[str, float]) -> None:
         facts = _FACTS.get()

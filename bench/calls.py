@@ -7,12 +7,17 @@ speak corpus clips at real-time pace. Latency is measured where a person would f
 at the caller: from the end of the clip's speech (trailing silence in the file is subtracted) to the first
 audible agent frame, after Opus, RTP and the agent's 20 ms pacing. The callers run in the same process, so the
 CPU figures include the callers' own Opus work and pacing (an overestimate of the agent's share).
+
+Each run compares end of turn by silence alone with Smart Turn (same process, same machine state), and counts
+on the pause set (English clips of bench/pauses.py with an inner pause of ≥ 0.3 s, said whole) how often the
+agent started speaking before the caller had finished.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import tempfile
@@ -24,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from agent.calls.call import CallConfig
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels, load_turn_model
 from agent.settings import CALL_STT_WINDOW_S
-from pipelines.audio import decode
+from bench.pauses import speech_of
+from pipelines.audio import STT_SAMPLE_RATE, decode
 from pipelines.pii import Minimizer, PiiGuard
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
@@ -46,6 +52,38 @@ def _clips(max_s: float = 5.0) -> list[np.ndarray]:
     rows = [json.loads(line) for line in (AUDIO / "manifest.jsonl").read_text().splitlines()]
     picked = [r for r in rows if r["language"] == "en" and 1.5 <= float(r["duration_s"]) <= max_s]
     return [to_call_rate(decode((AUDIO / r["file"]).read_bytes())) for r in picked]
+
+
+def _paused_clips(max_s: float = 12.0) -> list[np.ndarray]:
+    """English clips with an inner pause the VAD alone ends a turn at (≥ 0.3 s, ≥ 1 s from either end)."""
+    rows = [json.loads(line) for line in (AUDIO / "manifest.jsonl").read_text().splitlines()]
+    out = []
+    for r in rows:
+        if r["language"] != "en" or not r["file"].startswith("en/") or float(r["duration_s"]) > max_s:
+            continue
+        pcm = decode((AUDIO / r["file"]).read_bytes())
+        speech = speech_of(pcm.samples)
+        second = STT_SAMPLE_RATE
+        if any(a - speech.start >= second and speech.end - b >= second for a, b in speech.pauses):
+            out.append(to_call_rate(pcm))
+    return out
+
+
+async def _pauses(stack: CallStack, call_id: str, clips: list[np.ndarray]) -> tuple[int, int]:
+    """(turns the agent started speaking in before the caller had finished, turns said)."""
+    cut = said = 0
+    async with stack.call(call_id) as caller:
+        await caller.wait_quiet(0.6)
+        for clip in clips:
+            started = time.monotonic()
+            try:
+                answer = await caller.turn(clip, quiet_s=0.6, within_s=10.0)
+            except TimeoutError:
+                continue
+            said += 1
+            first = caller.first_speech_after(started)
+            cut += first is not None and first < answer.said_until - _trailing_silence_s(clip)
+    return cut, said
 
 
 def _loud_frames(samples: np.ndarray) -> tuple[np.ndarray, int]:
@@ -130,18 +168,38 @@ async def _barge_in(stack: Any, mode: dict[str, str], clips: list[np.ndarray], t
     return cuts
 
 
-async def run(turns: int, levels: list[int], trials: int, token_s: float, window_s: float) -> None:
+async def run(
+    turns: int, levels: list[int], trials: int, token_s: float, window_s: float, detectors: list[str]
+) -> None:
     os.environ[TOKEN_ENV] = TOKEN
-    clips = _clips()
+    clips, paused = _clips(), _paused_clips()
     from livekit.plugins import silero
 
-    models = CallModels(
+    smart = CallModels(
         WhisperTranscriber(load_whisper("tiny.en", window_s=window_s)),
         PiperSynthesizer(load_piper()),
         silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
         ThreadPoolExecutor(max_workers=2),
         PiiGuard(Minimizer(), ThreadPoolExecutor(max_workers=1)),
+        load_turn_model(),
+        ThreadPoolExecutor(max_workers=1),
     )
+    for detector in detectors:
+        models = smart if detector == "smart" else dataclasses.replace(smart, turn_model=None)
+        print(f"--- end of turn: {detector}", flush=True)
+        await _run_levels(models, clips, paused, turns, levels, trials, token_s)
+    smart.close()
+
+
+async def _run_levels(
+    models: CallModels,
+    clips: list[np.ndarray],
+    paused: list[np.ndarray],
+    turns: int,
+    levels: list[int],
+    trials: int,
+    token_s: float,
+) -> None:
     mode = {"reply": SHORT_REPLY}
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp))
@@ -174,6 +232,12 @@ async def run(turns: int, levels: list[int], trials: int, token_s: float, window
                         flush=True,
                     )
                     print(f"  service side (means): {_stage_means(stack.metrics)}", flush=True)
+                    if n == levels[0] and paused:
+                        cut, said = await _pauses(stack, "wacid.pauses", paused)
+                        print(
+                            f"pause set: the agent spoke before the caller had finished in {cut}/{said} turns",
+                            flush=True,
+                        )
                     if n == levels[0] and trials:
                         cuts = await _barge_in(stack, mode, clips, trials)
                         print(
@@ -185,7 +249,6 @@ async def run(turns: int, levels: list[int], trials: int, token_s: float, window
         finally:
             await redis.aclose()
             server.stop()
-            models.executor.shutdown()
 
 
 def main() -> None:
@@ -196,6 +259,7 @@ def main() -> None:
     parser.add_argument(
         "--stt-window-s", type=float, default=CALL_STT_WINDOW_S, help="whisper's window (30 = Whisper's own)"
     )
+    parser.add_argument("--turn", default="silence,smart", help="end-of-turn detectors to compare")
     parser.add_argument(
         "--token-ms", type=float, default=25.0, help="the LLM peer's pace per word of a reply"
     )
@@ -205,7 +269,16 @@ def main() -> None:
         f"tiny.en ({args.stt_window_s:.0f} s window) + Piper + Silero"
     )
     levels = [int(x) for x in args.levels.split(",")]
-    asyncio.run(run(args.turns, levels, args.barge_trials, args.token_ms / 1000, args.stt_window_s))
+    asyncio.run(
+        run(
+            args.turns,
+            levels,
+            args.barge_trials,
+            args.token_ms / 1000,
+            args.stt_window_s,
+            args.turn.split(","),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
-"""Per-stage time and real-time factor of a voice-note turn on the offline defaults.
+"""Per-stage time and real-time factor of a voice-note turn on the offline defaults, sequential and pipelined.
 
 Runs the real pipeline (PyAV, faster-whisper tiny.en int8, the embedded llama.cpp SmolLM2 server, Piper)
-on 5 s, 10 s, 30 s and 118 s notes from the shared corpus, `--runs` times each, and prints medians, the
-share of a turn spent outside model inference, TTS first-audio latency and peak memory.
+on 5 s, 10 s, 30 s and 118 s notes from the shared corpus, `--runs` times each, both ways in the same process,
+alternating: `sequential` asks the LLM for the whole reply, then speaks it (the turn before issue 19);
+`pipelined` streams the reply and speaks each sentence while the model writes the next (what the worker does).
+Prints medians, the share of a turn spent outside model inference, the time from the LLM's last token to the
+finished voice note ('after LLM': the part of speaking on the critical path), TTS first-audio latency and peak
+memory. The LLM's answers differ run to run (sampling), so compare 'after LLM', not totals.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from agent.runtime import open_runtime
 from agent.settings import load_settings
 from agent.tenants import load_tenant, turn_config
 from pipelines.audio import decode, encode_voice_note
-from pipelines.turn import Conversation
+from pipelines.turn import Conversation, TurnConfig, TurnRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = {
@@ -27,7 +31,7 @@ NOTES = {
     "30s": "ogg/voicenote_30s_1089-134686.ogg",
     "118s": "ogg/voicenote_118s_1089-134686.ogg",
 }
-STAGES = ("decode", "stt", "pii", "llm", "restore", "tts", "encode")
+STAGES = ("decode", "stt", "pii", "llm", "restore", "tts")
 INFERENCE = ("stt", "llm", "tts")
 
 
@@ -45,7 +49,36 @@ def _rss_mb(pid: int | None) -> float:
     return 0.0
 
 
-async def bench(audio_dir: Path, runs: int) -> None:
+async def _turn(runner: TurnRunner, data: bytes, config: TurnConfig, *, pipelined: bool) -> dict[str, float]:
+    """One voice-note turn; its stage times (ms), 'after_llm' and the reply's duration."""
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+    transcript = await runner.transcribe(data, timings)
+    voice = runner.voice
+    result = await runner.answer(
+        transcript.text, Conversation(), config, timings, voice=(lambda _text: voice) if pipelined else None
+    )
+    if result.reply_audio is None:  # sequential, or the reply became a fixed text
+        llm_done = time.perf_counter()
+        audio = await runner.speak(result.reply_text, timings)
+        after_llm = (time.perf_counter() - llm_done) * 1000
+    else:
+        audio, after_llm = result.reply_audio, timings["tts"]
+    total = (time.perf_counter() - start) * 1000
+    reply_s = decode(audio).duration_s
+    return {
+        **timings,
+        "total": total,
+        "after_llm": after_llm,
+        "dur": transcript.duration_s,
+        "reply_s": reply_s,
+        "stt_rtf": timings["stt"] / 1000 / transcript.duration_s,
+        "outside": 100 * (total - sum(timings.get(s, 0) for s in INFERENCE)) / total,
+        "no_llm": total - timings.get("llm", 0),
+    }
+
+
+async def bench(audio_dir: Path, runs: int, notes: list[str]) -> None:
     settings = load_settings()
     folder = settings.prompts_dir / "default"
     config = turn_config(load_tenant(folder), folder)
@@ -53,39 +86,24 @@ async def bench(audio_dir: Path, runs: int) -> None:
         runner = runtime.runner
         await runner.voice_note(_note(audio_dir, NOTES["5s"]), Conversation(), config)  # warm-up
         print(
-            f"{'note':>5} {'dur s':>6} "
-            + " ".join(f"{s:>8}" for s in STAGES)
-            + f" {'total':>8} {'stt RTF':>8} {'tts RTF':>8} {'outside%':>8} {'no-LLM':>8}"
+            f"{'note':>5} {'way':>10} {'dur s':>6} "
+            + " ".join(f"{s:>7}" for s in STAGES)
+            + f" {'total':>7} {'after LLM':>9} {'reply s':>7} {'stt RTF':>7} {'outside%':>8} {'no-LLM':>7}"
         )
-        for label, name in NOTES.items():
-            data = _note(audio_dir, name)
-            rows: list[dict[str, float]] = []
+        for label in notes:
+            data = _note(audio_dir, NOTES[label])
+            rows: dict[str, list[dict[str, float]]] = {"sequential": [], "pipelined": []}
             for _ in range(runs):
-                start = time.perf_counter()
-                result = await runner.voice_note(data, Conversation(), config)
-                total = (time.perf_counter() - start) * 1000
-                assert result.transcript is not None
-                assert result.reply_audio is not None
-                reply_s = decode(result.reply_audio).duration_s
-                t = result.timings_ms
-                rows.append(
-                    {
-                        **t,
-                        "total": total,
-                        "dur": result.transcript.duration_s,
-                        "stt_rtf": t["stt"] / 1000 / result.transcript.duration_s,
-                        "tts_rtf": t["tts"] / 1000 / reply_s,
-                        "outside": 100 * (total - sum(t.get(s, 0) for s in INFERENCE)) / total,
-                        "no_llm": total - t.get("llm", 0),
-                    }
+                for way in rows:  # alternating, so both see the same machine state
+                    rows[way].append(await _turn(runner, data, config, pipelined=way == "pipelined"))
+            for way, got in rows.items():
+                med = {k: statistics.median(r.get(k, 0.0) for r in got) for k in got[0]}
+                print(
+                    f"{label:>5} {way:>10} {med['dur']:6.1f} "
+                    + " ".join(f"{med.get(s, 0):7.0f}" for s in STAGES)
+                    + f" {med['total']:7.0f} {med['after_llm']:9.0f} {med['reply_s']:7.1f}"
+                    + f" {med['stt_rtf']:7.3f} {med['outside']:8.1f} {med['no_llm']:7.0f}"
                 )
-            med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-            print(
-                f"{label:>5} {med['dur']:6.1f} "
-                + " ".join(f"{med.get(s, 0):8.0f}" for s in STAGES)
-                + f" {med['total']:8.0f} {med['stt_rtf']:8.3f} {med['tts_rtf']:8.3f} {med['outside']:8.1f}"
-                + f" {med['no_llm']:8.0f}"
-            )
         firsts = []
         for _ in range(max(runs, 5)):
             start = time.perf_counter()
@@ -100,17 +118,20 @@ async def bench(audio_dir: Path, runs: int) -> None:
             f"embedded LLM server {_rss_mb(runtime.llm_pid):.0f} MB"
         )
     print(
-        "times in ms, medians; 'outside%' = share of the turn outside STT/LLM/TTS inference; "
-        "'no-LLM' = turn time excluding the LLM call"
+        "times in ms, medians; pipelined: 'llm' = until the last token, 'tts' = speaking after it (encoding "
+        "included); sequential: 'tts' includes encoding of all but the last sentence. 'after LLM' = last token "
+        "→ voice note ready; 'outside%' = share of the turn outside STT/LLM/TTS inference; 'no-LLM' = turn "
+        "time excluding the LLM call"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.turn")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--notes", default=",".join(NOTES), help="which notes, comma-separated")
     parser.add_argument("--audio-dir", type=Path, default=ROOT.parent / "shared" / "audio")
     args = parser.parse_args()
-    asyncio.run(bench(args.audio_dir, args.runs))
+    asyncio.run(bench(args.audio_dir, args.runs, args.notes.split(",")))
 
 
 if __name__ == "__main__":

@@ -135,21 +135,61 @@ def encode_voice_note(pcm: Pcm, fmt: VoiceNoteFormat = VoiceNoteFormat()) -> byt
     """Encode mono PCM as an OGG/Opus voice note."""
     if len(pcm.samples) == 0:
         raise AudioError(AudioProblem.EMPTY, "nothing to encode")
-    target_rate = fmt.sample_rate if fmt.sample_rate in _OPUS_RATES else 48_000
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="ogg") as container:
-        stream = container.add_stream("libopus", rate=target_rate, options={"application": fmt.application})
-        stream.bit_rate = fmt.bitrate
-        stream.layout = "mono"
+    encoder = VoiceNoteEncoder(fmt)
+    encoder.add(pcm)
+    return encoder.finish()
+
+
+class VoiceNoteEncoder:
+    """An OGG/Opus voice note written as its audio arrives (a reply sentence at a time), so encoding overlaps
+    synthesis instead of following it. Not thread-safe: feed it from one thread at a time, in order."""
+
+    def __init__(self, fmt: VoiceNoteFormat = VoiceNoteFormat()) -> None:
+        self._rate = fmt.sample_rate if fmt.sample_rate in _OPUS_RATES else 48_000
+        self._buffer = io.BytesIO()
+        self._container = av.open(self._buffer, mode="w", format="ogg")
+        self._stream = self._container.add_stream(
+            "libopus", rate=self._rate, options={"application": fmt.application}
+        )
+        self._stream.bit_rate = fmt.bitrate
+        self._stream.layout = "mono"
+        self._resampler: av.AudioResampler | None = None
+        self._input_rate = 0
+        self._samples = 0
+
+    def add(self, pcm: Pcm) -> None:
+        if self._resampler is not None and pcm.sample_rate != self._input_rate:
+            self._resample(None)  # a clip at another rate: drain the old resampler first
+            self._resampler = None
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=self._rate)
+            self._input_rate = pcm.sample_rate
         frame = av.AudioFrame.from_ndarray(pcm.to_int16().reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = pcm.sample_rate
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=target_rate)
-        for resampled in [*resampler.resample(frame), *resampler.resample(None)]:
-            for packet in stream.encode(resampled):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buffer.getvalue()
+        self._samples += len(pcm.samples)
+        self._resample(frame)
+
+    def _resample(self, frame: av.AudioFrame | None) -> None:
+        assert self._resampler is not None
+        for resampled in self._resampler.resample(frame):
+            resampled.pts = None  # the muxer numbers packets itself: clips at several rates stay in order
+            for packet in self._stream.encode(resampled):
+                self._container.mux(packet)
+
+    def finish(self) -> bytes:
+        """Flush and close; the voice note's bytes."""
+        if self._samples == 0:
+            self.close()
+            raise AudioError(AudioProblem.EMPTY, "nothing to encode")
+        self._resample(None)
+        for packet in self._stream.encode(None):
+            self._container.mux(packet)
+        self.close()
+        return self._buffer.getvalue()
+
+    def close(self) -> None:
+        """Release the codec (also for a note abandoned half-way); idempotent."""
+        self._container.close()
 
 
 def _segment(pcm: Pcm) -> AudioSegment:
@@ -174,6 +214,17 @@ def join(parts: list[Pcm], gap_ms: int = 250) -> Pcm:
 
 def polish(pcm: Pcm, pad_ms: int = 120, headroom_db: float = 1.0) -> Pcm:
     """Peak-normalize and pad both ends, so the first syllable is not clipped by the player's fade-in."""
-    segment = effects.normalize(_segment(pcm), headroom=headroom_db)
-    pad = AudioSegment.silent(duration=pad_ms, frame_rate=pcm.sample_rate)
-    return _pcm(pad + segment + pad)
+    pad = quiet(pad_ms, pcm.sample_rate)
+    return Pcm(
+        np.concatenate([pad.samples, normalize(pcm, headroom_db).samples, pad.samples]), pcm.sample_rate
+    )
+
+
+def normalize(pcm: Pcm, headroom_db: float = 1.0) -> Pcm:
+    """Peak-normalized to `headroom_db` below full scale (a streamed reply does this sentence by sentence)."""
+    return _pcm(effects.normalize(_segment(pcm), headroom=headroom_db))
+
+
+def quiet(ms: int, sample_rate: int) -> Pcm:
+    """`ms` of digital silence."""
+    return Pcm(np.zeros(sample_rate * ms // 1000, np.float32), sample_rate)

@@ -134,12 +134,16 @@ class Automation:
         public: Collection[str] = (),
         max_steps: int | None = None,
         on_tool_calls: Callable[[Sequence[ToolCallRecord]], None] | None = None,
+        result: AutomationResult | None = None,
     ) -> AsyncIterator[str]:
         """The same turn with each request streamed: its text a sentence at a time as the model writes it,
         also what it says before calling tools ("Let me check that."), so a call speaks the first sentence
         instead of waiting for the whole loop. `on_tool_calls` hears each step's calls once they have run,
-        before the follow-up request (mid-stream: earlier sentences may already be spoken)."""
-        result = AutomationResult(LLMReply("", "", 0, 0), messages=list(messages))
+        before the follow-up request (mid-stream: earlier sentences may already be spoken). `result`, when
+        given (empty), is filled as `run` fills its own: a voice note's turn keeps the reply and the calls."""
+        if result is None:
+            result = AutomationResult(LLMReply("", "", 0, 0))
+        result.messages = list(messages)
         ask = self._responder.stream_completion
         async for sentence in self._loop(
             ask, toolbox, vault, policy, public, max_steps, result, on_tool_calls

@@ -178,6 +178,7 @@ class Responder:
                 temperature=self._temperature,
                 timeout=self._timeout_s,
                 stream=True,
+                stream_options={"include_usage": True},  # token counts for the turn's record
                 **_tool_options(tools, allow_calls),
             )
             async with chunks:  # closed also when the listener stops early (the caller barged in)

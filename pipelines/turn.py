@@ -17,25 +17,35 @@ from pipelines.audio import (
     AudioError,
     AudioProblem,
     DecodeLimits,
-    Pcm,
     VoiceNoteFormat,
     decode,
-    encode_voice_note,
-    polish,
 )
-from pipelines.automation import DEFAULT_MAX_STEPS, Automation, ToolBox, ToolCallRecord, leaks_instructions
+from pipelines.automation import (
+    DEFAULT_MAX_STEPS,
+    Automation,
+    AutomationResult,
+    ToolBox,
+    ToolCallRecord,
+    leaks_instructions,
+)
 from pipelines.language import reply_language
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
+from pipelines.speak import Speaker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
 
     from openai.types.chat import ChatCompletionMessageParam
 
+    from pipelines.denoise import DeepFilter
     from pipelines.memory import Memory
+    from pipelines.speak import Spoken
     from pipelines.stt import Transcriber, Transcript
     from pipelines.tts import Synthesizer
+
+    # The voice that speaks a reply's text, None when there is none for its language (the reply goes as text).
+    VoiceChoice = Callable[[str], Synthesizer | None]
 
 
 class Outcome(StrEnum):
@@ -133,6 +143,7 @@ class TurnRunner:
         voice_format: VoiceNoteFormat | None = None,
         memory: Memory | None = None,
         automation: Automation | None = None,
+        denoiser: DeepFilter | None = None,
     ) -> None:
         self._transcriber = transcriber
         self._pii = pii
@@ -140,8 +151,14 @@ class TurnRunner:
         self._synthesizer = synthesizer
         self._memory = memory
         self._automation = automation or Automation(responder, pii)
+        self._speaker = Speaker(synthesizer, voice_format)
         self._limits = limits or DecodeLimits()
-        self._voice_format = voice_format or VoiceNoteFormat()
+        self._denoiser = denoiser
+
+    @property
+    def voice(self) -> Synthesizer:
+        """The runner's own voice (a tenant may have another)."""
+        return self._synthesizer
 
     async def voice_note(self, audio: bytes, conversation: Conversation, config: TurnConfig) -> TurnResult:
         """A voice note in, a voice note (and its text) out."""
@@ -157,7 +174,9 @@ class TurnRunner:
             )
         else:
             if transcript.understood:
-                result = await self.answer(transcript.text, conversation, config, timings)
+                result = await self.answer(
+                    transcript.text, conversation, config, timings, voice=lambda _text: self._synthesizer
+                )
             else:
                 result = TurnResult(
                     Outcome.NOT_UNDERSTOOD,
@@ -166,7 +185,8 @@ class TurnRunner:
                     failure=transcript.reason,
                 )
             result.transcript = transcript
-        result.reply_audio = await self.speak(result.reply_text, timings)
+        if result.reply_audio is None:
+            result.reply_audio = await self.speak(result.reply_text, timings)
         return result
 
     async def text(
@@ -185,6 +205,9 @@ class TurnRunner:
         raises `AudioError` for audio that cannot become a turn."""
         with _timed(timings, "decode"):
             pcm = await asyncio.to_thread(decode, audio, self._limits)
+        if self._denoiser is not None:
+            with _timed(timings, "denoise"):
+                pcm = await asyncio.to_thread(self._denoiser.denoise, pcm)
         with _timed(timings, "stt"):
             return await asyncio.to_thread((transcriber or self._transcriber).transcribe, pcm)
 
@@ -195,9 +218,15 @@ class TurnRunner:
         config: TurnConfig,
         timings: dict[str, float],
         toolbox: ToolBox | None = None,
+        *,
+        voice: VoiceChoice | None = None,
     ) -> TurnResult:
         """Minimize, ask the LLM (running the toolbox's tools it calls), restore; extends the conversation's
-        minimized history on success."""
+        minimized history on success. With a `voice`, the reply is streamed and spoken sentence by sentence
+        while the model writes it, each sentence only by the voice `voice` chooses for the whole reply:
+        `reply_audio` is the voice note of `reply_text` (None when the reply became a fixed text instead, or
+        its language has no voice or changed voice mid-reply; timings `tts` = the speaking that outlasts the
+        last token)."""
         try:
             with _timed(timings, "pii"):
                 minimized = await self._pii.minimize(
@@ -226,15 +255,21 @@ class TurnRunner:
             minimized.text,
             summary=conversation.summary,
         )
+        spoken = None
         try:
-            with _timed(timings, "llm"):
-                done = await self._automation.run(
-                    prompt,
-                    toolbox,
-                    conversation.vault,
-                    config.restore_policy,
-                    public=config.public_values,
-                    max_steps=config.max_tool_steps,
+            if voice is None:
+                with _timed(timings, "llm"):
+                    done = await self._automation.run(
+                        prompt,
+                        toolbox,
+                        conversation.vault,
+                        config.restore_policy,
+                        public=config.public_values,
+                        max_steps=config.max_tool_steps,
+                    )
+            else:
+                done, spoken = await self._spoken_answer(
+                    prompt, conversation, config, timings, toolbox, voice
                 )
         except LLMError as exc:
             return TurnResult(
@@ -259,19 +294,79 @@ class TurnRunner:
             minimized_user_text=minimized.text,
             prompt=done.messages,
             llm=llm,
+            reply_audio=_spoken_as(spoken, reply_text, voice),
             timings_ms=timings,
             failure=failure,
             tool_calls=done.calls,
         )
 
+    async def _spoken_answer(
+        self,
+        prompt: list[ChatCompletionMessageParam],
+        conversation: Conversation,
+        config: TurnConfig,
+        timings: dict[str, float],
+        toolbox: ToolBox | None,
+        voice: VoiceChoice,
+    ) -> tuple[AutomationResult, tuple[Synthesizer, Spoken] | None]:
+        """The LLM streamed into the speaker: each sentence restored (placeholders never span sentences) and
+        synthesized while the next is written, by the voice of the first sentence's language. No voice for
+        it: nothing is spoken. A later sentence that voice may not read (another language) ends the speaking,
+        the text is still read to its end. `llm` = until the last token; `tts` = after it."""
+        done = AutomationResult(LLMReply("", "", 0, 0))
+        vault, policy = conversation.vault, config.restore_policy
+        pieces = (
+            restore(piece, vault, policy, RestoreTarget.REPLY)
+            async for piece in self._automation.stream(
+                prompt,
+                toolbox,
+                vault,
+                policy,
+                public=config.public_values,
+                max_steps=config.max_tool_steps,
+                result=done,
+            )
+        )
+        start = time.perf_counter()
+        first = await anext(pieces, None)
+        speaker = voice(first) if first is not None else None
+        if first is None or speaker is None:
+            async for _ in pieces:
+                pass
+            timings["llm"] = round((time.perf_counter() - start) * 1000, 2)
+            return done, None
+
+        async def same_voice() -> AsyncIterator[str]:
+            yield first
+            async for piece in pieces:
+                if voice(piece) is not speaker:  # this note will not be sent: the rest is only read
+                    async for _ in pieces:
+                        pass
+                    return
+                yield piece
+
+        spoken = await self._speaker.speak_stream(same_voice(), speaker)
+        timings["llm"] = round((spoken.text_done_at - start) * 1000, 2)
+        timings["tts"] = spoken.tail_ms
+        return done, (speaker, spoken)
+
     async def speak(
         self, text: str, timings: dict[str, float], synthesizer: Synthesizer | None = None
     ) -> bytes:
-        """Synthesize and encode a voice note (in `synthesizer`'s voice, else the runner's)."""
+        """Synthesize and encode a voice note (in `synthesizer`'s voice, else the runner's), each sentence
+        encoded while the next is synthesized."""
         with _timed(timings, "tts"):
-            speech: Pcm = await (synthesizer or self._synthesizer).synthesize(text)
-        with _timed(timings, "encode"):
-            return await asyncio.to_thread(lambda: encode_voice_note(polish(speech), self._voice_format))
+            return (await self._speaker.speak(text, synthesizer)).audio
+
+
+def _spoken_as(
+    spoken: tuple[Synthesizer, Spoken] | None, reply_text: str, voice: VoiceChoice | None
+) -> bytes | None:
+    """The note spoken during the turn, if it says exactly the reply, in the voice chosen for all of it."""
+    if spoken is None or voice is None:
+        return None
+    speaker, note = spoken
+    return note.audio if note.text == reply_text and voice(reply_text) is speaker else None
 
 
 def _system_prompt(config: TurnConfig, user_text: str) -> str:

@@ -166,7 +166,12 @@ class ChatPeer:
             return self._reject(problem)
         text, calls = self._answer(data)
         if data.get("stream"):
-            chunks = self._chunks(data["model"], text, calls)
+            usage = (
+                _usage(data["messages"], text)
+                if (data.get("stream_options") or {}).get("include_usage")
+                else None
+            )
+            chunks = self._chunks(data["model"], text, calls, usage)
             return StreamingResponse(chunks, media_type="text/event-stream")
         await asyncio.sleep(self.token_delay_s * len(_deltas(text, calls)))  # as long as streaming it
         message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
@@ -207,7 +212,11 @@ class ChatPeer:
             )
         return text, calls
 
-    async def _chunks(self, model: str, text: str, calls: list[dict[str, Any]]) -> AsyncIterator[str]:
+    async def _chunks(
+        self, model: str, text: str, calls: list[dict[str, Any]], usage: dict[str, int] | None
+    ) -> AsyncIterator[str]:
+        """OpenAI's chunk stream; asked for usage (`stream_options.include_usage`), a last chunk with no
+        choices carries it, as OpenAI documents."""
         head = {"id": f"chatcmpl-{len(self.bodies)}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model}  # fmt: skip
         deltas = _deltas(text, calls)
@@ -219,6 +228,8 @@ class ChatPeer:
             await asyncio.sleep(self.token_delay_s)
         finish = "tool_calls" if calls else "stop"
         yield _event({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if usage is not None:
+            yield _event({**head, "choices": [], "usage": usage})
         yield "data: [DONE]\n\n"
         self.finished_at.append(time.monotonic())
 

@@ -1,5 +1,6 @@
 """The `AgentSession` every call runs in, whichever transport brings the audio (WhatsApp WebRTC or a LiveKit
-room): our STT/TTS plugins, Silero VAD, turn-taking tuned for the phone, and its per-turn metrics."""
+room): our STT/TTS plugins, Silero VAD, Smart Turn end-of-turn detection, turn-taking tuned for the phone, and
+its per-turn metrics."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from typing import TYPE_CHECKING
 from livekit.agents import AgentSession, APIConnectOptions, llm
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from agent.calls.models import END_OF_SPEECH_SILENCE_S
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, MIN_TURN_WAIT_S, TURN_THRESHOLD
 from agent.calls.stt import WhisperSTT
 from agent.calls.tts import PiperTTS
+from agent.calls.turn import SmartTurnDetector
 
 if TYPE_CHECKING:
+    from livekit.agents.voice.turn import TurnDetectionMode
+
     from agent.calls.llm import AutomationLLM
     from agent.calls.models import CallModels
     from agent.metrics import Metrics
@@ -21,16 +25,22 @@ if TYPE_CHECKING:
 def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s: float) -> AgentSession[None]:
     """Barge-in on: the caller talking for a quarter of a second stops the agent (it is quiet at the caller
     ~0.5 s after they began, transport included; a shorter threshold stops it for a cough). The caller's turn
-    ends after ~0.3 s of silence. An LLM failure is not retried: the agent apologises at once instead (see
+    ends after ~0.3 s of silence when the turn model hears it finished (or there is no turn model), else when
+    they have been quiet for `MAX_TURN_WAIT_S`. An LLM failure is not retried: the agent apologises at once instead (see
     `CallAgent.llm_node`)."""
+    turn_detection: TurnDetectionMode = "vad"
+    min_delay = END_OF_SPEECH_SILENCE_S / 2
+    if models.turn_model is not None and models.turn_executor is not None:
+        turn_detection = SmartTurnDetector(models.turn_model, models.turn_executor, threshold=TURN_THRESHOLD)
+        min_delay = MIN_TURN_WAIT_S
     return AgentSession(
         stt=WhisperSTT(models.transcriber, models.executor),
         vad=models.vad,
         llm=llm_,
         tts=PiperTTS(models.synthesizer),
         turn_handling={
-            "turn_detection": "vad",
-            "endpointing": {"min_delay": END_OF_SPEECH_SILENCE_S / 2, "max_delay": 2.0},
+            "turn_detection": turn_detection,
+            "endpointing": {"min_delay": min_delay, "max_delay": MAX_TURN_WAIT_S},
             "interruption": {
                 "enabled": True,
                 "mode": "vad",

@@ -273,7 +273,7 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
         try:
             await worker.run(stop)
         finally:
-            models.close()
+            models.close(wait=False)
             await redis.aclose()
             if key_store is not None:
                 await key_store.aclose()

@@ -25,7 +25,11 @@ async def test_sentences_are_yielded_as_each_one_closes_before_the_stream_ends()
             pieces.append(piece)
             finished_then.append(peer.streams_finished)
         assert pieces[:-1] == ["It costs 1.9 lakh. ", "Installation takes two days! ", "Call us?"]
-        assert pieces[-1] == Completion(reply, (), "m", 0, 0)  # the whole request, last
+        last = pieces[-1]
+        assert isinstance(last, Completion)
+        assert (last.text, last.tool_calls, last.model) == (reply, (), "m")  # the whole request, last
+        assert last.prompt_tokens > 0  # usage asked for (stream_options) and reported by the peer
+        assert last.completion_tokens > 0
         assert finished_then[0] == 0  # the first sentence came while the model was still writing
         assert peer.streams_finished == 1
         assert json.loads(peer.bodies[0])["stream"] is True

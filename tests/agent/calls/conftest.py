@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels
+from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels, load_turn_model
 from agent.settings import CALL_STT_WINDOW_S
 from pipelines.audio import decode
 from pipelines.stt import WhisperTranscriber, load_whisper
@@ -26,19 +26,26 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def call_models(synthesizer: PiperSynthesizer) -> Iterator[CallModels]:
-    """As a call process loads them: whisper with the calls' shorter window. (The tests' own ear, the
-    `transcriber` fixture, keeps Whisper's full window.)"""
+    """As a call process loads them: whisper with the calls' shorter window and the installed Smart Turn
+    model (./run installs it; the tests need it). (The tests' own ear, the `transcriber` fixture, keeps
+    Whisper's full window.)"""
     from livekit.plugins import silero
 
-    executor = ThreadPoolExecutor(max_workers=1)
-    yield CallModels(
+    turn_model = load_turn_model()
+    assert turn_model is not None, "Smart Turn model not installed: run ./run setup"
+    models = CallModels(
         WhisperTranscriber(load_whisper("tiny.en", window_s=CALL_STT_WINDOW_S)),
         synthesizer,
         silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
-        executor,
+        ThreadPoolExecutor(max_workers=1),
         pii_guard(),
+        turn_model,
+        ThreadPoolExecutor(max_workers=1),
     )
-    executor.shutdown()
+    yield models
+    models.executor.shutdown()  # not `close()`: the PII guard's executor is shared (tests/pii_guard.py)
+    if models.turn_executor is not None:
+        models.turn_executor.shutdown()
 
 
 @pytest.fixture(autouse=True)
