@@ -34,7 +34,11 @@ from pipelines.consent import Method, Purpose, State, Transition
 from pipelines.pii import RestorePolicy, Vault
 from pipelines.respond import Responder
 from tests.agent.calls import test_call_tools as tools_call
-from tests.agent.stack import MASTER, PEERS
+from tests.agent.calls.caller import to_call_rate
+from tests.agent.calls.hearing import sounds_like
+from tests.agent.calls.stack import call_stack
+from tests.agent.calls.stack import subject as caller_subject
+from tests.agent.stack import MASTER, PEERS, eventually
 from tests.conftest import ROOT
 from tests.llm_peer import Call, serve_chat_peer
 from tests.pii_guard import pii_guard
@@ -45,8 +49,11 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
+    from agent.calls.models import CallModels
     from pipelines.automation import ToolBox
+    from pipelines.tts import PiperSynthesizer
     from tests.agent.tenant_peer import TenantPeer
+    from tests.redis_server import RedisServer
 
 GRANT = Context(method=Method.TENANT_API, channel="admin_api", actor="tenant:default", config_version="t")
 SHARDS = QueueConfig().shards
@@ -247,3 +254,35 @@ async def test_a_tool_refused_by_the_fence_stops_the_reply_and_ends_the_call(
         )
         == []
     )
+
+
+async def test_a_caller_erased_during_the_call_hears_goodbye_and_the_call_ends(
+    redis: Redis, redis_server: RedisServer, call_models: CallModels, synthesizer: PiperSynthesizer
+) -> None:
+    """End to end on loopback (the stack of test_call_consent.py: webhook, call worker, real models, an aiortc
+    caller speaking Piper speech): the caller is erased after the disclosure; their "stop" then writes
+    nothing and is not confirmed, they hear the goodbye, the call is terminated with `caller_erased`, and
+    no consent hash of theirs comes back; the call record names nobody."""
+    said = await synthesizer.synthesize("Stop.")
+    who = caller_subject()
+    async with call_stack(redis, redis_server.url, call_models) as stack:
+        async with stack.call("wacid.erased") as caller:
+            await caller.wait_quiet()
+
+            async def disclosed() -> bool:
+                return any(e["method"] == "disclosure" for e in await stack.privacy.consent.events_of(who))
+
+            await eventually(disclosed, 20)
+            await stack.privacy.rights.erase(who, Actor("test", "cli"))
+            ledger = await stack.privacy.consent.events_of(who)
+            said_until = await caller.say(to_call_rate(said))
+            await eventually(lambda: stack.outcomes().get("caller_erased") == 1, 60)
+            heard = caller.answer_since(said_until).text
+        assert sounds_like(heard, "thank you for calling goodbye")
+        assert "contact you again" not in heard  # the STOP's confirmation was not said
+        assert stack.graph.actions_of("wacid.erased")[-1] == "terminate"
+        assert stack.llm.bodies == []
+        assert not await redis.exists(conversation_key(who, "consent", SHARDS))
+        assert await stack.privacy.consent.events_of(who) == ledger
+        rows = [r for r in await stack.privacy.processing.records("default") if r["event"] == "call"]
+        assert [(r["subject"], r["outcome"]) for r in rows] == [(None, "caller_erased")]
