@@ -195,8 +195,9 @@ class ConsentGate:
         return text.replace("{business}", tenant.name)
 
     async def answered(self, tenant_id: str, subject: str, purpose: Purpose, granted: bool, evidence: str,
-                       method: Method) -> None:  # fmt: skip
-        """A yes or no to a consent question (a call's recording question) becomes a ledger event."""
+                       method: Method, *, fence: Fence | None = None) -> None:  # fmt: skip
+        """A yes or no to a consent question (a call's recording question) becomes a ledger event. `fence`:
+        the call's (raises `ErasedError`, writing nothing, for a caller erased since it began)."""
         tenant = self._tenants.get(tenant_id)[0]
         state = State.GRANTED if granted else State.DENIED
         await self._store.apply(
@@ -204,6 +205,7 @@ class ConsentGate:
             Transition({purpose: state}),
             _context(tenant, method, evidence),
             signal=Signal(self._clock(), evidence),  # said during the call, now
+            fence=fence,
         )
 
     async def handed_off(self, subject: str) -> bool:

@@ -127,7 +127,7 @@ class CallAgent(Agent):
         self._greeting = greeting
         self._welcome = welcome
         self._consent = consent
-        self._recording: set[asyncio.Task[None]] = set()
+        self._recording: set[asyncio.Task[bool]] = set()
         self._brain = brain
         self._pii = pii
         self._vault = vault
@@ -137,10 +137,16 @@ class CallAgent(Agent):
         self._end_after_reply = False
         self._asking = False  # the recording question was asked and the caller has not answered yet
         self._recorder = recorder
+        self._never = asyncio.Event()
 
     @property
     def texts(self) -> CallTexts:
         return self._brain.texts
+
+    @property
+    def erased(self) -> asyncio.Event:
+        """Set once a fenced write found the caller erased since the call began: the call ends."""
+        return self._consent.erased if self._consent is not None else self._never
 
     @property
     def answered(self) -> bool:
@@ -176,17 +182,19 @@ class CallAgent(Agent):
         if self._consent is not None:
             await self._consent.disclosed(self._brain.texts.greeting)
 
-    def _record(self, work: Coroutine[Any, Any, None]) -> None:
+    def _record(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.create_task(self._guarded(work))
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
 
     @staticmethod
-    async def _guarded(work: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(work: Coroutine[Any, Any, object]) -> bool:
+        """False only when the write found the caller erased (it returned False: the call ends)."""
         try:
-            await work
+            return await work is not False
         except RedisError as exc:  # the call goes on; the ledger write is what failed, say so
             log.error("call.consent_not_recorded", error=type(exc).__name__)
+            return True
 
     def tools_called(self, calls: Sequence[ToolCallRecord]) -> None:
         """A handoff (or the model ending the conversation) ends the call after the reply it leads to."""
@@ -211,8 +219,10 @@ class CallAgent(Agent):
             return
         self.intents.append(match.intent)
         log.info("call.keyword", intent=match.intent.value)
-        if self._consent is not None:
-            await self._guarded(self._consent.keyword(match))  # in the ledger before it is confirmed
+        if self._consent is not None and not await self._guarded(
+            self._consent.keyword(match)
+        ):  # in the ledger first
+            raise StopResponse  # the caller was erased during the call: it ends (`erased`), unconfirmed
         if self._welcome is Welcome.WAY_BACK and match.intent is Intent.OPT_IN:
             await self._reopen()
             raise StopResponse
@@ -245,7 +255,10 @@ class CallAgent(Agent):
         if answer is None:
             return
         log.info("call.recording_answer", granted=answer)
-        await self._guarded(self._consent.recording(answer))  # in the ledger before anything is recorded
+        if not await self._guarded(
+            self._consent.recording(answer)
+        ):  # in the ledger before anything is recorded
+            raise StopResponse  # the caller was erased during the call: it ends (`erased`)
         if answer:
             self._recorder.start()
         texts = self._brain.texts

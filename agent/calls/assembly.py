@@ -34,7 +34,7 @@ from pipelines.consent import lifted_by_opt_in
 from pipelines.pii import Vault, seed_sender
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from livekit import rtc
     from livekit.agents import AgentSession
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from agent.calls.models import CallModels
     from agent.calls.recording import CallRecorder
     from agent.consent_gate import ConsentGate
+    from agent.erasure import Fence
+    from agent.identity import Identities
     from agent.metrics import Metrics
     from agent.redis_client import RedisClient
     from agent.settings import Settings
@@ -65,16 +67,19 @@ class CallOutcome(StrEnum):
     AGENT_ENDED = "agent_ended"  # after a keyword (stop, talk to a person, …) or a handoff / end tool
     OVER_CAPACITY = "over_capacity"
     STALE = "stale"  # the `connect` was older than WhatsApp rings
+    CALLER_ERASED = "caller_erased"  # erased during the call: a fenced write (consent, a tool) was refused
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationState:
-    """What acts on a caller's conversation: the tools' stores (leads, handoff flags) and the consent ledger.
-    Both need the deployment's master key (conversation references, per-subject data keys)."""
+    """What acts on a caller's conversation: the tools' stores (leads, handoff flags), the consent ledger and
+    the person's subject across ids and key versions. All need the deployment's master key (conversation
+    references, per-subject data keys)."""
 
     keyring: Keyring
     tools: ToolFactory
     consent: ConsentGate
+    identities: Identities
 
 
 def conversation_state(
@@ -97,7 +102,7 @@ def conversation_state(
         environ=os.environ,
     )
     privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
-    return ConversationState(keyring, tools, privacy.gate)
+    return ConversationState(keyring, tools, privacy.gate, privacy.identities)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,8 @@ class CallContext:
     call_id: str
     brain: CallBrain
     user_key: str = field(default="", repr=False)  # the caller's WhatsApp id: masked wherever it is said
-    toolbox: ToolBox | None = None  # the tenant's tools, bound to this caller by the server
+    # The tenant's tools, bound to this caller by the server and to the call's fence once it took one.
+    tools: Callable[[Fence], ToolBox | None] | None = None
     consent: CallConsent | None = None  # the consent ledger of this caller (keywords, the disclosure)
 
 
@@ -124,12 +130,16 @@ def call_context(
     resolved it, number and BSUID being one person). Without a caller id (or without the master key) the
     call has no ledger and no tools. Raises `KeyError`/`TenantError` for a bad tenant."""
     profile, config = tenants.get(tenant)
-    toolbox, consent = None, None
+    tools: Callable[[Fence], ToolBox | None] | None = None
+    consent = None
     if state is not None and user_key:
-        conv = subject or state.keyring.conversation_ref(tenant, user_key)
-        toolbox = state.tools.for_turn(profile, conv=conv, contact=user_key, turn_id=call_id)
+        conv, factory = subject or state.keyring.conversation_ref(tenant, user_key), state.tools
+
+        def tools(fence: Fence) -> ToolBox | None:
+            return factory.for_turn(profile, conv=conv, contact=user_key, turn_id=call_id, fence=fence)
+
         consent = CallConsent(state.consent, profile, conv, call_id)
-    return CallContext(tenant, call_id, call_brain(profile, config), user_key, toolbox, consent)
+    return CallContext(tenant, call_id, call_brain(profile, config), user_key, tools, consent)
 
 
 class CallAssembly:
@@ -177,6 +187,9 @@ class CallAssembly:
             welcome=await _welcome(call),
             recorder=recorder,
         )
+        consent, toolbox = call.consent, None
+        if call.tools is not None and consent is not None:  # fenced from the call's first consent check on
+            toolbox = call.tools(await consent.fence())
         llm_ = AutomationLLM(
             self._responder,
             self._automation,
@@ -184,9 +197,10 @@ class CallAssembly:
             vault=vault,
             policy=brain.restore_policy,
             public=brain.public_values,
-            toolbox=call.toolbox,
+            toolbox=toolbox,
             max_steps=brain.max_steps,
             on_tool_calls=agent.tools_called,
+            on_erased=consent.lost if consent is not None else None,
         )
         session = voice_session(self._models, llm_, silence_timeout_s=self._silence_timeout_s)
         observe_turns(session, self._metrics, call.tenant)
@@ -208,6 +222,7 @@ class CallAssembly:
         session.on("close", lambda _: session_closed.set())
         waits = [
             (agent.ended, CallOutcome.AGENT_ENDED),
+            (agent.erased, CallOutcome.CALLER_ERASED),
             *ends,
             (away, CallOutcome.CALLER_SILENT),
             (session_closed, closed),
@@ -225,7 +240,11 @@ class CallAssembly:
             CallOutcome.DRAINED: agent.texts.busy,
             CallOutcome.CALLER_SILENT: agent.texts.goodbye,
             CallOutcome.MAX_DURATION: agent.texts.goodbye,
+            CallOutcome.CALLER_ERASED: agent.texts.goodbye,
         }.get(outcome)
+        if outcome is CallOutcome.CALLER_ERASED:  # nothing more is said for them than the goodbye
+            with contextlib.suppress(RuntimeError):
+                await session.interrupt(force=True)
         if farewell is not None:
             with contextlib.suppress(RuntimeError):
                 await session.say(farewell, allow_interruptions=False).wait_for_playout()

@@ -9,11 +9,13 @@ already taken it away), and T0 always gets a content-free call record."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import structlog
 from livekit.agents import llm
 
 from agent.queue import ErasedError
@@ -21,11 +23,15 @@ from agent.records import ProcessingRecord, hashed_id
 from pipelines.consent import Method, Purpose, render_notice
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from agent.consent_gate import ConsentGate
     from agent.erasure import Fence
     from agent.records import ContentKind
     from agent.tenants import Tenant
     from pipelines.consent import Decision, KeywordMatch
+
+log = structlog.get_logger()
 
 # The answer to the recording question, decided on the words before any model: a yes or no first word (no
 # negation after a yes), in English and romanized Hindi; anything else is no answer (and so no recording).
@@ -74,6 +80,12 @@ class CallTranscript:
 
 
 class CallConsent:
+    """One caller's consent on one call. Every consent record the call writes (a keyword's change, the
+    disclosure's notice, the recording answer, the recording and transcript) is fenced by the erasure epoch
+    the call took at its first consent check, as a chat turn's are by its claim's: a caller erased during
+    the call gets no consent state or evidence back from it. A refused write sets `erased`, and the call
+    ends (the caller hears the goodbye; nothing more is kept or done for them)."""
+
     def __init__(self, gate: ConsentGate, tenant: Tenant, subject: str, call_id: str) -> None:
         self._gate = gate
         self._tenant = tenant
@@ -81,18 +93,47 @@ class CallConsent:
         self._call_id = call_id
         self._turns = itertools.count(1)
         self._fence: Fence | None = None  # the erasure epoch when the call began (its first `may_reply`)
+        self.erased = asyncio.Event()  # a fenced write was refused: the caller was erased during the call
+
+    async def fence(self) -> Fence:
+        """The call's fence: the caller's erasure epoch at the call's first consent check."""
+        if self._fence is None:
+            self._fence = await self._gate.fence(self._subject)
+        return self._fence
+
+    def lost(self) -> None:
+        """The caller was erased since the call began: the call ends and keeps nothing more."""
+        if not self.erased.is_set():
+            log.info("call.caller_erased", call=self._call_id)
+        self.erased.set()
 
     async def may_reply(self) -> Decision:
         """An objection, a restriction, a pending erasure or a STOP: the AI must not answer this caller."""
-        if self._fence is None:
-            self._fence = await self._gate.fence(self._subject)
+        await self.fence()
         return await self._gate.may(self._tenant.id, self._subject, Purpose.REPLY)
 
-    async def recording(self, granted: bool) -> None:
+    async def _fenced(self, write: Callable[[Fence], Awaitable[object]]) -> bool:
+        """Runs a consent write under the call's fence; False (and the call ends) if it was refused."""
+        try:
+            await write(await self.fence())
+        except ErasedError:
+            self.lost()
+            return False
+        return True
+
+    async def recording(self, granted: bool) -> bool:
         """The caller's yes or no to the recording question, in the ledger (call id as evidence)."""
         evidence = f"{self._call_id}:{next(self._turns)}"
-        await self._gate.answered(
-            self._tenant.id, self._subject, Purpose.CALL_RECORDING, granted, evidence, Method.VOICE
+        return await self._fenced(
+            lambda fence: self._gate.answered(
+                self._tenant.id,
+                self._subject,
+                Purpose.CALL_RECORDING,
+                granted,
+                evidence,
+                Method.VOICE,
+                fence=fence,
+            )
         )
 
     async def recorded(self, audio: bytes) -> bool:
@@ -105,9 +146,15 @@ class CallConsent:
         except ErasedError:
             return False
 
-    async def keyword(self, match: KeywordMatch) -> None:
+    async def keyword(self, match: KeywordMatch) -> bool:
+        """The keyword's change in the ledger; False if the caller was erased during the call (nothing
+        written: the call ends without confirming)."""
         evidence = f"{self._call_id}:{next(self._turns)}"
-        await self._gate.answer_keyword(self._tenant.id, self._subject, match, evidence, Method.VOICE)
+        return await self._fenced(
+            lambda fence: self._gate.answer_keyword(
+                self._tenant.id, self._subject, match, evidence, Method.VOICE, fence=fence
+            )
+        )
 
     async def disclosed(self, greeting: str) -> None:
         tenant = self._tenant
@@ -117,7 +164,9 @@ class CallConsent:
             business=tenant.name,
             version=tenant.consent.notice_version,
         )
-        await self._gate.disclosed(tenant.id, self._subject, notice, self._call_id)
+        await self._fenced(
+            lambda fence: self._gate.disclosed(tenant.id, self._subject, notice, self._call_id, fence=fence)
+        )
 
     async def ended(
         self, transcript: CallTranscript, outcome: str, duration_s: float, *, recorded: bool = False
@@ -127,7 +176,9 @@ class CallConsent:
             ("transcript" if role == "user" else "reply", text, f"{self._call_id}:{i}")
             for i, (role, text) in enumerate(transcript.turns, 1)
         ]
-        erased = self._fence is not None and await self._gate.fence(self._subject) != self._fence
+        erased = self.erased.is_set() or (
+            self._fence is not None and await self._gate.fence(self._subject) != self._fence
+        )
         try:  # the fence is checked again inside the write: an erasure from now on still wins
             kept = not erased and await self._gate.retain(
                 self._tenant.id, self._subject, entries, fence=self._fence

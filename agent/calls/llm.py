@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
+from agent.queue import ErasedError
 from pipelines.respond import ChatTurn, LLMError, LLMFailure
 
 if TYPE_CHECKING:
@@ -40,7 +41,10 @@ class AutomationLLM(llm.LLM[None]):
         toolbox: ToolBox | None = None,
         max_steps: int | None = None,
         on_tool_calls: Callable[[Sequence[ToolCallRecord]], None] | None = None,
+        on_erased: Callable[[], None] | None = None,
     ) -> None:
+        """`on_erased`: a tool found the caller erased since the call began (its fence refused the write or
+        the webhook call): the reply stops there, and the call is told so it ends."""
         super().__init__()
         self._responder = responder
         self._automation = automation
@@ -51,6 +55,7 @@ class AutomationLLM(llm.LLM[None]):
         self._toolbox = toolbox
         self._max_steps = max_steps
         self._on_tool_calls = on_tool_calls
+        self._on_erased = on_erased
 
     @property
     def model(self) -> str:
@@ -78,16 +83,21 @@ class AutomationLLM(llm.LLM[None]):
         calls are reported as each step's calls have run, while the reply is still being written."""
         system, history, user_text = split_context(chat_ctx)
         messages = self._responder.messages(system, history, user_text)
-        async for sentence in self._automation.stream(
-            messages,
-            self._toolbox,
-            self._vault,
-            self._policy,
-            public=self._public,
-            max_steps=self._max_steps,
-            on_tool_calls=self._on_tool_calls,
-        ):
-            yield sentence
+        try:
+            async for sentence in self._automation.stream(
+                messages,
+                self._toolbox,
+                self._vault,
+                self._policy,
+                public=self._public,
+                max_steps=self._max_steps,
+                on_tool_calls=self._on_tool_calls,
+            ):
+                yield sentence
+        except ErasedError:
+            if self._on_erased is None:
+                raise
+            self._on_erased()
 
 
 def split_context(chat_ctx: llm.ChatContext) -> tuple[str, list[ChatTurn], str]:

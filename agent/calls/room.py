@@ -15,8 +15,10 @@ participant; when the caller leaves, the session closes.
 - Tenant: the room's metadata `{"tenant": "<folder>"}` (else `default`).
 - Caller: the first participant attribute of `LEADCLOSE_CALLS_CALLER_ATTRIBUTES` that holds a phone number:
   LiveKit SIP sets `sip.phoneNumber`; with the WhatsApp connector, whoever accepts the call sets
-  `participant_attributes={"leadclose.caller": "<wa_id>"}`. With no number (withheld, or not set) the agent
-  still answers with the disclosure, but without a consent ledger or tools, and keeps nothing of the call.
+  `participant_attributes={"leadclose.caller": "<wa_id>"}`. The number resolves to the person's subject as
+  the webhook resolves it (`agent.identity`: number and BSUID aliases, across master-key versions), so a STOP
+  given in chat under the BSUID holds for a room call from the number. With no number (withheld, or not set)
+  the agent still answers with the disclosure, but without a consent ledger or tools, and keeps nothing.
 - No recording question: recording needs both sides of the audio, which only the aiortc bridge has here.
 
 Models, Redis and HTTP clients are built once per process in `prewarm`. The LLM must be an endpoint
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
+from redis.exceptions import RedisError
 
 from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
 from agent.calls.models import CallModels
@@ -120,21 +123,31 @@ class RoomCalls:
         )
         return cls(tenants, state, assembly, metrics, caller_attributes=settings.calls_caller_attributes)
 
-    def context(self, metadata: str | None, attributes: Mapping[str, str], call_id: str) -> CallContext:
-        """The call's context from the room (tenant) and the caller's participant attributes (their number).
-        Raises `KeyError`/`TenantError` for a tenant that is not configured."""
+    async def context(self, metadata: str | None, attributes: Mapping[str, str], call_id: str) -> CallContext:
+        """The call's context from the room (tenant) and the caller's participant attributes (their number,
+        resolved to the person's subject, recording the alias as the webhook does). Raises
+        `KeyError`/`TenantError` for a tenant that is not configured, `RedisError` when the person cannot
+        be resolved."""
         tenant, user_key = room_tenant(metadata), caller_id(attributes, self._caller_attributes)
         if not user_key:
             log.warning("call.anonymous_caller", call=call_id, tenant=tenant, ledger=False, tools=False)
-        return call_context(self._tenants, self._state, tenant, user_key, call_id)
+        self._tenants.get(tenant)  # a tenant that is not configured records no alias
+        subject = None
+        if self._state is not None and user_key:
+            subject = await self._state.identities.subject(tenant, user_key)
+        return call_context(self._tenants, self._state, tenant, user_key, call_id, subject)
 
     async def run(self, ctx: JobContext, caller: rtc.RemoteParticipant) -> CallOutcome | None:
         # LiveKit's SIP call id is free of personal data (a room name may hold the caller's number).
         call_id = caller.attributes.get("sip.callID") or ctx.job.id
         try:
-            call = self.context(ctx.room.metadata, caller.attributes, call_id)
+            call = await self.context(ctx.room.metadata, caller.attributes, call_id)
         except (KeyError, TenantError):
             log.error("call.tenant_misconfigured", call=call_id)
+            await ctx.delete_room()
+            return None
+        except RedisError as exc:  # whose consent applies is unknown: the call is not answered
+            log.error("call.caller_unresolved", call=call_id, error=type(exc).__name__)
             await ctx.delete_room()
             return None
         options = room_io.RoomOptions(participant_identity=caller.identity, close_on_disconnect=True)
@@ -177,7 +190,7 @@ async def entrypoint(ctx: JobContext) -> None:
     await ctx.connect()
     caller = await ctx.wait_for_participant()
     outcome = await calls.run(ctx, caller)
-    ctx.shutdown(reason=outcome.value if outcome is not None else "tenant_misconfigured")
+    ctx.shutdown(reason=outcome.value if outcome is not None else "not_answered")
 
 
 def main() -> None:

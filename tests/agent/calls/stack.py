@@ -197,7 +197,7 @@ async def call_stack(
                 capacity=capacity,
                 block_ms=100,
                 drain_s=20,
-                state=ConversationState(keyring, tools, privacy.gate),
+                state=ConversationState(keyring, tools, privacy.gate, privacy.identities),
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))

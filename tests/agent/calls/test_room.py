@@ -24,6 +24,7 @@ from agent.runtime import RuntimeConfigError
 from agent.settings import Settings
 from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.tenants import TenantRegistry
+from pipelines.consent import Method, Purpose
 from tests.agent.calls import test_call_tools as tools_call
 from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
 from tests.agent.calls.hearing import sounds_like
@@ -32,6 +33,7 @@ from tests.agent.stack import MASTER, PEERS, settings
 from tests.llm_peer import serve_chat_peer
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     from livekit.agents import AgentSession
@@ -46,6 +48,24 @@ if TYPE_CHECKING:
 TENANT = tools_call.TENANT  # the shipped tenant with tools on, its CRM on the local tenant peer
 crm, prompts = tools_call.crm, tools_call.prompts  # the same fixtures as the WhatsApp tools call
 CALLER_ATTRIBUTES = Settings.model_fields["calls_caller_attributes"].default
+OLD_MASTER, NEW_MASTER = "room-old-master-key-0123456789", "room-new-master-key-9876543210"
+
+
+def bridged(caller: Caller, peer: CallPeer) -> Callable[[CallAgent, AgentSession[None]], Awaitable[None]]:
+    """Stands in for `session.start(agent, room=…)`: the same session, its audio over WebRTC."""
+    output = CallAudioOutput()
+    track = AgentAudioTrack(output)
+
+    async def connect(agent: CallAgent, session: AgentSession[None]) -> None:
+        answer = await peer.answer(await caller.offer(), track)
+        await caller.answer_with(answer)
+        await peer.connected()
+        track.open()
+        session.input.audio = CallAudioInput(await peer.remote_audio())
+        session.output.audio = output
+        await session.start(agent, record=False)
+
+    return connect
 
 
 @pytest.mark.parametrize(
@@ -106,31 +126,20 @@ async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_th
         llm.forbidden = [CALLER]
         config = settings(redis_server.url, prompts, llm_base_url=llm.base_url, llm_model="test-model")
         calls = RoomCalls.build(config)  # the room worker's prewarm (blocking, on the main thread as there)
-        call = calls.context(
+        call = await calls.context(
             json.dumps({"tenant": TENANT}),
             {"sip.phoneNumber": "+91 98765 43210", "sip.callID": "SCL_r1"},
             "SCL_r1",
         )
         assert (call.tenant, call.user_key) == (TENANT, CALLER)
-        caller, peer, output = Caller(), CallPeer(), CallAudioOutput()
-        track = AgentAudioTrack(output)
+        caller, peer = Caller(), CallPeer()
         hung_up = asyncio.Event()
-
-        async def bridged(agent: CallAgent, session: AgentSession[None]) -> None:
-            """Stands in for `session.start(agent, room=…)`: the same session, its audio over WebRTC."""
-            answer = await peer.answer(await caller.offer(), track)
-            await caller.answer_with(answer)
-            await peer.connected()
-            track.open()
-            session.input.audio = CallAudioInput(await peer.remote_audio())
-            session.output.audio = output
-            await session.start(agent, record=False)
 
         async def hang_up() -> None:
             hung_up.set()
 
         try:
-            answered = asyncio.create_task(calls.answer(call, bridged, hang_up))
+            answered = asyncio.create_task(calls.answer(call, bridged(caller, peer), hang_up))
             await caller.wait_quiet()
             assert "assistant" in transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
             spoke_until = await caller.say(to_call_rate(said))
@@ -157,7 +166,7 @@ async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_th
     assert record["counts"]["user_turns"] == 1
 
 
-def test_a_room_caller_without_a_number_is_answered_without_a_ledger_or_tools(
+async def test_a_room_caller_without_a_number_is_answered_without_a_ledger_or_tools(
     redis_server: RedisServer, prompts: Path
 ) -> None:
     """A withheld number: the tenant's brain, but no consent ledger and no tools bound to anyone (the agent
@@ -165,10 +174,69 @@ def test_a_room_caller_without_a_number_is_answered_without_a_ledger_or_tools(
     config = settings(redis_server.url, prompts, llm_base_url="http://127.0.0.1:9/v1")
     calls = RoomCalls.build(config)
     with capture_logs() as logs:
-        call = calls.context(
+        call = await calls.context(
             json.dumps({"tenant": TENANT}), {"sip.phoneNumber": "anonymous", "sip.callID": "SCL_a"}, "SCL_a"
         )
-    assert (call.tenant, call.user_key, call.consent, call.toolbox) == (TENANT, "", None, None)
+    assert (call.tenant, call.user_key, call.consent, call.tools) == (TENANT, "", None, None)
     assert "the ai assistant of" in call.brain.texts.greeting.lower()
     (logged,) = [e for e in logs if e["event"] == "call.anonymous_caller"]
     assert (logged["call"], logged["ledger"], logged["tools"]) == ("SCL_a", False, False)
+
+
+async def test_a_stop_given_in_chat_under_the_bsuid_holds_for_a_room_call_from_the_number(
+    redis: Redis,
+    redis_server: RedisServer,
+    synthesizer: PiperSynthesizer,
+    transcriber: WhisperTranscriber,
+    prompts: Path,
+    crm: TenantPeer,
+) -> None:
+    """The person wrote in chat with their BSUID and number (one subject, under an earlier master key) and
+    said STOP there. Their room call, from the number, to a room worker on the rotated master key, is the
+    same person: they hear the way back instead of the greeting, the LLM is never asked, and no disclosure
+    is recorded; saying anything but "start" ends it. (The number alone, under the current key, would
+    derive to another subject, with no STOP.)"""
+    old = Keyring(master_secret(OLD_MASTER))
+    store = ConversationStore(redis, old, shards=QueueConfig().shards)
+    tenants = TenantRegistry.load(prompts, egress=PEERS)
+    chat = Privacy.build(redis, store, old, tenants, shards=QueueConfig().shards)
+    subject = await chat.identities.subject(TENANT, "IN.0f1e2d3c4b5a6978", CALLER)  # a payload with both
+    stop = chat.gate.keywords.match(TENANT, "STOP")
+    assert stop is not None
+    await chat.gate.answer_keyword(TENANT, subject, stop, "wamid.stop", Method.KEYWORD)
+    said = await synthesizer.synthesize("When does your office open tomorrow?")
+    with serve_chat_peer(tools_call.model) as llm:
+        config = settings(
+            redis_server.url,
+            prompts,
+            llm_base_url=llm.base_url,
+            llm_model="test-model",
+            master_key=NEW_MASTER,
+            master_key_previous=(OLD_MASTER,),
+        )
+        calls = RoomCalls.build(config)
+        call = await calls.context(
+            json.dumps({"tenant": TENANT}), {"sip.phoneNumber": "+91 98765 43210"}, "SCL_s1"
+        )
+        assert call.consent is not None
+        assert Keyring(master_secret(NEW_MASTER)).conversation_ref(TENANT, CALLER) != subject
+        caller, peer = Caller(), CallPeer()
+
+        async def hang_up() -> None:
+            pass
+
+        try:
+            answered = asyncio.create_task(calls.answer(call, bridged(caller, peer), hang_up))
+            await caller.wait_quiet()
+            offered = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+            assert sounds_like(offered, "say start")
+            await caller.say(to_call_rate(said))
+            assert await asyncio.wait_for(answered, 60) is CallOutcome.AGENT_ENDED
+        finally:
+            await peer.close()
+            await caller.hang_up()
+        assert llm.requests == []
+    events = await chat.consent.events_of(subject)
+    assert [e for e in events if e["method"] == "keyword"]  # control: the STOP is this subject's
+    assert not [e for e in events if e["method"] == "disclosure"]
+    assert not await chat.gate.may(TENANT, subject, Purpose.REPLY)
