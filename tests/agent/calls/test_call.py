@@ -143,10 +143,11 @@ async def test_stop_said_on_a_call_is_in_the_consent_ledger_and_ends_the_call_wi
         notices = [e for e in events if e.get("notice_sha256")]
         assert notices
         assert notices[0]["evidence"] == "wacid.stop"
-        withdrawn = [e for e in events if e["state"] == "withdrawn"]
-        assert {e["purpose"] for e in withdrawn} >= {"reply", "calls"}
-        assert {e["method"] for e in withdrawn} == {"voice"}
-        assert all(e["evidence"].startswith("wacid.stop:") for e in withdrawn)  # ids only, never words
+        # STOP withdraws replies; calls, never granted (the person rang us), are denied from now on.
+        stopped = {e["purpose"]: e for e in events if e["state"] in ("withdrawn", "denied")}
+        assert (stopped["reply"]["state"], stopped["calls"]["state"]) == ("withdrawn", "denied")
+        assert {e["method"] for e in stopped.values()} == {"voice"}
+        assert all(e["evidence"].startswith("wacid.stop:") for e in stopped.values())  # ids only, never words
 
 
 async def test_the_agent_starts_speaking_the_first_sentence_while_the_llm_is_still_writing(
