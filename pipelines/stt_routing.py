@@ -136,15 +136,20 @@ class RefusingEngine:
     name = REFUSE
 
     def transcribe(self, pcm: Pcm, language: str) -> Transcript:
-        return Transcript(
-            text="",
-            language=language,
-            duration_s=pcm.duration_s,
-            segments=(),
-            status=TranscriptStatus.NOT_UNDERSTOOD,
-            reason="no_engine",
-            engine=self.name,
-        )
+        return not_understood(pcm, language, reason="no_engine", engine=self.name)
+
+
+def not_understood(pcm: Pcm, language: str, *, reason: str, engine: str) -> Transcript:
+    """A note heard as `language` but not transcribed: the person is asked to type it or call."""
+    return Transcript(
+        text="",
+        language=language,
+        duration_s=pcm.duration_s,
+        segments=(),
+        status=TranscriptStatus.NOT_UNDERSTOOD,
+        reason=reason,
+        engine=engine,
+    )
 
 
 def wav_bytes(pcm: Pcm) -> bytes:
@@ -216,13 +221,5 @@ class LanguageRouter:
     def transcribe(self, pcm: Pcm) -> Transcript:
         language, engine = self.route(pcm)
         if engine is None:
-            return Transcript(
-                text="",
-                language=language,
-                duration_s=pcm.duration_s,
-                segments=(),
-                status=TranscriptStatus.NOT_UNDERSTOOD,
-                reason="unsupported_language",
-                engine="",
-            )
+            return not_understood(pcm, language, reason="unsupported_language", engine="")
         return engine.transcribe(pcm, language)
