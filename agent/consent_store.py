@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import WatchError
 
-from agent.erasure import PENDING_FIELD, Fence, FencedWriter, epoch_key
+from agent.erasure import PENDING_FIELD, Fence, epoch_key
 from agent.queue import ErasedError, conversation_key
 from pipelines.consent import (
     Decision,
@@ -227,7 +227,7 @@ class ConsentStore:
     """Current consent per subject plus its evidence. A signal's state change and its evidence are written in
     one transaction (the evidence into the subject's outbox, same slot), then moved into the tenant's ledger;
     an outbox a crash left behind is flushed by the subject's next change: never a change without evidence.
-    Notices and overlays are written ledger first, then state."""
+    Notices are written the same way; overlays ledger first, then state."""
 
     def __init__(
         self,
@@ -242,7 +242,6 @@ class ConsentStore:
         self._clock = clock
         self.ledger = ledger or HashChain(redis, "ledger")
         self._unlock = redis.register_script(_UNLOCK)
-        self._fenced = FencedWriter(redis, shards=shards)
 
     def _key(self, subject: str) -> str:
         return conversation_key(subject, "consent", self._shards)
@@ -391,27 +390,37 @@ class ConsentStore:
         self, subject: str, notice: Notice, context: Context, *, fence: Fence | None = None
     ) -> list[LedgerEvent]:
         """The disclosure went out (`context.evidence` = its outbound message id). With a turn's `fence`, a
-        person erased since the turn began gets no consent state back (raises `ErasedError`)."""
-        if fence is not None:
-            await self._fenced.check(fence)
-        before = await self.current(subject)
-        now = self._clock()
-        change = noticed(before)
-        events = [
-            self._event(
-                subject, p.value, State.NOTICED.value, before.state(p).value, context, now, notice=notice
-            )
-            for p in change.states
-        ] or [self._event(subject, Purpose.REPLY.value, "renoticed", before.state(Purpose.REPLY).value,
-                          context, now, notice=notice)]  # fmt: skip
-        for event in events:
-            await self.ledger.append(tenant_of(subject), _record(event))
-        fields = [x for p, s in change.states.items() for x in (f"p:{p.value}", s.value)]
-        items = [*fields, "noticed_at", repr(now)]
-        if fence is None:
-            await self._redis.hset(self._key(subject), items=items)
-        else:
-            await self._fenced.write(fence, [("HSET", self._key(subject), items)])
+        person erased since the turn began gets no consent state back (raises `ErasedError`).
+
+        The disclosure is recorded after its send, so a STOP can land meanwhile: the read, the decision and the
+        write are one WATCH/MULTI transaction (as in `apply`), so `noticed` never overwrites that STOP."""
+        key, outbox = self._key(subject), self._key(subject) + ":outbox"
+        epoch = epoch_key(subject, self._shards)
+        await self._flush(tenant_of(subject), outbox)
+        while True:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key, *([epoch] if fence else []))
+                    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
+                    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
+                        raise ErasedError
+                    before, now = _parse(fields), self._clock()
+                    change = noticed(before)
+                    events = [
+                        self._event(subject, p.value, State.NOTICED.value, before.state(p).value, context,
+                                    now, notice=notice)
+                        for p in change.states
+                    ] or [self._event(subject, Purpose.REPLY.value, "renoticed",
+                                      before.state(Purpose.REPLY).value, context, now, notice=notice)]  # fmt: skip
+                    items = [x for p, s in change.states.items() for x in (f"p:{p.value}", s.value)]
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(key, items=[*items, "noticed_at", repr(now)])
+                    pipe.rpush(outbox, *(_body(_record(event)) for event in events))
+                    await pipe.execute()
+                except WatchError:
+                    continue  # a signal for this person landed meanwhile: decide again against it
+            break
+        await self._flush(tenant_of(subject), outbox)
         return events
 
     async def events_of(self, subject: str) -> list[dict[str, Any]]:

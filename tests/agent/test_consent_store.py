@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import shutil
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,6 +17,7 @@ from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, 
 from agent.erasure import Epochs
 from agent.privacy import Privacy
 from agent.queue import ErasedError, conversation_key
+from agent.redis_client import redis_client
 from agent.store import ConversationStore, Keyring
 from agent.tenants import TenantRegistry
 from pipelines.consent import (
@@ -26,6 +28,7 @@ from pipelines.consent import (
     State,
     SubjectConsent,
     Transition,
+    covered,
     render_notice,
     transition,
 )
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from redis.asyncio import Redis
+
+    from tests.conftest import RedisBackend
 
 SUBJECT = "default:0123456789abcdef01234567"
 CONTEXT = Context(
@@ -261,6 +266,48 @@ async def test_a_turns_consent_writes_are_refused_once_the_person_was_erased(red
     # A turn that began after the erasure writes as usual.
     (event,) = await store.apply(SUBJECT, start, CONTEXT, fence=await epochs.current(SUBJECT))
     assert event.state == "granted"
+
+
+async def test_a_stop_that_lands_while_the_disclosure_is_recorded_is_not_overwritten(
+    redis: Redis, redis_backend: RedisBackend
+) -> None:
+    """A turn records its disclosure after the send, and the webhook applies a STOP on arrival: one that lands
+    between the notice's read of the consent and its write (forced here: from another connection, the moment
+    the notice is timed) stays in force; `noticed` never overwrites `withdrawn` (a person answered after STOP)."""
+    stop = Signal(1_800_000_000.0, "wamid.stop")
+
+    async def the_webhook_applies_stop() -> None:
+        client = redis_client(redis_backend.url)
+        try:
+            await ConsentStore(client, shards=4).apply(
+                SUBJECT,
+                lambda c: transition(c, Intent.OPT_OUT),
+                CONTEXT,
+                signal=stop,
+                covers=covered(Intent.OPT_OUT),
+            )
+        finally:
+            await client.aclose()
+
+    class StopMeanwhile(Clock):
+        def __call__(self) -> float:
+            if not stopped.is_set():  # once, from its own thread and event loop: a concurrent ingress
+                stopped.set()
+                thread = threading.Thread(target=asyncio.run, args=(the_webhook_applies_stop(),))
+                thread.start()
+                thread.join()
+            return self.now
+
+    stopped = threading.Event()
+    store = ConsentStore(redis, shards=4, clock=StopMeanwhile())
+    notice = render_notice({"en": "I am an AI assistant."}, "en", business="B", version="v1")
+    await store.record_notice(SUBJECT, notice, CONTEXT)
+    assert stopped.is_set()
+    assert (await store.current(SUBJECT)).state(Purpose.REPLY) is State.WITHDRAWN
+    states = [(e["purpose"], e["state"]) for e in await store.events_of(SUBJECT)]
+    assert ("reply", "withdrawn") in states
+    assert ("reply", "noticed") not in states  # the evidence matches the state: the notice saw the STOP
+    assert (await store.ledger.verify("default")).ok
 
 
 async def test_admin_changes_are_ordered_by_now_and_deduped_signals_by_id(redis: Redis) -> None:
