@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent.redis_client import check_url
+from agent.storage.redis_client import check_url
 
 if TYPE_CHECKING:
     from agent.egress import EgressPolicy

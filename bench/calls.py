@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from agent.calls.call import CallConfig
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels, load_turn_model
+from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, CallModels, load_turn_model
 from agent.settings import CALL_STT_WINDOW_S
 from bench.pauses import speech_of
 from pipelines.audio import STT_SAMPLE_RATE, decode

@@ -10,11 +10,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.consent_store import Context
-from agent.privacy import Privacy
-from agent.records import ProcessingRecord
-from agent.store import ConversationStore, Keyring
-from agent.tenants import TenantRegistry
+from agent.privacy.assembly import Privacy
+from agent.privacy.ledger import Context
+from agent.privacy.records import ProcessingRecord
+from agent.storage.conversations import ConversationStore, Keyring
+from agent.tenants.registry import TenantRegistry
 from pipelines.consent import DEFAULT_KEYWORDS, Intent, KeywordClassifier, Method, Purpose, transition
 from tests.conftest import ROOT, redis_client
 from tests.redis_server import RedisServer

@@ -19,8 +19,8 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agent.egress import EgressPolicy, GuardedTransport
-from agent.tenants import load_tenant
-from agent.tools import EndpointCaller, signature
+from agent.tenants.registry import load_tenant
+from agent.tools.conversation import EndpointCaller, signature
 from pipelines.prompt import render_system_prompt
 from tests.agent.tenant_peer import serve_tenant_peer
 from tests.conftest import ROOT

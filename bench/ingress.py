@@ -73,7 +73,9 @@ def bench(seconds: int, connections: list[int]) -> None:
             "LEADCLOSE_MASTER_KEY": "bench-master-key-123456",
             "LEADCLOSE_HTTP_PORT": str(port),
         }
-        server = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-m", "agent.cli", "serve"], env=env)
+        server = subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, "-m", "agent.cli.main", "serve"], env=env
+        )
         print(
             f"ingress: signed webhooks, server on 1 core, redis-server with AOF everysec, {seconds} s per run"
         )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from agent.app import create_app
+from agent.http.app import create_app
 from agent.metrics import Metrics
 from agent.settings import Settings
 from tests.agent.whatsapp import webhooks as wh

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 import jiwer
 import numpy as np
 
+from agent.engines.speech import SpeechEngines, hosted_speech_client
 from agent.settings import load_settings
-from agent.speech import SpeechEngines, hosted_speech_client
 from pipelines.audio import Pcm, decode, encode_voice_note, polish
 from pipelines.stt import PROFILES, LanguageProfile, WhisperTranscriber
 from pipelines.stt_routing import EngineSpec, LanguageRouter

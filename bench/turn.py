@@ -18,9 +18,9 @@ import statistics
 import time
 from pathlib import Path
 
-from agent.runtime import open_runtime
+from agent.engines.runtime import open_runtime
 from agent.settings import load_settings
-from agent.tenants import load_tenant, turn_config
+from agent.tenants.registry import load_tenant, turn_config
 from pipelines.audio import decode, encode_voice_note
 from pipelines.turn import Conversation, TurnConfig, TurnRunner
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_THRESHOLD
+from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_THRESHOLD
 from bench.pauses import ASKED_AFTER_S, turn_samples
 from pipelines.turn_end import SmartTurn
 

@@ -13,7 +13,7 @@ import pytest_asyncio
 from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 
-from agent.redis_client import redis_client
+from agent.storage.redis_client import redis_client
 from pipelines import whisper_base
 from pipelines.stt import MULTILINGUAL_MODEL, WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
@@ -23,7 +23,7 @@ from tests.redis_server import RedisServer
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from agent.redis_client import RedisClient
+    from agent.storage.redis_client import RedisClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -149,7 +149,7 @@ def scripts_touch_one_slot() -> Iterator[list[str]]:
 
 @pytest_asyncio.fixture
 async def redis(redis_backend: RedisBackend) -> AsyncIterator[RedisClient]:
-    """As the runtime builds it (agent/redis_client.py), on an empty database (every primary of a cluster)."""
+    """As the runtime builds it (agent/storage/redis_client.py), on an empty database (every primary of a cluster)."""
     client = redis_client(redis_backend.url, retries=20)
     await client.flushdb()
     yield client

@@ -5,7 +5,7 @@ runs the same agent in LiveKit rooms."""
 from agent.calls.agent import CallAgent, CallBrain, CallTexts, call_brain
 from agent.calls.assembly import CallAssembly, CallContext, CallOutcome
 from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
-from agent.calls.models import CallModels
+from agent.calls.loaded import CallModels
 from agent.calls.worker import CallWorker, run_call_worker
 
 __all__ = [

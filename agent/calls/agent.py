@@ -23,7 +23,7 @@ from livekit.agents import NOT_GIVEN, Agent, APIError, StopResponse, llm
 from redis.exceptions import RedisError
 
 from agent.calls.consent import yes_or_no
-from agent.consent_config import DEFAULT_CALL_TEXTS, CallTextsConfig
+from agent.tenants.consent import DEFAULT_CALL_TEXTS, CallTextsConfig
 from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.sentences import split_at_sentence_end
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from agent.calls.consent import CallConsent
     from agent.calls.recording import CallRecorder
-    from agent.tenants import Tenant
+    from agent.tenants.registry import Tenant
     from pipelines.audio import Pcm
     from pipelines.automation import ToolCallRecord
     from pipelines.turn import TurnConfig

@@ -22,12 +22,12 @@ from agent.calls.consent import CallConsent, CallTranscript
 from agent.calls.llm import AutomationLLM
 from agent.calls.recording import RECORD_RATE
 from agent.calls.session import observe_turns, voice_session
-from agent.leads import LeadStore
-from agent.privacy import Privacy, recipients
-from agent.queue import QueueConfig
-from agent.redis_client import redis_client
-from agent.store import ConversationStore, HandoffFlags, Keyring
-from agent.tools import EndpointCaller, ToolFactory
+from agent.messages.queue import QueueConfig
+from agent.privacy.assembly import Privacy, recipients
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.storage.leads import LeadStore
+from agent.storage.redis_client import redis_client
+from agent.tools.conversation import EndpointCaller, ToolFactory
 from pipelines.audio import Pcm, encode_voice_note
 from pipelines.automation import Automation
 from pipelines.consent import lifted_by_opt_in
@@ -39,15 +39,15 @@ if TYPE_CHECKING:
     from livekit import rtc
     from livekit.agents import AgentSession
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from agent.calls.recording import CallRecorder
-    from agent.consent_gate import ConsentGate
-    from agent.erasure import Fence
-    from agent.identity import Identities
     from agent.metrics import Metrics
-    from agent.redis_client import RedisClient
+    from agent.privacy.gate import ConsentGate
+    from agent.privacy.identities import Identities
     from agent.settings import Settings
-    from agent.tenants import TenantRegistry
+    from agent.storage.erasure import Fence
+    from agent.storage.redis_client import RedisClient
+    from agent.tenants.registry import TenantRegistry
     from pipelines.automation import ToolBox
     from pipelines.respond import Responder
 

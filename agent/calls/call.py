@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from agent.calls.agent import CallAgent
     from agent.calls.assembly import CallContext
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from agent.metrics import Metrics
     from agent.whatsapp import GraphClient
     from pipelines.respond import Responder

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING
 import structlog
 from livekit.agents import llm
 
-from agent.queue import ErasedError
-from agent.records import ProcessingRecord, hashed_id
+from agent.messages.queue import ErasedError
+from agent.privacy.records import ProcessingRecord, hashed_id
 from pipelines.consent import Method, Purpose, render_notice
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from agent.consent_gate import ConsentGate
-    from agent.erasure import Fence
-    from agent.records import ContentKind
-    from agent.tenants import Tenant
+    from agent.privacy.gate import ConsentGate
+    from agent.privacy.records import ContentKind
+    from agent.storage.erasure import Fence
+    from agent.tenants.registry import Tenant
     from pipelines.consent import Decision, KeywordMatch
 
 log = structlog.get_logger()

@@ -16,7 +16,7 @@ participant; when the caller leaves, the session closes.
 - Caller: the first participant attribute of `LEADCLOSE_CALLS_CALLER_ATTRIBUTES` that holds a phone number:
   LiveKit SIP sets `sip.phoneNumber`; with the WhatsApp connector, whoever accepts the call sets
   `participant_attributes={"leadclose.caller": "<wa_id>"}`. The number resolves to the person's subject as
-  the webhook resolves it (`agent.identity`: number and BSUID aliases, across master-key versions), so a STOP
+  the webhook resolves it (`agent.privacy.identities`: number and BSUID aliases, across master-key versions), so a STOP
   given in chat under the BSUID holds for a room call from the number. With no number (withheld, or not set)
   the agent still answers with the disclosure, but without a consent ledger or tools, and keeps nothing.
 - No recording question: recording needs both sides of the audio, which only the aiortc bridge has here.
@@ -37,14 +37,14 @@ from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
 from redis.exceptions import RedisError
 
 from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
-from agent.calls.models import CallModels
+from agent.calls.loaded import CallModels
 from agent.egress import GuardedTransport
+from agent.engines.runtime import RuntimeConfigError, llm_client
 from agent.metrics import Metrics
-from agent.redis_client import redis_client
-from agent.runtime import RuntimeConfigError, llm_client
 from agent.settings import load_settings
-from agent.tenants import TenantError, TenantRegistry
-from agent.tools import EndpointCaller
+from agent.storage.redis_client import redis_client
+from agent.tenants.registry import TenantError, TenantRegistry
+from agent.tools.conversation import EndpointCaller
 from pipelines.respond import Responder
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from livekit.agents import AgentSession, APIConnectOptions, llm
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, MIN_TURN_WAIT_S, TURN_THRESHOLD
+from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, MIN_TURN_WAIT_S, TURN_THRESHOLD
 from agent.calls.stt import WhisperSTT
 from agent.calls.tts import PiperTTS
 from agent.calls.turn import SmartTurnDetector
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from livekit.agents.voice.turn import TurnDetectionMode
 
     from agent.calls.llm import AutomationLLM
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from agent.metrics import Metrics
 
 

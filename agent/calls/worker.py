@@ -25,26 +25,26 @@ from redis.exceptions import RedisError
 
 from agent.calls.assembly import CallOutcome, ConversationState, call_context, conversation_state
 from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
-from agent.calls.models import CallModels
+from agent.calls.loaded import CallModels
 from agent.calls.webrtc import IceServer
 from agent.egress import GuardedTransport
-from agent.keyring import Keyring, SealError
-from agent.local_llm import local_llm_server
+from agent.engines.local_llm import local_llm_server
+from agent.engines.runtime import RuntimeConfigError, llm_client
 from agent.logs import configure_logging
+from agent.messages.queue import CallQueue, QueueConfig
+from agent.messages.worker import install_stop_signals
 from agent.metrics import Metrics
-from agent.queue import CallQueue, QueueConfig
-from agent.redis_client import redis_client
-from agent.runtime import RuntimeConfigError, llm_client
-from agent.store import ConversationStore
-from agent.tenants import TenantError, TenantRegistry
-from agent.tools import EndpointCaller
+from agent.storage.conversations import ConversationStore
+from agent.storage.keyring import Keyring, SealError
+from agent.storage.redis_client import redis_client
+from agent.tenants.registry import TenantError, TenantRegistry
+from agent.tools.conversation import EndpointCaller
 from agent.whatsapp import GraphClient
-from agent.worker import install_stop_signals
 from pipelines.respond import Responder
 
 if TYPE_CHECKING:
-    from agent.redis_client import RedisClient
     from agent.settings import Settings
+    from agent.storage.redis_client import RedisClient
 
 log = structlog.get_logger()
 

@@ -130,7 +130,7 @@ class GraphClient:
     request with an effect for the person (a send, picking up or rejecting a call) is repeated only when it
     certainly did not reach Meta (the connection was never made) or Meta refused it (a 4xx with its error body,
     such as a throttle). After a read timeout, a connection lost once the request was written, an HTTP 5xx or an
-    unusable 2xx, it raises at once with `outcome_unknown` set, and the caller's reply ledger (agent/queue.py)
+    unusable 2xx, it raises at once with `outcome_unknown` set, and the caller's reply ledger (agent/messages/queue.py)
     records "outcome unknown" and never sends that reply again. Reads, uploads, read receipts and `terminate`
     have no effect for the person when repeated, and are retried on any transient failure.
 

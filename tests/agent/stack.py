@@ -17,20 +17,20 @@ import httpx
 import pytest_asyncio
 from openai import AsyncOpenAI
 
-from agent.app import create_app
 from agent.egress import EgressPolicy, GuardedTransport
-from agent.leads import LeadStore
+from agent.engines.voices import Voices
+from agent.http.app import create_app
+from agent.messages.handler import TurnHandler
+from agent.messages.queue import ConversationQueue, QueueConfig
+from agent.messages.worker import Worker
 from agent.metrics import Metrics
-from agent.privacy import Privacy
-from agent.queue import ConversationQueue, QueueConfig
+from agent.privacy.assembly import Privacy
 from agent.settings import Settings
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
-from agent.tenants import TenantRegistry
-from agent.tools import EndpointCaller, ToolFactory
-from agent.turns import TurnHandler
-from agent.voices import Voices
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.leads import LeadStore
+from agent.tenants.registry import TenantRegistry
+from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
-from agent.worker import Worker
 from pipelines.consent import pick
 from pipelines.respond import Responder
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import pytest
     from redis.asyncio import Redis
 
-    from agent.speech import SpeechEngines
+    from agent.engines.speech import SpeechEngines
     from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer

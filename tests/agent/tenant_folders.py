@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from agent.tenant_files import env_prefix
+from agent.tenants.files import env_prefix
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from agent.app import create_service
-from agent.consent_store import HashChain
+from agent.http.app import create_service
 from agent.metrics import Metrics
+from agent.privacy.ledger import HashChain
 from tests.agent.stack import settings as stack_settings
 from tests.agent.tenant_folders import copy_tenant
 from tests.agent.whatsapp import webhooks as wh

@@ -16,10 +16,10 @@ import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
 
-from agent.leads import LeadStore
-from agent.reload import watch_tenants
-from agent.rights import Actor
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.privacy.rights import Actor
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.leads import LeadStore
+from agent.tenants.reload import watch_tenants
 from tests.agent.stack import MASTER, TOKEN, Stack, eventually, running_stack
 from tests.agent.tenant_peer import TenantPeer, serve_tenant_peer
 from tests.agent.whatsapp import webhooks as wh

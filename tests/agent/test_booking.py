@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.booking import Calendar
+from agent.tools.booking import Calendar
 from tests.agent.test_tools import HOURS, MONDAY_MORNING
 
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from agent.calls.agent import CallTexts, call_brain
-from agent.consent_config import DEFAULT_CALL_TEXTS, CallTextsConfig
-from agent.tenants import TenantError, load_tenant, turn_config
+from agent.tenants.consent import DEFAULT_CALL_TEXTS, CallTextsConfig
+from agent.tenants.registry import TenantError, load_tenant, turn_config
 from pipelines.consent import Intent
 from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT

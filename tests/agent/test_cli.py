@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 import structlog
 
-from agent.cli import main, scan_pii
+from agent.cli.main import main, scan_pii
 from agent.logs import configure_logging
 from tests.pii_guard import pii_guard
 

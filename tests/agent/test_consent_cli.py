@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 import redis as sync_redis
 
-from agent.cli import main
-from agent.consent_store import tenant_key
+from agent.cli.main import main
+from agent.privacy.ledger import tenant_key
 from tests.agent.stack import MASTER
 from tests.conftest import ROOT
 

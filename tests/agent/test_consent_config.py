@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.tenants import TenantError, load_tenant
+from agent.tenants.registry import TenantError, load_tenant
 from pipelines.consent import ContentBasis, Intent
 from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT

@@ -21,14 +21,14 @@ import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
 
-from agent.consent_store import Context
-from agent.outreach import MarketingSender
-from agent.queue import conversation_key
-from agent.rights import Actor
-from agent.store import SealError
-from agent.tenants import TenantRegistry
+from agent.messages.ingress import Durability
+from agent.messages.queue import conversation_key
+from agent.privacy.ledger import Context
+from agent.privacy.outreach import MarketingSender
+from agent.privacy.rights import Actor
+from agent.storage.conversations import SealError
+from agent.tenants.registry import TenantRegistry
 from agent.whatsapp import GraphClient
-from agent.whatsapp.webhook import Durability
 from pipelines.audio import decode, encode_voice_note
 from pipelines.consent import Intent, Method, Purpose, State, Transition
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack

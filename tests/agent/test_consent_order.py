@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent.consent_store import SUPERSEDED, ConsentStore, Context, Signal
-from agent.privacy import consent_command
-from agent.queue import CallQueue, conversation_key
-from agent.rights import Actor
+from agent.messages.queue import CallQueue, conversation_key
+from agent.privacy.assembly import consent_command
+from agent.privacy.ledger import SUPERSEDED, ConsentStore, Context, Signal
+from agent.privacy.rights import Actor
 from pipelines.consent import Intent, Method, Purpose, State, covered, transition
 from tests.agent.stack import Stack, eventually, settings, stack_fixture
 from tests.agent.whatsapp import webhooks as wh

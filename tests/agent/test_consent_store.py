@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.consent_gate import Keywords
-from agent.consent_store import ConsentGuard, ConsentStore, Context, HashChain, Signal, tenant_key
-from agent.erasure import Epochs
-from agent.privacy import Privacy
-from agent.queue import ErasedError, conversation_key
-from agent.redis_client import redis_client
-from agent.store import ConversationStore, Keyring
-from agent.tenants import TenantRegistry
+from agent.messages.queue import ErasedError, conversation_key
+from agent.privacy.assembly import Privacy
+from agent.privacy.gate import Keywords
+from agent.privacy.ledger import ConsentGuard, ConsentStore, Context, HashChain, Signal, tenant_key
+from agent.storage.conversations import ConversationStore, Keyring
+from agent.storage.erasure import Epochs
+from agent.storage.redis_client import redis_client
+from agent.tenants.registry import TenantRegistry
 from pipelines.consent import (
     Intent,
     Method,

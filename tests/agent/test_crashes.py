@@ -15,9 +15,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from agent.app import create_app
+from agent.http.app import create_app
+from agent.messages.queue import ConversationQueue
 from agent.metrics import Metrics
-from agent.queue import ConversationQueue
 from tests.agent.stack import MASTER, TOKEN, TOKEN_ENV, echo_reply, eventually, first_reply, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import av
 import pytest
 
-from agent.cli import main
+from agent.cli.main import main
 from pipelines.audio import decode
 from tests.conftest import ROOT
 

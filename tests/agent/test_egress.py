@@ -25,7 +25,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from agent.egress import EgressPolicy, EgressRefused, GuardedTransport
-from agent.tools import EndpointCaller
+from agent.tools.conversation import EndpointCaller
 from pipelines.automation import ToolError
 from tests.agent.stack import PEERS
 from tests.local_server import serve_in_thread

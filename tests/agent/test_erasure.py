@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from agent.consent_store import Context, tenant_key
-from agent.erasure import Epochs, Fence, FencedWriter
-from agent.leads import LeadStore
-from agent.privacy import Privacy, consent_command
-from agent.queue import CallQueue, ConversationQueue, ErasedError, conversation_key
-from agent.rights import Actor
-from agent.store import ConversationStore, Keyring, master_secret
-from agent.tenants import TenantRegistry
+from agent.messages.queue import CallQueue, ConversationQueue, ErasedError, conversation_key
+from agent.privacy.assembly import Privacy, consent_command
+from agent.privacy.ledger import Context, tenant_key
+from agent.privacy.rights import Actor
+from agent.storage.conversations import ConversationStore, Keyring, master_secret
+from agent.storage.erasure import Epochs, Fence, FencedWriter
+from agent.storage.leads import LeadStore
+from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Method, Overlay, Transition
 from tests.agent.stack import MASTER, TOKEN, TOKEN_ENV, Stack, eventually, running_stack, settings
 from tests.agent.whatsapp import webhooks as wh

@@ -19,8 +19,8 @@ import pytest_asyncio
 import yaml
 from openai import AsyncOpenAI, OpenAI
 
-from agent.speech import SpeechEngines
-from agent.voices import Voices
+from agent.engines.speech import SpeechEngines
+from agent.engines.voices import Voices
 from pipelines.audio import decode
 from pipelines.stt import in_scripts
 from pipelines.texts import NOT_UNDERSTOOD

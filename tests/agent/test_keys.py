@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.consent_store import Context
-from agent.keyring import Keyring, SealError
-from agent.keys import rotate, rotate_command
-from agent.privacy import Privacy
-from agent.queue import conversation_key
-from agent.store import ConversationStore
-from agent.tenants import TenantRegistry
+from agent.messages.queue import conversation_key
+from agent.privacy.assembly import Privacy
+from agent.privacy.ledger import Context
+from agent.privacy.subjects import rotate, rotate_command
+from agent.storage.conversations import ConversationStore
+from agent.storage.keyring import Keyring, SealError
+from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Intent, Method, Purpose, State, Transition, transition
 from tests.agent.stack import settings
 from tests.conftest import ROOT
@@ -85,7 +85,7 @@ async def test_keys_rotate_command_reports_what_it_did(redis: Redis, redis_serve
 
 
 async def test_a_persons_number_and_bsuid_stay_one_subject_across_a_rotation(redis: Redis) -> None:
-    """The alias record (agent/identity.py) is looked up under every key version's reference of each id."""
+    """The alias record (agent/privacy/identities.py) is looked up under every key version's reference of each id."""
     bsuid = "IN.1234567890abcdef"
     before = _privacy(redis, Keyring(OLD.encode()))
     subject = await before.identities.subject("default", bsuid, ALICE)  # a payload with both ids

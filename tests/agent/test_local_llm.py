@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openai import AsyncOpenAI
 
-from agent.local_llm import MODEL_ALIAS, LocalLLMError, bundled_model_path, local_llm_server
+from agent.engines.local_llm import MODEL_ALIAS, LocalLLMError, bundled_model_path, local_llm_server
 from pipelines.respond import Responder
 
 

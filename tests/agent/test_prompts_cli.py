@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import structlog
 
-from agent.cli import main
+from agent.cli.main import main
 from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT
 from tests.llm_peer import Call, serve_chat_peer

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from redis.asyncio.cluster import RedisCluster
 
-from agent.app import create_app
+from agent.http.app import create_app
 from agent.metrics import Metrics
-from agent.redis_client import RedisURLError, primaries_info, redis_client, run_script_many
 from agent.settings import SettingsError, load_settings
+from agent.storage.redis_client import RedisURLError, primaries_info, redis_client, run_script_many
 from tests.agent.stack import settings
 from tests.conftest import ON_SERVER_AND_CLUSTER
 from tests.redis_cluster import RedisClusterServers
@@ -20,7 +20,7 @@ from tests.redis_cluster import RedisClusterServers
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from agent.redis_client import RedisClient
+    from agent.storage.redis_client import RedisClient
 
 ON_THE_CLUSTER = pytest.mark.parametrize("redis_backend", ["cluster"], indirect=True)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.consent_config import DAY_S
-from agent.consent_store import Context, tenant_key
-from agent.privacy import Privacy
-from agent.queue import CallQueue, conversation_key
-from agent.records import ProcessingRecord
-from agent.rights import Actor
-from agent.store import ConversationStore, HandoffFlags, Keyring
-from agent.tenants import TenantRegistry
+from agent.messages.queue import CallQueue, conversation_key
+from agent.privacy.assembly import Privacy
+from agent.privacy.ledger import Context, tenant_key
+from agent.privacy.records import ProcessingRecord
+from agent.privacy.rights import Actor
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.tenants.consent import DAY_S
+from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Intent, Method, Purpose, State, Transition, transition
 from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 from structlog.testing import capture_logs
 
-from agent.queue import ReplyState, conversation_key
-from agent.records import hashed_id
+from agent.messages.queue import ReplyState, conversation_key
+from agent.privacy.records import hashed_id
 from tests.agent.stack import Stack, eventually, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.erasure import Fence
-from agent.store import ConversationStore, HandoffFlags, Keyring, SealError, master_secret
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, SealError, master_secret
+from agent.storage.erasure import Fence
 from pipelines.pii import Minimizer
 from pipelines.respond import ChatTurn
 from pipelines.turn import Conversation

@@ -12,12 +12,12 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from agent.app import create_app
 from agent.egress import EgressPolicy
+from agent.http.app import create_app
+from agent.messages.queue import ConversationQueue
 from agent.metrics import Metrics
-from agent.queue import ConversationQueue
-from agent.tenant_files import MAX_KNOWLEDGE_BYTES, MAX_TENANT_YAML_BYTES, env_name_problem, env_prefix
-from agent.tenants import TenantError, TenantRegistry, load_tenant, turn_config
+from agent.tenants.files import MAX_KNOWLEDGE_BYTES, MAX_TENANT_YAML_BYTES, env_name_problem, env_prefix
+from agent.tenants.registry import TenantError, TenantRegistry, load_tenant, turn_config
 from tests.agent.stack import eventually
 from tests.agent.stack import settings as stack_settings
 from tests.agent.tenant_folders import copy_tenant

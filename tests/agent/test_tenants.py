@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from agent.app import create_app
+from agent.http.app import create_app
+from agent.messages.queue import ConversationQueue
 from agent.metrics import Metrics
-from agent.queue import ConversationQueue
-from agent.tenants import Reload, TenantError, TenantRegistry, load_tenant, turn_config
+from agent.tenants.registry import Reload, TenantError, TenantRegistry, load_tenant, turn_config
 from pipelines.automation import leaks_instructions
 from pipelines.pii import EntityType, RestoreTarget
 from tests.agent.stack import eventually

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.automation_config import AutomationConfig, Booking
-from agent.booking import Calendar
 from agent.egress import GuardedTransport
-from agent.leads import LeadStore
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
-from agent.tenants import Tenant, load_tenant
-from agent.tools import EndpointCaller, ToolFactory, signature
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.leads import LeadStore
+from agent.tenants.automation import AutomationConfig, Booking
+from agent.tenants.registry import Tenant, load_tenant
+from agent.tools.booking import Calendar
+from agent.tools.conversation import EndpointCaller, ToolFactory, signature
 from pipelines.automation import ToolError
 from tests.agent.stack import PEERS
 from tests.agent.tenant_peer import TenantPeer, serve_tenant_peer

@@ -10,10 +10,10 @@ import pytest
 from openai import AsyncOpenAI
 from structlog.testing import capture_logs
 
-from agent.automation_config import Voice
-from agent.reload import watch_tenants
-from agent.tenants import TenantRegistry
-from agent.voices import VoiceError, Voices, build_voice
+from agent.engines.voices import VoiceError, Voices, build_voice
+from agent.tenants.automation import Voice
+from agent.tenants.registry import TenantRegistry
+from agent.tenants.reload import watch_tenants
 from pipelines.tts import BUNDLED_VOICE, EspeakSynthesizer, OpenAISynthesizer
 from tests.conftest import ROOT
 

@@ -28,7 +28,7 @@ class WorkerProcess:
 
     def start(self, ready_within_s: float = 60.0) -> WorkerProcess:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", *self._args],
+            [sys.executable, "-m", "agent.cli.main", *self._args],
             env=self._env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.calls.models import END_OF_SPEECH_SILENCE_S, CallModels, load_turn_model
+from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, CallModels, load_turn_model
 from agent.settings import CALL_STT_WINDOW_S
 from pipelines.audio import decode
 from pipelines.stt import WhisperTranscriber, load_whisper

@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from openai import AsyncOpenAI
 
-from agent.app import create_app
 from agent.calls.assembly import ConversationState
 from agent.calls.call import CallConfig, CallHandler
 from agent.calls.worker import CallWorker
 from agent.egress import GuardedTransport
-from agent.leads import LeadStore
+from agent.http.app import create_app
+from agent.messages.queue import CallQueue, QueueConfig
 from agent.metrics import Metrics
-from agent.privacy import Privacy
-from agent.queue import CallQueue, QueueConfig
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
-from agent.tenants import TenantRegistry
-from agent.tools import EndpointCaller, ToolFactory
+from agent.privacy.assembly import Privacy
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.leads import LeadStore
+from agent.tenants.registry import TenantRegistry
+from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
 from pipelines.respond import Responder
 from tests.agent.calls.caller import Answer, Caller
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
 
 CALLER = "919876543210"
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import jiwer
 
-from agent.consent_store import ConsentStore
-from agent.queue import QueueConfig
+from agent.messages.queue import QueueConfig
+from agent.privacy.ledger import ConsentStore
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.conftest import speech
 from tests.agent.calls.hearing import opening_wer, sounds_like, words
@@ -24,7 +24,7 @@ from tests.conftest import ON_SERVER_AND_CLUSTER
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from pipelines.tts import PiperSynthesizer
     from tests.agent.calls.caller import Caller
     from tests.conftest import Clip, RedisBackend

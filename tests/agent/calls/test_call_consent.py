@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent.consent_store import Context
-from agent.rights import Actor
+from agent.privacy.ledger import Context
+from agent.privacy.rights import Actor
 from pipelines.audio import decode
 from pipelines.consent import Method, Purpose, State, Transition
 from tests.agent.calls.caller import to_call_rate
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from tests.redis_server import RedisServer

@@ -20,15 +20,15 @@ from openai import AsyncOpenAI
 from agent.calls.assembly import CallContext, ConversationState, call_context
 from agent.calls.consent import CallConsent, CallTranscript
 from agent.calls.llm import AutomationLLM
-from agent.consent_store import Context
 from agent.egress import GuardedTransport
-from agent.leads import LeadStore
-from agent.privacy import Privacy
-from agent.queue import ErasedError, QueueConfig, conversation_key
-from agent.rights import Actor
-from agent.store import ConversationStore, HandoffFlags, Keyring, master_secret
-from agent.tenants import TenantRegistry
-from agent.tools import EndpointCaller, ToolFactory
+from agent.messages.queue import ErasedError, QueueConfig, conversation_key
+from agent.privacy.assembly import Privacy
+from agent.privacy.ledger import Context
+from agent.privacy.rights import Actor
+from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.leads import LeadStore
+from agent.tenants.registry import TenantRegistry
+from agent.tools.conversation import EndpointCaller, ToolFactory
 from pipelines.automation import Automation
 from pipelines.consent import Method, Purpose, State, Transition
 from pipelines.pii import RestorePolicy, Vault
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from pipelines.automation import ToolBox
     from pipelines.tts import PiperSynthesizer
     from tests.agent.tenant_peer import TenantPeer

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from agent.calls.agent import CallTexts
 from agent.calls.call import CallConfig
-from agent.worker import install_stop_signals
+from agent.messages.worker import install_stop_signals
 from tests.agent.calls.caller import Caller
 from tests.agent.calls.conftest import speech
 from tests.agent.calls.hearing import sounds_like
@@ -22,7 +22,7 @@ from tests.agent.stack import eventually
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from tests.conftest import Clip
     from tests.redis_server import RedisServer
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from agent.calls.call import CallConfig
-from agent.consent_store import Context
+from agent.privacy.ledger import Context
 from pipelines.consent import (
     Decision,
     Intent,
@@ -34,7 +34,7 @@ from tests.agent.stack import eventually
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from pipelines.tts import PiperSynthesizer
     from tests.agent.calls.stack import CallStack
     from tests.redis_server import RedisServer

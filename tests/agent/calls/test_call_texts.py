@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.tenants import load_tenant
+from agent.tenants.registry import load_tenant
 from tests.agent.calls.hearing import opening_wer, sounds_like
 from tests.agent.calls.stack import call_stack, subject
 from tests.agent.stack import eventually
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from tests.redis_server import RedisServer
 
 CUSTOM = (

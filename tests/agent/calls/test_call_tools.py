@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent.queue import QueueConfig
-from agent.store import HandoffFlags, Keyring, master_secret
+from agent.messages.queue import QueueConfig
+from agent.storage.conversations import HandoffFlags, Keyring, master_secret
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.hearing import sounds_like
 from tests.agent.calls.stack import CALLER, call_stack
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from pipelines.tts import PiperSynthesizer
     from tests.redis_server import RedisServer
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from pipelines.tts import PiperSynthesizer
     from tests.agent.tenant_peer import TenantPeer
     from tests.redis_server import RedisServer

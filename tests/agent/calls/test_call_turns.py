@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from structlog.testing import capture_logs
 
-from agent.calls.models import load_turn_model
+from agent.calls.loaded import load_turn_model
 from agent.calls.session import voice_session
 from agent.calls.turn import SmartTurnDetector
 from bench.pauses import paused_clip
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
     from redis.asyncio import Redis
 
-    from agent.calls.models import CallModels
+    from agent.calls.loaded import CallModels
     from tests.conftest import Clip
     from tests.redis_server import RedisServer
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from agent.calls.models import load_turn_model
+from agent.calls.loaded import load_turn_model
 from agent.calls.turn import SmartTurnDetector
 from bench.pauses import ASKED_AFTER_S, speech_of
 from pipelines.audio import STT_SAMPLE_RATE, Pcm, decode

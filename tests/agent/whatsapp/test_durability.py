@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.whatsapp.webhook import Durability, durability_problem, has_waitaof
+from agent.messages.ingress import Durability, durability_problem, has_waitaof
 from tests.conftest import redis_client
 from tests.redis_server import RedisServer
 

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis as AsyncRedis
 
-from agent.app import Service, create_app, create_service, serve
+from agent.http.app import Service, create_app, create_service, serve
+from agent.messages.queue import CLEAR_FIELDS, CallQueue, open_payload
 from agent.metrics import Metrics
-from agent.queue import CLEAR_FIELDS, CallQueue, open_payload
-from agent.store import ConversationStore, Keyring, master_secret
+from agent.storage.conversations import ConversationStore, Keyring, master_secret
 from tests.agent.stack import MASTER, eventually, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT

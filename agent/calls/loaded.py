@@ -1,0 +1,88 @@
+"""What a call process loads once (the `prewarm` step): speech recognition, synthesis, Silero VAD and the
+Smart Turn end-of-turn model (when it is installed; without it, turns end on silence alone, with a warning)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from livekit.agents import vad
+
+    from agent.settings import Settings
+    from pipelines.pii import PiiGuard
+    from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
+    from pipelines.turn_end import SmartTurn
+
+log = structlog.get_logger()
+
+# Turn-taking tuned for the phone: the caller's turn ends after 0.3 s of silence (DESIGN.md §6 budget) when
+# the turn model hears a finished turn (or is absent); a turn it hears as unfinished waits up to
+# MAX_TURN_WAIT_S after the speech for the caller to go on. Threshold and wait: bench/turn_detect.py.
+END_OF_SPEECH_SILENCE_S = 0.3
+MAX_TURN_WAIT_S = 2.0
+# With the turn model, a turn that sounded finished is committed no sooner than this after the speech. A caller
+# who paused over a second (the STT then hears the first part on its own) must not have the turn committed
+# with that part only while the rest is still being transcribed; a plain turn waits for its transcript anyway
+# (VAD 0.3 s + STT), so this costs nothing once STT takes longer than 0.3 s.
+MIN_TURN_WAIT_S = 0.6
+TURN_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class CallModels:
+    transcriber: WhisperTranscriber
+    synthesizer: PiperSynthesizer
+    vad: vad.VAD
+    executor: ThreadPoolExecutor  # whisper runs here: one thread per concurrent recognition, never more
+    pii: PiiGuard  # what the caller says is minimized here, off the event loop, within a budget
+    turn_model: SmartTurn | None = None  # None: silence alone ends a turn
+    turn_executor: ThreadPoolExecutor | None = None  # the turn model's own thread: it never waits behind STT
+
+    @classmethod
+    def load(cls, settings: Settings, *, stt_threads: int = 1) -> CallModels:
+        """Blocking (about 1 s): call before taking calls. Silero's model ships inside its package."""
+        from livekit.plugins import silero
+
+        from agent.engines.runtime import pii_guard
+        from pipelines.stt import WhisperTranscriber, load_whisper
+        from pipelines.tts import PiperSynthesizer, load_piper
+
+        turn_model = load_turn_model(settings.calls_turn_model)
+        return cls(
+            transcriber=WhisperTranscriber(
+                load_whisper(settings.stt_model, window_s=settings.calls_stt_window_s)
+            ),
+            synthesizer=PiperSynthesizer(load_piper(settings.tts_voice)),
+            vad=silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
+            executor=ThreadPoolExecutor(max_workers=stt_threads, thread_name_prefix="call-stt"),
+            pii=pii_guard(settings),
+            turn_model=turn_model,
+            turn_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-turn")
+            if turn_model
+            else None,
+        )
+
+    def close(self, *, wait: bool = True) -> None:
+        self.executor.shutdown(wait=wait)
+        if self.turn_executor is not None:
+            self.turn_executor.shutdown(wait=wait)
+        self.pii.shutdown()
+
+
+def load_turn_model(path: Path | None = None) -> SmartTurn | None:
+    """The Smart Turn model, or None with a warning when it is missing or fails its checksum (calls still
+    work: their turns end on silence, and a caller pausing mid-sentence may be answered too early)."""
+    from pipelines.turn_end import SmartTurn, TurnModelError
+
+    try:
+        return SmartTurn.load(path)
+    except TurnModelError as exc:
+        log.warning("calls.turn_model_unavailable", reason=exc.reason, fallback="silence")
+        return None

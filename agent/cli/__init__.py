@@ -1,0 +1,1 @@
+"""The `leadclose` command: one sub-command per job (serve, worker, calls, demo, consent, prompts, ...)."""

@@ -1,0 +1,1 @@
+"""The HTTP listeners: the public webhook app and the ops listener (metrics, admin API)."""
