@@ -33,7 +33,7 @@ from agent.tenants.files import (
     load_yaml,
     read_inside,
 )
-from agent.tenants.texts import Language, TenantText, TextsSection, tenant_catalogue
+from agent.tenants.texts import FallbacksConfig, Language, TextsSection, tenant_catalogue
 from agent.tenants.yaml_lines import line_of
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.prompt import PromptError, render_system_prompt
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from pipelines.texts import Catalogue
+    from pipelines.texts import CallTexts, Catalogue
 
 TENANT_FILE = "tenant.yaml"
 
@@ -83,16 +83,6 @@ def _engine_name(value: str) -> str:
 SpeechEngineName = Annotated[str, AfterValidator(_engine_name)]
 
 
-class Fallbacks(_Strict):
-    """The older home of the default language's fallback texts (`texts.<language>` is the one to use)."""
-
-    not_understood: TenantText | None = None
-    audio_too_long: TenantText | None = None
-    audio_unreadable: TenantText | None = None
-    unavailable: TenantText | None = None
-    refused: TenantText | None = None
-
-
 class Tenant(_Strict):
     id: str = Field(pattern=TENANT_ID.pattern)  # the folder's name, never a key of the file
     name: str
@@ -106,7 +96,7 @@ class Tenant(_Strict):
     system_prompt: str = "system.j2"
     knowledge: str | None = None
     pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
-    fallbacks: Fallbacks = Fallbacks()
+    fallbacks: FallbacksConfig = FallbacksConfig()  # older home of `texts.<language>`'s fallbacks
     replies: Replies = Replies()
     voice: VoiceConfig = Voice()
     # Speech recognition per language over the deployment's (LEADCLOSE_STT_LANGUAGES): {hi: hosted:whisper-1}
@@ -158,9 +148,9 @@ class Tenant(_Strict):
         return RestorePolicy(scopes, self.pii_restore.get("default", RestoreScope.REPLY))
 
 
-def _fields_of(texts: object) -> dict[str, object]:
-    """A texts dataclass as a plain mapping (its confirmations included) for hashing."""
-    return {f.name: getattr(texts, f.name) for f in fields(texts)}  # type: ignore[arg-type]
+def _fields_of(texts: CallTexts) -> dict[str, object]:
+    """Call texts as a plain mapping (their confirmations included) for hashing."""
+    return {f.name: getattr(texts, f.name) for f in fields(texts)}
 
 
 def load_tenant(folder: Path, *, egress: EgressPolicy | None = None) -> Tenant:

@@ -70,14 +70,20 @@ class CallTextsConfig(_Strict):
         return unset + [f"confirmations.{i.value}" for i in Intent if i not in self.confirmations]
 
 
-class TextsConfig(_Strict):
-    """One language's texts in `texts:`; each one left out is the built-in (or the default language's)."""
+class FallbacksConfig(_Strict):
+    """The fixed replies of a turn that cannot be answered by the model; also the older `fallbacks:` section
+    (the default language's)."""
 
     not_understood: TenantText | None = None
     audio_too_long: TenantText | None = None
     audio_unreadable: TenantText | None = None
     unavailable: TenantText | None = None
     refused: TenantText | None = None
+
+
+class TextsConfig(FallbacksConfig):
+    """One language's texts in `texts:`; each one left out is the built-in (or the default language's)."""
+
     unsupported: TenantText | None = None
     handoff: TenantText | None = None
     disclosure: TenantText | None = None

@@ -12,11 +12,13 @@ import pytest
 import yaml
 
 from pipelines.texts import ENGLISH, HINDI
-from tests.agent.stack import TOKEN, TOKEN_ENV, eventually, running_stack
+from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractAsyncContextManager
     from pathlib import Path
 
     from redis.asyncio import Redis
@@ -49,15 +51,20 @@ def _first(texts_disclosure: str, text: str) -> str:
     return f"{texts_disclosure.replace('{business}', BUSINESS)}\n\n{text}"
 
 
+@pytest.fixture
+def stack_on(
+    redis: Redis, redis_server: RedisServer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer
+) -> Callable[[Path], AbstractAsyncContextManager[Stack]]:
+    """The stack on a prompts folder of the test's own."""
+    return lambda prompts: running_stack(
+        redis, redis_server.url, transcriber, synthesizer, prompts_dir=prompts
+    )
+
+
 async def test_a_hindi_message_gets_the_hindi_disclosure_and_fallback_an_english_one_english(
-    tmp_path: Path,
-    redis: Redis,
-    redis_server: RedisServer,
-    transcriber: WhisperTranscriber,
-    synthesizer: PiperSynthesizer,
+    tmp_path: Path, stack_on: Callable[[Path], AbstractAsyncContextManager[Stack]]
 ) -> None:
-    prompts = _prompts(tmp_path, languages=["hi"])
-    async with running_stack(redis, redis_server.url, transcriber, synthesizer, prompts_dir=prompts) as stack:
+    async with stack_on(_prompts(tmp_path, languages=["hi"])) as stack:
         stack.llm.fail_with = 500
         await stack.post(wh.payload(messages=[wh.text(PRIYA, "wamid.h1", "नमस्ते, सोलर पैनल की क़ीमत क्या है?")]))
         await stack.post(wh.payload(messages=[wh.text(ALICE, "wamid.e1", "how much are solar panels?")]))
@@ -69,15 +76,11 @@ async def test_a_hindi_message_gets_the_hindi_disclosure_and_fallback_an_english
 
 
 async def test_a_hindi_business_answers_a_sticker_in_hindi_and_its_own_text_wins(
-    tmp_path: Path,
-    redis: Redis,
-    redis_server: RedisServer,
-    transcriber: WhisperTranscriber,
-    synthesizer: PiperSynthesizer,
+    tmp_path: Path, stack_on: Callable[[Path], AbstractAsyncContextManager[Stack]]
 ) -> None:
     own = "माफ़ कीजिए, स्टिकर हम नहीं पढ़ सकते। अपना सवाल लिखकर या वॉइस नोट में भेजिए।"
     prompts = _prompts(tmp_path, language="hi", languages=["en"], texts={"hi": {"unsupported": own}})
-    async with running_stack(redis, redis_server.url, transcriber, synthesizer, prompts_dir=prompts) as stack:
+    async with stack_on(prompts) as stack:
         sticker = wh.message("sticker", PRIYA, "wamid.s1", sticker={"id": "st.1", "mime_type": "image/webp"})
         await stack.post(wh.payload(messages=[sticker]))
         await eventually(lambda: len(stack.graph.messages) == 1)
