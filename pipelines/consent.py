@@ -1,4 +1,4 @@
-"""Consent logic, storage-agnostic: purposes, states, keyword intents, the `may` decision and notice texts.
+"""Consent logic, storage-agnostic: purposes, states, keyword intents, the `may` decision and notices.
 
 The WhatsApp worker and the real-time call agent both import this module, so everything here is pure: no
 Redis, no clock of its own, no I/O. Storage (the evidence ledger, the per-subject state) lives in `agent/`.
@@ -293,55 +293,6 @@ class KeywordClassifier:
         return self._table.get(normalize(text))
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Fixed texts: the AI disclosure and the keyword confirmations, per language
-
-DEFAULT_DISCLOSURE: Mapping[str, str] = {
-    "en": (
-        "You're chatting with {business}'s automated AI assistant, not a person. Reply HUMAN to reach our "
-        "team, or STOP to stop messages."
-    ),
-    "hi": (
-        "आप {business} के स्वचालित AI सहायक से बात कर रहे हैं, किसी इंसान से नहीं। हमारी टीम से बात करने के लिए "
-        "HUMAN लिखें, संदेश बंद करने के लिए STOP लिखें।"
-    ),
-}
-
-_DATA_HOW = {
-    "en": "To get a copy of your data send 'what data do you have'; to erase it send 'delete my data'.",
-    "hi": "अपने डेटा की कॉपी के लिए 'mera data bhejo' लिखें; उसे मिटाने के लिए 'mera data mita do' लिखें।",
-}
-
-DEFAULT_CONFIRMATIONS: Mapping[Intent, Mapping[str, str]] = {
-    Intent.OPT_OUT: {
-        "en": "Done: {business} will send you no more messages. Send START to talk to us again. " + _DATA_HOW["en"],
-        "hi": "ठीक है: {business} अब आपको कोई संदेश नहीं भेजेगा। फिर से बात करने के लिए START लिखें। " + _DATA_HOW["hi"],
-    },
-    Intent.OPT_IN: {
-        "en": "Welcome back: {business} will answer your messages again. Send STOP at any time to stop. "
-        + _DATA_HOW["en"],
-        "hi": "स्वागत है: {business} फिर से आपके संदेशों का जवाब देगा। कभी भी रोकने के लिए STOP लिखें। " + _DATA_HOW["hi"],
-    },
-    Intent.HUMAN: {
-        "en": "A person from {business} will take over this chat; the AI assistant stops answering. "
-        + _DATA_HOW["en"],
-        "hi": "{business} की टीम का कोई व्यक्ति यह चैट संभालेगा; AI सहायक अब जवाब नहीं देगा। " + _DATA_HOW["hi"],
-    },
-    Intent.DELETE_DATA: {
-        "en": "We have stopped processing your data and will erase it within 30 days; {business} keeps only a "
-        "record that you asked, without content. You will get no marketing messages.",
-        "hi": "हमने आपके डेटा का उपयोग रोक दिया है और 30 दिनों के भीतर उसे मिटा देंगे; {business} केवल आपके अनुरोध का "
-        "रिकॉर्ड रखेगा, बिना किसी सामग्री के। आपको कोई मार्केटिंग संदेश नहीं मिलेगा।",
-    },
-    Intent.ACCESS_DATA: {
-        "en": "We have recorded your request: {business} will send you a copy of your data within 30 days. "
-        "Your messages keep being answered. To erase your data send 'delete my data'.",
-        "hi": "आपका अनुरोध दर्ज हो गया है: {business} 30 दिनों के भीतर आपके डेटा की कॉपी भेजेगा। आपके संदेशों का "
-        "जवाब मिलता रहेगा। डेटा मिटाने के लिए 'mera data mita do' लिखें।",
-    },
-}  # fmt: skip
-
-
 @dataclass(frozen=True, slots=True)
 class Notice:
     """A fixed text as sent, with the version and hash the ledger records as evidence of what was shown."""
@@ -352,19 +303,10 @@ class Notice:
     sha256: str
 
 
-def pick(texts: Mapping[str, str], language: str, fallback: str = "en") -> tuple[str, str]:
-    """The text in `language`, else in `fallback`, else in any language: (language, text)."""
-    for lang in (language, fallback):
-        if lang in texts:
-            return lang, texts[lang]
-    lang = next(iter(texts))
-    return lang, texts[lang]
-
-
-def render_notice(texts: Mapping[str, str], language: str, *, business: str, version: str) -> Notice:
-    lang, template = pick(texts, language)
+def render_notice(template: str, language: str, *, business: str, version: str) -> Notice:
+    """The notice as sent (`{business}` replaced), with the hash the ledger records."""
     text = template.replace("{business}", business)
-    return Notice(text, lang, version, hashlib.sha256(text.encode()).hexdigest())
+    return Notice(text, language, version, hashlib.sha256(text.encode()).hexdigest())
 
 
 _CLAIMS_HUMAN = re.compile(

@@ -13,13 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pipelines.audio import (
-    AudioError,
-    AudioProblem,
-    DecodeLimits,
-    VoiceNoteFormat,
-    decode,
-)
+from pipelines.audio import AudioError, DecodeLimits, VoiceNoteFormat, decode
 from pipelines.automation import (
     DEFAULT_MAX_STEPS,
     Automation,
@@ -32,6 +26,7 @@ from pipelines.language import reply_language
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
 from pipelines.speak import Speaker
+from pipelines.texts import Catalogue
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -57,32 +52,6 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class FallbackTexts:
-    """Fixed replies in the tenant's language; no model is involved in producing them."""
-
-    not_understood: str = (
-        "Sorry, I couldn't make out that voice note. Could you say it again, or type your question?"
-    )
-    audio_too_long: str = (
-        "That voice note is too long for me. Could you send a shorter one, or type your question?"
-    )
-    audio_unreadable: str = (
-        "Sorry, I couldn't play that audio. Could you send it again, or type your question?"
-    )
-    unavailable: str = "Sorry, I can't answer right now. Please try again in a few minutes."
-    refused: str = (
-        "Sorry, I can't share that. I'm happy to help with questions about our products and services."
-    )
-
-    def for_audio(self, problem: AudioProblem) -> str:
-        if problem in (AudioProblem.TOO_LONG, AudioProblem.TOO_LARGE):
-            return self.audio_too_long
-        if problem is AudioProblem.SILENT:
-            return self.not_understood
-        return self.audio_unreadable
-
-
-@dataclass(frozen=True, slots=True)
 class TurnConfig:
     """What a turn needs from the tenant; built by the runtime from `prompts/<tenant>/`."""
 
@@ -90,7 +59,7 @@ class TurnConfig:
     instructions: str = ""  # the system prompt without its public parts: never repeated in a reply
     max_tool_steps: int = DEFAULT_MAX_STEPS
     restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
-    fallbacks: FallbackTexts = field(default_factory=FallbackTexts)
+    texts: Catalogue = field(default_factory=Catalogue)  # fixed replies per language; no model writes them
     public_values: frozenset[str] = frozenset()  # the business's own published numbers: never masked
     language: str = "en"  # the business's default reply language
     languages: tuple[str, ...] = ()  # also answered in; when set, each turn names its reply language
@@ -168,7 +137,7 @@ class TurnRunner:
         except AudioError as exc:
             result = TurnResult(
                 Outcome.AUDIO_REJECTED,
-                config.fallbacks.for_audio(exc.problem),
+                config.texts.get(config.language).for_audio(exc.problem),
                 timings_ms=timings,
                 failure=exc.problem.value,
             )
@@ -180,7 +149,7 @@ class TurnRunner:
             else:
                 result = TurnResult(
                     Outcome.NOT_UNDERSTOOD,
-                    config.fallbacks.not_understood,
+                    config.texts.for_heard(transcript.language).not_understood,
                     timings_ms=timings,
                     failure=transcript.reason,
                 )
@@ -235,7 +204,7 @@ class TurnRunner:
         except PiiTimeout:  # fails closed: the text goes nowhere, the person gets the fallback
             return TurnResult(
                 Outcome.PII_TIMEOUT,
-                config.fallbacks.unavailable,
+                config.texts.for_message(user_text).unavailable,
                 timings_ms=timings,
                 failure=Outcome.PII_TIMEOUT,
             )
@@ -274,7 +243,7 @@ class TurnRunner:
         except LLMError as exc:
             return TurnResult(
                 Outcome.LLM_FAILED,
-                config.fallbacks.unavailable,
+                config.texts.for_message(user_text).unavailable,
                 minimized_user_text=minimized.text,
                 prompt=prompt,
                 timings_ms=timings,
@@ -283,7 +252,7 @@ class TurnRunner:
         llm = done.llm
         said, failure = llm.text, ""
         if leaks_instructions(said, config.instructions):  # the person talked the model into it
-            said, failure = config.fallbacks.refused, "instructions_withheld"
+            said, failure = config.texts.for_message(user_text).refused, "instructions_withheld"
         with _timed(timings, "restore"):
             reply_text = restore(said, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
         conversation.history.append(ChatTurn("user", minimized.text))

@@ -2,7 +2,7 @@
 conversation (needs the `calls` extra). `leadclose calls` runs `run_call_worker`; `python -m agent.calls.room`
 runs the same agent in LiveKit rooms."""
 
-from agent.calls.agent import CallAgent, CallBrain, CallTexts, call_brain
+from agent.calls.agent import CallAgent, CallBrain, call_brain
 from agent.calls.assembly import CallAssembly, CallContext, CallOutcome
 from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
 from agent.calls.loaded import CallModels
@@ -19,7 +19,6 @@ __all__ = [
     "CallOutcome",
     "CallRequest",
     "CallSignals",
-    "CallTexts",
     "CallWorker",
     "call_brain",
     "run_call_worker",

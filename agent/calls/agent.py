@@ -23,10 +23,10 @@ from livekit.agents import NOT_GIVEN, Agent, APIError, StopResponse, llm
 from redis.exceptions import RedisError
 
 from agent.calls.consent import yes_or_no
-from agent.tenants.consent import DEFAULT_CALL_TEXTS, CallTextsConfig
 from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.sentences import split_at_sentence_end
+from pipelines.texts import ENGLISH, CallTexts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine, Sequence
@@ -41,31 +41,6 @@ if TYPE_CHECKING:
     from pipelines.turn import TurnConfig
 
 log = structlog.get_logger()
-
-
-@dataclass(frozen=True, slots=True)
-class CallTexts:
-    """What the agent says without asking the LLM: the tenant's `consent.call_texts` in its language."""
-
-    greeting: str  # the AI disclosure: names the business and says how to reach a person
-    apology: str
-    goodbye: str
-    busy: str
-    withheld: str  # consent forbids the AI to answer
-    way_back: str  # the caller stopped us earlier: calling is an explicit contact, so offer a way back
-    recording_question: str
-    recording_yes: str
-    recording_no: str
-    confirmations: dict[Intent, str]
-
-    @classmethod
-    def for_business(cls, name: str, texts: CallTextsConfig = DEFAULT_CALL_TEXTS["en"]) -> CallTexts:
-        """`texts` (complete, as `ConsentConfig.spoken` gives them) with `{business}` replaced by `name`."""
-        said = {
-            k: v.replace("{business}", name) for k, v in texts.model_dump(exclude={"confirmations"}).items()
-        }
-        confirmations = {i: t.replace("{business}", name) for i, t in texts.confirmations.items()}
-        return cls(**said, confirmations=confirmations)
 
 
 class Welcome(StrEnum):
@@ -87,7 +62,7 @@ class CallBrain:
     """The tenant's side of a call: prompt, restore policy, texts and the business's public numbers."""
 
     system_prompt: str
-    texts: CallTexts = field(default_factory=lambda: CallTexts.for_business("us"))
+    texts: CallTexts = field(default_factory=lambda: ENGLISH.call.for_business("us"))
     restore_policy: RestorePolicy = field(default_factory=RestorePolicy)
     public_values: frozenset[str] = frozenset()
     keywords: KeywordClassifier | None = None
@@ -100,7 +75,7 @@ def call_brain(tenant: Tenant, config: TurnConfig) -> CallBrain:
     are in the tenant's default language: the call starts before the caller has said anything."""
     return CallBrain(
         config.system_prompt,
-        texts=CallTexts.for_business(tenant.name, tenant.consent.spoken(tenant.language)),
+        texts=config.texts.get(tenant.language).call.for_business(tenant.name),
         restore_policy=config.restore_policy,
         public_values=config.public_values,
         keywords=tenant.consent.classifier(),

@@ -159,7 +159,7 @@ class CallConsent:
     async def disclosed(self, greeting: str) -> None:
         tenant = self._tenant
         notice = render_notice(
-            {tenant.language: greeting},
+            greeting,
             tenant.language,
             business=tenant.name,
             version=tenant.consent.notice_version,

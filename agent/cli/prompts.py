@@ -170,7 +170,9 @@ async def try_prompt(
                 data = await asyncio.to_thread(audio.read_bytes)
                 transcript = await runtime.runner.transcribe(data, {}, router)
             except AudioError as exc:
-                result = TurnResult(Outcome.AUDIO_REJECTED, config.fallbacks.for_audio(exc.problem))
+                result = TurnResult(
+                    Outcome.AUDIO_REJECTED, config.texts.get(config.language).for_audio(exc.problem)
+                )
                 return TryReport(tenant_id, runtime.llm_base_url, result, tools)
             text = transcript.text if transcript.understood else ""
         if text:
@@ -178,6 +180,9 @@ async def try_prompt(
                 text, Conversation(), config, {}, tools if tools.specs_ else None
             )
         else:
-            result = TurnResult(Outcome.NOT_UNDERSTOOD, config.fallbacks.not_understood)
+            result = TurnResult(
+                Outcome.NOT_UNDERSTOOD,
+                config.texts.for_heard(transcript.language if transcript else config.language).not_understood,
+            )
         result.transcript = transcript
     return TryReport(tenant_id, runtime.llm_base_url, result, tools)

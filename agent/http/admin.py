@@ -282,7 +282,7 @@ def admin_router(
         if state not in _SETTABLE:
             raise _BadRequest("state must be granted, denied or withdrawn")
         subject = await person(tenant, body, "record")
-        version = tenants.get(tenant)[0].consent.version()
+        version = tenants.get(tenant)[0].consent_version
         context = Context(
             method=Method.TENANT_API, channel="admin_api", actor=actor.name, config_version=version
         )

@@ -35,7 +35,6 @@ from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaEr
 from pipelines.audio import AudioError, AudioProblem
 from pipelines.consent import Method, Purpose
 from pipelines.pii import seed_sender
-from pipelines.texts import not_understood
 from pipelines.turn import Outcome, TurnConfig, TurnRunner
 
 if TYPE_CHECKING:
@@ -54,9 +53,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 SERVICE_WINDOW_S = 24 * 3600
-UNSUPPORTED_REPLY = (
-    "Sorry, I can only read text messages and listen to voice notes. Could you send your question that way?"
-)
 
 
 class Verdict(StrEnum):
@@ -188,7 +184,12 @@ class TurnHandler:
             return Verdict.GAVE_UP
         if claim.attempts > self._queue.config.max_attempts:
             with contextlib.suppress(_Withheld, _SendUnknown):  # consent withdrawn meanwhile: no apology
-                await self._answer(claim, todo, config.fallbacks.unavailable, voice=False)
+                await self._answer(
+                    claim,
+                    todo,
+                    config.texts.for_message(todo[-1].payload.get("text") or "").unavailable,
+                    voice=False,
+                )
             await self._queue.dead_letter(claim, "max_attempts")
             return Verdict.GAVE_UP
         token = self._tenants.access_token(tenant_id)
@@ -319,7 +320,9 @@ class TurnHandler:
                 ttl_s = None if retained else SERVICE_WINDOW_S
                 await self._store.save(claim.conv, conversation, fence=fence, ttl_s=ttl_s)
         else:
-            reply = next((h.fallback for h in heard if h.fallback), config.fallbacks.not_understood)
+            reply = next(
+                (h.fallback for h in heard if h.fallback), config.texts.get(config.language).not_understood
+            )
         await self._queue.remember(
             claim, memo_name, await self._store.seal(claim.conv, reply.encode(), fence=fence)
         )
@@ -385,9 +388,9 @@ class TurnHandler:
         payload = job.payload
         if job.kind in ("text", "interactive"):
             return _Heard(text=payload.get("text") or "")
-        if job.kind != "audio":
-            return _Heard(fallback=UNSUPPORTED_REPLY)
         _, config = self._tenants.get(payload["tenant"])
+        if job.kind != "audio":
+            return _Heard(fallback=config.texts.get(config.language).unsupported)
         memo_name = "stt:" + job.message_id
         memo = await self._queue.memo(claim, memo_name)
         if memo is not None:
@@ -409,10 +412,10 @@ class TurnHandler:
         except MediaError as exc:
             log.warning("turn.media_rejected", reason=exc.reason.value)
             problem = AudioProblem.TOO_LARGE if exc.reason is MediaFailure.TOO_LARGE else AudioProblem.CORRUPT
-            return _Heard(fallback=config.fallbacks.for_audio(problem))
+            return _Heard(fallback=config.texts.get(config.language).for_audio(problem))
         except ValueError:  # a media id that is not a Graph id: nothing to fetch
             log.warning("turn.media_rejected", reason="bad_media_id")
-            return _Heard(fallback=config.fallbacks.for_audio(AudioProblem.CORRUPT))
+            return _Heard(fallback=config.texts.get(config.language).for_audio(AudioProblem.CORRUPT))
         timings: dict[str, float] = {}
         # The tenant's language router (preloaded by the worker: a cache hit here), else the runner's engine.
         router = self._speech.for_tenant(self._tenants.get(payload["tenant"])[0]) if self._speech else None
@@ -420,15 +423,11 @@ class TurnHandler:
             transcript = await self._runner.transcribe(data, timings, router)
         except AudioError as exc:
             log.info("turn.audio_rejected", problem=exc.problem.value)
-            return _Heard(fallback=config.fallbacks.for_audio(exc.problem))
+            return _Heard(fallback=config.texts.get(config.language).for_audio(exc.problem))
         self._observe(timings)
         if not transcript.understood:
             log.info("turn.not_understood", reason=transcript.reason, language=transcript.language)
-            languages = (config.language, *config.languages)
-            text = not_understood(
-                transcript.language, config.language, languages, config.fallbacks.not_understood
-            )
-            return _Heard(fallback=text)
+            return _Heard(fallback=config.texts.for_heard(transcript.language).not_understood)
         return _Heard(text=transcript.text)
 
     async def _answer(self, claim: Claim, todo: list[Job], text: str, *, voice: bool) -> None:

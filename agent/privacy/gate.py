@@ -31,11 +31,11 @@ from pipelines.consent import (
     claims_to_be_human,
     covered,
     needs_disclosure,
-    pick,
     render_notice,
     transition,
 )
 from pipelines.language import reply_language
+from pipelines.texts import BUSINESS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -111,7 +111,7 @@ class IngressConsent:
         """Meta's marketing preference or call-permission answer becomes a ledger event (if it changes), in
         the order given and once per event."""
         purpose, state, method = _SIGNALS[signal.kind]
-        version = self._tenants.get(tenant_id)[0].consent.version()
+        version = self._tenants.get(tenant_id)[0].consent_version
         context = Context(
             method=method,
             channel="whatsapp",
@@ -135,7 +135,7 @@ def _context(tenant: Tenant, method: Method, evidence: str | None) -> Context:
         method=method,
         channel="whatsapp",
         actor="subject",
-        config_version=tenant.consent.version(),
+        config_version=tenant.consent_version,
         evidence=evidence,
     )
 
@@ -191,8 +191,8 @@ class ConsentGate:
         await self.processed(tenant_id, subject, ProcessingRecord(
             event="keyword", subject=subject, outcome=match.intent.value, message=hashed_id(message_id),
         ))  # fmt: skip
-        _, text = pick(tenant.consent.confirmations[match.intent], match.language, tenant.language)
-        return text.replace("{business}", tenant.name)
+        text = tenant.catalogue.get(match.language).confirmations[match.intent]
+        return text.replace(BUSINESS, tenant.name)
 
     async def answered(self, tenant_id: str, subject: str, purpose: Purpose, granted: bool, evidence: str,
                        method: Method, *, fence: Fence | None = None) -> None:  # fmt: skip
@@ -235,9 +235,12 @@ class ConsentGate:
 
     @staticmethod
     def _notice(tenant: Tenant, said: str) -> Notice:
+        texts = tenant.catalogue
+        # In the language the person wrote, when there is a disclosure in it (served or not: it is a notice).
+        language = reply_language(said, texts.languages, tenant.language).code
         return render_notice(
-            tenant.consent.disclosure,
-            reply_language(said, tuple(tenant.consent.disclosure), tenant.language).code,
+            texts.get(language).disclosure,
+            texts.get(language).language,
             business=tenant.name,
             version=tenant.consent.notice_version,
         )

@@ -160,7 +160,7 @@ class SubjectRights:
             method=Method.ADMIN,
             channel=actor.channel,
             actor=actor.name,
-            config_version=tenant.consent.version(),
+            config_version=tenant.consent_version,
         )
 
     # -- access --------------------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ checked against the deployment's egress policy.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated
 
 import phonenumbers
@@ -17,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from agent.egress import EgressPolicy
 from agent.tenants.automation import AutomationConfig, Replies, Voice, VoiceConfig
-from agent.tenants.consent import ConsentConfig, Language
+from agent.tenants.consent import ConsentConfig
 from agent.tenants.files import (
     MAX_KNOWLEDGE_BYTES,
     MAX_TEMPLATE_BYTES,
@@ -30,15 +33,18 @@ from agent.tenants.files import (
     load_yaml,
     read_inside,
 )
+from agent.tenants.texts import FallbacksConfig, Language, TextsSection, tenant_catalogue
 from agent.tenants.yaml_lines import line_of
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.prompt import PromptError, render_system_prompt
 from pipelines.stt_routing import EngineSpec
-from pipelines.turn import FallbackTexts, TurnConfig
+from pipelines.turn import TurnConfig
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from pipelines.texts import CallTexts, Catalogue
 
 TENANT_FILE = "tenant.yaml"
 
@@ -75,15 +81,6 @@ def _engine_name(value: str) -> str:
 
 
 SpeechEngineName = Annotated[str, AfterValidator(_engine_name)]
-_FALLBACKS = FallbackTexts()
-
-
-class Fallbacks(_Strict):
-    not_understood: str = _FALLBACKS.not_understood
-    audio_too_long: str = _FALLBACKS.audio_too_long
-    audio_unreadable: str = _FALLBACKS.audio_unreadable
-    unavailable: str = _FALLBACKS.unavailable
-    refused: str = _FALLBACKS.refused
 
 
 class Tenant(_Strict):
@@ -99,13 +96,44 @@ class Tenant(_Strict):
     system_prompt: str = "system.j2"
     knowledge: str | None = None
     pii_restore: dict[str, RestoreScope] = Field(default_factory=lambda: {"default": RestoreScope.REPLY})
-    fallbacks: Fallbacks = Fallbacks()
+    fallbacks: FallbacksConfig = FallbacksConfig()  # older home of `texts.<language>`'s fallbacks
     replies: Replies = Replies()
     voice: VoiceConfig = Voice()
     # Speech recognition per language over the deployment's (LEADCLOSE_STT_LANGUAGES): {hi: hosted:whisper-1}
     speech: dict[Language, SpeechEngineName] = Field(default_factory=dict)
     automation: AutomationConfig = AutomationConfig()
     consent: ConsentConfig = ConsentConfig()
+    texts: TextsSection = Field(default_factory=dict)  # language → the customer-facing texts it overrides
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """Every customer-facing text of this business, by language (built-in ones under its own)."""
+        consent = self.consent
+        return tenant_catalogue(
+            self.language,
+            self.languages,
+            self.texts,
+            fallbacks=self.fallbacks.model_dump(exclude_none=True),
+            disclosure=consent.disclosure,
+            confirmations=consent.confirmations,
+            call_texts=consent.call_texts,
+        )
+
+    @cached_property
+    def consent_version(self) -> str:
+        """A short hash of the consent section and every text it puts in front of a person: the ledger
+        records which configuration a decision was made under, so a change to any of them changes it."""
+        said = {
+            lang: {"disclosure": t.disclosure, "confirmations": t.confirmations, "call": _fields_of(t.call)}
+            for lang, t in self.catalogue.texts.items()
+        }
+        dumped = json.dumps(
+            {"consent": self.consent.model_dump(mode="json"), "texts": said},
+            sort_keys=True,
+            ensure_ascii=False,
+            default=dict,
+        )
+        return hashlib.sha256(dumped.encode()).hexdigest()[:16]
 
     @field_validator("pii_restore")
     @classmethod
@@ -118,6 +146,11 @@ class Tenant(_Strict):
     def restore_policy(self) -> RestorePolicy:
         scopes = {EntityType(k): v for k, v in self.pii_restore.items() if k != "default"}
         return RestorePolicy(scopes, self.pii_restore.get("default", RestoreScope.REPLY))
+
+
+def _fields_of(texts: CallTexts) -> dict[str, object]:
+    """Call texts as a plain mapping (their confirmations included) for hashing."""
+    return {f.name: getattr(texts, f.name) for f in fields(texts)}
 
 
 def load_tenant(folder: Path, *, egress: EgressPolicy | None = None) -> Tenant:
@@ -212,7 +245,7 @@ def turn_config(tenant: Tenant, folder: Path) -> TurnConfig:
         instructions=instructions,
         max_tool_steps=tenant.automation.max_steps,
         restore_policy=tenant.restore_policy(),
-        fallbacks=FallbackTexts(**tenant.fallbacks.model_dump()),
+        texts=tenant.catalogue,
         public_values=frozenset(_e164(n) for n in tenant.business.published_numbers),
         language=tenant.language,
         languages=tenant.languages,

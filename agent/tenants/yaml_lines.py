@@ -20,7 +20,8 @@ def line_of(text: str, loc: Sequence[str | int]) -> int | None:
     line = None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            # The last of repeated keys: the one the loader keeps (PyYAML: last wins).
+            match = next(((k, v) for k, v in reversed(node.value) if k.value == str(part)), None)
             if match is None:
                 break
             line = match[0].start_mark.line + 1

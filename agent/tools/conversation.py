@@ -50,7 +50,6 @@ SIGNATURE_HEADER = "X-Leadclose-Signature"
 TIMESTAMP_HEADER = "X-Leadclose-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WEBHOOK_MAX_RESPONSE = 4096
-HANDOFF_TELL_USER = "A person from the team has been asked to take over and will reply here."
 
 
 def signature(secret: bytes, timestamp: int, signed: bytes) -> str:
@@ -336,7 +335,9 @@ class ConversationTools:
         self.handed_off = True
         forwarded = await self._notify("handoff.requested", key, {})
         log.info("tool.handed_off", tenant=self._tenant.id, forwarded=forwarded)
-        return json.dumps({"handed_off": True, "tell_user": HANDOFF_TELL_USER})
+        return json.dumps(
+            {"handed_off": True, "tell_user": self._tenant.catalogue.get(self._tenant.language).handoff}
+        )
 
     async def _custom_tool(self, tool: HttpTool, arguments: dict[str, Any], key: str) -> str:
         if self._secret is None:

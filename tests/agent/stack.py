@@ -31,7 +31,6 @@ from agent.storage.leads import LeadStore
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
-from pipelines.consent import pick
 from pipelines.respond import Responder
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from pipelines.turn import TurnRunner
@@ -101,7 +100,7 @@ class Stack:
 def first_reply(text: str, language: str = "en") -> str:
     """`text` as the first reply of a conversation carries it: after the default tenant's AI disclosure."""
     tenant = TenantRegistry.load(ROOT / "prompts").get("default")[0]
-    _, disclosure = pick(tenant.consent.disclosure, language)
+    disclosure = tenant.catalogue.get(language).disclosure
     return f"{disclosure.replace('{business}', tenant.name)}\n\n{text}"
 
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.calls.agent import CallTexts, call_brain
-from agent.tenants.consent import DEFAULT_CALL_TEXTS, CallTextsConfig
+from agent.calls.agent import call_brain
 from agent.tenants.registry import TenantError, load_tenant, turn_config
+from agent.tenants.texts import CallTextsConfig
 from pipelines.consent import Intent
+from pipelines.texts import BUILT_IN, ENGLISH, HINDI, CallTexts
 from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT
 
@@ -41,8 +42,7 @@ def _all_texts(texts: CallTexts) -> list[str]:
 
 @pytest.mark.parametrize("language", ["en", "hi"])
 def test_the_built_in_texts_are_complete_and_name_the_business(language: str) -> None:
-    assert DEFAULT_CALL_TEXTS[language].missing() == []
-    texts = CallTexts.for_business("Acme Tiles", DEFAULT_CALL_TEXTS[language])
+    texts = BUILT_IN[language].call.for_business("Acme Tiles")
     said = _all_texts(texts)
     assert "Acme Tiles" in texts.greeting
     assert not any("{" in t or "}" in t for t in said)
@@ -59,7 +59,7 @@ def test_a_hindi_default_tenant_greets_a_caller_with_the_hindi_disclosure(tmp_pa
     match = brain.keywords.classify("इंसान से बात कराओ")
     assert match is not None
     assert match.intent is Intent.HUMAN
-    assert brain.texts.confirmations[Intent.OPT_OUT] == DEFAULT_CALL_TEXTS["hi"].confirmations[Intent.OPT_OUT]
+    assert brain.texts.confirmations[Intent.OPT_OUT] == HINDI.call.confirmations[Intent.OPT_OUT]
 
 
 def test_a_text_left_out_is_the_built_in_one_of_that_language(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_a_text_left_out_is_the_built_in_one_of_that_language(tmp_path: Path) ->
     texts = call_brain(tenant, turn_config(tenant, folder)).texts
     assert texts.greeting == "This is the robot of Suryoday Solar. Say human for a person."
     assert texts.confirmations[Intent.OPT_OUT] == "Fine, no more calls from Suryoday Solar."
-    english = CallTexts.for_business("Suryoday Solar")
+    english = ENGLISH.call.for_business("Suryoday Solar")
     assert texts.goodbye == english.goodbye
     assert texts.confirmations[Intent.HUMAN] == english.confirmations[Intent.HUMAN]
 
@@ -92,7 +92,9 @@ def test_a_language_without_built_in_texts_is_spoken_when_complete_and_english_w
     shutil.rmtree(folder)
     folder = _tenant_with(tmp_path, "", language="mr")
     tenant = load_tenant(folder)
-    assert call_brain(tenant, turn_config(tenant, folder)).texts == CallTexts.for_business("Suryoday Solar")
+    assert call_brain(tenant, turn_config(tenant, folder)).texts == ENGLISH.call.for_business(
+        "Suryoday Solar"
+    )
 
 
 @pytest.mark.parametrize(
@@ -133,10 +135,8 @@ def test_a_missing_text_of_a_language_without_built_in_texts_is_named(tmp_path: 
 
 
 def test_the_config_version_follows_the_call_texts(tmp_path: Path) -> None:
-    base = load_tenant(_tenant_with(tmp_path, "")).consent
+    base = load_tenant(_tenant_with(tmp_path, ""))
     shutil.rmtree(tmp_path / "acme")
-    custom = load_tenant(
-        _tenant_with(tmp_path, "consent:\n  call_texts:\n    hi: {goodbye: 'फिर मिलेंगे!'}\n")
-    ).consent
-    assert custom.spoken("hi").goodbye == "फिर मिलेंगे!"
-    assert custom.version() != base.version()
+    custom = load_tenant(_tenant_with(tmp_path, "consent:\n  call_texts:\n    hi: {goodbye: 'फिर मिलेंगे!'}\n"))
+    assert custom.catalogue.get("hi").call.goodbye == "फिर मिलेंगे!"
+    assert custom.consent_version != base.consent_version

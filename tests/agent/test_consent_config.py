@@ -26,9 +26,10 @@ def _tenant_with(tmp_path: Path, consent_yaml: str) -> Path:
 
 
 def test_defaults_cover_english_and_hindi_for_every_intent(tmp_path: Path) -> None:
-    consent = load_tenant(_tenant_with(tmp_path, "")).consent
-    assert set(consent.disclosure) == {"en", "hi"}
-    assert all(set(consent.confirmations[i]) == {"en", "hi"} for i in Intent)
+    tenant = load_tenant(_tenant_with(tmp_path, ""))
+    consent = tenant.consent
+    assert {"en", "hi"} <= set(tenant.catalogue.languages)
+    assert all(set(tenant.catalogue.get(lang).confirmations) == set(Intent) for lang in ("en", "hi"))
     assert consent.content_basis is ContentBasis.CONSENT
     assert consent.record_calls is False
     assert consent.retention.content_days == 14
@@ -43,7 +44,11 @@ def test_defaults_cover_english_and_hindi_for_every_intent(tmp_path: Path) -> No
         ("consent:\n  content_basis: whatever-we-like\n", "consent.content_basis"),
         ("consent:\n  admin_token_env: 'lowercase secret-ish value'\n", "consent.admin_token_env"),
         ("consent:\n  keywords: {hi: {unsubscribe_all: [bas]}}\n", "consent.keywords"),
-        ("consent:\n  confirmations: {opt_out: {en: Stopped.}}\n", "consent"),
+        (
+            "consent:\n  confirmations: {opt_out: {en: 'Stopped {{ secret }}'}}\n",
+            "consent.confirmations.opt_out.en",
+        ),
+        ("consent:\n  disclosure: {EN: 'An AI of {business}, secret'}\n", "consent.disclosure.EN"),
     ],
 )
 def test_invalid_consent_settings_name_the_field_and_not_the_value(
@@ -58,12 +63,13 @@ def test_invalid_consent_settings_name_the_field_and_not_the_value(
 
 
 def test_a_tenant_changes_texts_and_the_config_version_follows(tmp_path: Path) -> None:
-    base = load_tenant(_tenant_with(tmp_path, "")).consent
+    base = load_tenant(_tenant_with(tmp_path, ""))
     shutil.rmtree(tmp_path / "acme")
     custom = load_tenant(
         _tenant_with(
             tmp_path, "consent:\n  disclosure: {en: 'An AI assistant of {business} is answering.'}\n"
         )
-    ).consent
-    assert custom.disclosure == {"en": "An AI assistant of {business} is answering."}
-    assert custom.version() != base.version()
+    )
+    assert custom.catalogue.get("en").disclosure == "An AI assistant of {business} is answering."
+    assert custom.catalogue.get("hi").disclosure == base.catalogue.get("hi").disclosure
+    assert custom.consent_version != base.consent_version

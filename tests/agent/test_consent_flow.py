@@ -242,7 +242,7 @@ async def test_stop_in_each_language_is_confirmed_recorded_and_ends_marketing(
     await stack.post(wh.payload(messages=[wh.text(ALICE, "wamid.s1", message)]))
     await eventually(lambda: len(stack.graph.messages) == 1)
     tenant = TenantRegistry.load(ROOT / "prompts").get("default")[0]
-    expected = tenant.consent.confirmations[Intent.OPT_OUT][language].replace("{business}", tenant.name)
+    expected = tenant.catalogue.get(language).confirmations[Intent.OPT_OUT].replace("{business}", tenant.name)
     assert stack.graph.messages[0]["text"]["body"] == expected
     assert stack.llm.requests == []  # no model saw the keyword
     events = [e for e in await stack.privacy.consent.events_of(subject) if e["method"] == "keyword"]

@@ -167,7 +167,7 @@ async def test_disclosure_once_then_again_after_the_idle_period(redis: Redis) ->
     assert (
         first["notice_sha256"]
         == render_notice(
-            tenants.get("default")[0].consent.disclosure,
+            tenants.get("default")[0].catalogue.get("en").disclosure,
             "en",
             business="Suryoday Solar",
             version=notice.version,
@@ -300,7 +300,7 @@ async def test_a_stop_that_lands_while_the_disclosure_is_recorded_is_not_overwri
 
     stopped = threading.Event()
     store = ConsentStore(redis, shards=4, clock=StopMeanwhile())
-    notice = render_notice({"en": "I am an AI assistant."}, "en", business="B", version="v1")
+    notice = render_notice("I am an AI assistant.", "en", business="B", version="v1")
     await store.record_notice(SUBJECT, notice, CONTEXT)
     assert stopped.is_set()
     assert (await store.current(SUBJECT)).state(Purpose.REPLY) is State.WITHDRAWN

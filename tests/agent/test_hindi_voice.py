@@ -23,7 +23,7 @@ from agent.engines.speech import SpeechEngines
 from agent.engines.voices import Voices
 from pipelines.audio import decode
 from pipelines.stt import in_scripts
-from pipelines.texts import NOT_UNDERSTOOD
+from pipelines.texts import HINDI
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack, settings
 from tests.agent.whatsapp import webhooks as wh
@@ -187,8 +187,8 @@ async def test_a_language_the_business_does_not_serve_gets_its_own_fallback(
     assert not stack.llm.requests
     voice_note, copy = stack.graph.messages
     assert voice_note["type"] == "audio"
-    assert copy["text"]["body"].endswith(stack.tenants.get("default")[0].fallbacks.not_understood)
-    assert NOT_UNDERSTOOD["hi"] not in copy["text"]["body"]
+    assert copy["text"]["body"].endswith(stack.tenants.get("default")[0].catalogue.get("en").not_understood)
+    assert HINDI.not_understood not in copy["text"]["body"]
 
 
 @pytest.mark.parametrize(
@@ -210,5 +210,5 @@ async def test_a_hindi_note_no_engine_may_answer_gets_please_type_it_in_hindi(
     assert len(peer.transcriptions) == heard_before
     voice_note, copy = stack.graph.messages
     assert voice_note["type"] == "audio"
-    assert copy["text"]["body"].endswith(NOT_UNDERSTOOD["hi"])
+    assert copy["text"]["body"].endswith(HINDI.not_understood)
     assert peer.speeches[-1]["voice"] == "hi"

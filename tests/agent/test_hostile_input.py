@@ -34,7 +34,7 @@ def _fallback() -> str:
     from agent.tenants.registry import TenantRegistry
 
     _, config = TenantRegistry.load(ROOT / "prompts").get("default")
-    return config.fallbacks.unavailable
+    return config.texts.get(config.language).unavailable
 
 
 def _answer(messages: list[dict[str, Any]]) -> str:

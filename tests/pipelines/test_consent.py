@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pipelines.consent import (
-    DEFAULT_DISCLOSURE,
     DEFAULT_KEYWORDS,
     ContentBasis,
     Intent,
@@ -23,6 +22,7 @@ from pipelines.consent import (
     render_notice,
     transition,
 )
+from pipelines.texts import HINDI
 
 CLASSIFIER = KeywordClassifier(DEFAULT_KEYWORDS)
 POLICY = Policy()
@@ -185,17 +185,13 @@ def test_disclosure_is_due_on_first_contact_and_after_the_idle_period() -> None:
 
 
 def test_notice_names_the_business_and_records_version_and_hash() -> None:
-    notice = render_notice(DEFAULT_DISCLOSURE, "hi", business="Suryoday Solar", version="v1")
+    notice = render_notice(HINDI.disclosure, "hi", business="Suryoday Solar", version="v1")
     assert notice.language == "hi"
     assert "Suryoday Solar" in notice.text
     assert "AI" in notice.text
     assert "STOP" in notice.text
     assert notice.version == "v1"
     assert len(notice.sha256) == 64
-    fallback = render_notice(DEFAULT_DISCLOSURE, "ta", business="X", version="v1")
-    assert fallback.language == "en"
-    assert "automated AI assistant" in fallback.text
-    assert "not a person" in fallback.text
 
 
 @pytest.mark.parametrize(

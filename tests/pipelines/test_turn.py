@@ -15,6 +15,7 @@ from stdnum import luhn, verhoeff
 
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.respond import Responder
+from pipelines.texts import ENGLISH
 from pipelines.turn import Conversation, Outcome, TurnConfig, TurnRunner
 from tests.conftest import ROOT, Clip
 from tests.llm_peer import ChatPeer, serve_chat_peer
@@ -148,7 +149,7 @@ async def test_llm_error_gives_the_fallback_reply(peer: ChatPeer, runner: TurnRu
     result = await runner.voice_note(note, Conversation(), CONFIG)
     assert result.outcome is Outcome.LLM_FAILED
     assert result.failure == "status"
-    assert result.reply_text == CONFIG.fallbacks.unavailable
+    assert result.reply_text == ENGLISH.unavailable
     assert result.reply_audio is not None
     _assert_no_raw_pii(peer)
 
@@ -159,14 +160,14 @@ async def test_llm_timeout_gives_the_fallback_reply(peer: ChatPeer, runner: Turn
     result = await runner.text("What does it cost?", conversation, CONFIG)
     assert result.outcome is Outcome.LLM_FAILED
     assert result.failure == "timeout"
-    assert result.reply_text == CONFIG.fallbacks.unavailable
+    assert result.reply_text == ENGLISH.unavailable
     assert conversation.history == []
 
 
 async def test_corrupt_audio_is_answered_without_calling_the_llm(peer: ChatPeer, runner: TurnRunner) -> None:
     result = await runner.voice_note(b"OggS" + b"\x00" * 400, Conversation(), CONFIG)
     assert result.outcome is Outcome.AUDIO_REJECTED
-    assert result.reply_text == CONFIG.fallbacks.audio_unreadable
+    assert result.reply_text == ENGLISH.audio_unreadable
     assert result.reply_audio is not None
     assert peer.bodies == []
 
@@ -177,7 +178,7 @@ async def test_foreign_speech_is_not_answered_with_invented_text(
     clip = next(c for c in corpus if c.path.name == "test_fr.wav")
     result = await runner.voice_note(clip.path.read_bytes(), Conversation(), CONFIG)
     assert result.outcome is Outcome.NOT_UNDERSTOOD
-    assert result.reply_text == CONFIG.fallbacks.not_understood
+    assert result.reply_text == ENGLISH.not_understood
     assert peer.bodies == []
 
 

@@ -10,9 +10,9 @@ import re
 import signal
 from typing import TYPE_CHECKING
 
-from agent.calls.agent import CallTexts
 from agent.calls.call import CallConfig
 from agent.messages.worker import install_stop_signals
+from pipelines.texts import ENGLISH
 from tests.agent.calls.caller import Caller
 from tests.agent.calls.conftest import speech
 from tests.agent.calls.hearing import sounds_like
@@ -90,7 +90,7 @@ async def test_an_llm_timeout_mid_call_gets_an_apology_and_a_callback_offer(
         async with stack.call("wacid.slow") as caller:
             await caller.wait_quiet()
             answer = await caller.turn(speech(_short_clip(corpus)))
-            assert sounds_like(answer.text, CallTexts.for_business("Suryoday Solar").apology)
+            assert sounds_like(answer.text, ENGLISH.call.for_business("Suryoday Solar").apology)
             assert len(stack.llm.bodies) == 1  # asked once, no retry storm while the caller waits
         await eventually(lambda: stack.outcomes().get("caller_hung_up") == 1, 20)
 

@@ -67,5 +67,5 @@ async def test_a_caller_hears_the_businesss_own_disclosure_and_the_ledger_record
         await eventually(disclosed, 20)
         events = [e for e in await stack.privacy.consent.events_of(subject()) if e["method"] == "disclosure"]
         assert {e["notice_sha256"] for e in events} == {hashlib.sha256(said.encode()).hexdigest()}
-        assert {e["config_version"] for e in events} == {tenant.consent.version()}
+        assert {e["config_version"] for e in events} == {tenant.consent_version}
         assert {e["evidence"] for e in events} == {"wacid.custom"}
