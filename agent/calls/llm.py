@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
-from agent.messages.queue import ErasedError
+from agent.storage.erasure import ErasedError
 from pipelines.respond import ChatTurn, LLMError, LLMFailure
 
 if TYPE_CHECKING:

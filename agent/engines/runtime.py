@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from openai import AsyncOpenAI
 
 from agent.engines.local_llm import local_llm_server
+from agent.settings import RuntimeConfigError
 from pipelines.audio import DecodeLimits
 from pipelines.memory import LLMSummarizer, Memory
 from pipelines.pii import Minimizer, PiiGuard
@@ -28,10 +29,6 @@ Progress = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     return None
-
-
-class RuntimeConfigError(Exception):
-    """The configured combination cannot run (e.g. hosted TTS without a hosted endpoint)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from agent.privacy.assembly import UnknownPersonError
 from agent.privacy.ledger import Context
 from agent.privacy.rights import OVERLAY_ACTIONS, Actor, ProfileFields
+from agent.storage.keys import admin_failures
 from pipelines.consent import Method, Overlay, Purpose, State, Transition
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class FailedAuthThrottle:
 
     def _key(self, tenant: str, client: str) -> str:
         ref = self._keyring.conversation_ref(tenant, "admin-client\0" + client)
-        return f"lc:admin_fail:{{{ref}}}"
+        return admin_failures(ref)
 
     async def blocked(self, tenant: str, client: str) -> bool:
         count = await self._redis.get(self._key(tenant, client))

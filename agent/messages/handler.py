@@ -22,14 +22,12 @@ import structlog
 from agent.messages.queue import (
     Claim,
     ConversationQueue,
-    ErasedError,
     Job,
     ReplyState,
-    StaleLeaseError,
     open_payload,
 )
 from agent.privacy.records import ProcessingRecord, hashed_id
-from agent.storage.erasure import Fence
+from agent.storage.erasure import ErasedError, Fence, StaleLeaseError
 from agent.storage.keyring import DataKeyGoneError
 from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem

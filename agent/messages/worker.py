@@ -21,14 +21,16 @@ from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from agent.egress import GuardedTransport
-from agent.engines.runtime import RuntimeConfigError, open_runtime
+from agent.engines.runtime import open_runtime
 from agent.engines.voices import Voices
 from agent.logs import configure_logging
 from agent.messages.handler import TurnHandler
-from agent.messages.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.messages.queue import Claim, ConversationQueue, QueueConfig
 from agent.metrics import Metrics
 from agent.privacy.assembly import Privacy, recipients
+from agent.settings import RuntimeConfigError
 from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.storage.erasure import StaleLeaseError
 from agent.storage.leads import LeadStore
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.privacy.ledger import tenant_key
+from agent.storage.keys import tenant_key
 
 if TYPE_CHECKING:
     from agent.privacy.subjects import Subjects

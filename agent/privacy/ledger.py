@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import WatchError
 
-from agent.messages.queue import ErasedError, conversation_key
-from agent.storage.erasure import PENDING_FIELD, Fence, epoch_key
+from agent.storage.erasure import PENDING_FIELD, ErasedError, Fence
+from agent.storage.keys import conversation_key, epoch_key, tenant_key, tenant_of
 from pipelines.consent import (
     Decision,
     Method,
@@ -64,19 +64,6 @@ _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-def tenant_key(tenant: str, suffix: str) -> str:
-    return f"lc:tenant:{{{tenant}}}:{suffix}"
-
-
-def tenant_of(subject: str) -> str:
-    return subject.split(":", 1)[0]
-
-
-def glob_escape(text: str) -> str:
-    """`text` as a literal inside a Redis SCAN MATCH pattern."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 def _text(value: bytes | str) -> str:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from agent.messages.queue import ErasedError, conversation_key
-from agent.storage.erasure import FENCE_PRELUDE, PENDING_FIELD, FencedWriter
+from agent.storage.erasure import FENCE_PRELUDE, PENDING_FIELD, ErasedError, FencedWriter
 from agent.storage.keyring import NONCE, DataKeyGoneError, Keyring, SealError, master_secret
+from agent.storage.keys import conversation_key, delivery_status
 from agent.storage.redis_client import run_script_many
 from pipelines.pii import Vault
 from pipelines.respond import ChatTurn
@@ -205,7 +205,7 @@ class DeliveryStatuses:
 
     @staticmethod
     def _key(message_id: str) -> str:
-        return f"lc:status:{{{message_id}}}"
+        return delivery_status(message_id)
 
     async def record_many(self, updates: Sequence[tuple[str, str, int, int | None]]) -> list[bool]:
         """(message id, status, timestamp, error code) each; True where the state advanced."""

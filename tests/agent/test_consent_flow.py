@@ -22,11 +22,11 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 from agent.messages.ingress import Durability
-from agent.messages.queue import conversation_key
 from agent.privacy.ledger import Context
 from agent.privacy.outreach import MarketingSender
 from agent.privacy.rights import Actor
 from agent.storage.conversations import SealError
+from agent.storage.keys import conversation_key
 from agent.tenants.registry import TenantRegistry
 from agent.whatsapp import GraphClient
 from pipelines.audio import decode, encode_voice_note

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.messages.queue import ErasedError, conversation_key
 from agent.privacy.assembly import Privacy
 from agent.privacy.gate import Keywords
-from agent.privacy.ledger import ConsentGuard, ConsentStore, Context, HashChain, Signal, tenant_key
+from agent.privacy.ledger import ConsentGuard, ConsentStore, Context, HashChain, Signal
 from agent.storage.conversations import ConversationStore, Keyring
-from agent.storage.erasure import Epochs
+from agent.storage.erasure import Epochs, ErasedError
+from agent.storage.keys import conversation_key, tenant_key
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import (

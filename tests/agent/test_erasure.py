@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from agent.messages.queue import CallQueue, ConversationQueue, ErasedError, conversation_key
+from agent.messages.queue import CallQueue, ConversationQueue
 from agent.privacy.assembly import Privacy, consent_command
-from agent.privacy.ledger import Context, tenant_key
+from agent.privacy.ledger import Context
 from agent.privacy.rights import Actor
 from agent.storage.conversations import ConversationStore, Keyring, master_secret
-from agent.storage.erasure import Epochs, Fence, FencedWriter
+from agent.storage.erasure import Epochs, ErasedError, Fence, FencedWriter
+from agent.storage.keys import conversation_key, tenant_key
 from agent.storage.leads import LeadStore
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Method, Overlay, Transition

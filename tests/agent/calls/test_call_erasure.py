@@ -21,11 +21,13 @@ from agent.calls.assembly import CallContext, ConversationState, call_context
 from agent.calls.consent import CallConsent, CallTranscript
 from agent.calls.llm import AutomationLLM
 from agent.egress import GuardedTransport
-from agent.messages.queue import ErasedError, QueueConfig, conversation_key
+from agent.messages.queue import QueueConfig
 from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.rights import Actor
 from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.erasure import ErasedError
+from agent.storage.keys import conversation_key
 from agent.storage.leads import LeadStore
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
