@@ -173,7 +173,7 @@ class TurnHandler:
         first = todo[0].payload
         tenant_id = first["tenant"]
         try:
-            _, config = self._tenants.get(tenant_id)
+            config = self._tenants.get(tenant_id).turn
         except KeyError:  # the tenant was removed: no attempt can ever answer
             await self._queue.dead_letter(claim, "tenant_removed")
             return Verdict.GAVE_UP
@@ -354,7 +354,7 @@ class TurnHandler:
 
     def _reply_mode(self, todo: list[Job]) -> ReplyMode:
         """The tenant's reply modality for this batch: per inbound type (a voice note in the batch wins)."""
-        tenant, _ = self._tenants.get(todo[0].payload["tenant"])
+        tenant = self._tenants.get(todo[0].payload["tenant"]).config
         return tenant.replies.audio if any(j.kind == "audio" for j in todo) else tenant.replies.text
 
     async def _text_copy(
@@ -374,7 +374,7 @@ class TurnHandler:
         if self._tools is None:
             return None
         first = todo[0].payload
-        tenant, _ = self._tenants.get(first["tenant"])
+        tenant = self._tenants.get(first["tenant"]).config
         return self._tools.for_turn(
             tenant, conv=claim.conv, contact=first["to"], turn_id=_digest(todo), fence=_fence(claim)
         )
@@ -385,7 +385,7 @@ class TurnHandler:
             return _Heard(text=payload.get("text") or "")
         if job.kind != "audio":
             return _Heard(fallback=UNSUPPORTED_REPLY)
-        _, config = self._tenants.get(payload["tenant"])
+        config = self._tenants.get(payload["tenant"]).turn
         memo_name = "stt:" + job.message_id
         memo = await self._queue.memo(claim, memo_name)
         if memo is not None:
@@ -413,7 +413,9 @@ class TurnHandler:
             return _Heard(fallback=config.fallbacks.for_audio(AudioProblem.CORRUPT))
         timings: dict[str, float] = {}
         # The tenant's language router (preloaded by the worker: a cache hit here), else the runner's engine.
-        router = self._speech.for_tenant(self._tenants.get(payload["tenant"])[0]) if self._speech else None
+        router = (
+            self._speech.for_tenant(self._tenants.get(payload["tenant"]).config) if self._speech else None
+        )
         try:
             transcript = await self._runner.transcribe(data, timings, router)
         except AudioError as exc:
@@ -517,7 +519,7 @@ class TurnHandler:
 
     def _voice(self, tenant_id: str) -> VoiceChoice:
         """The tenant's voice for a reply's text (None: no voice for its language), else the runner's."""
-        tenant, _ = self._tenants.get(tenant_id)
+        tenant = self._tenants.get(tenant_id).config
         voices, runner = self._voices, self._runner
         if voices is None:
             return lambda _text: runner.voice

@@ -17,7 +17,9 @@ from agent.privacy.retention import Retention
 from agent.privacy.rights import Actor, Recipient, SubjectRights
 from agent.privacy.subjects import Subjects
 from agent.settings import RuntimeConfigError
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring
 from agent.storage.keys import DEFAULT_SHARDS
 from agent.storage.redis_client import redis_client
 from agent.tenants.consent import TERMINATION_GRACE_DAYS

@@ -523,7 +523,7 @@ class ConsentGuard:
     async def may(self, tenant: str, subject: str, purpose: Purpose) -> Decision:
         if tenant_of(subject) != tenant:
             return Decision(False, "other_tenant")
-        config, _ = self._tenants.get(tenant)
+        config = self._tenants.get(tenant).config
         consent, frozen = await self._store.snapshot(subject)
         return may(consent, purpose, config.consent.policy(), frozen=frozen, now=self._clock())
 

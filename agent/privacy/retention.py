@@ -78,7 +78,7 @@ class Retention:
             log.info("retention.tenant_deleted", tenant=tenant, keys=deleted)
             return Purge(tenant, tenant_keys=deleted)
         # Frozen or not, the usual periods keep running.
-        retention = self._tenants.get(tenant)[0].consent.retention
+        retention = self._tenants.get(tenant).config.consent.retention
         erasures = 0
         for subject in await self._consent.pending_erasures(tenant):
             await self._rights.erase(subject, SWEEPER)

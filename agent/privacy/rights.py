@@ -161,7 +161,7 @@ class SubjectRights:
         return records, verified
 
     def _context(self, subject: str, actor: Actor) -> Context:
-        tenant, _ = self._tenants.get(tenant_of(subject))
+        tenant = self._tenants.get(tenant_of(subject)).config
         return Context(
             method=Method.ADMIN,
             channel=actor.channel,
@@ -172,7 +172,7 @@ class SubjectRights:
     # -- access --------------------------------------------------------------------------------------------
 
     async def status(self, subject: str, actor: Actor) -> dict[str, Any]:
-        tenant, _ = self._tenants.get(tenant_of(subject))
+        tenant = self._tenants.get(tenant_of(subject)).config
         consent = await self._consent.current(subject)
         frozen = await self._consent.terminated_at(tenant.id) is not None
         policy, now = tenant.consent.policy(), self._clock()
@@ -193,7 +193,7 @@ class SubjectRights:
     async def export(self, subject: str, actor: Actor) -> bytes:
         """A ZIP: manifest.json, consents.json, conversations.jsonl, leads.json, profile.json,
         processing_summary.json. Everything readable is in it; what the data key no longer opens is not."""
-        tenant, _ = self._tenants.get(tenant_of(subject))
+        tenant = self._tenants.get(tenant_of(subject)).config
         consent = await self._consent.current(subject)
         try:
             entries = [asdict(e) for e in await self._content.entries(subject)]

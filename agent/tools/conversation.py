@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from agent.egress import GuardedTransport
-    from agent.storage.conversations import HandoffFlags
     from agent.storage.erasure import Fence
+    from agent.storage.handoff import HandoffFlags
     from agent.storage.leads import LeadStore
     from agent.storage.redis_client import RedisClient
     from agent.tenants.automation import AutomationConfig, HttpTool

@@ -15,8 +15,9 @@ import pytest
 from agent.privacy.assembly import Privacy
 from agent.privacy.gate import Keywords
 from agent.privacy.ledger import ConsentGuard, ConsentStore, Context, HashChain, Signal
-from agent.storage.conversations import ConversationStore, Keyring
+from agent.storage.conversations import ConversationStore
 from agent.storage.erasure import Epochs, ErasedError
+from agent.storage.keyring import Keyring
 from agent.storage.keys import conversation_key, tenant_key
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantRegistry
@@ -167,7 +168,7 @@ async def test_disclosure_once_then_again_after_the_idle_period(redis: Redis) ->
     assert (
         first["notice_sha256"]
         == render_notice(
-            tenants.get("default")[0].consent.disclosure,
+            tenants.get("default").config.consent.disclosure,
             "en",
             business="Suryoday Solar",
             version=notice.version,

@@ -10,7 +10,9 @@ from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.records import ProcessingRecord
 from agent.privacy.rights import Actor
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring
 from agent.storage.keys import booked_slots, conversation_key, tenant_key
 from agent.tenants.consent import DAY_S
 from agent.tenants.registry import TenantRegistry

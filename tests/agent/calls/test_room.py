@@ -21,7 +21,9 @@ from agent.calls.webrtc import CallPeer
 from agent.messages.queue import QueueConfig
 from agent.privacy.assembly import Privacy
 from agent.settings import RuntimeConfigError, Settings
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Method, Purpose
 from tests.agent.calls import test_call_tools as tools_call
