@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import TenantRegistry
     from pipelines.automation import ToolBox
-    from pipelines.respond import Responder
+    from pipelines.llm import Responder
 
 log = structlog.get_logger()
 

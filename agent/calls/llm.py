@@ -16,14 +16,14 @@ from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, 
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from agent.storage.erasure import ErasedError
-from pipelines.respond import ChatTurn, LLMError, LLMFailure
+from pipelines.llm import ChatTurn, LLMError, LLMFailure
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
     from pipelines.automation import Automation, ToolBox, ToolCallRecord
+    from pipelines.llm import Responder
     from pipelines.pii import RestorePolicy, Vault
-    from pipelines.respond import Responder
 
 
 class AutomationLLM(llm.LLM[None]):

@@ -45,7 +45,7 @@ from agent.settings import RuntimeConfigError, load_settings
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry
 from agent.tools.conversation import EndpointCaller
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence

@@ -42,7 +42,7 @@ from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry
 from agent.tools.conversation import EndpointCaller
 from agent.whatsapp import GraphClient
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 
 if TYPE_CHECKING:
     from agent.settings import Settings

@@ -14,9 +14,9 @@ from openai import AsyncOpenAI
 from agent.engines.local_llm import local_llm_server
 from agent.settings import RuntimeConfigError
 from pipelines.audio import DecodeLimits
+from pipelines.llm import Responder
 from pipelines.memory import LLMSummarizer, Memory
 from pipelines.pii import Minimizer, PiiGuard
-from pipelines.respond import Responder
 from pipelines.tts import EspeakSynthesizer, OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
 from pipelines.turn import TurnRunner
 

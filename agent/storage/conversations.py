@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from agent.storage.erasure import FENCE_PRELUDE, PENDING_FIELD, ErasedError, FencedWriter
 from agent.storage.keyring import NONCE, DataKeyGoneError, SealError
 from agent.storage.keys import conversation_key
+from pipelines.llm import ChatTurn
 from pipelines.pii import Vault
-from pipelines.respond import ChatTurn
 from pipelines.turn import Conversation
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
 from pipelines.consent import pick
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from pipelines.turn import TurnRunner
 from tests.agent.whatsapp import webhooks as wh

@@ -29,7 +29,7 @@ from agent.storage.leads import LeadStore
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 from tests.agent.calls.caller import Answer, Caller
 from tests.agent.calls.hearing import Ears
 from tests.agent.stack import MASTER, PEERS, TOKEN, echo_reply, eventually, now, settings

@@ -35,8 +35,8 @@ from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from pipelines.automation import Automation
 from pipelines.consent import Method, Purpose, State, Transition
+from pipelines.llm import Responder
 from pipelines.pii import RestorePolicy, Vault
-from pipelines.respond import Responder
 from tests.agent.calls import test_call_tools as tools_call
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.hearing import sounds_like
