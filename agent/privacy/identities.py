@@ -7,7 +7,7 @@ never the id), pointing at the person's subject (the reference of the id that wa
 payload carries both). A payload with both ids writes both aliases atomically (one Lua script, one key), so a
 STOP or an erasure recorded under one id is found under the other.
 
-    lc:tenant:{T}:aliases   hash   conversation_ref(T, id) → subject
+The alias hash (`lc:tenant:{T}:aliases`, agent/storage/keys.py) maps conversation_ref(T, id) → subject.
 
 This composes with master-key versions (`agent.privacy.subjects.Subjects`): each id is first resolved across
 key versions (a person known under an older version keeps that reference), and the alias hash is looked up under every

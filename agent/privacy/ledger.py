@@ -1,17 +1,10 @@
 """Consent on Redis: the hash-chained evidence ledger, each subject's current state, suppression, the guard.
 
-Key layout (per tenant keys share the hash tag `{tenant}` so each chained append touches one slot; per
-subject keys live beside the conversation's queue keys):
-
-    lc:tenant:{T}:ledger        stream  consent evidence (append-only, hash-chained)
-    lc:tenant:{T}:ledger:head   string  hash of the last ledger record
-    lc:tenant:{T}:suppressed    set     subject keys erased once: marketing never resumes on its own
-    lc:tenant:{T}:erasures      set     subjects whose erasure is pending
-    lc:tenant:{T}:terminated    string  when the tenant's account ended (frozen from then on)
-    lc:{n}:c:<subject>:consent  hash    p:<purpose> → state, t:<purpose> → when the last applied signal was
-                                        given, x:<purpose> → expiry, o:<overlay> → 1, noticed_at
-    lc:{n}:c:<subject>:consent:outbox  list  evidence written with a change, not yet in the ledger (+ :lock)
-    lc:{n}:c:<subject>:signal:<h>  string  a consent signal seen (h: hash of its message id): applied|superseded
+Keys (agent/storage/keys.py): per tenant, the ledger stream and its head, the suppressed and pending-erasure
+sets and the termination time, under the hash tag `{tenant}` so each chained append touches one slot; per
+subject, beside the conversation's queue keys, the consent hash (fields p:<purpose> → state, t:<purpose> →
+when the last applied signal was given, x:<purpose> → expiry, o:<overlay> → 1, noticed_at), its outbox of
+evidence not yet in the ledger, and each consent signal seen (applied|superseded).
 
 Order (invariant 10): every change carries the time it was given (the message's timestamp; now for admin,
 API and CLI changes). Per subject and purpose, a signal older than the last applied one changes nothing and

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.settings import RuntimeConfigError
 from agent.storage.keyring import Keyring, SealError
-from agent.storage.keys import conversation_key, tenant_key, tenant_of
+from agent.storage.keys import conversation_key, data_keys_pattern, tenant_key, tenant_of
 from agent.storage.redis_client import redis_client
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ async def rotate(key_store: RedisClient, keyring: Keyring, *, batch: int = 500) 
     """Re-wrap every data key (`lc:{n}:c:<subject>:dek`) under the current master-key version."""
     swap = key_store.register_script(_SWAP)
     counts = {"rewrapped": 0, "current": 0, "vanished": 0, "unreadable": 0}
-    async for raw_key in key_store.scan_iter(match="lc:{*}:c:*:dek", count=batch):
+    async for raw_key in key_store.scan_iter(match=data_keys_pattern(), count=batch):
         key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
         value = await key_store.get(key)
         if value is None:

@@ -75,8 +75,8 @@ class Fate(StrEnum):
     LEDGER = "ledger"  # the consent hash: `ConsentStore.forget` removes it after the ledger's proof event
 
 
-# The person's keys by suffix (after `lc:{n}:c:<subject>:`); a suffix with a parameter is matched by what
-# comes before its last `:`. A key not named here is deleted: erasure wins.
+# The person's keys by suffix (after `lc:{n}:c:<subject>:`); one ending in `:` takes a parameter after it.
+# A key not named here is deleted: erasure wins.
 SUBJECT_KEYS: dict[str, Fate] = {
     "inbox": Fate.DELETE,
     "lease": Fate.DELETE,
@@ -90,10 +90,10 @@ SUBJECT_KEYS: dict[str, Fate] = {
     "consent": Fate.LEDGER,
     "consent:outbox": Fate.DELETE,
     "consent:outbox:lock": Fate.DELETE,
-    "signal": Fate.DELETE,
+    "signal:": Fate.DELETE,
     "t2": Fate.DELETE,
     "leads": Fate.DELETE,
-    "lead": Fate.DELETE,
+    "lead:": Fate.DELETE,
     "handoff": Fate.DELETE,
     "profile": Fate.DELETE,
 }
@@ -115,11 +115,11 @@ KEPT_AFTER_DELETION = ("terminated",)  # the tombstone that keeps a deleted tena
 
 
 def subject_fate(suffix: str) -> Fate:
-    """What erasure does with the person's key ending in `suffix` (`signal:<h>` → the `signal` entry)."""
+    """What erasure does with the person's key ending in `suffix` (`signal:<h>` → the `signal:` entry)."""
     if suffix in SUBJECT_KEYS:
         return SUBJECT_KEYS[suffix]
-    head, _, _ = suffix.rpartition(":")
-    return SUBJECT_KEYS.get(head, Fate.DELETE)
+    prefixes = [p for p in SUBJECT_KEYS if p.endswith(":") and suffix.startswith(p)]
+    return SUBJECT_KEYS[max(prefixes, key=len)] if prefixes else Fate.DELETE
 
 
 def shard_of(conv: str, shards: int) -> int:
@@ -204,6 +204,11 @@ def glob_escape(text: str) -> str:
 def subject_pattern(subject: str, shards: int) -> str:
     """Every key of the person (SCAN MATCH)."""
     return glob_escape(conversation_key(subject, "", shards)) + "*"
+
+
+def data_keys_pattern() -> str:
+    """Every person's data key (SCAN MATCH), for the key rotation."""
+    return "lc:{*}:c:*:dek"
 
 
 def tenant_patterns(tenant: str) -> tuple[str, ...]:
