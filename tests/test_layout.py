@@ -3,6 +3,9 @@
 - `pipelines/` never imports `agent`, Redis, a web server or LiveKit: the stages stay pure.
 - Inside `agent/`, every package (or top-level module) has a layer; an import may point to its own layer or
   a lower one, never up. Within a layer, packages may use each other, but the package graph has no cycle.
+- The entry points inside `messages/` and `calls/` (the workers, the LiveKit room) sit on the top layer with
+  `http/` and `cli/`: DESIGN.md §2 has them use the composition root (`services`), which itself builds the
+  queues and stores of their packages. A module named in `LAYERS` is its own unit.
 - A new package must be given a layer here before it can import or be imported.
 - Every import counts, also those under `if TYPE_CHECKING:` and inside functions: a type named in a
   signature is a dependency too, and none of them point upward today.
@@ -25,7 +28,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agent.privacy", "agent.tools", "agent.engines"),
     ("agent.messages", "agent.calls"),
     ("agent.services",),
-    ("agent.http", "agent.cli", "agent.console"),
+    (
+        "agent.http",
+        "agent.cli",
+        "agent.console",
+        "agent.messages.worker",
+        "agent.calls.worker",
+        "agent.calls.room",
+    ),
 )
 PURE_FORBIDDEN = ("agent", "redis", "fastapi", "starlette", "uvicorn", "livekit")
 
@@ -44,8 +54,13 @@ def _module_name(path: Path, root: Path) -> str:
     return ".".join(parts)
 
 
+def _submodule(root: Path, package: str, name: str) -> str:
+    path = root.joinpath(*package.split("."), name)
+    return f"{package}.{name}" if path.with_suffix(".py").is_file() or path.is_dir() else package
+
+
 def imports(root: Path, package: str) -> list[Import]:
-    """Every import in `root/package/**.py`, relative ones resolved."""
+    """Every import in `root/package/**.py`, relative ones resolved, submodules named by `from … import`."""
     found = []
     for path in sorted((root / package).rglob("*.py")):
         module = _module_name(path, root)
@@ -59,13 +74,17 @@ def imports(root: Path, package: str) -> list[Import]:
                     target = ".".join([*base, *([node.module] if node.module else [])])
                 else:
                     target = node.module or ""
-                found.append(Import(module, target, node.lineno))
+                # `from agent.messages import worker` imports the module `agent.messages.worker`
+                targets = {_submodule(root, target, alias.name) for alias in node.names}
+                found += [Import(module, t, node.lineno) for t in sorted(targets)]
     return found
 
 
-def unit_of(module: str) -> str:
-    """The layered unit a module belongs to: `agent.<package>` or `agent.<top-level module>`."""
-    return ".".join(module.split(".")[:2])
+def unit_of(module: str, layers: tuple[tuple[str, ...], ...] = LAYERS) -> str:
+    """The layered unit a module belongs to: the longest name in `layers` it is or lies under, else its
+    package (`agent.<package>`) or top-level module."""
+    named = [unit for units in layers for unit in units if module == unit or module.startswith(unit + ".")]
+    return max(named, key=len) if named else ".".join(module.split(".")[:2])
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -112,7 +131,7 @@ def violations(root: Path, layers: tuple[tuple[str, ...], ...] = LAYERS) -> list
     for i in imports(root, "agent"):
         if i.module == "agent" or not (i.target == "agent" or i.target.startswith("agent.")):
             continue
-        source, target = unit_of(i.module), unit_of(i.target)
+        source, target = unit_of(i.module, layers), unit_of(i.target, layers)
         if source == target:
             continue
         unplaced = [unit for unit in (source, target) if unit not in layer]
@@ -195,6 +214,21 @@ def test_the_checker_finds_what_pipelines_must_not_import(tmp_path: Path) -> Non
         "pipelines.speak:1: pipelines imports agent.settings",
         "pipelines.speak:2: pipelines imports livekit",
         "pipelines.turn:2: pipelines imports redis.asyncio",
+    ]
+
+
+def test_the_checker_puts_an_entry_point_module_above_its_own_package(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "agent/messages/worker.py": "from agent.services import Services\n",
+            "agent/services.py": "from agent.messages.queue import Queue\n",
+            "agent/messages/queue.py": "from agent.messages import worker\n",
+        },
+    )
+    assert violations(root) == [
+        "agent.messages.queue:1: imports agent.messages.worker from a higher layer",
+        "import cycle between packages: agent.messages <-> agent.messages.worker <-> agent.services",
     ]
 
 
