@@ -97,7 +97,15 @@ class Privacy:
         handoff = HandoffFlags(redis, shards=shards)
         gate = ConsentGate(consent, guard, handoff, content, processing, tenants, rights, clock=clock)
         retention = Retention(
-            redis, consent, content, processing, rights, tenants, key_store=store.key_store, clock=clock
+            redis,
+            consent,
+            content,
+            processing,
+            rights,
+            tenants,
+            shards=shards,
+            key_store=store.key_store,
+            clock=clock,
         )
         ingress = IngressConsent(consent, Keywords(tenants), tenants)
         subjects = Subjects(redis, keyring, shards=shards, key_store=store.key_store)

@@ -53,6 +53,7 @@ class Retention:
         rights: SubjectRights,
         tenants: TenantRegistry,
         *,
+        shards: int,
         key_store: RedisClient | None = None,
         grace_days: int = TERMINATION_GRACE_DAYS,
         clock: Callable[[], float] = time.time,
@@ -66,6 +67,7 @@ class Retention:
         self._tenants = tenants
         self._grace_s = grace_days * DAY_S
         self._clock = clock
+        self._shards = shards
 
     async def terminate(self, tenant: str) -> None:
         """The account ended: stop all processing now (the guard denies everything), delete after grace."""
@@ -101,7 +103,7 @@ class Retention:
         """Every key of the tenant (agent/storage/keys.py): per-tenant logs and ledgers, every conversation's
         keys, the data keys, its bookings, its entries in shared streams; only the tombstone stays."""
         deleted = 0
-        for entries in tenant_entries(tenant):
+        for entries in tenant_entries(tenant, self._shards):
             deleted += await drop_entries(self._redis, entries)
         kept = {tenant_key(tenant, suffix) for suffix in KEPT_AFTER_DELETION}
         for redis in {id(self._redis): self._redis, id(self._key_store): self._key_store}.values():

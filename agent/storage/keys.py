@@ -10,7 +10,7 @@ key here stays byte-identical (`DEFAULT_SHARDS` too: changing it re-homes conver
 | --- | --- | --- | --- | --- | --- | --- |
 | `lc:{n}:ready` | zset | `{n}` | conversations that may run, scored by when | no | kept (refs only) | kept |
 | `lc:{n}:leases` | zset | `{n}` | leased conversations, scored by expiry | no | kept (refs only) | kept |
-| `lc:{n}:dead` | stream | `{n}` | dead letters: ids, kinds, counts, reason | no | entries dropped | kept |
+| `lc:{n}:dead` | stream | `{n}` | dead letters: ids, kinds, counts, reason | no | entries dropped | entries dropped |
 | `lc:{n}:seen:<message id>` | string | `{n}` | ingress dedupe marker (TTL) | no | expires | expires |
 | `lc:{n}:c:<subject>:inbox` | stream | `{n}` | pending messages | payload | deleted | deleted |
 | `lc:{n}:c:<subject>:lease` | hash | `{n}` | the lease's fence and worker | no | deleted | deleted |
@@ -223,11 +223,16 @@ def tenant_patterns(tenant: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class StreamEntries:
-    """Entries of a stream shared by many people whose clear `field` is `value` (they go on erasure)."""
+    """Entries of a stream shared by many people whose clear `field` is `value` (or, with `prefix`, starts
+    with it): what erasure or tenant deletion drops from it."""
 
     stream: str
     field: bytes
     value: str
+    prefix: bool = False
+
+    def matches(self, found: str) -> bool:
+        return found.startswith(self.value) if self.prefix else found == self.value
 
 
 def subject_entries(subject: str, shards: int) -> tuple[StreamEntries, ...]:
@@ -236,5 +241,7 @@ def subject_entries(subject: str, shards: int) -> tuple[StreamEntries, ...]:
     return StreamEntries(dead, b"conv", subject), StreamEntries(CALL_EVENTS, b"subject", subject)
 
 
-def tenant_entries(tenant: str) -> tuple[StreamEntries, ...]:
-    return (StreamEntries(CALL_EVENTS, b"tenant", tenant),)
+def tenant_entries(tenant: str, shards: int) -> tuple[StreamEntries, ...]:
+    """The tenant's entries in shared streams: its call events and every shard's dead letters of its people."""
+    dead = [StreamEntries(ShardKeys(n).dead, b"conv", f"{tenant}:", prefix=True) for n in range(shards)]
+    return StreamEntries(CALL_EVENTS, b"tenant", tenant), *dead

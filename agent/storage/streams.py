@@ -12,14 +12,14 @@ _PAGE = 500
 
 
 async def drop_entries(redis: RedisClient, entries: StreamEntries) -> int:
-    """Delete a bounded stream's entries whose clear field holds the value, one page at a time (the streams
-    are capped or trimmed by age, so the pass is bounded)."""
+    """Delete a bounded stream's entries whose clear field matches, one page at a time (the streams are
+    capped or trimmed by age, so the pass is bounded)."""
     doomed: list[Any] = []
     start = "-"
     while True:
         page: list[Any] = await redis.xrange(entries.stream, min=start, max="+", count=_PAGE) or []
         doomed += [
-            entry_id for entry_id, fields in page if _s(fields.get(entries.field, b"")) == entries.value
+            entry_id for entry_id, fields in page if entries.matches(_s(fields.get(entries.field, b"")))
         ]
         if len(page) < _PAGE:
             break

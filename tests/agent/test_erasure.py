@@ -320,7 +320,7 @@ async def test_call_events_are_sealed_trimmed_and_forgotten(redis: Redis) -> Non
     assert (await calls.read(legacy))["call_id"] == "c0"
     # What erasure and tenant deletion drop: the person's entries, then the other tenant's.
     assert sum([await drop_entries(redis, e) for e in subject_entries("default:a", SHARDS)]) == 1
-    assert sum([await drop_entries(redis, e) for e in tenant_entries("other")]) == 1
+    assert sum([await drop_entries(redis, e) for e in tenant_entries("other", SHARDS)]) == 1
     assert await redis.xlen(CallQueue.STREAM) == 0
 
 

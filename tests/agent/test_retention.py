@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.messages.queue import CallQueue
+from agent.messages.queue import CallQueue, ConversationQueue, QueueConfig
 from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.records import ProcessingRecord
@@ -159,3 +159,25 @@ async def test_audit_log_is_trimmed_to_its_period_and_still_verifies(redis: Redi
     kept = await privacy.rights.audit.records("default")
     assert [r.body["action"] for r in kept] == ["status", "restrict"]
     assert (await privacy.rights.audit.verify("default")).ok
+
+
+async def test_a_deleted_tenant_leaves_no_dead_letters_behind(redis: Redis) -> None:
+    """Dead letters hold ids and reasons, but each names its person: they go with the tenant."""
+    clock = Clock()
+    privacy = _privacy(redis, clock)
+    queue = ConversationQueue(redis, QueueConfig(shards=8), clock=clock)
+    people = [
+        privacy.subject("default", "919876543210"),
+        privacy.subject("default", "447700900123"),
+        "other:abc",
+    ]
+    for n, conv in enumerate(people):
+        await queue.enqueue(conv, f"m{n}", "text", {"tenant": conv.split(":")[0]})
+        claim = await queue.claim("w")
+        assert claim is not None
+        await queue.dead_letter(claim, "test")
+    assert sorted(d["conv"] for d in await queue.dead_letters()) == sorted(people)
+    await privacy.retention.terminate("default")
+    clock.now += 91 * DAY_S
+    assert (await privacy.retention.sweep("default")).tenant_keys > 0
+    assert [d["conv"] for d in await queue.dead_letters()] == ["other:abc"]
