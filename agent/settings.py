@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent.storage.redis_client import check_url
-
 if TYPE_CHECKING:
     from agent.egress import EgressPolicy
 
@@ -26,6 +24,23 @@ CALL_STT_WINDOW_S = 20.0
 
 DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v23.0"
 DEFAULT_MEDIA_HOSTS = ("lookaside.fbsbx.com", "mmg.whatsapp.net")
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+class RuntimeConfigError(Exception):
+    """The configured combination cannot run (e.g. hosted TTS without a hosted endpoint)."""
+
+
+class RedisURLError(ValueError):
+    """A Redis URL that cannot work (a cluster has only database 0); the text never holds the URL."""
+
+
+def check_url(url: str) -> str:
+    """Refuses a Redis URL that cannot connect, before anything is built."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() in CLUSTER_SCHEMES and rest.split("?", 1)[0].partition("/")[2] not in ("", "0"):
+        raise RedisURLError("a Redis Cluster has only database 0: end the URL with /0 or nothing")
+    return url
 
 
 class Settings(BaseSettings):

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from openai import AsyncOpenAI
 
 from pipelines.automation import Automation, ToolSpec
+from pipelines.llm import Responder
 from pipelines.pii import Minimizer, PiiGuard, RestorePolicy, Vault
-from pipelines.respond import Responder
 from tests.llm_peer import Call, Reply, serve_chat_peer
 
 if TYPE_CHECKING:

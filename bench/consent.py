@@ -13,7 +13,8 @@ from pathlib import Path
 from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.records import ProcessingRecord
-from agent.storage.conversations import ConversationStore, Keyring
+from agent.storage.conversations import ConversationStore
+from agent.storage.keyring import Keyring
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import DEFAULT_KEYWORDS, Intent, KeywordClassifier, Method, Purpose, transition
 from tests.conftest import ROOT, redis_client

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema import Draft202012Validator
 
+from pipelines.llm import Completion, LLMError, LLMFailure, LLMReply, Responder
 from pipelines.pii import EntityType, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.pii.vault import PLACEHOLDER
-from pipelines.respond import Completion, LLMError, LLMFailure, LLMReply, Responder
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from pipelines.llm import SUMMARY_PREFIX, ChatTurn, LLMError, Responder
 from pipelines.pii import PiiTimeout
-from pipelines.respond import SUMMARY_PREFIX, ChatTurn, LLMError, Responder
 from pipelines.sentences import cut_to_sentence
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from pipelines.automation import (
     leaks_instructions,
 )
 from pipelines.language import reply_language
+from pipelines.llm import ChatTurn, LLMError, LLMReply, Responder
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
-from pipelines.respond import ChatTurn, LLMError, LLMReply, Responder
 from pipelines.speak import Speaker
 from pipelines.texts import Catalogue
 

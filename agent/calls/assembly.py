@@ -24,7 +24,9 @@ from agent.calls.recording import RECORD_RATE
 from agent.calls.session import observe_turns, voice_session
 from agent.messages.queue import QueueConfig
 from agent.privacy.assembly import Privacy, recipients
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring
 from agent.storage.leads import LeadStore
 from agent.storage.redis_client import redis_client
 from agent.tools.conversation import EndpointCaller, ToolFactory
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import TenantRegistry
     from pipelines.automation import ToolBox
-    from pipelines.respond import Responder
+    from pipelines.llm import Responder
 
 log = structlog.get_logger()
 
@@ -129,7 +131,8 @@ def call_context(
     """The caller's conversation is the same as their chat with the business (`subject`: as the webhook
     resolved it, number and BSUID being one person). Without a caller id (or without the master key) the
     call has no ledger and no tools. Raises `KeyError`/`TenantError` for a bad tenant."""
-    profile, config = tenants.get(tenant)
+    loaded = tenants.get(tenant)
+    profile, config = loaded.config, loaded.turn
     tools: Callable[[Fence], ToolBox | None] | None = None
     consent = None
     if state is not None and user_key:

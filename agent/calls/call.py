@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from agent.calls.loaded import CallModels
     from agent.metrics import Metrics
     from agent.whatsapp import GraphClient
-    from pipelines.respond import Responder
+    from pipelines.llm import Responder
 
 log = structlog.get_logger()
 

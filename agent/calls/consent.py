@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import structlog
 from livekit.agents import llm
 
-from agent.messages.queue import ErasedError
 from agent.privacy.records import ProcessingRecord, hashed_id
+from agent.storage.erasure import ErasedError
 from pipelines.consent import Method, Purpose, render_notice
 
 if TYPE_CHECKING:

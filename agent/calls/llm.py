@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
-from agent.messages.queue import ErasedError
-from pipelines.respond import ChatTurn, LLMError, LLMFailure
+from agent.storage.erasure import ErasedError
+from pipelines.llm import ChatTurn, LLMError, LLMFailure
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Collection, Sequence
 
     from pipelines.automation import Automation, ToolBox, ToolCallRecord
+    from pipelines.llm import Responder
     from pipelines.pii import RestorePolicy, Vault
-    from pipelines.respond import Responder
 
 
 class AutomationLLM(llm.LLM[None]):

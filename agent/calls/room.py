@@ -39,13 +39,13 @@ from redis.exceptions import RedisError
 from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
 from agent.calls.loaded import CallModels
 from agent.egress import GuardedTransport
-from agent.engines.runtime import RuntimeConfigError, llm_client
+from agent.engines.runtime import llm_client
 from agent.metrics import Metrics
-from agent.settings import load_settings
+from agent.settings import RuntimeConfigError, load_settings
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry
 from agent.tools.conversation import EndpointCaller
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence

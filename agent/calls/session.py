@@ -12,7 +12,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, MIN_TURN_WAIT_S, TURN_THRESHOLD
 from agent.calls.stt import WhisperSTT
 from agent.calls.tts import PiperTTS
-from agent.calls.turn import SmartTurnDetector
+from agent.calls.turn_detector import SmartTurnDetector
 
 if TYPE_CHECKING:
     from livekit.agents.voice.turn import TurnDetectionMode

@@ -29,18 +29,20 @@ from agent.calls.loaded import CallModels
 from agent.calls.webrtc import IceServer
 from agent.egress import GuardedTransport
 from agent.engines.local_llm import local_llm_server
-from agent.engines.runtime import RuntimeConfigError, llm_client
+from agent.engines.runtime import llm_client
 from agent.logs import configure_logging
 from agent.messages.queue import CallQueue, QueueConfig
 from agent.messages.worker import install_stop_signals
 from agent.metrics import Metrics
+from agent.settings import RuntimeConfigError
 from agent.storage.conversations import ConversationStore
 from agent.storage.keyring import Keyring, SealError
+from agent.storage.keys import call_owner
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry
 from agent.tools.conversation import EndpointCaller
 from agent.whatsapp import GraphClient
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 
 if TYPE_CHECKING:
     from agent.settings import Settings
@@ -142,9 +144,7 @@ class CallWorker:
 
     async def _claim(self, call_id: str, owner: str) -> bool:
         try:
-            return bool(
-                await self._redis.set(f"lc:{{calls}}:owner:{call_id}", owner, nx=True, ex=_OWNER_TTL_S)
-            )
+            return bool(await self._redis.set(call_owner(call_id), owner, nx=True, ex=_OWNER_TTL_S))
         except RedisError as exc:
             log.warning("call.claim_failed", call=call_id, error=type(exc).__name__)
             return False

@@ -130,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     # Heavy imports (openai, PyAV, models) only once a command needs them: `leadclose --help` stays instant.
     from agent.engines.local_llm import LocalLLMError
-    from agent.engines.runtime import RuntimeConfigError
-    from agent.settings import SettingsError, load_settings
+    from agent.settings import RuntimeConfigError, SettingsError, load_settings
     from agent.tenants.registry import TenantError
 
     try:

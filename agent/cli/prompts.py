@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.tenants.automation import voices_by_language
-from agent.tenants.registry import TENANT_FILE, Tenant, TenantError, TenantRegistry, load_tenant, turn_config
+from agent.tenants.registry import (
+    TENANT_FILE,
+    LoadedTenant,
+    Tenant,
+    TenantError,
+    TenantRegistry,
+    load_tenant,
+    turn_config,
+)
 from agent.tools.conversation import tool_specs
 from pipelines.tts import TTSError, resolve_voice
 
@@ -45,15 +53,15 @@ def validate_prompts(prompts_dir: Path, settings: Settings, environ: Mapping[str
     for folder in folders:
         try:
             tenant = load_tenant(folder, egress=settings.egress_policy())
-            config = turn_config(tenant, folder)
+            entry = LoadedTenant.of(tenant, folder)
         except TenantError as exc:
             checks.append(TenantCheck(folder.name, (str(exc),)))
             continue
-        loaded[tenant.id] = (tenant, config)
+        loaded[tenant.id] = entry
         problems = _runtime_problems(tenant, settings, environ)
         tools = len(tool_specs(tenant.automation))
         checks.append(
-            TenantCheck(tenant.id, tuple(problems), f"{tools} tools, {len(config.system_prompt)} chars")
+            TenantCheck(tenant.id, tuple(problems), f"{tools} tools, {len(entry.turn.system_prompt)} chars")
         )
     try:
         TenantRegistry(loaded)

@@ -32,7 +32,7 @@ def transcribe_files(
         registry = TenantRegistry.load(settings.prompts_dir)
         if tenant not in registry.ids():
             raise TenantError(f"no tenant folder {tenant!r} under {settings.prompts_dir}")
-        router = speech.for_tenant(registry.get(tenant)[0])
+        router = speech.for_tenant(registry.get(tenant).config)
     limits = DecodeLimits(max_duration_s=settings.max_audio_s)
     for path in files:
         row: dict[str, Any] = {"file": str(path)}

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from openai import AsyncOpenAI
 
 from agent.engines.local_llm import local_llm_server
+from agent.settings import RuntimeConfigError
 from pipelines.audio import DecodeLimits
+from pipelines.llm import Responder
 from pipelines.memory import LLMSummarizer, Memory
 from pipelines.pii import Minimizer, PiiGuard
-from pipelines.respond import Responder
 from pipelines.tts import EspeakSynthesizer, OpenAISynthesizer, PiperSynthesizer, Synthesizer, load_piper
 from pipelines.turn import TurnRunner
 
@@ -28,10 +29,6 @@ Progress = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     return None
-
-
-class RuntimeConfigError(Exception):
-    """The configured combination cannot run (e.g. hosted TTS without a hosted endpoint)."""
 
 
 @dataclass(frozen=True, slots=True)

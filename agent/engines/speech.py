@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from agent.engines.runtime import RuntimeConfigError
+from agent.settings import RuntimeConfigError
 from pipelines import whisper_base
 from pipelines.stt import MULTILINGUAL_MODEL, WhisperTranscriber, load_whisper
 from pipelines.stt_routing import (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from agent.engines.runtime import RuntimeConfigError
+from agent.settings import RuntimeConfigError
 from agent.tenants.automation import voices_by_language
 from pipelines.language import detect
 from pipelines.tts import (

@@ -26,13 +26,14 @@ from pydantic import ValidationError
 from agent.privacy.assembly import UnknownPersonError
 from agent.privacy.ledger import Context
 from agent.privacy.rights import OVERLAY_ACTIONS, Actor, ProfileFields
+from agent.storage.keys import admin_failures
 from pipelines.consent import Method, Overlay, Purpose, State, Transition
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from agent.privacy.assembly import Privacy
-    from agent.storage.conversations import Keyring
+    from agent.storage.keyring import Keyring
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import TenantRegistry
 
@@ -57,7 +58,7 @@ class FailedAuthThrottle:
 
     def _key(self, tenant: str, client: str) -> str:
         ref = self._keyring.conversation_ref(tenant, "admin-client\0" + client)
-        return f"lc:admin_fail:{{{ref}}}"
+        return admin_failures(ref)
 
     async def blocked(self, tenant: str, client: str) -> bool:
         count = await self._redis.get(self._key(tenant, client))
@@ -82,7 +83,7 @@ class AdminTokens:
     def _tokens(self) -> dict[str, bytes]:
         tokens = {OPERATOR: self._operator} if self._operator else {}
         for tenant_id in self._tenants.ids():
-            name = self._tenants.get(tenant_id)[0].consent.admin_token_env
+            name = self._tenants.get(tenant_id).config.consent.admin_token_env
             value = os.environ.get(name) if name else None
             if value:
                 tokens[tenant_id] = value.encode()
@@ -282,7 +283,7 @@ def admin_router(
         if state not in _SETTABLE:
             raise _BadRequest("state must be granted, denied or withdrawn")
         subject = await person(tenant, body, "record")
-        version = tenants.get(tenant)[0].consent_version
+        version = tenants.get(tenant).config.consent_version
         context = Context(
             method=Method.TENANT_API, channel="admin_api", actor=actor.name, config_version=version
         )

@@ -16,14 +16,16 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from agent.engines.runtime import RuntimeConfigError
 from agent.http.admin import AdminTokens, FailedAuthThrottle, admin_router
 from agent.http.webhook import webhook_router
 from agent.messages.ingress import Durability, DurabilityError, Ingress
 from agent.messages.queue import CallQueue, ConversationQueue, QueueConfig
+from agent.messages.statuses import DeliveryStatuses
 from agent.metrics import Metrics
 from agent.privacy.assembly import Privacy, recipients
-from agent.storage.conversations import ConversationStore, DeliveryStatuses, Keyring
+from agent.settings import RuntimeConfigError
+from agent.storage.conversations import ConversationStore
+from agent.storage.keyring import Keyring
 from agent.storage.redis_client import ping_every_primary, redis_client
 from agent.tenants.registry import TenantRegistry
 from agent.tenants.reload import watch_tenants

@@ -22,14 +22,12 @@ import structlog
 from agent.messages.queue import (
     Claim,
     ConversationQueue,
-    ErasedError,
     Job,
     ReplyState,
-    StaleLeaseError,
     open_payload,
 )
 from agent.privacy.records import ProcessingRecord, hashed_id
-from agent.storage.erasure import Fence
+from agent.storage.erasure import ErasedError, Fence, StaleLeaseError
 from agent.storage.keyring import DataKeyGoneError
 from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
@@ -171,7 +169,7 @@ class TurnHandler:
         first = todo[0].payload
         tenant_id = first["tenant"]
         try:
-            _, config = self._tenants.get(tenant_id)
+            config = self._tenants.get(tenant_id).turn
         except KeyError:  # the tenant was removed: no attempt can ever answer
             await self._queue.dead_letter(claim, "tenant_removed")
             return Verdict.GAVE_UP
@@ -359,7 +357,7 @@ class TurnHandler:
 
     def _reply_mode(self, todo: list[Job]) -> ReplyMode:
         """The tenant's reply modality for this batch: per inbound type (a voice note in the batch wins)."""
-        tenant, _ = self._tenants.get(todo[0].payload["tenant"])
+        tenant = self._tenants.get(todo[0].payload["tenant"]).config
         return tenant.replies.audio if any(j.kind == "audio" for j in todo) else tenant.replies.text
 
     async def _text_copy(
@@ -379,7 +377,7 @@ class TurnHandler:
         if self._tools is None:
             return None
         first = todo[0].payload
-        tenant, _ = self._tenants.get(first["tenant"])
+        tenant = self._tenants.get(first["tenant"]).config
         return self._tools.for_turn(
             tenant, conv=claim.conv, contact=first["to"], turn_id=_digest(todo), fence=_fence(claim)
         )
@@ -388,7 +386,7 @@ class TurnHandler:
         payload = job.payload
         if job.kind in ("text", "interactive"):
             return _Heard(text=payload.get("text") or "")
-        _, config = self._tenants.get(payload["tenant"])
+        config = self._tenants.get(payload["tenant"]).turn
         if job.kind != "audio":
             return _Heard(fallback=config.texts.get(config.language).unsupported)
         memo_name = "stt:" + job.message_id
@@ -418,7 +416,9 @@ class TurnHandler:
             return _Heard(fallback=config.texts.get(config.language).for_audio(AudioProblem.CORRUPT))
         timings: dict[str, float] = {}
         # The tenant's language router (preloaded by the worker: a cache hit here), else the runner's engine.
-        router = self._speech.for_tenant(self._tenants.get(payload["tenant"])[0]) if self._speech else None
+        router = (
+            self._speech.for_tenant(self._tenants.get(payload["tenant"]).config) if self._speech else None
+        )
         try:
             transcript = await self._runner.transcribe(data, timings, router)
         except AudioError as exc:
@@ -518,7 +518,7 @@ class TurnHandler:
 
     def _voice(self, tenant_id: str) -> VoiceChoice:
         """The tenant's voice for a reply's text (None: no voice for its language), else the runner's."""
-        tenant, _ = self._tenants.get(tenant_id)
+        tenant = self._tenants.get(tenant_id).config
         voices, runner = self._voices, self._runner
         if voices is None:
             return lambda _text: runner.voice

@@ -26,10 +26,10 @@ from agent.whatsapp.payloads import (
 
 if TYPE_CHECKING:
     from agent.messages.queue import CallQueue, ConversationQueue, Sealer
+    from agent.messages.statuses import DeliveryStatuses
     from agent.metrics import Metrics
     from agent.privacy.gate import IngressConsent
     from agent.privacy.identities import Identities
-    from agent.storage.conversations import DeliveryStatuses
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import TenantRegistry
 

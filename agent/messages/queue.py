@@ -21,11 +21,12 @@ import base64
 import json
 import random
 import time
-import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agent.storage.erasure import ErasedError, StaleLeaseError
+from agent.storage.keys import CALL_EVENTS, DEFAULT_SHARDS, EPOCH_TTL_S, ShardKeys, call_seen, shard_of
 from agent.storage.redis_client import run_script_many
 
 if TYPE_CHECKING:
@@ -34,13 +35,11 @@ if TYPE_CHECKING:
     from agent.storage.redis_client import RedisClient
 
 DAY_S = 86_400
-# A subject's counters (lease fence, erasure epoch) outlive every turn that could have read them.
-EPOCH_TTL_S = DAY_S
 
 
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
-    shards: int = 8  # fixed for a deployment: changing it re-homes conversations
+    shards: int = DEFAULT_SHARDS  # fixed for a deployment (agent/storage/keys.py)
     lease_ms: int = 30_000
     max_attempts: int = 5
     backoff_base_ms: int = 1_000
@@ -102,15 +101,6 @@ class Backlog:
     in_flight: int  # conversations leased by a worker
     pending_messages: int  # entries not yet acknowledged, across all inboxes
     dead: int
-
-
-class StaleLeaseError(Exception):
-    """The lease was lost (expired and reclaimed); the holder must stop without side effects."""
-
-
-class ErasedError(StaleLeaseError):
-    """The subject was erased (or an erasure runs or is pending) since the turn began: it writes and sends
-    nothing more (agent/storage/erasure.py)."""
 
 
 _ENQUEUE = """
@@ -231,46 +221,6 @@ return 1
 """
 
 
-def shard_of(conv: str, shards: int) -> int:
-    return zlib.crc32(conv.encode()) % shards
-
-
-def conversation_key(conv: str, suffix: str, shards: int) -> str:
-    """A key of one conversation, in the same slot as its inbox (for stores that live beside the queue)."""
-    return _ShardKeys(shard_of(conv, shards)).conv(conv, suffix)
-
-
-@dataclass(frozen=True, slots=True)
-class _ShardKeys:
-    shard: int
-    prefix: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "prefix", f"lc:{{{self.shard}}}:")
-
-    @property
-    def ready(self) -> str:
-        return self.prefix + "ready"
-
-    @property
-    def leases(self) -> str:
-        return self.prefix + "leases"
-
-    @property
-    def dead(self) -> str:
-        return self.prefix + "dead"
-
-    @property
-    def conv_prefix(self) -> str:
-        return self.prefix + "c:"
-
-    def conv(self, conv: str, suffix: str) -> str:
-        return f"{self.prefix}c:{conv}:{suffix}"
-
-    def seen(self, message_id: str) -> str:
-        return f"{self.prefix}seen:{message_id}"
-
-
 class ConversationQueue:
     """Durable per-conversation work queue; `clock` (seconds) is injectable so tests control time."""
 
@@ -296,8 +246,8 @@ class ConversationQueue:
         self._abort_send = redis.register_script(_ABORT_SEND)
         self._fenced_hset = redis.register_script(_FENCED_HSET)
 
-    def _keys(self, conv: str) -> _ShardKeys:
-        return _ShardKeys(shard_of(conv, self.config.shards))
+    def _keys(self, conv: str) -> ShardKeys:
+        return ShardKeys(shard_of(conv, self.config.shards))
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -340,7 +290,7 @@ class ConversationQueue:
         for _ in range(self.config.shards):
             shard = self._next_shard
             self._next_shard = (shard + 1) % self.config.shards
-            k = _ShardKeys(shard)
+            k = ShardKeys(shard)
             raw = await self._claim(
                 keys=[k.ready, k.leases],
                 args=[
@@ -359,7 +309,7 @@ class ConversationQueue:
         return None
 
     async def extend(self, claim: Claim) -> None:
-        k = _ShardKeys(claim.shard)
+        k = ShardKeys(claim.shard)
         expires = self._now_ms() + self.config.lease_ms
         ok = await self._extend(keys=[k.leases], args=[claim.conv, claim.fence, k.conv_prefix, expires])
         if not ok:
@@ -384,7 +334,7 @@ class ConversationQueue:
     async def _release_lease(
         self, claim: Claim, mode: str, not_before: int, reason: str, jobs: Sequence[Job]
     ) -> None:
-        k = _ShardKeys(claim.shard)
+        k = ShardKeys(claim.shard)
         ids = json.dumps([j.entry_id for j in jobs])
         dead = json.dumps([{"id": j.message_id, "kind": j.kind} for j in jobs])
         ok = await self._release(
@@ -409,7 +359,7 @@ class ConversationQueue:
         """Make conversations whose lease expired (crashed or hung worker) ready again."""
         total = 0
         for shard in range(self.config.shards):
-            k = _ShardKeys(shard)
+            k = ShardKeys(shard)
             total += int(await self._reclaim(keys=[k.ready, k.leases], args=[self._now_ms(), k.conv_prefix]))
         return total
 
@@ -417,14 +367,14 @@ class ConversationQueue:
 
     async def reply_states(self, claim: Claim) -> dict[str, ReplyState]:
         """Which of the claim's messages already have a reply started or sent (by an earlier attempt)."""
-        k = _ShardKeys(claim.shard)
+        k = ShardKeys(claim.shard)
         ids = [j.message_id for j in claim.jobs]
         values = await self._redis.hmget(k.conv(claim.conv, "replied"), ids)
         return {i: ReplyState(_s(v)) for i, v in zip(ids, values, strict=True) if v is not None}
 
     async def begin_send(self, claim: Claim, jobs: Sequence[Job]) -> bool:
         """Record that a reply to these messages is being sent. False if one already has a reply."""
-        k = _ShardKeys(claim.shard)
+        k = ShardKeys(claim.shard)
         result = int(
             await self._begin_send(
                 keys=[k.conv(claim.conv, "replied")],
@@ -446,7 +396,7 @@ class ConversationQueue:
 
     async def abort_send(self, claim: Claim, jobs: Sequence[Job]) -> None:
         """The send was definitely refused (Meta answered with an error): a later attempt may send."""
-        k = _ShardKeys(claim.shard)
+        k = ShardKeys(claim.shard)
         ok = await self._abort_send(
             keys=[k.conv(claim.conv, "replied")],
             args=[k.conv_prefix, claim.conv, claim.fence, *(j.message_id for j in jobs)],
@@ -463,7 +413,7 @@ class ConversationQueue:
 
     async def memo(self, claim: Claim, name: str) -> bytes | None:
         """A result an earlier attempt of this turn already paid for (transcript, answer, media id)."""
-        k = _ShardKeys(claim.shard)
+        k = ShardKeys(claim.shard)
         value = await self._redis.hget(k.conv(claim.conv, "memo"), name)
         return value.encode() if isinstance(value, str) else value
 
@@ -471,7 +421,7 @@ class ConversationQueue:
         await self._fenced_set(claim, "memo", [(name, value)])
 
     async def _fenced_set(self, claim: Claim, suffix: str, pairs: Sequence[tuple[str, str | bytes]]) -> None:
-        k = _ShardKeys(claim.shard)
+        k = ShardKeys(claim.shard)
         flat = [x for pair in pairs for x in pair]
         ok = await self._fenced_hset(
             keys=[k.conv(claim.conv, suffix)],
@@ -488,7 +438,7 @@ class ConversationQueue:
         """What autoscaling should look at: work not yet acknowledged, not the length of some stream."""
         ready = in_flight = pending = dead = 0
         for shard in range(self.config.shards):
-            k = _ShardKeys(shard)
+            k = ShardKeys(shard)
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.zrange(k.ready, 0, -1)
                 pipe.zrange(k.leases, 0, -1)
@@ -508,30 +458,11 @@ class ConversationQueue:
     async def dead_letters(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for shard in range(self.config.shards):
-            entries: list[Any] = await self._redis.xrange(_ShardKeys(shard).dead) or []
+            entries: list[Any] = await self._redis.xrange(ShardKeys(shard).dead) or []
             for entry_id, fields in entries:
                 row = {_s(k): _s(v) for k, v in fields.items()}
                 out.append({"entry": _s(entry_id), "shard": shard, **row, "jobs": json.loads(row["jobs"])})
         return out
-
-
-async def forget_dead_letters(redis: RedisClient, conv: str, shards: int) -> int:
-    """Erasure: the conversation's dead-letter entries (ids and reasons, but linkable) leave its shard's
-    stream, which is capped (`QueueConfig.dead_letter_cap`), so the pass is bounded."""
-    return await _drop_entries(redis, _ShardKeys(shard_of(conv, shards)).dead, b"conv", conv)
-
-
-async def _drop_entries(redis: RedisClient, stream: str, field: bytes, value: str) -> int:
-    """Delete a bounded stream's entries whose `field` is `value`, one page at a time."""
-    doomed: list[Any] = []
-    start = "-"
-    while True:
-        page: list[Any] = await redis.xrange(stream, min=start, max="+", count=500) or []
-        doomed += [entry_id for entry_id, fields in page if _s(fields.get(field, b"")) == value]
-        if len(page) < 500:
-            break
-        start = "(" + _s(page[-1][0])
-    return int(await redis.xdel(stream, *doomed)) if doomed else 0
 
 
 def _s(value: bytes | str) -> str:
@@ -573,7 +504,7 @@ class CallQueue:
     erasure and tenant deletion find their entries. Entries older than `keep_s` are trimmed as new ones come.
     """
 
-    STREAM = "lc:{calls}:events"
+    STREAM = CALL_EVENTS
 
     def __init__(
         self,
@@ -598,7 +529,7 @@ class CallQueue:
         ]
         calls = [
             (
-                [f"lc:{{calls}}:seen:{call_id}:{event}", self.STREAM],
+                [call_seen(call_id, event), self.STREAM],
                 [value, self._dedupe_ttl_s, call_id, event, payload["tenant"], subject, self._keep_ms],
             )
             for (call_id, event, subject, payload), value in zip(items, sealed, strict=True)
@@ -614,11 +545,3 @@ class CallQueue:
             await self._sealer.open(_s(fields[b"subject"]), fields[b"sealed"])
         )
         return opened
-
-    async def forget(self, *, subject: str | None = None, tenant: str | None = None) -> int:
-        """Erasure (one subject) or tenant deletion: their entries leave the stream. It holds hours of
-        events at most, so a pass over it is bounded."""
-        field, value = (b"subject", subject) if subject is not None else (b"tenant", tenant)
-        if value is None:
-            raise ValueError("forget needs a subject or a tenant")
-        return await _drop_entries(self._redis, self.STREAM, field, value)

@@ -21,14 +21,18 @@ from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from agent.egress import GuardedTransport
-from agent.engines.runtime import RuntimeConfigError, open_runtime
+from agent.engines.runtime import open_runtime
 from agent.engines.voices import Voices
 from agent.logs import configure_logging
 from agent.messages.handler import TurnHandler
-from agent.messages.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.messages.queue import Claim, ConversationQueue, QueueConfig
 from agent.metrics import Metrics
 from agent.privacy.assembly import Privacy, recipients
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.settings import RuntimeConfigError
+from agent.storage.conversations import ConversationStore
+from agent.storage.erasure import StaleLeaseError
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring
 from agent.storage.leads import LeadStore
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry
@@ -252,13 +256,13 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             Voices.load,
             runtime.synthesizer,
             (settings.tts_engine, settings.tts_voice),
-            [tenants.get(t)[0].voice for t in tenants.ids()],
+            [tenants.get(t).config.voice for t in tenants.ids()],
             hosted=runtime.hosted,
             tts_model=settings.tts_model,
         )
         speech = runtime.speech
         for tenant_id in tenants.ids():  # every model a tenant names, loaded before the first claim
-            await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id)[0])
+            await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id).config)
         handler = TurnHandler(
             queue,
             store,
@@ -277,7 +281,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
                 tenants,
                 stop,
                 every_s=settings.prompts_reload_s,
-                on_applied=lambda tenant_id: _preload(tenants.get(tenant_id)[0], voices, speech),
+                on_applied=lambda tenant_id: _preload(tenants.get(tenant_id).config, voices, speech),
             )
         )
         try:

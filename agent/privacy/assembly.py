@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.engines.runtime import RuntimeConfigError
-from agent.messages.queue import QueueConfig
 from agent.privacy.gate import ConsentGate, IngressConsent, Keywords
 from agent.privacy.identities import Identities
 from agent.privacy.ledger import ConsentGuard, ConsentStore
@@ -18,7 +16,11 @@ from agent.privacy.records import ContentLog, ProcessingLog
 from agent.privacy.retention import Retention
 from agent.privacy.rights import Actor, Recipient, SubjectRights
 from agent.privacy.subjects import Subjects
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.settings import RuntimeConfigError
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring
+from agent.storage.keys import DEFAULT_SHARDS
 from agent.storage.redis_client import redis_client
 from agent.tenants.consent import TERMINATION_GRACE_DAYS
 from agent.tenants.registry import TenantError, TenantRegistry
@@ -95,7 +97,15 @@ class Privacy:
         handoff = HandoffFlags(redis, shards=shards)
         gate = ConsentGate(consent, guard, handoff, content, processing, tenants, rights, clock=clock)
         retention = Retention(
-            redis, consent, content, processing, rights, tenants, key_store=store.key_store, clock=clock
+            redis,
+            consent,
+            content,
+            processing,
+            rights,
+            tenants,
+            shards=shards,
+            key_store=store.key_store,
+            clock=clock,
         )
         ingress = IngressConsent(consent, Keywords(tenants), tenants)
         subjects = Subjects(redis, keyring, shards=shards, key_store=store.key_store)
@@ -155,7 +165,7 @@ async def _operator_privacy(settings: Settings, tenant: str) -> AsyncIterator[Pr
     key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
     try:
         keyring = Keyring.from_settings(settings)
-        shards = QueueConfig().shards
+        shards = DEFAULT_SHARDS
         store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
         yield Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
     finally:

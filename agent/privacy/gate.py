@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from agent.privacy.rights import SubjectRights
-    from agent.storage.conversations import HandoffFlags
     from agent.storage.erasure import Fence
+    from agent.storage.handoff import HandoffFlags
     from agent.tenants.registry import Tenant, TenantRegistry
     from agent.whatsapp.payloads import ConsentSignal
     from pipelines.consent import Decision
@@ -67,7 +67,7 @@ class Keywords:
     def match(self, tenant_id: str, text: str | None) -> KeywordMatch | None:
         if not text:
             return None
-        tenant = self._tenants.get(tenant_id)[0]
+        tenant = self._tenants.get(tenant_id).config
         cached = self._cache.get(tenant_id)
         if cached is None or cached[0] is not tenant:
             cached = self._cache[tenant_id] = (tenant, tenant.consent.classifier())
@@ -102,7 +102,7 @@ class IngressConsent:
         await self._store.apply(
             subject,
             lambda consent: transition(consent, match.intent),
-            _context(self._tenants.get(tenant_id)[0], Method.KEYWORD, message_id),
+            _context(self._tenants.get(tenant_id).config, Method.KEYWORD, message_id),
             signal=Signal(given_at, message_id),
             covers=covered(match.intent),
         )
@@ -111,7 +111,7 @@ class IngressConsent:
         """Meta's marketing preference or call-permission answer becomes a ledger event (if it changes), in
         the order given and once per event."""
         purpose, state, method = _SIGNALS[signal.kind]
-        version = self._tenants.get(tenant_id)[0].consent_version
+        version = self._tenants.get(tenant_id).config.consent_version
         context = Context(
             method=method,
             channel="whatsapp",
@@ -172,7 +172,7 @@ class ConsentGate:
         fixed confirmation in the person's language; None when a newer signal superseded it (confirming a
         STOP that changed nothing would mislead). `given_at`: the message's time (default now); `fence`: a
         turn's (raises `ErasedError` for a person erased since it began)."""
-        tenant = self._tenants.get(tenant_id)[0]
+        tenant = self._tenants.get(tenant_id).config
         await self._store.apply(
             subject,
             lambda consent: transition(consent, match.intent),
@@ -198,7 +198,7 @@ class ConsentGate:
                        method: Method, *, fence: Fence | None = None) -> None:  # fmt: skip
         """A yes or no to a consent question (a call's recording question) becomes a ledger event. `fence`:
         the call's (raises `ErasedError`, writing nothing, for a caller erased since it began)."""
-        tenant = self._tenants.get(tenant_id)[0]
+        tenant = self._tenants.get(tenant_id).config
         state = State.GRANTED if granted else State.DENIED
         await self._store.apply(
             subject,
@@ -216,7 +216,7 @@ class ConsentGate:
 
     async def disclosure(self, tenant_id: str, subject: str, said: str) -> Notice | None:
         """The AI disclosure if this reply must carry it (first contact, or idle past the tenant's period)."""
-        tenant = self._tenants.get(tenant_id)[0]
+        tenant = self._tenants.get(tenant_id).config
         consent = await self._store.current(subject)
         if not needs_disclosure(consent, self._clock(), tenant.consent.redisclose_after_s):
             return None
@@ -230,7 +230,7 @@ class ConsentGate:
         notice = await self.disclosure(tenant_id, subject, said or "")
         if claims_to_be_human(reply):
             log.warning("consent.claimed_human", conv=subject)
-            return (notice or self._notice(self._tenants.get(tenant_id)[0], said or "")).text, notice
+            return (notice or self._notice(self._tenants.get(tenant_id).config, said or "")).text, notice
         return (f"{notice.text}\n\n{reply}" if notice else reply), notice
 
     @staticmethod
@@ -248,7 +248,7 @@ class ConsentGate:
     async def disclosed(
         self, tenant_id: str, subject: str, notice: Notice, outbound_id: str, *, fence: Fence | None = None
     ) -> None:
-        tenant = self._tenants.get(tenant_id)[0]
+        tenant = self._tenants.get(tenant_id).config
         context = _context(tenant, Method.DISCLOSURE, outbound_id)
         await self._store.record_notice(subject, notice, context, fence=fence)
 
@@ -264,7 +264,7 @@ class ConsentGate:
         was not erased since the turn began); returns whether anything was kept."""
         if not entries or not await self.may(tenant_id, subject, Purpose.RETAIN_CONTENT):
             return False
-        days = self._tenants.get(tenant_id)[0].consent.retention.content_days
+        days = self._tenants.get(tenant_id).config.consent.retention.content_days
         await self._content.write(subject, entries, keep_days=days, fence=fence)
         return True
 
@@ -275,7 +275,7 @@ class ConsentGate:
         with the call's `fence`, only if the caller was not erased since the call began)."""
         if not await self.may(tenant_id, subject, Purpose.CALL_RECORDING):
             return False
-        days = self._tenants.get(tenant_id)[0].consent.retention.content_days
+        days = self._tenants.get(tenant_id).config.consent.retention.content_days
         entry: tuple[ContentKind, str, str] = ("recording", base64.b64encode(audio).decode(), call_id)
         await self._content.write(subject, [entry], keep_days=days, fence=fence)
         return True
@@ -285,5 +285,5 @@ class ConsentGate:
         return await self._content.fence(subject)
 
     async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:
-        days = self._tenants.get(tenant_id)[0].consent.retention.processing_days
+        days = self._tenants.get(tenant_id).config.consent.retention.processing_days
         await self._processing.append(tenant_id, record, keep_days=days)

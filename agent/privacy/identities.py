@@ -7,7 +7,7 @@ never the id), pointing at the person's subject (the reference of the id that wa
 payload carries both). A payload with both ids writes both aliases atomically (one Lua script, one key), so a
 STOP or an erasure recorded under one id is found under the other.
 
-    lc:tenant:{T}:aliases   hash   conversation_ref(T, id) → subject
+The alias hash (`lc:tenant:{T}:aliases`, agent/storage/keys.py) maps conversation_ref(T, id) → subject.
 
 This composes with master-key versions (`agent.privacy.subjects.Subjects`): each id is first resolved across
 key versions (a person known under an older version keeps that reference), and the alias hash is looked up under every
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.privacy.ledger import tenant_key
+from agent.storage.keys import tenant_key
 
 if TYPE_CHECKING:
     from agent.privacy.subjects import Subjects

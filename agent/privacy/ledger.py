@@ -1,17 +1,10 @@
 """Consent on Redis: the hash-chained evidence ledger, each subject's current state, suppression, the guard.
 
-Key layout (per tenant keys share the hash tag `{tenant}` so each chained append touches one slot; per
-subject keys live beside the conversation's queue keys):
-
-    lc:tenant:{T}:ledger        stream  consent evidence (append-only, hash-chained)
-    lc:tenant:{T}:ledger:head   string  hash of the last ledger record
-    lc:tenant:{T}:suppressed    set     subject keys erased once: marketing never resumes on its own
-    lc:tenant:{T}:erasures      set     subjects whose erasure is pending
-    lc:tenant:{T}:terminated    string  when the tenant's account ended (frozen from then on)
-    lc:{n}:c:<subject>:consent  hash    p:<purpose> → state, t:<purpose> → when the last applied signal was
-                                        given, x:<purpose> → expiry, o:<overlay> → 1, noticed_at
-    lc:{n}:c:<subject>:consent:outbox  list  evidence written with a change, not yet in the ledger (+ :lock)
-    lc:{n}:c:<subject>:signal:<h>  string  a consent signal seen (h: hash of its message id): applied|superseded
+Keys (agent/storage/keys.py): per tenant, the ledger stream and its head, the suppressed and pending-erasure
+sets and the termination time, under the hash tag `{tenant}` so each chained append touches one slot; per
+subject, beside the conversation's queue keys, the consent hash (fields p:<purpose> → state, t:<purpose> →
+when the last applied signal was given, x:<purpose> → expiry, o:<overlay> → 1, noticed_at), its outbox of
+evidence not yet in the ledger, and each consent signal seen (applied|superseded).
 
 Order (invariant 10): every change carries the time it was given (the message's timestamp; now for admin,
 API and CLI changes). Per subject and purpose, a signal older than the last applied one changes nothing and
@@ -34,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import WatchError
 
-from agent.messages.queue import ErasedError, conversation_key
-from agent.storage.erasure import PENDING_FIELD, Fence, epoch_key
+from agent.storage.erasure import PENDING_FIELD, ErasedError, Fence
+from agent.storage.keys import conversation_key, epoch_key, tenant_key, tenant_of
 from pipelines.consent import (
     Decision,
     Method,
@@ -64,19 +57,6 @@ _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-def tenant_key(tenant: str, suffix: str) -> str:
-    return f"lc:tenant:{{{tenant}}}:{suffix}"
-
-
-def tenant_of(subject: str) -> str:
-    return subject.split(":", 1)[0]
-
-
-def glob_escape(text: str) -> str:
-    """`text` as a literal inside a Redis SCAN MATCH pattern."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 def _text(value: bytes | str) -> str:
@@ -536,7 +516,7 @@ class ConsentGuard:
     async def may(self, tenant: str, subject: str, purpose: Purpose) -> Decision:
         if tenant_of(subject) != tenant:
             return Decision(False, "other_tenant")
-        config, _ = self._tenants.get(tenant)
+        config = self._tenants.get(tenant).config
         consent, frozen = await self._store.snapshot(subject)
         return may(consent, purpose, config.consent.policy(), frozen=frozen, now=self._clock())
 

@@ -29,7 +29,7 @@ class MarketingSender:
 
     async def send_template(self, tenant_id: str, wa_id: str, template: str, language: str) -> str | None:
         """The sent message's id, or None when consent does not allow marketing to this person now."""
-        tenant, _ = self._tenants.get(tenant_id)
+        tenant = self._tenants.get(tenant_id).config
         subject = await self._identities.known_or_derived(tenant_id, wa_id)  # a STOP under the BSUID holds
         decision = await self._gate.may(tenant_id, subject, Purpose.MARKETING)
         if not decision.allowed:

@@ -18,9 +18,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agent.messages.queue import conversation_key
-from agent.privacy.ledger import tenant_key, tenant_of
 from agent.storage.erasure import Fence
+from agent.storage.keys import conversation_key, epoch_key, tenant_key, tenant_of
 from agent.tenants.consent import DAY_S
 
 if TYPE_CHECKING:
@@ -116,9 +115,7 @@ class ContentLog:
 
     async def fence(self, subject: str) -> Fence:
         """The subject's erasure epoch now, for a writer that is not a claimed turn (a live call)."""
-        return Fence(
-            subject, int(await self._redis.get(conversation_key(subject, "epoch", self._shards)) or 0)
-        )
+        return Fence(subject, int(await self._redis.get(epoch_key(subject, self._shards)) or 0))
 
     async def write(
         self,

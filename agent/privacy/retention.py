@@ -15,21 +15,22 @@ from typing import TYPE_CHECKING
 import structlog
 from redis.exceptions import RedisError
 
-from agent.privacy.ledger import ConsentStore, glob_escape, tenant_key
 from agent.privacy.records import ContentLog, ProcessingLog, ProcessingRecord
 from agent.privacy.rights import Actor, SubjectRights
+from agent.storage.keys import KEPT_AFTER_DELETION, tenant_entries, tenant_key, tenant_patterns
+from agent.storage.streams import drop_entries
 from agent.tenants.consent import DAY_S, TERMINATION_GRACE_DAYS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from agent.privacy.ledger import ConsentStore
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import TenantRegistry
 
 log = structlog.get_logger()
 
 SWEEPER = Actor("retention", "system")
-_KEPT_AFTER_DELETION = ("terminated",)  # the tombstone that keeps a deleted tenant frozen
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Retention:
         rights: SubjectRights,
         tenants: TenantRegistry,
         *,
+        shards: int,
         key_store: RedisClient | None = None,
         grace_days: int = TERMINATION_GRACE_DAYS,
         clock: Callable[[], float] = time.time,
@@ -65,6 +67,7 @@ class Retention:
         self._tenants = tenants
         self._grace_s = grace_days * DAY_S
         self._clock = clock
+        self._shards = shards
 
     async def terminate(self, tenant: str) -> None:
         """The account ended: stop all processing now (the guard denies everything), delete after grace."""
@@ -77,7 +80,7 @@ class Retention:
             log.info("retention.tenant_deleted", tenant=tenant, keys=deleted)
             return Purge(tenant, tenant_keys=deleted)
         # Frozen or not, the usual periods keep running.
-        retention = self._tenants.get(tenant)[0].consent.retention
+        retention = self._tenants.get(tenant).config.consent.retention
         erasures = 0
         for subject in await self._consent.pending_erasures(tenant):
             await self._rights.erase(subject, SWEEPER)
@@ -97,16 +100,16 @@ class Retention:
         return purge
 
     async def _delete_tenant(self, tenant: str) -> int:
-        """Every key of the tenant: per-tenant logs and ledgers, every conversation's keys, the data keys."""
-        name = glob_escape(tenant)
-        patterns = [f"lc:tenant:{{{name}}}:*", f"lc:{{*}}:c:{name}:*"]
-        deleted = await self._rights.calls.forget(tenant=tenant)
+        """Every key of the tenant (agent/storage/keys.py): per-tenant logs and ledgers, every conversation's
+        keys, the data keys, its bookings, its entries in shared streams; only the tombstone stays."""
+        deleted = 0
+        for entries in tenant_entries(tenant, self._shards):
+            deleted += await drop_entries(self._redis, entries)
+        kept = {tenant_key(tenant, suffix) for suffix in KEPT_AFTER_DELETION}
         for redis in {id(self._redis): self._redis, id(self._key_store): self._key_store}.values():
-            for pattern in patterns:
+            for pattern in tenant_patterns(tenant):
                 doomed = [
-                    key
-                    async for key in redis.scan_iter(match=pattern, count=500)
-                    if not any(_s(key).endswith(":" + kept) for kept in _KEPT_AFTER_DELETION)
+                    key async for key in redis.scan_iter(match=pattern, count=500) if _s(key) not in kept
                 ]
                 for start in range(0, len(doomed), 500):
                     deleted += int(await redis.delete(*doomed[start : start + 500]))

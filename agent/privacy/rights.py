@@ -16,10 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.messages.queue import EPOCH_TTL_S, CallQueue, conversation_key, forget_dead_letters
-from agent.privacy.ledger import ConsentStore, Context, HashChain, glob_escape, tenant_key, tenant_of
-from agent.storage.conversations import SealError
+from agent.privacy.ledger import ConsentStore, Context, HashChain
 from agent.storage.erasure import Epochs
+from agent.storage.keyring import SealError
+from agent.storage.keys import (
+    EPOCH_TTL_S,
+    Fate,
+    conversation_key,
+    subject_entries,
+    subject_fate,
+    subject_pattern,
+    tenant_key,
+    tenant_of,
+)
+from agent.storage.streams import drop_entries
 from pipelines.consent import Intent, Method, Overlay, Purpose, may, transition
 
 if TYPE_CHECKING:
@@ -31,9 +41,6 @@ if TYPE_CHECKING:
     from agent.tenants.registry import TenantRegistry
 
 EXPORT_SCHEMA = "leadclose.export/1"
-# Counters, no data: they keep lease fencing and the erasure epoch monotonic while a turn may be in flight,
-# and expire a day later (`EPOCH_TTL_S`).
-_KEPT_ON_ERASURE = ("fence", "epoch")
 
 
 class ProfileFields(BaseModel):
@@ -109,7 +116,6 @@ class SubjectRights:
         self._recipients = tuple(recipients)
         self._clock = clock
         self.audit = HashChain(redis, "audit")
-        self.calls = CallQueue(redis, store)
         self._epochs = [Epochs(redis, shards=shards)]
         if store.key_store is not redis:  # the key store keeps its own copy: a data key's creation checks it
             self._epochs.append(Epochs(store.key_store, shards=shards))
@@ -155,7 +161,7 @@ class SubjectRights:
         return records, verified
 
     def _context(self, subject: str, actor: Actor) -> Context:
-        tenant, _ = self._tenants.get(tenant_of(subject))
+        tenant = self._tenants.get(tenant_of(subject)).config
         return Context(
             method=Method.ADMIN,
             channel=actor.channel,
@@ -166,7 +172,7 @@ class SubjectRights:
     # -- access --------------------------------------------------------------------------------------------
 
     async def status(self, subject: str, actor: Actor) -> dict[str, Any]:
-        tenant, _ = self._tenants.get(tenant_of(subject))
+        tenant = self._tenants.get(tenant_of(subject)).config
         consent = await self._consent.current(subject)
         frozen = await self._consent.terminated_at(tenant.id) is not None
         policy, now = tenant.consent.policy(), self._clock()
@@ -187,7 +193,7 @@ class SubjectRights:
     async def export(self, subject: str, actor: Actor) -> bytes:
         """A ZIP: manifest.json, consents.json, conversations.jsonl, leads.json, profile.json,
         processing_summary.json. Everything readable is in it; what the data key no longer opens is not."""
-        tenant, _ = self._tenants.get(tenant_of(subject))
+        tenant = self._tenants.get(tenant_of(subject)).config
         consent = await self._consent.current(subject)
         try:
             entries = [asdict(e) for e in await self._content.entries(subject)]
@@ -310,9 +316,8 @@ class SubjectRights:
         deleted = await self._delete_keys(self._redis, subject)
         if self._store.key_store is not self._redis:
             deleted += await self._delete_keys(self._store.key_store, subject)
-        deleted += await self.calls.forget(subject=subject) + await forget_dead_letters(
-            self._redis, subject, self._shards
-        )
+        for shared in subject_entries(subject, self._shards):  # shared streams: dead letters, call events
+            deleted += await drop_entries(self._redis, shared)
         await self._redis.zrem(tenant_key(tenant_of(subject), "t2index"), subject)
         records = await self._processing.forget(tenant_of(subject), subject)
         await self._consent.suppress(subject)
@@ -332,13 +337,13 @@ class SubjectRights:
         return Erasure(subject, deleted, entries)
 
     async def _delete_keys(self, redis: RedisClient, subject: str) -> int:
-        pattern = glob_escape(conversation_key(subject, "", self._shards)) + "*"
+        """The person's keys the key layout says erasure deletes (agent/storage/keys.py): not the counters
+        a turn in flight still needs, nor the consent hash (`forget` removes it after the ledger event)."""
         prefix_len = len(conversation_key(subject, "", self._shards))
         doomed = [
             key
-            async for key in redis.scan_iter(match=pattern, count=200)
-            if _bytes(key)[prefix_len:].decode() not in _KEPT_ON_ERASURE
-            and _bytes(key)[prefix_len:].decode() != "consent"  # forget() removes it after the ledger event
+            async for key in redis.scan_iter(match=subject_pattern(subject, self._shards), count=200)
+            if subject_fate(_bytes(key)[prefix_len:].decode()) is Fate.DELETE
         ]
         return int(await redis.delete(*doomed)) if doomed else 0
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.engines.runtime import RuntimeConfigError
-from agent.messages.queue import conversation_key
-from agent.privacy.ledger import tenant_key
+from agent.settings import RuntimeConfigError
 from agent.storage.keyring import Keyring, SealError
+from agent.storage.keys import conversation_key, data_keys_pattern, tenant_key, tenant_of
 from agent.storage.redis_client import redis_client
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ class Subjects:
         keys = [conversation_key(ref, suffix, self._shards) for suffix in _KNOWN]
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.exists(*keys)
-            pipe.sismember(tenant_key(ref.split(":", 1)[0], "suppressed"), ref)
+            pipe.sismember(tenant_key(tenant_of(ref), "suppressed"), ref)
             present, suppressed = await pipe.execute()
         if present or suppressed:
             return True
@@ -80,7 +79,7 @@ async def rotate(key_store: RedisClient, keyring: Keyring, *, batch: int = 500) 
     """Re-wrap every data key (`lc:{n}:c:<subject>:dek`) under the current master-key version."""
     swap = key_store.register_script(_SWAP)
     counts = {"rewrapped": 0, "current": 0, "vanished": 0, "unreadable": 0}
-    async for raw_key in key_store.scan_iter(match="lc:{*}:c:*:dek", count=batch):
+    async for raw_key in key_store.scan_iter(match=data_keys_pattern(), count=batch):
         key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
         value = await key_store.get(key)
         if value is None:

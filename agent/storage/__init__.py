@@ -1,1 +1,2 @@
-"""Redis and what is kept on it: the client, key formats, crypto (keyring), conversation state, the erasure fence."""
+"""Redis and what is kept on it: the client, every key format (keys.py), crypto (keyring), conversation state,
+the erasure fence, handoff flags, leads."""

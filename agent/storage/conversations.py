@@ -14,29 +14,17 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from agent.messages.queue import ErasedError, conversation_key
-from agent.storage.erasure import FENCE_PRELUDE, PENDING_FIELD, FencedWriter
-from agent.storage.keyring import NONCE, DataKeyGoneError, Keyring, SealError, master_secret
-from agent.storage.redis_client import run_script_many
+from agent.storage.erasure import FENCE_PRELUDE, PENDING_FIELD, ErasedError, FencedWriter
+from agent.storage.keyring import NONCE, DataKeyGoneError, SealError
+from agent.storage.keys import conversation_key
+from pipelines.llm import ChatTurn
 from pipelines.pii import Vault
-from pipelines.respond import ChatTurn
 from pipelines.turn import Conversation
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from agent.storage.erasure import Fence
+    from agent.storage.keyring import Keyring
     from agent.storage.redis_client import RedisClient
-
-__all__ = [
-    "ConversationStore",
-    "DataKeyGoneError",
-    "DeliveryStatuses",
-    "HandoffFlags",
-    "Keyring",
-    "SealError",
-    "master_secret",
-]
 
 DAY_S = 86_400
 
@@ -153,81 +141,3 @@ class ConversationStore:
         (`SubjectRights.erase` does this and everything else an erasure must)."""
         await self.key_store.delete(self._key(conv, "dek"))
         await self._redis.delete(self._key(conv, "dek"), self._key(conv, "state"))
-
-
-class HandoffFlags:
-    """Conversations a human has taken over: while flagged, the AI sends nothing (until a human releases it).
-
-    No TTL: a handoff ends only when someone releases it, never silently."""
-
-    def __init__(self, redis: RedisClient, *, shards: int) -> None:
-        self._redis = redis
-        self._shards = shards
-        self._writer = FencedWriter(redis, shards=shards)
-
-    def _key(self, conv: str) -> str:
-        return conversation_key(conv, "handoff", self._shards)
-
-    async def hand_off(self, conv: str, reason: str, *, fence: Fence | None = None) -> None:
-        """`fence`: set by a turn or call, which must not flag a person erased since it began."""
-        if fence is None:
-            await self._redis.set(self._key(conv), reason)
-        else:
-            await self._writer.write(fence, [("SET", self._key(conv), [reason])])
-
-    async def release(self, conv: str) -> None:
-        await self._redis.delete(self._key(conv))
-
-    async def active(self, conv: str) -> bool:
-        return bool(await self._redis.exists(self._key(conv)))
-
-
-_RECORD_STATUS = """
--- KEYS: status   ARGV: rank, status, timestamp, error_code, ttl_s
--- Monotonic: sent < delivered < read < played; failed (rank 99) is terminal. Webhooks arrive in any order.
-local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
-if tonumber(ARGV[1]) <= current or current == 99 then return 0 end
-redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'status', ARGV[2], 'at', ARGV[3], 'error_code', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return 1
-"""
-
-_STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 99}
-
-
-class DeliveryStatuses:
-    """The latest state of each outbound message, from Meta's status webhooks (ids and codes only)."""
-
-    def __init__(self, redis: RedisClient, *, ttl_s: int = 30 * DAY_S) -> None:
-        self._redis = redis
-        self._ttl_s = ttl_s
-        self._record = redis.register_script(_RECORD_STATUS)
-
-    @staticmethod
-    def _key(message_id: str) -> str:
-        return f"lc:status:{{{message_id}}}"
-
-    async def record_many(self, updates: Sequence[tuple[str, str, int, int | None]]) -> list[bool]:
-        """(message id, status, timestamp, error code) each; True where the state advanced."""
-        calls = [
-            (
-                [self._key(message_id)],
-                [
-                    _STATUS_RANK[status],
-                    status,
-                    timestamp,
-                    "" if error_code is None else error_code,
-                    self._ttl_s,
-                ],
-            )
-            for message_id, status, timestamp, error_code in updates
-        ]
-        return [bool(r) for r in await run_script_many(self._redis, self._record, calls)]
-
-    async def get(self, message_id: str) -> dict[str, str]:
-        raw = await self._redis.hgetall(self._key(message_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -12,6 +12,8 @@ The counter holds no data and outlives an erasure by a day (`EPOCH_TTL_S`, renew
 in flight loses its lease with the erasure, and its heartbeat cancels it long before that.
 
 Every key a script touches is one subject's (`conversation_key`), so each script stays in one slot.
+
+The fencing errors live here too: the queue's lease and this epoch are the two fences a turn holds.
 """
 
 from __future__ import annotations
@@ -19,13 +21,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent.messages.queue import EPOCH_TTL_S, ErasedError, conversation_key
+from agent.storage.keys import EPOCH_TTL_S, conversation_key, epoch_key
 from pipelines.consent import Overlay
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from agent.storage.redis_client import RedisClient
+
+
+class StaleLeaseError(Exception):
+    """The lease was lost (expired and reclaimed); the holder must stop without side effects."""
+
+
+class ErasedError(StaleLeaseError):
+    """The subject was erased (or an erasure runs or is pending) since the turn began: it writes and sends
+    nothing more."""
+
 
 PENDING_FIELD = (
     f"o:{Overlay.ERASURE_PENDING.value}"  # in the subject's consent hash (agent/privacy/ledger.py)
@@ -91,10 +103,6 @@ class Fence:
 
 
 Command = tuple[str, str, "Sequence[str | bytes | int | float]"]
-
-
-def epoch_key(subject: str, shards: int) -> str:
-    return conversation_key(subject, "epoch", shards)
 
 
 class Epochs:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from agent.messages.queue import ErasedError, conversation_key
-from agent.storage.erasure import FENCE_PRELUDE, FencedWriter
+from agent.storage.erasure import FENCE_PRELUDE, ErasedError, FencedWriter
+from agent.storage.keys import conversation_key
 
 if TYPE_CHECKING:
     from agent.storage.conversations import ConversationStore

@@ -19,27 +19,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from agent.settings import CLUSTER_SCHEMES, check_url
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from redis.commands.core import AsyncScript
 
-CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-
 # Either client: both offer the same data commands, and one Lua script touches one slot on either.
 RedisClient: TypeAlias = Redis | RedisCluster
-
-
-class RedisURLError(ValueError):
-    """A Redis URL that cannot work (a cluster has only database 0); the text never holds the URL."""
-
-
-def check_url(url: str) -> str:
-    """Refuses what cannot connect, before anything is built (settings validate with it)."""
-    scheme, _, rest = url.partition("://")
-    if scheme.lower() in CLUSTER_SCHEMES and rest.split("?", 1)[0].partition("/")[2] not in ("", "0"):
-        raise RedisURLError("a Redis Cluster has only database 0: end the URL with /0 or nothing")
-    return url
 
 
 def redis_client(url: str, *, socket_timeout_s: float = 5.0, retries: int = 8) -> RedisClient:

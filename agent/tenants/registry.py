@@ -277,10 +277,22 @@ class Reload:
     error: str = ""
 
 
-def _numbers(tenants: dict[str, tuple[Tenant, TurnConfig]]) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class LoadedTenant:
+    """One tenant as loaded from its folder: what its tenant.yaml says, and the turn it configures."""
+
+    config: Tenant
+    turn: TurnConfig
+
+    @classmethod
+    def of(cls, config: Tenant, folder: Path) -> LoadedTenant:
+        return cls(config, turn_config(config, folder))
+
+
+def _numbers(tenants: dict[str, LoadedTenant]) -> dict[str, str]:
     by_number: dict[str, str] = {}
-    for tenant_id, (tenant, _) in tenants.items():
-        for number in tenant.phone_number_ids:
+    for tenant_id, loaded in tenants.items():
+        for number in loaded.config.phone_number_ids:
             if number in by_number:
                 raise TenantError(f"phone number id claimed by {by_number[number]} and {tenant_id}")
             by_number[number] = tenant_id
@@ -292,7 +304,7 @@ class TenantRegistry:
 
     def __init__(
         self,
-        tenants: dict[str, tuple[Tenant, TurnConfig]],
+        tenants: dict[str, LoadedTenant],
         *,
         prompts_dir: Path | None = None,
         stamps: dict[str, str] | None = None,
@@ -313,7 +325,7 @@ class TenantRegistry:
         for folder in folders:
             stamps[folder.name] = folder_stamp(folder)
             tenant = load_tenant(folder, egress=egress)
-            loaded[tenant.id] = (tenant, turn_config(tenant, folder))
+            loaded[tenant.id] = LoadedTenant.of(tenant, folder)
         return cls(loaded, prompts_dir=prompts_dir, stamps=stamps, egress=egress)
 
     def refresh(self) -> list[Reload]:
@@ -336,7 +348,7 @@ class TenantRegistry:
             stamps[folder.name] = stamp  # a broken version is reported once, not on every look
             try:
                 tenant = load_tenant(folder, egress=self._egress)
-                candidate = by_id | {tenant.id: (tenant, turn_config(tenant, folder))}
+                candidate = by_id | {tenant.id: LoadedTenant.of(tenant, folder)}
                 _numbers(candidate)
             except TenantError as exc:
                 events.append(Reload(folder.name, applied=False, error=str(exc)))
@@ -354,14 +366,14 @@ class TenantRegistry:
 
     def by_number(self, phone_number_id: str) -> Tenant | None:
         tenant_id = self._by_number.get(phone_number_id)
-        return self._by_id[tenant_id][0] if tenant_id else None
+        return self._by_id[tenant_id].config if tenant_id else None
 
-    def get(self, tenant_id: str) -> tuple[Tenant, TurnConfig]:
+    def get(self, tenant_id: str) -> LoadedTenant:
         return self._by_id[tenant_id]
 
     def access_token(self, tenant_id: str) -> str:
         """The tenant's Graph API token, read from the environment variable its tenant.yaml names."""
-        name = self._by_id[tenant_id][0].access_token_env
+        name = self._by_id[tenant_id].config.access_token_env
         token = os.environ.get(name)
         if not token:
             raise TenantError(f"tenant {tenant_id}: environment variable {name} is not set")

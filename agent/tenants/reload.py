@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from agent.engines.runtime import RuntimeConfigError
+from agent.settings import RuntimeConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

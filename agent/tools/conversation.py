@@ -29,6 +29,7 @@ import httpx
 import structlog
 
 from agent.egress import EgressRefused
+from agent.storage.keys import booked_slots
 from agent.tools.booking import Calendar
 from pipelines.automation import ToolError, ToolSpec
 
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from agent.egress import GuardedTransport
-    from agent.storage.conversations import HandoffFlags
     from agent.storage.erasure import Fence
+    from agent.storage.handoff import HandoffFlags
     from agent.storage.leads import LeadStore
     from agent.storage.redis_client import RedisClient
     from agent.tenants.automation import AutomationConfig, HttpTool
@@ -303,7 +304,7 @@ class ConversationTools:
 
     def _taken_key(self) -> str:
         """The tenant's booked slots: a sorted set scored by start time, so past ones are dropped cheaply."""
-        return f"lc:booked:{{{self._tenant.id}}}"
+        return booked_slots(self._tenant.id)
 
     async def _book(self, arguments: dict[str, Any], key: str) -> str:
         booking = self._automation.booking

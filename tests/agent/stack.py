@@ -26,12 +26,14 @@ from agent.messages.worker import Worker
 from agent.metrics import Metrics
 from agent.privacy.assembly import Privacy
 from agent.settings import Settings
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
 from agent.storage.leads import LeadStore
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from pipelines.turn import TurnRunner
 from tests.agent.whatsapp import webhooks as wh
@@ -99,7 +101,7 @@ class Stack:
 
 def first_reply(text: str, language: str = "en") -> str:
     """`text` as the first reply of a conversation carries it: after the default tenant's AI disclosure."""
-    tenant = TenantRegistry.load(ROOT / "prompts").get("default")[0]
+    tenant = TenantRegistry.load(ROOT / "prompts").get("default").config
     disclosure = tenant.catalogue.get(language).disclosure
     return f"{disclosure.replace('{business}', tenant.name)}\n\n{text}"
 

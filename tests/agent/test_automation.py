@@ -17,7 +17,9 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 from agent.privacy.rights import Actor
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
 from agent.storage.leads import LeadStore
 from agent.tenants.reload import watch_tenants
 from tests.agent.stack import MASTER, TOKEN, Stack, eventually, running_stack
@@ -298,7 +300,7 @@ async def test_invalid_tenant_change_keeps_the_worker_serving_and_a_valid_one_is
 
         (prompts / TENANT / "knowledge.md").write_text("- Brokerage: zero for December bookings.\n")
         config.write_text(good)
-        await eventually(lambda: "zero for December" in stack.tenants.get(TENANT)[1].system_prompt)
+        await eventually(lambda: "zero for December" in stack.tenants.get(TENANT).turn.system_prompt)
         await _say(stack, ALICE, "wamid.r2", "And now?")
         await eventually(lambda: len(stack.sent_to(ALICE)) == 2)
         assert "zero for December" in stack.llm.requests[-1]["messages"][0]["content"]

@@ -10,7 +10,7 @@ import pytest
 import redis as sync_redis
 
 from agent.cli.main import main
-from agent.privacy.ledger import tenant_key
+from agent.storage.keys import tenant_key
 from tests.agent.stack import MASTER
 from tests.conftest import ROOT
 

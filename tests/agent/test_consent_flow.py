@@ -22,11 +22,11 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 from agent.messages.ingress import Durability
-from agent.messages.queue import conversation_key
 from agent.privacy.ledger import Context
 from agent.privacy.outreach import MarketingSender
 from agent.privacy.rights import Actor
-from agent.storage.conversations import SealError
+from agent.storage.keyring import SealError
+from agent.storage.keys import conversation_key
 from agent.tenants.registry import TenantRegistry
 from agent.whatsapp import GraphClient
 from pipelines.audio import decode, encode_voice_note
@@ -241,7 +241,7 @@ async def test_stop_in_each_language_is_confirmed_recorded_and_ends_marketing(
     await stack.privacy.consent.apply(subject, Transition({Purpose.MARKETING: State.GRANTED}), TENANT_API)
     await stack.post(wh.payload(messages=[wh.text(ALICE, "wamid.s1", message)]))
     await eventually(lambda: len(stack.graph.messages) == 1)
-    tenant = TenantRegistry.load(ROOT / "prompts").get("default")[0]
+    tenant = TenantRegistry.load(ROOT / "prompts").get("default").config
     expected = tenant.catalogue.get(language).confirmations[Intent.OPT_OUT].replace("{business}", tenant.name)
     assert stack.graph.messages[0]["text"]["body"] == expected
     assert stack.llm.requests == []  # no model saw the keyword

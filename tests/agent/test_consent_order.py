@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent.messages.queue import CallQueue, conversation_key
+from agent.messages.queue import CallQueue
 from agent.privacy.assembly import consent_command
 from agent.privacy.ledger import SUPERSEDED, ConsentStore, Context, Signal
 from agent.privacy.rights import Actor
+from agent.storage.keys import conversation_key
 from pipelines.consent import Intent, Method, Purpose, State, covered, transition
 from tests.agent.stack import Stack, eventually, settings, stack_fixture
 from tests.agent.whatsapp import webhooks as wh

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.messages.queue import ErasedError, conversation_key
 from agent.privacy.assembly import Privacy
 from agent.privacy.gate import Keywords
-from agent.privacy.ledger import ConsentGuard, ConsentStore, Context, HashChain, Signal, tenant_key
-from agent.storage.conversations import ConversationStore, Keyring
-from agent.storage.erasure import Epochs
+from agent.privacy.ledger import ConsentGuard, ConsentStore, Context, HashChain, Signal
+from agent.storage.conversations import ConversationStore
+from agent.storage.erasure import Epochs, ErasedError
+from agent.storage.keyring import Keyring
+from agent.storage.keys import conversation_key, tenant_key
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import (
@@ -167,7 +168,7 @@ async def test_disclosure_once_then_again_after_the_idle_period(redis: Redis) ->
     assert (
         first["notice_sha256"]
         == render_notice(
-            tenants.get("default")[0].catalogue.get("en").disclosure,
+            tenants.get("default").config.catalogue.get("en").disclosure,
             "en",
             business="Suryoday Solar",
             version=notice.version,

@@ -187,7 +187,9 @@ async def test_a_language_the_business_does_not_serve_gets_its_own_fallback(
     assert not stack.llm.requests
     voice_note, copy = stack.graph.messages
     assert voice_note["type"] == "audio"
-    assert copy["text"]["body"].endswith(stack.tenants.get("default")[0].catalogue.get("en").not_understood)
+    assert copy["text"]["body"].endswith(
+        stack.tenants.get("default").config.catalogue.get("en").not_understood
+    )
     assert HINDI.not_understood not in copy["text"]["body"]
 
 

@@ -33,7 +33,7 @@ LONG_ANSWER_WORDS = 48  # at the peer's pace, the hostile turn outlives its leas
 def _fallback() -> str:
     from agent.tenants.registry import TenantRegistry
 
-    _, config = TenantRegistry.load(ROOT / "prompts").get("default")
+    config = TenantRegistry.load(ROOT / "prompts").get("default").turn
     return config.texts.get(config.language).unavailable
 
 

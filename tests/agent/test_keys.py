@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.messages.queue import conversation_key
 from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.subjects import rotate, rotate_command
 from agent.storage.conversations import ConversationStore
 from agent.storage.keyring import Keyring, SealError
+from agent.storage.keys import conversation_key
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Intent, Method, Purpose, State, Transition, transition
 from tests.agent.stack import settings

@@ -9,7 +9,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from agent.engines.local_llm import MODEL_ALIAS, LocalLLMError, bundled_model_path, local_llm_server
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 
 
 async def test_embedded_server_answers_through_the_openai_client() -> None:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.messages.queue import ConversationQueue, QueueConfig, ReplyState, StaleLeaseError
+from agent.messages.queue import ConversationQueue, QueueConfig, ReplyState
+from agent.storage.erasure import StaleLeaseError
 from tests.conftest import ON_SERVER_AND_CLUSTER
 
 if TYPE_CHECKING:

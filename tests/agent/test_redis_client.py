@@ -11,8 +11,8 @@ from redis.asyncio.cluster import RedisCluster
 
 from agent.http.app import create_app
 from agent.metrics import Metrics
-from agent.settings import SettingsError, load_settings
-from agent.storage.redis_client import RedisURLError, primaries_info, redis_client, run_script_many
+from agent.settings import RedisURLError, SettingsError, load_settings
+from agent.storage.redis_client import primaries_info, redis_client, run_script_many
 from tests.agent.stack import settings
 from tests.conftest import ON_SERVER_AND_CLUSTER
 from tests.redis_cluster import RedisClusterServers

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.messages.queue import CallQueue, conversation_key
+from agent.messages.queue import CallQueue, ConversationQueue, QueueConfig
 from agent.privacy.assembly import Privacy
-from agent.privacy.ledger import Context, tenant_key
+from agent.privacy.ledger import Context
 from agent.privacy.records import ProcessingRecord
 from agent.privacy.rights import Actor
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring
+from agent.storage.keys import booked_slots, conversation_key, tenant_key
 from agent.tenants.consent import DAY_S
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Intent, Method, Purpose, State, Transition, transition
@@ -118,7 +121,9 @@ async def test_terminated_tenant_is_frozen_then_deleted_after_the_grace_period(r
         ("c1", "connect", subject, {"tenant": "default"}),
         ("c2", "connect", "other:abc", {"tenant": "other"}),
     ]
-    await privacy.rights.calls.enqueue_many(calls)
+    await CallQueue(redis, privacy.store).enqueue_many(calls)
+    for tenant in ("default", "other"):  # the tenant's bookings go with it (they are not a person's)
+        await redis.zadd(booked_slots(tenant), {"2026-11-30T10:30": 1.0})
     await privacy.retention.terminate("default")
     assert (await privacy.guard.may("default", subject, Purpose.REPLY)).reason == "tenant_frozen"
     clock.now += 89 * DAY_S
@@ -133,7 +138,7 @@ async def test_terminated_tenant_is_frozen_then_deleted_after_the_grace_period(r
         [k.decode() async for k in redis.scan_iter(match="*") if not k.startswith(b"lc:{calls}")]
     )
     others = [conversation_key("other:abc", suffix, 8) for suffix in ("state", "dek")]  # dek: its call event
-    assert remaining == sorted([*others, tenant_key("default", "terminated")])
+    assert remaining == sorted([*others, booked_slots("other"), tenant_key("default", "terminated")])
     # The tenant's call events went too (the other tenant's stay).
     assert [f[b"tenant"] for _, f in await redis.xrange(CallQueue.STREAM)] == [b"other"]
     assert (await privacy.guard.may("default", subject, Purpose.REPLY)).reason == "tenant_frozen"
@@ -154,3 +159,25 @@ async def test_audit_log_is_trimmed_to_its_period_and_still_verifies(redis: Redi
     kept = await privacy.rights.audit.records("default")
     assert [r.body["action"] for r in kept] == ["status", "restrict"]
     assert (await privacy.rights.audit.verify("default")).ok
+
+
+async def test_a_deleted_tenant_leaves_no_dead_letters_behind(redis: Redis) -> None:
+    """Dead letters hold ids and reasons, but each names its person: they go with the tenant."""
+    clock = Clock()
+    privacy = _privacy(redis, clock)
+    queue = ConversationQueue(redis, QueueConfig(shards=8), clock=clock)
+    people = [
+        privacy.subject("default", "919876543210"),
+        privacy.subject("default", "447700900123"),
+        "other:abc",
+    ]
+    for n, conv in enumerate(people):
+        await queue.enqueue(conv, f"m{n}", "text", {"tenant": conv.split(":")[0]})
+        claim = await queue.claim("w")
+        assert claim is not None
+        await queue.dead_letter(claim, "test")
+    assert sorted(d["conv"] for d in await queue.dead_letters()) == sorted(people)
+    await privacy.retention.terminate("default")
+    clock.now += 91 * DAY_S
+    assert (await privacy.retention.sweep("default")).tenant_keys > 0
+    assert [d["conv"] for d in await queue.dead_letters()] == ["other:abc"]

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import pytest
 from structlog.testing import capture_logs
 
-from agent.messages.queue import ReplyState, conversation_key
+from agent.messages.queue import ReplyState
 from agent.privacy.records import hashed_id
+from agent.storage.keys import conversation_key
 from tests.agent.stack import Stack, eventually, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
 

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, SealError, master_secret
+from agent.storage.conversations import ConversationStore
 from agent.storage.erasure import Fence
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, SealError, master_secret
+from pipelines.llm import ChatTurn
 from pipelines.pii import Minimizer
-from pipelines.respond import ChatTurn
 from pipelines.turn import Conversation
 
 if TYPE_CHECKING:

@@ -281,7 +281,7 @@ def test_a_refused_hot_reload_keeps_the_previous_version_serving(prompts: Path, 
     assert change.tenant == "acme"
     assert "tenant.yaml" in change.error
     assert registry.get("acme") is before  # the last valid version, unchanged
-    assert registry.by_number("100000000000001") is before[0]
+    assert registry.by_number("100000000000001") is before.config
     assert registry.ids() == ["acme"]
 
 

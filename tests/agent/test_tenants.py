@@ -191,13 +191,13 @@ def test_registry_refresh_applies_valid_changes_and_keeps_the_old_config_on_inva
 
     path.write_text(good.replace("tone: warm", "tone: cheerful"))
     assert registry.refresh() == [Reload("default", applied=True)]
-    assert "cheerful" in registry.get("default")[1].system_prompt
+    assert "cheerful" in registry.get("default").turn.system_prompt
 
     path.write_text(good.replace("business:", "busines:"))
     (change,) = registry.refresh()
     assert not change.applied
     assert "busines: Extra inputs" in change.error
-    assert "cheerful" in registry.get("default")[1].system_prompt  # still the last valid version
+    assert "cheerful" in registry.get("default").turn.system_prompt  # still the last valid version
     assert registry.refresh() == []  # the broken version is reported once
 
     copy_tenant(DEFAULT, prompts / "copycat")  # claims the same phone number id

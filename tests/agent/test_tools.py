@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from agent.egress import GuardedTransport
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
 from agent.storage.leads import LeadStore
 from agent.tenants.automation import AutomationConfig, Booking
 from agent.tenants.registry import Tenant, load_tenant

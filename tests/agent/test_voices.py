@@ -69,7 +69,7 @@ async def test_the_tenant_watcher_runs_the_reload_hook_for_applied_changes_only(
     seen: list[str] = []
 
     def hook(tenant_id: str) -> None:
-        seen.append(registry.get(tenant_id)[0].tone)
+        seen.append(registry.get(tenant_id).config.tone)
         raise VoiceError("voice piper/nobody does not load (TTSError)")
 
     stop = asyncio.Event()

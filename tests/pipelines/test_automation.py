@@ -12,8 +12,8 @@ import pytest
 from openai import AsyncOpenAI
 
 from pipelines.automation import Automation, ToolError, ToolSpec, check_tool_schema, leaks_instructions
+from pipelines.llm import LLMError, LLMFailure, Responder
 from pipelines.pii import EntityType, Minimizer, RestorePolicy, RestoreScope, Vault
-from pipelines.respond import LLMError, LLMFailure, Responder
 from tests.llm_peer import Call, ChatPeer, Reply, serve_chat_peer
 from tests.pii_guard import pii_guard
 

@@ -12,8 +12,8 @@ import pytest
 from openai import AsyncOpenAI
 
 from pipelines.automation import Automation, ToolCallRecord, ToolSpec
+from pipelines.llm import LLMError, LLMFailure, Responder
 from pipelines.pii import Minimizer, Vault
-from pipelines.respond import LLMError, LLMFailure, Responder
 from tests.llm_peer import Call, ChatPeer, serve_chat_peer
 from tests.pii_guard import pii_guard
 from tests.pipelines.test_automation import EMAIL, LEAD_SCHEMA, PHONE, POLICY, LocalToolBox, _prompt, _script

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from openai import AsyncOpenAI
 
+from pipelines.llm import SUMMARY_PREFIX, ChatTurn, Responder
 from pipelines.memory import SUMMARIZE_INSTRUCTIONS, LLMSummarizer, Memory, approx_tokens
 from pipelines.pii import Vault
-from pipelines.respond import SUMMARY_PREFIX, ChatTurn, Responder
 from pipelines.turn import Conversation, Outcome, TurnConfig, TurnRunner
 from tests.llm_peer import serve_chat_peer
 from tests.pii_guard import pii_guard

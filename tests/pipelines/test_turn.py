@@ -13,8 +13,8 @@ import pytest
 from openai import AsyncOpenAI
 from stdnum import luhn, verhoeff
 
+from pipelines.llm import Responder
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
-from pipelines.respond import Responder
 from pipelines.texts import ENGLISH
 from pipelines.turn import Conversation, Outcome, TurnConfig, TurnRunner
 from tests.conftest import ROOT, Clip

@@ -22,12 +22,14 @@ from agent.http.app import create_app
 from agent.messages.queue import CallQueue, QueueConfig
 from agent.metrics import Metrics
 from agent.privacy.assembly import Privacy
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
 from agent.storage.leads import LeadStore
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
-from pipelines.respond import Responder
+from pipelines.llm import Responder
 from tests.agent.calls.caller import Answer, Caller
 from tests.agent.calls.hearing import Ears
 from tests.agent.stack import MASTER, PEERS, TOKEN, echo_reply, eventually, now, settings

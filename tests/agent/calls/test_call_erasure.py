@@ -21,18 +21,22 @@ from agent.calls.assembly import CallContext, ConversationState, call_context
 from agent.calls.consent import CallConsent, CallTranscript
 from agent.calls.llm import AutomationLLM
 from agent.egress import GuardedTransport
-from agent.messages.queue import ErasedError, QueueConfig, conversation_key
+from agent.messages.queue import QueueConfig
 from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.rights import Actor
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.storage.conversations import ConversationStore
+from agent.storage.erasure import ErasedError
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
+from agent.storage.keys import conversation_key
 from agent.storage.leads import LeadStore
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from pipelines.automation import Automation
 from pipelines.consent import Method, Purpose, State, Transition
+from pipelines.llm import Responder
 from pipelines.pii import RestorePolicy, Vault
-from pipelines.respond import Responder
 from tests.agent.calls import test_call_tools as tools_call
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.hearing import sounds_like
@@ -91,7 +95,7 @@ async def test_a_caller_erased_during_the_call_leaves_nothing_when_it_ends(redis
     privacy = Privacy.build(redis, ConversationStore(redis, keyring, shards=8), keyring, tenants, shards=8)
     subject = privacy.subject("default", "919876543210")
     everything = Transition({Purpose.RETAIN_CONTENT: State.GRANTED, Purpose.CALL_RECORDING: State.GRANTED})
-    tenant = tenants.get("default")[0]
+    tenant = tenants.get("default").config
     transcript = CallTranscript(turns=[("user", "my name is Priya"), ("assistant", "Hello Priya")])
 
     before = CallConsent(privacy.gate, tenant, subject, "wacid.ok")
@@ -119,7 +123,7 @@ async def test_a_caller_erased_during_the_call_gets_no_consent_state_back_from_i
     write nothing (no consent hash, no ledger event, no handoff): Redis is left exactly as the erasure left
     it, and the call is told to end. Control: the same call records for a caller who was not erased."""
     tenants = TenantRegistry.load(ROOT / "prompts")
-    privacy, tenant = _privacy(redis, tenants), tenants.get("default")[0]
+    privacy, tenant = _privacy(redis, tenants), tenants.get("default").config
     stop = privacy.gate.keywords.match("default", "stop")
     assert stop is not None
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from agent.messages.queue import QueueConfig
-from agent.storage.conversations import HandoffFlags, Keyring, master_secret
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
 from tests.agent.calls.caller import to_call_rate
 from tests.agent.calls.hearing import sounds_like
 from tests.agent.calls.stack import CALLER, call_stack

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from agent.calls.loaded import load_turn_model
 from agent.calls.session import voice_session
-from agent.calls.turn import SmartTurnDetector
+from agent.calls.turn_detector import SmartTurnDetector
 from bench.pauses import paused_clip
 from pipelines.audio import STT_SAMPLE_RATE, Pcm
 from tests.agent.calls.caller import to_call_rate

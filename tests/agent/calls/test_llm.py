@@ -12,8 +12,8 @@ from openai import AsyncOpenAI
 
 from agent.calls.llm import AutomationLLM
 from pipelines.automation import Automation, ToolCallRecord, ToolSpec
+from pipelines.llm import Responder
 from pipelines.pii import RestorePolicy, Vault
-from pipelines.respond import Responder
 from tests.llm_peer import Call, serve_chat_peer
 from tests.pii_guard import pii_guard
 from tests.pipelines.test_automation import LocalToolBox

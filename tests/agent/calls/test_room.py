@@ -18,11 +18,12 @@ from agent.calls.assembly import CallOutcome
 from agent.calls.bridge import AgentAudioTrack, CallAudioInput, CallAudioOutput
 from agent.calls.room import RoomCalls, caller_id, prewarm, room_tenant
 from agent.calls.webrtc import CallPeer
-from agent.engines.runtime import RuntimeConfigError
 from agent.messages.queue import QueueConfig
 from agent.privacy.assembly import Privacy
-from agent.settings import Settings
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
+from agent.settings import RuntimeConfigError, Settings
+from agent.storage.conversations import ConversationStore
+from agent.storage.handoff import HandoffFlags
+from agent.storage.keyring import Keyring, master_secret
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Method, Purpose
 from tests.agent.calls import test_call_tools as tools_call

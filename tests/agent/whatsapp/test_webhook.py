@@ -17,7 +17,8 @@ from redis.asyncio import Redis as AsyncRedis
 from agent.http.app import Service, create_app, create_service, serve
 from agent.messages.queue import CLEAR_FIELDS, CallQueue, open_payload
 from agent.metrics import Metrics
-from agent.storage.conversations import ConversationStore, Keyring, master_secret
+from agent.storage.conversations import ConversationStore
+from agent.storage.keyring import Keyring, master_secret
 from tests.agent.stack import MASTER, eventually, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT

@@ -9,7 +9,7 @@ import json
 import pytest
 from openai import AsyncOpenAI
 
-from pipelines.respond import Completion, LLMError, LLMFailure, Responder
+from pipelines.llm import Completion, LLMError, LLMFailure, Responder
 from tests.llm_peer import serve_chat_peer
 
 

@@ -11,7 +11,7 @@ import pytest
 from livekit import rtc
 
 from agent.calls.loaded import load_turn_model
-from agent.calls.turn import SmartTurnDetector
+from agent.calls.turn_detector import SmartTurnDetector
 from bench.pauses import ASKED_AFTER_S, speech_of
 from pipelines.audio import STT_SAMPLE_RATE, Pcm, decode
 from tests.agent.calls.caller import RATE, to_call_rate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from openai import AsyncOpenAI
 
-from pipelines.respond import ChatTurn, LLMError, LLMFailure, Responder
+from pipelines.llm import ChatTurn, LLMError, LLMFailure, Responder
 from tests.llm_peer import serve_chat_peer
 
 
