@@ -1,0 +1,316 @@
+"""Person names with no frame around them (issue 17, round 3).
+
+Where `name_frames` reads a name from the words before it, these read it from its own shape and the clause it
+sits in: a bare list of names ("Ravi, Sunita and Manoj will come", "राम, सीता और लक्ष्मण आएंगे"), a listed given
+name as the subject of a clause ("Naveen will pay tomorrow", "Deepika aayegi"), a surname cut to its initial
+("Priya K.", "K. Tandimbe"), a lower-case speaker prefix in a chat export ("quorvel: is it available"), and a
+capitalized word after an English title even where it is also a word ("Mrs Hope").
+
+Each anchor (a conjunction, a colon, an initial, a title) reads a bounded window around it: at most
+`_MAX_ITEMS` list items within `_WINDOW` characters back, one or two words ahead. The work is linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pipelines.pii.common_words import LABEL_WORDS
+from pipelines.pii.entities import EntityType, Span
+from pipelines.pii.name_frames import (
+    TOKEN,
+    english_form,
+    is_any_surname,
+    is_listed,
+    is_plain_word,
+    is_world_given_name,
+)
+from pipelines.pii.names import STOP_WORDS, is_given_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_FLAGS = re.IGNORECASE
+_WINDOW = 160  # characters read back from a conjunction
+_MAX_ITEMS = 6  # list items read back from a conjunction
+
+# The conjunction before a list's last item.
+_CONJUNCTION = re.compile(r"(?:&|(?<![^ \t,])(?:and|aur|evam|और|एवं)(?=[ \t]))[ \t]*+", _FLAGS)
+# What people do after being listed: come, join, visit, be there (English, Hinglish, Hindi), or a case marker.
+_PEOPLE_VERBS = (
+    r"come|coming|join|joining|visit|visiting|attend|attending|be[ \t]++(?:there|here|coming|present)|call|calling|"
+    r"meet|meeting|stay|staying|reach|arrive|arriving|sign|signing|collect|pick|here|there|present|available|"
+    r"already[ \t]++(?:here|there|paid)"
+)
+_LIST_PREDICATE = re.compile(
+    rf"[ \t]++(?:(?:will|would|can|could|shall|should|are|were|both|all)(?:[ \t]++(?:not|also|both|all))?+"
+    rf"[ \t]++(?:{_PEOPLE_VERBS})(?![ \t]++(?:out|up|with)(?!\w))|aayenge|aaenge|ayenge|aa[ \t]++rahe|"
+    r"aa[ \t]++jayenge|jayenge|jaenge|milenge|honge|dono|आएंगे|आयेंगे|आ[ \t]++रहे|जाएंगे|मिलेंगे|होंगे|दोनों)(?!\w)",
+    _FLAGS,
+)
+# A case marker or an honorific after a list: people only where the names look like names ("Ravi aur Sunita ko").
+_LIST_MARKER = re.compile(r"[ \t]++(?:ne|ko|se|ka|ki|ke|ji|ने|को|से|का|की|के|जी)(?!\w)", _FLAGS)
+# After one listed given name, the clause's verb: an auxiliary, a Hinglish future or a verb only people do.
+_SUBJECT_PREDICATE = re.compile(
+    r"[ \t]++(?:will|would|can|could|should|shall|has|had|is|was|did|does|cannot|can't|won't|didn't|hasn't|isn't|"
+    r"wasn't|paid|came|left|joined|booked|visited|phoned|aayega|aayegi|aaega|aaegi|ayega|ayegi|aa[ \t]++raha|"
+    r"aa[ \t]++rahi|jayega|jayegi|jaega|jaegi|karega|karegi|dega|degi|lega|legi|bolega|bolegi|bhejega|bhejegi|"
+    r"आएगा|आएगी|आयेगा|आयेगी|करेगा|करेगी|देगा|देगी)(?!\w)",
+    _FLAGS,
+)
+_AND_ME = re.compile(r"[ \t]++(?:and|aur|&)[ \t]++(?:i|me|myself|main|mai|hum|मैं|हम)(?!\w)", _FLAGS)
+# Words the world's given-name lists share with places, months and things a clause can be about.
+_NOT_SUBJECTS = frozenset(
+    {"india", "asia", "africa", "america", "china", "japan", "paris", "london", "sydney", "april", "may", "june",
+     "july", "august", "march", "summer", "autumn", "winter", "sky", "river", "star", "sun", "moon", "rose",
+     "lily", "jasmine", "ginger", "honey", "pepper", "candy", "apple", "mercedes", "porsche", "tesla", "alexa",
+     "siri", "google", "amazon", "delta", "echo", "iris", "victoria", "jordan", "georgia", "virginia", "florida",
+     "kerala", "goa"}
+)  # fmt: skip
+# "Priya K.", "Ravi S will call": a given name, then one capital letter that ends the name.
+_GIVEN_INITIAL = re.compile(
+    r"(?<![\w'’.-])([A-Z][a-z]++) ([B-HJ-Z])(?:\.|(?=[ \t]*+(?:$|[\n,;:!?)])|[ \t]++[a-z]))"
+)
+# "K. Tandimbe", "R.K. Ozirra": initials with their dots before a capitalized word.
+_DOTTED_INITIALS = re.compile(r"(?<![\w.])(?:[A-Z]\.[ \t]?){1,3}+(?=[A-Z][a-z])")
+_PREVIOUS_WORD = re.compile(rf"({TOKEN.pattern})[ \t]++\Z")
+_TITLE_WORDS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "shri", "smt", "sri", "miss", "mister", "adv", "er"}
+)
+# A lower-case speaker prefix: one or two words at the start of a line, then a colon.
+_LOWER_SPEAKER = re.compile(
+    r"(?:^|(?<=\n))[ \t]*+([a-z]{3,}+(?: [a-z]{2,}+)?+):[ \t]++([a-z']++|\?)?", _FLAGS
+)
+# How a chat line opens: a question, an answer, a request.
+_OPENERS = frozenset(
+    {"can", "could", "is", "are", "do", "does", "did", "will", "when", "what", "how", "where", "why", "which",
+     "pls", "plz", "please", "ok", "okay", "hi", "hii", "hello", "hey", "yes", "yeah", "no", "i", "i'm", "we",
+     "sir", "bhai", "kya", "haan", "han", "nahi", "ji", "thanks", "thank", "send", "call", "share", "price",
+     "any", "you", "my", "mera", "meri", "aap", "kal", "?"}
+)  # fmt: skip
+# Lower-case words that head a chat line and are no one's name.
+_LINE_HEADS = frozenset(
+    {"query", "issue", "problem", "reason", "request", "doubt", "reply", "message", "msg", "user", "bot", "staff",
+     "me", "you", "them", "fyi", "btw", "imp", "edit", "update", "urgent", "ques", "sol", "solution", "step"}
+)  # fmt: skip
+# English titles: a capitalized word after one is a surname even where it is also a word ("Mrs Hope").
+_ENGLISH_TITLE = re.compile(r"(?<![\w.])(?:mr|mrs|ms|miss|dr|mister)\.?[ \t]++(?=[A-Z][a-z])", _FLAGS)
+
+
+# Two capitalized words, overlapping pairs all seen; the first after a lower-case word, a mark or the start.
+_PAIR = re.compile(r"(?<![\w'’-])(?=([A-Z][a-z]++(?:-[A-Za-z]++)?+) ([A-Z][a-z]++)(?![\w'’-]))")
+_STARTS_PAIR = re.compile(r"(?:\A|[^\w \t]|[a-z][ \t]++|[^\w\n][ \t]*+)\Z")
+# Second words that make a shop, a place or a brand of a given name ("Priya Electronics", "Rajiv Chowk").
+_PLACE_OR_SHOP = frozenset(
+    {"electronics", "sweets", "hardware", "stores", "store", "motors", "textiles", "jewellers", "jewelers",
+     "medicals", "medical", "bakery", "caterers", "tailors", "opticals", "pharmacy", "mart", "emporium", "palace",
+     "mahal", "bhavan", "bhawan", "chowk", "gate", "bagh", "ganj", "pur", "puram", "vihar", "kunj", "marg",
+     "hills", "lake", "beach", "bridge", "circle", "square", "junction", "fort", "ghat", "memorial", "stadium",
+     "airport", "metro", "express", "travels", "tours", "foods", "dairy", "kitchen", "dhaba", "bhandar", "collection",
+     "fashion", "fashions", "boutique", "salon", "academy", "classes", "institute", "foundation", "trust",
+     "builders", "constructions", "infra", "realtors", "properties", "associates", "brothers", "sons"}
+)  # fmt: skip
+
+
+_SPOKEN_MARKS = frozenset({"dot", "underscore", "dash", "hyphen", "slash", "point", "at", "the", "rate"})
+_LOWER_TOKEN = re.compile(r"(?<![\w'’.@-])[a-z]++(?![\w'’@-]|\.[a-z])")
+
+
+def _given(word: str) -> bool:
+    return is_plain_word(word) and (is_given_name(word) or is_world_given_name(word))
+
+
+def _cased(word: str) -> bool:
+    """Capitalized (Latin) or Devanagari and listed: how a name looks in a list of names."""
+    if word.isascii():
+        return word[:1].isupper() and not word.isupper()
+    return is_listed(word)
+
+
+class BareNameDetector:
+    """Names by their own shape: bare lists, listed given names as a clause's subject, surname initials,
+    lower-case speaker prefixes, capitalized words after an English title."""
+
+    type = EntityType.PERSON
+
+    def find(self, text: str) -> Iterator[Span]:
+        yield from self._lists(text)
+        yield from self._subjects(text)
+        if "." in text or " " in text:
+            yield from self._initials(text)
+        if ":" in text:
+            yield from self._speakers(text)
+        yield from self._titled(text)
+        yield from self._half_listed_pairs(text)
+        yield from self._lower_case_full_names(text)
+
+    def _span(self, start: int, end: int, text: str) -> Span:
+        return Span(start, end, self.type, " ".join(text[start:end].lower().split()))
+
+    # --- lists ------------------------------------------------------------------------------------------------
+
+    def _lists(self, text: str) -> Iterator[Span]:
+        for m in _CONJUNCTION.finditer(text):
+            right = self._item_after(text, m.end())
+            left = self._items_before(text, m.start())
+            if right is None or not left:
+                continue
+            items = [*left, right]
+            words = [text[s:e].split()[0] for s, e in items]
+            cased = all(_cased(w) for w in words)
+            given = sum(1 for w in words if _given(w))
+            said = _LIST_PREDICATE.match(text, right[1]) is not None
+            marked = said or _LIST_MARKER.match(text, right[1]) is not None
+            devanagari = not any(w.isascii() for w in words)
+            if (
+                (cased and (2 * given >= len(items) or marked))
+                or (devanagari and said)  # "राम, सीता और लक्ष्मण आएंगे": no case to go by, only the verb
+                or (
+                    given == len(items) and said
+                )  # "ravi, sunita aur manoj aayenge", not "deepak aur diya ka set"
+            ):
+                for start, end in items:
+                    yield self._span(start, end, text)
+
+    @staticmethod
+    def _item_after(text: str, position: int) -> tuple[int, int] | None:
+        """One name word, and a second one or an initial that goes with it ("Chen Wei", "Sunita M")."""
+        first = TOKEN.match(text, position)
+        if first is None or not is_plain_word(first.group()):
+            return None
+        end = first.end()
+        second = TOKEN.match(text, end + 1) if text[end : end + 1] == " " else None
+        initial = second is not None and len(second.group()) == 1 and second.group() not in "AI"
+        if (
+            second is not None
+            and _cased(first.group())
+            and _cased(second.group())
+            and (is_plain_word(second.group()) or initial)
+        ):
+            end = second.end()
+        return first.start(), end
+
+    @staticmethod
+    def _items_before(text: str, end: int) -> list[tuple[int, int]]:
+        """List items ending at `end`, read back over ", " separators: at most `_MAX_ITEMS` in `_WINDOW`."""
+        tokens = [t for t in TOKEN.finditer(text, max(0, end - _WINDOW), end) if t.end() <= end]
+        items: list[tuple[int, int]] = []
+        cursor = end
+        while tokens and len(items) < _MAX_ITEMS:
+            last = tokens.pop()
+            gap = text[last.end() : cursor].strip(" \t")
+            word = last.group()
+            initial = len(word) == 1 and word.isupper() and word not in "AI"
+            if gap not in ((",",) if items else ("", ",")) or not (is_plain_word(word) or initial):
+                break
+            start = last.start()
+            previous = tokens[-1] if tokens else None
+            if (  # "Chen Wei", "Ravi K": two words make one item when both look like name words
+                previous is not None
+                and text[previous.end() : start] == " "
+                and _cased(previous.group())
+                and is_plain_word(previous.group())
+                and (_cased(word) or initial)
+            ):
+                start = tokens.pop().start()
+            elif initial:  # an initial needs a name before it
+                break
+            items.append((start, last.end()))
+            cursor = start
+        items.reverse()
+        return items
+
+    # --- one given name as the subject -----------------------------------------------------------------------
+
+    def _subjects(self, text: str) -> Iterator[Span]:
+        for t in TOKEN.finditer(text):
+            word = t.group()
+            if not _cased(word) or word.lower() in _NOT_SUBJECTS or not _given(word):
+                continue
+            if _SUBJECT_PREDICATE.match(text, t.end()) or _AND_ME.match(text, t.end()):
+                yield self._span(t.start(), t.end(), text)
+
+    # --- initials -------------------------------------------------------------------------------------------
+
+    def _initials(self, text: str) -> Iterator[Span]:
+        for m in _GIVEN_INITIAL.finditer(text):
+            if _given(m.group(1)):
+                end = m.end()
+                surname = TOKEN.match(text, end + 1) if text[end - 1 : end + 1] == ". " else None
+                if surname is not None and _cased(surname.group()) and is_plain_word(surname.group()):
+                    end = surname.end()  # "Priya K. Sharma"
+                yield self._span(m.start(), end, text)
+        for m in _DOTTED_INITIALS.finditer(text):
+            surname = TOKEN.match(text, m.end())
+            if surname is None or not is_plain_word(surname.group()):
+                continue
+            # "Plan B. Then", "Tower A. Please": an initial after a capitalized word is a label's letter.
+            before = _PREVIOUS_WORD.search(text, max(0, m.start() - 40), m.start())
+            if before is None or before.group(1).islower() or before.group(1).lower() in _TITLE_WORDS:
+                yield self._span(m.start(), surname.end(), text)
+
+    # --- lower-case speakers --------------------------------------------------------------------------------
+
+    def _speakers(self, text: str) -> Iterator[Span]:
+        found = list(_LOWER_SPEAKER.finditer(text))
+        chat = len(found) > 1
+        for m in found:
+            words = m.group(1).split()
+            plain = all(is_plain_word(w) and not english_form(w) and w not in _LINE_HEADS for w in words)
+            opens = m.group(2) is not None and m.group(2).lower() in _OPENERS
+            if m.group(1).islower() and plain and (chat or opens):
+                yield self._span(m.start(1), m.end(1), text)
+
+    # --- titles ---------------------------------------------------------------------------------------------
+
+    def _titled(self, text: str) -> Iterator[Span]:
+        for m in _ENGLISH_TITLE.finditer(text) if "." in text or " " in text else ():
+            word = TOKEN.match(text, m.end())
+            if word is None or m.group().split(".")[0].strip().isupper():  # "MS Excel", "DR Congo"
+                continue
+            low = word.group().lower()
+            if low not in STOP_WORDS and low not in LABEL_WORDS and not word.group().isupper():
+                yield self._span(word.start(), word.end(), text)
+
+    # --- pairs with one listed half -------------------------------------------------------------------------
+
+    def _half_listed_pairs(self, text: str) -> Iterator[Span]:
+        """Two capitalized words inside a clause where one is listed: an unlisted given name before a listed
+        surname ("add Chidi Okafor to the booking"), or a given name of the world's lists (not India's, whose
+        given names also name shops and squares) before an unlisted one ("Tomasz Kowalczyk visiting")."""
+        for m in _PAIR.finditer(text):
+            first, second = m.group(1), m.group(2)
+            if not (is_plain_word(first) and is_plain_word(second)) or second.lower() in _PLACE_OR_SHOP:
+                continue
+            if not _STARTS_PAIR.search(text, max(0, m.start() - 40), m.start()):
+                continue  # inside a run of capitalized words: a title, a place, a brand
+            after = TOKEN.match(text, m.end(2) + 1) if text[m.end(2) : m.end(2) + 1] == " " else None
+            if after is not None and after.group()[:1].isupper():
+                continue
+            world_given = (
+                is_world_given_name(first) and not is_given_name(first) and first.lower() not in _NOT_SUBJECTS
+            )
+            if (is_any_surname(second) and not is_listed(first)) or (world_given and not is_listed(second)):
+                yield self._span(m.start(1), m.end(2), text)
+
+    # --- lower-case full names ------------------------------------------------------------------------------
+
+    def _lower_case_full_names(self, text: str) -> Iterator[Span]:
+        """A transcript's or a hurried chat's full name in lower case: a listed given name, at most one plain
+        word, then a listed surname ("wanjiru kamau", "priya lakshmi iyer"); each of them a plain word (no
+        common, label or city word, no English ending), so "deepak aur diya" and "jaana pan" stay words."""
+        run: list[re.Match[str]] = []
+        for t in _LOWER_TOKEN.finditer(text):
+            if run and text[run[-1].end() : t.start()] != " ":
+                run = []
+            word = t.group()
+            if word in _SPOKEN_MARKS or not (
+                is_plain_word(word) and not english_form(word) and len(word) >= 2
+            ):
+                run = []
+                continue
+            run = [*run[-2:], t]
+            if len(run) >= 2 and is_any_surname(word):
+                first = next((m for m in run[:-1] if _given(m.group())), None)
+                if first is not None:
+                    yield self._span(first.start(), t.end(), text)
