@@ -25,7 +25,7 @@ from pipelines.pii.name_frames import (
     is_plain_word,
     is_world_given_name,
 )
-from pipelines.pii.names import STOP_WORDS, is_given_name
+from pipelines.pii.names import DEITIES, STOP_WORDS, is_given_name, is_surname
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -94,12 +94,10 @@ _LINE_HEADS = frozenset(
      "me", "you", "them", "fyi", "btw", "imp", "edit", "update", "urgent", "ques", "sol", "solution", "step"}
 )  # fmt: skip
 # English titles: a capitalized word after one is a surname even where it is also a word ("Mrs Hope").
-_ENGLISH_TITLE = re.compile(r"(?<![\w.])(?:mr|mrs|ms|miss|dr|mister)\.?[ \t]++(?=[A-Z][a-z])", _FLAGS)
+_ENGLISH_TITLE = re.compile(r"(?<![\w.])(?:mr|mrs|ms|miss|dr|mister)\.?[ \t]++(?=(?-i:[A-Z][a-z]))", _FLAGS)
 
 
-# Two capitalized words, overlapping pairs all seen; the first after a lower-case word, a mark or the start.
-_PAIR = re.compile(r"(?<![\w'’-])(?=([A-Z][a-z]++(?:-[A-Za-z]++)?+) ([A-Z][a-z]++)(?![\w'’-]))")
-_STARTS_PAIR = re.compile(r"(?:\A|[^\w \t]|[a-z][ \t]++|[^\w\n][ \t]*+)\Z")
+_CAPITALIZED = re.compile(r"[A-Z][a-z]++(?:-[A-Za-z]++)?+")
 # Second words that make a shop, a place or a brand of a given name ("Priya Electronics", "Rajiv Chowk").
 _PLACE_OR_SHOP = frozenset(
     {"electronics", "sweets", "hardware", "stores", "store", "motors", "textiles", "jewellers", "jewelers",
@@ -141,7 +139,7 @@ class BareNameDetector:
         if ":" in text:
             yield from self._speakers(text)
         yield from self._titled(text)
-        yield from self._half_listed_pairs(text)
+        yield from self._capitalized_runs(text)
         yield from self._lower_case_full_names(text)
 
     def _span(self, start: int, end: int, text: str) -> Span:
@@ -274,24 +272,37 @@ class BareNameDetector:
 
     # --- pairs with one listed half -------------------------------------------------------------------------
 
-    def _half_listed_pairs(self, text: str) -> Iterator[Span]:
-        """Two capitalized words inside a clause where one is listed: an unlisted given name before a listed
-        surname ("add Chidi Okafor to the booking"), or a given name of the world's lists (not India's, whose
-        given names also name shops and squares) before an unlisted one ("Tomasz Kowalczyk visiting")."""
-        for m in _PAIR.finditer(text):
-            first, second = m.group(1), m.group(2)
-            if not (is_plain_word(first) and is_plain_word(second)) or second.lower() in _PLACE_OR_SHOP:
+    def _capitalized_runs(self, text: str) -> Iterator[Span]:
+        """Two or three capitalized plain words between words that are not, where the lists vouch for them."""
+        run: list[re.Match[str]] = []
+        for t in TOKEN.finditer(text):
+            joined = bool(run) and text[run[-1].end() : t.start()] == " "
+            if _CAPITALIZED.fullmatch(t.group()) and is_plain_word(t.group()):
+                run = [*run, t][-4:] if joined else [t]
                 continue
-            if not _STARTS_PAIR.search(text, max(0, m.start() - 40), m.start()):
-                continue  # inside a run of capitalized words: a title, a place, a brand
-            after = TOKEN.match(text, m.end(2) + 1) if text[m.end(2) : m.end(2) + 1] == " " else None
-            if after is not None and after.group()[:1].isupper():
-                continue
-            world_given = (
-                is_world_given_name(first) and not is_given_name(first) and first.lower() not in _NOT_SUBJECTS
-            )
-            if (is_any_surname(second) and not is_listed(first)) or (world_given and not is_listed(second)):
-                yield self._span(m.start(1), m.end(2), text)
+            if run and not (joined and t.group()[:1].isupper()):  # "Chidi Okafor Road" is a road
+                yield from self._listed_run(text, run)
+            run = []
+        if run:
+            yield from self._listed_run(text, run)
+
+    def _listed_run(self, text: str, run: list[re.Match[str]]) -> Iterator[Span]:
+        """Two words where one is listed: an unlisted given name before a listed surname ("add Chidi Okafor to the
+        booking"), or a given name of the world's lists (not India's, whose given names also name shops and
+        squares) before an unlisted one ("Tomasz Kowalczyk visiting"); three words: a listed given name among
+        the first two and a listed surname last ("Mary Anne Okafor")."""
+        words = [m.group() for m in run]
+        low = [w.lower() for w in words]
+        if len(words) not in (2, 3) or low[-1] in _PLACE_OR_SHOP or not DEITIES.isdisjoint(low):
+            return
+        first, last = words[0], words[-1]
+        world_given = is_world_given_name(first) and not is_given_name(first) and low[0] not in _NOT_SUBJECTS
+        if len(words) == 2:
+            found = (is_any_surname(last) and not is_listed(first)) or (world_given and not is_listed(last))
+        else:
+            found = is_any_surname(last) and any(_given(w) for w in words[:2])
+        if found:
+            yield self._span(run[0].start(), run[-1].end(), text)
 
     # --- lower-case full names ------------------------------------------------------------------------------
 
@@ -314,3 +325,9 @@ class BareNameDetector:
                 first = next((m for m in run[:-1] if _given(m.group())), None)
                 if first is not None:
                     yield self._span(first.start(), t.end(), text)
+                    continue
+            # An unlisted word before a surname of India's own list (short and curated: no English words):
+            # "oindrila deshpande". Not a listed given name before an unlisted word: Indian given names are
+            # Hindi words too ("bahut sundar saree", "suraj dhalne se pehle").
+            if len(run) >= 2 and len(run[-2].group()) >= 3 and is_surname(word) and not is_listed(run[-2].group()):
+                yield self._span(run[-2].start(), t.end(), text)
