@@ -138,10 +138,15 @@ class Minimizer:
             elif span.type is EntityType.ADDRESS and (trimmed := _trim(span, clashes, text)) is not None:
                 taken.append(trimmed)  # an address that runs into the next value ends before it
             elif span.type is EntityType.PERSON and all(t.type is EntityType.PERSON for t in clashes):
-                # Two readings of one name ("Priya K." and "K. Sharma"): the name is their union.
-                start, end = min(span.start, *(t.start for t in clashes)), max(span.end, *(t.end for t in clashes))
-                merged = Span(start, end, span.type, " ".join(text[start:end].lower().split()))
-                taken = [t for t in taken if t not in clashes] + [merged]
+                # Two readings of one name ("Priya K." and "K. Sharma"): the name is their union. A reading
+                # inside what is taken (the sender's known name) adds nothing.
+                start, end = (
+                    min(span.start, *(t.start for t in clashes)),
+                    max(span.end, *(t.end for t in clashes)),
+                )
+                if (start, end) != (min(t.start for t in clashes), max(t.end for t in clashes)):
+                    merged = Span(start, end, span.type, " ".join(text[start:end].lower().split()))
+                    taken = [t for t in taken if t not in clashes] + [merged]
         taken.sort(key=lambda s: s.start)
         return taken
 

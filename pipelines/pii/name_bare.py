@@ -287,20 +287,23 @@ class BareNameDetector:
             yield from self._listed_run(text, run)
 
     def _listed_run(self, text: str, run: list[re.Match[str]]) -> Iterator[Span]:
-        """Two words where one is listed: an unlisted given name before a listed surname ("add Chidi Okafor to the
-        booking"), or a given name of the world's lists (not India's, whose given names also name shops and
-        squares) before an unlisted one ("Tomasz Kowalczyk visiting"); three words: a listed given name among
-        the first two and a listed surname last ("Mary Anne Okafor")."""
+        """Two or three words that the lists vouch for: a listed given name first ("Mary Anne Okafor", "Ama
+        Owusu Boateng"), or a listed surname last ("add Chidi Okafor to the booking"), or, of two words, a given
+        name of the world's lists (not India's, whose given names also name shops and squares: "Priya
+        Electronics") before an unlisted one ("Tomasz Kowalczyk visiting")."""
         words = [m.group() for m in run]
         low = [w.lower() for w in words]
-        if len(words) not in (2, 3) or low[-1] in _PLACE_OR_SHOP or not DEITIES.isdisjoint(low):
+        if len(words) not in (2, 3) or not _PLACE_OR_SHOP.isdisjoint(low) or not DEITIES.isdisjoint(low):
             return
         first, last = words[0], words[-1]
-        world_given = is_world_given_name(first) and not is_given_name(first) and low[0] not in _NOT_SUBJECTS
+        given = _given(first) and low[0] not in _NOT_SUBJECTS
+        world_given = given and not is_given_name(first)
         if len(words) == 2:
-            found = (is_any_surname(last) and not is_listed(first)) or (world_given and not is_listed(last))
+            found = (is_any_surname(last) and (given or not is_listed(first))) or (
+                world_given and not is_listed(last)
+            )
         else:
-            found = is_any_surname(last) and any(_given(w) for w in words[:2])
+            found = is_any_surname(last) or given
         if found:
             yield self._span(run[0].start(), run[-1].end(), text)
 
@@ -329,5 +332,10 @@ class BareNameDetector:
             # An unlisted word before a surname of India's own list (short and curated: no English words):
             # "oindrila deshpande". Not a listed given name before an unlisted word: Indian given names are
             # Hindi words too ("bahut sundar saree", "suraj dhalne se pehle").
-            if len(run) >= 2 and len(run[-2].group()) >= 3 and is_surname(word) and not is_listed(run[-2].group()):
+            if (
+                len(run) >= 2
+                and len(run[-2].group()) >= 3
+                and is_surname(word)
+                and not is_listed(run[-2].group())
+            ):
                 yield self._span(run[-2].start(), t.end(), text)
