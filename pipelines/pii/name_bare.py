@@ -141,6 +141,7 @@ class BareNameDetector:
         yield from self._titled(text)
         yield from self._capitalized_runs(text)
         yield from self._lower_case_full_names(text)
+        yield from self._signature(text)
 
     def _span(self, start: int, end: int, text: str) -> Span:
         return Span(start, end, self.type, " ".join(text[start:end].lower().split()))
@@ -339,3 +340,21 @@ class BareNameDetector:
                 and not is_listed(run[-2].group())
             ):
                 yield self._span(run[-2].start(), t.end(), text)
+
+    # --- a name that ends the message on its own ------------------------------------------------------------
+
+    def _signature(self, text: str) -> Iterator[Span]:
+        """A message signed with a name and no sign-off word: the last sentence or line is nothing but one to
+        three capitalized plain words ("will send the cheque tomorrow. Quorvel Tandimbe"); one word only where
+        a list holds it ("Thanks. Ozirra" needs "Ozirra" listed; "ok. Sunday" is no name)."""
+        body = text.rstrip(" \t\n.!")
+        cut = max(body.rfind(mark) for mark in ".!?\n")
+        tail = body[cut + 1 :].strip(" \t")
+        words = tail.split(" ")
+        if cut < 0 or not 1 <= len(words) <= 3 or (len(words) == 1 and not is_listed(tail)):
+            return
+        if all(
+            _CAPITALIZED.fullmatch(w) and is_plain_word(w) and w.lower() not in _PLACE_OR_SHOP for w in words
+        ):
+            start = body.index(tail, cut + 1)
+            yield self._span(start, start + len(tail), text)

@@ -410,7 +410,9 @@ class FramedPersonDetector:
             # "नमस्ते जी": a Devanagari word is a name when listed, or when "जी" follows it ("नमस्ते रुखसाना जी").
             if not head.isascii() and not (is_listed(head) or _HONORIFIC_AFTER.match(text, end)):
                 continue
-            closed = _LINE_END.match(text, end) or _HONORIFIC_AFTER.match(text, end)
+            closed = (_LINE_END.match(text, end) or _HONORIFIC_AFTER.match(text, end)) and not (
+                head.islower() and english_form(head)  # "ok noted.", "hi checking."
+            )
             if not closed and "," not in text[m.start() : start] and self._thing_named(text, end, names):
                 continue
             if (text[start].isupper() and looks_like_name(head)) or closed:
