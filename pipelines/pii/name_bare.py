@@ -25,7 +25,7 @@ from pipelines.pii.name_frames import (
     is_plain_word,
     is_world_given_name,
 )
-from pipelines.pii.names import DEITIES, STOP_WORDS, is_given_name, is_surname
+from pipelines.pii.names import DEITIES, STOP_WORDS, is_acronym_title, is_given_name, is_surname
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -265,7 +265,7 @@ class BareNameDetector:
     def _titled(self, text: str) -> Iterator[Span]:
         for m in _ENGLISH_TITLE.finditer(text) if "." in text or " " in text else ():
             word = TOKEN.match(text, m.end())
-            if word is None or m.group().split(".")[0].strip().isupper():  # "MS Excel", "DR Congo"
+            if word is None or is_acronym_title(m.group()):  # "MS Excel", "DR Congo"
                 continue
             low = word.group().lower()
             if low not in STOP_WORDS and low not in LABEL_WORDS and not word.group().isupper():

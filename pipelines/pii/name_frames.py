@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pipelines.pii.common_words import LABEL_WORDS as _LABELS
 from pipelines.pii.common_words import is_common_word
 from pipelines.pii.entities import EntityType, Span
-from pipelines.pii.names import DEITIES, STOP_WORDS, is_known_name_part, is_surname
+from pipelines.pii.names import DEITIES, STOP_WORDS, is_acronym_title, is_known_name_part, is_surname
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -353,6 +353,8 @@ class FramedPersonDetector:
                 yield from self._name(text, m.end(), loose=True)
         for pattern in (_LABEL, _RELATION, _ADDRESS_FORM, _OBJECT, _HEADER, _TITLE):
             for m in pattern.finditer(text) if present(pattern) else ():
+                if pattern is _TITLE and is_acronym_title(m.group()):
+                    continue  # "MS Excel", "DR Congo": an acronym, not a title
                 # "Jay Shree Krishna": a god after a title
                 framed = [f for f in self._name(text, m.end(), loose=False) if f.value not in DEITIES]
                 yield from framed or self._lower_case(text, m.end())
