@@ -110,6 +110,18 @@ _PLACE_OR_SHOP = frozenset(
 )  # fmt: skip
 
 
+# Devanagari titles and labels that take a name with no separator: "मरीज़ रामप्रसाद यादव, उम्र 60", "श्रीमती कमला".
+_DEVANAGARI_TITLE = re.compile(
+    r"(?<![\u0900-\u097F])(?:मरीज़|मरीज|रोगी|श्रीमती|श्री|सुश्री|कुमारी|डॉक्टर|डॉ\.?|डा\.|स्व\.)[ \t]++"
+)
+# Where a name after such a title ends: a mark, the line, a case marker or "जी".
+_DEVANAGARI_END = re.compile(r"[ \t]*+(?:[,.!?;:|।\n)]|\Z|(?:का|की|के|को|से|ने|जी)(?![\u0900-\u097F]))")
+# Words after such a title that are no name: gods, verbs, function words.
+_NOT_DEVANAGARI_NAMES = frozenset(
+    {"राम", "कृष्ण", "गणेश", "हनुमान", "शिव", "साईं", "लक्ष्मी", "दुर्गा", "गणपति", "है", "हैं", "था", "थी", "का", "की",
+     "के", "को", "से", "ने", "में", "पर", "और", "जी", "नाम", "यह", "वह", "ये", "वो", "भी", "तो", "ही", "आप", "हम",
+     "मैं", "नहीं", "कल", "आज", "अभी", "ठीक", "बहुत", "अच्छा"}
+)  # fmt: skip
 _SPOKEN_MARKS = frozenset({"dot", "underscore", "dash", "hyphen", "slash", "point", "at", "the", "rate"})
 _LOWER_TOKEN = re.compile(r"(?<![\w'’.@-])[a-z]++(?![\w'’@-]|\.[a-z])")
 
@@ -142,6 +154,8 @@ class BareNameDetector:
         yield from self._capitalized_runs(text)
         yield from self._lower_case_full_names(text)
         yield from self._signature(text)
+        if not text.isascii():
+            yield from self._devanagari_titled(text)
 
     def _span(self, start: int, end: int, text: str) -> Span:
         return Span(start, end, self.type, " ".join(text[start:end].lower().split()))
@@ -358,3 +372,25 @@ class BareNameDetector:
         ):
             start = body.index(tail, cut + 1)
             yield self._span(start, start + len(tail), text)
+
+    # --- Devanagari titles ----------------------------------------------------------------------------------
+
+    def _devanagari_titled(self, text: str) -> Iterator[Span]:
+        """One or two Devanagari words after a title or a patient/customer label, up to where the name ends
+        ("मरीज़ रामप्रसाद यादव, उम्र 60", "श्रीमती कमला को बुलाइए"); not a god ("श्री राम")."""
+        for m in _DEVANAGARI_TITLE.finditer(text):
+            words: list[re.Match[str]] = []
+            for t in TOKEN.finditer(text, m.end()):
+                gap = text[(words[-1].end() if words else m.end()) : t.start()]
+                if (
+                    len(words) == 2
+                    or gap.strip(" \t")
+                    or t.group().isascii()
+                    or t.group() in _NOT_DEVANAGARI_NAMES
+                ):
+                    break
+                words.append(t)
+            while words and not _DEVANAGARI_END.match(text, words[-1].end()):
+                words.pop()
+            if words:
+                yield self._span(words[0].start(), words[-1].end(), text)

@@ -51,6 +51,9 @@ BARE = [
     ("ko + bulao", "Quorvel ko bulao kal", "Quorvel", True),
     ("my tenant, lower case", "my tenant quorvel tandimbe will pay", "quorvel tandimbe", True),
     ("Devanagari relation, friend", "मेरा दोस्त Quorvel आएगा", "Quorvel", True),
+    ("Devanagari patient label, no separator", "मरीज़ क्वोरवेल तान्दिम्बे, उम्र 60", "क्वोरवेल तान्दिम्बे", True),
+    ("Devanagari title", "श्रीमती ओज़िरा को बुलाइए", "ओज़िरा", True),
+    ("Devanagari doctor", "डॉ. क्वोरवेल से मिलना है", "क्वोरवेल", True),
 ]
 
 
@@ -97,6 +100,11 @@ def test_names_with_no_frame(kind: str, text: str, name: str, unlisted: bool) ->
         "ok noted. Happy Holi",
         "see you soon. Good Night",
         "is it available in Red?\nDark Blue",
+        # Devanagari titles before gods, and labels before words
+        "जय श्री राम",
+        "श्री गणेश की मूर्ति चाहिए",
+        "मरीज़ अभी ठीक है",
+        "मरीज़ बेहोश है",
     ],
 )
 def test_no_bare_name_in_words(text: str) -> None:
