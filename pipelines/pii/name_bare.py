@@ -126,6 +126,11 @@ _SPOKEN_MARKS = frozenset({"dot", "underscore", "dash", "hyphen", "slash", "poin
 _LOWER_TOKEN = re.compile(r"(?<![\w'’.@-])[a-z]++(?![\w'’@-]|\.[a-z])")
 
 
+def _name_word(word: str) -> bool:
+    """A lower-case word that can be part of a name: plain, no English ending, not a spoken "dot" or "at"."""
+    return len(word) >= 2 and word not in _SPOKEN_MARKS and is_plain_word(word) and not english_form(word)
+
+
 def _given(word: str) -> bool:
     return is_plain_word(word) and (is_given_name(word) or is_world_given_name(word))
 
@@ -144,14 +149,15 @@ class BareNameDetector:
     type = EntityType.PERSON
 
     def find(self, text: str) -> Iterator[Span]:
+        tokens = list(TOKEN.finditer(text))
         yield from self._lists(text)
-        yield from self._subjects(text)
+        yield from self._subjects(text, tokens)
         if "." in text or " " in text:
             yield from self._initials(text)
         if ":" in text:
             yield from self._speakers(text)
         yield from self._titled(text)
-        yield from self._capitalized_runs(text)
+        yield from self._capitalized_runs(text, tokens)
         yield from self._lower_case_full_names(text)
         yield from self._signature(text)
         if not text.isascii():
@@ -235,8 +241,8 @@ class BareNameDetector:
 
     # --- one given name as the subject -----------------------------------------------------------------------
 
-    def _subjects(self, text: str) -> Iterator[Span]:
-        for t in TOKEN.finditer(text):
+    def _subjects(self, text: str, tokens: list[re.Match[str]]) -> Iterator[Span]:
+        for t in tokens:
             word = t.group()
             if not _cased(word) or word.lower() in _NOT_SUBJECTS or not _given(word):
                 continue
@@ -287,10 +293,10 @@ class BareNameDetector:
 
     # --- pairs with one listed half -------------------------------------------------------------------------
 
-    def _capitalized_runs(self, text: str) -> Iterator[Span]:
+    def _capitalized_runs(self, text: str, tokens: list[re.Match[str]]) -> Iterator[Span]:
         """Two or three capitalized plain words between words that are not, where the lists vouch for them."""
         run: list[re.Match[str]] = []
-        for t in TOKEN.finditer(text):
+        for t in tokens:
             joined = bool(run) and text[run[-1].end() : t.start()] == " "
             if _CAPITALIZED.fullmatch(t.group()) and is_plain_word(t.group()):
                 run = [*run, t][-4:] if joined else [t]
@@ -328,29 +334,29 @@ class BareNameDetector:
         """A transcript's or a hurried chat's full name in lower case: a listed given name, at most one plain
         word, then a listed surname ("wanjiru kamau", "priya lakshmi iyer"); each of them a plain word (no
         common, label or city word, no English ending), so "deepak aur diya" and "jaana pan" stay words."""
-        run: list[re.Match[str]] = []
-        for t in _LOWER_TOKEN.finditer(text):
-            if run and text[run[-1].end() : t.start()] != " ":
-                run = []
-            word = t.group()
-            if word in _SPOKEN_MARKS or not (
-                is_plain_word(word) and not english_form(word) and len(word) >= 2
-            ):
-                run = []
-                continue
-            run = [*run[-2:], t]
-            if len(run) >= 2 and is_any_surname(word):
-                first = next((m for m in run[:-1] if _given(m.group())), None)
-                if first is not None:
-                    yield self._span(first.start(), t.end(), text)
-                    continue
+        tokens = list(_LOWER_TOKEN.finditer(text))
+        for i, t in enumerate(tokens):
+            if i == 0 or not is_any_surname(t.group()) or not _name_word(t.group()):
+                continue  # a surname ends the name: only there is anything read back
+            run = [t]
+            for before in (tokens[i - 1], tokens[i - 2] if i > 1 else None):
+                if (
+                    before is None
+                    or text[before.end() : run[0].start()] != " "
+                    or not _name_word(before.group())
+                ):
+                    break
+                run.insert(0, before)
+            first = next((m for m in run[:-1] if _given(m.group())), None)
+            if first is not None:
+                yield self._span(first.start(), t.end(), text)
             # An unlisted word before a surname of India's own list (short and curated: no English words):
             # "oindrila deshpande". Not a listed given name before an unlisted word: Indian given names are
             # Hindi words too ("bahut sundar saree", "suraj dhalne se pehle").
-            if (
+            elif (
                 len(run) >= 2
                 and len(run[-2].group()) >= 3
-                and is_surname(word)
+                and is_surname(t.group())
                 and not is_listed(run[-2].group())
             ):
                 yield self._span(run[-2].start(), t.end(), text)
