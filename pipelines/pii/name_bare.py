@@ -88,6 +88,7 @@ _OPENERS = frozenset(
      "sir", "bhai", "kya", "haan", "han", "nahi", "ji", "thanks", "thank", "send", "call", "share", "price",
      "any", "you", "my", "mera", "meri", "aap", "kal", "?"}
 )  # fmt: skip
+_NOT_AFTER_TITLE = STOP_WORDS | LABEL_WORDS | _TITLE_WORDS  # "Mr Mr", "Dr Customer Care"
 # Lower-case words that head a chat line and are no one's name.
 _LINE_HEADS = frozenset(
     {"query", "issue", "problem", "reason", "request", "doubt", "reply", "message", "msg", "user", "bot", "staff",
@@ -169,6 +170,7 @@ class BareNameDetector:
     # --- lists ------------------------------------------------------------------------------------------------
 
     def _lists(self, text: str) -> Iterator[Span]:
+        seen: set[tuple[int, int]] = set()
         for m in _CONJUNCTION.finditer(text):
             right = self._item_after(text, m.end())
             left = self._items_before(text, m.start())
@@ -189,7 +191,9 @@ class BareNameDetector:
                 )  # "ravi, sunita aur manoj aayenge", not "deepak aur diya ka set"
             ):
                 for start, end in items:
-                    yield self._span(start, end, text)
+                    if (start, end) not in seen:
+                        seen.add((start, end))
+                        yield self._span(start, end, text)
 
     @staticmethod
     def _item_after(text: str, position: int) -> tuple[int, int] | None:
@@ -288,7 +292,7 @@ class BareNameDetector:
             if word is None or is_acronym_title(m.group()):  # "MS Excel", "DR Congo"
                 continue
             low = word.group().lower()
-            if low not in STOP_WORDS and low not in LABEL_WORDS and not word.group().isupper():
+            if low not in _NOT_AFTER_TITLE and not word.group().isupper():
                 yield self._span(word.start(), word.end(), text)
 
     # --- pairs with one listed half -------------------------------------------------------------------------
