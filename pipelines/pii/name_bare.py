@@ -355,11 +355,13 @@ class BareNameDetector:
             if first is not None:
                 yield self._span(first.start(), t.end(), text)
             # An unlisted word before a surname of India's own list (short and curated: no English words):
-            # "oindrila deshpande". Not a listed given name before an unlisted word: Indian given names are
-            # Hindi words too ("bahut sundar saree", "suraj dhalne se pehle").
+            # "oindrila deshpande"; not a three-letter one, which is a Hindi word as often ("sirf das rupaye",
+            # "ek pal"). Not a listed given name before an unlisted word: Indian given names are Hindi words
+            # too ("bahut sundar saree", "suraj dhalne se pehle").
             elif (
                 len(run) >= 2
                 and len(run[-2].group()) >= 3
+                and len(t.group()) >= 4
                 and is_surname(t.group())
                 and not is_listed(run[-2].group())
             ):

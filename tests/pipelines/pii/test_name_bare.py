@@ -91,6 +91,7 @@ def test_names_with_no_frame(kind: str, text: str, name: str, unlisted: bool) ->
         "bahut sundar saree hai",
         "suraj dhalne se pehle aa jaana",
         "bahut anand aaya shopping karke",
+        "sirf das rupaye ka discount",  # a three-letter surname that is a Hindi word
         # capitalized runs that are places, shops, gods
         "near Rajiv Chowk metro",
         "Priya Electronics ka bill",
