@@ -48,6 +48,13 @@ _LIST_PREDICATE = re.compile(
     r"aa[ \t]++jayenge|jayenge|jaenge|milenge|honge|dono|आएंगे|आयेंगे|आ[ \t]++रहे|जाएंगे|मिलेंगे|होंगे|दोनों)(?!\w)",
     _FLAGS,
 )
+# What only people do after being listed: a list of words no lexicon holds needs one of these.
+_PEOPLE_ONLY = re.compile(
+    r"[ \t]++(?:(?:will|would|can|could|shall|should|are|were|both|all)(?:[ \t]++(?:not|also|both|all))?+[ \t]++"
+    r"(?:join|joining|attend|attending|visit|visiting|meet|meeting|stay|staying|sign|signing|be[ \t]++present)"
+    r"|ne|ji|ने|जी)(?!\w)",
+    _FLAGS,
+)
 # A case marker or an honorific after a list: people only where the names look like names ("Ravi aur Sunita ko").
 _LIST_MARKER = re.compile(r"[ \t]++(?:ne|ko|se|ka|ki|ke|ji|ने|को|से|का|की|के|जी)(?!\w)", _FLAGS)
 # After one listed given name, the clause's verb: an auxiliary, a Hinglish future or a verb only people do.
@@ -59,13 +66,15 @@ _SUBJECT_PREDICATE = re.compile(
     _FLAGS,
 )
 _AND_ME = re.compile(r"[ \t]++(?:and|aur|&)[ \t]++(?:i|me|myself|main|mai|hum|मैं|हम)(?!\w)", _FLAGS)
-# Words the world's given-name lists share with places, months and things a clause can be about.
+# Words the world's given-name lists share with places, months, things and brands' adjectives ("Royal Enfield
+# Classic", "Crystal will be delivered").
 _NOT_SUBJECTS = frozenset(
     {"india", "asia", "africa", "america", "china", "japan", "paris", "london", "sydney", "april", "may", "june",
      "july", "august", "march", "summer", "autumn", "winter", "sky", "river", "star", "sun", "moon", "rose",
      "lily", "jasmine", "ginger", "honey", "pepper", "candy", "apple", "mercedes", "porsche", "tesla", "alexa",
      "siri", "google", "amazon", "delta", "echo", "iris", "victoria", "jordan", "georgia", "virginia", "florida",
-     "kerala", "goa"}
+     "kerala", "goa", "royal", "crystal", "king", "prince", "princess", "queen", "golden", "silver", "diamond",
+     "emerald", "liberty", "harmony", "bliss", "angel", "sterling"}
 )  # fmt: skip
 # "Priya K.", "Ravi S will call": a given name, then one capital letter that ends the name.
 _GIVEN_INITIAL = re.compile(
@@ -183,8 +192,12 @@ class BareNameDetector:
             said = _LIST_PREDICATE.match(text, right[1]) is not None
             marked = said or _LIST_MARKER.match(text, right[1]) is not None
             devanagari = not any(w.isascii() for w in words)
+            listed = any(is_listed(w) for w in words)
+            people = _PEOPLE_ONLY.match(text, right[1]) is not None
             if (
-                (cased and (2 * given >= len(items) or marked))
+                # "Quorvel, Tandimbe and Ozirra are joining": no word listed, a verb only people do; "Bread,
+                # Butter and Jam will come" is an order
+                (cased and (2 * given >= len(items) or (listed and marked) or people))
                 or (devanagari and said)  # "राम, सीता और लक्ष्मण आएंगे": no case to go by, only the verb
                 or (
                     given == len(items) and said
@@ -312,21 +325,18 @@ class BareNameDetector:
             yield from self._listed_run(text, run)
 
     def _listed_run(self, text: str, run: list[re.Match[str]]) -> Iterator[Span]:
-        """Two or three words that the lists vouch for: a listed given name first ("Mary Anne Okafor", "Ama
-        Owusu Boateng"), or a listed surname last ("add Chidi Okafor to the booking"), or, of two words, a given
-        name of the world's lists (not India's, whose given names also name shops and squares: "Priya
-        Electronics") before an unlisted one ("Tomasz Kowalczyk visiting")."""
+        """Two or three words that the lists vouch for: a listed surname last ("add Chidi Okafor to the
+        booking"), after a listed given name or an unlisted word; of three words, a listed given name first
+        ("Ama Kofi Tandimbe"). Not a given name before one unlisted word: that is a brand or a shop as often
+        ("Tommy Hilfiger", "Sona Masoori", "Priya Electronics")."""
         words = [m.group() for m in run]
         low = [w.lower() for w in words]
         if len(words) not in (2, 3) or not _PLACE_OR_SHOP.isdisjoint(low) or not DEITIES.isdisjoint(low):
             return
         first, last = words[0], words[-1]
         given = _given(first) and low[0] not in _NOT_SUBJECTS
-        world_given = given and not is_given_name(first)
         if len(words) == 2:
-            found = (is_any_surname(last) and (given or not is_listed(first))) or (
-                world_given and not is_listed(last)
-            )
+            found = is_any_surname(last) and (given or not is_listed(first))
         else:
             found = is_any_surname(last) or given
         if found:

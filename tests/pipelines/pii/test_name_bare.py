@@ -20,7 +20,7 @@ BARE = [
     ("list, last item", "Ravi, Sunita and Manoj will come at 5", "Manoj", False),
     (
         "list of unlisted names, people verb",
-        "Quorvel, Tandimbe and Ozirra are coming tonight",
+        "Quorvel, Tandimbe and Ozirra are joining tonight",
         "Tandimbe",
         True,
     ),
@@ -73,6 +73,11 @@ def test_names_with_no_frame(kind: str, text: str, name: str, unlisted: bool) ->
         "Samsung, Apple and Oppo phones",
         "Samsung, Apple and Oppo will come out with new models",
         "Monday, Tuesday and Friday are fine",
+        "Bread, Butter and Jam will come in the next order",  # title-case things, no word listed
+        # brands and rice named like people
+        "Tommy Hilfiger shirt size M",
+        "Sona Masoori rice 25kg",
+        "Royal Enfield Classic 350 chahiye",
         "deepak aur diya ka set hai?",  # names that are also things, in lower case
         "दूध, चीनी और चाय का हिसाब",
         "Kiran lamp and Sunny bulb",
