@@ -142,7 +142,11 @@ def _name_word(word: str) -> bool:
 
 
 def _given(word: str) -> bool:
-    return is_plain_word(word) and (is_given_name(word) or is_world_given_name(word))
+    """A listed given name that is not also a place, a month or a brand's word ("India", "May", "Royal")."""
+    low = word.lower()
+    return (
+        low not in _NOT_SUBJECTS and is_plain_word(word) and (is_given_name(low) or is_world_given_name(low))
+    )
 
 
 def _cased(word: str) -> bool:
@@ -197,7 +201,14 @@ class BareNameDetector:
             if (
                 # "Quorvel, Tandimbe and Ozirra are joining": no word listed, a verb only people do; "Bread,
                 # Butter and Jam will come" is an order
-                (cased and (2 * given >= len(items) or (listed and marked) or people))
+                # all given names, or most of three or more ("Amit and Co", "Indians and Royal Challengers" are
+                # firms and teams unless something after them says people)
+                (
+                    cased
+                    and (
+                        given == len(items) or (2 * given >= len(items) > 2) or (listed and marked) or people
+                    )
+                )
                 or (devanagari and said)  # "राम, सीता और लक्ष्मण आएंगे": no case to go by, only the verb
                 or (
                     given == len(items) and said
@@ -261,7 +272,7 @@ class BareNameDetector:
     def _subjects(self, text: str, tokens: list[re.Match[str]]) -> Iterator[Span]:
         for t in tokens:
             word = t.group()
-            if not _cased(word) or word.lower() in _NOT_SUBJECTS or not _given(word):
+            if not _cased(word) or not _given(word):
                 continue
             if _SUBJECT_PREDICATE.match(text, t.end()) or _AND_ME.match(text, t.end()):
                 yield self._span(t.start(), t.end(), text)
@@ -334,7 +345,7 @@ class BareNameDetector:
         if len(words) not in (2, 3) or not _PLACE_OR_SHOP.isdisjoint(low) or not DEITIES.isdisjoint(low):
             return
         first, last = words[0], words[-1]
-        given = _given(first) and low[0] not in _NOT_SUBJECTS
+        given = _given(first)
         if len(words) == 2:
             found = is_any_surname(last) and (given or not is_listed(first))
         else:

@@ -74,6 +74,8 @@ def test_names_with_no_frame(kind: str, text: str, name: str, unlisted: bool) ->
         "Samsung, Apple and Oppo will come out with new models",
         "Monday, Tuesday and Friday are fine",
         "Bread, Butter and Jam will come in the next order",  # title-case things, no word listed
+        "Amit and Co will send the invoice",  # a firm
+        "Mumbai Indians and Royal Challengers will play",  # teams
         # brands and rice named like people
         "Tommy Hilfiger shirt size M",
         "Sona Masoori rice 25kg",
