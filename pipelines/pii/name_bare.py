@@ -12,10 +12,12 @@ Each anchor (a conjunction, a colon, an initial, a title) reads a bounded window
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import TYPE_CHECKING
 
 from pipelines.pii.common_words import LABEL_WORDS
+from pipelines.pii.english import english_words, is_english_word
 from pipelines.pii.entities import EntityType, Span
 from pipelines.pii.name_frames import (
     TOKEN,
@@ -132,6 +134,12 @@ _NOT_DEVANAGARI_NAMES = frozenset(
      "के", "को", "से", "ने", "में", "पर", "और", "जी", "नाम", "यह", "वह", "ये", "वो", "भी", "तो", "ही", "आप", "हम",
      "मैं", "नहीं", "कल", "आज", "अभी", "ठीक", "बहुत", "अच्छा"}
 )  # fmt: skip
+# Hinglish function words: a message with one is not read against the English list.
+_HINGLISH = re.compile(
+    r"(?<![a-z])(?:hai|hain|ka|ki|ke|ko|se|ne|pe|mein|aur|bhi|kya|nahi|nahin|kar|karo|karna|dena|do|hua|tha|"
+    r"thi|wala|wali|ji|bhai|haan|toh)(?![a-z])",
+    re.IGNORECASE,
+)
 _SPOKEN_MARKS = frozenset({"dot", "underscore", "dash", "hyphen", "slash", "point", "at", "the", "rate"})
 _LOWER_TOKEN = re.compile(r"(?<![\w'’.@-])[a-z]++(?![\w'’@-]|\.[a-z])")
 
@@ -162,6 +170,9 @@ class BareNameDetector:
 
     type = EntityType.PERSON
 
+    def __init__(self) -> None:
+        english_words()  # the English list loads with the detectors, not on the first message
+
     def find(self, text: str) -> Iterator[Span]:
         tokens = list(TOKEN.finditer(text))
         yield from self._lists(text)
@@ -172,7 +183,9 @@ class BareNameDetector:
             yield from self._speakers(text)
         yield from self._titled(text)
         yield from self._capitalized_runs(text, tokens)
-        yield from self._lower_case_full_names(text)
+        lower = list(_LOWER_TOKEN.finditer(text))
+        yield from self._lower_case_full_names(text, lower)
+        yield from self._lower_case_world_names(text, lower)
         yield from self._signature(text)
         if not text.isascii():
             yield from self._devanagari_titled(text)
@@ -355,11 +368,10 @@ class BareNameDetector:
 
     # --- lower-case full names ------------------------------------------------------------------------------
 
-    def _lower_case_full_names(self, text: str) -> Iterator[Span]:
+    def _lower_case_full_names(self, text: str, tokens: list[re.Match[str]]) -> Iterator[Span]:
         """A transcript's or a hurried chat's full name in lower case: a listed given name, at most one plain
         word, then a listed surname ("wanjiru kamau", "priya lakshmi iyer"); each of them a plain word (no
         common, label or city word, no English ending), so "deepak aur diya" and "jaana pan" stay words."""
-        tokens = list(_LOWER_TOKEN.finditer(text))
         for i, t in enumerate(tokens):
             if i == 0 or not is_any_surname(t.group()) or not _name_word(t.group()):
                 continue  # a surname ends the name: only there is anything read back
@@ -387,6 +399,28 @@ class BareNameDetector:
                 and not is_listed(run[-2].group())
             ):
                 yield self._span(run[-2].start(), t.end(), text)
+
+    def _lower_case_world_names(self, text: str, tokens: list[re.Match[str]]) -> Iterator[Span]:
+        """A given name of the world's lists, not India's (whose given names are Hindi words too), then an
+        unlisted word, neither of them a frequent English word: "wanjiru okonkwo", not "grace period". Only in
+        a message that reads as English: the English list knows no Hinglish ("sona chandi ke rate")."""
+        if _HINGLISH.search(text):
+            return
+        for t, nxt in itertools.pairwise(tokens):
+            given, other = t.group(), nxt.group()
+            if (
+                text[t.end() : nxt.start()] == " "
+                and len(given) >= 3
+                and len(other) >= 3
+                and not is_given_name(given)
+                and _given(given)
+                and _name_word(given)
+                and _name_word(other)
+                and not is_listed(other)
+                and not is_english_word(given)
+                and not is_english_word(other)
+            ):
+                yield self._span(t.start(), nxt.end(), text)
 
     # --- a name that ends the message on its own ------------------------------------------------------------
 

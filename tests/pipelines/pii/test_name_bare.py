@@ -49,6 +49,12 @@ BARE = [
     ("signature, own line", "price kitna hai?\nOzirra Velkhani", "Ozirra Velkhani", True),
     ("subject verb after a pair", "Olga Tandimbe booked a site visit", "Olga Tandimbe", False),
     ("ko + bulao", "Quorvel ko bulao kal", "Quorvel", True),
+    (
+        "lower-case world given name + unlisted word",
+        "pls send the docs to wanjiru tandimbe today",
+        "wanjiru tandimbe",
+        False,
+    ),
     ("my tenant, lower case", "my tenant quorvel tandimbe will pay", "quorvel tandimbe", True),
     ("Devanagari relation, friend", "मेरा दोस्त Quorvel आएगा", "Quorvel", True),
     ("Devanagari patient label, no separator", "मरीज़ क्वोरवेल तान्दिम्बे, उम्र 60", "क्वोरवेल तान्दिम्बे", True),
@@ -99,6 +105,10 @@ def test_names_with_no_frame(kind: str, text: str, name: str, unlisted: bool) ->
         "suraj dhalne se pehle aa jaana",
         "bahut anand aaya shopping karke",
         "sirf das rupaye ka discount",  # a three-letter surname that is a Hindi word
+        # lower-case English words that the world's given-name lists also hold
+        "is there a grace period for returns",
+        "joy ride booking for sunday",
+        "sona chandi ke rate batao aaj ke",  # Hinglish words the world's name lists hold
         # capitalized runs that are places, shops, gods
         "near Rajiv Chowk metro",
         "Priya Electronics ka bill",
