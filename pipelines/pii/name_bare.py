@@ -3,8 +3,10 @@
 Where `name_frames` reads a name from the words before it, these read it from its own shape and the clause it
 sits in: a bare list of names ("Ravi, Sunita and Manoj will come", "राम, सीता और लक्ष्मण आएंगे"), a listed given
 name as the subject of a clause ("Naveen will pay tomorrow", "Deepika aayegi"), a surname cut to its initial
-("Priya K.", "K. Tandimbe"), a lower-case speaker prefix in a chat export ("quorvel: is it available"), and a
-capitalized word after an English title even where it is also a word ("Mrs Hope").
+("Priya K.", "K. Tandimbe"), a lower-case speaker prefix in a chat export ("quorvel: is it available"), a
+capitalized word after an English title even where it is also a word ("Mrs Hope"), capitalized runs one list
+vouches for ("add Chidi Okafor"), lower-case full names ("wanjiru kamau", "oindrila deshpande"), a name that
+ends the message on its own ("… tomorrow. Quorvel Tandimbe"), and Devanagari names after a title ("श्रीमती …").
 
 Each anchor (a conjunction, a colon, an initial, a title) reads a bounded window around it: at most
 `_MAX_ITEMS` list items within `_WINDOW` characters back, one or two words ahead. The work is linear in the text.
@@ -136,7 +138,7 @@ _NOT_DEVANAGARI_NAMES = frozenset(
 )  # fmt: skip
 # Hinglish function words: a message with one is not read against the English list.
 _HINGLISH = re.compile(
-    r"(?<![a-z])(?:hai|hain|ka|ki|ke|ko|se|ne|pe|mein|aur|bhi|kya|nahi|nahin|kar|karo|karna|dena|do|hua|tha|"
+    r"(?<![a-z])(?:hai|hain|ka|ki|ke|ko|se|ne|pe|mein|aur|bhi|kya|nahi|nahin|kar|karo|karna|dena|hua|tha|"
     r"thi|wala|wali|ji|bhai|haan|toh)(?![a-z])",
     re.IGNORECASE,
 )
