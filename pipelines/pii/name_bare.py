@@ -139,7 +139,8 @@ _NOT_DEVANAGARI_NAMES = frozenset(
 # Hinglish function words: a message with one is not read against the English list.
 _HINGLISH = re.compile(
     r"(?<![a-z])(?:hai|hain|ka|ki|ke|ko|se|ne|pe|mein|aur|bhi|kya|nahi|nahin|kar|karo|karna|dena|hua|tha|"
-    r"thi|wala|wali|ji|bhai|haan|toh)(?![a-z])",
+    r"thi|wala|wali|wale|ji|bhai|haan|toh|tak|baje|jaana|hoga|raha|rahi|rahe|abhi|jaldi|batao|chahiye|kitna|"
+    r"kitne|mera|meri|mere|aap|aapka|mujhe|yeh|woh|kab|kaise|kahan|lekin|accha|achha|theek)(?![a-z])",
     re.IGNORECASE,
 )
 _SPOKEN_MARKS = frozenset({"dot", "underscore", "dash", "hyphen", "slash", "point", "at", "the", "rate"})
