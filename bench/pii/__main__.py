@@ -4,7 +4,8 @@ Options: --examples N prints N leaked examples per type for our engine; --seed/-
 --no-baseline skips Presidio (its spaCy pipeline is most of the run time). Besides the scores, ours is timed
 as 30-turn conversations against the same messages alone, and shown against the issue's targets. The
 held-out set (bench/pii/heldout: generated from separately written templates, plus hand-paraphrased messages)
-is scored after the development set; its numbers are the ones that say how the engine does on unseen phrasing.
+is scored after the development set (and its hand-written examples, bench/pii/dev_handwritten.txt); its numbers
+are the ones that say how the engine does on unseen phrasing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bench.pii.conversation import per_turn_cost
 from bench.pii.dataset import DEFAULT_SEED, DEFAULT_SIZE, Example, build_dataset
 from bench.pii.heldout.generate import build_heldout, handwritten
 from bench.pii.heldout.report import held_out
+from bench.pii.marked import read_marked
 from bench.pii.presidio_baseline import PresidioBaseline, tune
 from bench.pii.score import score
 from bench.pii.systems import LeadcloseEngine, System, Unavailable, measure
@@ -67,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     columns = [_evaluate(engine, dataset)]
     held = [("generated", build_heldout()), ("by hand", handwritten())]
     held_columns = [(name, data, _evaluate(engine, data)) for name, data in held]
+    by_hand = read_marked(
+        "bench.pii", "dev_handwritten.txt", first_id=200_000
+    )  # development: used while tuning
+    by_hand_column = _evaluate(engine, by_hand)
     ours = columns[0]
     cost = None
     if ours.scores is not None and isinstance(engine, LeadcloseEngine):
@@ -85,6 +91,10 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(*report.targets(ours.scores, cost), sep="\n")
     print()
+    if by_hand_column.run and by_hand_column.scores:
+        dev_title = "DEVELOPMENT, BY HAND (bench/pii/dev_handwritten.txt: used while tuning)"
+        print(*held_out([("dev", by_hand, by_hand_column.run, by_hand_column.scores)], dev_title), sep="\n")
+        print()
     print(*held_out([(n, d, c.run, c.scores) for n, d, c in held_columns if c.run and c.scores]), sep="\n")
     print(f"\ntimings on one core ({pinned}); whole run {time.perf_counter() - started:.0f} s")
     if args.examples and ours.run is not None:

@@ -44,6 +44,17 @@ UNITS: dict[str, str] = {
     "units": "#08-385 ",
     "states": ", NJ ",
     "postcodes": "12345 ",
+    # round 3 (name_bare): list separators, given names before an auxiliary, initials, lower-case runs, titles
+    "name lists": "Ravi, ",
+    "name lists with and": "Ravi and ",
+    "Devanagari lists": "राम और ",
+    "given name subjects": "Naveen will ",
+    "surname initials": "Priya K. ",
+    "dotted initials": "K. ",
+    "lower-case full names": "ravi sharma ",
+    "capitalized runs": "Chidi Okafor ",
+    "lower-case speakers": "\nquorvel: ",
+    "titles": "Mr ",
 }
 TAILS = ("", " at ok axis", " gmail dot com", " nineteen seventy-eight", " Singapore 560123", " 08817")
 

@@ -137,6 +137,22 @@ class Minimizer:
                 taken = [t for t in taken if t not in clashes] + [span]
             elif span.type is EntityType.ADDRESS and (trimmed := _trim(span, clashes, text)) is not None:
                 taken.append(trimmed)  # an address that runs into the next value ends before it
+            elif span.type is EntityType.PERSON and all(t.type is EntityType.PERSON for t in clashes):
+                # Two readings of one name ("Priya K." and "K. Sharma"): the name is their union (its value is
+                # read once, below). A reading inside what is taken (the sender's known name) adds nothing.
+                start, end = (
+                    min(span.start, *(t.start for t in clashes)),
+                    max(span.end, *(t.end for t in clashes)),
+                )
+                if (start, end) != (min(t.start for t in clashes), max(t.end for t in clashes)):
+                    merged = Span(start, end, span.type, _MERGED)
+                    taken = [t for t in taken if t not in clashes] + [merged]
+        taken = [
+            Span(t.start, t.end, t.type, " ".join(text[t.start : t.end].lower().split()))
+            if t.value is _MERGED
+            else t
+            for t in taken
+        ]
         taken.sort(key=lambda s: s.start)
         return taken
 
@@ -155,6 +171,9 @@ class Minimizer:
             cursor = span.end
         parts.append(text[cursor:])
         return Minimized("".join(parts), tuple(spans))
+
+
+_MERGED = "\x00merged"  # the value of a union of name readings, until it is read from the text
 
 
 def _no_deadline() -> None:

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 from pipelines.pii.common_words import LABEL_WORDS as _LABELS
 from pipelines.pii.common_words import is_common_word
 from pipelines.pii.entities import EntityType, Span
-from pipelines.pii.names import DEITIES, STOP_WORDS, is_known_name_part, is_surname
+from pipelines.pii.names import DEITIES, STOP_WORDS, is_acronym_title, is_known_name_part, is_surname
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _LETTER = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097F])"  # Devanagari vowel signs are not \w
-_TOKEN = re.compile(rf"{_LETTER}++(?:['’-]{_LETTER}++)*+")
+TOKEN = re.compile(rf"{_LETTER}++(?:['’-]{_LETTER}++)*+")
 
 
 @cache
@@ -44,14 +44,14 @@ def is_world_surname(word: str) -> bool:
     return word.lower() in _world("world_surnames.txt")
 
 
-def _listed(word: str) -> bool:
+def is_listed(word: str) -> bool:
     return is_known_name_part(word) or is_world_given_name(word) or is_world_surname(word)
 
 
 _CONTRACTIONS = frozenset({"m", "s", "re", "ve", "ll", "d", "t"})
 
 
-def _plain_word(word: str) -> bool:
+def is_plain_word(word: str) -> bool:
     """Letters, not a common or label word, not a city ("hii Bengaluru mein …"), not an acronym ("PAN")."""
     low = word.lower().replace("’", "'")
     if low.rpartition("'")[2] in _CONTRACTIONS:  # "I'm", "it's", "don't"; not "D'Souza", "O'Brien"
@@ -61,34 +61,34 @@ def _plain_word(word: str) -> bool:
     return not acronym and not common
 
 
-def _namey(word: str) -> bool:
+def looks_like_name(word: str) -> bool:
     """Looks like a name on its own: capitalized or listed (Devanagari: listed), and a plain word."""
-    if not _plain_word(word):
+    if not is_plain_word(word):
         return False
-    return (word.isascii() and word[:1].isupper()) or _listed(word)
+    return (word.isascii() and word[:1].isupper()) or is_listed(word)
 
 
 def _title_case_runs_on(text: str, end: int) -> bool:
     """A capitalized common word right after one unlisted word: Title Case prose ("Dear Valued Customer", "Hi
     Quick Question On Pricing"), not a name ("Hi Regards Sunita I stay …" is one: "I" is too short to tell)."""
-    nxt = _TOKEN.match(text, end + 1) if text[end : end + 1] == " " else None
+    nxt = TOKEN.match(text, end + 1) if text[end : end + 1] == " " else None
     if nxt is None or len(nxt.group()) < 3:
         return False
-    return nxt.group()[:1].isupper() and not _plain_word(nxt.group())
+    return nxt.group()[:1].isupper() and not is_plain_word(nxt.group())
 
 
-def _surname(word: str) -> bool:
+def is_any_surname(word: str) -> bool:
     return is_world_surname(word) or is_surname(word)
 
 
 def _full(words: list[str]) -> bool:
     """A listed given name and a listed surname: the name is complete."""
-    return len(words) == 2 and _listed(words[0]) and _surname(words[1])
+    return len(words) == 2 and is_listed(words[0]) and is_any_surname(words[1])
 
 
 def _loose(word: str) -> bool:
     """After a sure label ("Naam:", "papa ka naam"), any plain word of two letters or more."""
-    return len(word) >= 2 and _plain_word(word)
+    return len(word) >= 2 and is_plain_word(word)
 
 
 _FLAGS = re.IGNORECASE
@@ -120,14 +120,16 @@ _LABEL = re.compile(
 _RELATIVES = (
     r"mother|mom|mum|mummy|mummi|maa|mata|father|dad|daddy|papa|pitaji|wife|husband|son|daughter|brother|"
     r"sister|bro|sis|grandmother|grandma|grandfather|grandpa|granny|uncle|aunt|aunty|auntie|cousin|nephew|niece|"
-    r"colleague|friend|boss|manager|fiance|fiancee|partner|maid|driver|landlord|beta|beti|bhai|bhaiya|behen|"
+    r"colleague|friend|boss|manager|tenant|client|guest|neighbour|neighbor|"
+    r"fiance|fiancee|partner|maid|driver|landlord|beta|beti|bhai|bhaiya|behen|"
     r"didi|chacha|chachi|mama|mami|nana|nani|dada|dadi|sasur|saas|pati|patni|bhabhi|jiju|devar|nanad"
 )
 _RELATION = re.compile(
     rf"(?<!\w)(?:my|our|his|her|meri|mere|mera|hamari|hamare|apni|apne)[ \t]++(?:late[ \t]++|elder[ \t]++|"
     rf"younger[ \t]++|little[ \t]++|chhoti[ \t]++|chhota[ \t]++|badi[ \t]++|bada[ \t]++)?(?:{_RELATIVES})"
     r"(?:[ \t]*+,[ \t]*+|[ \t]++(?:is[ \t]++|named[ \t]++|called[ \t]++)?)"
-    r"|(?:मेरी|मेरे|मेरा|हमारी|हमारे)[ \t]++(?:माँ|मां|माता|पिता|पापा|पत्नी|पति|बेटा|बेटी|बेटे|भाई|बहन|दादी|दादा|नानी|नाना)[ \t]++",
+    r"|(?:मेरी|मेरे|मेरा|हमारी|हमारे)[ \t]++"
+    r"(?:माँ|मां|माता|पिता|पापा|पत्नी|पति|बेटा|बेटी|बेटे|भाई|बहन|दादी|दादा|नानी|नाना|दोस्त|सहेली)[ \t]++",
     _FLAGS,
 )
 # Greetings and address forms; the name follows.
@@ -175,7 +177,8 @@ _MENTION = re.compile(r"(?<![\w.@])@(?=[^\W\d_])")
 _CUE = re.compile(
     r"(?:[ \t]++(?:ji|jee|bhai|bhaiya|bhaiyya|bhaisahab|sir|madam|ma'am|maam|sahab|saheb|saab|sahib|didi|"
     r"bhabhi|aunty|uncle|garu|anna|akka|मैडम|भाई|भैया|दीदी|साहब)"
-    r"|[ \t]++(?:ko|se|ne|को|से|ने)[ \t]++(?:bolo|bol|bolna|bata|batao|batana|bataya|call|phone|baat|bheja|bheji|"
+    r"|[ \t]++(?:ko|se|ne|को|से|ने)[ \t]++(?:bulaya|bulao|bula|bulana|बुलाओ|बुला|"
+    r"bolo|bol|bolna|bata|batao|batana|bataya|call|phone|baat|bheja|bheji|"
     r"bhejo|bhej|bola|boli|kaha|diya|di|dena|do|de|milo|milna|mil|pucho|puchho|poocho|puchna|बोलो|बोल|बता|बताओ|"
     r"कॉल|फोन|फ़ोन|बात|भेजा|भेजी|बोला|बोली|कहा|दिया|दी|देना|मिलो|पूछो)"
     r"|[ \t]++(?:ka|ki|ke|का|की|के)[ \t]++(?:number|no|phone|mobile|contact|naam|"
@@ -191,8 +194,10 @@ _CUE_WORDS = frozenset(
 # Verbs only people do, after a capitalized name: "Ozirra said she will pay", "Kasia Nowak called for a 3BHK".
 _VERB_WORDS = frozenset(
     {"said", "says", "told", "asked", "replied", "mentioned", "messaged", "texted", "agreed", "wants", "wanted",
-     "called", "promised", "complained", "requested"}
+     "called", "promised", "complained", "requested", "booked", "paid", "ordered", "confirmed", "cancelled",
+     "visited", "signed"}
 )  # fmt: skip
+_FIRM_BEFORE = re.compile(r"(?<!\w)(?:from|at|of|with)[ \t]++\Z", _FLAGS)  # a firm, not its people
 _VERB_CUE = re.compile(rf"[ \t]++(?:{'|'.join(sorted(_VERB_WORDS))})(?!\w)")
 # A list goes on: "with Kwame, Quorvel and Ozirra", "Quorvel aur Tandimbe".
 _AND = re.compile(r"[ \t]*+(?:,|&|/)?[ \t]*+(?:(?:and|aur|or|evam|और)[ \t]++)?", _FLAGS)
@@ -289,9 +294,9 @@ _ENGLISH_ENDING = re.compile(
 )
 
 
-def _english_form(word: str) -> bool:
+def english_form(word: str) -> bool:
     """An unlisted lower-case word with an English ending (transcripts are where these frames read lower case)."""
-    return not _listed(word) and bool(_ENGLISH_ENDING.search(word))
+    return not is_listed(word) and bool(_ENGLISH_ENDING.search(word))
 
 
 _MESSAGE_END = re.compile(r"[ \t.!]*+\Z")
@@ -331,7 +336,7 @@ class FramedPersonDetector:
                 _LINE_END.match(text, end)
             )
             cased = text[start].isupper() or not text[start].isascii()  # "Rohan Bansal, pooja ke liye …"
-            if not (conjunction or (cased and (_listed(words[0]) or listed_on))):
+            if not (conjunction or (cased and (is_listed(words[0]) or listed_on))):
                 return
             yield Span(start, end, self.type, " ".join(words))
             cursor = end
@@ -348,12 +353,16 @@ class FramedPersonDetector:
                 yield from self._name(text, m.end(), loose=True)
         for pattern in (_LABEL, _RELATION, _ADDRESS_FORM, _OBJECT, _HEADER, _TITLE):
             for m in pattern.finditer(text) if present(pattern) else ():
+                if pattern is _TITLE and is_acronym_title(m.group()):
+                    continue  # "MS Excel", "DR Congo": an acronym, not a title
                 # "Jay Shree Krishna": a god after a title
                 framed = [f for f in self._name(text, m.end(), loose=False) if f.value not in DEITIES]
                 yield from framed or self._lower_case(text, m.end())
         for m in _RECIPIENT.finditer(text) if present(_RECIPIENT) else ():
             found = self._words(text, m.end(), loose=False, fill=False)
-            if found is not None and (_listed(found[2][0]) or (len(found[2]) > 1 and _surname(found[2][-1]))):
+            if found is not None and (
+                is_listed(found[2][0]) or (len(found[2]) > 1 and is_any_surname(found[2][-1]))
+            ):
                 yield Span(found[0], found[1], self.type, " ".join(found[2]))
         for m in _SELF.finditer(text) if present(_SELF) else ():
             found = self._words(text, m.end(), loose=False, fill=False)
@@ -362,12 +371,12 @@ class FramedPersonDetector:
             if found is None:  # "i am quorvel, need 2bhk": a plain lower-case word that ends the clause
                 found = self._words(text, m.end(), loose=True, fill=False)
                 one = found is not None and len(found[2]) == 1 and len(found[2][0]) >= 3
-                found = found if found is not None and one and not _english_form(found[2][0]) else None
+                found = found if found is not None and one and not english_form(found[2][0]) else None
                 if found is None or not _SELF_CLAUSE.match(text, found[1]):
                     # "this is quorvel tandimbe calling": two plain words
                     yield from (span for span in self._lower_case(text, m.end()) if " " in span.value)
                     continue
-            if _listed(found[2][0]) or len(found[2]) > 1 or _SELF_END.match(text, found[1]):
+            if is_listed(found[2][0]) or len(found[2]) > 1 or _SELF_END.match(text, found[1]):
                 yield Span(found[0], found[1], self.type, " ".join(found[2]))
         for m in _MAIN.finditer(text) if present(_MAIN) else ():
             found = self._words(text, m.end(), loose=True, fill=True)
@@ -385,7 +394,12 @@ class FramedPersonDetector:
                     yield span
         for m in _VERB_CUE.finditer(text) if words is None or not words.isdisjoint(_VERB_WORDS) else ():
             span = self._before(text, m.start())
-            if span is not None and text[span.start].isupper():  # "Ozirra said", not "everyone said"
+            # "Ozirra said", not "everyone said", nor the firm in "Mr Sharma from Lodha called"
+            if (
+                span is not None
+                and text[span.start].isupper()
+                and not _FIRM_BEFORE.search(text, 0, span.start)
+            ):
                 yield span
         for m in _GREETING.finditer(text) if present(_GREETING) else ():
             # "hii sagar wala print", "hii asha hai": a lower-case word after a greeting is a name only where
@@ -396,12 +410,14 @@ class FramedPersonDetector:
             start, end, names = found
             head = text[start:end].split()[0]
             # "नमस्ते जी": a Devanagari word is a name when listed, or when "जी" follows it ("नमस्ते रुखसाना जी").
-            if not head.isascii() and not (_listed(head) or _HONORIFIC_AFTER.match(text, end)):
+            if not head.isascii() and not (is_listed(head) or _HONORIFIC_AFTER.match(text, end)):
                 continue
-            closed = _LINE_END.match(text, end) or _HONORIFIC_AFTER.match(text, end)
+            closed = (_LINE_END.match(text, end) or _HONORIFIC_AFTER.match(text, end)) and not (
+                head.islower() and english_form(head)  # "ok noted.", "hi checking."
+            )
             if not closed and "," not in text[m.start() : start] and self._thing_named(text, end, names):
                 continue
-            if (text[start].isupper() and _namey(head)) or closed:
+            if (text[start].isupper() and looks_like_name(head)) or closed:
                 yield Span(start, end, self.type, " ".join(names))
         dash = "-" in text or "–" in text or "—" in text
         for m in _SIGN_OFF.finditer(text) if dash or present(_SIGN_OFF) else ():
@@ -409,14 +425,14 @@ class FramedPersonDetector:
             # The name ends the line, unless it is listed ("regards naveen alternate number …").
             for span in self._name(text, m.end(), loose=False):
                 if _LINE_END.match(text, span.end) or (
-                    m.group()[:1].isalpha() and _listed(span.value.split()[0])
+                    m.group()[:1].isalpha() and is_listed(span.value.split()[0])
                 ):
                     yield span
         for m in _THANKS_LINE.finditer(text) if "\n" in text and present(_SIGN_OFF) else ():
             yield from self._last_line(text, m)
         for m in _SPEAKER.finditer(text) if ":" in text else ():
-            names = _TOKEN.findall(m.group("name"))
-            if all(_namey(w) for w in names) and any(w[:1].isupper() or _listed(w) for w in names):
+            names = TOKEN.findall(m.group("name"))
+            if all(looks_like_name(w) for w in names) and any(w[:1].isupper() or is_listed(w) for w in names):
                 yield Span(m.start("name"), m.end("name"), self.type, " ".join(w.lower() for w in names))
         if text != text.lower():  # both need a capital letter
             if "." in text:
@@ -453,14 +469,14 @@ class FramedPersonDetector:
         if initials is not None:
             start, cursor = initials.start(), initials.end()
             words.append(initials.group().replace(" ", "").lower())
-        for m in _TOKEN.finditer(text, cursor):
+        for m in TOKEN.finditer(text, cursor):
             gap = text[cursor : m.start()]
             if len(words) == 3 or (gap and (not gap.isspace() or "\n" in gap)):
                 break
             word = m.group()
-            if not words and not (_loose(word) if loose else _namey(word)):
+            if not words and not (_loose(word) if loose else looks_like_name(word)):
                 break
-            if words and not (_loose(word) if fill else (_namey(word) and not _full(words))):
+            if words and not (_loose(word) if fill else (looks_like_name(word) and not _full(words))):
                 break
             if start < 0:
                 start = m.start()
@@ -469,7 +485,7 @@ class FramedPersonDetector:
         if (
             end > start >= 0
             and any(not w.endswith(".") for w in words)
-            and not (len(words) == 1 and not _listed(words[0]) and _title_case_runs_on(text, end))
+            and not (len(words) == 1 and not is_listed(words[0]) and _title_case_runs_on(text, end))
         ):
             return start, end, words
         return None
@@ -489,7 +505,7 @@ class FramedPersonDetector:
         found = self._words(text, position, loose=True, fill=True)
         if found is None or not text[found[0]].islower() or len(found[2]) == 3 or len(found[2][0]) < 3:
             return
-        if any(_english_form(w) for w in found[2]):
+        if any(english_form(w) for w in found[2]):
             return
         if len(found[2]) == 2 or _NAME_FOLLOWER.match(text, found[1]):
             yield Span(found[0], found[1], self.type, " ".join(found[2]))
@@ -505,11 +521,11 @@ class FramedPersonDetector:
 
     def _before(self, text: str, end: int) -> Span | None:
         """One or two name-like words ending at `end`, read from a bounded window before it."""
-        tokens = [m for m in _TOKEN.finditer(text, max(0, end - 60), end) if m.end() <= end]
+        tokens = [m for m in TOKEN.finditer(text, max(0, end - 60), end) if m.end() <= end]
         if not tokens or tokens[-1].end() != end:
             return None
         last = tokens[-1].group()
-        if not _namey(last):
+        if not looks_like_name(last):
             return None
         start = tokens[-1].start()
         previous = tokens[-2].group() if len(tokens) > 1 else ""
@@ -518,15 +534,15 @@ class FramedPersonDetector:
             and text[tokens[-2].end() : start] == " "
             and previous[:1].isupper()
             and last[:1].isupper()
-            and _namey(previous)
+            and looks_like_name(previous)
         ):
             start = tokens[-2].start()
         return Span(start, end, self.type, " ".join(text[start:end].lower().split()))
 
     def _initials(self, text: str) -> Iterator[Span]:
         for m in _INITIALS.finditer(text):
-            surname = _TOKEN.match(text, m.end())
-            if surname is not None and _plain_word(surname.group()) and _listed(surname.group()):
+            surname = TOKEN.match(text, m.end())
+            if surname is not None and is_plain_word(surname.group()) and is_listed(surname.group()):
                 value = f"{m.group().replace(' ', '').lower()} {surname.group().lower()}"
                 yield Span(m.start(), surname.end(), self.type, value)
 
@@ -535,7 +551,7 @@ class FramedPersonDetector:
         words collide with the world's names: "jaana pan")."""
         for m in _CAPITALIZED_PAIR.finditer(text):
             first, second = m.group(1), m.group(2)
-            if not (_plain_word(first) and _plain_word(second)):
+            if not (is_plain_word(first) and is_plain_word(second)):
                 continue
             # "Mohammed Al-Rashid": a surname with an Arabic particle. (An Indian given name before any capitalized
             # word is a shop as often as a person: "Priya Electronics", "Suraj Hardware".)

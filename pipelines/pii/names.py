@@ -286,6 +286,12 @@ def _could_be_name(word: str) -> bool:
     return len(word) >= 3 and word.isalpha() and not acronym and low not in _STOP and low not in _NOT_NAMES
 
 
+def is_acronym_title(title: str) -> bool:
+    """ "MS", "DR": a title in capitals is an acronym ("MS Excel"), not a title ("Ms", "Mr.")."""
+    letters = title.strip(" \t\n.")
+    return len(letters) > 1 and letters.isupper()
+
+
 def _any_word(_: str) -> bool:
     return True
 
@@ -315,6 +321,8 @@ class PersonDetector:
             (_MAYBE, _known_not_word),
         ):
             for m in pattern.finditer(text):
+                if pattern is _HONORIFIC and is_acronym_title(m.group()):
+                    continue  # "MS Excel", "DR Congo"
                 span = self._name_after(text, m.end(), first=first_rule, loose=pattern is _SURE)
                 if span is None and pattern is _MAYBE and m.group("self"):
                     # An unlisted name introducing oneself: two capitalized words ("I am Nivedita Bhatt"); not

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bench.pii.heldout.generate import build_heldout, handwritten, parse_line
+from bench.pii.heldout.generate import build_heldout, handwritten
 from bench.pii.labels import Label
+from bench.pii.marked import parse_line, read_marked
 
 
 def test_marked_values_become_spans() -> None:
@@ -25,6 +26,15 @@ def test_handwritten_messages_parse_with_clean_spans() -> None:
         for s in e.spans:
             value = e.text[s.start : s.end]
             assert value == value.strip() != ""
+
+
+def test_development_hand_examples_parse_with_clean_spans() -> None:
+    examples = read_marked("bench.pii", "dev_handwritten.txt", first_id=200_000)
+    assert sum(bool(e.spans) for e in examples) >= 20
+    assert sum(not e.spans for e in examples) >= 10
+    for e in examples:
+        assert "[[" not in e.text
+        assert all(e.text[s.start : s.end] == e.text[s.start : s.end].strip() != "" for s in e.spans)
 
 
 def test_generated_set_is_deterministic() -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import random
 import re
-from importlib import resources
 from typing import TYPE_CHECKING
 
-from bench.pii.dataset import Category, Example, GoldSpan, Mode
+from bench.pii.dataset import Example, GoldSpan, Mode
 from bench.pii.heldout import people, phrasing
 from bench.pii.labels import Label
+from bench.pii.marked import read_marked
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -107,34 +107,5 @@ def build_heldout(seed: int = HELDOUT_SEED, size: int = HELDOUT_SIZE) -> list[Ex
     return examples
 
 
-_MARK = re.compile(r"\[\[([A-Z_]+)\|([^\]]+)\]\]")
-_MODES: dict[str, Mode] = {"W": "written", "S": "spoken"}
-
-
-def parse_line(id_: int, line: str) -> Example:
-    """`W en | text [[PERSON|Kwame Mensah]] …` → an Example with its gold spans."""
-    head, _, body = line.partition(" | ")
-    body = body.replace("\\n", "\n")  # a line break inside a message is written \n
-    mode_code, language = head.split()
-    text_parts: list[str] = []
-    spans: list[GoldSpan] = []
-    cursor = length = 0
-    for m in _MARK.finditer(body):
-        plain = body[cursor : m.start()]
-        text_parts.append(plain)
-        length += len(plain)
-        value = m.group(2)
-        spans.append(GoldSpan(length, length + len(value), Label(m.group(1))))
-        text_parts.append(value)
-        length += len(value)
-        cursor = m.end()
-    text_parts.append(body[cursor:])
-    lang: Language = language  # type: ignore[assignment]
-    category: Category = "pii" if spans else "clean"
-    return Example(id_, "".join(text_parts), tuple(spans), (), _MODES[mode_code], lang, category)
-
-
 def handwritten() -> list[Example]:
-    text = resources.files("bench.pii.heldout").joinpath("handwritten.txt").read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return [parse_line(100_000 + i, line) for i, line in enumerate(lines)]
+    return read_marked("bench.pii.heldout", "handwritten.txt", first_id=100_000)

@@ -32,10 +32,15 @@ def _pct(share: Share | None) -> str:
     return "-" if share is None or not share.total else f"{share.rate:.1%} ({share.total})"
 
 
-def held_out(parts: Sequence[tuple[str, Sequence[Example], Run, Scores]]) -> Iterator[str]:
+HELD_OUT_TITLE = "HELD OUT (bench/pii/heldout: never read while tuning)"
+
+
+def held_out(
+    parts: Sequence[tuple[str, Sequence[Example], Run, Scores]], title: str = HELD_OUT_TITLE
+) -> Iterator[str]:
     """One column pair (written / spoken) per part: per-type leak, then the message-level numbers."""
     tables = [(name, leak_by_type_and_mode(data, run), scores) for name, data, run, scores in parts]
-    yield "HELD OUT (bench/pii/heldout: never read while tuning) — leak by type, share of gold characters (chars)"
+    yield f"{title} — leak by type, share of gold characters (chars)"
     yield f"{'type':<14}" + "".join(f"| {name + ' ' + mode:>26}" for name, _, _ in tables for mode in _MODES)
     for t in Label:
         cells = [leaks.get((t, mode)) for _, leaks, _ in tables for mode in _MODES]

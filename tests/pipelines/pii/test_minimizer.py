@@ -105,3 +105,29 @@ def test_hinglish_voice_note_with_name_address_and_numbers() -> None:
         minimized.text
         == "haan ji main <PERSON_1> bol rahi hoon, address hai <ADDRESS_1>, aur mera number <PHONE_1> hai"
     )
+
+
+class _Reading:
+    """A detector that reads one fixed PERSON span: the input the resolution is tested on."""
+
+    type = EntityType.PERSON
+
+    def __init__(self, start: int, end: int) -> None:
+        self._span = (start, end)
+
+    def find(self, text: str) -> list[Span]:
+        start, end = self._span
+        return [Span(start, end, self.type, text[start:end].lower())]
+
+
+def test_overlapping_readings_of_one_name_are_masked_as_their_union() -> None:
+    text = "call Priya K. Tandimbe today"  # "Priya K." and "K. Tandimbe", read by two rules
+    spans = Minimizer([_Reading(5, 13), _Reading(11, 22)]).scan(text)
+    assert [(text[s.start : s.end], s.value) for s in spans] == [("Priya K. Tandimbe", "priya k. tandimbe")]
+
+
+def test_a_reading_inside_the_senders_known_name_keeps_the_known_identity() -> None:
+    vault = Vault()
+    seed_sender(vault, wa_id="919876543210", profile_name="Priya Sharma")
+    minimized = Minimizer([_Reading(5, 10)]).minimize("call priya sharma today", vault)
+    assert minimized.text == "call <PERSON_1> today"
