@@ -118,9 +118,23 @@ class QueuedMessage:
     version: int = MESSAGE_VERSION
 
     def to_fields(self) -> dict[str, Any]:
-        fields = dataclasses.asdict(self)
-        fields["media"] = dataclasses.asdict(self.media) if self.media is not None else None
-        return fields
+        # By hand rather than `dataclasses.asdict` (which deep-copies): this runs for every webhook message.
+        media = self.media
+        return {
+            "version": self.version,
+            "tenant": self.tenant,
+            "phone_number_id": self.phone_number_id,
+            "message_id": self.message_id,
+            "to": self.to,
+            "profile_name": self.profile_name,
+            "timestamp": self.timestamp,
+            "kind": self.kind,
+            "original_type": self.original_type,
+            "text": self.text,
+            "media": None
+            if media is None
+            else {"id": media.id, "mime_type": media.mime_type, "sha256": media.sha256, "voice": media.voice},
+        }
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> QueuedMessage:
