@@ -81,6 +81,7 @@ class FallbackTexts:
     refused: str = (
         "Sorry, I can't share that. I'm happy to help with questions about our products and services."
     )
+    unsupported: str = "Sorry, I can only read text messages and listen to voice notes. Could you send your question that way?"
 
     def for_audio(self, problem: AudioProblem) -> str:
         if problem in (AudioProblem.TOO_LONG, AudioProblem.TOO_LARGE):
@@ -270,11 +271,12 @@ class Message:
     """One inbound message of a turn, as the composition hears it."""
 
     id: str
-    text: str | None = None  # typed (or a button's title)
+    text: str | None = (
+        None  # typed (or a button's title); None and no audio: it can be neither read nor heard
+    )
     # A voice note, fetched only when it is heard (the worker downloads it then); the fetch raises
     # `AudioError` for media that cannot become a turn.
     audio: Callable[[], Awaitable[bytes]] | None = None
-    fallback: str = ""  # the fixed reply for a message that can be neither read nor heard
 
 
 def given_audio(data: bytes) -> Callable[[], Awaitable[bytes]]:
@@ -433,11 +435,10 @@ class TurnRunner:
 
     async def _hear(self, message: Message, turn: Turn, memo: Memo, times: StageTimes) -> _Heard:
         if message.audio is None:
-            if message.fallback:
-                return _Heard(
-                    fallback=message.fallback, outcome=Outcome.NOT_UNDERSTOOD, failure="unsupported"
-                )
-            return _Heard(text=message.text or "")
+            if message.text is None:  # an image, a sticker, a location...
+                unsupported = turn.config.fallbacks.unsupported
+                return _Heard(fallback=unsupported, outcome=Outcome.NOT_UNDERSTOOD, failure="unsupported")
+            return _Heard(text=message.text)
         step = "stt:" + message.id
         kept = await memo.recall(step)
         if kept is not None:

@@ -57,9 +57,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 SERVICE_WINDOW_S = 24 * 3600
-UNSUPPORTED_REPLY = (
-    "Sorry, I can only read text messages and listen to voice notes. Could you send your question that way?"
-)
 
 
 class Verdict(StrEnum):
@@ -276,7 +273,7 @@ class TurnHandler:
         if message.kind in ("text", "interactive"):
             return Message(message.message_id, text=message.text or "")
         if message.kind != "audio" or message.media is None:
-            return Message(message.message_id, fallback=UNSUPPORTED_REPLY)
+            return Message(message.message_id)  # the composition answers with the tenant's fixed text
         media = message.media
         return Message(message.message_id, audio=lambda: self._download(media, token))
 

@@ -174,7 +174,7 @@ async def test_media_that_cannot_be_fetched_gets_the_fixed_reply(peer: ChatPeer,
     async def refused() -> bytes:
         raise AudioError(AudioProblem.TOO_LARGE)
 
-    turn = Turn("t2", (Message("m2", audio=refused), Message("m3", fallback="only text, please")), CONFIG)
+    turn = Turn("t2", (Message("m2", audio=refused), Message("m3")), CONFIG)
     result = await runner.run(turn)
     assert result.outcome is Outcome.AUDIO_REJECTED
     assert (result.reply_text, result.failure) == (CONFIG.fallbacks.audio_too_long, "too_large")
