@@ -81,7 +81,10 @@ class FallbackTexts:
     refused: str = (
         "Sorry, I can't share that. I'm happy to help with questions about our products and services."
     )
-    unsupported: str = "Sorry, I can only read text messages and listen to voice notes. Could you send your question that way?"
+    unsupported: str = (
+        "Sorry, I can only read text messages and listen to voice notes. "
+        "Could you send your question that way?"
+    )
 
     def for_audio(self, problem: AudioProblem) -> str:
         if problem in (AudioProblem.TOO_LONG, AudioProblem.TOO_LARGE):
