@@ -22,7 +22,7 @@ from agent.engines.runtime import open_runtime
 from agent.settings import load_settings
 from agent.tenants.registry import load_tenant, turn_config
 from pipelines.audio import decode, encode_voice_note
-from pipelines.turn import Conversation, TurnConfig, TurnRunner
+from pipelines.turn import Conversation, StageTimes, TurnConfig, TurnRunner, per_stage_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = {
@@ -52,17 +52,18 @@ def _rss_mb(pid: int | None) -> float:
 async def _turn(runner: TurnRunner, data: bytes, config: TurnConfig, *, pipelined: bool) -> dict[str, float]:
     """One voice-note turn; its stage times (ms), 'after_llm' and the reply's duration."""
     start = time.perf_counter()
-    timings: dict[str, float] = {}
-    transcript = await runner.transcribe(data, timings)
+    times = StageTimes()
+    transcript = await runner.transcribe(data, times)
     voice = runner.voice
     result = await runner.answer(
-        transcript.text, Conversation(), config, timings, voice=(lambda _text: voice) if pipelined else None
+        transcript.text, Conversation(), config, times, voice=(lambda _text: voice) if pipelined else None
     )
     if result.reply_audio is None:  # sequential, or the reply became a fixed text
         llm_done = time.perf_counter()
-        audio = await runner.speak(result.reply_text, timings)
+        audio = await runner.speak(result.reply_text, times)
         after_llm = (time.perf_counter() - llm_done) * 1000
-    else:
+    timings = per_stage_ms(times.frozen())
+    if result.reply_audio is not None:
         audio, after_llm = result.reply_audio, timings["tts"]
     total = (time.perf_counter() - start) * 1000
     reply_s = decode(audio).duration_s

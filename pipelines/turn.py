@@ -1,17 +1,23 @@
 """One conversational turn: audio or text in → minimized prompt → LLM → restored reply → voice note out.
 
-Used by the demo, the worker and (through its parts) the call agent. Every failure of a stage has a defined
-outcome with a fixed reply, so the person is never left without an answer and nothing is invented.
+`TurnRunner.run` is the one composition of a turn (hear → minimize → memory → automation → restore → speak),
+run by the worker, the demo and `prompts try` alike. What it needs from outside is declared here as small
+protocols (`TurnPorts`): a `Memo` for the results of finished steps (a redelivered turn neither redoes nor
+re-pays them), a `TurnGate` it asks before it goes on (consent, the AI disclosure), the conversation's
+state (`ConversationPort`), where a spoken reply goes (`VoiceOut`) and a `StageTimer`. Every failure of a
+stage has a defined outcome with a fixed reply, so the person is never left without an answer and nothing
+is invented.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pipelines.audio import AudioError, DecodeLimits, VoiceNoteFormat, decode
 from pipelines.automation import (
@@ -29,7 +35,7 @@ from pipelines.speak import Speaker
 from pipelines.texts import Catalogue
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
     from openai.types.chat import ChatCompletionMessageParam
 
@@ -49,6 +55,7 @@ class Outcome(StrEnum):
     AUDIO_REJECTED = "audio_rejected"
     LLM_FAILED = "llm_failed"
     PII_TIMEOUT = "pii_timeout"  # the text could not be minimized in time: it never reached the LLM
+    RECALLED = "recalled"  # an earlier attempt of this turn already answered: its reply, from the memo
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,27 +82,233 @@ class Conversation:
     summary: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class StageTiming:
+    """How long one stage of a turn took."""
+
+    stage: str
+    ms: float
+
+
+class StageTimer(Protocol):
+    """Receives each stage's timing as the stage ends (the worker: metrics and the processing record)."""
+
+    def record(self, timing: StageTiming) -> None: ...
+
+
+class StageTimes:
+    """A turn's timings as they come, each also handed on to `then`; `frozen()` is what travels."""
+
+    def __init__(self, then: StageTimer | None = None) -> None:
+        self._times: list[StageTiming] = []
+        self._then = then
+
+    def record(self, timing: StageTiming) -> None:
+        self._times.append(timing)
+        if self._then is not None:
+            self._then.record(timing)
+
+    def frozen(self) -> tuple[StageTiming, ...]:
+        return tuple(self._times)
+
+
+def per_stage_ms(timings: Iterable[StageTiming]) -> dict[str, float]:
+    """Milliseconds per stage; a stage timed more than once (two voice notes in a batch) adds up."""
+    totals: dict[str, float] = {}
+    for t in timings:
+        totals[t.stage] = round(totals.get(t.stage, 0.0) + t.ms, 2)
+    return totals
+
+
 @dataclass(slots=True)
 class TurnResult:
     outcome: Outcome
-    reply_text: str
+    reply_text: str  # as it is sent: with the AI disclosure before it when the gate added one
     transcript: Transcript | None = None
     minimized_user_text: str = ""
     prompt: list[ChatCompletionMessageParam] = field(default_factory=list)
     llm: LLMReply | None = None
     reply_audio: bytes | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    timings: tuple[StageTiming, ...] = ()
     failure: str = ""
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    reply_media: str | None = None  # where `VoiceOut` put the spoken reply (the worker: a Graph media id)
+    said: str = ""  # what the person said (typed and transcribed), as the model was asked about it
+
+    @property
+    def timings_ms(self) -> dict[str, float]:
+        return per_stage_ms(self.timings)
+
+
+# --- what a turn needs from outside ----------------------------------------------------------------------
+
+
+class Memo(Protocol):
+    """Results of a turn's finished steps by name (a transcript, the answer, the uploaded voice note), so a
+    redelivered turn does not redo, or pay for, a step an earlier attempt finished."""
+
+    async def recall(self, step: str) -> bytes | None: ...
+
+    async def keep(self, step: str, value: bytes) -> None: ...
+
+
+class InMemoryMemo:
+    """A memo that lives as long as the object (the demo, `prompts try`, one-off runs)."""
+
+    def __init__(self) -> None:
+        self._steps: dict[str, bytes] = {}
+
+    async def recall(self, step: str) -> bytes | None:
+        return self._steps.get(step)
+
+    async def keep(self, step: str, value: bytes) -> None:
+        self._steps[step] = value
+
+
+class TurnGate(Protocol):
+    """What the composition asks before it goes on. To end the turn, a method raises (its owner's exception,
+    which the composition lets through untouched)."""
+
+    async def heard(self, spoken: Mapping[str, str]) -> None:
+        """What each voice note said (by message id), before any model sees it (spoken keywords)."""
+
+    async def still_allowed(self) -> None:
+        """Right before the model is asked: a STOP may have come while the notes were heard."""
+
+    async def outgoing(self, reply: str, said: str) -> str:
+        """The reply as it may be sent: the AI disclosure before it when one is due (in the language of
+        `said`), the disclosure instead of a reply that claims to be a person."""
+
+
+class OpenGate:
+    """Nothing to ask: a run on this machine with no person behind it (tests, benchmarks)."""
+
+    async def heard(self, spoken: Mapping[str, str]) -> None:
+        return None
+
+    async def still_allowed(self) -> None:
+        return None
+
+    async def outgoing(self, reply: str, said: str) -> str:
+        return reply
+
+
+class ConversationPort(Protocol):
+    """The conversation's state between turns (the worker: sealed in Redis)."""
+
+    async def load(self) -> Conversation: ...
+
+    async def answered(self, conversation: Conversation, result: TurnResult) -> None:
+        """The model answered: keep what the turn changed (the worker also writes what consent allows)."""
+
+
+class LocalConversation:
+    """A conversation held by the caller; an answered turn extends it in place."""
+
+    def __init__(self, conversation: Conversation | None = None) -> None:
+        self.conversation = conversation if conversation is not None else Conversation()
+
+    async def load(self) -> Conversation:
+        return self.conversation
+
+    async def answered(self, conversation: Conversation, result: TurnResult) -> None:
+        self.conversation = conversation
+
+
+class VoiceOut(Protocol):
+    """Where a spoken reply goes (the worker: uploaded through the Graph API); returns its handle, which the
+    memo keeps, so a redelivered turn neither speaks nor uploads it again."""
+
+    async def publish(self, audio: bytes) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TurnPorts:
+    """A turn's collaborators outside `pipelines/`; the defaults run a turn in memory with nothing to ask."""
+
+    memo: Memo = field(default_factory=InMemoryMemo)
+    gate: TurnGate = field(default_factory=OpenGate)
+    conversation: ConversationPort = field(default_factory=LocalConversation)
+    timer: StageTimer | None = None
+    voice_out: VoiceOut | None = None  # None: the spoken reply stays in `TurnResult.reply_audio`
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One inbound message of a turn, as the composition hears it."""
+
+    id: str
+    text: str | None = (
+        None  # typed (or a button's title); None and no audio: it can be neither read nor heard
+    )
+    # A voice note, fetched only when it is heard (the worker downloads it then); the fetch raises
+    # `AudioError` for media that cannot become a turn.
+    audio: Callable[[], Awaitable[bytes]] | None = None
+
+
+def given_audio(data: bytes) -> Callable[[], Awaitable[bytes]]:
+    """A voice note already in hand, as a `Message.audio`."""
+
+    async def fetch() -> bytes:
+        return data
+
+    return fetch
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one turn answers, and how its business answers it."""
+
+    id: str  # names the turn's memoized steps (the worker: a digest of the batch's message ids)
+    messages: tuple[Message, ...]
+    config: TurnConfig
+    voice: VoiceChoice | None = None  # the reply is spoken (where its language has a voice); None: text
+    transcriber: Transcriber | None = None  # e.g. the tenant's language router; else the runner's
+    toolbox: ToolBox | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Heard:
+    """What one message said, or the fixed reply (and why) for one that could not be heard."""
+
+    text: str = ""
+    fallback: str = ""
+    outcome: Outcome | None = None
+    failure: str = ""
+    transcript: Transcript | None = None  # the memo keeps the rest, not this
+
+    def to_bytes(self) -> bytes:
+        fields = {
+            "text": self.text,
+            "fallback": self.fallback,
+            "outcome": self.outcome or "",
+            "failure": self.failure,
+        }
+        return json.dumps(fields).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> _Heard:
+        fields = json.loads(raw)
+        outcome = fields.get("outcome")
+        return cls(
+            fields.get("text", ""),
+            fields.get("fallback", ""),
+            Outcome(outcome) if outcome else None,
+            fields.get("failure", ""),
+        )
 
 
 @contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+def _timed(timer: StageTimer, stage: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
     finally:
-        timings[stage] = round((time.perf_counter() - start) * 1000.0, 2)
+        timer.record(StageTiming(stage, _ms_since(start)))
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 2)
 
 
 class TurnRunner:
@@ -129,55 +342,143 @@ class TurnRunner:
         """The runner's own voice (a tenant may have another)."""
         return self._synthesizer
 
-    async def voice_note(self, audio: bytes, conversation: Conversation, config: TurnConfig) -> TurnResult:
-        """A voice note in, a voice note (and its text) out."""
-        timings: dict[str, float] = {}
-        try:
-            transcript = await self.transcribe(audio, timings)
-        except AudioError as exc:
-            result = TurnResult(
-                Outcome.AUDIO_REJECTED,
-                config.texts.get(config.language).for_audio(exc.problem),
-                timings_ms=timings,
-                failure=exc.problem.value,
-            )
-        else:
-            if transcript.understood:
-                result = await self.answer(
-                    transcript.text, conversation, config, timings, voice=lambda _text: self._synthesizer
-                )
-            else:
-                result = TurnResult(
-                    Outcome.NOT_UNDERSTOOD,
-                    config.texts.for_heard(transcript.language).not_understood,
-                    timings_ms=timings,
-                    failure=transcript.reason,
-                )
-            result.transcript = transcript
-        if result.reply_audio is None:
-            result.reply_audio = await self.speak(result.reply_text, timings)
+    async def run(self, turn: Turn, ports: TurnPorts | None = None) -> TurnResult:
+        """The turn: each message heard (memoized), the gate asked, the model asked (memoized answer), the
+        disclosure added by the gate, the reply spoken and handed to `voice_out` (memoized)."""
+        ports = ports or TurnPorts()
+        times = StageTimes(ports.timer)
+        result = await self._answered(turn, ports, times)
+        reply = await ports.gate.outgoing(result.reply_text, turn.messages[-1].text or result.reply_text)
+        if turn.voice is not None:
+            await self._spoken(turn, turn.voice, ports, times, result, reply)
+        result.reply_text = reply
+        result.timings = times.frozen()
         return result
+
+    async def voice_note(self, audio: bytes, conversation: Conversation, config: TurnConfig) -> TurnResult:
+        """A voice note in, a voice note (and its text) out; nothing to ask, nothing kept."""
+        note = Turn("note", (Message("note", audio=given_audio(audio)),), config, voice=self._own_voice)
+        return await self.run(note, TurnPorts(conversation=LocalConversation(conversation)))
 
     async def text(
         self, text: str, conversation: Conversation, config: TurnConfig, toolbox: ToolBox | None = None
     ) -> TurnResult:
-        """A text message in, a text reply out."""
-        return await self.answer(text, conversation, config, {}, toolbox)
+        """A text message in, a text reply out; nothing to ask, nothing kept."""
+        turn = Turn("text", (Message("text", text=text),), config, toolbox=toolbox)
+        return await self.run(turn, TurnPorts(conversation=LocalConversation(conversation)))
 
-    # The steps below are public so the worker can memoize each one per turn (a retry after a crash
-    # does not transcribe or ask the LLM again).
+    def _own_voice(self, _text: str) -> Synthesizer:
+        return self._synthesizer
+
+    async def _answered(self, turn: Turn, ports: TurnPorts, times: StageTimes) -> TurnResult:
+        """The reply text (memoized): the model's answer to what was said, else the fixed reply for what
+        could not be heard."""
+        step = "answer:" + turn.id
+        kept = await ports.memo.recall(step)
+        if kept is not None:
+            return TurnResult(Outcome.RECALLED, kept.decode())
+        heard = [await self._hear(message, turn, ports.memo, times) for message in turn.messages]
+        spoken = {m.id: h.text for m, h in zip(turn.messages, heard, strict=True) if m.audio is not None}
+        if spoken:
+            await ports.gate.heard(spoken)
+        said = "\n".join(h.text for h in heard if h.text)
+        if said:
+            await ports.gate.still_allowed()
+            conversation = await ports.conversation.load()
+            result = await self.answer(said, conversation, turn.config, times, turn.toolbox, voice=turn.voice)
+            result.said = said
+            if result.outcome is Outcome.ANSWERED:
+                await ports.conversation.answered(conversation, result)
+        else:
+            unheard = next(
+                (h for h in heard if h.fallback),
+                _Heard(fallback=turn.config.texts.get(turn.config.language).not_understood),
+            )
+            result = TurnResult(
+                unheard.outcome or Outcome.NOT_UNDERSTOOD, unheard.fallback, failure=unheard.failure
+            )
+        result.transcript = next((h.transcript for h in heard if h.transcript is not None), None)
+        await ports.memo.keep(step, result.reply_text.encode())
+        return result
+
+    async def _hear(self, message: Message, turn: Turn, memo: Memo, times: StageTimes) -> _Heard:
+        if message.audio is None:
+            if message.text is None:  # an image, a sticker, a location...
+                unsupported = turn.config.texts.get(turn.config.language).unsupported
+                return _Heard(fallback=unsupported, outcome=Outcome.NOT_UNDERSTOOD, failure="unsupported")
+            return _Heard(text=message.text)
+        step = "stt:" + message.id
+        kept = await memo.recall(step)
+        if kept is not None:
+            return _Heard.from_bytes(kept)
+        heard = await self._transcribed(message.audio, turn, times)
+        await memo.keep(step, heard.to_bytes())
+        return heard
+
+    async def _transcribed(
+        self, audio: Callable[[], Awaitable[bytes]], turn: Turn, times: StageTimes
+    ) -> _Heard:
+        """A voice note's words, or the fixed reply for audio that cannot become a turn or was not understood
+        (in the language it was spoken in, where the business answers in it)."""
+        config = turn.config
+        try:
+            transcript = await self.transcribe(await audio(), times, turn.transcriber)
+        except AudioError as exc:
+            return _Heard(
+                fallback=config.texts.get(config.language).for_audio(exc.problem),
+                outcome=Outcome.AUDIO_REJECTED,
+                failure=exc.problem.value,
+            )
+        if not transcript.understood:
+            text = config.texts.for_heard(transcript.language).not_understood
+            return _Heard(
+                fallback=text,
+                outcome=Outcome.NOT_UNDERSTOOD,
+                failure=transcript.reason,
+                transcript=transcript,
+            )
+        return _Heard(text=transcript.text, transcript=transcript)
+
+    async def _spoken(
+        self,
+        turn: Turn,
+        voice: VoiceChoice,
+        ports: TurnPorts,
+        times: StageTimes,
+        result: TurnResult,
+        reply: str,
+    ) -> None:
+        """The reply as a voice note in the turn's voice (none for its language: it goes as text), spoken
+        while the model wrote it where that note says exactly `reply`; handed to `voice_out` (memoized)."""
+        step, out = "media:" + turn.id, ports.voice_out
+        kept = await ports.memo.recall(step) if out is not None else None
+        if kept is not None:
+            result.reply_audio, result.reply_media = None, kept.decode()
+            return
+        speaker = voice(reply)
+        if speaker is None:
+            result.reply_audio = None
+            return
+        if result.reply_audio is None or reply != result.reply_text:  # a fallback, a retry, a disclosure
+            result.reply_audio = await self.speak(reply, times, speaker)
+        if out is not None:
+            result.reply_media = await out.publish(result.reply_audio)
+            await ports.memo.keep(step, result.reply_media.encode())
+
+    # The stages, one by one (benchmarks time them separately).
 
     async def transcribe(
-        self, audio: bytes, timings: dict[str, float], transcriber: Transcriber | None = None
+        self, audio: bytes, timer: StageTimer | None = None, transcriber: Transcriber | None = None
     ) -> Transcript:
         """Decode and transcribe (with `transcriber`, e.g. a tenant's language router, else the runner's);
         raises `AudioError` for audio that cannot become a turn."""
-        with _timed(timings, "decode"):
+        times = StageTimes(timer)
+        with _timed(times, "decode"):
             pcm = await asyncio.to_thread(decode, audio, self._limits)
         if self._denoiser is not None:
-            with _timed(timings, "denoise"):
+            with _timed(times, "denoise"):
                 pcm = await asyncio.to_thread(self._denoiser.denoise, pcm)
-        with _timed(timings, "stt"):
+        with _timed(times, "stt"):
             return await asyncio.to_thread((transcriber or self._transcriber).transcribe, pcm)
 
     async def answer(
@@ -185,7 +486,7 @@ class TurnRunner:
         user_text: str,
         conversation: Conversation,
         config: TurnConfig,
-        timings: dict[str, float],
+        timer: StageTimer | None = None,
         toolbox: ToolBox | None = None,
         *,
         voice: VoiceChoice | None = None,
@@ -196,8 +497,9 @@ class TurnRunner:
         `reply_audio` is the voice note of `reply_text` (None when the reply became a fixed text instead, or
         its language has no voice or changed voice mid-reply; timings `tts` = the speaking that outlasts the
         last token)."""
+        times = StageTimes(timer)
         try:
-            with _timed(timings, "pii"):
+            with _timed(times, "pii"):
                 minimized = await self._pii.minimize(
                     user_text, conversation.vault, public=config.public_values
                 )
@@ -205,11 +507,11 @@ class TurnRunner:
             return TurnResult(
                 Outcome.PII_TIMEOUT,
                 config.texts.for_message(user_text).unavailable,
-                timings_ms=timings,
+                timings=times.frozen(),
                 failure=Outcome.PII_TIMEOUT,
             )
         if self._memory is not None:
-            with _timed(timings, "memory"):
+            with _timed(times, "memory"):
                 fitted = await self._memory.fit(
                     conversation.history,
                     conversation.summary,
@@ -227,7 +529,7 @@ class TurnRunner:
         spoken = None
         try:
             if voice is None:
-                with _timed(timings, "llm"):
+                with _timed(times, "llm"):
                     done = await self._automation.run(
                         prompt,
                         toolbox,
@@ -237,23 +539,21 @@ class TurnRunner:
                         max_steps=config.max_tool_steps,
                     )
             else:
-                done, spoken = await self._spoken_answer(
-                    prompt, conversation, config, timings, toolbox, voice
-                )
+                done, spoken = await self._spoken_answer(prompt, conversation, config, times, toolbox, voice)
         except LLMError as exc:
             return TurnResult(
                 Outcome.LLM_FAILED,
                 config.texts.for_message(user_text).unavailable,
                 minimized_user_text=minimized.text,
                 prompt=prompt,
-                timings_ms=timings,
+                timings=times.frozen(),
                 failure=exc.failure.value,
             )
         llm = done.llm
         said, failure = llm.text, ""
         if leaks_instructions(said, config.instructions):  # the person talked the model into it
             said, failure = config.texts.for_message(user_text).refused, "instructions_withheld"
-        with _timed(timings, "restore"):
+        with _timed(times, "restore"):
             reply_text = restore(said, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
         conversation.history.append(ChatTurn("user", minimized.text))
         conversation.history.append(ChatTurn("assistant", said))
@@ -264,7 +564,7 @@ class TurnRunner:
             prompt=done.messages,
             llm=llm,
             reply_audio=_spoken_as(spoken, reply_text, voice),
-            timings_ms=timings,
+            timings=times.frozen(),
             failure=failure,
             tool_calls=done.calls,
         )
@@ -274,7 +574,7 @@ class TurnRunner:
         prompt: list[ChatCompletionMessageParam],
         conversation: Conversation,
         config: TurnConfig,
-        timings: dict[str, float],
+        timer: StageTimer,
         toolbox: ToolBox | None,
         voice: VoiceChoice,
     ) -> tuple[AutomationResult, tuple[Synthesizer, Spoken] | None]:
@@ -302,7 +602,7 @@ class TurnRunner:
         if first is None or speaker is None:
             async for _ in pieces:
                 pass
-            timings["llm"] = round((time.perf_counter() - start) * 1000, 2)
+            timer.record(StageTiming("llm", _ms_since(start)))
             return done, None
 
         async def same_voice() -> AsyncIterator[str]:
@@ -315,16 +615,16 @@ class TurnRunner:
                 yield piece
 
         spoken = await self._speaker.speak_stream(same_voice(), speaker)
-        timings["llm"] = round((spoken.text_done_at - start) * 1000, 2)
-        timings["tts"] = spoken.tail_ms
+        timer.record(StageTiming("llm", round((spoken.text_done_at - start) * 1000, 2)))
+        timer.record(StageTiming("tts", spoken.tail_ms))
         return done, (speaker, spoken)
 
     async def speak(
-        self, text: str, timings: dict[str, float], synthesizer: Synthesizer | None = None
+        self, text: str, timer: StageTimer | None = None, synthesizer: Synthesizer | None = None
     ) -> bytes:
         """Synthesize and encode a voice note (in `synthesizer`'s voice, else the runner's), each sentence
         encoded while the next is synthesized."""
-        with _timed(timings, "tts"):
+        with _timed(StageTimes(timer), "tts"):
             return (await self._speaker.speak(text, synthesizer)).audio
 
 

@@ -36,7 +36,7 @@ from agent.messages.worker import install_stop_signals
 from agent.metrics import Metrics
 from agent.settings import RuntimeConfigError
 from agent.storage.conversations import ConversationStore
-from agent.storage.keyring import Keyring, SealError
+from agent.storage.keyring import Keyring
 from agent.storage.keys import call_owner
 from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry
@@ -45,6 +45,7 @@ from agent.whatsapp import GraphClient
 from pipelines.llm import Responder
 
 if TYPE_CHECKING:
+    from agent.messages.queue import QueuedCall
     from agent.settings import Settings
     from agent.storage.redis_client import RedisClient
 
@@ -88,31 +89,27 @@ class CallWorker:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        cursor = f"{int((time.time() - self._ring_timeout_s) * 1000)}-0"
+        cursor = CallQueue.cursor_at(time.time() - self._ring_timeout_s)
         log.info("calls.started", worker=self.worker_id, capacity=self._capacity)
         while not stop.is_set():
             try:
-                batches: Any = await self._redis.xread(
-                    {CallQueue.STREAM: cursor}, count=64, block=self._block_ms
-                )
+                entries = await self._events.read_after(cursor, block_ms=self._block_ms)
             except RedisError as exc:
                 log.warning("calls.read_failed", error=type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
-            rows: list[tuple[bytes, dict[bytes, bytes]]] = [row for _, part in batches or () for row in part]
-            for entry_id, fields in rows:
-                cursor = _s(entry_id)
-                if not stop.is_set():
-                    try:
-                        event = await self._events.read(fields)
-                    except SealError:  # the caller was erased meanwhile: nothing of them is left to act on
-                        log.info("call.event_unreadable", call=_s(fields.get(b"call_id", b"")))
-                        continue
-                    await self._dispatch(event)
+            for entry in entries:
+                cursor = entry.entry_id
+                if stop.is_set():
+                    continue
+                if entry.event is None:  # the caller was erased meanwhile, or a format this process lacks
+                    log.info("call.event_unreadable", call=entry.call_id, reason=entry.unreadable)
+                    continue
+                await self._dispatch(entry.event)
         await self._drain()
 
-    async def _dispatch(self, event: dict[str, Any]) -> None:
-        call_id, kind = event["call_id"], event["event"]
+    async def _dispatch(self, event: QueuedCall) -> None:
+        call_id, kind = event.call_id, event.event
         if kind == "terminate":
             signals = self._calls.get(call_id)
             if signals is not None:
@@ -127,7 +124,7 @@ class CallWorker:
         if call_id in self._ended:  # the caller hung up before we got to the offer: nothing to answer
             await self._skip(event, CallOutcome.ENDED_BEFORE_ACCEPT)
             return
-        if time.time() - float(event["timestamp"]) > self._ring_timeout_s:
+        if time.time() - event.timestamp > self._ring_timeout_s:
             await self._skip(event, CallOutcome.STALE)
             return
         if len(self._calls) < self._capacity:
@@ -136,11 +133,11 @@ class CallWorker:
         else:
             self._spawn(self._overflow(event))
 
-    async def _skip(self, event: dict[str, Any], outcome: CallOutcome) -> None:
+    async def _skip(self, event: QueuedCall, outcome: CallOutcome) -> None:
         """Every worker sees the event; the one that claims it records the outcome."""
-        if await self._claim(event["call_id"], f"skipped-by:{self.worker_id}"):
-            self._metrics.calls.labels(event["tenant"], outcome.value).inc()
-            log.info("call.skipped", call=event["call_id"], outcome=outcome.value)
+        if await self._claim(event.call_id, f"skipped-by:{self.worker_id}"):
+            self._metrics.calls.labels(event.tenant, outcome.value).inc()
+            log.info("call.skipped", call=event.call_id, outcome=outcome.value)
 
     async def _claim(self, call_id: str, owner: str) -> bool:
         try:
@@ -154,19 +151,19 @@ class CallWorker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _request(self, event: dict[str, Any]) -> CallRequest | None:
-        tenant = event["tenant"]
+    def _request(self, event: QueuedCall) -> CallRequest | None:
+        tenant = event.tenant
         try:
             call = call_context(
-                self._tenants, self._state, tenant, event["user_key"], event["call_id"], event.get("subject")
+                self._tenants, self._state, tenant, event.user_key, event.call_id, event.subject
             )
             token = self._tenants.access_token(tenant)
         except (KeyError, TenantError):
             log.error("call.tenant_misconfigured", tenant=tenant)
             return None
-        return CallRequest(call, event["phone_number_id"], token, event.get("sdp") or "")
+        return CallRequest(call, event.phone_number_id, token, event.sdp or "")
 
-    async def _answer(self, event: dict[str, Any]) -> None:
+    async def _answer(self, event: QueuedCall) -> None:
         request = self._request(event)
         if request is None:
             return
@@ -181,7 +178,7 @@ class CallWorker:
             del self._calls[request.call_id]
             self._metrics.calls_active.dec()
 
-    async def _overflow(self, event: dict[str, Any]) -> None:
+    async def _overflow(self, event: QueuedCall) -> None:
         await asyncio.sleep(self._overflow_grace_s)
         request = self._request(event)
         if request is not None and await self._claim(request.call_id, f"rejected-by:{self.worker_id}"):
@@ -197,10 +194,6 @@ class CallWorker:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         log.info("calls.stopped", worker=self.worker_id)
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def ice_servers(settings: Settings) -> tuple[IceServer, ...]:

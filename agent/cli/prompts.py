@@ -162,8 +162,7 @@ async def try_prompt(
 ) -> TryReport:
     """One turn of `tenant_id` with the configured LLM (or the embedded one), tools as dry runs."""
     from agent.engines.runtime import open_runtime
-    from pipelines.audio import AudioError
-    from pipelines.turn import Conversation, Outcome, TurnResult
+    from pipelines.turn import Message, Turn, given_audio
 
     folder = settings.prompts_dir / tenant_id
     tenant = load_tenant(folder, egress=settings.egress_policy())
@@ -171,26 +170,11 @@ async def try_prompt(
     tools = DryRunTools(tool_specs(tenant.automation))
     async with open_runtime(settings, progress) as runtime:
         progress("running one turn")
-        text, transcript = message or "", None
+        router = None
+        said = Message("try", text=message or "")
         if audio is not None:
-            try:
-                router = await asyncio.to_thread(runtime.speech.for_tenant, tenant)  # as the worker hears it
-                data = await asyncio.to_thread(audio.read_bytes)
-                transcript = await runtime.runner.transcribe(data, {}, router)
-            except AudioError as exc:
-                result = TurnResult(
-                    Outcome.AUDIO_REJECTED, config.texts.get(config.language).for_audio(exc.problem)
-                )
-                return TryReport(tenant_id, runtime.llm_base_url, result, tools)
-            text = transcript.text if transcript.understood else ""
-        if text:
-            result = await runtime.runner.answer(
-                text, Conversation(), config, {}, tools if tools.specs_ else None
-            )
-        else:
-            result = TurnResult(
-                Outcome.NOT_UNDERSTOOD,
-                config.texts.for_heard(transcript.language if transcript else config.language).not_understood,
-            )
-        result.transcript = transcript
+            router = await asyncio.to_thread(runtime.speech.for_tenant, tenant)  # as the worker hears it
+            said = Message("try", audio=given_audio(await asyncio.to_thread(audio.read_bytes)))
+        toolbox = tools if tools.specs_ else None
+        result = await runtime.runner.run(Turn("try", (said,), config, transcriber=router, toolbox=toolbox))
     return TryReport(tenant_id, runtime.llm_base_url, result, tools)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.exceptions import RedisError
 
-from agent.messages.queue import seal_payload
+from agent.messages.queue import QueuedCall, QueuedMedia, QueuedMessage, seal_payload
 from agent.storage.redis_client import fsynced_locally, primaries_info
 from agent.whatsapp.payloads import (
     CallEvent,
@@ -126,7 +126,7 @@ class Ingress:
         events = parse_events(body)
         messages: list[tuple[str, str, str, dict[str, Any]]] = []
         statuses: list[tuple[str, str, int, int | None]] = []
-        calls: list[tuple[str, str, str, dict[str, Any]]] = []
+        calls: list[QueuedCall] = []
         unknown = signals = 0
         for event in events:
             tenant = self._tenants.by_number(event.phone_number_id)
@@ -139,7 +139,7 @@ class Ingress:
                 # An opt-out takes effect now, before it is queued: it stops this person's turn in flight.
                 # It applies once per message id and never over a newer signal (a redelivered old STOP).
                 await self._consent.message(tenant.id, conv, event.text, event.message_id, event.timestamp)
-                job = await seal_payload(self._sealer, conv, _job(tenant.id, event))
+                job = await seal_payload(self._sealer, conv, _queued(tenant.id, event).to_fields())
                 messages.append((conv, event.message_id, event.kind, job))
             elif isinstance(event, ConsentSignal):
                 conv = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
@@ -150,8 +150,7 @@ class Ingress:
             else:
                 # The caller's subject: their key seals the event, and the call acts on their conversation.
                 caller = await self._identities.subject(tenant.id, event.user_key, event.wa_id)
-                payload = {"tenant": tenant.id, **dataclasses.asdict(event), "subject": caller}
-                calls.append((event.call_id, event.event, caller, payload))
+                calls.append(QueuedCall(tenant=tenant.id, subject=caller, **dataclasses.asdict(event)))
         added = await self._queue.enqueue_many(messages)
         await self._statuses.record_many(statuses)
         await self._calls.enqueue_many(calls)
@@ -178,17 +177,18 @@ def _kind(event: InboundMessage | StatusUpdate | CallEvent | ConsentSignal) -> s
     return "status" if isinstance(event, StatusUpdate) else "call"
 
 
-def _job(tenant_id: str, message: InboundMessage) -> dict[str, Any]:
+def _queued(tenant_id: str, message: InboundMessage) -> QueuedMessage:
     """What a worker needs to answer; `to` is the wa_id, or the BSUID when Meta sent no phone number."""
-    return {
-        "tenant": tenant_id,
-        "phone_number_id": message.phone_number_id,
-        "message_id": message.message_id,
-        "to": message.wa_id or message.user_key,
-        "profile_name": message.profile_name,
-        "timestamp": message.timestamp,
-        "kind": message.kind,
-        "original_type": message.original_type,
-        "text": message.text,
-        "media": dataclasses.asdict(message.media) if message.media else None,
-    }
+    media = message.media
+    return QueuedMessage(
+        tenant=tenant_id,
+        phone_number_id=message.phone_number_id,
+        message_id=message.message_id,
+        to=message.wa_id or message.user_key,
+        profile_name=message.profile_name,
+        timestamp=message.timestamp,
+        kind=message.kind,
+        original_type=message.original_type,
+        text=message.text,
+        media=QueuedMedia(media.id, media.mime_type, media.sha256, media.voice) if media else None,
+    )

@@ -18,6 +18,8 @@ Dead-letter entries hold ids, kinds, counts and a reason, never message content 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import json
 import random
 import time
@@ -26,12 +28,14 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.storage.erasure import ErasedError, StaleLeaseError
+from agent.storage.keyring import SealError
 from agent.storage.keys import CALL_EVENTS, DEFAULT_SHARDS, EPOCH_TTL_S, ShardKeys, call_seen, shard_of
 from agent.storage.redis_client import run_script_many
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from agent.storage.erasure import Fence
     from agent.storage.redis_client import RedisClient
 
 DAY_S = 86_400
@@ -59,22 +63,163 @@ class Job:
     payload: dict[str, Any]
 
 
-# A job's fields that stay in clear in the inbox (routing, ordering, the service window); the rest (the
-# person's number or BSUID, profile name, text, media ids) is sealed with the conversation's data key.
-CLEAR_FIELDS = ("tenant", "phone_number_id", "message_id", "timestamp", "kind", "original_type")
+# A job's fields that stay in clear in the inbox (routing, ordering, the service window, the format's
+# version); the rest (the person's number or BSUID, profile name, text, media ids) is sealed with the
+# conversation's data key.
+CLEAR_FIELDS = ("version", "tenant", "phone_number_id", "message_id", "timestamp", "kind", "original_type")
+
+MESSAGE_VERSION = 1  # `QueuedMessage.to_fields()`: entries written before the field existed are version 1
+CALL_EVENT_VERSION = 1
 
 
-async def seal_payload(sealer: Sealer, conv: str, payload: dict[str, Any]) -> dict[str, Any]:
+class QueueFormatError(ValueError):
+    """A queue entry this process cannot read (an unknown version, a missing or mistyped field). No retry
+    can fix it: it is dead-lettered with `reason`. The message names the problem, never content."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def _version(fields: Mapping[str, Any], known: int, what: str) -> None:
+    version = fields.get("version", 1)
+    if version != known:
+        shown = version if isinstance(version, int) else type(version).__name__
+        raise QueueFormatError(
+            "unknown_version", f"{what} version {shown} (this process reads version {known})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMedia:
+    """Enough to fetch and check an inbound media object."""
+
+    id: str
+    mime_type: str | None = None
+    sha256: str | None = None
+    voice: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedMessage:
+    """One inbound message as a conversation's inbox holds it (opened): what a worker needs to answer it."""
+
+    tenant: str
+    phone_number_id: str
+    message_id: str
+    to: str  # the wa_id, or the BSUID when Meta sent no phone number
+    profile_name: str | None
+    timestamp: int
+    kind: str  # text, audio, interactive, unsupported
+    original_type: str
+    text: str | None
+    media: QueuedMedia | None
+    version: int = MESSAGE_VERSION
+
+    def to_fields(self) -> dict[str, Any]:
+        # By hand rather than `dataclasses.asdict` (which deep-copies): this runs for every webhook message.
+        media = self.media
+        return {
+            "version": self.version,
+            "tenant": self.tenant,
+            "phone_number_id": self.phone_number_id,
+            "message_id": self.message_id,
+            "to": self.to,
+            "profile_name": self.profile_name,
+            "timestamp": self.timestamp,
+            "kind": self.kind,
+            "original_type": self.original_type,
+            "text": self.text,
+            "media": None
+            if media is None
+            else {"id": media.id, "mime_type": media.mime_type, "sha256": media.sha256, "voice": media.voice},
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> QueuedMessage:
+        """Raises `QueueFormatError` for another version or a field missing or of the wrong type."""
+        _version(fields, MESSAGE_VERSION, "queued message")
+        try:
+            media = fields.get("media")
+            return cls(
+                tenant=_text(fields["tenant"]),
+                phone_number_id=_text(fields["phone_number_id"]),
+                message_id=_text(fields["message_id"]),
+                to=_text(fields["to"]),
+                profile_name=_optional_text(fields.get("profile_name")),
+                timestamp=int(fields["timestamp"]),
+                kind=_text(fields["kind"]),
+                original_type=_text(fields.get("original_type", fields["kind"])),
+                text=_optional_text(fields.get("text")),
+                media=QueuedMedia(**media) if media is not None else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise QueueFormatError("malformed_message", f"queued message: {type(exc).__name__}") from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedCall:
+    """One call signaling event as the call stream holds it (opened)."""
+
+    tenant: str
+    subject: str  # the caller's subject: their key seals the event, the call acts on their conversation
+    call_id: str
+    event: str  # connect, terminate, ...
+    phone_number_id: str
+    user_key: str
+    wa_id: str | None = None
+    timestamp: int
+    sdp: str | None = None
+    sdp_type: str | None = None
+    status: str | None = None
+    version: int = CALL_EVENT_VERSION
+
+    def to_fields(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> QueuedCall:
+        """Raises `QueueFormatError` for another version or a field missing or of the wrong type."""
+        _version(fields, CALL_EVENT_VERSION, "call event")
+        try:
+            return cls(
+                tenant=_text(fields["tenant"]),
+                subject=_text(fields["subject"]),
+                call_id=_text(fields["call_id"]),
+                event=_text(fields["event"]),
+                phone_number_id=_text(fields["phone_number_id"]),
+                user_key=_text(fields["user_key"]),
+                wa_id=_optional_text(fields.get("wa_id")),
+                timestamp=int(fields["timestamp"]),
+                sdp=_optional_text(fields.get("sdp")),
+                sdp_type=_optional_text(fields.get("sdp_type")),
+                status=_optional_text(fields.get("status")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise QueueFormatError("malformed_call_event", f"call event: {type(exc).__name__}") from None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+async def seal_payload(sealer: Sealer, conv: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     clear = {k: payload[k] for k in CLEAR_FIELDS if k in payload}
     rest = {k: v for k, v in payload.items() if k not in clear}
     sealed = await sealer.seal(conv, json.dumps(rest, separators=(",", ":")).encode())
     return clear | {"sealed": base64.b64encode(sealed).decode()}
 
 
-async def open_payload(sealer: Sealer, conv: str, payload: dict[str, Any]) -> dict[str, Any]:
+async def open_payload(sealer: Sealer, conv: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The job as ingress saw it (raises `SealError` once the person was erased)."""
     if "sealed" not in payload:  # enqueued before payloads were sealed
-        return payload
+        return dict(payload)
     rest: dict[str, Any] = json.loads(await sealer.open(conv, base64.b64decode(payload["sealed"])))
     return {k: v for k, v in payload.items() if k != "sealed"} | rest
 
@@ -87,6 +232,56 @@ class Claim:
     attempts: int  # deliveries of this batch so far, this one included
     jobs: tuple[Job, ...]
     epoch: int = 0  # the subject's erasure epoch when claimed (agent/storage/erasure.py)
+
+    @property
+    def tenant(self) -> str:
+        """A conversation is `tenant:subject`."""
+        return self.conv.split(":", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A claim's messages opened and typed, beside the jobs they came in (which the ledger and acks name)."""
+
+    jobs: tuple[Job, ...]
+    messages: tuple[QueuedMessage, ...]
+
+    @property
+    def tenant(self) -> str:
+        return self.messages[0].tenant
+
+    @property
+    def first(self) -> QueuedMessage:
+        return self.messages[0]
+
+    @property
+    def last(self) -> QueuedMessage:
+        return self.messages[-1]
+
+    @property
+    def has_audio(self) -> bool:
+        return any(m.kind == "audio" for m in self.messages)
+
+    @property
+    def digest(self) -> str:
+        """Names the batch's memoized steps and its tools' turn."""
+        return hashlib.sha256("\0".join(m.message_id for m in self.messages).encode()).hexdigest()[:16]
+
+    def without(self, message_ids: Mapping[str, object]) -> Batch:
+        """The batch less the messages in `message_ids` (those an earlier attempt answered)."""
+        kept = [
+            (j, m) for j, m in zip(self.jobs, self.messages, strict=True) if j.message_id not in message_ids
+        ]
+        return Batch(tuple(j for j, _ in kept), tuple(m for _, m in kept))
+
+
+async def open_batch(sealer: Sealer, claim: Claim) -> Batch:
+    """The claim's messages as ingress queued them (raises `SealError` once the person was erased, and
+    `QueueFormatError` for an entry this worker cannot read)."""
+    messages = [
+        QueuedMessage.from_fields(await open_payload(sealer, claim.conv, job.payload)) for job in claim.jobs
+    ]
+    return Batch(claim.jobs, tuple(messages))
 
 
 class ReplyState(StrEnum):
@@ -432,6 +627,10 @@ class ConversationQueue:
         if not ok:
             raise StaleLeaseError
 
+    def memo_of(self, claim: Claim, sealer: Sealer, fence: Fence) -> ClaimMemo:
+        """The turn memo (`pipelines.turn.Memo`) of this claim."""
+        return ClaimMemo(self, sealer, claim, fence)
+
     # observability --------------------------------------------------------------------------------------
 
     async def backlog(self) -> Backlog:
@@ -465,6 +664,34 @@ class ConversationQueue:
         return out
 
 
+class ClaimMemo:
+    """The turn memo of one claim: each step's result sealed with the conversation's data key and written
+    under the claim's lease and erasure fence, so only a retry of this same turn reads it. What this attempt
+    kept or read stays in memory: it is never read back and opened again."""
+
+    def __init__(self, queue: ConversationQueue, sealer: Sealer, claim: Claim, fence: Fence) -> None:
+        self._queue = queue
+        self._sealer = sealer
+        self._claim = claim
+        self._fence = fence
+        self._known: dict[str, bytes] = {}
+
+    async def recall(self, step: str) -> bytes | None:
+        if step in self._known:
+            return self._known[step]
+        sealed = await self._queue.memo(self._claim, step)
+        if sealed is None:
+            return None
+        value = await self._sealer.open(self._claim.conv, sealed)
+        self._known[step] = value
+        return value
+
+    async def keep(self, step: str, value: bytes) -> None:
+        sealed = await self._sealer.seal(self._claim.conv, value, fence=self._fence)
+        await self._queue.remember(self._claim, step, sealed)
+        self._known[step] = value
+
+
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -488,11 +715,22 @@ return 1
 
 
 class Sealer(Protocol):
-    """Seals with a subject's data key (`ConversationStore`): erasing the key makes every copy unreadable."""
+    """Seals with a subject's data key (`ConversationStore`): erasing the key makes every copy unreadable.
+    `fence`: a turn's, which must not recreate the key of a person erased since it began."""
 
-    async def seal(self, conv: str, plaintext: bytes) -> bytes: ...
+    async def seal(self, conv: str, plaintext: bytes, *, fence: Fence | None = None) -> bytes: ...
 
     async def open(self, conv: str, sealed: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallEntry:
+    """One entry of the call stream: its event, or None and the reason it cannot be read."""
+
+    entry_id: str  # the read position after it
+    call_id: str
+    event: QueuedCall | None
+    unreadable: str = ""
 
 
 class CallQueue:
@@ -521,27 +759,47 @@ class CallQueue:
         self._keep_ms = keep_s * 1000
         self._enqueue = redis.register_script(_ENQUEUE_CALL)
 
-    async def enqueue_many(self, items: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
-        """(call id, event, caller's subject, payload with a `tenant`) each; True where it was new."""
+    async def enqueue_many(self, events: Sequence[QueuedCall]) -> list[bool]:
+        """Each event sealed with its caller's key; True where it was new (not seen by call id and event)."""
         sealed = [
-            await self._sealer.seal(subject, json.dumps(payload, separators=(",", ":")).encode())
-            for _, _, subject, payload in items
+            await self._sealer.seal(e.subject, json.dumps(e.to_fields(), separators=(",", ":")).encode())
+            for e in events
         ]
         calls = [
             (
-                [call_seen(call_id, event), self.STREAM],
-                [value, self._dedupe_ttl_s, call_id, event, payload["tenant"], subject, self._keep_ms],
+                [call_seen(e.call_id, e.event), self.STREAM],
+                [value, self._dedupe_ttl_s, e.call_id, e.event, e.tenant, e.subject, self._keep_ms],
             )
-            for (call_id, event, subject, payload), value in zip(items, sealed, strict=True)
+            for e, value in zip(events, sealed, strict=True)
         ]
         return [bool(r) for r in await run_script_many(self._redis, self._enqueue, calls)]
 
-    async def read(self, fields: Mapping[bytes, bytes]) -> dict[str, Any]:
-        """An entry's event, opened (raises `SealError` once the caller was erased)."""
+    @staticmethod
+    def cursor_at(unix_s: float) -> str:
+        """A read position: the first entry written at or after `unix_s`."""
+        return f"{int(unix_s * 1000)}-0"
+
+    async def read_after(self, cursor: str, *, block_ms: int, count: int = 64) -> list[CallEntry]:
+        """The entries after `cursor`, waiting up to `block_ms` for one; each opened, or with the reason it
+        cannot be (the caller was erased, a format this process does not know). Raises `RedisError`."""
+        batches: Any = await self._redis.xread({self.STREAM: cursor}, count=count, block=block_ms)
+        rows: list[tuple[bytes, dict[bytes, bytes]]] = [row for _, part in batches or () for row in part]
+        return [await self._entry(_s(entry_id), fields) for entry_id, fields in rows]
+
+    async def _entry(self, entry_id: str, fields: Mapping[bytes, bytes]) -> CallEntry:
+        call_id = _s(fields.get(b"call_id", b""))
+        try:
+            return CallEntry(entry_id, call_id, await self.read(fields))
+        except SealError:  # the caller was erased meanwhile: nothing of them is left to act on
+            return CallEntry(entry_id, call_id, None, "erased")
+        except QueueFormatError as exc:
+            return CallEntry(entry_id, call_id, None, exc.reason)
+
+    async def read(self, fields: Mapping[bytes, bytes]) -> QueuedCall:
+        """An entry's event, opened (raises `SealError` once the caller was erased, `QueueFormatError` for
+        an event this process cannot read)."""
         if b"sealed" not in fields:  # written before events were sealed (a rolling upgrade)
-            legacy: dict[str, Any] = json.loads(fields[b"event"])
-            return legacy
-        opened: dict[str, Any] = json.loads(
-            await self._sealer.open(_s(fields[b"subject"]), fields[b"sealed"])
+            return QueuedCall.from_fields(json.loads(fields[b"event"]))
+        return QueuedCall.from_fields(
+            json.loads(await self._sealer.open(_s(fields[b"subject"]), fields[b"sealed"]))
         )
-        return opened

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from agent.storage.handoff import HandoffFlags
     from agent.tenants.registry import Tenant, TenantRegistry
     from agent.whatsapp.payloads import ConsentSignal
-    from pipelines.consent import Decision
+    from pipelines.consent import Decision, SubjectConsent
 
 log = structlog.get_logger()
 
@@ -140,6 +140,38 @@ def _context(tenant: Tenant, method: Method, evidence: str | None) -> Context:
     )
 
 
+def disclosure_due(tenant: Tenant, consent: SubjectConsent, now: float, said: str) -> Notice | None:
+    """The AI disclosure if a reply now must carry it (first contact, or idle past the tenant's period), in
+    the language of `said`."""
+    if not needs_disclosure(consent, now, tenant.consent.redisclose_after_s):
+        return None
+    return _notice(tenant, said)
+
+
+def with_disclosure(
+    tenant: Tenant, consent: SubjectConsent, now: float, reply: str, said: str
+) -> tuple[str, Notice | None]:
+    """The answer as it is sent, and the disclosure it carries: the disclosure comes first (spoken first in a
+    voice note); a reply in which the model claims to be a person is replaced by the disclosure. The worker
+    and the demo (for a first-time sender) both send what this returns."""
+    notice = disclosure_due(tenant, consent, now, said)
+    if claims_to_be_human(reply):
+        return (notice or _notice(tenant, said)).text, notice
+    return (f"{notice.text}\n\n{reply}" if notice else reply), notice
+
+
+def _notice(tenant: Tenant, said: str) -> Notice:
+    texts = tenant.catalogue
+    # In the language the person wrote, when there is a disclosure in it (served or not: it is a notice).
+    language = reply_language(said, texts.languages, tenant.language).code
+    return render_notice(
+        texts.get(language).disclosure,
+        texts.get(language).language,
+        business=tenant.name,
+        version=tenant.consent.notice_version,
+    )
+
+
 class ConsentGate:
     """The turn handler's single collaborator for consent, handoff, disclosure and the log tiers."""
 
@@ -217,33 +249,17 @@ class ConsentGate:
     async def disclosure(self, tenant_id: str, subject: str, said: str) -> Notice | None:
         """The AI disclosure if this reply must carry it (first contact, or idle past the tenant's period)."""
         tenant = self._tenants.get(tenant_id).config
-        consent = await self._store.current(subject)
-        if not needs_disclosure(consent, self._clock(), tenant.consent.redisclose_after_s):
-            return None
-        return self._notice(tenant, said)
+        return disclosure_due(tenant, await self._store.current(subject), self._clock(), said)
 
     async def outgoing(
         self, tenant_id: str, subject: str, reply: str, said: str | None
     ) -> tuple[str, Notice | None]:
-        """The answer as it is sent, and the disclosure it carries: the disclosure comes first (spoken first
-        in a voice note); a reply in which the model claims to be a person is replaced by the disclosure."""
-        notice = await self.disclosure(tenant_id, subject, said or "")
+        """The answer as it is sent, and the disclosure it carries (`with_disclosure`)."""
+        tenant = self._tenants.get(tenant_id).config
+        consent = await self._store.current(subject)
         if claims_to_be_human(reply):
             log.warning("consent.claimed_human", conv=subject)
-            return (notice or self._notice(self._tenants.get(tenant_id).config, said or "")).text, notice
-        return (f"{notice.text}\n\n{reply}" if notice else reply), notice
-
-    @staticmethod
-    def _notice(tenant: Tenant, said: str) -> Notice:
-        texts = tenant.catalogue
-        # In the language the person wrote, when there is a disclosure in it (served or not: it is a notice).
-        language = reply_language(said, texts.languages, tenant.language).code
-        return render_notice(
-            texts.get(language).disclosure,
-            texts.get(language).language,
-            business=tenant.name,
-            version=tenant.consent.notice_version,
-        )
+        return with_disclosure(tenant, consent, self._clock(), reply, said or "")
 
     async def disclosed(
         self, tenant_id: str, subject: str, notice: Notice, outbound_id: str, *, fence: Fence | None = None

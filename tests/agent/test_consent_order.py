@@ -241,4 +241,4 @@ async def test_a_call_from_the_bsuid_alone_reaches_the_persons_subject(stack: St
     assert (await stack.post(wh.payload(calls=[call]))).json()["calls"] == 1
     ((_, fields),) = await redis.xrange("lc:{calls}:events")
     assert fields[b"subject"].decode() == person  # in clear: the event is sealed with this person's key
-    assert (await CallQueue(redis, stack.privacy.store).read(fields))["subject"] == person
+    assert (await CallQueue(redis, stack.privacy.store).read(fields)).subject == person

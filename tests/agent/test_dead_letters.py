@@ -12,6 +12,7 @@ from tests.agent.stack import Stack, eventually, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
 
 MAX_ATTEMPTS = 3
+DROP = object()  # a field left out of the queued job
 
 
 stack = stack_fixture(max_attempts=MAX_ATTEMPTS)
@@ -33,18 +34,17 @@ def _job(tenant: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("tenant", "drop", "reason"),
+    ("tenant", "change", "reason"),
     [
-        ("removed-tenant", None, "tenant_removed"),  # queued, then its folder was deleted
-        ("default", "timestamp", "KeyError"),  # a job no attempt can read: the worker's own limit
+        ("removed-tenant", {}, "tenant_removed"),  # queued, then its folder was deleted
+        ("default", {"timestamp": DROP}, "malformed_message"),  # a job no attempt can read: at once
+        ("default", {"version": 2}, "unknown_version"),  # written by a newer release: never guessed at
     ],
 )
 async def test_a_turn_no_attempt_can_answer_is_dead_lettered(
-    stack: Stack, tenant: str, drop: str | None, reason: str
+    stack: Stack, tenant: str, change: dict[str, Any], reason: str
 ) -> None:
-    job = _job(tenant)
-    if drop is not None:
-        del job[drop]
+    job = {k: v for k, v in (_job(tenant) | change).items() if v is not DROP}
     assert await stack.queue.enqueue(f"{tenant}:d1", "wamid.d1", "text", job)
     await eventually(stack.has_dead_letters, 30)
     (letter,) = await stack.queue.dead_letters()

@@ -10,6 +10,7 @@ import pytest
 
 from agent.cli.main import main
 from pipelines.audio import decode
+from tests.agent.stack import first_reply
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ def test_demo_answers_the_sample_note_with_a_playable_voice_note(
     assert "transcript  Hello, my name is Priya" in printed
     assert "<PHONE_1>" in printed  # what the LLM was sent is shown minimized
     assert "outcome     answered" in printed
+    # A first-time sender gets the AI disclosure first, as the worker sends it (printed, and in the reply).
+    notice = first_reply("").removesuffix("\n\n")
+    assert f"disclosure  {notice}  [first contact, en]" in printed
+    assert f"reply       {first_reply('')}" in printed
     with av.open(io.BytesIO(out.read_bytes())) as container:
         assert container.format.name == "ogg"
         assert container.streams.audio[0].codec_context.name == "opus"

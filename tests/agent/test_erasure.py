@@ -6,6 +6,7 @@ here). The LLM peer holds its answer while the person is erased; the turn then w
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import threading
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from agent.messages.queue import CallQueue, ConversationQueue
+from agent.messages.queue import CallQueue, ConversationQueue, QueuedCall
 from agent.privacy.assembly import Privacy, consent_command
 from agent.privacy.ledger import Context
 from agent.privacy.rights import Actor
@@ -301,13 +302,8 @@ async def test_call_events_are_sealed_trimmed_and_forgotten(redis: Redis) -> Non
         CallQueue.STREAM, {"sealed": b"x", "tenant": b"default", "subject": b"default:a"}, id=f"{old}-0"
     )
     items = [
-        (
-            "c1",
-            "connect",
-            "default:a",
-            {"tenant": "default", "user_key": ALICE, "sdp": f"IN IP4 {CALLER_IP}"},
-        ),
-        ("c2", "connect", "other:b", {"tenant": "other", "user_key": BOB, "sdp": ""}),
+        _call_event("c1", "default", "default:a", ALICE, sdp=f"IN IP4 {CALLER_IP}"),
+        _call_event("c2", "other", "other:b", BOB, sdp=""),
     ]
     assert await calls.enqueue_many(items) == [True, True]
     entries = await redis.xrange(CallQueue.STREAM)
@@ -315,9 +311,10 @@ async def test_call_events_are_sealed_trimmed_and_forgotten(redis: Redis) -> Non
     raw = b"".join(v for _, fields in entries for v in fields.values())
     assert ALICE.encode() not in raw
     assert CALLER_IP.encode() not in raw
-    assert (await calls.read(entries[0][1]))["user_key"] == ALICE
-    legacy = {b"event": b'{"call_id": "c0"}', b"call_id": b"c0"}  # written before events were sealed
-    assert (await calls.read(legacy))["call_id"] == "c0"
+    assert (await calls.read(entries[0][1])).user_key == ALICE
+    unsealed = json.dumps(_call_event("c0", "default", "default:a", ALICE).to_fields()).encode()
+    legacy = {b"event": unsealed, b"call_id": b"c0"}  # written before events were sealed
+    assert (await calls.read(legacy)).call_id == "c0"
     # What erasure and tenant deletion drop: the person's entries, then the other tenant's.
     assert sum([await drop_entries(redis, e) for e in subject_entries("default:a", SHARDS)]) == 1
     assert sum([await drop_entries(redis, e) for e in tenant_entries("other", SHARDS)]) == 1
@@ -367,3 +364,18 @@ async def test_a_lead_of_a_turn_from_before_an_erasure_is_never_added(redis: Red
         await leads.add(subject, {"name": "<PERSON_1>"}, dedupe_key="t1:2", fence=Fence(subject, 0))
     assert await redis.llen(leads.key(subject)) == 1
     assert not await redis.exists(conversation_key(subject, "lead:t1:2", SHARDS))
+
+
+def _call_event(
+    call_id: str, tenant: str, subject: str, user_key: str, *, sdp: str | None = None
+) -> QueuedCall:
+    return QueuedCall(
+        tenant=tenant,
+        subject=subject,
+        call_id=call_id,
+        event="connect",
+        phone_number_id="15550001111",
+        user_key=user_key,
+        timestamp=1_700_000_000,
+        sdp=sdp,
+    )

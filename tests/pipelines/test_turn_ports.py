@@ -1,0 +1,193 @@
+"""The one turn composition (`TurnRunner.run`) and what it asks of the outside world: the memo spares a
+redelivered turn every finished step, the gate can end a turn before any model or add the disclosure, the
+spoken reply goes to `VoiceOut` once, timings arrive as frozen data. Real models; the LLM is the local
+OpenAI-compatible peer on 127.0.0.1 (tests/llm_peer.py), which records every request it receives."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from openai import AsyncOpenAI
+
+from pipelines.audio import AudioError, AudioProblem
+from pipelines.llm import Responder
+from pipelines.turn import (
+    Conversation,
+    InMemoryMemo,
+    LocalConversation,
+    Message,
+    OpenGate,
+    Outcome,
+    StageTiming,
+    Turn,
+    TurnConfig,
+    TurnPorts,
+    TurnRunner,
+    given_audio,
+)
+from tests.conftest import ROOT
+from tests.llm_peer import ChatPeer, serve_chat_peer
+from tests.pii_guard import pii_guard
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from pipelines.stt import WhisperTranscriber
+    from pipelines.tts import PiperSynthesizer
+
+CONFIG = TurnConfig(system_prompt="You are the assistant of Suryoday Solar.")
+NOTE = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
+NOTICE = "You are talking to an AI assistant."
+
+
+@pytest.fixture
+def peer() -> Iterator[ChatPeer]:
+    with serve_chat_peer(lambda _messages: "A 3 kW system costs about 1.9 lakh rupees.") as p:
+        yield p
+
+
+@pytest.fixture
+def runner(peer: ChatPeer, transcriber: WhisperTranscriber, synthesizer: PiperSynthesizer) -> TurnRunner:
+    client = AsyncOpenAI(base_url=peer.base_url, api_key="test-key", max_retries=0)
+    return TurnRunner(transcriber, pii_guard(), Responder(client, "test-model", timeout_s=2.0), synthesizer)
+
+
+class CountingMemo(InMemoryMemo):
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[str] = []
+
+    async def keep(self, step: str, value: bytes) -> None:
+        self.kept.append(step)
+        await super().keep(step, value)
+
+
+class Uploads:
+    def __init__(self) -> None:
+        self.published: list[bytes] = []
+
+    async def publish(self, audio: bytes) -> str:
+        self.published.append(audio)
+        return f"media-{len(self.published)}"
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.seen: list[StageTiming] = []
+
+    def record(self, timing: StageTiming) -> None:
+        self.seen.append(timing)
+
+
+class StopError(Exception):
+    pass
+
+
+class Disclosing(OpenGate):
+    """Adds a notice (as the worker's gate does on first contact); optionally ends the turn after hearing."""
+
+    def __init__(self, *, stop_after_hearing: bool = False) -> None:
+        self.stop_after_hearing = stop_after_hearing
+        self.spoken: dict[str, str] = {}
+
+    async def heard(self, spoken: Mapping[str, str]) -> None:
+        self.spoken.update(spoken)
+        if self.stop_after_hearing:
+            raise StopError
+
+    async def outgoing(self, reply: str, said: str) -> str:
+        return f"{NOTICE}\n\n{reply}"
+
+
+def _note_turn(runner: TurnRunner, fetches: list[int] | None = None) -> Turn:
+    async def fetch() -> bytes:
+        if fetches is not None:
+            fetches.append(1)
+        return NOTE
+
+    voice = runner.voice
+    return Turn("t1", (Message("m1", audio=fetch),), CONFIG, voice=lambda _text: voice)
+
+
+async def test_a_redelivered_turn_redoes_no_finished_step(peer: ChatPeer, runner: TurnRunner) -> None:
+    """The second delivery (same memo) neither downloads, transcribes, asks the LLM, speaks nor uploads."""
+    memo, uploads, fetches = CountingMemo(), Uploads(), []
+    first = await runner.run(_note_turn(runner, fetches), TurnPorts(memo=memo, voice_out=uploads))
+    assert first.outcome is Outcome.ANSWERED
+    assert first.reply_media == "media-1"
+    assert sorted(memo.kept) == ["answer:t1", "media:t1", "stt:m1"]
+    assert len(peer.requests) == 1
+
+    timer = Timer()
+    again = await runner.run(
+        _note_turn(runner, fetches), TurnPorts(memo=memo, voice_out=uploads, timer=timer)
+    )
+    assert again.outcome is Outcome.RECALLED
+    assert (again.reply_text, again.reply_media) == (first.reply_text, "media-1")
+    assert len(fetches) == 1  # downloaded once
+    assert len(peer.requests) == 1  # the LLM was asked once
+    assert len(uploads.published) == 1  # spoken and uploaded once
+    assert timer.seen == []  # no stage ran again
+
+
+async def test_a_turn_that_stopped_after_hearing_keeps_its_transcript(
+    peer: ChatPeer, runner: TurnRunner
+) -> None:
+    """A gate that ends the turn after hearing (a spoken keyword) sees the words before any model; the
+    retry reads the transcript from the memo instead of transcribing again."""
+    memo, fetches = CountingMemo(), []
+    gate = Disclosing(stop_after_hearing=True)
+    with pytest.raises(StopError):
+        await runner.run(_note_turn(runner, fetches), TurnPorts(memo=memo, gate=gate))
+    assert "solar" in gate.spoken["m1"].lower()
+    assert peer.requests == []
+    assert memo.kept == ["stt:m1"]
+    gate.stop_after_hearing = False
+    result = await runner.run(_note_turn(runner, fetches), TurnPorts(memo=memo, gate=gate))
+    assert result.outcome is Outcome.ANSWERED
+    assert len(fetches) == 1
+    assert result.said == gate.spoken["m1"]
+
+
+async def test_the_disclosure_is_spoken_with_the_reply(runner: TurnRunner) -> None:
+    """The gate's notice goes before the reply; the note streamed while the model wrote no longer says
+    what is sent, so the whole text is spoken again."""
+    conversation = Conversation()
+    timer = Timer()
+    ports = TurnPorts(gate=Disclosing(), conversation=LocalConversation(conversation), timer=timer)
+    result = await runner.run(_note_turn(runner), ports)
+    assert result.reply_text.startswith(NOTICE + "\n\n")
+    assert result.reply_audio is not None
+    # The model's answer (without the notice) is what the conversation remembers.
+    assert NOTICE not in conversation.history[-1].content
+    stages = [t.stage for t in timer.seen]
+    assert stages.count("tts") == 2  # streamed while the model wrote, then the text with the notice
+    assert all(dataclasses.is_dataclass(t) and t.ms >= 0 for t in result.timings)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.timings[0].ms = 0.0  # type: ignore[misc]
+    assert result.timings == tuple(timer.seen)
+
+
+async def test_media_that_cannot_be_fetched_gets_the_fixed_reply(peer: ChatPeer, runner: TurnRunner) -> None:
+    async def refused() -> bytes:
+        raise AudioError(AudioProblem.TOO_LARGE)
+
+    turn = Turn("t2", (Message("m2", audio=refused), Message("m3")), CONFIG)
+    result = await runner.run(turn)
+    assert result.outcome is Outcome.AUDIO_REJECTED
+    assert "too long" in result.reply_text  # the fixed text for audio too long or too large
+    assert result.failure == "too_large"
+    assert peer.requests == []
+
+
+async def test_typed_text_and_a_voice_note_are_one_turn(peer: ChatPeer, runner: TurnRunner) -> None:
+    """A batch is answered once, with every message's words in one user turn."""
+    turn = Turn("t3", (Message("a", text="Hi there."), Message("b", audio=given_audio(NOTE))), CONFIG)
+    result = await runner.run(turn)
+    assert result.outcome is Outcome.ANSWERED
+    sent: list[dict[str, Any]] = peer.requests[0]["messages"]
+    assert sent[-1]["content"].startswith("Hi there.\n")
+    assert "solar" in sent[-1]["content"].lower()
+    assert result.reply_audio is None  # no voice: a text reply
