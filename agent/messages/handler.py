@@ -26,6 +26,7 @@ from agent.messages.queue import (
     Job,
     ReplyState,
     StaleLeaseError,
+    TakenOverError,
     open_payload,
 )
 from agent.privacy.records import ProcessingRecord, hashed_id
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from agent.metrics import Metrics
     from agent.privacy.gate import ConsentGate
     from agent.storage.conversations import ConversationStore
+    from agent.storage.staff_thread import StaffThread
     from agent.tenants.automation import ReplyMode
     from agent.tenants.registry import TenantRegistry
     from agent.tools.conversation import ConversationTools, ToolFactory
@@ -120,8 +122,12 @@ class TurnHandler:
         tools: ToolFactory | None = None,
         voices: Voices | None = None,
         speech: SpeechEngines | None = None,
+        staff: StaffThread | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`staff`: where the staff console finds how to reach the person and what they wrote while a person
+        of the business held the conversation."""
+        self._staff = staff
         self._tools = tools
         self._voices = voices
         self._speech = speech
@@ -186,8 +192,12 @@ class TurnHandler:
         if claim.attempts > self._queue.config.max_attempts + 1:  # even the fallback could not be sent
             await self._queue.dead_letter(claim, "max_attempts_no_reply")
             return Verdict.GAVE_UP
+        if self._staff is not None:
+            await self._staff.seen(claim.conv, todo, fence=_fence(claim))
         if claim.attempts > self._queue.config.max_attempts:
-            with contextlib.suppress(_Withheld, _SendUnknown):  # consent withdrawn meanwhile: no apology
+            with contextlib.suppress(
+                _Withheld, _SendUnknown, TakenOverError
+            ):  # consent withdrawn meanwhile: no apology
                 await self._answer(claim, todo, config.fallbacks.unavailable, voice=False)
             await self._queue.dead_letter(claim, "max_attempts")
             return Verdict.GAVE_UP
@@ -200,6 +210,9 @@ class TurnHandler:
         except _Withheld as withheld:
             await self._queue.ack(claim)
             verdict, outcome = Verdict.WITHHELD, withheld.reason
+        except TakenOverError:  # a person of the business took over during the turn: nothing was sent
+            await self._queue.ack(claim)
+            verdict, outcome = Verdict.WITHHELD, "taken_over"
         except _SendUnknown:
             await self._queue.ack(claim)
             verdict = Verdict.OUTCOME_UNKNOWN
@@ -234,6 +247,8 @@ class TurnHandler:
             await self._queue.ack(claim)
             return Verdict.REPLIED
         if await self._consent.handed_off(claim.conv):
+            if self._staff is not None:  # the person of the business reads them in the console
+                await self._staff.withheld(claim.conv, todo, fence=_fence(claim))
             raise _Withheld("handed_off")  # a person of the business answers now
         await self._check(tenant_id, claim.conv, Purpose.REPLY)
         await self._mark_read(todo[0].payload["phone_number_id"], token, todo[-1].message_id)

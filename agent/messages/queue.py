@@ -108,6 +108,10 @@ class StaleLeaseError(Exception):
     """The lease was lost (expired and reclaimed); the holder must stop without side effects."""
 
 
+class TakenOverError(Exception):
+    """A person of the business took the conversation over since the turn began: the assistant sends nothing."""
+
+
 class ErasedError(StaleLeaseError):
     """The subject was erased (or an erasure runs or is pending) since the turn began: it writes and sends
     nothing more (agent/storage/erasure.py)."""
@@ -197,6 +201,9 @@ _BEGIN_SEND = """
 -- An erasure since the claim (the epoch moved) stops the send: nothing reaches a person erased meanwhile.
 if (redis.call('GET', ARGV[1] .. ARGV[2] .. ':epoch') or '0') ~= ARGV[5] then return -2 end
 if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return -1 end
+-- A person of the business took the conversation over (agent/console/takeover.py): the assistant's turn,
+-- also one already in flight, sends nothing from that moment on.
+if redis.call('EXISTS', ARGV[1] .. ARGV[2] .. ':takeover') == 1 then return -3 end
 for i = 6, #ARGV do
   local state = redis.call('HGET', KEYS[1], ARGV[i])
   if state and not (state == 'sending' and redis.call('HGET', KEYS[1], 'fence:' .. ARGV[i]) == ARGV[3]) then
@@ -440,6 +447,8 @@ class ConversationQueue:
         )
         if result == -2:
             raise ErasedError
+        if result == -3:
+            raise TakenOverError
         if result < 0:
             raise StaleLeaseError
         return result == 1

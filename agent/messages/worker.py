@@ -31,6 +31,7 @@ from agent.privacy.assembly import Privacy, recipients
 from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
 from agent.storage.leads import LeadStore
 from agent.storage.redis_client import redis_client
+from agent.storage.staff_thread import StaffThread
 from agent.tenants.registry import TenantError, TenantRegistry
 from agent.tenants.reload import watch_tenants
 from agent.tools.conversation import EndpointCaller, ToolFactory
@@ -270,6 +271,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             tools=tools,
             voices=voices,
             speech=speech,
+            staff=StaffThread(redis, store, shards=config.shards),  # the staff console reads it
         )
         sweeper = asyncio.create_task(privacy.retention.run(stop))
         watcher = asyncio.create_task(

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from agent.messages.queue import ErasedError, conversation_key
 from agent.storage.erasure import FENCE_PRELUDE, PENDING_FIELD, FencedWriter
+from agent.storage.inbox import InboxIndex
 from agent.storage.keyring import NONCE, DataKeyGoneError, Keyring, SealError, master_secret
 from agent.storage.redis_client import run_script_many
 from pipelines.pii import Vault
@@ -156,20 +157,24 @@ class ConversationStore:
 
 
 class HandoffFlags:
-    """Conversations a human has taken over: while flagged, the AI sends nothing (until a human releases it).
+    """Conversations handed to a person of the business: while flagged, the AI sends nothing, until staff give
+    it back in the console (agent/console/takeover.py releases it).
 
-    No TTL: a handoff ends only when someone releases it, never silently."""
+    No TTL: a handoff ends only when someone releases it, never silently. Each handoff enters the tenant's
+    inbox index first (agent/storage/inbox.py), so the console lists it and sees it live."""
 
-    def __init__(self, redis: RedisClient, *, shards: int) -> None:
+    def __init__(self, redis: RedisClient, *, shards: int, index: InboxIndex | None = None) -> None:
         self._redis = redis
         self._shards = shards
         self._writer = FencedWriter(redis, shards=shards)
+        self._index = index or InboxIndex(redis)
 
     def _key(self, conv: str) -> str:
         return conversation_key(conv, "handoff", self._shards)
 
     async def hand_off(self, conv: str, reason: str, *, fence: Fence | None = None) -> None:
         """`fence`: set by a turn or call, which must not flag a person erased since it began."""
+        await self._index.note(conv, "waiting")
         if fence is None:
             await self._redis.set(self._key(conv), reason)
         else:
@@ -177,6 +182,12 @@ class HandoffFlags:
 
     async def release(self, conv: str) -> None:
         await self._redis.delete(self._key(conv))
+        await self._index.note(conv, "released")
+
+    async def reason(self, conv: str) -> str | None:
+        """Why the conversation was handed off (`keyword`, `assistant`, `staff`), None when it is not."""
+        value = await self._redis.get(self._key(conv))
+        return None if value is None else _text(value)
 
     async def active(self, conv: str) -> bool:
         return bool(await self._redis.exists(self._key(conv)))

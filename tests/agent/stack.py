@@ -28,6 +28,7 @@ from agent.privacy.assembly import Privacy
 from agent.settings import Settings
 from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring, master_secret
 from agent.storage.leads import LeadStore
+from agent.storage.staff_thread import StaffThread
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
@@ -195,6 +196,7 @@ async def running_stack(
                 tools=tools,
                 voices=voices,
                 speech=speech,
+                staff=StaffThread(redis, store, shards=queue.config.shards),
             )
             worker = Worker(
                 queue,

@@ -1,0 +1,206 @@
+"""A staff reply, by text or as a voice note recorded in the browser, through the assistant's send path:
+the reply ledger (one send per reply id, only while this person holds the conversation), the consent gate
+(`may(reply)`), the service window, the T0/T2 log tiers and the same metrics.
+
+The reply id comes from the page (one per composed reply): a form sent twice, or a retry after a lost
+answer, finds its id in the ledger and sends nothing again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import structlog
+
+from agent.messages.queue import conversation_key
+from agent.privacy.records import ProcessingRecord, hashed_id
+from agent.whatsapp import GraphError
+from pipelines.audio import AudioError, DecodeLimits, decode, encode_voice_note
+from pipelines.consent import Purpose
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agent.metrics import Metrics
+    from agent.privacy.gate import ConsentGate
+    from agent.storage.redis_client import RedisClient
+    from agent.storage.staff_thread import Contact, StaffThread
+    from agent.tenants.registry import TenantRegistry
+    from agent.whatsapp import GraphClient
+
+log = structlog.get_logger()
+
+SERVICE_WINDOW_S = 24 * 3600
+MAX_TEXT = 4096  # WhatsApp's limit for a text body
+VOICE_LIMITS = DecodeLimits(max_bytes=5 * 1024 * 1024, max_duration_s=300.0)
+REPLY_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+# KEYS: replied, takeover   ARGV: field, staff
+# The same ledger hash as the assistant's replies (field `staff:<reply id>`): sent once, and only while
+# this person still holds the conversation (a colleague's takeover or a give-back stops it).
+_BEGIN = """
+if redis.call('HGET', KEYS[2], 'staff') ~= ARGV[2] then return -3 end
+if redis.call('HSETNX', KEYS[1], ARGV[1], 'sending') == 0 then return 0 end
+return 1
+"""
+
+
+class Refusal(StrEnum):
+    NOT_HOLDER = "not_holder"  # take the conversation over first
+    DUPLICATE = "duplicate"  # this reply id was already sent (or is being sent)
+    CONSENT = "consent"  # `may(reply)` says no (a STOP, an objection, an erasure)
+    WINDOW_CLOSED = "window_closed"  # past 24 h since the person's last message: templates only
+    NO_CONTACT = "no_contact"  # nothing known about how to reach the person (erased or expired)
+    BAD_AUDIO = "bad_audio"
+    BAD_TEXT = "bad_text"
+    GRAPH = "graph"  # Meta refused it; nothing was sent
+    UNKNOWN = "outcome_unknown"  # it may have reached the person: never sent again
+
+
+class ReplyRefusedError(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: str
+
+
+class StaffReplies:
+    def __init__(
+        self,
+        redis: RedisClient,
+        graph: GraphClient,
+        tenants: TenantRegistry,
+        gate: ConsentGate,
+        thread: StaffThread,
+        metrics: Metrics,
+        *,
+        shards: int,
+        ledger_ttl_s: int = 7 * 86_400,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._graph = graph
+        self._tenants = tenants
+        self._gate = gate
+        self._thread = thread
+        self._metrics = metrics
+        self._shards = shards
+        self._ledger_ttl_s = ledger_ttl_s
+        self._clock = clock
+        self._begin = redis.register_script(_BEGIN)
+
+    async def window_left_s(self, conv: str) -> float | None:
+        """Seconds left in the 24-hour service window (≤ 0: closed), None when the contact is unknown."""
+        contact = await self._thread.contact(conv)
+        return None if contact is None else contact.last_inbound + SERVICE_WINDOW_S - self._clock()
+
+    async def send_text(self, conv: str, staff: str, reply_id: str, text: str, *, author: str) -> Sent:
+        text = text.strip()
+        if not text or len(text) > MAX_TEXT:
+            raise ReplyRefusedError(Refusal.BAD_TEXT)
+        contact, token = await self._ready(conv, staff, reply_id)
+
+        async def send() -> str:
+            return await self._graph.send_text(contact.phone_number_id, token, contact.to, text)
+
+        sent = await self._send(conv, staff, reply_id, send, kind="text")
+        await self._thread.staff_reply(conv, text, author)
+        await self._gate.retain(conv.split(":", 1)[0], conv, [("reply", text, sent.message_id)])
+        return sent
+
+    async def send_voice_note(
+        self, conv: str, staff: str, reply_id: str, recording: bytes, *, author: str
+    ) -> Sent:
+        """`recording`: what the browser's MediaRecorder produced (WebM/Opus, OGG, …); transcoded to the
+        OGG/Opus mono voice note WhatsApp plays inline, off the event loop."""
+        contact, token = await self._ready(conv, staff, reply_id)
+        try:
+            note = await asyncio.to_thread(lambda: encode_voice_note(decode(recording, VOICE_LIMITS)))
+        except AudioError:
+            await self._release(conv, reply_id)
+            raise ReplyRefusedError(Refusal.BAD_AUDIO) from None
+
+        async def send() -> str:
+            media_id = await self._graph.upload_media(contact.phone_number_id, token, note, "audio/ogg")
+            return await self._graph.send_voice_note(contact.phone_number_id, token, contact.to, media_id)
+
+        sent = await self._send(conv, staff, reply_id, send, kind="voice")
+        await self._thread.staff_reply(conv, "", author, kind="voice")
+        return sent
+
+    async def _ready(self, conv: str, staff: str, reply_id: str) -> tuple[Contact, str]:
+        """Everything checked before the send, the ledger entry taken last (released if a check after fails)."""
+        if not REPLY_ID.fullmatch(reply_id):
+            raise ReplyRefusedError(Refusal.BAD_TEXT)
+        tenant = conv.split(":", 1)[0]
+        contact = await self._thread.contact(conv)
+        if contact is None:
+            raise ReplyRefusedError(Refusal.NO_CONTACT)
+        if self._clock() - contact.last_inbound > SERVICE_WINDOW_S:
+            raise ReplyRefusedError(Refusal.WINDOW_CLOSED)
+        if not (await self._gate.may(tenant, conv, Purpose.REPLY)).allowed:
+            raise ReplyRefusedError(Refusal.CONSENT)
+        keys = [self._key(conv, "replied"), self._key(conv, "takeover")]
+        began = int(await self._begin(keys=keys, args=[_field(reply_id), staff]))
+        if began == -3:
+            raise ReplyRefusedError(Refusal.NOT_HOLDER)
+        if began == 0:
+            raise ReplyRefusedError(Refusal.DUPLICATE)
+        await self._redis.expire(keys[0], self._ledger_ttl_s)
+        return contact, self._tenants.access_token(tenant)
+
+    async def _send(
+        self, conv: str, staff: str, reply_id: str, send: Callable[[], object], *, kind: str
+    ) -> Sent:
+        tenant = conv.split(":", 1)[0]
+        started = time.perf_counter()
+        try:
+            message_id = await send()  # type: ignore[misc]
+        except GraphError as exc:
+            if exc.outcome_unknown:
+                await self._redis.hset(self._key(conv, "replied"), _field(reply_id), "unknown")
+                self._metrics.send_outcome_unknown.labels(tenant, "staff").inc()
+                outcome, refusal = "outcome_unknown", Refusal.UNKNOWN
+            else:
+                await self._release(conv, reply_id)
+                outcome, refusal = "graph_error", Refusal.GRAPH
+            log.warning("console.reply_failed", conv=conv, kind=kind, code=exc.code, outcome=outcome)
+            await self._record(tenant, conv, reply_id, outcome, kind, started)
+            raise ReplyRefusedError(refusal) from None
+        await self._redis.hset(self._key(conv, "replied"), _field(reply_id), "sent")
+        self._metrics.turns.labels(tenant, "staff_replied").inc()
+        await self._record(tenant, conv, reply_id, "staff_replied", kind, started)
+        log.info("console.replied", conv=conv, kind=kind)
+        return Sent(str(message_id))
+
+    async def _record(
+        self, tenant: str, conv: str, reply_id: str, outcome: str, kind: str, started: float
+    ) -> None:
+        record = ProcessingRecord(
+            event="staff_reply",
+            subject=conv,
+            outcome=outcome,
+            message=hashed_id(reply_id),
+            timings_ms={"send": (time.perf_counter() - started) * 1000},
+            sizes={"voice": int(kind == "voice")},
+        )
+        await self._gate.processed(tenant, conv, record)
+
+    async def _release(self, conv: str, reply_id: str) -> None:
+        await self._redis.hdel(self._key(conv, "replied"), _field(reply_id))
+
+    def _key(self, conv: str, suffix: str) -> str:
+        return conversation_key(conv, suffix, self._shards)
+
+
+def _field(reply_id: str) -> str:
+    return "staff:" + reply_id

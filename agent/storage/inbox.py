@@ -1,0 +1,91 @@
+"""The staff console's index of conversations waiting for a person or taken over, and its live event stream.
+
+Per tenant, in the tenant's slot (`lc:tenant:{T}:…`): `inbox:waiting` and `inbox:taken` (sorted sets of
+conversation references scored by the time they entered) and `inbox:events` (a capped stream of
+`kind` + `conv` the console's Server-Sent Events follow). Only conversation references (HMACs) and kinds,
+never content. The per-conversation flags (`handoff`, `takeover`) are the truth; this index is what the
+inbox lists, written before the flag so a crash between the two shows a conversation rather than losing it
+(the console drops entries whose flag is gone).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agent.storage.redis_client import RedisClient
+
+EventKind = Literal["waiting", "taken", "released", "message", "reply"]
+
+# KEYS: waiting, taken, events   ARGV: kind, conv, now, cap
+# waiting: into the waiting set unless already taken (a HUMAN typed to a person already answering);
+# taken: out of waiting into taken; released: out of both; message/reply: only the event.
+_MOVE = """
+if ARGV[1] == 'waiting' then
+  if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[3], ARGV[2])
+elseif ARGV[1] == 'taken' then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+elseif ARGV[1] == 'released' then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'kind', ARGV[1], 'conv', ARGV[2])
+return 1
+"""
+
+
+def inbox_key(tenant: str, suffix: str) -> str:
+    return f"lc:tenant:{{{tenant}}}:inbox:{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    id: str
+    kind: str
+    conv: str
+
+
+class InboxIndex:
+    def __init__(
+        self, redis: RedisClient, *, clock: Callable[[], float] = time.time, events_cap: int = 1000
+    ) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._cap = events_cap
+        self._move = redis.register_script(_MOVE)
+
+    async def note(self, conv: str, kind: EventKind) -> None:
+        tenant = conv.split(":", 1)[0]
+        keys = [inbox_key(tenant, "waiting"), inbox_key(tenant, "taken"), inbox_key(tenant, "events")]
+        await self._move(keys=keys, args=[kind, conv, self._clock(), self._cap])
+
+    async def listing(self, tenant: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """(waiting, taken): conversation references with the time they entered, oldest first."""
+        waiting: list[Any] = await self._redis.zrange(inbox_key(tenant, "waiting"), 0, -1, withscores=True)
+        taken: list[Any] = await self._redis.zrange(inbox_key(tenant, "taken"), 0, -1, withscores=True)
+        return [(_s(c), float(t)) for c, t in waiting], [(_s(c), float(t)) for c, t in taken]
+
+    async def last_event_id(self, tenant: str) -> str:
+        last: list[Any] = await self._redis.xrevrange(inbox_key(tenant, "events"), count=1) or []
+        return _s(last[0][0]) if last else "0-0"
+
+    async def events(self, tenant: str, after: str, *, block_ms: int) -> list[InboxEvent]:
+        """Events after `after` (an event id), waiting up to `block_ms` for the first."""
+        key = inbox_key(tenant, "events")
+        found: Any = await self._redis.xread({key: after}, block=block_ms, count=100) or []
+        out: list[InboxEvent] = []
+        for _stream, entries in found.items() if isinstance(found, dict) else found:  # RESP3 or RESP2
+            for entry_id, fields in entries:
+                f = {_s(k): _s(v) for k, v in fields.items()}
+                out.append(InboxEvent(_s(entry_id), f["kind"], f["conv"]))
+        return out
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,241 @@
+"""The staff console against the whole product: real redis-server, the real worker and ingress, the Graph peer
+and the LLM peer on 127.0.0.1 (Meta's API and a hosted model cannot be reached from tests; the peers speak
+their documented protocols and check what they receive)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+import pytest_asyncio
+import structlog.testing
+from prometheus_client import generate_latest
+
+from agent.console.accounts import AccountError
+from agent.privacy.assembly import OPERATOR
+from tests.agent.console.stack import AGENT, OTHER, OWNER, PASSWORD, Console, login, running_console
+from tests.agent.stack import eventually, stack_fixture
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from agent.storage.redis_client import RedisClient
+    from tests.agent.stack import Stack
+
+stack = stack_fixture()
+USER = "919800000001"
+STAFF_NUMBER = "98765 43210"  # a phone number a staff member writes: raw to the person, minimized for the LLM
+
+
+@pytest_asyncio.fixture
+async def console(stack: Stack, redis: RedisClient) -> AsyncIterator[Console]:
+    async with running_console(stack, redis) as c:
+        yield c
+
+
+async def waiting(client: httpx.AsyncClient) -> str:
+    """The one conversation waiting for a person, once it is listed."""
+    found: list[str] = []
+
+    async def listed() -> bool:
+        found[:] = [row["conv"] for row in (await client.get("/api/inbox")).json()["waiting"]]
+        return bool(found)
+
+    await eventually(listed, 15)
+    return found[0]
+
+
+async def handed_off(console: Console, user: str = USER) -> str:
+    """A person says hello, then asks for a person; returns their conversation as the inbox lists it."""
+    await console.customer_says(user, "hello there", f"wamid.{user}.1")
+    await eventually(lambda: len(console.stack.sent_to(user)) == 1)
+    await console.customer_says(user, "talk to a person", f"wamid.{user}.2")
+    await eventually(lambda: len(console.stack.sent_to(user)) == 2)  # the confirmation
+    async with console.client() as client:
+        return await waiting(client)
+
+
+async def audit_actions(console: Console, tenant: str) -> list[tuple[str, str]]:
+    records = await console.parts.rights.audit.records(tenant)
+    return [(r.body["action"], r.body["outcome"]) for r in records]
+
+
+async def test_take_over_reply_give_back_and_the_assistant_knows(console: Console) -> None:
+    stack = console.stack
+    conv = await handed_off(console)
+    async with console.client() as staff:
+        page = (await staff.get(f"/api/conversations/{conv}")).json()
+        assert page["content_allowed"]
+        assert page["handoff"] == "keyword"
+        assert any(line["text"] == "hello there" for line in page["lines"])
+        assert page["window_left_s"] > 23 * 3600
+        assert (await staff.post(f"/api/conversations/{conv}/take")).status_code == 200
+
+        await console.customer_says(USER, "my order is late", f"wamid.{USER}.3")  # withheld, shown to staff
+
+        async def shown() -> bool:
+            lines = (await staff.get(f"/api/conversations/{conv}")).json()["lines"]
+            return any(line["text"] == "my order is late" for line in lines)
+
+        await eventually(shown)
+        assert len(stack.sent_to(USER)) == 2  # the assistant did not answer it
+        before = len(stack.graph.messages)
+        reply = {"reply_id": "reply-0001", "text": f"Sorry! Call us on {STAFF_NUMBER}."}
+        sent = await staff.post(f"/api/conversations/{conv}/replies", json=reply)
+        assert sent.status_code == 200, sent.text
+        assert stack.graph.messages[before:] == [stack.sent_to(USER)[-1]]  # exactly one, to the person
+        assert stack.graph.messages[-1]["text"]["body"] == reply["text"]
+        again = await staff.post(f"/api/conversations/{conv}/replies", json=reply)  # the same reply id
+        assert again.status_code == 409
+        assert len(stack.graph.messages) == before + 1
+
+        given = await staff.post(f"/api/conversations/{conv}/give-back")
+        assert given.json()["messages_to_history"] == 2
+    stack.llm.forbidden.append(STAFF_NUMBER)
+    await console.customer_says(USER, "what number was that", f"wamid.{USER}.4")
+    await eventually(lambda: len(stack.sent_to(USER)) == 4)  # the assistant answers again
+    history = stack.llm.requests[-1]["messages"]
+    assert any("Call us on" in str(m.get("content")) for m in history), "staff reply not in the history"
+    assert not stack.llm.leaks  # the staff's number reached the model only minimized
+    actions = await audit_actions(console, "default")
+    for action in ("console.read", "console.take", "console.reply", "console.give_back"):
+        assert (
+            action,
+            "content" if action == "console.read" else ("sent" if action == "console.reply" else "ok"),
+        ) in actions
+
+
+async def test_takeover_stops_a_turn_already_waiting_for_the_model(console: Console) -> None:
+    """The race: the assistant's turn is inside the LLM call when staff take over; it must send nothing."""
+    stack = console.stack
+    await console.customer_says(USER, "hello there", "wamid.race.1")
+    await eventually(lambda: len(stack.sent_to(USER)) == 1)
+    stack.llm.hold = threading.Event()
+    asked = len(stack.llm.bodies)
+    await console.customer_says(USER, "and the price?", "wamid.race.2")
+    await eventually(lambda: len(stack.llm.bodies) > asked)  # the turn waits for the model now
+    subject = stack.privacy.subject("default", USER)
+    async with console.client() as staff:
+        assert (await staff.post(f"/api/conversations/{subject}/take")).status_code == 200
+    stack.llm.hold.set()
+
+    async def turn_done() -> bool:
+        records = await stack.privacy.processing.records("default", subject)
+        return any(r.get("outcome") == "taken_over" for r in records)
+
+    await eventually(turn_done)
+    assert len(stack.sent_to(USER)) == 1, "the assistant sent after the takeover"
+
+
+async def test_another_tenant_cannot_list_read_or_act(console: Console) -> None:
+    conv = await handed_off(console)
+    async with console.client(OTHER) as other:
+        assert (await other.get("/api/inbox")).json() == {"waiting": [], "taken": []}
+        assert (await other.get(f"/api/conversations/{conv}")).status_code == 403
+        assert (await other.post(f"/api/conversations/{conv}/take")).status_code == 403
+        reply = {"reply_id": "reply-0002", "text": "hi"}
+        assert (await other.post(f"/api/conversations/{conv}/replies", json=reply)).status_code == 403
+    assert ("console.read", "other_tenant") in await audit_actions(console, "sunrise-clinic")
+    assert ("console.take", "other_tenant") in await audit_actions(console, "default")
+    assert len(console.stack.sent_to(USER)) == 2
+
+
+async def test_writes_without_the_csrf_token_are_refused(console: Console) -> None:
+    conv = await handed_off(console)
+    async with console.client() as staff:
+        del staff.headers["X-CSRF-Token"]
+        assert (await staff.post(f"/api/conversations/{conv}/take")).status_code == 403
+        staff.headers["X-CSRF-Token"] = "forged"
+        assert (await staff.post(f"/api/conversations/{conv}/take")).status_code == 403
+        assert (await staff.post("/logout", data={"csrf": "forged"})).status_code == 403
+    assert await console.parts.takeover.holder(conv) is None
+    async with httpx.AsyncClient(base_url=console.url) as anonymous:  # a login form posted from elsewhere
+        response = await anonymous.post("/login", data={"email": OWNER, "password": PASSWORD, "csrf": "x"})
+        assert response.status_code == 403
+
+
+async def test_a_logged_out_session_cannot_reconnect_its_stream(console: Console) -> None:
+    async with console.client() as staff, staff.stream("GET", "/api/events") as events:
+        assert events.status_code == 200
+        lines = events.aiter_lines()
+        assert (await anext(lines)).startswith(":")  # connected
+        cookie = staff.cookies.get("lc_console")
+        await staff.post("/logout", data={"csrf": staff.headers["X-CSRF-Token"]})
+
+        async def ended() -> None:
+            async for line in lines:
+                if line == "event: logout":
+                    return
+
+        await asyncio.wait_for(ended(), 10)  # the open stream ends with the session
+    async with httpx.AsyncClient(base_url=console.url, cookies={"lc_console": cookie or ""}) as replay:
+        assert (await replay.get("/api/events")).status_code == 401
+
+
+async def test_logout_everywhere_ends_every_session(console: Console) -> None:
+    async with console.client(AGENT) as first, console.client(AGENT) as second:
+        await first.post("/logout", data={"csrf": first.headers["X-CSRF-Token"], "everywhere": "1"})
+        assert (await second.get("/api/me")).status_code == 401
+
+
+async def test_logins_are_throttled_and_wrong_passwords_say_nothing(console: Console) -> None:
+    async with httpx.AsyncClient(base_url=console.url) as client:
+        for _ in range(5):
+            response = await login(client, AGENT, "wrong password!!")
+            assert response.headers["location"] == "/login?failed=1"
+        assert (await login(client, AGENT, PASSWORD)).status_code == 429  # even with the right one, for now
+        unknown = await login(client, "nobody@example.com", "wrong password!!")
+        assert unknown.status_code == 429  # this client address is throttled too
+
+
+async def test_accounts_need_strong_passwords_and_one_tenant_per_email(console: Console) -> None:
+    with pytest.raises(AccountError):
+        await console.parts.accounts.add("default", "new@default.example", "agent", "short")
+    with pytest.raises(AccountError):
+        await console.parts.accounts.add("default", OTHER, "agent", PASSWORD)
+    keys = [k.decode() if isinstance(k, bytes) else k for k in await console.parts.rights._redis.keys("*")]
+    assert not [k for k in keys if "example" in k], "an e-mail address in a key name"
+
+
+async def test_without_consent_or_a_request_staff_see_metadata_only(console: Console) -> None:
+    """Staff take over a conversation nobody asked to hand off, of a person who objected to processing: only
+    metadata and the reason are shown."""
+    stack = console.stack
+    await console.customer_says(USER, "hello there", "wamid.meta.1")
+    await eventually(lambda: len(stack.sent_to(USER)) == 1)
+    subject = stack.privacy.subject("default", USER)
+    await stack.privacy.rights.object(subject, OPERATOR)
+    async with console.client() as staff:
+        assert (await staff.post(f"/api/conversations/{subject}/take")).status_code == 200
+        page = (await staff.get(f"/api/conversations/{subject}")).json()
+        assert not page["content_allowed"]
+        assert page["lines"] == []
+        assert "human_review" in page["note"]
+        assert page["counts"]["customer"] == 1
+        refused = await staff.post(
+            f"/api/conversations/{subject}/replies", json={"reply_id": "reply-0003", "text": "hello"}
+        )
+        assert refused.status_code == 403  # may(reply) says no after an objection
+    assert ("console.read", "metadata") in await audit_actions(console, "default")
+
+
+async def test_no_personal_data_in_urls_logs_or_metrics(console: Console) -> None:
+    with structlog.testing.capture_logs() as logs:
+        conv = await handed_off(console)
+        async with console.client() as staff:
+            await staff.post(f"/api/conversations/{conv}/take")
+            reply = {"reply_id": "reply-0004", "text": "Hi Asha, we call you at 9876543210"}
+            assert (await staff.post(f"/api/conversations/{conv}/replies", json=reply)).status_code == 200
+            inbox = (await staff.get("/api/inbox")).text
+    assert USER not in conv
+    assert USER not in inbox
+    dumped = json.dumps(logs, default=str)
+    for secret in (USER, "Asha", "9876543210", "hello there", OWNER):
+        assert secret not in dumped
+    exposed = generate_latest(console.metrics.registry).decode()
+    assert USER not in exposed
+    assert "staff_replied" in exposed
