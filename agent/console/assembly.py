@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.console.accounts import StaffAccounts
 from agent.console.app import ConsoleParts, create_console_app
+from agent.console.follow_up import FollowUps
 from agent.console.replies import StaffReplies
 from agent.console.sessions import LoginThrottle, Sessions
 from agent.console.takeover import Takeover
@@ -78,6 +79,7 @@ def console_parts(
 
 async def run_console(settings: Settings) -> None:
     """`leadclose console`: the console on its own listener, with the workers' Redis and settings."""
+    import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
@@ -125,7 +127,13 @@ async def run_console(settings: Settings) -> None:
                 log_level="warning",
                 access_log=False,
             )
-            await uvicorn.Server(config).serve()
+            stop = asyncio.Event()
+            follow_ups = asyncio.create_task(FollowUps(parts.index, parts.replies, tenants).run(stop))
+            try:
+                await uvicorn.Server(config).serve()
+            finally:
+                stop.set()
+                await follow_ups
     finally:
         pii.shutdown()
         await redis.aclose()

@@ -24,7 +24,7 @@ from pipelines.audio import AudioError, DecodeLimits, decode, encode_voice_note
 from pipelines.consent import Purpose
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from agent.metrics import Metrics
     from agent.privacy.gate import ConsentGate
@@ -45,6 +45,15 @@ REPLY_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # this person still holds the conversation (a colleague's takeover or a give-back stops it).
 _BEGIN = """
 if redis.call('HGET', KEYS[2], 'staff') ~= ARGV[2] then return -3 end
+if redis.call('HSETNX', KEYS[1], ARGV[1], 'sending') == 0 then return 0 end
+return 1
+"""
+
+
+# KEYS: replied, takeover, handoff   ARGV: field
+# The follow-up for a handoff nobody took: only while the conversation still waits (handed off, not taken).
+_BEGIN_FOLLOW_UP = """
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 0 then return -3 end
 if redis.call('HSETNX', KEYS[1], ARGV[1], 'sending') == 0 then return 0 end
 return 1
 """
@@ -97,6 +106,7 @@ class StaffReplies:
         self._ledger_ttl_s = ledger_ttl_s
         self._clock = clock
         self._begin = redis.register_script(_BEGIN)
+        self._begin_follow_up = redis.register_script(_BEGIN_FOLLOW_UP)
 
     async def window_left_s(self, conv: str) -> float | None:
         """Seconds left in the 24-hour service window (≤ 0: closed), None when the contact is unknown."""
@@ -105,14 +115,15 @@ class StaffReplies:
 
     async def send_text(self, conv: str, staff: str, reply_id: str, text: str, *, author: str) -> Sent:
         text = text.strip()
-        if not text or len(text) > MAX_TEXT:
+        if not text or len(text) > MAX_TEXT or not REPLY_ID.fullmatch(reply_id):
             raise ReplyRefusedError(Refusal.BAD_TEXT)
-        contact, token = await self._ready(conv, staff, reply_id)
+        field = _field(reply_id)
+        contact, token = await self._ready(conv, field, self._held_by(conv, field, staff))
 
         async def send() -> str:
             return await self._graph.send_text(contact.phone_number_id, token, contact.to, text)
 
-        sent = await self._send(conv, staff, reply_id, send, kind="text")
+        sent = await self._send(conv, field, send, kind="text")
         await self._thread.staff_reply(conv, text, author)
         await self._gate.retain(conv.split(":", 1)[0], conv, [("reply", text, sent.message_id)])
         return sent
@@ -122,25 +133,50 @@ class StaffReplies:
     ) -> Sent:
         """`recording`: what the browser's MediaRecorder produced (WebM/Opus, OGG, …); transcoded to the
         OGG/Opus mono voice note WhatsApp plays inline, off the event loop."""
-        contact, token = await self._ready(conv, staff, reply_id)
+        if not REPLY_ID.fullmatch(reply_id):
+            raise ReplyRefusedError(Refusal.BAD_TEXT)
+        field = _field(reply_id)
+        contact, token = await self._ready(conv, field, self._held_by(conv, field, staff))
         try:
             note = await asyncio.to_thread(lambda: encode_voice_note(decode(recording, VOICE_LIMITS)))
         except AudioError:
-            await self._release(conv, reply_id)
+            await self._release(conv, field)
             raise ReplyRefusedError(Refusal.BAD_AUDIO) from None
 
         async def send() -> str:
             media_id = await self._graph.upload_media(contact.phone_number_id, token, note, "audio/ogg")
             return await self._graph.send_voice_note(contact.phone_number_id, token, contact.to, media_id)
 
-        sent = await self._send(conv, staff, reply_id, send, kind="voice")
+        sent = await self._send(conv, field, send, kind="voice")
         await self._thread.staff_reply(conv, "", author, kind="voice")
         return sent
 
-    async def _ready(self, conv: str, staff: str, reply_id: str) -> tuple[Contact, str]:
-        """Everything checked before the send, the ledger entry taken last (released if a check after fails)."""
-        if not REPLY_ID.fullmatch(reply_id):
-            raise ReplyRefusedError(Refusal.BAD_TEXT)
+    async def send_follow_up(self, conv: str, text: str, waiting_since: float) -> Sent:
+        """The tenant's "we'll get back to you" for a handoff nobody took: once per handoff (the ledger field
+        names the handoff by the time it began), and only while it still waits (not taken, not given back)."""
+        field = f"follow_up:{waiting_since:.3f}"
+
+        async def waits() -> int:
+            keys = [self._key(conv, "replied"), self._key(conv, "takeover"), self._key(conv, "handoff")]
+            return int(await self._begin_follow_up(keys=keys, args=[field]))
+
+        contact, token = await self._ready(conv, field, waits)
+
+        async def send() -> str:
+            return await self._graph.send_text(contact.phone_number_id, token, contact.to, text)
+
+        return await self._send(conv, field, send, kind="follow_up")
+
+    def _held_by(self, conv: str, field: str, staff: str) -> Callable[[], Awaitable[int]]:
+        async def begin() -> int:
+            keys = [self._key(conv, "replied"), self._key(conv, "takeover")]
+            return int(await self._begin(keys=keys, args=[field, staff]))
+
+        return begin
+
+    async def _ready(self, conv: str, field: str, begin: Callable[[], Awaitable[int]]) -> tuple[Contact, str]:
+        """Everything checked before the send; the ledger entry (`begin`, atomic with the check of who may
+        send) is taken last."""
         tenant = conv.split(":", 1)[0]
         contact = await self._thread.contact(conv)
         if contact is None:
@@ -149,54 +185,52 @@ class StaffReplies:
             raise ReplyRefusedError(Refusal.WINDOW_CLOSED)
         if not (await self._gate.may(tenant, conv, Purpose.REPLY)).allowed:
             raise ReplyRefusedError(Refusal.CONSENT)
-        keys = [self._key(conv, "replied"), self._key(conv, "takeover")]
-        began = int(await self._begin(keys=keys, args=[_field(reply_id), staff]))
+        began = await begin()
         if began == -3:
             raise ReplyRefusedError(Refusal.NOT_HOLDER)
         if began == 0:
             raise ReplyRefusedError(Refusal.DUPLICATE)
-        await self._redis.expire(keys[0], self._ledger_ttl_s)
+        await self._redis.expire(self._key(conv, "replied"), self._ledger_ttl_s)
         return contact, self._tenants.access_token(tenant)
 
-    async def _send(
-        self, conv: str, staff: str, reply_id: str, send: Callable[[], object], *, kind: str
-    ) -> Sent:
+    async def _send(self, conv: str, field: str, send: Callable[[], Awaitable[str]], *, kind: str) -> Sent:
         tenant = conv.split(":", 1)[0]
         started = time.perf_counter()
         try:
-            message_id = await send()  # type: ignore[misc]
+            message_id = await send()
         except GraphError as exc:
             if exc.outcome_unknown:
-                await self._redis.hset(self._key(conv, "replied"), _field(reply_id), "unknown")
+                await self._redis.hset(self._key(conv, "replied"), field, "unknown")
                 self._metrics.send_outcome_unknown.labels(tenant, "staff").inc()
                 outcome, refusal = "outcome_unknown", Refusal.UNKNOWN
             else:
-                await self._release(conv, reply_id)
+                await self._release(conv, field)
                 outcome, refusal = "graph_error", Refusal.GRAPH
             log.warning("console.reply_failed", conv=conv, kind=kind, code=exc.code, outcome=outcome)
-            await self._record(tenant, conv, reply_id, outcome, kind, started)
+            await self._record(tenant, conv, field, outcome, kind, started)
             raise ReplyRefusedError(refusal) from None
-        await self._redis.hset(self._key(conv, "replied"), _field(reply_id), "sent")
-        self._metrics.turns.labels(tenant, "staff_replied").inc()
-        await self._record(tenant, conv, reply_id, "staff_replied", kind, started)
+        await self._redis.hset(self._key(conv, "replied"), field, "sent")
+        outcome = "handoff_follow_up" if kind == "follow_up" else "staff_replied"
+        self._metrics.turns.labels(tenant, outcome).inc()
+        await self._record(tenant, conv, field, outcome, kind, started)
         log.info("console.replied", conv=conv, kind=kind)
-        return Sent(str(message_id))
+        return Sent(message_id)
 
     async def _record(
-        self, tenant: str, conv: str, reply_id: str, outcome: str, kind: str, started: float
+        self, tenant: str, conv: str, field: str, outcome: str, kind: str, started: float
     ) -> None:
         record = ProcessingRecord(
             event="staff_reply",
             subject=conv,
             outcome=outcome,
-            message=hashed_id(reply_id),
+            message=hashed_id(field),
             timings_ms={"send": (time.perf_counter() - started) * 1000},
             sizes={"voice": int(kind == "voice")},
         )
         await self._gate.processed(tenant, conv, record)
 
-    async def _release(self, conv: str, reply_id: str) -> None:
-        await self._redis.hdel(self._key(conv, "replied"), _field(reply_id))
+    async def _release(self, conv: str, field: str) -> None:
+        await self._redis.hdel(self._key(conv, "replied"), field)
 
     def _key(self, conv: str, suffix: str) -> str:
         return conversation_key(conv, suffix, self._shards)

@@ -86,6 +86,18 @@ class Fallbacks(_Strict):
     refused: str = _FALLBACKS.refused
 
 
+class StaffInbox(_Strict):
+    """The staff console (agent/console): a handoff nobody takes within `follow_up_after_min` minutes gets
+    `follow_up` once (0: never); `{business}` becomes the tenant's name."""
+
+    follow_up_after_min: int = Field(15, ge=0, le=7 * 24 * 60)
+    follow_up: str = Field(
+        "Thanks for waiting. Someone from {business} will get back to you as soon as they can.",
+        min_length=1,
+        max_length=1024,
+    )
+
+
 class Tenant(_Strict):
     id: str = Field(pattern=TENANT_ID.pattern)  # the folder's name, never a key of the file
     name: str
@@ -106,6 +118,7 @@ class Tenant(_Strict):
     speech: dict[Language, SpeechEngineName] = Field(default_factory=dict)
     automation: AutomationConfig = AutomationConfig()
     consent: ConsentConfig = ConsentConfig()
+    inbox: StaffInbox = StaffInbox()
 
     @field_validator("pii_restore")
     @classmethod

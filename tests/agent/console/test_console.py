@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import httpx
@@ -16,6 +17,7 @@ import structlog.testing
 from prometheus_client import generate_latest
 
 from agent.console.accounts import AccountError
+from agent.console.follow_up import FollowUps
 from agent.privacy.assembly import OPERATOR
 from tests.agent.console.stack import AGENT, OTHER, OWNER, PASSWORD, Console, login, running_console
 from tests.agent.stack import eventually, stack_fixture
@@ -37,16 +39,13 @@ async def console(stack: Stack, redis: RedisClient) -> AsyncIterator[Console]:
         yield c
 
 
-async def waiting(client: httpx.AsyncClient) -> str:
-    """The one conversation waiting for a person, once it is listed."""
-    found: list[str] = []
+async def waiting(client: httpx.AsyncClient, conv: str) -> None:
+    """Until the conversation is listed as waiting for a person."""
 
     async def listed() -> bool:
-        found[:] = [row["conv"] for row in (await client.get("/api/inbox")).json()["waiting"]]
-        return bool(found)
+        return conv in [row["conv"] for row in (await client.get("/api/inbox")).json()["waiting"]]
 
     await eventually(listed, 15)
-    return found[0]
 
 
 async def handed_off(console: Console, user: str = USER) -> str:
@@ -55,8 +54,10 @@ async def handed_off(console: Console, user: str = USER) -> str:
     await eventually(lambda: len(console.stack.sent_to(user)) == 1)
     await console.customer_says(user, "talk to a person", f"wamid.{user}.2")
     await eventually(lambda: len(console.stack.sent_to(user)) == 2)  # the confirmation
+    conv = console.stack.privacy.subject("default", user)
     async with console.client() as client:
-        return await waiting(client)
+        await waiting(client, conv)
+    return conv
 
 
 async def audit_actions(console: Console, tenant: str) -> list[tuple[str, str]]:
@@ -239,3 +240,25 @@ async def test_no_personal_data_in_urls_logs_or_metrics(console: Console) -> Non
     exposed = generate_latest(console.metrics.registry).decode()
     assert USER not in exposed
     assert "staff_replied" in exposed
+
+
+async def test_a_handoff_nobody_takes_gets_the_follow_up_once(console: Console) -> None:
+    """prompts/default keeps the default: 15 minutes. A taken conversation gets none."""
+    stack = console.stack
+    conv = await handed_off(console)
+    other = await handed_off(console, "919800000009")
+    async with console.client() as staff:
+        assert (await staff.post(f"/api/conversations/{other}/take")).status_code == 200
+    later = [0.0]
+    follow_ups = FollowUps(console.parts.index, console.parts.replies, stack.tenants, clock=lambda: later[0])
+    later[0] = time.time() + 14 * 60
+    assert await follow_ups.run_once() == 0
+    later[0] = time.time() + 16 * 60
+    assert await follow_ups.run_once() == 1
+    assert await follow_ups.run_once() == 0  # once
+    assert len(stack.sent_to(USER)) == 3
+    assert stack.sent_to(USER)[-1]["text"]["body"].startswith("Thanks for waiting. Someone from")
+    assert len(stack.sent_to("919800000009")) == 2
+    assert ("staff_reply", "handoff_follow_up") in [
+        (r["event"], r["outcome"]) for r in await stack.privacy.processing.records("default", conv)
+    ]
