@@ -10,6 +10,7 @@ URLs name conversations by their reference (an HMAC), never by a number.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -44,6 +45,7 @@ HERE = Path(__file__).parent
 COOKIE = "lc_console"
 LOGIN_CSRF = "lc_login_csrf"
 EVENT_ID = r"\d{1,20}-\d{1,20}"
+STALE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +220,15 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         }
 
     async def listing(me: Who) -> dict[str, Any]:
-        waiting, taken = await parts.index.listing(me.staff.tenant)
+        tenant = me.staff.tenant
+        waiting, taken = await parts.index.listing(tenant)
         held = {c: await parts.takeover.holder(c) for c, _ in taken}
-        names = {s.ref: s.email for s in await parts.accounts.list(me.staff.tenant)}
+        reasons = {c: await parts.view.handoff_reason(c) for c, _ in waiting}
+        names = {s.ref: s.email for s in await parts.accounts.list(tenant)}
+        stale = time.time() - STALE_S  # an entry is written just before its flag: young ones are left alone
+        for conv, since in [*waiting, *taken]:
+            if since < stale and held.get(conv) is None and reasons.get(conv) is None:
+                await parts.index.forget(conv)  # given back elsewhere, or the person was erased
         taken_rows = [
             {"conv": c, "since": t, "holder": names.get(h.staff, "?"), "mine": h.staff == me.staff.ref}
             for c, t in taken if (h := held[c]) is not None
@@ -228,13 +236,16 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         waiting_rows = [
             {"conv": c, "since": t, "reason": reason, "window_left_s": await parts.replies.window_left_s(c)}
             for c, t in waiting
-            if c not in held and (reason := await parts.view.handoff_reason(c)) is not None
+            if c not in held and (reason := reasons[c]) is not None
         ]
-        return {"waiting": waiting_rows, "taken": taken_rows}
+        busy = {c for c, _ in [*taken, *waiting]}
+        recent = [{"conv": c, "at": t} for c, t in await parts.index.recent(tenant) if c not in busy]
+        return {"waiting": waiting_rows, "taken": taken_rows, "recent": recent}
 
     @app.get("/api/inbox")
     async def api_inbox(me: Authed) -> dict[str, Any]:
-        """Conversations waiting for a person (oldest first) and those taken over (metadata only)."""
+        """Conversations waiting for a person (oldest first), taken over, and the others people wrote in
+        recently (handled by the assistant, newest first): references and times only."""
         return await listing(me)
 
     @app.get("/api/events")

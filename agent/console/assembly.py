@@ -58,7 +58,7 @@ def console_parts(
     clock: Callable[[], float] = time.time,
 ) -> ConsoleParts:
     index = InboxIndex(redis, clock=clock)
-    thread = StaffThread(redis, privacy.store, shards=shards, clock=clock)
+    thread = StaffThread(redis, privacy.store, shards=shards, index=index, clock=clock)
     takeover = Takeover(redis, index, shards=shards, clock=clock)
     replies = StaffReplies(redis, graph, tenants, privacy.gate, thread, metrics, shards=shards, clock=clock)
     flags = HandoffFlags(redis, shards=shards, index=index)

@@ -2,7 +2,8 @@
 
 Per tenant, in the tenant's slot (`lc:tenant:{T}:…`): `inbox:waiting` and `inbox:taken` (sorted sets of
 conversation references scored by the time they entered) and `inbox:events` (a capped stream of
-`kind` + `conv` the console's Server-Sent Events follow). Only conversation references (HMACs) and kinds,
+`kind` + `conv` the console's Server-Sent Events follow), and `inbox:recent` (the conversations people wrote in
+last, capped). Only conversation references (HMACs) and kinds,
 never content. The per-conversation flags (`handoff`, `takeover`) are the truth; this index is what the
 inbox lists, written before the flag so a crash between the two shows a conversation rather than losing it
 (the console drops entries whose flag is gone).
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
 
 EventKind = Literal["waiting", "taken", "released", "message", "reply"]
 
-# KEYS: waiting, taken, events   ARGV: kind, conv, now, cap
+# KEYS: waiting, taken, events, recent   ARGV: kind, conv, now, cap, recent cap
 # waiting: into the waiting set unless already taken (a HUMAN typed to a person already answering);
-# taken: out of waiting into taken; released: out of both; message/reply: only the event.
+# taken: out of waiting into taken; released: out of both; message: the person wrote (recent conversations);
+# reply: only the event.
 _MOVE = """
 if ARGV[1] == 'waiting' then
   if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
@@ -34,6 +36,9 @@ elseif ARGV[1] == 'taken' then
 elseif ARGV[1] == 'released' then
   redis.call('ZREM', KEYS[1], ARGV[2])
   redis.call('ZREM', KEYS[2], ARGV[2])
+elseif ARGV[1] == 'message' then
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[5]) - 1)
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'kind', ARGV[1], 'conv', ARGV[2])
 return 1
@@ -53,23 +58,42 @@ class InboxEvent:
 
 class InboxIndex:
     def __init__(
-        self, redis: RedisClient, *, clock: Callable[[], float] = time.time, events_cap: int = 1000
+        self,
+        redis: RedisClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        events_cap: int = 1000,
+        recent_cap: int = 50,
     ) -> None:
         self._redis = redis
+        self._recent_cap = recent_cap
         self._clock = clock
         self._cap = events_cap
         self._move = redis.register_script(_MOVE)
 
     async def note(self, conv: str, kind: EventKind) -> None:
         tenant = conv.split(":", 1)[0]
-        keys = [inbox_key(tenant, "waiting"), inbox_key(tenant, "taken"), inbox_key(tenant, "events")]
-        await self._move(keys=keys, args=[kind, conv, self._clock(), self._cap])
+        keys = [inbox_key(tenant, s) for s in ("waiting", "taken", "events", "recent")]
+        await self._move(keys=keys, args=[kind, conv, self._clock(), self._cap, self._recent_cap])
 
     async def listing(self, tenant: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         """(waiting, taken): conversation references with the time they entered, oldest first."""
         waiting: list[Any] = await self._redis.zrange(inbox_key(tenant, "waiting"), 0, -1, withscores=True)
         taken: list[Any] = await self._redis.zrange(inbox_key(tenant, "taken"), 0, -1, withscores=True)
         return [(_s(c), float(t)) for c, t in waiting], [(_s(c), float(t)) for c, t in taken]
+
+    async def recent(self, tenant: str) -> list[tuple[str, float]]:
+        """The conversations people wrote in last, newest first, with the time of their last message."""
+        rows: list[Any] = await self._redis.zrevrange(inbox_key(tenant, "recent"), 0, -1, withscores=True)
+        return [(_s(c), float(t)) for c, t in rows]
+
+    async def forget(self, conv: str) -> None:
+        """An entry whose flag is gone (given back by an older console, or the person erased)."""
+        tenant = conv.split(":", 1)[0]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for suffix in ("waiting", "taken", "recent"):
+                pipe.zrem(inbox_key(tenant, suffix), conv)
+            await pipe.execute()
 
     async def last_event_id(self, tenant: str) -> str:
         last: list[Any] = await self._redis.xrevrange(inbox_key(tenant, "events"), count=1) or []

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agent.messages.queue import ErasedError, conversation_key
 from agent.storage.erasure import FencedWriter
+from agent.storage.inbox import InboxIndex
 from agent.storage.keyring import DataKeyGoneError, SealError
 
 if TYPE_CHECKING:
@@ -56,9 +57,11 @@ class StaffThread:
         store: ConversationStore,
         *,
         shards: int,
+        index: InboxIndex | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
+        self._index = index or InboxIndex(redis, clock=clock)
         self._store = store
         self._shards = shards
         self._clock = clock
@@ -71,8 +74,9 @@ class StaffThread:
         return await self._store.seal(conv, json.dumps(value, separators=(",", ":")).encode(), fence=fence)
 
     async def seen(self, conv: str, jobs: Sequence[Job], *, fence: Fence) -> None:
-        """A turn's inbound messages (opened): remember how to reach the person. Nothing is kept of a person
-        erased (or being erased) since the turn began; the turn's own checks decide what happens to it."""
+        """A turn's inbound messages (opened): remember how to reach the person, and tell the console (recent
+        conversations, live updates). Nothing is kept of a person erased (or being erased) since the turn
+        began; the turn's own checks decide what happens to it."""
         first = jobs[0].payload
         contact = {
             "to": first["to"],
@@ -82,6 +86,7 @@ class StaffThread:
         with contextlib.suppress(ErasedError):
             sealed = await self._sealed(conv, contact, fence)
             await self._writer.write(fence, [("SET", self._key(conv, "contact"), [sealed, "EX", KEEP_S])])
+            await self._index.note(conv, "message")
 
     async def withheld(self, conv: str, jobs: Sequence[Job], *, fence: Fence) -> None:
         """Messages the assistant did not answer because a person of the business holds the conversation."""
@@ -95,6 +100,7 @@ class StaffThread:
             for j in jobs
         ]  # fmt: skip
         await self._append(conv, entries, fence)
+        await self._index.note(conv, "message")  # the open conversation page shows them now
 
     async def staff_reply(self, conv: str, text: str, staff: str, *, kind: str = "text") -> None:
         entry = {"author": "staff", "kind": kind, "text": text, "at": self._clock(), "staff": staff}

@@ -58,7 +58,7 @@
 
   function waited(since) {
     const minutes = Math.max(0, Math.round((Date.now() / 1000 - since) / 60));
-    return minutes < 1 ? "just now" : minutes + " min ago";
+    return minutes < 1 ? "just now" : minutes + " min ago";  // "waiting since" / "last message"
   }
 
   async function refreshInbox() {
@@ -68,6 +68,7 @@
       return "reason: " + r.reason + ", waiting since " + waited(r.since) + left;
     }, "Nobody is waiting.");
     fill("taken", "taken-count", inbox.taken, (r) => "by " + r.holder + (r.mine ? " (you)" : ""), "None.");
+    fill("recent", "recent-count", inbox.recent, (r) => "last message " + waited(r.at), "None.");
   }
 
   function live(onEvent) {

@@ -101,6 +101,10 @@ async def test_a_person_asks_for_a_human_and_staff_answer_by_text_and_voice(
             await expect(page.locator("#thread")).to_contain_text("hello there")
             await page.get_by_role("button", name="Take over").click()
             await expect(page.get_by_role("button", name="Give back to the assistant")).to_be_visible()
+            await console.customer_says(USER, "are you there?", "wamid.b2b")
+            await expect(page.locator("#thread")).to_contain_text(
+                "are you there?"
+            )  # live, withheld from the AI
 
             before = len(stack.graph.messages)
             await page.get_by_label("Reply").fill("A colleague will call you today.")

@@ -96,6 +96,9 @@ async def test_take_over_reply_give_back_and_the_assistant_knows(console: Consol
 
         given = await staff.post(f"/api/conversations/{conv}/give-back")
         assert given.json()["messages_to_history"] == 2
+        inbox = (await staff.get("/api/inbox")).json()
+        assert [row["conv"] for row in inbox["recent"]] == [conv]  # handled by the assistant again
+        assert inbox["waiting"] == inbox["taken"] == []
     stack.llm.forbidden.append(STAFF_NUMBER)
     await console.customer_says(USER, "what number was that", f"wamid.{USER}.4")
     await eventually(lambda: len(stack.sent_to(USER)) == 4)  # the assistant answers again
@@ -135,7 +138,7 @@ async def test_takeover_stops_a_turn_already_waiting_for_the_model(console: Cons
 async def test_another_tenant_cannot_list_read_or_act(console: Console) -> None:
     conv = await handed_off(console)
     async with console.client(OTHER) as other:
-        assert (await other.get("/api/inbox")).json() == {"waiting": [], "taken": []}
+        assert (await other.get("/api/inbox")).json() == {"waiting": [], "taken": [], "recent": []}
         assert (await other.get(f"/api/conversations/{conv}")).status_code == 403
         assert (await other.post(f"/api/conversations/{conv}/take")).status_code == 403
         reply = {"reply_id": "reply-0002", "text": "hi"}
