@@ -9,6 +9,8 @@ URLs name conversations by their reference (an HMAC), never by a number.
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -27,6 +29,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from agent.console.replies import ReplyRefusedError
 from agent.console.takeover import HeldByOtherError, NotTakenError
 from agent.privacy.rights import Actor
+from agent.tenants.files import TENANT_ID
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -46,6 +49,9 @@ COOKIE = "lc_console"
 LOGIN_CSRF = "lc_login_csrf"
 EVENT_ID = r"\d{1,20}-\d{1,20}"
 STALE_S = 60.0
+CONVERSATION = re.compile(
+    r"[a-z0-9][a-z0-9-]{1,62}:[0-9a-f]{16,64}"
+)  # tenant:HMAC (Keyring.conversation_ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +132,16 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
     async def own(me: Who, conv: str, action: str) -> str:
         """The conversation, if it is of the staff member's tenant; 403 (audited in both tenants) if not."""
         tenant = conv.split(":", 1)[0]
-        if tenant != me.staff.tenant or len(conv) > 100:
+        if tenant != me.staff.tenant or not CONVERSATION.fullmatch(conv):
             await parts.rights.record_denied(me.staff.tenant, me.actor, f"console.{action}", "other_tenant")
-            if tenant and len(tenant) <= 64 and tenant != me.staff.tenant:
+            if TENANT_ID.fullmatch(tenant) and tenant != me.staff.tenant:
                 await parts.rights.record_denied(tenant, me.actor, f"console.{action}", "other_tenant")
             raise HTTPException(403, "not a conversation of your business")
         return conv
+
+    async def audit_tenant(tenant: str, actor: Actor, action: str, outcome: str) -> None:
+        """A tenant-wide event (a login, a logout, a refusal): the same audit record, with no subject."""
+        await parts.rights.record_denied(tenant, actor, action, outcome)
 
     async def audit(me: Who, action: str, conv: str, outcome: str, **counts: int) -> None:
         await parts.rights.record_access(me.actor, f"console.{action}", conv, outcome, **counts)
@@ -171,7 +181,7 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
             return RedirectResponse("/login?failed=1", status_code=303)
         await parts.throttle.succeeded(scopes[0])
         session_id, session = await parts.sessions.open(staff)
-        await parts.rights.record_denied(staff.tenant, Who(session, staff).actor, "console.login", "ok")
+        await audit_tenant(staff.tenant, Who(session, staff).actor, "console.login", "ok")
         response = RedirectResponse("/inbox", status_code=303)
         _cookie(response, COOKIE, session_id, parts.secure_cookies)
         response.delete_cookie(LOGIN_CSRF, path="/login")
@@ -183,7 +193,7 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
             await parts.sessions.close_all(me.staff.ref)
         else:
             await parts.sessions.close(me.session)
-        await parts.rights.record_denied(
+        await audit_tenant(
             me.staff.tenant, me.actor, "console.logout", "everywhere" if everywhere else "ok"
         )
         response = RedirectResponse("/login", status_code=303)
@@ -266,7 +276,7 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
                 wake = int(parts.sse_wake_s * 1000)
                 for event in await parts.index.events(me.staff.tenant, after, block_ms=wake):
                     after = event.id
-                    data = f'{{"kind":"{event.kind}","conv":"{event.conv}"}}'
+                    data = json.dumps({"kind": event.kind, "conv": event.conv})
                     yield ServerSentEvent(data=data, event="inbox", id=event.id)
 
         return EventSourceResponse(stream(), ping=15)
@@ -371,8 +381,6 @@ def _cookie(response: Response, name: str, value: str, secure: bool, *, path: st
 
 
 def _valid_event_id(value: str) -> bool:
-    import re
-
     return bool(re.fullmatch(EVENT_ID, value))
 
 

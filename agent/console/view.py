@@ -7,13 +7,17 @@ from their HUMAN keyword or the assistant's handoff tool); otherwise metadata on
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent.messages.queue import ErasedError
+from agent.storage.keyring import DataKeyGoneError, SealError
 from pipelines.consent import Purpose
 from pipelines.pii import PiiTimeout, RestorePolicy, RestoreTarget, restore
 from pipelines.respond import ChatTurn
+from pipelines.turn import Conversation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
     from agent.console.takeover import Holder, Takeover
     from agent.privacy.gate import ConsentGate
     from agent.storage.conversations import ConversationStore, HandoffFlags
-    from agent.storage.staff_thread import StaffThread
+    from agent.storage.staff_thread import StaffThread, ThreadEntry
     from pipelines.pii import PiiGuard
 
 ASKED = frozenset({"keyword", "assistant"})  # handoffs the person asked for
@@ -82,7 +86,10 @@ class ConversationView:
         allowed = await self.may_read(conv)
         holder = await self._takeover.holder(conv)
         window = await self._replies.window_left_s(conv)
-        conversation = await self._store.load(conv)
+        try:
+            conversation = await self._store.load(conv)
+        except (DataKeyGoneError, SealError):  # erased (or expired) meanwhile: nothing left to read
+            conversation = Conversation()
         entries = await self._thread.entries(conv)
         history = [
             Line("customer" if t.role == "user" else "assistant", "text",
@@ -135,6 +142,13 @@ class Handback:
         next turn starts only once its history is complete."""
         read = await self._thread.entries(conv)
         entries = [e for e in read if e.text]
+        with contextlib.suppress(DataKeyGoneError, SealError, ErasedError):  # erased: only the flags go
+            await self._merge(conv, entries)
+        await self._takeover.give_back(conv, staff, force=force)
+        await self._thread.drop(conv, len(read))  # a message that came meanwhile stays for the next read
+        return len(entries)
+
+    async def _merge(self, conv: str, entries: list[ThreadEntry]) -> None:
         if entries:
             conversation = await self._store.load(conv)
             for entry in entries:
@@ -148,6 +162,3 @@ class Handback:
             retained = (await self._gate.may(tenant, conv, Purpose.RETAIN_CONTENT)).allowed
             fence = await self._gate.fence(conv)
             await self._store.save(conv, conversation, fence=fence, ttl_s=None if retained else 24 * 3600)
-        await self._takeover.give_back(conv, staff, force=force)
-        await self._thread.drop(conv, len(read))  # a message that came meanwhile stays for the next read
-        return len(entries)

@@ -18,6 +18,7 @@ from prometheus_client import generate_latest
 
 from agent.console.accounts import AccountError
 from agent.console.follow_up import FollowUps
+from agent.messages.queue import conversation_key
 from agent.privacy.assembly import OPERATOR
 from tests.agent.console.stack import AGENT, OTHER, OWNER, PASSWORD, Console, login, running_console
 from tests.agent.stack import eventually, stack_fixture
@@ -196,12 +197,14 @@ async def test_logins_are_throttled_and_wrong_passwords_say_nothing(console: Con
         assert unknown.status_code == 429  # this client address is throttled too
 
 
-async def test_accounts_need_strong_passwords_and_one_tenant_per_email(console: Console) -> None:
+async def test_accounts_need_strong_passwords_and_one_tenant_per_email(
+    console: Console, redis: RedisClient
+) -> None:
     with pytest.raises(AccountError):
         await console.parts.accounts.add("default", "new@default.example", "agent", "short")
     with pytest.raises(AccountError):
         await console.parts.accounts.add("default", OTHER, "agent", PASSWORD)
-    keys = [k.decode() if isinstance(k, bytes) else k for k in await console.parts.rights._redis.keys("*")]
+    keys = [k.decode() if isinstance(k, bytes) else k for k in await redis.keys("*")]
     assert not [k for k in keys if "example" in k], "an e-mail address in a key name"
 
 
@@ -265,3 +268,68 @@ async def test_a_handoff_nobody_takes_gets_the_follow_up_once(console: Console) 
     assert ("staff_reply", "handoff_follow_up") in [
         (r["event"], r["outcome"]) for r in await stack.privacy.processing.records("default", conv)
     ]
+
+
+async def test_assign_and_who_may_act(console: Console) -> None:
+    """An agent cannot take a conversation an owner holds; the owner assigns it; then only the agent replies."""
+    conv = await handed_off(console)
+    async with console.client() as owner, console.client(AGENT) as agent:
+        assert (await owner.post(f"/api/conversations/{conv}/take")).status_code == 200
+        assert (await agent.post(f"/api/conversations/{conv}/take")).status_code == 409
+        assert (await agent.post(f"/api/conversations/{conv}/give-back")).status_code == 409
+        moved = await owner.post(f"/api/conversations/{conv}/assign", json={"email": AGENT})
+        assert moved.status_code == 200
+        inbox = (await agent.get("/api/inbox")).json()
+        assert [(row["holder"], row["mine"]) for row in inbox["taken"]] == [(AGENT, True)]
+        refused = await owner.post(
+            f"/api/conversations/{conv}/replies", json={"reply_id": "reply-0010", "text": "x"}
+        )
+        assert refused.status_code == 409  # not the holder any more
+        sent = await agent.post(
+            f"/api/conversations/{conv}/replies", json={"reply_id": "reply-0011", "text": "hi"}
+        )
+        assert sent.status_code == 200
+    assert [m["text"]["body"] for m in console.stack.sent_to(USER)][-1] == "hi"
+
+
+async def test_hostile_recordings_and_references_are_refused_cleanly(
+    console: Console, redis: RedisClient
+) -> None:
+    conv = await handed_off(console)
+    async with console.client() as staff:
+        await staff.post(f"/api/conversations/{conv}/take")
+        url = f"/api/conversations/{conv}/voice-replies"
+        garbage = await staff.post(
+            url, params={"reply_id": "voice-0001"}, content=b"\x1aE\xdf\xa3" + b"\0" * 4000
+        )
+        assert garbage.status_code == 422
+        huge = await staff.post(url, params={"reply_id": "voice-0002"}, content=b"\0" * (5 * 1024 * 1024 + 1))
+        assert huge.status_code == 413
+        for ref in ("default:..%2F..%2Fx", "default:" + "a" * 200, "default:ZZZZZZZZZZZZZZZZ"):
+            assert (await staff.get(f"/api/conversations/{ref}")).status_code in (403, 404)
+        long_text = await staff.post(
+            f"/api/conversations/{conv}/replies", json={"reply_id": "reply-0012", "text": "x" * 5000}
+        )
+        assert long_text.status_code == 422
+        assert "xxxx" not in long_text.text  # the input is never echoed
+    assert len(console.stack.sent_to(USER)) == 2  # nothing was sent
+    # the refused recording released its ledger entry: the same id can carry a good recording later
+    ledger = conversation_key(conv, "replied", console.stack.queue.config.shards)
+    assert not await redis.hexists(ledger, "staff:voice-0001")
+
+
+async def test_an_erased_person_shows_nothing_and_gets_nothing(console: Console) -> None:
+    stack = console.stack
+    conv = await handed_off(console)
+    async with console.client() as staff:
+        assert (await staff.post(f"/api/conversations/{conv}/take")).status_code == 200
+        await stack.privacy.rights.erase(conv, OPERATOR)
+        page = await staff.get(f"/api/conversations/{conv}")
+        assert page.status_code == 200
+        assert page.json()["lines"] == []
+        refused = await staff.post(
+            f"/api/conversations/{conv}/replies", json={"reply_id": "reply-0013", "text": "x"}
+        )
+        assert refused.status_code in (403, 409)
+        assert (await staff.post(f"/api/conversations/{conv}/give-back")).status_code == 200
+    assert len(stack.sent_to(USER)) == 2
