@@ -32,10 +32,10 @@ from agent.privacy.rights import Actor
 from agent.tenants.files import TENANT_ID
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable
 
     from agent.console.accounts import Staff, StaffAccounts
-    from agent.console.replies import StaffReplies
+    from agent.console.replies import Sent, StaffReplies
     from agent.console.sessions import LoginThrottle, Session, Sessions
     from agent.console.takeover import Takeover
     from agent.console.view import ConversationView, Handback
@@ -193,9 +193,7 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
             await parts.sessions.close_all(me.staff.ref)
         else:
             await parts.sessions.close(me.session)
-        await audit_tenant(
-            me.staff.tenant, me.actor, "console.logout", "everywhere" if everywhere else "ok"
-        )
+        await audit_tenant(me.staff.tenant, me.actor, "console.logout", "everywhere" if everywhere else "ok")
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -334,20 +332,23 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         await audit(me, "assign", conv, "ok")
         return {"status": "assigned"}
 
+    async def answered(me: Who, conv: str, action: str, send: Awaitable[Sent]) -> dict[str, str]:
+        """A staff reply's outcome: audited either way, a refusal as its HTTP status."""
+        try:
+            sent = await send
+        except ReplyRefusedError as exc:
+            await audit(me, action, conv, exc.refusal.value)
+            raise HTTPException(_STATUS.get(exc.refusal.value, 409), exc.refusal.value) from None
+        await audit(me, action, conv, "sent")
+        await parts.index.note(conv, "reply")
+        return {"status": "sent", "message_id": sent.message_id}
+
     @app.post("/api/conversations/{conv}/replies")
     async def api_reply(me: Authed, conv: str, body: TextReply) -> dict[str, str]:
         """A text reply (within the 24-hour window; outside it only approved templates may be sent)."""
         conv = await own(me, conv, "reply")
-        try:
-            sent = await parts.replies.send_text(
-                conv, me.staff.ref, body.reply_id, body.text, author=me.staff.email
-            )
-        except ReplyRefusedError as exc:
-            await audit(me, "reply", conv, exc.refusal.value)
-            raise HTTPException(_STATUS.get(exc.refusal.value, 409), exc.refusal.value) from None
-        await audit(me, "reply", conv, "sent")
-        await parts.index.note(conv, "reply")
-        return {"status": "sent", "message_id": sent.message_id}
+        send = parts.replies.send_text(conv, me.staff.ref, body.reply_id, body.text, author=me.staff.email)
+        return await answered(me, conv, "reply", send)
 
     @app.post("/api/conversations/{conv}/voice-replies")
     async def api_voice_reply(request: Request, me: Authed, conv: str, reply_id: str) -> dict[str, str]:
@@ -355,16 +356,8 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         an OGG/Opus mono voice note."""
         conv = await own(me, conv, "voice_reply")
         recording = await _bounded_body(request, 5 * 1024 * 1024)
-        try:
-            sent = await parts.replies.send_voice_note(
-                conv, me.staff.ref, reply_id, recording, author=me.staff.email
-            )
-        except ReplyRefusedError as exc:
-            await audit(me, "voice_reply", conv, exc.refusal.value)
-            raise HTTPException(_STATUS.get(exc.refusal.value, 409), exc.refusal.value) from None
-        await audit(me, "voice_reply", conv, "sent")
-        await parts.index.note(conv, "reply")
-        return {"status": "sent", "message_id": sent.message_id}
+        send = parts.replies.send_voice_note(conv, me.staff.ref, reply_id, recording, author=me.staff.email)
+        return await answered(me, conv, "voice_reply", send)
 
     return app
 
