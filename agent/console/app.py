@@ -292,6 +292,23 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         page = await read(me, await own(me, conv, "read"))
         return asdict(page)
 
+    @app.get("/api/conversations/{conv}/voice/{index}")
+    async def api_voice(me: Authed, conv: str, index: int) -> Response:
+        """A voice note the person sent while the conversation waited or was taken over (audio/ogg), fetched
+        from Meta's media store; only where content may be read."""
+        conv = await own(me, conv, "play")
+        media = await parts.view.voice_media(conv, index)
+        if media is None:
+            await audit(me, "play", conv, "refused")
+            raise HTTPException(404, "no voice note to play here")
+        try:
+            audio = await parts.replies.voice_note(conv, media)
+        except ReplyRefusedError as exc:
+            await audit(me, "play", conv, exc.refusal.value)
+            raise HTTPException(502, "the voice note is no longer available") from None
+        await audit(me, "play", conv, "content")
+        return Response(audio, media_type="audio/ogg", headers={"Cache-Control": "no-store"})
+
     @app.post("/api/conversations/{conv}/take")
     async def api_take(me: Authed, conv: str) -> dict[str, str]:
         """Take over: from the answer on, the assistant sends nothing (also a turn already running)."""

@@ -19,7 +19,7 @@ import structlog
 
 from agent.messages.queue import conversation_key
 from agent.privacy.records import ProcessingRecord, hashed_id
-from agent.whatsapp import GraphError
+from agent.whatsapp import GraphError, MediaError
 from pipelines.audio import AudioError, DecodeLimits, decode, encode_voice_note
 from pipelines.consent import Purpose
 
@@ -112,6 +112,19 @@ class StaffReplies:
         """Seconds left in the 24-hour service window (≤ 0: closed), None when the contact is unknown."""
         contact = await self._thread.contact(conv)
         return None if contact is None else contact.last_inbound + SERVICE_WINDOW_S - self._clock()
+
+    async def voice_note(self, conv: str, media: tuple[str, str]) -> bytes:
+        """A customer's voice note from Meta's media store (as a worker fetches it), for playback in the page;
+        raises `ReplyRefusedError(GRAPH)` when it is gone or refused."""
+        if await self._thread.contact(conv) is None:  # erased or expired: nothing of the person is fetched
+            raise ReplyRefusedError(Refusal.NO_CONTACT)
+        token = self._tenants.access_token(conv.split(":", 1)[0])
+        media_id, sha256 = media
+        try:
+            info = await self._graph.media_url(media_id, token)
+            return await self._graph.download_media(info, token, sha256 or None)
+        except (GraphError, MediaError, ValueError):
+            raise ReplyRefusedError(Refusal.GRAPH) from None
 
     async def send_text(self, conv: str, staff: str, reply_id: str, text: str, *, author: str) -> Sent:
         text = text.strip()

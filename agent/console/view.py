@@ -42,6 +42,7 @@ class Line:
     kind: str  # text, audio, voice
     text: str
     at: float | None = None
+    voice: int | None = None  # a customer's voice note: its index in the thread, for /voice/{index}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,13 @@ class ConversationView:
         self._takeover = takeover
         self._replies = replies
 
+    async def voice_media(self, conv: str, index: int) -> tuple[str, str] | None:
+        """The media of the thread's `index`-th entry, if it is a customer's voice note and may be read."""
+        entries = await self._thread.entries(conv)
+        if not (0 <= index < len(entries)) or not await self.may_read(conv):
+            return None
+        return entries[index].media
+
     async def handoff_reason(self, conv: str) -> str | None:
         return await self._flags.reason(conv)
 
@@ -96,7 +104,7 @@ class ConversationView:
                  restore(t.content, conversation.vault, RestorePolicy(), RestoreTarget.REPLY))
             for t in conversation.history if t.role in ("user", "assistant") and t.content
         ]  # fmt: skip
-        since = [Line(e.author, e.kind, e.text, e.at) for e in entries]
+        since = [Line(e.author, e.kind, e.text, e.at, i if e.media else None) for i, e in enumerate(entries)]
         lines = history + since
         counts = {
             "customer": sum(line.author == "customer" for line in lines),

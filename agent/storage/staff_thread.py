@@ -48,6 +48,7 @@ class ThreadEntry:
     text: str
     at: float
     staff: str = ""  # the staff member's e-mail for a staff reply
+    media: tuple[str, str] | None = None  # a customer's voice note: (Graph media id, sha256), for playback
 
 
 class StaffThread:
@@ -94,7 +95,7 @@ class StaffThread:
             await self._sealed(
                 conv,
                 {"author": "customer", "kind": j.kind, "text": j.payload.get("text") or "",
-                 "at": float(j.payload["timestamp"])},
+                 "at": float(j.payload["timestamp"]), "media": _media(j.payload)},
                 fence,
             )
             for j in jobs
@@ -135,14 +136,23 @@ class StaffThread:
                 data = json.loads(await self._store.open(conv, _b(raw)))
             except (DataKeyGoneError, SealError):
                 return []
+            media = data.get("media")
             out.append(
-                ThreadEntry(data["author"], data["kind"], data["text"], data["at"], data.get("staff", ""))
-            )
+                ThreadEntry(data["author"], data["kind"], data["text"], data["at"], data.get("staff", ""),
+                            (media[0], media[1]) if media else None)
+            )  # fmt: skip
         return out
 
     async def drop(self, conv: str, count: int) -> None:
         """The oldest `count` entries, which went into the assistant's (minimized) history at give-back."""
         await self._redis.ltrim(self._key(conv, "thread"), count, -1)
+
+
+def _media(payload: dict[str, Any]) -> list[str] | None:
+    media = payload.get("media")
+    if not isinstance(media, dict) or not isinstance(media.get("id"), str):
+        return None
+    return [media["id"], str(media.get("sha256") or "")]
 
 
 def _b(value: bytes | str) -> bytes:

@@ -20,14 +20,17 @@ from agent.console.accounts import AccountError
 from agent.console.follow_up import FollowUps
 from agent.messages.queue import conversation_key
 from agent.privacy.assembly import OPERATOR
+from pipelines.audio import decode, encode_voice_note
 from tests.agent.console.stack import AGENT, OTHER, OWNER, PASSWORD, Console, login, running_console
-from tests.agent.stack import eventually, stack_fixture
+from tests.agent.stack import eventually, now, stack_fixture
+from tests.agent.whatsapp import webhooks as wh
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from agent.storage.redis_client import RedisClient
     from tests.agent.stack import Stack
+    from tests.conftest import Clip
 
 stack = stack_fixture()
 USER = "919800000001"
@@ -333,3 +336,34 @@ async def test_an_erased_person_shows_nothing_and_gets_nothing(console: Console)
         assert refused.status_code in (403, 409)
         assert (await staff.post(f"/api/conversations/{conv}/give-back")).status_code == 200
     assert len(stack.sent_to(USER)) == 2
+
+
+async def test_a_voice_note_sent_during_a_takeover_plays_in_the_page(
+    console: Console, corpus: list[Clip]
+) -> None:
+    """The person's voice note is withheld from the assistant; staff play it (fetched from the Graph peer's
+    media store as a worker would, audited); it is never transcribed or answered by the assistant."""
+    stack = console.stack
+    conv = await handed_off(console)
+    note = encode_voice_note(decode(corpus[0].path.read_bytes()))
+    sha = stack.add_voice_note("555000111", note)
+    async with console.client() as staff:
+        await staff.post(f"/api/conversations/{conv}/take")
+        body = wh.payload(messages=[wh.voice(USER, f"wamid.{USER}.v", "555000111", sha, ts=now())])
+        assert (await stack.post(body)).status_code == 200
+
+        async def shown() -> list[int]:
+            lines = (await staff.get(f"/api/conversations/{conv}")).json()["lines"]
+            return [line["voice"] for line in lines if line["voice"] is not None]
+
+        await eventually(shown)
+        (index,) = await shown()
+        played = await staff.get(f"/api/conversations/{conv}/voice/{index}")
+        assert played.status_code == 200
+        assert played.headers["content-type"] == "audio/ogg"
+        assert played.content == note
+        assert (await staff.get(f"/api/conversations/{conv}/voice/{index + 5}")).status_code == 404
+    async with console.client(OTHER) as other:
+        assert (await other.get(f"/api/conversations/{conv}/voice/{index}")).status_code == 403
+    assert len(stack.sent_to(USER)) == 2
+    assert ("console.play", "content") in await audit_actions(console, "default")
