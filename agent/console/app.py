@@ -237,15 +237,17 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         for conv, since in [*waiting, *taken]:
             if since < stale and held.get(conv) is None and reasons.get(conv) is None:
                 await parts.index.forget(conv)  # given back elsewhere, or the person was erased
+        unread = await parts.index.unread(tenant, me.staff.ref, [c for c, _ in [*waiting, *taken]])
         taken_rows = [
-            {"conv": c, "since": t, "holder": names.get(h.staff, "?"), "mine": h.staff == me.staff.ref}
+            {"conv": c, "since": t, "holder": names.get(h.staff, "?"), "mine": h.staff == me.staff.ref,
+             "unread": unread[c]}
             for c, t in taken if (h := held[c]) is not None
         ]  # fmt: skip
         waiting_rows = [
-            {"conv": c, "since": t, "reason": reason, "window_left_s": await parts.replies.window_left_s(c)}
-            for c, t in waiting
-            if c not in held and (reason := reasons[c]) is not None
-        ]
+            {"conv": c, "since": t, "reason": reason, "window_left_s": await parts.replies.window_left_s(c),
+             "unread": unread[c]}
+            for c, t in waiting if c not in held and (reason := reasons[c]) is not None
+        ]  # fmt: skip
         busy = {c for c, _ in [*taken, *waiting]}
         recent = [{"conv": c, "at": t} for c, t in await parts.index.recent(tenant) if c not in busy]
         return {"waiting": waiting_rows, "taken": taken_rows, "recent": recent}
@@ -281,6 +283,8 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
 
     async def read(me: Who, conv: str) -> Any:
         page = await parts.view.read(conv)
+        if page.content_allowed:
+            await parts.index.mark_read(me.staff.ref, conv)
         await audit(
             me, "read", conv, "content" if page.content_allowed else "metadata", lines=len(page.lines)
         )

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 EventKind = Literal["waiting", "taken", "released", "message", "reply"]
 
-# KEYS: waiting, taken, events, recent   ARGV: kind, conv, now, cap, recent cap
+# KEYS: waiting, taken, events, recent, counts   ARGV: kind, conv, now, cap, recent cap, withheld messages
 # waiting: into the waiting set unless already taken (a HUMAN typed to a person already answering);
-# taken: out of waiting into taken; released: out of both; message: the person wrote (recent conversations);
-# reply: only the event.
+# taken: out of waiting into taken; released: out of both; message: the person wrote (recent conversations;
+# `counts` totals the messages withheld for staff, for unread counts); reply: only the event.
 _MOVE = """
 if ARGV[1] == 'waiting' then
   if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
@@ -39,6 +39,7 @@ elseif ARGV[1] == 'released' then
 elseif ARGV[1] == 'message' then
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[5]) - 1)
+  if tonumber(ARGV[6]) > 0 then redis.call('HINCRBY', KEYS[5], ARGV[2], ARGV[6]) end
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'kind', ARGV[1], 'conv', ARGV[2])
 return 1
@@ -71,10 +72,25 @@ class InboxIndex:
         self._cap = events_cap
         self._move = redis.register_script(_MOVE)
 
-    async def note(self, conv: str, kind: EventKind) -> None:
+    async def note(self, conv: str, kind: EventKind, *, withheld: int = 0) -> None:
+        """`withheld`: with `message`, how many of the person's messages were kept for staff (unread)."""
         tenant = conv.split(":", 1)[0]
-        keys = [inbox_key(tenant, s) for s in ("waiting", "taken", "events", "recent")]
-        await self._move(keys=keys, args=[kind, conv, self._clock(), self._cap, self._recent_cap])
+        keys = [inbox_key(tenant, s) for s in ("waiting", "taken", "events", "recent", "counts")]
+        await self._move(keys=keys, args=[kind, conv, self._clock(), self._cap, self._recent_cap, withheld])
+
+    async def mark_read(self, staff: str, conv: str) -> None:
+        """`staff` (an e-mail reference) has read everything the person wrote in `conv` so far."""
+        tenant = conv.split(":", 1)[0]
+        total = await self._redis.hget(inbox_key(tenant, "counts"), conv)
+        await self._redis.hset(inbox_key(tenant, f"read:{staff}"), conv, int(total or 0))
+
+    async def unread(self, tenant: str, staff: str, convs: list[str]) -> dict[str, int]:
+        """Per conversation, the person's withheld messages `staff` has not opened yet."""
+        if not convs:
+            return {}
+        totals = await self._redis.hmget(inbox_key(tenant, "counts"), convs)
+        read = await self._redis.hmget(inbox_key(tenant, f"read:{staff}"), convs)
+        return {c: int(t or 0) - int(r or 0) for c, t, r in zip(convs, totals, read, strict=True)}
 
     async def listing(self, tenant: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         """(waiting, taken): conversation references with the time they entered, oldest first."""

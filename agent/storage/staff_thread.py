@@ -101,7 +101,9 @@ class StaffThread:
             for j in jobs
         ]  # fmt: skip
         await self._append(conv, entries, fence)
-        await self._index.note(conv, "message")  # the open conversation page shows them now
+        await self._index.note(
+            conv, "message", withheld=len(jobs)
+        )  # the open conversation page shows them now
 
     async def staff_reply(self, conv: str, text: str, staff: str, *, kind: str = "text") -> None:
         entry = {"author": "staff", "kind": kind, "text": text, "at": self._clock(), "staff": staff}

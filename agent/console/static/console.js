@@ -61,13 +61,17 @@
     return minutes < 1 ? "just now" : minutes + " min ago";  // "waiting since" / "last message"
   }
 
+  function unread(row) {
+    return row.unread > 0 ? ", " + row.unread + " new" : "";
+  }
+
   async function refreshInbox() {
     const inbox = await api("GET", "/api/inbox");
     fill("waiting", "waiting-count", inbox.waiting, (r) => {
       const left = r.window_left_s === null ? "" : ", window " + Math.max(0, Math.floor(r.window_left_s / 3600)) + " h left";
-      return "reason: " + r.reason + ", waiting since " + waited(r.since) + left;
+      return "reason: " + r.reason + ", waiting since " + waited(r.since) + left + unread(r);
     }, "Nobody is waiting.");
-    fill("taken", "taken-count", inbox.taken, (r) => "by " + r.holder + (r.mine ? " (you)" : ""), "None.");
+    fill("taken", "taken-count", inbox.taken, (r) => "by " + r.holder + (r.mine ? " (you)" : "") + unread(r), "None.");
     fill("recent", "recent-count", inbox.recent, (r) => "last message " + waited(r.at), "None.");
   }
 

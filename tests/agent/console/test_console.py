@@ -26,7 +26,7 @@ from tests.agent.stack import eventually, now, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable
 
     from agent.storage.redis_client import RedisClient
     from tests.agent.stack import Stack
@@ -367,3 +367,24 @@ async def test_a_voice_note_sent_during_a_takeover_plays_in_the_page(
         assert (await other.get(f"/api/conversations/{conv}/voice/{index}")).status_code == 403
     assert len(stack.sent_to(USER)) == 2
     assert ("console.play", "content") in await audit_actions(console, "default")
+
+
+async def test_unread_counts_per_staff_member(console: Console) -> None:
+    conv = await handed_off(console)
+    async with console.client() as owner, console.client(AGENT) as agent:
+        assert (await owner.post(f"/api/conversations/{conv}/take")).status_code == 200
+        await console.customer_says(USER, "one", f"wamid.{USER}.u1")
+        await console.customer_says(USER, "two", f"wamid.{USER}.u2")
+
+        async def unread(client: httpx.AsyncClient) -> int:
+            (row,) = (await client.get("/api/inbox")).json()["taken"]
+            return int(row["unread"])
+
+        await eventually(lambda: _equals(unread(owner), 2))
+        await owner.get(f"/api/conversations/{conv}")
+        assert await unread(owner) == 0
+        assert await unread(agent) == 2  # the colleague has not opened it
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
