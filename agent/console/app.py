@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from agent.console.view import ConversationView, Handback
     from agent.privacy.rights import SubjectRights
     from agent.storage.inbox import InboxIndex
+    from agent.tenants.registry import TenantRegistry
 
 log = structlog.get_logger()
 
@@ -65,6 +66,7 @@ class ConsoleParts:
     handback: Handback
     replies: StaffReplies
     rights: SubjectRights  # its audit chain
+    tenants: TenantRegistry  # each tenant's approved templates
     secure_cookies: bool = True  # off only for plain-http 127.0.0.1 (tests, a laptop)
     sse_wake_s: float = 2.0  # how often a live stream re-checks its session
 
@@ -73,6 +75,12 @@ class TextReply(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
     reply_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
     text: str = Field(min_length=1, max_length=4096)
+
+
+class TemplateReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    reply_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    name: str = Field(max_length=512)
 
 
 class Assignment(BaseModel):
@@ -214,7 +222,9 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
             return RedirectResponse("/login", status_code=303)
         conv = await own(me, conv, "read")
         page = await read(me, conv)
-        return templates.TemplateResponse(request, "conversation.html", _page(me) | {"c": page})
+        approved = parts.tenants.get(me.staff.tenant)[0].inbox.templates
+        context = _page(me) | {"c": page, "templates": approved}
+        return templates.TemplateResponse(request, "conversation.html", context)
 
     # API --------------------------------------------------------------------------------------------------
 
@@ -370,6 +380,18 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         conv = await own(me, conv, "reply")
         send = parts.replies.send_text(conv, me.staff.ref, body.reply_id, body.text, author=me.staff.email)
         return await answered(me, conv, "reply", send)
+
+    @app.post("/api/conversations/{conv}/templates")
+    async def api_template(me: Authed, conv: str, body: TemplateReply) -> dict[str, str]:
+        """One of the business's approved templates (tenant.yaml `inbox.templates`): what may be sent once the
+        24-hour window has closed."""
+        conv = await own(me, conv, "template")
+        approved = parts.tenants.get(me.staff.tenant)[0].inbox.templates
+        template = next((t for t in approved if t.name == body.name), None)
+        if template is None:
+            raise HTTPException(404, "not an approved template of your business")
+        send = parts.replies.send_template(conv, me.staff.ref, body.reply_id, template)
+        return await answered(me, conv, "template", send)
 
     @app.post("/api/conversations/{conv}/voice-replies")
     async def api_voice_reply(request: Request, me: Authed, conv: str, reply_id: str) -> dict[str, str]:

@@ -73,6 +73,7 @@ def console_parts(
         handback=Handback(privacy.store, thread, takeover, privacy.gate, pii, clock=clock),
         replies=replies,
         rights=privacy.rights,
+        tenants=tenants,
         secure_cookies=secure_cookies,
     )
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from agent.privacy.gate import ConsentGate
     from agent.storage.redis_client import RedisClient
     from agent.storage.staff_thread import Contact, StaffThread
-    from agent.tenants.registry import TenantRegistry
+    from agent.tenants.registry import ApprovedTemplate, TenantRegistry
     from agent.whatsapp import GraphClient
 
 log = structlog.get_logger()
@@ -164,6 +164,22 @@ class StaffReplies:
         await self._thread.staff_reply(conv, "", author, kind="voice")
         return sent
 
+    async def send_template(self, conv: str, staff: str, reply_id: str, template: ApprovedTemplate) -> Sent:
+        """One of the tenant's approved templates (tenant.yaml `inbox.templates`): what may still be sent once
+        the 24-hour window has closed; the same holder check, ledger and gate as a reply."""
+        if not REPLY_ID.fullmatch(reply_id):
+            raise ReplyRefusedError(Refusal.BAD_TEXT)
+        field = _field(reply_id)
+        contact = await self._contact(conv)
+        token = await self._begin_checked(conv, self._held_by(conv, field, staff))
+
+        async def send() -> str:
+            return await self._graph.send_template(
+                contact.phone_number_id, token, contact.to, template.name, template.language
+            )
+
+        return await self._send(conv, field, send, kind="template")
+
     async def send_follow_up(self, conv: str, text: str, waiting_since: float) -> Sent:
         """The tenant's "we'll get back to you" for a handoff nobody took: once per handoff (the ledger field
         names the handoff by the time it began), and only while it still waits (not taken, not given back)."""
@@ -188,14 +204,22 @@ class StaffReplies:
         return begin
 
     async def _ready(self, conv: str, field: str, begin: Callable[[], Awaitable[int]]) -> tuple[Contact, str]:
-        """Everything checked before the send; the ledger entry (`begin`, atomic with the check of who may
-        send) is taken last."""
-        tenant = conv.split(":", 1)[0]
+        """Everything checked before a free-form send (inside the service window); the ledger entry
+        (`begin`, atomic with the check of who may send) is taken last."""
+        contact = await self._contact(conv)
+        if self._clock() - contact.last_inbound > SERVICE_WINDOW_S:
+            raise ReplyRefusedError(Refusal.WINDOW_CLOSED)
+        return contact, await self._begin_checked(conv, begin)
+
+    async def _contact(self, conv: str) -> Contact:
         contact = await self._thread.contact(conv)
         if contact is None:
             raise ReplyRefusedError(Refusal.NO_CONTACT)
-        if self._clock() - contact.last_inbound > SERVICE_WINDOW_S:
-            raise ReplyRefusedError(Refusal.WINDOW_CLOSED)
+        return contact
+
+    async def _begin_checked(self, conv: str, begin: Callable[[], Awaitable[int]]) -> str:
+        """`may(reply)`, then the ledger entry; returns the tenant's access token."""
+        tenant = conv.split(":", 1)[0]
         if not (await self._gate.may(tenant, conv, Purpose.REPLY)).allowed:
             raise ReplyRefusedError(Refusal.CONSENT)
         began = await begin()
@@ -204,7 +228,7 @@ class StaffReplies:
         if began == 0:
             raise ReplyRefusedError(Refusal.DUPLICATE)
         await self._redis.expire(self._key(conv, "replied"), self._ledger_ttl_s)
-        return contact, self._tenants.access_token(tenant)
+        return self._tenants.access_token(tenant)
 
     async def _send(self, conv: str, field: str, send: Callable[[], Awaitable[str]], *, kind: str) -> Sent:
         tenant = conv.split(":", 1)[0]

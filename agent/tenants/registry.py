@@ -86,9 +86,17 @@ class Fallbacks(_Strict):
     refused: str = _FALLBACKS.refused
 
 
+class ApprovedTemplate(_Strict):
+    """A WhatsApp message template Meta approved for this business (without parameters)."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    language: str = Field("en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+
 class StaffInbox(_Strict):
     """The staff console (agent/console): a handoff nobody takes within `follow_up_after_min` minutes gets
-    `follow_up` once (0: never); `{business}` becomes the tenant's name."""
+    `follow_up` once (0: never); `{business}` becomes the tenant's name. `templates`: what staff may send
+    once the 24-hour window has closed."""
 
     follow_up_after_min: int = Field(15, ge=0, le=7 * 24 * 60)
     follow_up: str = Field(
@@ -96,6 +104,7 @@ class StaffInbox(_Strict):
         min_length=1,
         max_length=1024,
     )
+    templates: tuple[ApprovedTemplate, ...] = ()
 
 
 class Tenant(_Strict):

@@ -134,6 +134,21 @@
     });
   }
 
+  const templateForm = document.getElementById("template-form");
+  if (templateForm) {
+    templateForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const name = document.getElementById("template-name").value;
+      try {
+        await api("POST", base + "/templates", JSON.stringify({ reply_id: newId(), name }), "application/json");
+        append("staff", "template: " + name);
+        say("result", "Template sent.");
+      } catch (err) {
+        say("result", "Not sent: " + err.message);
+      }
+    });
+  }
+
   const record = document.getElementById("record");
   if (record) {
     let recorder = null;

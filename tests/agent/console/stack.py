@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from tests.pii_guard import pii_guard
 from tests.redis_server import free_port
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from agent.storage.redis_client import RedisClient
 
@@ -63,7 +64,10 @@ async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.R
 
 
 @asynccontextmanager
-async def running_console(stack: Stack, redis: RedisClient, **options: Any) -> AsyncIterator[Console]:
+async def running_console(
+    stack: Stack, redis: RedisClient, *, clock: Callable[[], float] = time.time, **options: Any
+) -> AsyncIterator[Console]:
+    """`clock`: the console's (the service window, waiting times); `options` replace `ConsoleParts` fields."""
     async with httpx.AsyncClient(timeout=5) as http:
         graph = GraphClient(
             http,
@@ -84,6 +88,7 @@ async def running_console(stack: Stack, redis: RedisClient, **options: Any) -> A
             shards=stack.queue.config.shards,
             secure_cookies=False,  # plain http on 127.0.0.1
             hasher=FAST_HASHER,
+            clock=clock,
         )
         if options:
             parts = ConsoleParts(**{f: getattr(parts, f) for f in parts.__dataclass_fields__} | options)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -20,13 +21,16 @@ from agent.console.accounts import AccountError
 from agent.console.follow_up import FollowUps
 from agent.messages.queue import conversation_key
 from agent.privacy.assembly import OPERATOR
+from agent.tenants.registry import TenantRegistry
 from pipelines.audio import decode, encode_voice_note
 from tests.agent.console.stack import AGENT, OTHER, OWNER, PASSWORD, Console, login, running_console
-from tests.agent.stack import eventually, now, stack_fixture
+from tests.agent.stack import PEERS, eventually, now, stack_fixture
 from tests.agent.whatsapp import webhooks as wh
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable
+    from pathlib import Path
 
     from agent.storage.redis_client import RedisClient
     from tests.agent.stack import Stack
@@ -388,3 +392,38 @@ async def test_unread_counts_per_staff_member(console: Console) -> None:
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+async def test_after_the_window_only_approved_templates_can_be_sent(
+    stack: Stack, redis: RedisClient, tmp_path: Path
+) -> None:
+    """The console's clock runs 25 hours ahead: the person's last message is outside the service window."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    with (prompts / "default" / "tenant.yaml").open("a") as config:
+        config.write("\ninbox:\n  templates:\n    - name: order_update\n      language: en\n")
+    tenants = TenantRegistry.load(prompts, egress=PEERS)
+    async with running_console(
+        stack, redis, clock=lambda: time.time() + 25 * 3600, tenants=tenants
+    ) as console:
+        conv = await handed_off(console)
+        async with console.client() as staff:
+            assert (await staff.post(f"/api/conversations/{conv}/take")).status_code == 200
+            text = await staff.post(
+                f"/api/conversations/{conv}/replies", json={"reply_id": "reply-0020", "text": "x"}
+            )
+            assert text.status_code == 409
+            assert text.json()["detail"] == "window_closed"
+            page = (await staff.get(f"/conversations/{conv}")).text
+            assert "only approved templates can be sent" in page
+            assert '<option value="order_update">' in page
+            unknown = {"reply_id": "reply-0021", "name": "promo_blast"}
+            assert (await staff.post(f"/api/conversations/{conv}/templates", json=unknown)).status_code == 404
+            approved = {"reply_id": "reply-0022", "name": "order_update"}
+            assert (
+                await staff.post(f"/api/conversations/{conv}/templates", json=approved)
+            ).status_code == 200
+    sent = stack.sent_to(USER)[-1]
+    assert sent["type"] == "template"
+    assert sent["template"]["name"] == "order_update"
+    assert len(stack.sent_to(USER)) == 3
