@@ -21,7 +21,10 @@ from pathlib import Path
 import httpx
 from playwright.async_api import async_playwright
 
-from agent.storage.redis_client import redis_client
+from agent.messages.queue import Job
+from agent.storage.erasure import Fence
+from agent.storage.redis_client import RedisClient, redis_client
+from agent.storage.staff_thread import StaffThread
 from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
 from tests.agent.console.stack import OWNER, PASSWORD, Console, running_console
@@ -102,6 +105,22 @@ async def takeover_race(console: Console, trials: int) -> dict[str, int]:
     return {"trials": trials, "no_assistant_send_after_takeover": clean}
 
 
+async def turn_bookkeeping(console: Console, redis: RedisClient, rounds: int = 500) -> dict[str, float]:
+    """What the console adds to every worker turn: `StaffThread.seen` (the sealed contact and the inbox
+    index), timed alone on the same Redis."""
+    store = console.stack.privacy.store
+    thread = StaffThread(redis, store, shards=console.stack.queue.config.shards)
+    payload = {"to": "919811111111", "phone_number_id": "100000000000001", "timestamp": str(int(time.time()))}
+    jobs = [Job("1-0", "wamid.bench", "text", payload)]
+    conv = console.stack.privacy.subject("default", "919811111111")
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        await thread.seen(conv, jobs, fence=Fence(conv, 0))
+        samples.append(time.perf_counter() - start)
+    return {"rounds": rounds, "seen_p50_ms": round(statistics.median(samples) * 1000, 3)}
+
+
 async def run(trials: int) -> None:
     os.environ[TOKEN_ENV] = TOKEN
     transcriber = WhisperTranscriber(load_whisper("tiny.en"))
@@ -118,6 +137,9 @@ async def run(trials: int) -> None:
                 print("console page weight (bytes)", await page_weight(console), flush=True)
                 print("console message -> inbox row", await inbox_latency(console, 20), flush=True)
                 print("console takeover race", await takeover_race(console, trials), flush=True)
+                print(
+                    "console bookkeeping per worker turn", await turn_bookkeeping(console, redis), flush=True
+                )
         finally:
             await redis.aclose()
             server.stop()
