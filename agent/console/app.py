@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.datastructures import MutableHeaders
 
 from agent.console.replies import ReplyRefusedError
 from agent.console.takeover import HeldByOtherError, NotTakenError
@@ -33,6 +34,8 @@ from agent.tenants.files import TENANT_ID
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable
+
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from agent.console.accounts import Staff, StaffAccounts
     from agent.console.replies import Sent, StaffReplies
@@ -50,6 +53,12 @@ COOKIE = "lc_console"
 LOGIN_CSRF = "lc_login_csrf"
 EVENT_ID = r"\d{1,20}-\d{1,20}"
 STALE_S = 60.0
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 CONVERSATION = re.compile(
     r"[a-z0-9][a-z0-9-]{1,62}:[0-9a-f]{16,64}"
 )  # tenant:HMAC (Keyring.conversation_ref)
@@ -130,6 +139,8 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
     app.state.console = parts
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescaped; no user text is marked safe
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    app.add_middleware(_Hardened)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -406,6 +417,32 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
 
 
 _STATUS = {"bad_text": 422, "bad_audio": 422, "consent": 403, "graph": 502, "outcome_unknown": 502}
+
+
+class _Hardened:
+    """Security headers on every response (pure ASGI: the SSE stream passes through untouched). Everything
+    comes from this origin (no CDN, no inline script), the pages are never framed, no referrer leaves, and
+    nothing but the static files may be cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        cacheable = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if not cacheable:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self._app(scope, receive, send_with_headers)
 
 
 def _page(me: Who) -> dict[str, Any]:

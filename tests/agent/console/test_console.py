@@ -168,6 +168,11 @@ async def test_writes_without_the_csrf_token_are_refused(console: Console) -> No
     async with httpx.AsyncClient(base_url=console.url) as anonymous:  # a login form posted from elsewhere
         response = await anonymous.post("/login", data={"email": OWNER, "password": PASSWORD, "csrf": "x"})
         assert response.status_code == 403
+        page = await anonymous.get("/login")  # and no page of the console can be framed or pull in others
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store"
+        assert "<script>" not in page.text  # the one script is a file: no inline code for the policy to allow
 
 
 async def test_a_logged_out_session_cannot_reconnect_its_stream(console: Console) -> None:
