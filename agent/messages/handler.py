@@ -195,9 +195,8 @@ class TurnHandler:
         if self._staff is not None:
             await self._staff.seen(claim.conv, todo, fence=_fence(claim))
         if claim.attempts > self._queue.config.max_attempts:
-            with contextlib.suppress(
-                _Withheld, _SendUnknown, TakenOverError
-            ):  # consent withdrawn meanwhile: no apology
+            # consent withdrawn (or a person of the business took over) meanwhile: no apology
+            with contextlib.suppress(_Withheld, _SendUnknown, TakenOverError):
                 await self._answer(claim, todo, config.fallbacks.unavailable, voice=False)
             await self._queue.dead_letter(claim, "max_attempts")
             return Verdict.GAVE_UP

@@ -158,7 +158,8 @@ class ConversationStore:
 
 class HandoffFlags:
     """Conversations handed to a person of the business: while flagged, the AI sends nothing, until staff give
-    it back in the console (agent/console/takeover.py releases it).
+    it back in the console (`Takeover.give_back` in agent/console/takeover.py deletes the flag atomically with
+    its check of who holds the conversation).
 
     No TTL: a handoff ends only when someone releases it, never silently. Each handoff enters the tenant's
     inbox index first (agent/storage/inbox.py), so the console lists it and sees it live."""
@@ -181,6 +182,7 @@ class HandoffFlags:
             await self._writer.write(fence, [("SET", self._key(conv), [reason])])
 
     async def release(self, conv: str) -> None:
+        """Without a check of who holds it (the console's `Takeover.give_back` checks that, atomically)."""
         await self._redis.delete(self._key(conv))
         await self._index.note(conv, "released")
 
