@@ -189,16 +189,15 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         if not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
             raise HTTPException(403, "reload the login page")
         client = request.client.host if request.client else "-"
-        scopes = ("email:" + email.strip().lower(), "client:" + client)
-        if await parts.throttle.blocked(*scopes):
+        if await parts.throttle.blocked(email, client):
             log.info("console.login_throttled")
             raise HTTPException(429, "too many failed logins: wait a few minutes")
         staff = await parts.accounts.verify(email, password)
         if staff is None:
-            await parts.throttle.failed(*scopes)
+            await parts.throttle.failed(email, client)
             log.info("console.login_failed")
             return RedirectResponse("/login?failed=1", status_code=303)
-        await parts.throttle.succeeded(scopes[0])
+        await parts.throttle.succeeded(email)
         session_id, session = await parts.sessions.open(staff)
         await audit_tenant(staff.tenant, Who(session, staff).actor, "console.login", "ok")
         response = RedirectResponse("/inbox", status_code=303)

@@ -101,31 +101,38 @@ class Sessions:
 
 
 class LoginThrottle:
-    """At most `limit` failed logins per scope (an e-mail's reference, a client address) per window."""
+    """At most `per_account` failed logins per e-mail and `per_client` per client address in a window: one
+    account cannot be guessed at, and one address cannot try many accounts (an office behind one address
+    keeps its room)."""
 
-    def __init__(self, redis: RedisClient, *, limit: int = 5, window_s: int = 900) -> None:
+    def __init__(
+        self, redis: RedisClient, *, per_account: int = 5, per_client: int = 50, window_s: int = 900
+    ) -> None:
         self._redis = redis
-        self._limit = limit
+        self._limits = {"email": per_account, "client": per_client}
         self._window_s = window_s
 
     @staticmethod
-    def _key(scope: str) -> str:
-        return f"lc:console:throttle:{hashlib.sha256(scope.encode()).hexdigest()[:24]}"
+    def _key(kind: str, value: str) -> str:
+        return f"lc:console:throttle:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:24]}"
 
-    async def blocked(self, *scopes: str) -> bool:
-        counts = [await self._redis.get(self._key(s)) for s in scopes]
-        return any(c is not None and int(c) >= self._limit for c in counts)
+    async def blocked(self, email: str, client: str) -> bool:
+        for kind, value in (("email", email.strip().lower()), ("client", client)):
+            count = await self._redis.get(self._key(kind, value))
+            if count is not None and int(count) >= self._limits[kind]:
+                return True
+        return False
 
-    async def failed(self, *scopes: str) -> None:
-        for scope in scopes:
-            key = self._key(scope)
+    async def failed(self, email: str, client: str) -> None:
+        for kind, value in (("email", email.strip().lower()), ("client", client)):
+            key = self._key(kind, value)
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, self._window_s, nx=True)
                 await pipe.execute()
 
-    async def succeeded(self, *scopes: str) -> None:
-        await self._redis.delete(*(self._key(s) for s in scopes))
+    async def succeeded(self, email: str) -> None:
+        await self._redis.delete(self._key("email", email.strip().lower()))
 
 
 def _s(value: bytes | str) -> str:

@@ -10,6 +10,7 @@ import shutil
 import threading
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -205,8 +206,10 @@ async def test_logins_are_throttled_and_wrong_passwords_say_nothing(console: Con
             response = await login(client, AGENT, "wrong password!!")
             assert response.headers["location"] == "/login?failed=1"
         assert (await login(client, AGENT, PASSWORD)).status_code == 429  # even with the right one, for now
-        unknown = await login(client, "nobody@example.com", "wrong password!!")
-        assert unknown.status_code == 429  # this client address is throttled too
+        assert (await login(client, OWNER, PASSWORD)).status_code == 303  # another account from here: fine
+        for i in range(50):  # one address trying many accounts
+            await login(client, f"guess{i}@example.com", "wrong password!!")
+        assert (await login(client, "guess-last@example.com", "wrong password!!")).status_code == 429
 
 
 async def test_accounts_need_strong_passwords_and_one_tenant_per_email(
@@ -432,3 +435,46 @@ async def test_after_the_window_only_approved_templates_can_be_sent(
     assert sent["type"] == "template"
     assert sent["template"]["name"] == "order_update"
     assert len(stack.sent_to(USER)) == 3
+
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "../../../../etc/passwd",
+    "\r\nSet-Cookie: lc_console=forged",
+    "\u202e\u0000\ud7ff" + "अ" * 300,
+    "x" * 100_000,
+    "%00%2e%2e%2f",
+    "default:" + "0" * 24 + "\n",
+]
+
+
+async def test_hostile_input_anywhere_gets_a_clear_refusal_never_an_echo(console: Console) -> None:
+    conv = await handed_off(console)
+    async with httpx.AsyncClient(base_url=console.url) as anonymous:
+        for text in HOSTILE:
+            response = await login(anonymous, text[:320], text[:1024])
+            assert response.status_code in (303, 422, 429), (
+                response.status_code
+            )  # 429: this client is throttled
+            assert "<script>" not in response.text
+    async with console.client() as staff:
+        await staff.post(f"/api/conversations/{conv}/take")
+        for i, text in enumerate(HOSTILE):
+            reply = await staff.post(
+                f"/api/conversations/{conv}/replies", json={"reply_id": f"hostile-{i:04d}", "text": text}
+            )
+            assert reply.status_code in (200, 422), reply.status_code
+            assert "<script>" not in reply.text
+            assert (await staff.get(f"/api/conversations/{quote(text[:200], safe='')}")).status_code in (
+                403,
+                404,
+            )
+        for last in ("99999999999999999999999-0", "0-0; DROP", "$"):
+            async with staff.stream("GET", "/api/events", headers={"Last-Event-ID": last}) as stream:
+                assert stream.status_code == 200
+        page = (await staff.get(f"/conversations/{conv}")).text
+        assert "<script>alert(1)</script>" not in page  # the staff's own reply, escaped on the page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    sent = [m["text"]["body"] for m in console.stack.sent_to(USER)[2:]]
+    assert sent[0] == "<script>alert(1)</script>"  # what the staff typed reaches the person as plain text
