@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     # /metrics and /admin/ listen apart from the public webhook (docs/security.md).
     ops_host: str = "127.0.0.1"
     ops_port: int = Field(9090, ge=1, le=65535)
+    # The staff console (`leadclose console`, docs/console.md): its own listener. Secure cookies need https;
+    # turn them off only for plain http on 127.0.0.1.
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(8090, ge=1, le=65535)
+    console_secure_cookies: bool = True
     # Where tenants' tools and webhooks may connect besides public addresses: comma-separated CIDRs
     # (e.g. "10.20.0.0/16"); plain http only to a literal address inside one (docs/security.md).
     tools_allow_networks: str = ""

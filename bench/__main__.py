@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import automation, calls, consent, hostile, ingress, noise, pool, turn, turn_detect
+from bench import automation, calls, consent, console, hostile, ingress, noise, pool, turn, turn_detect
 from bench.pii.__main__ import main as pii_main
 
 if __name__ == "__main__":
@@ -17,3 +17,4 @@ if __name__ == "__main__":
     turn_detect.main()
     noise.main()
     calls.main()
+    console.main()

@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     account = commands.add_parser("tenant", help="a business: terminate (frozen now, deleted in 90 days)")
     account.add_argument("action", choices=("terminate",))
     account.add_argument("--tenant", required=True, help="folder under the prompts directory")
+    staff = commands.add_parser("staff", help="staff console accounts: add (password on stdin), list, remove")
+    staff.add_argument("action", choices=("add", "list", "remove"))
+    staff.add_argument("--tenant", required=True, help="folder under the prompts directory")
+    staff.add_argument("--email", help="the staff member's e-mail (add, remove)")
+    staff.add_argument("--role", choices=("owner", "agent"), default="agent")
+    commands.add_parser("console", help="run the staff console (LEADCLOSE_CONSOLE_HOST/PORT, default :8090)")
     keys = commands.add_parser("keys", help="master-key versions: re-wrap data keys under the current one")
     keys.add_argument("action", choices=("rotate",))
     return parser
@@ -214,6 +220,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent.privacy.assembly import terminate_tenant
 
             print(json.dumps(asyncio.run(terminate_tenant(settings, args.tenant)), indent=2))
+        elif args.command == "staff":
+            from agent.console.assembly import staff_command
+
+            password = sys.stdin.readline().rstrip("\n") if args.action == "add" else None  # never from argv
+            try:
+                done = asyncio.run(
+                    staff_command(settings, args.action, args.tenant, email=args.email, role=args.role,
+                                  password=password)
+                )  # fmt: skip
+            except ValueError as exc:  # AccountError included: the rule broken, never the password
+                print(f"leadclose: {exc}", file=sys.stderr)
+                return 2
+            print(json.dumps(done, indent=2))
+        elif args.command == "console":
+            from agent.console.assembly import run_console
+
+            asyncio.run(run_console(settings))
         elif args.command == "keys":
             from agent.privacy.subjects import rotate_command
 

@@ -24,11 +24,13 @@ from agent.messages.queue import (
     QueuedMessage,
     QueueFormatError,
     ReplyState,
+    TakenOverError,
     open_batch,
 )
 from agent.privacy.records import ProcessingRecord, hashed_id
 from agent.storage.erasure import ErasedError, Fence, StaleLeaseError
 from agent.storage.keyring import DataKeyGoneError
+from agent.storage.staff_thread import Contact, StaffThread, ThreadEntry
 from agent.tools.conversation import ConversationTools
 from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
@@ -114,8 +116,12 @@ class TurnHandler:
         tools: ToolFactory | None = None,
         voices: Voices | None = None,
         speech: SpeechEngines | None = None,
+        staff: StaffThread | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`staff`: where the staff console finds how to reach the person and what they wrote while a person
+        of the business held the conversation."""
+        self._staff = staff
         self._tools = tools
         self._voices = voices
         self._speech = speech
@@ -176,8 +182,13 @@ class TurnHandler:
         if claim.attempts > self._queue.config.max_attempts + 1:  # even the fallback could not be sent
             await self._queue.dead_letter(claim, "max_attempts_no_reply")
             return Verdict.GAVE_UP
+        if self._staff is not None:
+            last_inbound = float(max(m.timestamp for m in todo.messages))
+            contact = Contact(todo.first.to, todo.first.phone_number_id, last_inbound)
+            await self._staff.seen(claim.conv, contact, fence=_fence(claim))
         if claim.attempts > self._queue.config.max_attempts:
-            with contextlib.suppress(_Withheld, _SendUnknown):  # consent withdrawn meanwhile: no apology
+            # consent withdrawn (or a person of the business took over) meanwhile: no apology
+            with contextlib.suppress(_Withheld, _SendUnknown, TakenOverError):
                 await self._answer(claim, todo, config.texts.for_message(todo.last.text or "").unavailable)
             await self._queue.dead_letter(claim, "max_attempts")
             return Verdict.GAVE_UP
@@ -188,6 +199,9 @@ class TurnHandler:
         except _Withheld as withheld:
             await self._queue.ack(claim)
             verdict, outcome = Verdict.WITHHELD, withheld.reason
+        except TakenOverError:  # a person of the business took over during the turn: nothing was sent
+            await self._queue.ack(claim)
+            verdict, outcome = Verdict.WITHHELD, "taken_over"
         except _SendUnknown:
             await self._queue.ack(claim)
             verdict = Verdict.OUTCOME_UNKNOWN
@@ -229,6 +243,10 @@ class TurnHandler:
             await self._queue.ack(claim)
             return Verdict.REPLIED, None
         if await self._consent.handed_off(claim.conv):
+            if self._staff is not None:  # the person of the business reads them in the console
+                await self._staff.withheld(
+                    claim.conv, [_withheld(m) for m in todo.messages], fence=_fence(claim)
+                )
             raise _Withheld("handed_off")  # a person of the business answers now
         await self._check(todo.tenant, claim.conv, Purpose.REPLY)
         token = self._tenants.access_token(todo.tenant)
@@ -529,3 +547,9 @@ def _unknown_kind(exc: GraphError) -> str:
 
 def _fence(claim: Claim) -> Fence:
     return Fence(claim.conv, claim.epoch)
+
+
+def _withheld(message: QueuedMessage) -> ThreadEntry:
+    """A customer's message as the staff console shows it (a voice note by its media id, for playback)."""
+    media = (message.media.id, message.media.sha256 or "") if message.media else None
+    return ThreadEntry("customer", message.kind, message.text or "", float(message.timestamp), media=media)

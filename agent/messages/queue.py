@@ -298,6 +298,10 @@ class Backlog:
     dead: int
 
 
+class TakenOverError(Exception):
+    """A person of the business took the conversation over since the turn began: the assistant sends nothing."""
+
+
 _ENQUEUE = """
 -- KEYS: seen, inbox, ready, leases   ARGV: payload, dedupe_ttl_s, conv, not_before_ms, message_id, kind
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
@@ -382,6 +386,9 @@ _BEGIN_SEND = """
 -- An erasure since the claim (the epoch moved) stops the send: nothing reaches a person erased meanwhile.
 if (redis.call('GET', ARGV[1] .. ARGV[2] .. ':epoch') or '0') ~= ARGV[5] then return -2 end
 if redis.call('HGET', ARGV[1] .. ARGV[2] .. ':lease', 'fence') ~= ARGV[3] then return -1 end
+-- A person of the business took the conversation over (agent/console/takeover.py): the assistant's turn,
+-- also one already in flight, sends nothing from that moment on.
+if redis.call('EXISTS', ARGV[1] .. ARGV[2] .. ':takeover') == 1 then return -3 end
 for i = 6, #ARGV do
   local state = redis.call('HGET', KEYS[1], ARGV[i])
   if state and not (state == 'sending' and redis.call('HGET', KEYS[1], 'fence:' .. ARGV[i]) == ARGV[3]) then
@@ -585,6 +592,8 @@ class ConversationQueue:
         )
         if result == -2:
             raise ErasedError
+        if result == -3:
+            raise TakenOverError
         if result < 0:
             raise StaleLeaseError
         return result == 1

@@ -35,6 +35,7 @@ from agent.storage.handoff import HandoffFlags
 from agent.storage.keyring import Keyring
 from agent.storage.leads import LeadStore
 from agent.storage.redis_client import redis_client
+from agent.storage.staff_thread import StaffThread
 from agent.tenants.registry import TenantError, TenantRegistry
 from agent.tenants.reload import watch_tenants
 from agent.tools.conversation import EndpointCaller, ToolFactory
@@ -274,6 +275,7 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
             tools=tools,
             voices=voices,
             speech=speech,
+            staff=StaffThread(redis, store, shards=config.shards),  # the staff console reads it
         )
         sweeper = asyncio.create_task(privacy.retention.run(stop))
         watcher = asyncio.create_task(

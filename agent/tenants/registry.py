@@ -83,6 +83,27 @@ def _engine_name(value: str) -> str:
 SpeechEngineName = Annotated[str, AfterValidator(_engine_name)]
 
 
+class ApprovedTemplate(_Strict):
+    """A WhatsApp message template Meta approved for this business (without parameters)."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    language: str = Field("en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+
+class StaffInbox(_Strict):
+    """The staff console (agent/console): a handoff nobody takes within `follow_up_after_min` minutes gets
+    `follow_up` once (0: never); `{business}` becomes the tenant's name. `templates`: what staff may send
+    once the 24-hour window has closed."""
+
+    follow_up_after_min: int = Field(15, ge=0, le=7 * 24 * 60)
+    follow_up: str = Field(
+        "Thanks for waiting. Someone from {business} will get back to you as soon as they can.",
+        min_length=1,
+        max_length=1024,
+    )
+    templates: tuple[ApprovedTemplate, ...] = ()
+
+
 class Tenant(_Strict):
     id: str = Field(pattern=TENANT_ID.pattern)  # the folder's name, never a key of the file
     name: str
@@ -103,6 +124,7 @@ class Tenant(_Strict):
     speech: dict[Language, SpeechEngineName] = Field(default_factory=dict)
     automation: AutomationConfig = AutomationConfig()
     consent: ConsentConfig = ConsentConfig()
+    inbox: StaffInbox = StaffInbox()
     texts: TextsSection = Field(default_factory=dict)  # language → the customer-facing texts it overrides
 
     @cached_property

@@ -30,6 +30,7 @@ from agent.storage.conversations import ConversationStore
 from agent.storage.handoff import HandoffFlags
 from agent.storage.keyring import Keyring, master_secret
 from agent.storage.leads import LeadStore
+from agent.storage.staff_thread import StaffThread
 from agent.tenants.registry import TenantRegistry
 from agent.tools.conversation import EndpointCaller, ToolFactory
 from agent.whatsapp import GraphClient, RetryPolicy
@@ -196,6 +197,7 @@ async def running_stack(
                 tools=tools,
                 voices=voices,
                 speech=speech,
+                staff=StaffThread(redis, store, shards=queue.config.shards),
             )
             worker = Worker(
                 queue,

@@ -1,0 +1,174 @@
+"""Wires the console from the deployment's parts (the composition root passes them in), and the two commands:
+`leadclose console` (its own listener) and `leadclose staff add|list|remove`."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from agent.console.accounts import StaffAccounts
+from agent.console.app import ConsoleParts, create_console_app
+from agent.console.follow_up import FollowUps
+from agent.console.replies import StaffReplies
+from agent.console.sessions import LoginThrottle, Sessions
+from agent.console.takeover import Takeover
+from agent.console.view import ConversationView, Handback
+from agent.storage.handoff import HandoffFlags
+from agent.storage.inbox import InboxIndex
+from agent.storage.keyring import master_secret
+from agent.storage.staff_thread import StaffThread
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from argon2 import PasswordHasher
+    from fastapi import FastAPI
+
+    from agent.metrics import Metrics
+    from agent.privacy.assembly import Privacy
+    from agent.settings import Settings
+    from agent.storage.redis_client import RedisClient
+    from agent.tenants.registry import TenantRegistry
+    from agent.whatsapp import GraphClient
+    from pipelines.pii import PiiGuard
+
+
+def staff_ref_key(settings: Settings) -> bytes:
+    """The key e-mail references are HMACs under, derived from the master key (its own domain)."""
+    if settings.master_key is None:
+        raise ValueError("the console needs LEADCLOSE_MASTER_KEY")
+    return hashlib.sha256(
+        b"leadclose/staff\0" + master_secret(settings.master_key.get_secret_value())
+    ).digest()
+
+
+def console_parts(
+    redis: RedisClient,
+    privacy: Privacy,
+    tenants: TenantRegistry,
+    graph: GraphClient,
+    metrics: Metrics,
+    pii: PiiGuard,
+    *,
+    ref_key: bytes,
+    shards: int,
+    secure_cookies: bool = True,
+    hasher: PasswordHasher | None = None,
+    clock: Callable[[], float] = time.time,
+) -> ConsoleParts:
+    index = InboxIndex(redis, clock=clock)
+    thread = StaffThread(redis, privacy.store, shards=shards, index=index, clock=clock)
+    takeover = Takeover(redis, index, shards=shards, clock=clock)
+    replies = StaffReplies(redis, graph, tenants, privacy.gate, thread, metrics, shards=shards, clock=clock)
+    flags = HandoffFlags(redis, shards=shards, index=index)
+    view = ConversationView(privacy.store, privacy.gate, flags, thread, takeover, replies)
+    return ConsoleParts(
+        accounts=StaffAccounts(redis, ref_key, hasher=hasher, clock=clock),
+        sessions=Sessions(redis, clock=clock),
+        throttle=LoginThrottle(redis),
+        index=index,
+        takeover=takeover,
+        view=view,
+        handback=Handback(privacy.store, thread, takeover, privacy.gate, pii, clock=clock),
+        replies=replies,
+        rights=privacy.rights,
+        tenants=tenants,
+        secure_cookies=secure_cookies,
+    )
+
+
+async def run_console(settings: Settings) -> None:
+    """`leadclose console`: the console on its own listener, with the workers' Redis and settings."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import uvicorn
+
+    from agent.logs import configure_logging
+    from agent.messages.queue import QueueConfig
+    from agent.metrics import Metrics
+    from agent.privacy.assembly import Privacy, recipients
+    from agent.storage.conversations import ConversationStore
+    from agent.storage.keyring import Keyring
+    from agent.storage.redis_client import redis_client
+    from agent.tenants.registry import TenantRegistry
+    from agent.whatsapp import GraphClient
+    from pipelines.pii import Minimizer, PiiGuard
+
+    configure_logging(redact_budget_s=settings.log_redact_budget_s)
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
+    redis = redis_client(settings.redis_url)
+    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
+    shards = QueueConfig().shards
+    keyring = Keyring.from_settings(settings)
+    store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
+    privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
+    pii = PiiGuard(
+        Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"), budget_s=settings.pii_budget_s
+    )
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http:
+            graph = GraphClient(
+                http,
+                str(settings.graph_api_url).rstrip("/"),
+                media_hosts=settings.media_hosts,
+                allow_insecure_loopback=settings.graph_allow_insecure_loopback,
+            )
+            parts = console_parts(
+                redis, privacy, tenants, graph, Metrics(), pii,
+                ref_key=staff_ref_key(settings), shards=shards, secure_cookies=settings.console_secure_cookies,
+            )  # fmt: skip
+            app: FastAPI = create_console_app(parts)
+            config = uvicorn.Config(
+                app,
+                host=settings.console_host,
+                port=settings.console_port,
+                log_level="warning",
+                access_log=False,
+            )
+            stop = asyncio.Event()
+            follow_ups = asyncio.create_task(FollowUps(parts.index, parts.replies, tenants).run(stop))
+            try:
+                await uvicorn.Server(config).serve()
+            finally:
+                stop.set()
+                await follow_ups
+    finally:
+        pii.shutdown()
+        await redis.aclose()
+        if key_store is not None:
+            await key_store.aclose()
+
+
+async def staff_command(
+    settings: Settings, action: str, tenant: str, *, email: str | None = None, role: str = "agent",
+    password: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """`leadclose staff add|list|remove --tenant T [--email E --role R]` (the password comes from stdin)."""
+    from agent.console.accounts import ROLES
+    from agent.storage.redis_client import redis_client
+    from agent.tenants.registry import TenantError, TenantRegistry
+
+    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
+    if tenant not in tenants.ids():
+        raise TenantError(f"no tenant {tenant!r} under {settings.prompts_dir}")
+    redis = redis_client(settings.redis_url)
+    try:
+        accounts = StaffAccounts(redis, staff_ref_key(settings))
+        if action == "list":
+            return {
+                "tenant": tenant,
+                "staff": [{"email": s.email, "role": s.role} for s in await accounts.list(tenant)],
+            }
+        if email is None:
+            raise ValueError("--email is required")
+        if action == "remove":
+            return {"tenant": tenant, "removed": await accounts.remove(tenant, email)}
+        if role not in ROLES or password is None:
+            raise ValueError("add needs --role owner|agent and a password on stdin")
+        staff = await accounts.add(tenant, email, role, password)
+        return {"tenant": tenant, "email": staff.email, "role": staff.role, "added": True}
+    finally:
+        await redis.aclose()
