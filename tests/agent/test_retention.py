@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.messages.queue import CallQueue, ConversationQueue, QueueConfig
+from agent.messages.queue import CallQueue, ConversationQueue, QueueConfig, QueuedCall
 from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.records import ProcessingRecord
@@ -118,8 +118,8 @@ async def test_terminated_tenant_is_frozen_then_deleted_after_the_grace_period(r
     await _turn_with_content(privacy, subject, "m1")
     await redis.set(conversation_key("other:abc", "state", 8), b"another tenant's data")
     calls = [
-        ("c1", "connect", subject, {"tenant": "default"}),
-        ("c2", "connect", "other:abc", {"tenant": "other"}),
+        _call("default", subject, "c1"),
+        _call("other", "other:abc", "c2"),
     ]
     await CallQueue(redis, privacy.store).enqueue_many(calls)
     for tenant in ("default", "other"):  # the tenant's bookings go with it (they are not a person's)
@@ -181,3 +181,15 @@ async def test_a_deleted_tenant_leaves_no_dead_letters_behind(redis: Redis) -> N
     clock.now += 91 * DAY_S
     assert (await privacy.retention.sweep("default")).tenant_keys > 0
     assert [d["conv"] for d in await queue.dead_letters()] == ["other:abc"]
+
+
+def _call(tenant: str, subject: str, call_id: str) -> QueuedCall:
+    return QueuedCall(
+        tenant=tenant,
+        subject=subject,
+        call_id=call_id,
+        event="connect",
+        phone_number_id="15550001111",
+        user_key="919876543210",
+        timestamp=1_700_000_000,
+    )

@@ -268,7 +268,7 @@ def test_calls_are_routed_to_the_call_queue_once(client: TestClient, sync_redis:
     assert ALICE.encode() not in b"".join(fields.values())  # the number and the SDP are sealed
     assert b"127.0.0.1" not in fields[b"sealed"]
     event = _with_store(sync_redis, lambda client, store: CallQueue(client, store).read(fields))
-    assert (event["call_id"], event["event"], event["tenant"], event["sdp_type"]) == (
+    assert (event.call_id, event.event, event.tenant, event.sdp_type) == (
         "wacid.1",
         "connect",
         "default",
