@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -180,6 +181,17 @@ def test_no_phrase_of_real_speech_becomes_a_keyword_by_loose_spelling(corpus: li
                 if phrase not in EXACT_WORDS:
                     assert CLASSIFIER.classify(phrase) is None, phrase
     assert phrases > 10_000
+
+
+def test_every_hindi_keyword_keeps_its_own_meaning_when_matched_loosely() -> None:
+    """Loose spelling never merges two keywords of different intents: each, written loosely, is itself."""
+    for intent, words in DEFAULT_KEYWORDS["hi"].items():
+        for word in words:
+            loose = re.sub(r"(?<=[bdgjkt])h", "", word.replace("aa", "a"))  # bandh → band, bhejo → bejo
+            for message in (word, loose, f"{word} ji"):
+                match = CLASSIFIER.classify(message)
+                assert match is not None, message
+                assert match.intent is intent, message
 
 
 @settings(deadline=None, max_examples=200)
