@@ -207,7 +207,8 @@ def needs_disclosure(consent: SubjectConsent, now: float, idle_s: float) -> bool
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Keywords: whole message, case- and diacritic-insensitive, before any model
+# Keywords: whole message, case- and diacritic-insensitive, before any model. Hindi ones also in the spellings
+# speech engines and people write them in (`_loose`): romanization variants, Urdu script, Devanagari variants.
 
 DEFAULT_KEYWORDS: Mapping[str, Mapping[Intent, tuple[str, ...]]] = {
     "en": {
@@ -233,33 +234,92 @@ DEFAULT_KEYWORDS: Mapping[str, Mapping[Intent, tuple[str, ...]]] = {
         Intent.OPT_OUT: (
             "band karo", "band kar do", "bandh karo", "bandh kar do", "mat bhejo", "message mat bhejo",
             "msg mat bhejo", "messages band karo", "बंद करो", "बन्द करो", "बंद कर दो", "मत भेजो",
-            "मैसेज मत भेजो", "मैसेज बंद करो",
+            "मैसेज मत भेजो", "मैसेज बंद करो", "स्टॉप", "بند کرو", "بند کر دو", "مت بھیجو", "میسج مت بھیجو",
+            "میسج بند کرو",
         ),
-        Intent.OPT_IN: ("shuru karo", "chalu karo", "phir se shuru karo", "शुरू करो", "चालू करो"),
+        Intent.OPT_IN: (
+            "shuru karo", "chalu karo", "phir se shuru karo", "शुरू करो", "चालू करो", "شروع کرو", "چالو کرو",
+        ),
         Intent.HUMAN: (
             "insaan se baat karao", "insaan se baat karni hai", "kisi se baat karao", "aadmi se baat karao",
-            "इंसान से बात कराओ", "इंसान से बात करनी है", "किसी से बात कराओ",
+            "इंसान से बात कराओ", "इंसान से बात करनी है", "किसी से बात कराओ", "انسان سے بات کراؤ",
+            "انسان سے بات کرنی ہے", "کسی سے بات کراؤ",
         ),
         Intent.DELETE_DATA: (
             "mera data delete karo", "mera data mita do", "mera data hatao", "मेरा डेटा मिटा दो",
-            "मेरा डेटा डिलीट करो", "मेरा डेटा हटाओ",
+            "मेरा डेटा डिलीट करो", "मेरा डेटा हटाओ", "میرا ڈیٹا مٹا دو", "میرا ڈیٹا ڈیلیٹ کرو", "میرا ڈیٹا ہٹاؤ",
         ),
         Intent.ACCESS_DATA: (
             "mera data kya hai", "mera data bhejo", "mera data dikhao", "मेरा डेटा दिखाओ", "मेरा डेटा भेजो",
-            "मेरा डेटा क्या है",
+            "मेरा डेटा क्या है", "میرا ڈیٹا دکھاؤ", "میرا ڈیٹا بھیجو", "میرا ڈیٹا کیا ہے",
         ),
     },
 }  # fmt: skip
 
 _NOT_WORD = re.compile(r"[^\w\u0900-\u0963\u0966-\u097f]+")  # the danda (U+0964/5) is punctuation
-_LATIN_MARKS = re.compile(r"[\u0300-\u036f]")  # Devanagari's own signs (U+0900 block) are letters, kept
+# Latin diacritics, Arabic vowel marks and hamza (a free mark would split an Urdu word), zero-width joiners.
+# Devanagari's own signs (U+0900 block) are letters, kept.
+_MARKS = re.compile(r"[\u0300-\u036f\u064b-\u065f\u0670\u200c\u200d]")
 
 
 def normalize(text: str) -> str:
     """Casefolded, Latin diacritics and punctuation removed, whitespace collapsed: "Stóp!" → "stop"."""
-    decomposed = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text))
+    decomposed = _MARKS.sub("", unicodedata.normalize("NFKD", text))
     folded = unicodedata.normalize("NFC", decomposed).casefold().replace("'", "").replace("’", "")
     return " ".join(_NOT_WORD.sub(" ", folded).split())
+
+
+# Politeness around a command leaves it a command: "stop please", "band karo ji".
+_COURTESY = frozenset({"please", "pls", "plz", "ji", "jee", "kripya", "कृपया", "जी", "प्लीज", "جی", "پلیز"})
+# Languages whose keywords are also matched loosely (romanized Hindi has no standard spelling).
+_LOOSE_LANGUAGES = frozenset({"hi"})
+_DEVANAGARI_FOLD = str.maketrans({"\u093c": None, "\u0901": "\u0902", "\u0949": "\u094b", "\u0948": "\u0947"})
+_NASAL_CONJUNCT = re.compile(r"[ङञणनम]\u094d(?=[क-ह])")  # बन्द / बंद, इन्सान / इंसान
+_URDU_FOLD = str.maketrans(
+    {"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0647": "\u06c1", "\u06be": "\u06c1"}
+)
+_C = "bcdfghjklmnpqrstvwxyz"
+_ROMAN_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"ee", "i"),  # long vowels written doubled or not: baat / bat, insaan / insan
+        (r"oo", "u"),
+        (r"u(?=n[" + _C + "])", "a"),  # English-style schwa: bund / band
+        (r"c(?!h)|q", "k"),  # what an English model writes for k: "car do" / kar do
+        (r"w", "v"),
+        (r"z", "j"),
+        (r"ph", "f"),
+        (r"([bcdgjkpt])h", r"\1"),  # aspiration written or not: bandh / band, bhejo / bejo
+        (r"(.)\1+", r"\1"),  # doubled letters: baat / bat, bhatt / bhat
+        (r"(?<=[" + _C + "])a(?=[" + _C + "])", ""),  # chat spelling drops the schwa: karo / kro, band / bnd
+    )
+)
+
+
+def _roman(token: str) -> str:
+    for pattern, replacement in _ROMAN_STEPS:
+        token = pattern.sub(replacement, token)
+    return token
+
+
+def _courteous(normalized: str) -> str:
+    """`normalized` without courtesy words at its ends (unless that is all it is)."""
+    words = normalized.split()
+    while len(words) > 1 and words[-1] in _COURTESY:
+        words.pop()
+    while len(words) > 1 and words[0] in _COURTESY:
+        words.pop(0)
+    return " ".join(words)
+
+
+def _loose(normalized: str) -> str:
+    """The spelling-free key of a normalized Hindi phrase, the same for every way it is commonly written:
+    romanized (band / bandh / bund, karo / kro, kar do / kardo), Devanagari with or without nukta, chandrabindu
+    or a nasal conjunct, and the Urdu letters Whisper writes Hindi speech in (Arabic or Persian yeh, kaf and
+    heh). Only whole messages are compared, so the key never finds a keyword inside a sentence."""
+    text = _NASAL_CONJUNCT.sub("\u0902", unicodedata.normalize("NFD", normalized))
+    text = unicodedata.normalize("NFC", text.translate(_DEVANAGARI_FOLD).translate(_URDU_FOLD))
+    return "".join(_roman(word) if word.isascii() else word for word in text.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,15 +329,21 @@ class KeywordMatch:
 
 
 class KeywordClassifier:
-    """Maps a whole message to an intent; a keyword inside a longer sentence is not a command."""
+    """Maps a whole message to an intent; a keyword inside a longer sentence is not a command. Courtesy words
+    at the ends are ignored; Hindi keywords also match in their common spellings (`_loose`)."""
 
     def __init__(self, keywords: Mapping[str, Mapping[Intent, Iterable[str]]]) -> None:
         self._table: dict[str, KeywordMatch] = {}
+        self._loose: dict[str, KeywordMatch] = {}
         for language, intents in keywords.items():
             for intent, words in intents.items():
                 for word in words:
-                    self._table.setdefault(normalize(word), KeywordMatch(intent, language))
+                    match = KeywordMatch(intent, language)
+                    self._table.setdefault(normalize(word), match)
+                    if language in _LOOSE_LANGUAGES:
+                        self._loose.setdefault(_loose(normalize(word)), match)
         self._table.pop("", None)
+        self._loose.pop("", None)
 
     @classmethod
     def with_extra(cls, extra: Mapping[str, Mapping[Intent, Iterable[str]]]) -> KeywordClassifier:
@@ -290,7 +356,8 @@ class KeywordClassifier:
         return cls(merged)
 
     def classify(self, text: str) -> KeywordMatch | None:
-        return self._table.get(normalize(text))
+        message = _courteous(normalize(text))
+        return self._table.get(message) or self._loose.get(_loose(message))
 
 
 @dataclass(frozen=True, slots=True)

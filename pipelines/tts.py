@@ -62,6 +62,11 @@ class Synthesizer(abc.ABC):
 
     engine: str
 
+    @property
+    def sample_rate(self) -> int:
+        """The rate of every clip `stream` yields (a call's audio track is set up before the first one)."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def stream(self, text: str) -> AsyncIterator[Pcm]:
         """Yield one clip per sentence, in order."""
@@ -125,6 +130,10 @@ class OpenAISynthesizer(Synthesizer):
         self._client = client
         self._model = model
         self._voice = voice
+
+    @property
+    def sample_rate(self) -> int:
+        return OPENAI_PCM_RATE
 
     async def stream(self, text: str) -> AsyncIterator[Pcm]:
         import openai

@@ -65,6 +65,9 @@ class SpeechPeer:
     base_url: str = ""
     transcriptions: list[dict[str, Any]] = field(default_factory=list)
     speeches: list[dict[str, Any]] = field(default_factory=list)
+    # What a hosted engine that hears the notes writes, answered in order instead of the bundled base's
+    # hearing: the bundled models mishear short synthetic Hindi commands (docs/speech.md, Hinglish).
+    transcripts: list[str] = field(default_factory=list)
     _voices: dict[str, EspeakSynthesizer] = field(default_factory=dict)
 
     async def _transcriptions(self, request: Request) -> Response:
@@ -88,8 +91,11 @@ class SpeechPeer:
             pcm = decode(audio)
         except AudioError as exc:
             return _error(f"could not decode audio ({exc.problem.value})")
-        heard = await asyncio.to_thread(self.transcriber.transcribe, pcm, language)
-        text = " ".join(s.text for s in heard.segments).strip()  # a server returns what it heard, unguarded
+        if self.transcripts:
+            text = self.transcripts.pop(0)
+        else:
+            heard = await asyncio.to_thread(self.transcriber.transcribe, pcm, language)
+            text = " ".join(s.text for s in heard.segments).strip()  # what it heard, unguarded
         self.transcriptions.append({"model": model, "language": language, "bytes": len(audio), "text": text})
         return PlainTextResponse(text) if response_format == "text" else JSONResponse({"text": text})
 

@@ -23,6 +23,7 @@ from livekit.agents import NOT_GIVEN, Agent, APIError, StopResponse, llm
 from redis.exceptions import RedisError
 
 from agent.calls.consent import yes_or_no
+from agent.tenants.automation import voices_by_language
 from pipelines.consent import Intent, KeywordClassifier
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
 from pipelines.sentences import split_at_sentence_end
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from agent.calls.consent import CallConsent
     from agent.calls.recording import CallRecorder
+    from agent.tenants.automation import Voice
     from agent.tenants.registry import Tenant
     from pipelines.audio import Pcm
     from pipelines.automation import ToolCallRecord
@@ -68,11 +70,13 @@ class CallBrain:
     keywords: KeywordClassifier | None = None
     max_steps: int | None = None  # the tenant's bound on tool-loop requests per turn
     records_calls: bool = False  # the tenant records calls: ask after the disclosure, record only after a yes
+    voice: Voice | None = None  # the tenant's voice for the call's language; None: it has none (text only)
 
 
 def call_brain(tenant: Tenant, config: TurnConfig) -> CallBrain:
-    """A tenant's call brain: the same rendered prompt, restore policy and keywords as its chat turns. Its texts
-    are in the tenant's default language: the call starts before the caller has said anything."""
+    """A tenant's call brain: the same rendered prompt, restore policy, keywords and voices as its chat turns.
+    Its texts and voice are the tenant's default language's: the call starts before the caller has said
+    anything."""
     return CallBrain(
         config.system_prompt,
         texts=config.texts.get(tenant.language).call.for_business(tenant.name),
@@ -81,6 +85,7 @@ def call_brain(tenant: Tenant, config: TurnConfig) -> CallBrain:
         keywords=tenant.consent.classifier(),
         max_steps=tenant.automation.max_steps,
         records_calls=tenant.consent.record_calls,
+        voice=voices_by_language(tenant.voice, tenant.language).get(tenant.language),
     )
 
 

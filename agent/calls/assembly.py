@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from agent.calls.loaded import CallModels
     from agent.calls.recording import CallRecorder
+    from agent.engines.voices import Voices
     from agent.metrics import Metrics
     from agent.privacy.gate import ConsentGate
     from agent.privacy.identities import Identities
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from agent.tenants.registry import TenantRegistry
     from pipelines.automation import ToolBox
     from pipelines.llm import Responder
+    from pipelines.tts import Synthesizer
 
 log = structlog.get_logger()
 
@@ -157,21 +159,39 @@ class CallAssembly:
         *,
         silence_timeout_s: float,
         max_duration_s: float,
+        voices: Voices | None = None,
     ) -> None:
         self._models = models
+        self._voices = voices
         self._responder = responder
         self._llm_model = llm_model
         self._metrics = metrics
         self._silence_timeout_s = silence_timeout_s
         self._max_duration_s = max_duration_s
         self._automation = Automation(responder, models.pii)
-        self._greetings: dict[str, list[rtc.AudioFrame]] = {}  # per greeting text: one per tenant
+        self._greetings: dict[
+            tuple[int, str], list[rtc.AudioFrame]
+        ] = {}  # per voice and text: one per tenant
+        self._voiceless: set[str] = set()  # tenants told once that their call language has no voice
 
-    async def _greeting(self, text: str) -> list[rtc.AudioFrame]:
-        """Each tenant's greeting is synthesized once per process and replayed on every call."""
-        frames = self._greetings.get(text)
+    def voice(self, call: CallContext) -> Synthesizer:
+        """The tenant's voice for its language (`voice:` in tenant.yaml, the same as its voice notes'). A call
+        cannot go as text: a language without a tenant voice, or a deployment that passed no `voices`, is
+        spoken by the call worker's own voice (`LEADCLOSE_TTS_VOICE`), logged once per tenant."""
+        wanted = call.brain.voice
+        if wanted is None or self._voices is None:
+            if call.tenant not in self._voiceless:
+                self._voiceless.add(call.tenant)
+                log.warning("calls.worker_voice", tenant=call.tenant, tenant_voice=wanted is not None)
+            return self._models.synthesizer
+        return self._voices.get(wanted)  # not loaded: the deployment's voice, logged by `Voices`
+
+    async def _greeting(self, voice: Synthesizer, text: str) -> list[rtc.AudioFrame]:
+        """Each tenant's greeting is synthesized once per process and replayed on every call. Voices live as
+        long as the process, so their identity keys the cache."""
+        frames = self._greetings.get((id(voice), text))
         if frames is None:
-            frames = self._greetings[text] = speech_frames(await self._models.synthesizer.synthesize(text))
+            frames = self._greetings[(id(voice), text)] = speech_frames(await voice.synthesize(text))
         return frames
 
     async def session(
@@ -180,7 +200,8 @@ class CallAssembly:
         """The agent and its (not yet started) session; the transport connects the audio and starts it."""
         brain, vault = call.brain, Vault()
         seed_sender(vault, wa_id=call.user_key or None, profile_name=None)
-        greeting = await self._greeting(brain.texts.greeting)
+        voice = self.voice(call)
+        greeting = await self._greeting(voice, brain.texts.greeting)
         agent = CallAgent(
             brain,
             self._models.pii,
@@ -205,7 +226,7 @@ class CallAssembly:
             on_tool_calls=agent.tools_called,
             on_erased=consent.lost if consent is not None else None,
         )
-        session = voice_session(self._models, llm_, silence_timeout_s=self._silence_timeout_s)
+        session = voice_session(self._models, llm_, voice, silence_timeout_s=self._silence_timeout_s)
         observe_turns(session, self._metrics, call.tenant)
         return agent, session
 

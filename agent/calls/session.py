@@ -11,7 +11,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 
 from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, MIN_TURN_WAIT_S, TURN_THRESHOLD
 from agent.calls.stt import WhisperSTT
-from agent.calls.tts import PiperTTS
+from agent.calls.tts import SynthesizerTTS
 from agent.calls.turn_detector import SmartTurnDetector
 
 if TYPE_CHECKING:
@@ -20,9 +20,12 @@ if TYPE_CHECKING:
     from agent.calls.llm import AutomationLLM
     from agent.calls.loaded import CallModels
     from agent.metrics import Metrics
+    from pipelines.tts import Synthesizer
 
 
-def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s: float) -> AgentSession[None]:
+def voice_session(
+    models: CallModels, llm_: AutomationLLM, voice: Synthesizer, *, silence_timeout_s: float
+) -> AgentSession[None]:
     """Barge-in on: the caller talking for a quarter of a second stops the agent (it is quiet at the caller
     ~0.5 s after they began, transport included; a shorter threshold stops it for a cough). The caller's turn
     ends after ~0.3 s of silence when the turn model hears it finished (or there is no turn model), else when
@@ -37,7 +40,7 @@ def voice_session(models: CallModels, llm_: AutomationLLM, *, silence_timeout_s:
         stt=WhisperSTT(models.transcriber, models.executor),
         vad=models.vad,
         llm=llm_,
-        tts=PiperTTS(models.synthesizer),
+        tts=SynthesizerTTS(voice),
         turn_handling={
             "turn_detection": turn_detection,
             "endpointing": {"min_delay": min_delay, "max_delay": MAX_TURN_WAIT_S},

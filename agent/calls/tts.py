@@ -1,4 +1,5 @@
-"""A LiveKit TTS plugin on our synthesizer (Piper offline), streaming a sentence at a time.
+"""A LiveKit TTS plugin on our synthesizers (the tenant's voice: Piper, hosted or espeak-ng), streaming a sentence
+at a time.
 
 The framework's generic adapter for non-streaming TTS holds a sentence back until the next one has begun
 (its tokenizer cannot know a sentence is over before more text follows): on a call that makes the first
@@ -17,13 +18,13 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from pipelines.sentences import split_at_sentence_end
 
 if TYPE_CHECKING:
-    from pipelines.tts import PiperSynthesizer
+    from pipelines.tts import Synthesizer
 
 
-class PiperTTS(tts.TTS[None]):
+class SynthesizerTTS(tts.TTS[None]):
     """`stream()` speaks each sentence as soon as it is complete; `synthesize()` speaks one whole text."""
 
-    def __init__(self, synthesizer: PiperSynthesizer) -> None:
+    def __init__(self, synthesizer: Synthesizer) -> None:
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=True),
             sample_rate=synthesizer.sample_rate,
@@ -33,7 +34,7 @@ class PiperTTS(tts.TTS[None]):
 
     @property
     def model(self) -> str:
-        return "piper"
+        return self._synthesizer.engine
 
     @property
     def provider(self) -> str:
@@ -42,17 +43,17 @@ class PiperTTS(tts.TTS[None]):
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> tts.ChunkedStream:
-        return _PiperChunkedStream(
+        return _ChunkedStream(
             tts=self, input_text=text, conn_options=conn_options, synthesizer=self._synthesizer
         )
 
     def stream(
         self, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> tts.SynthesizeStream:
-        return _PiperSentenceStream(tts=self, conn_options=conn_options, synthesizer=self._synthesizer)
+        return _SentenceStream(tts=self, conn_options=conn_options, synthesizer=self._synthesizer)
 
 
-def _open(output_emitter: tts.AudioEmitter, synthesizer: PiperSynthesizer, *, stream: bool) -> None:
+def _open(output_emitter: tts.AudioEmitter, synthesizer: Synthesizer, *, stream: bool) -> None:
     output_emitter.initialize(
         request_id=uuid.uuid4().hex,
         sample_rate=synthesizer.sample_rate,
@@ -62,20 +63,20 @@ def _open(output_emitter: tts.AudioEmitter, synthesizer: PiperSynthesizer, *, st
     )
 
 
-async def _speak(synthesizer: PiperSynthesizer, text: str, output_emitter: tts.AudioEmitter) -> None:
+async def _speak(synthesizer: Synthesizer, text: str, output_emitter: tts.AudioEmitter) -> None:
     async for clip in synthesizer.stream(text):
         output_emitter.push(clip.to_int16().tobytes())
     output_emitter.flush()
 
 
-class _PiperChunkedStream(tts.ChunkedStream):
+class _ChunkedStream(tts.ChunkedStream):
     def __init__(
         self,
         *,
-        tts: PiperTTS,
+        tts: SynthesizerTTS,
         input_text: str,
         conn_options: APIConnectOptions,
-        synthesizer: PiperSynthesizer,
+        synthesizer: Synthesizer,
     ) -> None:
         super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
         self._synthesizer = synthesizer
@@ -85,12 +86,12 @@ class _PiperChunkedStream(tts.ChunkedStream):
         await _speak(self._synthesizer, self.input_text, output_emitter)
 
 
-class _PiperSentenceStream(tts.SynthesizeStream):
+class _SentenceStream(tts.SynthesizeStream):
     """Text arrives in pieces that end where a sentence may end (the agent's `llm_node`, or one whole text
     from `session.say`); each complete sentence is spoken at once, the rest at a flush or the end of input."""
 
     def __init__(
-        self, *, tts: PiperTTS, conn_options: APIConnectOptions, synthesizer: PiperSynthesizer
+        self, *, tts: SynthesizerTTS, conn_options: APIConnectOptions, synthesizer: Synthesizer
     ) -> None:
         super().__init__(tts=tts, conn_options=conn_options)
         self._synthesizer = synthesizer

@@ -21,10 +21,11 @@ from openai import AsyncOpenAI, OpenAI
 
 from agent.engines.speech import SpeechEngines
 from agent.engines.voices import Voices
-from pipelines.audio import decode
+from pipelines.audio import decode, encode_voice_note
+from pipelines.consent import Intent, Purpose
 from pipelines.stt import in_scripts
 from pipelines.texts import HINDI
-from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
+from pipelines.tts import BUNDLED_VOICE, EspeakSynthesizer, OpenAISynthesizer
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT, Clip
@@ -214,3 +215,45 @@ async def test_a_hindi_note_no_engine_may_answer_gets_please_type_it_in_hindi(
     assert voice_note["type"] == "audio"
     assert copy["text"]["body"].endswith(HINDI.not_understood)
     assert peer.speeches[-1]["voice"] == "hi"
+
+
+HINDI_ONLY_HOSTED: dict[str, Any] = {
+    "language": "hi",
+    "languages": ["hi"],
+    "speech": {"hi": "hosted:whisper-1"},
+}
+
+
+@pytest.mark.parametrize("hindi_stack", [HINDI_ONLY_HOSTED], indirect=True)
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [("बंद कर दो", "बन्द कर दो।"), ("बंद करो", "Bund karo ji."), ("मैसेज मत भेजो", "Message Matt Bejo.")],
+)
+async def test_a_hindi_stop_said_in_a_voice_note_withdraws_consent_like_the_typed_one(
+    hindi_stack: Stack, peer: SpeechPeer, said: str, written: str
+) -> None:
+    """A Hindi business hears its notes with a hosted engine. The note is real speech (espeak-ng's Hindi
+    saying the command, as an OGG/Opus voice note); the peer answers with `written`, a spelling a hosted
+    engine writes for it that differs from the keyword list (a nasal conjunct; romanized with English-style
+    vowels and a courtesy word; English words for Hindi ones): the bundled models cannot hear these short
+    commands (docs/speech.md). It acts as typed STOP does: withdrawn by voice with the note as evidence,
+    confirmed in Hindi, and no LLM request. (Urdu letters are refused by the Hindi guard before keywords.)"""
+    stack = hindi_stack
+    speech = await EspeakSynthesizer.load("hi").synthesize(said)
+    peer.transcripts.append(written)
+    heard_before = len(peer.transcriptions)
+    media = "2000000010"
+    note = wh.voice(PRIYA, "wamid.hs1", media, stack.add_voice_note(media, encode_voice_note(speech)))
+    await stack.post(wh.payload(messages=[note]))
+    await eventually(lambda: len(stack.graph.messages) == 1, within_s=60)
+    (heard,) = peer.transcriptions[heard_before:]
+    assert (heard["language"], heard["text"]) == ("hi", written)  # the note reached the Hindi engine
+    assert stack.llm.requests == []
+    config = stack.tenants.get("default").config
+    expected = config.catalogue.get("hi").confirmations[Intent.OPT_OUT].replace("{business}", config.name)
+    (sent,) = stack.graph.messages
+    assert (sent["type"], sent["text"]["body"]) == ("text", expected)
+    subject = stack.privacy.subject("default", PRIYA)
+    events = [e for e in await stack.privacy.consent.events_of(subject) if e["purpose"] == "reply"]
+    assert [(e["state"], e["method"], e["evidence"]) for e in events] == [("withdrawn", "voice", "wamid.hs1")]
+    assert not await stack.privacy.guard.may("default", subject, Purpose.REPLY)

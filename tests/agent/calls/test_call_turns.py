@@ -81,9 +81,13 @@ async def test_without_the_turn_model_turns_end_on_silence_with_a_warning(
     silence_only = dataclasses.replace(call_models, turn_model=None, turn_executor=None)
     no_llm = None  # the session's turn detection is decided before any LLM is involved
     assert isinstance(
-        voice_session(call_models, no_llm, silence_timeout_s=5).turn_detection, SmartTurnDetector
+        voice_session(call_models, no_llm, call_models.synthesizer, silence_timeout_s=5).turn_detection,
+        SmartTurnDetector,
     )  # type: ignore[arg-type]
-    assert voice_session(silence_only, no_llm, silence_timeout_s=5).turn_detection == "vad"  # type: ignore[arg-type]
+    assert (
+        voice_session(silence_only, no_llm, call_models.synthesizer, silence_timeout_s=5).turn_detection
+        == "vad"
+    )  # type: ignore[arg-type]
     # The call still works, and the same pause now ends the caller's turn: the first question is the half.
     *asked, _ = await _asked(redis, redis_server.url, silence_only, _paused(corpus), "wacid.silence")
     assert asked

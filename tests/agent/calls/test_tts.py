@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from agent.calls.tts import PiperTTS
+from agent.calls.tts import SynthesizerTTS
 
 if TYPE_CHECKING:
     from livekit.agents import tts
@@ -23,7 +23,7 @@ async def test_a_complete_sentence_is_spoken_before_the_next_one_arrives(
 ) -> None:
     """The first sentence must not wait for more text (the framework's generic adapter holds it back until
     the next sentence begins): audio comes while the stream is still open and nothing else was pushed."""
-    plugin = PiperTTS(synthesizer)
+    plugin = SynthesizerTTS(synthesizer)
     async with plugin.stream() as stream:
         stream.push_text("Sure.")
         assert await _seconds_until_audio(stream) > 0
@@ -36,7 +36,7 @@ async def test_a_complete_sentence_is_spoken_before_the_next_one_arrives(
 async def test_an_unfinished_sentence_waits_for_its_end_or_the_end_of_input(
     synthesizer: PiperSynthesizer,
 ) -> None:
-    plugin = PiperTTS(synthesizer)
+    plugin = SynthesizerTTS(synthesizer)
     async with plugin.stream() as stream:
         stream.push_text("We deliver every")
         waited = asyncio.ensure_future(_seconds_until_audio(stream))
@@ -48,7 +48,7 @@ async def test_an_unfinished_sentence_waits_for_its_end_or_the_end_of_input(
 
 
 async def test_synthesize_speaks_a_whole_text(synthesizer: PiperSynthesizer) -> None:
-    plugin = PiperTTS(synthesizer)
+    plugin = SynthesizerTTS(synthesizer)
     async with plugin.synthesize("Hello there. Goodbye.") as chunked:
         total = sum([e.frame.duration async for e in chunked])
     assert total > 1.0
