@@ -15,29 +15,23 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-import httpx
 import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from agent.egress import GuardedTransport
 from agent.engines.runtime import RuntimeConfigError, open_runtime
 from agent.engines.voices import Voices
 from agent.logs import configure_logging
 from agent.messages.handler import TurnHandler
-from agent.messages.queue import Claim, ConversationQueue, QueueConfig, StaleLeaseError
+from agent.messages.queue import Claim, ConversationQueue, StaleLeaseError
 from agent.metrics import Metrics
-from agent.privacy.assembly import Privacy, recipients
-from agent.storage.conversations import ConversationStore, HandoffFlags, Keyring
-from agent.storage.leads import LeadStore
-from agent.storage.redis_client import redis_client
-from agent.tenants.registry import TenantError, TenantRegistry
+from agent.services import Services
+from agent.tenants.registry import TenantError
 from agent.tenants.reload import watch_tenants
-from agent.tools.conversation import EndpointCaller, ToolFactory
-from agent.whatsapp import GraphClient, GraphError
-from pipelines.audio import MAX_INPUT_BYTES
+from agent.whatsapp import GraphError
 
 if TYPE_CHECKING:
+    from agent.engines.runtime import Runtime
     from agent.engines.speech import SpeechEngines
     from agent.settings import Settings
     from agent.tenants.registry import Tenant
@@ -215,80 +209,60 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     metrics = Metrics()
     if settings.worker_metrics_port is not None:
         start_http_server(settings.worker_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
-    redis = redis_client(settings.redis_url)
-    config = QueueConfig(
-        lease_ms=int(settings.queue_lease_s * 1000),
-        max_attempts=settings.queue_max_attempts,
-        coalesce_ms=settings.queue_coalesce_ms,
+    async with Services.open(settings) as services:
+        _ = services.privacy  # tenants, keys, stores first: a bad one stops the process before models load
+        async with open_runtime(settings, http=services.http) as runtime:
+            await _work(settings, services, runtime, metrics, stop, concurrency=concurrency)
+
+
+async def _work(
+    settings: Settings,
+    services: Services,
+    runtime: Runtime,
+    metrics: Metrics,
+    stop: asyncio.Event,
+    *,
+    concurrency: int,
+) -> None:
+    tenants, queue, privacy = services.tenants, services.queue, services.privacy
+    voices = await asyncio.to_thread(
+        Voices.load,
+        runtime.synthesizer,
+        (settings.tts_engine, settings.tts_voice),
+        [tenants.get(t)[0].voice for t in tenants.ids()],
+        hosted=runtime.hosted,
+        tts_model=settings.tts_model,
     )
-    queue = ConversationQueue(redis, config)
-    keyring = Keyring.from_settings(settings)
-    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
-    store = ConversationStore(redis, keyring, shards=config.shards, key_store=key_store)
-    privacy = Privacy.build(
-        redis, store, keyring, tenants, shards=config.shards, recipients=recipients(settings)
+    speech = runtime.speech
+    for tenant_id in tenants.ids():  # every model a tenant names, loaded before the first claim
+        await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id)[0])
+    handler = TurnHandler(
+        queue,
+        services.store,
+        services.graph(),
+        runtime.runner,
+        tenants,
+        metrics,
+        consent=privacy.gate,
+        tools=services.tools,
+        voices=voices,
+        speech=speech,
     )
-    async with (
-        open_runtime(settings) as runtime,
-        httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
-        EndpointCaller(GuardedTransport(settings.egress_policy())) as caller,
-    ):
-        graph = GraphClient(
-            http,
-            str(settings.graph_api_url).rstrip("/"),
-            media_hosts=settings.media_hosts,
-            max_media_bytes=MAX_INPUT_BYTES,
-            allow_insecure_loopback=settings.graph_allow_insecure_loopback,
-        )
-        tools = ToolFactory(
-            redis=redis,
-            leads=LeadStore(redis, store, shards=config.shards),
-            handoff=HandoffFlags(redis, shards=config.shards),
-            caller=caller,
-            environ=os.environ,
-        )
-        voices = await asyncio.to_thread(
-            Voices.load,
-            runtime.synthesizer,
-            (settings.tts_engine, settings.tts_voice),
-            [tenants.get(t)[0].voice for t in tenants.ids()],
-            hosted=runtime.hosted,
-            tts_model=settings.tts_model,
-        )
-        speech = runtime.speech
-        for tenant_id in tenants.ids():  # every model a tenant names, loaded before the first claim
-            await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id)[0])
-        handler = TurnHandler(
-            queue,
-            store,
-            graph,
-            runtime.runner,
+    sweeper = asyncio.create_task(privacy.retention.run(stop))
+    watcher = asyncio.create_task(
+        watch_tenants(
             tenants,
-            metrics,
-            consent=privacy.gate,
-            tools=tools,
-            voices=voices,
-            speech=speech,
+            stop,
+            every_s=settings.prompts_reload_s,
+            on_applied=lambda tenant_id: _preload(tenants.get(tenant_id)[0], voices, speech),
         )
-        sweeper = asyncio.create_task(privacy.retention.run(stop))
-        watcher = asyncio.create_task(
-            watch_tenants(
-                tenants,
-                stop,
-                every_s=settings.prompts_reload_s,
-                on_applied=lambda tenant_id: _preload(tenants.get(tenant_id)[0], voices, speech),
-            )
-        )
-        try:
-            await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
-        finally:
-            stop.set()  # also when the worker failed: the background loops end with it
-            await sweeper
-            await watcher
-            await redis.aclose()
-            if key_store is not None:
-                await key_store.aclose()
+    )
+    try:
+        await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
+    finally:
+        stop.set()  # also when the worker failed: the background loops end with it
+        await sweeper
+        await watcher
 
 
 def _preload(tenant: Tenant, voices: Voices, speech: SpeechEngines) -> None:

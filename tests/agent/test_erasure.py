@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
+from agent.cli.operator import consent_command
 from agent.messages.queue import CallQueue, ConversationQueue, ErasedError, conversation_key
-from agent.privacy.assembly import Privacy, consent_command
+from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context, tenant_key
 from agent.privacy.rights import Actor
 from agent.storage.conversations import ConversationStore, Keyring, master_secret
