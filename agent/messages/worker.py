@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from agent.engines.speech import SpeechEngines
     from agent.settings import Settings
     from agent.tenants.registry import Tenant
+    from agent.whatsapp import GraphClient
+    from pipelines.turn import TurnRunner
 
 log = structlog.get_logger()
 
@@ -212,19 +214,14 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     async with Services.open(settings) as services:
         _ = services.privacy  # tenants, keys, stores first: a bad one stops the process before models load
         async with open_runtime(settings, http=services.http) as runtime:
-            await _work(settings, services, runtime, metrics, stop, concurrency=concurrency)
+            await _work(services, runtime, metrics, stop, concurrency=concurrency)
 
 
 async def _work(
-    settings: Settings,
-    services: Services,
-    runtime: Runtime,
-    metrics: Metrics,
-    stop: asyncio.Event,
-    *,
-    concurrency: int,
+    services: Services, runtime: Runtime, metrics: Metrics, stop: asyncio.Event, *, concurrency: int
 ) -> None:
-    tenants, queue, privacy = services.tenants, services.queue, services.privacy
+    """The voices and speech engines every tenant names, loaded before the first claim; then claim."""
+    settings, tenants, queue = services.settings, services.tenants, services.queue
     voices = await asyncio.to_thread(
         Voices.load,
         runtime.synthesizer,
@@ -234,21 +231,10 @@ async def _work(
         tts_model=settings.tts_model,
     )
     speech = runtime.speech
-    for tenant_id in tenants.ids():  # every model a tenant names, loaded before the first claim
+    for tenant_id in tenants.ids():
         await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id)[0])
-    handler = TurnHandler(
-        queue,
-        services.store,
-        services.graph(),
-        runtime.runner,
-        tenants,
-        metrics,
-        consent=privacy.gate,
-        tools=services.tools,
-        voices=voices,
-        speech=speech,
-    )
-    sweeper = asyncio.create_task(privacy.retention.run(stop))
+    handler = turn_handler(services, services.graph(), runtime.runner, metrics, voices=voices, speech=speech)
+    sweeper = asyncio.create_task(services.privacy.retention.run(stop))
     watcher = asyncio.create_task(
         watch_tenants(
             tenants,
@@ -263,6 +249,30 @@ async def _work(
         stop.set()  # also when the worker failed: the background loops end with it
         await sweeper
         await watcher
+
+
+def turn_handler(
+    services: Services,
+    graph: GraphClient,
+    runner: TurnRunner,
+    metrics: Metrics,
+    *,
+    voices: Voices,
+    speech: SpeechEngines | None,
+) -> TurnHandler:
+    """The worker's turn handler over the process's services (the worker and the test stack alike)."""
+    return TurnHandler(
+        services.queue,
+        services.store,
+        graph,
+        runner,
+        services.tenants,
+        metrics,
+        consent=services.privacy.gate,
+        tools=services.tools,
+        voices=voices,
+        speech=speech,
+    )
 
 
 def _preload(tenant: Tenant, voices: Voices, speech: SpeechEngines) -> None:

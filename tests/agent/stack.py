@@ -18,9 +18,8 @@ import pytest_asyncio
 from agent.egress import EgressPolicy
 from agent.engines.voices import Voices
 from agent.http.app import create_app
-from agent.messages.handler import TurnHandler
 from agent.messages.queue import ConversationQueue, QueueConfig
-from agent.messages.worker import Worker
+from agent.messages.worker import Worker, turn_handler
 from agent.metrics import Metrics
 from agent.services import Overrides, Services
 from agent.settings import Settings
@@ -181,18 +180,7 @@ async def running_stack(
                 ("piper", BUNDLED_VOICE),
                 {("openai", "alloy"): OpenAISynthesizer(llm_client, voice="alloy")},
             )
-            handler = TurnHandler(
-                queue,
-                services.store,
-                graph,
-                runner,
-                tenants,
-                metrics,
-                consent=privacy.gate,
-                tools=services.tools,
-                voices=voices,
-                speech=speech,
-            )
+            handler = turn_handler(services, graph, runner, metrics, voices=voices, speech=speech)
             worker = Worker(
                 queue,
                 handler,
