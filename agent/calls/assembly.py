@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -22,14 +21,6 @@ from agent.calls.consent import CallConsent, CallTranscript
 from agent.calls.llm import AutomationLLM
 from agent.calls.recording import RECORD_RATE
 from agent.calls.session import observe_turns, voice_session
-from agent.messages.queue import QueueConfig
-from agent.privacy.assembly import Privacy, recipients
-from agent.storage.conversations import ConversationStore
-from agent.storage.handoff import HandoffFlags
-from agent.storage.keyring import Keyring
-from agent.storage.leads import LeadStore
-from agent.storage.redis_client import redis_client
-from agent.tools.conversation import EndpointCaller, ToolFactory
 from pipelines.audio import Pcm, encode_voice_note
 from pipelines.automation import Automation
 from pipelines.consent import lifted_by_opt_in
@@ -47,10 +38,11 @@ if TYPE_CHECKING:
     from agent.metrics import Metrics
     from agent.privacy.gate import ConsentGate
     from agent.privacy.identities import Identities
-    from agent.settings import Settings
+    from agent.services import Services
     from agent.storage.erasure import Fence
-    from agent.storage.redis_client import RedisClient
+    from agent.storage.keyring import Keyring
     from agent.tenants.registry import TenantRegistry
+    from agent.tools.conversation import ToolFactory
     from pipelines.automation import ToolBox
     from pipelines.llm import Responder
     from pipelines.tts import Synthesizer
@@ -86,27 +78,15 @@ class ConversationState:
     identities: Identities
 
 
-def conversation_state(
-    settings: Settings, tenants: TenantRegistry, redis: RedisClient, caller: EndpointCaller
-) -> ConversationState | None:
-    if settings.master_key is None:
+def conversation_state(services: Services) -> ConversationState | None:
+    """The callers' conversation state from the process's services; None without the master key."""
+    if services.settings.master_key is None:
         log.warning(
             "calls.no_conversation_state", reason="no LEADCLOSE_MASTER_KEY: no tools, no consent ledger"
         )
         return None
-    shards = QueueConfig().shards
-    keyring = Keyring.from_settings(settings)
-    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
-    store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
-    tools = ToolFactory(
-        redis=redis,
-        leads=LeadStore(redis, store, shards=shards),
-        handoff=HandoffFlags(redis, shards=shards),
-        caller=caller,
-        environ=os.environ,
-    )
-    privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
-    return ConversationState(keyring, tools, privacy.gate, privacy.identities)
+    privacy = services.privacy
+    return ConversationState(services.keyring, services.tools, privacy.gate, privacy.identities)
 
 
 @dataclass(frozen=True, slots=True)

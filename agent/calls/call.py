@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from agent.calls.agent import CallAgent
     from agent.calls.assembly import CallContext
     from agent.calls.loaded import CallModels
+    from agent.engines.voices import Voices
     from agent.metrics import Metrics
     from agent.whatsapp import GraphClient
     from pipelines.llm import Responder
@@ -75,7 +76,10 @@ class CallHandler:
         llm_model: str,
         metrics: Metrics,
         config: CallConfig = CallConfig(),
+        *,
+        voices: Voices | None = None,
     ) -> None:
+        """`voices`: the tenants' voices (a call speaks its tenant's voice for the tenant's language)."""
         self._graph = graph
         self._metrics = metrics
         self._config = config
@@ -86,6 +90,7 @@ class CallHandler:
             metrics,
             silence_timeout_s=config.silence_timeout_s,
             max_duration_s=config.max_duration_s,
+            voices=voices,
         )
 
     async def reject(self, request: CallRequest, outcome: CallOutcome) -> CallOutcome:

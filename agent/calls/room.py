@@ -38,13 +38,12 @@ from redis.exceptions import RedisError
 
 from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
 from agent.calls.loaded import CallModels
-from agent.egress import GuardedTransport
-from agent.engines.runtime import llm_client
+from agent.engines.runtime import speech_client
+from agent.engines.voices import tenant_voices
 from agent.metrics import Metrics
+from agent.services import Services
 from agent.settings import RuntimeConfigError, load_settings
-from agent.storage.redis_client import redis_client
-from agent.tenants.registry import TenantError, TenantRegistry
-from agent.tools.conversation import EndpointCaller
+from agent.tenants.registry import TenantError
 from pipelines.llm import Responder
 
 if TYPE_CHECKING:
@@ -85,14 +84,15 @@ class RoomCalls:
 
     def __init__(
         self,
-        tenants: TenantRegistry,
+        services: Services,
         state: ConversationState | None,
         assembly: CallAssembly,
         metrics: Metrics,
         *,
         caller_attributes: Sequence[str],
     ) -> None:
-        self._tenants = tenants
+        self._services = services
+        self._tenants = services.tenants
         self._state = state
         self._assembly = assembly
         self._metrics = metrics
@@ -100,28 +100,35 @@ class RoomCalls:
 
     @classmethod
     def build(cls, settings: Settings) -> RoomCalls:
-        """Blocking (loads the models): the `prewarm` step."""
+        """Blocking (loads the models): the `prewarm` step. The process's services (Redis, HTTP, the tools'
+        caller) are built here and live as long as the process; `aclose()` closes them."""
         if settings.llm_base_url is None:
             raise RuntimeConfigError("the LiveKit room worker needs LEADCLOSE_LLM_BASE_URL (an LLM endpoint)")
-        tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
-        metrics = Metrics()
-        caller = EndpointCaller(GuardedTransport(settings.egress_policy()))  # the tools' endpoints
-        state = conversation_state(settings, tenants, redis_client(settings.redis_url), caller)
+        services = Services(settings)
+        state = conversation_state(services)
+        llm = services.llm(str(settings.llm_base_url))
         responder = Responder(
-            llm_client(settings, str(settings.llm_base_url)),
+            llm,
             settings.llm_model,
             timeout_s=settings.llm_timeout_s,
             max_tokens=settings.llm_max_tokens,
         )
+        metrics = Metrics()
+        models = CallModels.load(settings)
+        hosted = speech_client(settings, http=services.http) if settings.speech_base_url else llm
         assembly = CallAssembly(
-            CallModels.load(settings),
+            models,
             responder,
             settings.llm_model,
             metrics,
             silence_timeout_s=settings.calls_silence_timeout_s,
             max_duration_s=settings.calls_max_duration_s,
+            voices=tenant_voices(settings, models.synthesizer, services.tenants, hosted=hosted),
         )
-        return cls(tenants, state, assembly, metrics, caller_attributes=settings.calls_caller_attributes)
+        return cls(services, state, assembly, metrics, caller_attributes=settings.calls_caller_attributes)
+
+    async def aclose(self) -> None:
+        await self._services.aclose()
 
     async def context(self, metadata: str | None, attributes: Mapping[str, str], call_id: str) -> CallContext:
         """The call's context from the room (tenant) and the caller's participant attributes (their number,

@@ -18,7 +18,6 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
@@ -27,21 +26,17 @@ from agent.calls.assembly import CallOutcome, ConversationState, call_context, c
 from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
 from agent.calls.loaded import CallModels
 from agent.calls.webrtc import IceServer
-from agent.egress import GuardedTransport
 from agent.engines.local_llm import local_llm_server
-from agent.engines.runtime import llm_client
+from agent.engines.runtime import speech_client
+from agent.engines.voices import tenant_voices
 from agent.logs import configure_logging
-from agent.messages.queue import CallQueue, QueueConfig
+from agent.messages.queue import CallQueue
 from agent.messages.worker import install_stop_signals
 from agent.metrics import Metrics
+from agent.services import Services
 from agent.settings import RuntimeConfigError
-from agent.storage.conversations import ConversationStore
-from agent.storage.keyring import Keyring
 from agent.storage.keys import call_owner
-from agent.storage.redis_client import redis_client
 from agent.tenants.registry import TenantError, TenantRegistry
-from agent.tools.conversation import EndpointCaller
-from agent.whatsapp import GraphClient
 from pipelines.llm import Responder
 
 if TYPE_CHECKING:
@@ -52,6 +47,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 _OWNER_TTL_S = 6 * 3600
+# A call is answered in real time: a Graph request that takes longer than this has failed the caller anyway.
+CALL_GRAPH_TIMEOUT_S = 10.0
 _REMEMBER_ENDED = 1024  # `terminate` seen before its `connect` (delivery order is not guaranteed)
 
 
@@ -216,19 +213,21 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
     metrics = Metrics()
     if settings.calls_metrics_port is not None:
         start_http_server(settings.calls_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
-    redis = redis_client(settings.redis_url)
-    # A LiveKit plugin registers itself when imported, and refuses to off the main thread: import Silero here,
-    # then load the models off the event loop.
-    import livekit.plugins.silero  # noqa: F401
-
-    models = await asyncio.to_thread(CallModels.load, settings)
-    config = CallConfig(
-        ice_servers=ice_servers(settings),
-        silence_timeout_s=settings.calls_silence_timeout_s,
-        max_duration_s=settings.calls_max_duration_s,
-    )
     async with contextlib.AsyncExitStack() as stack:
+        services = await stack.enter_async_context(Services.open(settings))
+        # Tenants, keys and stores first: a bad one stops the process before any model loads.
+        state = conversation_state(services)
+        # A LiveKit plugin registers itself when imported, and refuses to off the main thread: import Silero
+        # here, then load the models off the event loop.
+        import livekit.plugins.silero  # noqa: F401
+
+        models = await asyncio.to_thread(CallModels.load, settings)
+        stack.callback(models.close, wait=False)
+        config = CallConfig(
+            ice_servers=ice_servers(settings),
+            silence_timeout_s=settings.calls_silence_timeout_s,
+            max_duration_s=settings.calls_max_duration_s,
+        )
         if settings.llm_base_url is None:
             local = await asyncio.to_thread(
                 stack.enter_context, local_llm_server(threads=settings.llm_threads)
@@ -236,37 +235,27 @@ async def run_call_worker(settings: Settings, *, stop: asyncio.Event | None = No
             base_url, model = local.base_url, local.model
         else:
             base_url, model = str(settings.llm_base_url), settings.llm_model
-        client = llm_client(settings, base_url)
-        stack.push_async_callback(client.close)
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)))
-        graph = GraphClient(
-            http,
-            str(settings.graph_api_url).rstrip("/"),
-            allow_insecure_loopback=settings.graph_allow_insecure_loopback,
-        )
+        llm = services.llm(base_url)
         responder = Responder(
-            client, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
+            llm, model, timeout_s=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens
         )
-        handler = CallHandler(graph, models, responder, model, metrics, config)
-        caller = await stack.enter_async_context(EndpointCaller(GuardedTransport(settings.egress_policy())))
-        state = conversation_state(settings, tenants, redis, caller)
-        key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
-        store = ConversationStore(
-            redis, Keyring.from_settings(settings), shards=QueueConfig().shards, key_store=key_store
+        hosted = speech_client(settings, http=services.http) if settings.speech_base_url else None
+        voices = await asyncio.to_thread(
+            tenant_voices,
+            settings,
+            models.synthesizer,
+            services.tenants,
+            hosted=hosted or (llm if settings.llm_base_url else None),
         )
+        graph = services.graph(timeout_s=CALL_GRAPH_TIMEOUT_S)
+        handler = CallHandler(graph, models, responder, model, metrics, config, voices=voices)
         worker = CallWorker(
-            redis,
+            services.redis,
             handler,
-            tenants,
+            services.tenants,
             metrics,
-            events=CallQueue(redis, store),
+            events=services.call_queue,
             capacity=settings.calls_capacity,
             state=state,
         )
-        try:
-            await worker.run(stop)
-        finally:
-            models.close(wait=False)
-            await redis.aclose()
-            if key_store is not None:
-                await key_store.aclose()
+        await worker.run(stop)

@@ -199,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(tried.render())
         elif args.command == "consent":
-            from agent.privacy.assembly import UnknownPersonError, consent_command
+            from agent.cli.operator import consent_command
+            from agent.privacy.assembly import UnknownPersonError
 
             try:
                 result = asyncio.run(
@@ -217,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for row in transcribe_files(settings, args.files, tenant=args.tenant):
                 print(json.dumps(row, ensure_ascii=False), flush=True)
         elif args.command == "tenant":
-            from agent.privacy.assembly import terminate_tenant
+            from agent.cli.operator import terminate_tenant
 
             print(json.dumps(asyncio.run(terminate_tenant(settings, args.tenant)), indent=2))
         elif args.command == "staff":
@@ -238,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             asyncio.run(run_console(settings))
         elif args.command == "keys":
-            from agent.privacy.subjects import rotate_command
+            from agent.cli.operator import rotate_command
 
             print(json.dumps(asyncio.run(rotate_command(settings)), indent=2))
     except (SettingsError, TenantError, LocalLLMError, RuntimeConfigError) as exc:

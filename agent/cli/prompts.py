@@ -162,13 +162,17 @@ async def try_prompt(
 ) -> TryReport:
     """One turn of `tenant_id` with the configured LLM (or the embedded one), tools as dry runs."""
     from agent.engines.runtime import open_runtime
+    from agent.services import Services
     from pipelines.turn import Message, Turn, given_audio
 
     folder = settings.prompts_dir / tenant_id
     tenant = load_tenant(folder, egress=settings.egress_policy())
     config = turn_config(tenant, folder)
     tools = DryRunTools(tool_specs(tenant.automation))
-    async with open_runtime(settings, progress) as runtime:
+    async with (
+        Services.open(settings) as services,
+        open_runtime(settings, progress, http=services.http) as runtime,
+    ):
         progress("running one turn")
         router = None
         said = Message("try", text=message or "")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from agent.settings import Settings
+    from pipelines.stt_routing import LanguageRouter
 
 
 def transcribe_files(
@@ -25,14 +26,25 @@ def transcribe_files(
     from agent.engines.speech import SpeechEngines, hosted_speech_client
     from agent.tenants.registry import TenantError, TenantRegistry
 
-    speech = SpeechEngines(settings, hosted_speech_client(settings))
-    if tenant is None:
-        router = speech.for_settings()
-    else:
-        registry = TenantRegistry.load(settings.prompts_dir)
-        if tenant not in registry.ids():
-            raise TenantError(f"no tenant folder {tenant!r} under {settings.prompts_dir}")
-        router = speech.for_tenant(registry.get(tenant).config)
+    hosted = hosted_speech_client(settings)  # blocking (transcription is): not the services' async client
+    try:
+        speech = SpeechEngines(settings, hosted)
+        if tenant is None:
+            router = speech.for_settings()
+        else:
+            registry = TenantRegistry.load(settings.prompts_dir)
+            if tenant not in registry.ids():
+                raise TenantError(f"no tenant folder {tenant!r} under {settings.prompts_dir}")
+            router = speech.for_tenant(registry.get(tenant).config)
+        yield from _transcribed(settings, files, router)
+    finally:
+        if hosted is not None:
+            hosted.close()
+
+
+def _transcribed(
+    settings: Settings, files: Iterable[Path], router: LanguageRouter
+) -> Iterator[dict[str, Any]]:
     limits = DecodeLimits(max_duration_s=settings.max_audio_s)
     for path in files:
         row: dict[str, Any] = {"file": str(path)}

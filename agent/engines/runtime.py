@@ -21,6 +21,8 @@ from pipelines.tts import EspeakSynthesizer, OpenAISynthesizer, PiperSynthesizer
 from pipelines.turn import TurnRunner
 
 if TYPE_CHECKING:
+    import httpx
+
     from agent.engines.speech import SpeechEngines
     from agent.settings import Settings
 
@@ -62,15 +64,22 @@ def pii_guard(settings: Settings) -> PiiGuard:
     return PiiGuard(Minimizer(), executor, budget_s=settings.pii_budget_s)
 
 
-def llm_client(settings: Settings, base_url: str) -> AsyncOpenAI:
+def llm_client(settings: Settings, base_url: str, *, http: httpx.AsyncClient | None = None) -> AsyncOpenAI:
+    """With `http` (the process's shared client, agent/services.py) the requests go through it, each with
+    the LLM's own timeout; the client then belongs to `http`'s owner (its `close()` would close `http`)."""
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
     return AsyncOpenAI(
-        base_url=base_url, api_key=key, max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s
+        base_url=base_url,
+        api_key=key,
+        max_retries=settings.llm_max_retries,
+        timeout=settings.llm_timeout_s,
+        http_client=http,  # type: ignore[arg-type]  # typed as httpx2's; an httpx client is accepted as such
     )
 
 
-def speech_client(settings: Settings) -> AsyncOpenAI:
-    """`LEADCLOSE_SPEECH_BASE_URL`'s client, for hosted voices (the key falls back to the LLM's)."""
+def speech_client(settings: Settings, *, http: httpx.AsyncClient | None = None) -> AsyncOpenAI:
+    """`LEADCLOSE_SPEECH_BASE_URL`'s client, for hosted voices (the key falls back to the LLM's); `http` as
+    for `llm_client`."""
     assert settings.speech_base_url is not None
     key = settings.speech_api_key or settings.llm_api_key
     return AsyncOpenAI(
@@ -78,12 +87,17 @@ def speech_client(settings: Settings) -> AsyncOpenAI:
         api_key=key.get_secret_value() if key else "not-needed",
         max_retries=settings.llm_max_retries,
         timeout=settings.speech_timeout_s,
+        http_client=http,  # type: ignore[arg-type]  # as in llm_client
     )
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings, progress: Progress = _quiet) -> AsyncIterator[Runtime]:
-    """Everything a process needs to run turns; the embedded LLM server (if used) stops on exit."""
+async def open_runtime(
+    settings: Settings, progress: Progress = _quiet, *, http: httpx.AsyncClient | None = None
+) -> AsyncIterator[Runtime]:
+    """Everything a process needs to run turns; the embedded LLM server (if used) stops on exit. The LLM and
+    hosted speech clients go through `http` (the process's shared client, which its owner closes), else
+    through clients of their own, closed here."""
     async with contextlib.AsyncExitStack() as stack:
         if settings.llm_base_url is None:
             progress("starting the embedded LLM (llama.cpp server, SmolLM2-135M) on 127.0.0.1")
@@ -93,19 +107,25 @@ async def open_runtime(settings: Settings, progress: Progress = _quiet) -> Async
             base_url, model, pid = local.base_url, local.model, local.pid
         else:
             base_url, model, pid = str(settings.llm_base_url), settings.llm_model, None
-        client = llm_client(settings, base_url)
-        stack.push_async_callback(client.close)
+        client = llm_client(settings, base_url, http=http)
+        if http is None:
+            stack.push_async_callback(client.close)
         hosted = client if pid is None else None  # hosted voices speak through the hosted endpoint
         if settings.speech_base_url is not None:  # … or a speech endpoint of their own
-            hosted = speech_client(settings)
-            stack.push_async_callback(hosted.close)
+            hosted = speech_client(settings, http=http)
+            if http is None:
+                stack.push_async_callback(hosted.close)
         progress(f"loading speech recognition ({settings.stt_model})")
         from agent.engines.speech import (  # it builds on this module's errors
             SpeechEngines,
             hosted_speech_client,
         )
 
-        speech = SpeechEngines(settings, hosted_speech_client(settings))
+        # Transcription runs in worker threads, so its hosted client is a blocking one with its own pool.
+        hosted_stt = hosted_speech_client(settings)
+        if hosted_stt is not None:
+            stack.callback(hosted_stt.close)
+        speech = SpeechEngines(settings, hosted_stt)
         transcriber = await asyncio.to_thread(speech.router, ("en",), "en")
         progress(f"loading speech synthesis ({settings.tts_engine}: {settings.tts_voice})")
         synthesizer = await asyncio.to_thread(build_synthesizer, settings, hosted)

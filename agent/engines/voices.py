@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
     from openai import AsyncOpenAI
 
+    from agent.settings import Settings
     from agent.tenants.automation import Voice, VoiceConfig
+    from agent.tenants.registry import TenantRegistry
 
 log = structlog.get_logger()
 
@@ -125,3 +127,17 @@ class Voices:
 
 def _each(config: VoiceConfig) -> list[Voice]:
     return list(config.values()) if isinstance(config, dict) else [config]
+
+
+def tenant_voices(
+    settings: Settings, default: Synthesizer, tenants: TenantRegistry, *, hosted: AsyncOpenAI | None
+) -> Voices:
+    """Every voice the tenants name, each loaded once beside the process's `default` (blocking: run it off the
+    event loop). Voice notes and calls load them the same way, so a tenant sounds the same on both."""
+    return Voices.load(
+        default,
+        (settings.tts_engine, settings.tts_voice),
+        [tenants.get(t).config.voice for t in tenants.ids()],
+        hosted=hosted,
+        tts_model=settings.tts_model,
+    )

@@ -19,15 +19,11 @@ from redis.exceptions import RedisError
 from agent.http.admin import AdminTokens, FailedAuthThrottle, admin_router
 from agent.http.webhook import webhook_router
 from agent.messages.ingress import Durability, DurabilityError, Ingress
-from agent.messages.queue import CallQueue, ConversationQueue, QueueConfig
 from agent.messages.statuses import DeliveryStatuses
 from agent.metrics import Metrics
-from agent.privacy.assembly import Privacy, recipients
+from agent.services import WEBHOOK_REDIS, Services
 from agent.settings import RuntimeConfigError
-from agent.storage.conversations import ConversationStore
-from agent.storage.keyring import Keyring
-from agent.storage.redis_client import ping_every_primary, redis_client
-from agent.tenants.registry import TenantRegistry
+from agent.storage.redis_client import ping_every_primary
 from agent.tenants.reload import watch_tenants
 
 if TYPE_CHECKING:
@@ -42,19 +38,23 @@ log = structlog.get_logger()
 
 @dataclass(frozen=True, slots=True)
 class Service:
-    """The two apps of `serve`. The public app's lifespan owns what both use (tenant reload, Redis)."""
+    """The two apps of `serve`. The public app's lifespan runs what both use (tenant reload); the services
+    are closed by `serve`, or by that lifespan where the app built them itself."""
 
     public: FastAPI
     ops: FastAPI
 
 
 def create_app(settings: Settings, *, metrics: Metrics | None = None) -> FastAPI:
-    """The public app alone (the webhook's tests and benchmarks)."""
+    """The public app alone (the webhook's tests and benchmarks), owning its services."""
     return create_service(settings, metrics=metrics).public
 
 
-def create_service(settings: Settings, *, metrics: Metrics | None = None) -> Service:
-    """Everything is built here, at startup: an invalid tenant or a missing secret stops the process."""
+def create_service(
+    settings: Settings, *, metrics: Metrics | None = None, services: Services | None = None
+) -> Service:
+    """Everything is built here, at startup: an invalid tenant or a missing secret stops the process. Without
+    `services` the app builds its own (webhook Redis timeouts) and its lifespan closes them."""
     secret, verify_token, master = (
         settings.whatsapp_app_secret,
         settings.whatsapp_verify_token,
@@ -64,26 +64,21 @@ def create_service(settings: Settings, *, metrics: Metrics | None = None) -> Ser
         raise RuntimeConfigError(
             "serve needs LEADCLOSE_WHATSAPP_APP_SECRET, LEADCLOSE_WHATSAPP_VERIFY_TOKEN and LEADCLOSE_MASTER_KEY"
         )
+    owned = services is None
+    services = services or Services(settings, redis=WEBHOOK_REDIS)
     metrics = metrics or Metrics()
-    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
-    # Few retries: a webhook that cannot be made durable quickly is answered 503 and Meta retries it.
-    redis = redis_client(settings.redis_url, socket_timeout_s=2.0, retries=3)
-    key_store = redis_client(settings.key_store_url, socket_timeout_s=2.0) if settings.key_store_url else None
-    keyring = Keyring.from_settings(settings)
-    shards = QueueConfig().shards
-    store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
-    privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
+    tenants, redis, privacy = services.tenants, services.redis, services.privacy
     durability = Durability(redis)
     ingress = Ingress(
         tenants,
         privacy.identities,
-        ConversationQueue(redis),
-        CallQueue(redis, store),
+        services.queue,
+        services.call_queue,
         DeliveryStatuses(redis),
         durability,
         metrics,
         consent=privacy.ingress,
-        sealer=store,
+        sealer=services.store,
     )
 
     @contextlib.asynccontextmanager
@@ -99,9 +94,8 @@ def create_service(settings: Settings, *, metrics: Metrics | None = None) -> Ser
         yield
         stop.set()
         await watcher
-        await redis.aclose()
-        if key_store is not None:
-            await key_store.aclose()
+        if owned:
+            await services.aclose()
 
     app = FastAPI(title="leadclose-agent", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(
@@ -129,7 +123,7 @@ def create_service(settings: Settings, *, metrics: Metrics | None = None) -> Ser
 
     ops = FastAPI(title="leadclose-agent ops", docs_url=None, redoc_url=None, openapi_url=None)
     operator = settings.admin_token.get_secret_value().encode() if settings.admin_token else None
-    throttle = FailedAuthThrottle(redis, keyring)
+    throttle = FailedAuthThrottle(redis, services.keyring)
     ops.include_router(admin_router(privacy, tenants, AdminTokens(tenants, operator=operator), throttle))
     _answer_invalid_requests_plainly(ops)
 
@@ -158,7 +152,11 @@ def _quiet_server(app: FastAPI, host: str, port: int, *, lifespan: Literal["auto
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Both listeners in one process; when one stops (a signal, `stop`, a failure) the other stops too."""
-    service = create_service(settings)
+    async with Services.open(settings, redis=WEBHOOK_REDIS) as services:
+        await _serve_both(create_service(settings, services=services), settings, stop)
+
+
+async def _serve_both(service: Service, settings: Settings, stop: asyncio.Event | None) -> None:
     public = _quiet_server(service.public, settings.http_host, settings.http_port, lifespan="auto")
     ops = _quiet_server(service.ops, settings.ops_host, settings.ops_port, lifespan="off")
 

@@ -15,37 +15,31 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-import httpx
 import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from agent.egress import GuardedTransport
 from agent.engines.runtime import open_runtime
-from agent.engines.voices import Voices
+from agent.engines.voices import Voices, tenant_voices
 from agent.logs import configure_logging
 from agent.messages.handler import TurnHandler
-from agent.messages.queue import Claim, ConversationQueue, QueueConfig
 from agent.metrics import Metrics
-from agent.privacy.assembly import Privacy, recipients
+from agent.services import Services
 from agent.settings import RuntimeConfigError
-from agent.storage.conversations import ConversationStore
 from agent.storage.erasure import StaleLeaseError
-from agent.storage.handoff import HandoffFlags
-from agent.storage.keyring import Keyring
-from agent.storage.leads import LeadStore
-from agent.storage.redis_client import redis_client
 from agent.storage.staff_thread import StaffThread
-from agent.tenants.registry import TenantError, TenantRegistry
+from agent.tenants.registry import TenantError
 from agent.tenants.reload import watch_tenants
-from agent.tools.conversation import EndpointCaller, ToolFactory
-from agent.whatsapp import GraphClient, GraphError
-from pipelines.audio import MAX_INPUT_BYTES
+from agent.whatsapp import GraphError
 
 if TYPE_CHECKING:
+    from agent.engines.runtime import Runtime
     from agent.engines.speech import SpeechEngines
+    from agent.messages.queue import Claim, ConversationQueue
     from agent.settings import Settings
     from agent.tenants.registry import Tenant
+    from agent.whatsapp import GraphClient
+    from pipelines.turn import TurnRunner
 
 log = structlog.get_logger()
 
@@ -220,81 +214,64 @@ async def run_worker(settings: Settings, *, concurrency: int, stop: asyncio.Even
     metrics = Metrics()
     if settings.worker_metrics_port is not None:
         start_http_server(settings.worker_metrics_port, addr=settings.metrics_host, registry=metrics.registry)
-    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
-    redis = redis_client(settings.redis_url)
-    config = QueueConfig(
-        lease_ms=int(settings.queue_lease_s * 1000),
-        max_attempts=settings.queue_max_attempts,
-        coalesce_ms=settings.queue_coalesce_ms,
+    async with Services.open(settings) as services:
+        _ = services.privacy  # tenants, keys, stores first: a bad one stops the process before models load
+        async with open_runtime(settings, http=services.http) as runtime:
+            await _work(services, runtime, metrics, stop, concurrency=concurrency)
+
+
+async def _work(
+    services: Services, runtime: Runtime, metrics: Metrics, stop: asyncio.Event, *, concurrency: int
+) -> None:
+    """The voices and speech engines every tenant names, loaded before the first claim; then claim."""
+    settings, tenants, queue = services.settings, services.tenants, services.queue
+    voices = await asyncio.to_thread(
+        tenant_voices, settings, runtime.synthesizer, tenants, hosted=runtime.hosted
     )
-    queue = ConversationQueue(redis, config)
-    keyring = Keyring.from_settings(settings)
-    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
-    store = ConversationStore(redis, keyring, shards=config.shards, key_store=key_store)
-    privacy = Privacy.build(
-        redis, store, keyring, tenants, shards=config.shards, recipients=recipients(settings)
-    )
-    async with (
-        open_runtime(settings) as runtime,
-        httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
-        EndpointCaller(GuardedTransport(settings.egress_policy())) as caller,
-    ):
-        graph = GraphClient(
-            http,
-            str(settings.graph_api_url).rstrip("/"),
-            media_hosts=settings.media_hosts,
-            max_media_bytes=MAX_INPUT_BYTES,
-            allow_insecure_loopback=settings.graph_allow_insecure_loopback,
-        )
-        tools = ToolFactory(
-            redis=redis,
-            leads=LeadStore(redis, store, shards=config.shards),
-            handoff=HandoffFlags(redis, shards=config.shards),
-            caller=caller,
-            environ=os.environ,
-        )
-        voices = await asyncio.to_thread(
-            Voices.load,
-            runtime.synthesizer,
-            (settings.tts_engine, settings.tts_voice),
-            [tenants.get(t).config.voice for t in tenants.ids()],
-            hosted=runtime.hosted,
-            tts_model=settings.tts_model,
-        )
-        speech = runtime.speech
-        for tenant_id in tenants.ids():  # every model a tenant names, loaded before the first claim
-            await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id).config)
-        handler = TurnHandler(
-            queue,
-            store,
-            graph,
-            runtime.runner,
+    speech = runtime.speech
+    for tenant_id in tenants.ids():
+        await asyncio.to_thread(speech.for_tenant, tenants.get(tenant_id).config)
+    handler = turn_handler(services, services.graph(), runtime.runner, metrics, voices=voices, speech=speech)
+    sweeper = asyncio.create_task(services.privacy.retention.run(stop))
+    watcher = asyncio.create_task(
+        watch_tenants(
             tenants,
-            metrics,
-            consent=privacy.gate,
-            tools=tools,
-            voices=voices,
-            speech=speech,
-            staff=StaffThread(redis, store, shards=config.shards),  # the staff console reads it
+            stop,
+            every_s=settings.prompts_reload_s,
+            on_applied=lambda tenant_id: _preload(tenants.get(tenant_id).config, voices, speech),
         )
-        sweeper = asyncio.create_task(privacy.retention.run(stop))
-        watcher = asyncio.create_task(
-            watch_tenants(
-                tenants,
-                stop,
-                every_s=settings.prompts_reload_s,
-                on_applied=lambda tenant_id: _preload(tenants.get(tenant_id).config, voices, speech),
-            )
-        )
-        try:
-            await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
-        finally:
-            stop.set()  # also when the worker failed: the background loops end with it
-            await sweeper
-            await watcher
-            await redis.aclose()
-            if key_store is not None:
-                await key_store.aclose()
+    )
+    try:
+        await Worker(queue, handler, metrics, concurrency=concurrency).run(stop)
+    finally:
+        stop.set()  # also when the worker failed: the background loops end with it
+        await sweeper
+        await watcher
+
+
+def turn_handler(
+    services: Services,
+    graph: GraphClient,
+    runner: TurnRunner,
+    metrics: Metrics,
+    *,
+    voices: Voices,
+    speech: SpeechEngines | None,
+) -> TurnHandler:
+    """The worker's turn handler over the process's services (the worker and the test stack alike)."""
+    return TurnHandler(
+        services.queue,
+        services.store,
+        graph,
+        runner,
+        services.tenants,
+        metrics,
+        consent=services.privacy.gate,
+        tools=services.tools,
+        voices=voices,
+        speech=speech,
+        staff=StaffThread(services.redis, services.store, shards=services.queue_config.shards),
+    )
 
 
 def _preload(tenant: Tenant, voices: Voices, speech: SpeechEngines) -> None:

@@ -1,35 +1,29 @@
-"""Builds the consent and privacy parts once, for the app, the worker, the CLI and the tests alike."""
+"""The consent and privacy parts of a process, built together (by agent/services.py, and by tests)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.privacy.gate import ConsentGate, IngressConsent, Keywords
 from agent.privacy.identities import Identities
 from agent.privacy.ledger import ConsentGuard, ConsentStore
 from agent.privacy.records import ContentLog, ProcessingLog
 from agent.privacy.retention import Retention
-from agent.privacy.rights import Actor, Recipient, SubjectRights
+from agent.privacy.rights import Recipient, SubjectRights
 from agent.privacy.subjects import Subjects
-from agent.settings import RuntimeConfigError
-from agent.storage.conversations import ConversationStore
 from agent.storage.handoff import HandoffFlags
-from agent.storage.keyring import Keyring
-from agent.storage.keys import DEFAULT_SHARDS
-from agent.storage.redis_client import redis_client
-from agent.tenants.consent import TERMINATION_GRACE_DAYS
-from agent.tenants.registry import TenantError, TenantRegistry
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import Callable, Sequence
 
     from agent.settings import Settings
+    from agent.storage.conversations import ConversationStore
+    from agent.storage.keyring import Keyring
     from agent.storage.redis_client import RedisClient
+    from agent.tenants.registry import TenantRegistry
 
 _PHONE = re.compile(r"\+?[\d\s\-().]{6,}")
 
@@ -147,64 +141,3 @@ class UnknownPersonError(LookupError):
 
     def __init__(self) -> None:
         super().__init__("no person known under this number or BSUID for this tenant")
-
-
-CONSENT_ACTIONS = ("status", "export", "erase", "restrict", "object")
-OPERATOR = Actor("operator", "cli")
-
-
-@contextlib.asynccontextmanager
-async def _operator_privacy(settings: Settings, tenant: str) -> AsyncIterator[Privacy]:
-    """The privacy parts for one CLI command on `tenant`, with their Redis clients closed afterwards."""
-    if settings.master_key is None:
-        raise RuntimeConfigError("consent commands need LEADCLOSE_MASTER_KEY (it derives the subject key)")
-    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
-    if tenant not in tenants.ids():
-        raise TenantError(f"no tenant {tenant!r} under {settings.prompts_dir}")
-    redis = redis_client(settings.redis_url)
-    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
-    try:
-        keyring = Keyring.from_settings(settings)
-        shards = DEFAULT_SHARDS
-        store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
-        yield Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
-    finally:
-        await redis.aclose()
-        if key_store is not None:
-            await key_store.aclose()
-
-
-async def consent_command(
-    settings: Settings, action: str, tenant: str, user: str, *, out: Path | None = None, lift: bool = False
-) -> dict[str, Any]:
-    """`leadclose consent ACTION --tenant T --user ID`: one right exercised by the operator, audited."""
-    async with _operator_privacy(settings, tenant) as privacy:
-        rights = privacy.rights
-        if action == "status":
-            subject, known = await privacy.lookup(tenant, user)
-            return await rights.status(subject, OPERATOR) | {"known": known}
-        if action in ("restrict", "object"):
-            subject = await privacy.enrol(tenant, user)
-        else:
-            subject = await privacy.person(tenant, user)  # raises UnknownPersonError: never a fake "erased"
-        if action == "export":
-            target = out or Path(f"export-{tenant}.zip")
-            target.write_bytes(await rights.export(subject, OPERATOR))
-            return {"subject": subject, "written": str(target)}
-        if action == "erase":
-            done = await rights.erase(subject, OPERATOR)
-            return {"subject": subject, "erased": True, "keys_deleted": done.keys_deleted}
-        if action == "restrict":
-            return {"subject": subject, "changed": await rights.restrict(subject, OPERATOR, lift=lift)}
-        if action == "object":
-            return {"subject": subject, "changed": await rights.object(subject, OPERATOR, lift=lift)}
-        raise ValueError(f"unknown consent action {action!r}")
-
-
-async def terminate_tenant(settings: Settings, tenant: str) -> dict[str, Any]:
-    """`leadclose tenant terminate --tenant T`: the account ended. Processing stops now (the guard denies
-    everything); the worker's sweep deletes all of the tenant's data, keys included, after the grace period."""
-    async with _operator_privacy(settings, tenant) as privacy:
-        await privacy.retention.terminate(tenant)
-        since = await privacy.consent.terminated_at(tenant)
-        return {"tenant": tenant, "frozen_since": since, "deleted_after_days": TERMINATION_GRACE_DAYS}

@@ -11,16 +11,13 @@ erasure meanwhile stays deleted: each rewrite is a compare-and-set on the value 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agent.settings import RuntimeConfigError
 from agent.storage.keyring import Keyring, SealError
 from agent.storage.keys import conversation_key, data_keys_pattern, tenant_key, tenant_of
-from agent.storage.redis_client import redis_client
 
 if TYPE_CHECKING:
-    from agent.settings import Settings
     from agent.storage.redis_client import RedisClient
 
 # Keys whose presence means "this reference is a person we know" (all in the subject's slot).
@@ -98,20 +95,3 @@ async def rotate(key_store: RedisClient, keyring: Keyring, *, batch: int = 500) 
         done = await swap(keys=[key], args=[wrapped, rewrapped])
         counts["rewrapped" if done else "vanished"] += 1
     return Rotation(**counts)
-
-
-async def rotate_command(settings: Settings) -> dict[str, Any]:
-    """`leadclose keys rotate`: every data key under `LEADCLOSE_MASTER_KEY`; what is left on older versions."""
-    if settings.master_key is None:
-        raise RuntimeConfigError("keys rotate needs LEADCLOSE_MASTER_KEY (the new key)")
-    keyring = Keyring.from_settings(settings)
-    key_store = redis_client(settings.key_store_url or settings.redis_url)
-    try:
-        done = await rotate(key_store, keyring)
-    finally:
-        await key_store.aclose()
-    return {
-        "current_kid": keyring.current.kid,
-        "known_kids": [v.kid for v in keyring.versions],
-        **asdict(done),
-    }

@@ -76,6 +76,10 @@ class EndpointCaller:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
     async def call(
         self,
         method: str,

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import structlog
@@ -29,6 +29,9 @@ from agent.whatsapp.errors import (
     MediaFailure,
     error_from_response,
 )
+
+if TYPE_CHECKING:
+    from httpx._client import UseClientDefault
 
 DEFAULT_MEDIA_HOSTS: tuple[str, ...] = ("lookaside.fbsbx.com", "mmg.whatsapp.net")
 DEFAULT_MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own cap for audio
@@ -148,6 +151,7 @@ class GraphClient:
         number_limit: RateLimit = RateLimit(per_second=80.0, burst=80),
         recipient_limit: RateLimit = RateLimit(per_second=1.0, burst=5),
         allow_insecure_loopback: bool = False,
+        timeout: httpx.Timeout | None = None,  # per request; None: the shared client's own
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
         draw: Callable[[], float] = random.random,
@@ -158,6 +162,7 @@ class GraphClient:
         self._max_media_bytes = max_media_bytes
         self._retry = retry
         self._allow_insecure_loopback = allow_insecure_loopback
+        self._timeout: httpx.Timeout | UseClientDefault = timeout or httpx.USE_CLIENT_DEFAULT
         self._sleep = sleep
         self._draw = draw
         self._numbers = TokenBucketLimiter(number_limit, clock=clock, sleep=sleep)
@@ -326,7 +331,12 @@ class GraphClient:
                     await self._recipients.acquire(pace)
             try:
                 response = await self._http.request(
-                    method, url, headers=_bearer(token), follow_redirects=False, **content
+                    method,
+                    url,
+                    headers=_bearer(token),
+                    follow_redirects=False,
+                    timeout=self._timeout,
+                    **content,
                 )
             except httpx.RequestError as exc:
                 raise _transport_error(exc) from None
@@ -348,7 +358,7 @@ class GraphClient:
         cap = self._max_media_bytes
         try:
             async with self._http.stream(
-                "GET", url, headers=_bearer(token), follow_redirects=False
+                "GET", url, headers=_bearer(token), follow_redirects=False, timeout=self._timeout
             ) as response:
                 status = response.status_code
                 if 300 <= status < 400:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
-import os
 import time
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -15,25 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest_asyncio
-from openai import AsyncOpenAI
 
-from agent.egress import EgressPolicy, GuardedTransport
+from agent.egress import EgressPolicy
 from agent.engines.voices import Voices
 from agent.http.app import create_app
-from agent.messages.handler import TurnHandler
 from agent.messages.queue import ConversationQueue, QueueConfig
-from agent.messages.worker import Worker
+from agent.messages.worker import Worker, turn_handler
 from agent.metrics import Metrics
-from agent.privacy.assembly import Privacy
+from agent.services import Overrides, Services
 from agent.settings import Settings
-from agent.storage.conversations import ConversationStore
-from agent.storage.handoff import HandoffFlags
-from agent.storage.keyring import Keyring, master_secret
-from agent.storage.leads import LeadStore
-from agent.storage.staff_thread import StaffThread
 from agent.tenants.registry import TenantRegistry
-from agent.tools.conversation import EndpointCaller, ToolFactory
-from agent.whatsapp import GraphClient, RetryPolicy
+from agent.whatsapp import RetryPolicy
 from pipelines.llm import Responder
 from pipelines.tts import BUNDLED_VOICE, OpenAISynthesizer
 from pipelines.turn import TurnRunner
@@ -51,6 +42,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.engines.speech import SpeechEngines
+    from agent.privacy.assembly import Privacy
     from pipelines.pii import PiiGuard
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
@@ -148,57 +140,46 @@ async def running_stack(
         llm_peer = peers.enter_context(serve_chat_peer(reply))
         metrics = Metrics()
         extra = {} if key_store is None else {"key_store_url": _url(key_store)}  # ingress seals with it
-        app = create_app(settings(redis_url, prompts_dir, **extra), metrics=Metrics())
-        queue = ConversationQueue(
-            redis,
-            QueueConfig(lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200),
+        config = settings(
+            redis_url,
+            prompts_dir,
+            graph_api_url=graph_peer.base_url,
+            media_hosts=("127.0.0.1",),
+            graph_allow_insecure_loopback=True,
+            graph_timeout_s=graph_timeout_s,
+            llm_max_retries=0,
+            **extra,
         )
-        keyring = Keyring(master_secret(MASTER))
-        store = ConversationStore(redis, keyring, shards=queue.config.shards, key_store=key_store)
-        tenants = TenantRegistry.load(prompts_dir, egress=PEERS)
-        privacy = Privacy.build(redis, store, keyring, tenants, shards=queue.config.shards)
-        llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
-        runner = TurnRunner(
-            transcriber, pii or pii_guard(), Responder(llm_client, "test-model", timeout_s=2.0), synthesizer
+        app = create_app(config, metrics=Metrics())  # the `serve` process, with services of its own
+        # The worker process's services, on the test's Redis clients and with a quick queue.
+        overrides = Overrides(
+            redis=redis,
+            key_store=key_store,
+            queue=QueueConfig(
+                lease_ms=lease_ms, max_attempts=max_attempts, backoff_base_ms=50, backoff_max_ms=200
+            ),
         )
         async with (
-            httpx.AsyncClient(timeout=graph_timeout_s) as graph_http,
-            EndpointCaller(GuardedTransport(PEERS)) as caller,
+            Services.open(config, overrides=overrides) as services,
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
+            app.router.lifespan_context(app),  # closes the app's services when the stack ends
         ):
-            graph = GraphClient(
-                graph_http,
-                graph_peer.base_url,
-                media_hosts=("127.0.0.1",),
-                allow_insecure_loopback=True,
-                retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05),
+            llm_client = services.llm(llm_peer.base_url)
+            runner = TurnRunner(
+                transcriber,
+                pii or pii_guard(),
+                Responder(llm_client, "test-model", timeout_s=2.0),
+                synthesizer,
             )
-            tools = ToolFactory(
-                redis=redis,
-                leads=LeadStore(redis, store, shards=queue.config.shards),
-                handoff=HandoffFlags(redis, shards=queue.config.shards),
-                caller=caller,
-                environ=os.environ,
-            )
+            graph = services.graph(retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05))
+            queue, privacy, tenants = services.queue, services.privacy, services.tenants
             # The bundled Piper voice, and one hosted voice (served by the LLM peer) a tenant may choose.
             voices = voices or Voices(
                 synthesizer,
                 ("piper", BUNDLED_VOICE),
                 {("openai", "alloy"): OpenAISynthesizer(llm_client, voice="alloy")},
             )
-            handler = TurnHandler(
-                queue,
-                store,
-                graph,
-                runner,
-                tenants,
-                metrics,
-                consent=privacy.gate,
-                tools=tools,
-                voices=voices,
-                speech=speech,
-                staff=StaffThread(redis, store, shards=queue.config.shards),
-            )
+            handler = turn_handler(services, graph, runner, metrics, voices=voices, speech=speech)
             worker = Worker(
                 queue,
                 handler,
@@ -215,7 +196,6 @@ async def running_stack(
             finally:
                 stop.set()
                 await task
-                await llm_client.close()
 
 
 def _url(client: Redis) -> str:

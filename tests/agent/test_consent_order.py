@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from agent.cli.operator import consent_command
 from agent.messages.queue import CallQueue
-from agent.privacy.assembly import consent_command
 from agent.privacy.ledger import SUPERSEDED, ConsentStore, Context, Signal
 from agent.privacy.rights import Actor
 from agent.storage.keys import conversation_key

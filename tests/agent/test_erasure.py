@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
+from agent.cli.operator import consent_command
 from agent.messages.queue import CallQueue, ConversationQueue, QueuedCall
-from agent.privacy.assembly import Privacy, consent_command
+from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
 from agent.privacy.rights import Actor
 from agent.storage.conversations import ConversationStore

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from agent.cli.operator import rotate_command
 from agent.privacy.assembly import Privacy
 from agent.privacy.ledger import Context
-from agent.privacy.subjects import rotate, rotate_command
+from agent.privacy.subjects import rotate
 from agent.storage.conversations import ConversationStore
 from agent.storage.keyring import Keyring, SealError
 from agent.storage.keys import conversation_key

@@ -6,33 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from contextlib import ExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from openai import AsyncOpenAI
 
-from agent.calls.assembly import ConversationState
+from agent.calls.assembly import conversation_state
 from agent.calls.call import CallConfig, CallHandler
 from agent.calls.worker import CallWorker
-from agent.egress import GuardedTransport
 from agent.http.app import create_app
-from agent.messages.queue import CallQueue, QueueConfig
 from agent.metrics import Metrics
-from agent.privacy.assembly import Privacy
-from agent.storage.conversations import ConversationStore
-from agent.storage.handoff import HandoffFlags
+from agent.services import Overrides, Services
 from agent.storage.keyring import Keyring, master_secret
-from agent.storage.leads import LeadStore
-from agent.tenants.registry import TenantRegistry
-from agent.tools.conversation import EndpointCaller, ToolFactory
-from agent.whatsapp import GraphClient, RetryPolicy
+from agent.whatsapp import RetryPolicy
 from pipelines.llm import Responder
 from tests.agent.calls.caller import Answer, Caller
 from tests.agent.calls.hearing import Ears
-from tests.agent.stack import MASTER, PEERS, TOKEN, echo_reply, eventually, now, settings
+from tests.agent.stack import MASTER, TOKEN, echo_reply, eventually, now, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.conftest import ROOT
@@ -46,6 +37,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from agent.calls.loaded import CallModels
+    from agent.privacy.assembly import Privacy
 
 CALLER = "919876543210"
 
@@ -160,46 +152,37 @@ async def call_stack(
         graph_peer = peers.enter_context(serve_graph_peer(TOKEN))
         llm_peer = peers.enter_context(serve_chat_peer(reply))
         metrics = Metrics()
-        app = create_app(settings(redis_url, prompts_dir), metrics=Metrics())
-        llm_client = AsyncOpenAI(base_url=llm_peer.base_url, api_key="test", max_retries=0)
+        configured = settings(
+            redis_url,
+            prompts_dir,
+            graph_api_url=graph_peer.base_url,
+            graph_allow_insecure_loopback=True,
+            llm_max_retries=0,
+        )
+        app = create_app(configured, metrics=Metrics())  # the `serve` process, with services of its own
         async with (
-            httpx.AsyncClient(timeout=5.0) as graph_http,
-            EndpointCaller(GuardedTransport(PEERS)) as caller,
+            Services.open(configured, overrides=Overrides(redis=redis)) as services,  # the call worker's
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress") as ingress,
             app.router.lifespan_context(app),
         ):
-            graph = GraphClient(
-                graph_http,
-                graph_peer.base_url,
-                allow_insecure_loopback=True,
-                retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05),
+            graph = services.graph(
+                timeout_s=5.0, retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05)
             )
-            responder = Responder(llm_client, "test-model", timeout_s=llm_timeout_s)
+            responder = Responder(services.llm(llm_peer.base_url), "test-model", timeout_s=llm_timeout_s)
             handler = CallHandler(
                 graph, models, responder, "test-model", metrics, config or CallConfig(silence_timeout_s=60.0)
             )
-            shards = QueueConfig().shards
-            keyring = Keyring(master_secret(MASTER))
-            tenants = TenantRegistry.load(prompts_dir, egress=PEERS)
-            store = ConversationStore(redis, keyring, shards=shards)
-            tools = ToolFactory(
-                redis=redis,
-                leads=LeadStore(redis, store, shards=shards),
-                handoff=HandoffFlags(redis, shards=shards),
-                caller=caller,
-                environ=os.environ,
-            )
-            privacy = Privacy.build(redis, store, keyring, tenants, shards=shards)
+            privacy = services.privacy
             worker = CallWorker(
-                redis,
+                services.redis,
                 handler,
-                tenants,
+                services.tenants,
                 metrics,
-                events=CallQueue(redis, store),
+                events=services.call_queue,
                 capacity=capacity,
                 block_ms=100,
                 drain_s=20,
-                state=ConversationState(keyring, tools, privacy.gate, privacy.identities),
+                state=conversation_state(services),
             )
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
@@ -210,7 +193,6 @@ async def call_stack(
             finally:
                 stop.set()
                 await task
-                await llm_client.close()
 
 
 def subject() -> str:

@@ -150,6 +150,7 @@ async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_th
         finally:
             await peer.close()
             await caller.hang_up()
+            await calls.aclose()  # the process's services (Redis, HTTP) end with the room worker
         assert hung_up.is_set()
         assert [r for r in llm.requests if r.get("tools")]  # the tenant's tools were offered
         assert llm.leaks == []
@@ -174,10 +175,15 @@ async def test_a_room_caller_without_a_number_is_answered_without_a_ledger_or_to
     still answers with the disclosure); the log says so without any number. The LLM is never asked here."""
     config = settings(redis_server.url, prompts, llm_base_url="http://127.0.0.1:9/v1")
     calls = RoomCalls.build(config)
-    with capture_logs() as logs:
-        call = await calls.context(
-            json.dumps({"tenant": TENANT}), {"sip.phoneNumber": "anonymous", "sip.callID": "SCL_a"}, "SCL_a"
-        )
+    try:
+        with capture_logs() as logs:
+            call = await calls.context(
+                json.dumps({"tenant": TENANT}),
+                {"sip.phoneNumber": "anonymous", "sip.callID": "SCL_a"},
+                "SCL_a",
+            )
+    finally:
+        await calls.aclose()
     assert (call.tenant, call.user_key, call.consent, call.tools) == (TENANT, "", None, None)
     assert "the ai assistant of" in call.brain.texts.greeting.lower()
     (logged,) = [e for e in logs if e["event"] == "call.anonymous_caller"]
@@ -236,6 +242,7 @@ async def test_a_stop_given_in_chat_under_the_bsuid_holds_for_a_room_call_from_t
         finally:
             await peer.close()
             await caller.hang_up()
+            await calls.aclose()  # the process's services (Redis, HTTP) end with the room worker
         assert llm.requests == []
     events = await chat.consent.events_of(subject)
     assert [e for e in events if e["method"] == "keyword"]  # control: the STOP is this subject's

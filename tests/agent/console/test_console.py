@@ -18,9 +18,9 @@ import pytest_asyncio
 import structlog.testing
 from prometheus_client import generate_latest
 
+from agent.cli.operator import OPERATOR
 from agent.console.accounts import AccountError
 from agent.console.follow_up import FollowUps
-from agent.privacy.assembly import OPERATOR
 from agent.storage.keys import conversation_key
 from agent.tenants.registry import TenantRegistry
 from pipelines.audio import decode, encode_voice_note
