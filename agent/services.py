@@ -34,6 +34,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
+import structlog
 
 from agent.egress import GuardedTransport
 from agent.engines.runtime import llm_client
@@ -55,8 +56,11 @@ if TYPE_CHECKING:
 
     from openai import AsyncOpenAI
 
+    from agent.calls.assembly import ConversationState
     from agent.settings import Settings
     from agent.storage.redis_client import RedisClient
+
+log = structlog.get_logger()
 
 # The shared client's defaults; a user with another deadline passes its own per request.
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -257,3 +261,17 @@ class Services:
     def llm(self, base_url: str) -> AsyncOpenAI:
         """An OpenAI-compatible client of `base_url` over `http` (closed with it: never `close()` it)."""
         return llm_client(self.settings, base_url, http=self.http)
+
+
+def conversation_state(services: Services) -> ConversationState | None:
+    """What a call acts on (tools, consent, identities) from the process's services; None without the master
+    key."""
+    from agent.calls.assembly import ConversationState  # the calls extra: only call processes import it
+
+    if services.settings.master_key is None:
+        log.warning(
+            "calls.no_conversation_state", reason="no LEADCLOSE_MASTER_KEY: no tools, no consent ledger"
+        )
+        return None
+    privacy = services.privacy
+    return ConversationState(services.keyring, services.tools, privacy.gate, privacy.identities)

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from agent.metrics import Metrics
     from agent.privacy.gate import ConsentGate
     from agent.privacy.identities import Identities
-    from agent.services import Services
     from agent.storage.erasure import Fence
     from agent.storage.keyring import Keyring
     from agent.tenants.registry import TenantRegistry
@@ -76,17 +75,6 @@ class ConversationState:
     tools: ToolFactory
     consent: ConsentGate
     identities: Identities
-
-
-def conversation_state(services: Services) -> ConversationState | None:
-    """The callers' conversation state from the process's services; None without the master key."""
-    if services.settings.master_key is None:
-        log.warning(
-            "calls.no_conversation_state", reason="no LEADCLOSE_MASTER_KEY: no tools, no consent ledger"
-        )
-        return None
-    privacy = services.privacy
-    return ConversationState(services.keyring, services.tools, privacy.gate, privacy.identities)
 
 
 @dataclass(frozen=True, slots=True)

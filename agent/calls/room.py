@@ -36,12 +36,12 @@ import structlog
 from livekit.agents import AgentServer, JobContext, JobProcess, cli, room_io
 from redis.exceptions import RedisError
 
-from agent.calls.assembly import CallAssembly, CallOutcome, call_context, conversation_state
+from agent.calls.assembly import CallAssembly, CallOutcome, call_context
 from agent.calls.loaded import CallModels
 from agent.engines.runtime import speech_client
 from agent.engines.voices import tenant_voices
 from agent.metrics import Metrics
-from agent.services import Services
+from agent.services import Services, conversation_state
 from agent.settings import RuntimeConfigError, load_settings
 from agent.tenants.registry import TenantError
 from pipelines.llm import Responder

@@ -22,7 +22,7 @@ import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from agent.calls.assembly import CallOutcome, ConversationState, call_context, conversation_state
+from agent.calls.assembly import CallOutcome, ConversationState, call_context
 from agent.calls.call import CallConfig, CallHandler, CallRequest, CallSignals
 from agent.calls.loaded import CallModels
 from agent.calls.webrtc import IceServer
@@ -33,7 +33,7 @@ from agent.logs import configure_logging
 from agent.messages.queue import CallQueue
 from agent.messages.worker import install_stop_signals
 from agent.metrics import Metrics
-from agent.services import Services
+from agent.services import Services, conversation_state
 from agent.settings import RuntimeConfigError
 from agent.storage.keys import call_owner
 from agent.tenants.registry import TenantError, TenantRegistry
