@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from agent.calls.assembly import conversation_state
 from agent.calls.call import CallConfig, CallHandler
 from agent.calls.worker import CallWorker
 from agent.http.app import create_app
 from agent.metrics import Metrics
-from agent.services import Overrides, Services
+from agent.services import Overrides, Services, conversation_state
 from agent.storage.keyring import Keyring, master_secret
 from agent.whatsapp import RetryPolicy
 from pipelines.llm import Responder
