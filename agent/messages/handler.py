@@ -91,6 +91,8 @@ class _Facts:
     timings_ms: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # keywords by intent, leads, bookings, handoffs, fallback
+    sizes: dict[str, int] = field(default_factory=dict)  # audio_ms: the voice notes' length
     outcome: str = ""  # what the record says instead of the verdict (`pii_timeout`: the text went nowhere)
 
 
@@ -216,9 +218,10 @@ class TurnHandler:
                 outcome=outcome,
                 message=hashed_id(todo[-1].message_id),
                 timings_ms=facts.timings_ms,
-                sizes={"messages": len(todo), "audio": sum(j.kind == "audio" for j in todo)},
+                sizes={"messages": len(todo), "audio": sum(j.kind == "audio" for j in todo)} | facts.sizes,
                 models=facts.models,
                 tokens=facts.tokens,
+                counts=facts.counts,
             ),
         )
         return verdict
@@ -265,6 +268,8 @@ class TurnHandler:
                 answer = await self._consent.answer_keyword(
                     tenant_id, claim.conv, match, job.message_id, method, given_at, fence=_fence(claim)
                 )
+                if answer is not None:
+                    _count("keywords", match.intent.value)
                 confirmation = answer if answer is not None else confirmation
         if matched and confirmation is None:
             raise _Withheld("superseded")
@@ -308,6 +313,10 @@ class TurnHandler:
             if toolbox is not None and toolbox.ended:  # the next message starts afresh; the vault stays
                 conversation.history, conversation.summary = [], ""
             self._observe(timings)
+            if toolbox is not None:
+                _count(*toolbox.done)
+            if result.outcome is not Outcome.ANSWERED:
+                _count("fallback")
             reply = result.reply_text
             if result.outcome is Outcome.PII_TIMEOUT:
                 log.warning("turn.pii_timeout", conv=claim.conv)
@@ -320,6 +329,7 @@ class TurnHandler:
                 ttl_s = None if retained else SERVICE_WINDOW_S
                 await self._store.save(claim.conv, conversation, fence=fence, ttl_s=ttl_s)
         else:
+            _count("fallback")
             reply = next(
                 (h.fallback for h in heard if h.fallback), config.texts.get(config.language).not_understood
             )
@@ -425,6 +435,9 @@ class TurnHandler:
             log.info("turn.audio_rejected", problem=exc.problem.value)
             return _Heard(fallback=config.texts.get(config.language).for_audio(exc.problem))
         self._observe(timings)
+        facts = _FACTS.get()
+        if facts is not None:
+            facts.sizes["audio_ms"] = facts.sizes.get("audio_ms", 0) + round(transcript.duration_s * 1000)
         if not transcript.understood:
             log.info("turn.not_understood", reason=transcript.reason, language=transcript.language)
             return _Heard(fallback=config.texts.for_heard(transcript.language).not_understood)
@@ -479,7 +492,16 @@ class TurnHandler:
             await self._queue.abort_send(claim, todo)  # never arrived, or Meta refused it: a retry may send
             raise
         await self._queue.mark_sent(claim, todo)
+        self._note_reply_time(todo)
         return sent_id
+
+    def _note_reply_time(self, todo: list[Job]) -> None:
+        """From the oldest message's arrival (its queue entry's id is the Redis time it was accepted, in ms)
+        to this send."""
+        facts = _FACTS.get()
+        if facts is not None:
+            arrived_ms = min(int(j.entry_id.split("-", 1)[0]) for j in todo)
+            facts.timings_ms["reply"] = max(0.0, round(self._clock() * 1000 - arrived_ms, 1))
 
     def _send_unknown(self, claim: Claim, jobs: list[Job], kind: str, fbtrace_id: str | None = None) -> None:
         tenant = claim.conv.split(":", 1)[0]
@@ -540,6 +562,14 @@ def _unknown_kind(exc: GraphError) -> str:
     if isinstance(exc, GraphTransportError):
         return exc.kind
     return "http_5xx" if exc.http_status >= 500 else "bad_response"
+
+
+def _count(*names: str) -> None:
+    """Adds one to each named count of this turn's T0 record."""
+    facts = _FACTS.get()
+    if facts is not None:
+        for name in names:
+            facts.counts[name] = facts.counts.get(name, 0) + 1
 
 
 def _fence(claim: Claim) -> Fence:

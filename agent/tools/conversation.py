@@ -234,6 +234,7 @@ class ConversationTools:
         self._calls = 0
         self.handed_off = False
         self.ended = False
+        self.done: list[str] = []  # "leads", "bookings", "handoffs": one entry per success (for analytics)
         self._custom = {t.name: t for t in self._automation.tools}
         self._specs = tool_specs(self._automation)
 
@@ -297,6 +298,7 @@ class ConversationTools:
     async def _capture_lead(self, fields: dict[str, Any], key: str) -> str:
         record = self._envelope("lead.captured", key, fields)
         await self._leads.add(self._conv, record, dedupe_key=key, fence=self._fence)
+        self.done.append("leads")
         forwarded = await self._notify("lead.captured", key, fields)
         log.info("tool.lead_captured", tenant=self._tenant.id, fields=len(fields), forwarded=forwarded)
         return json.dumps({"saved": True, "forwarded_to_team": forwarded})
@@ -328,11 +330,13 @@ class ConversationTools:
             await self._redis.zrem(self._taken_key(), slot)
             raise ToolError("the booking could not be passed to the team")
         log.info("tool.booked", tenant=self._tenant.id, tool=booking.tool)
+        self.done.append("bookings")
         return json.dumps({"booked": True, "slot": slot, "timezone": booking.timezone})
 
     async def _hand_off(self, key: str) -> str:
         await self._handoff.hand_off(self._conv, "assistant", fence=self._fence)
         self.handed_off = True
+        self.done.append("handoffs")
         forwarded = await self._notify("handoff.requested", key, {})
         log.info("tool.handed_off", tenant=self._tenant.id, forwarded=forwarded)
         return json.dumps(

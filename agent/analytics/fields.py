@@ -1,0 +1,107 @@
+"""What one content-free T0 record adds to its day's rollup, and how the day's hash names it.
+
+Fields of a day's hash: `<channel>|c|<counter>` (a count) and `<channel>|h|<metric>|<bucket>` (histogram
+buckets, `histogram.py`). Channels: `text`, `voice` (a turn with a voice note), `call`. Every name comes from
+code (enums, stage names, record keys), never from a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from agent.analytics.histogram import bucket
+
+if TYPE_CHECKING:
+    from agent.privacy.records import ProcessingRecord
+
+Channel = Literal["text", "voice", "call"]
+CHANNELS: tuple[Channel, ...] = ("text", "voice", "call")
+
+# How a turn ended, as the page shows it. `answered`: the assistant's own answer; `confirmed`: a consent
+# keyword's fixed confirmation; `fallback`: a fixed text instead of the model's answer (LLM failure, a voice
+# note not understood, PII timeout); `handed_off`: the turn handed the person to the team, or a person of
+# the team has them; `withheld`: consent (or an erasure) stopped the turn; `failed`: the send's outcome is
+# unknown.
+TURN_CLASSES = ("answered", "confirmed", "fallback", "handed_off", "withheld", "failed")
+_NOT_WITHHELD = {"replied": "answered", "pii_timeout": "fallback", "handed_off": "handed_off"}
+
+# Turn-record `counts` keys the handler writes (agent/messages/handler.py), as counters.
+TURN_COUNTS = {
+    "leads": "leads",
+    "bookings": "bookings",
+    "opt_out": "opt_outs",
+    "opt_in": "opt_ins",
+    "delete_data": "erasure_requests",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    channel: Channel
+    counters: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, float] = field(default_factory=dict)  # metric → one observed value in ms
+
+    def fields(self) -> dict[str, int]:
+        """The day hash's increments."""
+        out = {f"{self.channel}|c|{name}": n for name, n in self.counters.items() if n}
+        for metric, value in self.samples.items():
+            name = f"{self.channel}|h|{metric}|{bucket(value)}"
+            out[name] = out.get(name, 0) + 1
+        return out
+
+
+def turn_class(record: ProcessingRecord) -> str:
+    counts = record.counts
+    if record.outcome == "outcome_unknown":
+        return "failed"
+    klass = _NOT_WITHHELD.get(record.outcome, "withheld")
+    if klass != "answered":
+        return klass
+    if counts.get("handoffs") or counts.get("human"):
+        return "handed_off"
+    if counts.get("keywords"):
+        return "confirmed"
+    return "fallback" if counts.get("fallback") else "answered"
+
+
+def contribution(record: ProcessingRecord) -> Contribution | None:
+    """None for records the analytics does not count (keywords are counted in their turn, marketing,
+    retention sweeps)."""
+    if record.event == "turn":
+        return _turn(record)
+    if record.event == "call":
+        return _call(record)
+    return None
+
+
+def _turn(record: ProcessingRecord) -> Contribution:
+    counts, timings = record.counts, record.timings_ms
+    channel: Channel = "voice" if record.sizes.get("audio") else "text"
+    counters = {
+        "turns": 1,
+        "messages": record.sizes.get("messages", 0),
+        turn_class(record): 1,
+        "handoffs": counts.get("handoffs", 0) + counts.get("human", 0),
+        "tokens_prompt": record.tokens.get("prompt", 0),
+        "tokens_completion": record.tokens.get("completion", 0),
+    }
+    counters |= {name: counts.get(key, 0) for key, name in TURN_COUNTS.items()}
+    samples = {("reply" if stage == "reply" else f"stage:{stage}"): ms for stage, ms in timings.items()}
+    if record.sizes.get("audio_ms"):
+        samples["voice_note"] = float(record.sizes["audio_ms"])
+    return Contribution(channel, counters, samples)
+
+
+def _call(record: ProcessingRecord) -> Contribution:
+    timings = record.timings_ms
+    counters = {
+        "calls": 1,
+        f"outcome:{record.outcome}": 1,
+        "turns": record.counts.get("user_turns", 0),
+        "answered": record.counts.get("agent_turns", 0),
+    }
+    samples = {"call_duration": timings["duration"]} if "duration" in timings else {}
+    if "first_audio_mean" in timings:
+        samples["reply"] = timings["first_audio_mean"]
+    return Contribution("call", counters, samples)

@@ -1,0 +1,156 @@
+"""Reads a tenant's rollups for a date range: a fixed number of Redis reads per day in the range, however
+many records the days hold (the benchmark, bench/analytics.py, shows it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from agent.analytics import keys
+from agent.analytics.fields import CHANNELS, TURN_CLASSES, TURN_COUNTS
+from agent.analytics.histogram import Percentiles, percentiles
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import date
+
+    from agent.storage.redis_client import RedisClient
+
+MAX_DAYS = 366  # one request reads at most this many days
+
+ALL = "all"  # every channel together
+COUNTERS = (
+    "turns", "messages", *TURN_CLASSES, "handoffs", "leads", "bookings", *TURN_COUNTS.values(),
+    "tokens_prompt", "tokens_completion", "calls",
+)  # fmt: skip
+TIMINGS = ("reply", "voice_note", "call_duration")  # the other histograms are stages: "stage:<name>"
+
+
+class RangeError(ValueError):
+    """A date range that cannot be read (reversed, or longer than `MAX_DAYS`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStats:
+    """One channel (or `all`) over one day or the whole range. Times are in ms (see histogram.py)."""
+
+    channel: str
+    conversations: int  # distinct people (HyperLogLog estimate, exact for small counts)
+    counts: Mapping[str, int]  # every name of `COUNTERS`, zeros included
+    reply: Percentiles  # message accepted → reply sent; calls: mean time to first audio per call
+    voice_note: Percentiles  # length of the voice notes of a turn
+    call_duration: Percentiles
+    stages: Mapping[str, Percentiles]  # per stage of a turn: "stt", "llm", "tts", ...
+    call_outcomes: Mapping[str, int]
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts[name]
+
+
+@dataclass(frozen=True, slots=True)
+class DayStats:
+    day: date
+    channels: tuple[ChannelStats, ...]  # text, voice, call, all
+
+    def channel(self, name: str) -> ChannelStats:
+        return next(c for c in self.channels if c.channel == name)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    tenant: str
+    start: date
+    end: date  # inclusive
+    days: tuple[DayStats, ...]
+    total: tuple[ChannelStats, ...]  # the range; conversations: distinct people over the whole range
+
+    def channel(self, name: str) -> ChannelStats:
+        return next(c for c in self.total if c.channel == name)
+
+
+class _Tally:
+    """Counters and histograms of one channel, merged across days and channels."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = defaultdict(int)
+        self.histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, other: _Tally) -> None:
+        for name, n in other.counts.items():
+            self.counts[name] += n
+        for metric, buckets in other.histograms.items():
+            for index, n in buckets.items():
+                self.histograms[metric][index] += n
+
+    def stats(self, channel: str, conversations: int) -> ChannelStats:
+        counts = {name: self.counts.get(name, 0) for name in COUNTERS}
+        outcomes = {n.split(":", 1)[1]: v for n, v in sorted(self.counts.items()) if n.startswith("outcome:")}
+        stages = {
+            metric.split(":", 1)[1]: percentiles(buckets)
+            for metric, buckets in sorted(self.histograms.items())
+            if metric.startswith("stage:")
+        }
+        timing = {name: percentiles(self.histograms.get(name, {})) for name in TIMINGS}
+        return ChannelStats(
+            channel, conversations, counts, timing["reply"], timing["voice_note"], timing["call_duration"],
+            stages, outcomes,
+        )  # fmt: skip
+
+
+def _parse(raw: Mapping[Any, Any]) -> dict[str, _Tally]:
+    tallies = {channel: _Tally() for channel in CHANNELS}
+    for name, value in raw.items():
+        channel, kind, rest = _s(name).split("|", 2)
+        tally = tallies.get(channel)
+        if tally is None:
+            continue
+        if kind == "c":
+            tally.counts[rest] += int(value)
+        elif kind == "h":
+            metric, _, index = rest.rpartition("|")
+            tally.histograms[metric][int(index)] += int(value)
+    return tallies
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class AnalyticsReader:
+    def __init__(self, redis: RedisClient) -> None:
+        self._redis = redis
+
+    async def report(self, tenant: str, start: date, end: date) -> Report:
+        """Per day and per channel, and the range's totals. Raises `RangeError`."""
+        if end < start:
+            raise RangeError("the range ends before it starts")
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        if len(days) > MAX_DAYS:
+            raise RangeError(f"at most {MAX_DAYS} days at once")
+        channels = (*CHANNELS, ALL)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for day in days:
+                pipe.hgetall(keys.day_key(tenant, day))
+                for channel in channels:
+                    pipe.pfcount(keys.people_key(tenant, day, channel))
+            for channel in channels:
+                pipe.pfcount(*(keys.people_key(tenant, day, channel) for day in days))
+            replies = await pipe.execute()
+        per_day, totals = [], {channel: _Tally() for channel in channels}
+        step = 1 + len(channels)
+        for i, day in enumerate(days):
+            raw, people = replies[i * step], replies[i * step + 1 : (i + 1) * step]
+            tallies = _parse(raw)
+            tallies[ALL] = _Tally()
+            for channel in CHANNELS:
+                tallies[ALL].add(tallies[channel])
+            for channel in channels:
+                totals[channel].add(tallies[channel])
+            per_day.append(
+                DayStats(day, tuple(tallies[c].stats(c, int(n)) for c, n in zip(channels, people, strict=True)))
+            )
+        union = replies[len(days) * step :]
+        total = tuple(totals[c].stats(c, int(n)) for c, n in zip(channels, union, strict=True))
+        return Report(tenant, start, end, tuple(per_day), total)
