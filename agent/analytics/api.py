@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_DAYS = 30
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+From = Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD")]
+To = Annotated[str | None, Query(alias="to", description="last day (inclusive), YYYY-MM-DD")]
 
 
 def _date(value: str | None) -> date | None:
@@ -87,9 +89,7 @@ def analytics_router(
     """`tenant`: the dependency yielding the signed-in tenant id (the console's; see the module doc)."""
     pages = templates or Jinja2Templates(directory=TEMPLATES_DIR)
     router = APIRouter(tags=["analytics"])
-    Tenant = Annotated[str, Depends(tenant)]
-    From = Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD")]
-    To = Annotated[str | None, Query(alias="to", description="last day (inclusive), YYYY-MM-DD")]
+    signed_in = Depends(tenant)
 
     async def read(tenant_id: str, start: str | None, end: str | None) -> Report:
         last = _date(end) or datetime.fromtimestamp(clock(), zone_of(tenant_id)).date()
@@ -100,11 +100,11 @@ def analytics_router(
             raise HTTPException(400, str(exc)) from None
 
     @router.get("/api/analytics", summary=f"Per day and channel, at most {MAX_DAYS} days")
-    async def analytics_json(tenant_id: Tenant, start: From = None, end: To = None) -> JSONResponse:
+    async def analytics_json(tenant_id: str = signed_in, start: From = None, end: To = None) -> JSONResponse:
         return JSONResponse(report_json(await read(tenant_id, start, end)))
 
     @router.get("/api/analytics.csv", summary="The same as CSV: a row per day and channel, then totals")
-    async def analytics_csv(tenant_id: Tenant, start: From = None, end: To = None) -> Response:
+    async def analytics_csv(tenant_id: str = signed_in, start: From = None, end: To = None) -> Response:
         report = await read(tenant_id, start, end)
         name = f"analytics-{report.start.isoformat()}-{report.end.isoformat()}.csv"
         return Response(
@@ -115,7 +115,7 @@ def analytics_router(
 
     @router.get("/analytics", response_class=HTMLResponse, include_in_schema=False)
     async def analytics_page(
-        request: Request, tenant_id: Tenant, start: From = None, end: To = None
+        request: Request, tenant_id: str = signed_in, start: From = None, end: To = None
     ) -> HTMLResponse:
         report = await read(tenant_id, start, end)
         return pages.TemplateResponse(request, "analytics/page.html", page_context(report))

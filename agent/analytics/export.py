@@ -78,4 +78,3 @@ def report_csv(report: Report) -> str:
     for stats in report.total:
         writer.writerow(_row("total", stats, stages))
     return out.getvalue()
-

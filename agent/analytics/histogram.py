@@ -28,7 +28,7 @@ def bucket(value_ms: float) -> int:
 
 def upper_bound(index: int) -> float:
     """The largest value bucket `index` holds, rounded to 0.1 ms."""
-    return round(2.0 ** (index / STEPS_PER_DOUBLING), 1)
+    return round(float(2.0 ** (index / STEPS_PER_DOUBLING)), 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class _Tally:
 
 
 def _parse(raw: Mapping[Any, Any]) -> dict[str, _Tally]:
-    tallies = {channel: _Tally() for channel in CHANNELS}
+    tallies: dict[str, _Tally] = {channel: _Tally() for channel in CHANNELS}
     for name, value in raw.items():
         channel, kind, rest = _s(name).split("|", 2)
         tally = tallies.get(channel)
@@ -149,7 +149,9 @@ class AnalyticsReader:
             for channel in channels:
                 totals[channel].add(tallies[channel])
             per_day.append(
-                DayStats(day, tuple(tallies[c].stats(c, int(n)) for c, n in zip(channels, people, strict=True)))
+                DayStats(
+                    day, tuple(tallies[c].stats(c, int(n)) for c, n in zip(channels, people, strict=True))
+                )
             )
         union = replies[len(days) * step :]
         total = tuple(totals[c].stats(c, int(n)) for c, n in zip(channels, union, strict=True))
