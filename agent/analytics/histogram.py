@@ -22,6 +22,8 @@ def bucket(value_ms: float) -> int:
     """The bucket of a value (negative and NaN values count as 0 ms: a clock step, never a crash)."""
     if not value_ms > 1.0:  # also NaN
         return 0
+    if value_ms >= 2.0 ** (LAST_BUCKET / STEPS_PER_DOUBLING):  # also infinity
+        return LAST_BUCKET
     index = math.ceil(math.log2(value_ms) * STEPS_PER_DOUBLING - 1e-9)
     return min(max(index, 0), LAST_BUCKET)
 

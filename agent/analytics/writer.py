@@ -6,7 +6,8 @@ nothing twice. Redeliveries end within the 24-hour service window (the handler d
 without a record), so two days of markers suffice; they hold only the hashed id T0 already holds.
 
 People are counted per day and channel in a HyperLogLog of `sha1(day salt ‖ subject key)`: a register
-sketch, not a list, so no key and no value holds a person's id, and sums across days are a PFCOUNT union.
+sketch, not a list, so no key and no value holds a person's id. A conversation is a person on a day (a
+range sums its days): a salt shared across days would let the sketches be tied together for longer.
 With the day's random salt anyone holding Redis could still test whether a given person was counted, so
 the salt lives two days and erasure deletes the tenant's current salts (`forget`): from then on no one can
 tie anybody to the sketch. (A person seen both before and after a rotation on the same day counts twice:
