@@ -159,9 +159,9 @@ class AnalyticsReader:
             tallies[ALL] = _Tally()
             for channel in CHANNELS:
                 tallies[ALL].add(tallies[channel])
-            for channel, n in zip(channels, people, strict=True):
-                totals[channel].add(tallies[channel])
-                conversations[channel] += int(n)
+            for name, n in zip(channels, people, strict=True):
+                totals[name].add(tallies[name])
+                conversations[name] += int(n)
             per_day.append(
                 DayStats(
                     day, tuple(tallies[c].stats(c, int(n)) for c, n in zip(channels, people, strict=True))

@@ -26,7 +26,7 @@ from tests.agent.stack import Stack, eventually, running_stack
 from tests.agent.test_automation import LEAD_MESSAGE, NUMBER_ID, TENANT, crm, prompts
 from tests.agent.test_automation import model as agency_model
 from tests.agent.whatsapp import webhooks as wh
-from tests.conftest import ROOT
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 from tests.llm_peer import Call
 
 if TYPE_CHECKING:
@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
-    from tests.redis_server import RedisServer
+    from tests.conftest import RedisBackend
 
+pytestmark = ON_SERVER_AND_CLUSTER
 __all__ = ["crm", "prompts"]  # the CRM peer and the tenant folder pointed at it, from the automation tests
 
 SAMPLE = (ROOT / "agent" / "assets" / "sample_voice_note.ogg").read_bytes()
@@ -63,13 +64,13 @@ def model(messages: list[dict[str, Any]]) -> str | list[Call]:
 @pytest_asyncio.fixture
 async def stack(
     redis: Redis,
-    redis_server: RedisServer,
+    redis_backend: RedisBackend,
     transcriber: WhisperTranscriber,
     synthesizer: PiperSynthesizer,
     prompts: Path,
 ) -> AsyncIterator[Stack]:
     async with running_stack(
-        redis, redis_server.url, transcriber, synthesizer, reply=model, prompts_dir=prompts
+        redis, redis_backend.url, transcriber, synthesizer, reply=model, prompts_dir=prompts
     ) as s:
         yield s
 
