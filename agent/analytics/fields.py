@@ -8,12 +8,12 @@ code (enums, stage names, record keys), never from a message.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from agent.analytics.histogram import bucket
 
 if TYPE_CHECKING:
-    from agent.privacy.records import ProcessingRecord
+    from collections.abc import Mapping
 
 Channel = Literal["text", "voice", "call"]
 CHANNELS: tuple[Channel, ...] = ("text", "voice", "call")
@@ -36,6 +36,27 @@ TURN_COUNTS = {
 }
 
 
+class T0Record(Protocol):
+    """What the rollup reads of a T0 record (agent/privacy/records.py `ProcessingRecord`)."""
+
+    @property
+    def event(self) -> str: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def timings_ms(self) -> Mapping[str, float]: ...
+    @property
+    def sizes(self) -> Mapping[str, int]: ...
+    @property
+    def tokens(self) -> Mapping[str, int]: ...
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Contribution:
     channel: Channel
@@ -51,7 +72,7 @@ class Contribution:
         return out
 
 
-def turn_class(record: ProcessingRecord) -> str:
+def turn_class(record: T0Record) -> str:
     counts = record.counts
     if record.outcome == "outcome_unknown":
         return "failed"
@@ -65,7 +86,7 @@ def turn_class(record: ProcessingRecord) -> str:
     return "fallback" if counts.get("fallback") else "answered"
 
 
-def contribution(record: ProcessingRecord) -> Contribution | None:
+def contribution(record: T0Record) -> Contribution | None:
     """None for records the analytics does not count (keywords are counted in their turn, marketing,
     retention sweeps)."""
     if record.event == "turn":
@@ -75,7 +96,7 @@ def contribution(record: ProcessingRecord) -> Contribution | None:
     return None
 
 
-def _turn(record: ProcessingRecord) -> Contribution:
+def _turn(record: T0Record) -> Contribution:
     counts, timings = record.counts, record.timings_ms
     channel: Channel = "voice" if record.sizes.get("audio") else "text"
     counters = {
@@ -93,7 +114,7 @@ def _turn(record: ProcessingRecord) -> Contribution:
     return Contribution(channel, counters, samples)
 
 
-def _call(record: ProcessingRecord) -> Contribution:
+def _call(record: T0Record) -> Contribution:
     timings = record.timings_ms
     counters = {
         "calls": 1,

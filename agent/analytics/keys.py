@@ -1,17 +1,28 @@
 """Every Redis key of the analytics rollups, in one place (until agent/storage/keys.py gathers all formats).
 
 All of them carry the tenant's hash tag, the same as its T0 log (`lc:tenant:{T}:t0`), so a record and its
-rollup are written by one script in one slot, also on Redis Cluster. No key names a person.
+rollup are written by one script in one slot, also on Redis Cluster; tenant deletion's `lc:tenant:{T}:*`
+reaches them. No key names a person.
+
+| key | type | holds | on erasure | expires |
+| --- | --- | --- | --- | --- |
+| `lc:tenant:{T}:an:day:<date>` | hash | counters, histogram buckets | kept (no person) | its day + processing period |
+| `lc:tenant:{T}:an:people:<date>:<channel>` | HyperLogLog | salted hashes of subjects | kept; salt deleted | same |
+| `lc:tenant:{T}:an:salt:<date>` | string | the day's random salt | deleted | 2 days |
+| `lc:tenant:{T}:an:seen:<event>:<hashed id>` | string | a record was written | kept (no person) | 2 days |
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.privacy.ledger import tenant_key
-
 if TYPE_CHECKING:
     from datetime import date
+
+
+def tenant_key(tenant: str, suffix: str) -> str:
+    """The tenant's own keys' format (agent/privacy/ledger.py has the same: the T0 log must share the slot)."""
+    return f"lc:tenant:{{{tenant}}}:{suffix}"
 
 
 def t0_key(tenant: str) -> str:

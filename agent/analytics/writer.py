@@ -28,7 +28,7 @@ from agent.analytics.fields import contribution
 if TYPE_CHECKING:
     from datetime import tzinfo
 
-    from agent.privacy.records import ProcessingRecord
+    from agent.analytics.fields import T0Record
     from agent.storage.redis_client import RedisClient
 
 DAY_S = 86_400
@@ -77,7 +77,7 @@ class RollupWriter:
     async def append(
         self,
         tenant: str,
-        record: ProcessingRecord,
+        record: T0Record,
         row: dict[str, Any],
         *,
         now: float,
