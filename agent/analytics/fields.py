@@ -116,12 +116,15 @@ def _turn(record: T0Record) -> Contribution:
 
 def _call(record: T0Record) -> Contribution:
     timings = record.timings_ms
+    counts = record.counts
     counters = {
         "calls": 1,
         f"outcome:{record.outcome}": 1,
-        "turns": record.counts.get("user_turns", 0),
-        "answered": record.counts.get("agent_turns", 0),
+        "turns": counts.get("user_turns", 0),
+        "answered": counts.get("agent_turns", 0),
+        "handoffs": counts.get("human", 0),
     }
+    counters |= {name: counts.get(key, 0) for key, name in TURN_COUNTS.items()}  # keywords said in the call
     samples = {"call_duration": timings["duration"]} if "duration" in timings else {}
     if "first_audio_mean" in timings:
         samples["reply"] = timings["first_audio_mean"]

@@ -94,6 +94,7 @@ class CallConsent:
         self._turns = itertools.count(1)
         self._fence: Fence | None = None  # the erasure epoch when the call began (its first `may_reply`)
         self.erased = asyncio.Event()  # a fenced write was refused: the caller was erased during the call
+        self._keywords: dict[str, int] = {}  # intents applied during the call, for the call's T0 record
 
     async def fence(self) -> Fence:
         """The call's fence: the caller's erasure epoch at the call's first consent check."""
@@ -150,11 +151,14 @@ class CallConsent:
         """The keyword's change in the ledger; False if the caller was erased during the call (nothing
         written: the call ends without confirming)."""
         evidence = f"{self._call_id}:{next(self._turns)}"
-        return await self._fenced(
+        applied = await self._fenced(
             lambda fence: self._gate.answer_keyword(
                 self._tenant.id, self._subject, match, evidence, Method.VOICE, fence=fence
             )
         )
+        if applied:
+            self._keywords[match.intent.value] = self._keywords.get(match.intent.value, 0) + 1
+        return applied
 
     async def disclosed(self, greeting: str) -> None:
         tenant = self._tenant
@@ -203,7 +207,8 @@ class CallConsent:
                 "agent_turns": sum(role == "assistant" for role, _ in transcript.turns),
                 "content_kept": int(kept),
                 "recorded": int(recorded),
-            },
+            }
+            | self._keywords,
         )
         await self._gate.processed(self._tenant.id, log_subject, record)
         return kept

@@ -114,12 +114,13 @@ async def test_calls_count_on_their_own_channel(redis: RedisClient) -> None:
             outcome=outcome,
             message=f"call-{i}",
             timings_ms={"duration": seconds * 1000, "first_audio_mean": 700.0},
-            counts={"user_turns": 3, "agent_turns": 4},
+            counts={"user_turns": 3, "agent_turns": 4} | ({"opt_out": 1, "human": 1} if i == 0 else {}),
         )
         await log.append(T, record, keep_days=30, zone=IST)
     call = (await AnalyticsReader(redis).report(T, date(2026, 12, 7), date(2026, 12, 7))).channel("call")
     assert call["calls"] == 3
     assert call["turns"] == 9
+    assert (call["opt_outs"], call["handoffs"]) == (1, 1)  # keywords said in a call
     assert dict(call.call_outcomes) == {"completed": 2, "no_answer": 1}
     assert call.call_duration.count == 3
     assert call.call_duration.p50_ms == upper_bound(bucket(30_000))
