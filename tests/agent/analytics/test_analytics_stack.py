@@ -116,12 +116,19 @@ def _csv_value(value: str) -> Any:
 
 
 async def test_every_number_of_a_known_day_of_turns(stack: Stack, redis: Redis) -> None:
-    """6 people, 9 turns: a lead (text), a handoff and a message while handed off, STOP / a message while
-    opted out / START, a voice note, an LLM failure (the fixed apology), a booked call-back."""
+    """6 people, 9 turns: a lead (text), a handoff and a message while handed off, STOP (its first attempt's
+    confirmation refused by Meta, so the turn runs twice) / a message while opted out / START, a voice note,
+    an LLM failure (the fixed apology), a booked call-back."""
     await _say(stack, wh.text(ALICE, "wamid.a1", LEAD_MESSAGE))
     await _say(stack, wh.text(BOB, "wamid.b1", "Can I talk to a person please?"))
     await _say(stack, wh.text(BOB, "wamid.b2", "Hello? Anyone there?"))
+    stack.graph.fail_next(code=130429, status=429, times=3)  # Meta refuses the confirmation: the turn reruns
     await _say(stack, wh.text(CAROL, "wamid.c1", "STOP"))
+    assert [
+        s.value for m in stack.metrics.retries.collect() for s in m.samples if s.name.endswith("_total")
+    ] == [1]
+    keywords = [r for r in await stack.privacy.processing.records(TENANT) if r["event"] == "keyword"]
+    assert [r["outcome"] for r in keywords] == ["opt_out"]  # written by both attempts, kept once
     await _say(stack, wh.text(CAROL, "wamid.c2", "What is the price of a 2 BHK in Wakad?"))
     await _say(stack, wh.text(CAROL, "wamid.c3", "START"))
     sha = stack.add_voice_note("4000000001", SAMPLE)
