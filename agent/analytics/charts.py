@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-WIDTH, HEIGHT = 640, 220
-LEFT, BOTTOM, TOP = 48, 24, 8  # room for the y labels, the x labels, the top tick
-MAX_X_LABELS = 8
+WIDTH, HEIGHT = 480, 240
+LEFT, BOTTOM, TOP = 60, 30, 12  # room for the y labels, the x labels, the top tick
+MAX_X_LABELS = 6
 
 
 @dataclass(frozen=True, slots=True)
