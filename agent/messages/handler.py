@@ -91,9 +91,7 @@ class _Facts:
     timings_ms: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
-    counts: dict[str, int] = field(
-        default_factory=dict
-    )  # keywords by intent, leads, bookings, handoffs, fallback
+    counts: dict[str, int] = field(default_factory=dict)  # keywords (per intent), leads, bookings, ...
     sizes: dict[str, int] = field(default_factory=dict)  # audio_ms: the voice notes' length
     outcome: str = ""  # what the record says instead of the verdict (`pii_timeout`: the text went nowhere)
 
