@@ -294,6 +294,7 @@ class TurnHandler:
         memo_name = "answer:" + _digest(todo)
         memo = await self._queue.memo(claim, memo_name)
         if memo is not None:
+            await self._recall_facts(claim, todo)
             return (await self._store.open(claim.conv, memo)).decode(), voice
         fence = _fence(claim)
         heard = [await self._hear(claim, job, token) for job in todo]
@@ -333,10 +334,26 @@ class TurnHandler:
             reply = next(
                 (h.fallback for h in heard if h.fallback), config.texts.get(config.language).not_understood
             )
+        await self._keep_facts(claim, todo)
         await self._queue.remember(
             claim, memo_name, await self._store.seal(claim.conv, reply.encode(), fence=fence)
         )
         return reply, voice
+
+    async def _keep_facts(self, claim: Claim, todo: list[Job]) -> None:
+        """The answer's counts and sizes (leads, bookings, voice-note length: no content), for a retry that
+        reuses the memoized answer: its T0 record says what the first attempt did."""
+        facts = _FACTS.get()
+        if facts is not None:
+            kept = json.dumps({"counts": facts.counts, "sizes": facts.sizes}).encode()
+            await self._queue.remember(claim, "facts:" + _digest(todo), kept)
+
+    async def _recall_facts(self, claim: Claim, todo: list[Job]) -> None:
+        facts, kept = _FACTS.get(), await self._queue.memo(claim, "facts:" + _digest(todo))
+        if facts is not None and kept is not None:
+            saved = json.loads(kept)
+            facts.counts |= saved["counts"]
+            facts.sizes |= saved["sizes"]
 
     async def _keep(
         self, claim: Claim, todo: list[Job], said: str, minimized: str, reply: str, *, voice: bool
