@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from agent.analytics.charts import stacked_bars
 from agent.analytics.export import report_csv, report_json
 from agent.analytics.fields import TURN_CLASSES
 from agent.analytics.reader import ALL, MAX_DAYS, RangeError
+from agent.analytics.schema import AnalyticsReport
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -99,9 +100,16 @@ def analytics_router(
         except RangeError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    @router.get("/api/analytics", summary=f"Per day and channel, at most {MAX_DAYS} days")
-    async def analytics_json(tenant_id: str = signed_in, start: From = None, end: To = None) -> JSONResponse:
-        return JSONResponse(report_json(await read(tenant_id, start, end)))
+    @router.get(
+        "/api/analytics",
+        summary=f"Per day and channel, at most {MAX_DAYS} days",
+        response_model=AnalyticsReport,
+        response_model_by_alias=True,
+    )
+    async def analytics_json(
+        tenant_id: str = signed_in, start: From = None, end: To = None
+    ) -> AnalyticsReport:
+        return AnalyticsReport.model_validate(report_json(await read(tenant_id, start, end)))
 
     @router.get("/api/analytics.csv", summary="The same as CSV: a row per day and channel, then totals")
     async def analytics_csv(tenant_id: str = signed_in, start: From = None, end: To = None) -> Response:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from agent.analytics import keys
 from agent.analytics.api import analytics_router
 from agent.analytics.histogram import STEPS_PER_DOUBLING, bucket, percentiles, upper_bound
-from agent.analytics.reader import MAX_DAYS, AnalyticsReader, RangeError
+from agent.analytics.reader import COUNTERS, MAX_DAYS, AnalyticsReader, RangeError
 from agent.analytics.writer import DAY_S, day_end
 from agent.privacy.records import ProcessingLog, ProcessingRecord
 from tests.conftest import ON_SERVER_AND_CLUSTER
@@ -228,3 +228,11 @@ async def test_the_router_reads_only_the_dependencys_tenant_and_refuses_bad_inpu
         default = await http.get("/analytics", headers={"x-test-tenant": T})
         assert default.status_code == 200
         assert "<svg" in default.text
+        assert mine.json()["from"] == "2026-12-07"
+        assert mine.json()["to"] == "2026-12-07"
+        documented = (await http.get("/openapi.json")).json()
+    answer = documented["paths"]["/api/analytics"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert answer["schema"]["$ref"].endswith("/AnalyticsReport")
+    numbers = set(documented["components"]["schemas"]["ChannelNumbers"]["properties"])
+    timings = {"reply_ms", "voice_note_ms", "call_duration_ms", "stages_ms", "call_outcomes"}
+    assert numbers == {"conversations", *COUNTERS, *timings}  # the schema names every counter the reader has
