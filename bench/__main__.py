@@ -2,7 +2,19 @@
 
 import sys
 
-from bench import automation, calls, consent, console, hostile, ingress, noise, pool, turn, turn_detect
+from bench import (
+    analytics,
+    automation,
+    calls,
+    consent,
+    console,
+    hostile,
+    ingress,
+    noise,
+    pool,
+    turn,
+    turn_detect,
+)
 from bench.pii.__main__ import main as pii_main
 
 if __name__ == "__main__":
@@ -14,6 +26,7 @@ if __name__ == "__main__":
     ingress.main()
     pool.main()
     automation.main()
+    analytics.main()
     turn_detect.main()
     noise.main()
     calls.main()

@@ -134,6 +134,7 @@ class TurnResult:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     reply_media: str | None = None  # where `VoiceOut` put the spoken reply (the worker: a Graph media id)
     said: str = ""  # what the person said (typed and transcribed), as the model was asked about it
+    audio_ms: int = 0  # the length of the voice notes heard (0 when the answer was recalled)
 
     @property
     def timings_ms(self) -> dict[str, float]:
@@ -276,6 +277,7 @@ class _Heard:
     outcome: Outcome | None = None
     failure: str = ""
     transcript: Transcript | None = None  # the memo keeps the rest, not this
+    audio_ms: int = 0  # the voice note's length, where it could be decoded
 
     def to_bytes(self) -> bytes:
         fields = {
@@ -283,6 +285,7 @@ class _Heard:
             "fallback": self.fallback,
             "outcome": self.outcome or "",
             "failure": self.failure,
+            "audio_ms": self.audio_ms,
         }
         return json.dumps(fields).encode()
 
@@ -295,6 +298,7 @@ class _Heard:
             fields.get("fallback", ""),
             Outcome(outcome) if outcome else None,
             fields.get("failure", ""),
+            audio_ms=int(fields.get("audio_ms", 0)),
         )
 
 
@@ -382,11 +386,12 @@ class TurnRunner:
         if spoken:
             await ports.gate.heard(spoken)
         said = "\n".join(h.text for h in heard if h.text)
+        audio_ms = sum(h.audio_ms for h in heard)
         if said:
             await ports.gate.still_allowed()
             conversation = await ports.conversation.load()
             result = await self.answer(said, conversation, turn.config, times, turn.toolbox, voice=turn.voice)
-            result.said = said
+            result.said, result.audio_ms = said, audio_ms
             if result.outcome is Outcome.ANSWERED:
                 await ports.conversation.answered(conversation, result)
         else:
@@ -395,7 +400,10 @@ class TurnRunner:
                 _Heard(fallback=turn.config.texts.get(turn.config.language).not_understood),
             )
             result = TurnResult(
-                unheard.outcome or Outcome.NOT_UNDERSTOOD, unheard.fallback, failure=unheard.failure
+                unheard.outcome or Outcome.NOT_UNDERSTOOD,
+                unheard.fallback,
+                failure=unheard.failure,
+                audio_ms=audio_ms,
             )
         result.transcript = next((h.transcript for h in heard if h.transcript is not None), None)
         await ports.memo.keep(step, result.reply_text.encode())
@@ -429,6 +437,7 @@ class TurnRunner:
                 outcome=Outcome.AUDIO_REJECTED,
                 failure=exc.problem.value,
             )
+        audio_ms = round(transcript.duration_s * 1000)
         if not transcript.understood:
             text = config.texts.for_heard(transcript.language).not_understood
             return _Heard(
@@ -436,8 +445,9 @@ class TurnRunner:
                 outcome=Outcome.NOT_UNDERSTOOD,
                 failure=transcript.reason,
                 transcript=transcript,
+                audio_ms=audio_ms,
             )
-        return _Heard(text=transcript.text, transcript=transcript)
+        return _Heard(text=transcript.text, transcript=transcript, audio_ms=audio_ms)
 
     async def _spoken(
         self,

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agent.whatsapp",),  # pure protocol: signature, payloads, Graph client, errors
     ("agent.storage",),  # Redis: key layout, sealing, conversation store, fences
     ("agent.tenants",),
+    ("agent.analytics",),  # rollups written with each T0 record (privacy's log), read by the console
     ("agent.privacy", "agent.tools", "agent.engines"),
     ("agent.messages", "agent.calls"),
     ("agent.services",),

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import structlog
 from livekit.agents import llm
 
+from agent.analytics.facts import Count
 from agent.privacy.records import ProcessingRecord, hashed_id
 from agent.storage.erasure import ErasedError
 from pipelines.consent import Method, Purpose, render_notice
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from agent.privacy.records import ContentKind
     from agent.storage.erasure import Fence
     from agent.tenants.registry import Tenant
-    from pipelines.consent import Decision, KeywordMatch
+    from pipelines.consent import Decision, Intent, KeywordMatch
 
 log = structlog.get_logger()
 
@@ -94,6 +96,7 @@ class CallConsent:
         self._turns = itertools.count(1)
         self._fence: Fence | None = None  # the erasure epoch when the call began (its first `may_reply`)
         self.erased = asyncio.Event()  # a fenced write was refused: the caller was erased during the call
+        self._keywords: Counter[Intent] = Counter()  # intents applied during the call, for its T0 record
 
     async def fence(self) -> Fence:
         """The call's fence: the caller's erasure epoch at the call's first consent check."""
@@ -150,11 +153,14 @@ class CallConsent:
         """The keyword's change in the ledger; False if the caller was erased during the call (nothing
         written: the call ends without confirming)."""
         evidence = f"{self._call_id}:{next(self._turns)}"
-        return await self._fenced(
+        applied = await self._fenced(
             lambda fence: self._gate.answer_keyword(
                 self._tenant.id, self._subject, match, evidence, Method.VOICE, fence=fence
             )
         )
+        if applied:
+            self._keywords[match.intent] += 1
+        return applied
 
     async def disclosed(self, greeting: str) -> None:
         tenant = self._tenant
@@ -199,11 +205,12 @@ class CallConsent:
             message=hashed_id(self._call_id),
             timings_ms=timings,
             counts={
-                "user_turns": sum(role == "user" for role, _ in transcript.turns),
-                "agent_turns": sum(role == "assistant" for role, _ in transcript.turns),
+                Count.USER_TURNS: sum(role == "user" for role, _ in transcript.turns),
+                Count.AGENT_TURNS: sum(role == "assistant" for role, _ in transcript.turns),
                 "content_kept": int(kept),
                 "recorded": int(recorded),
-            },
+            }
+            | {intent.value: n for intent, n in self._keywords.items()},
         )
         await self._gate.processed(self._tenant.id, log_subject, record)
         return kept

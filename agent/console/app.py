@@ -27,6 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import MutableHeaders
 
+from agent.analytics.api import TEMPLATES_DIR as ANALYTICS_TEMPLATES
+from agent.analytics.api import analytics_router
+from agent.analytics.zone import tenant_zone
 from agent.console.replies import ReplyRefusedError
 from agent.console.takeover import HeldByOtherError, NotTakenError
 from agent.privacy.rights import Actor
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+    from agent.analytics.reader import AnalyticsReader
     from agent.console.accounts import Staff, StaffAccounts
     from agent.console.replies import Sent, StaffReplies
     from agent.console.sessions import LoginThrottle, Session, Sessions
@@ -75,7 +79,8 @@ class ConsoleParts:
     handback: Handback
     replies: StaffReplies
     rights: SubjectRights  # its audit chain
-    tenants: TenantRegistry  # each tenant's approved templates
+    tenants: TenantRegistry  # each tenant's approved templates, its timezone
+    analytics: AnalyticsReader  # the owner's numbers (`/analytics`)
     secure_cookies: bool = True  # off only for plain-http 127.0.0.1 (tests, a laptop)
     sse_wake_s: float = 2.0  # how often a live stream re-checks its session
 
@@ -129,6 +134,24 @@ async def who(request: Request) -> Who:
 Authed = Annotated[Who, Depends(who)]
 
 
+async def owner_tenant(request: Request) -> str:
+    """The signed-in owner's tenant: whose analytics are read (nothing in the request names a tenant). An
+    agent gets 403 (audited)."""
+    me = await who(request)
+    if me.staff.role != "owner":
+        parts: ConsoleParts = request.app.state.console
+        await parts.rights.record_denied(me.staff.tenant, me.actor, "console.analytics", "not_owner")
+        raise HTTPException(403, "only an owner sees the analytics")
+    request.state.who = me  # the layout's header (`_signed_in`)
+    return me.staff.tenant
+
+
+def _signed_in(request: Request) -> dict[str, Any]:
+    """The layout's context for a page rendered by a mounted router (the analytics)."""
+    me: Who | None = getattr(request.state, "who", None)
+    return _page(me) if me is not None else {}
+
+
 def create_console_app(parts: ConsoleParts) -> FastAPI:
     app = FastAPI(
         title="leadclose staff console",
@@ -137,10 +160,22 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         redoc_url=None,
     )
     app.state.console = parts
-    templates = Jinja2Templates(directory=HERE / "templates")  # autoescaped; no user text is marked safe
+    # Autoescaped; no user text is marked safe. The console's own `analytics/page.html` (its layout) comes
+    # before the analytics package's, whose fragment it includes.
+    templates = Jinja2Templates(
+        directory=[HERE / "templates", ANALYTICS_TEMPLATES], context_processors=[_signed_in]
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     app.add_middleware(_Hardened)
+    app.include_router(
+        analytics_router(
+            parts.analytics,
+            tenant=owner_tenant,
+            zone_of=lambda tenant: tenant_zone(parts.tenants.get(tenant).config),
+            templates=templates,
+        )
+    )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,6 +7,7 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from agent.analytics.reader import AnalyticsReader
 from agent.console.accounts import StaffAccounts
 from agent.console.app import ConsoleParts, create_console_app
 from agent.console.follow_up import FollowUps
@@ -74,6 +75,7 @@ def console_parts(
         replies=replies,
         rights=privacy.rights,
         tenants=tenants,
+        analytics=AnalyticsReader(redis),
         secure_cookies=secure_cookies,
     )
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import structlog
 
+from agent.analytics.facts import Count, TurnFacts
 from agent.messages.queue import (
     Batch,
     Claim,
@@ -31,7 +33,6 @@ from agent.privacy.records import ProcessingRecord, hashed_id
 from agent.storage.erasure import ErasedError, Fence, StaleLeaseError
 from agent.storage.keyring import DataKeyGoneError
 from agent.storage.staff_thread import Contact, StaffThread, ThreadEntry
-from agent.tools.conversation import ConversationTools
 from agent.whatsapp import GraphClient, GraphError, GraphTransportError, MediaError, MediaFailure
 from pipelines.audio import AudioError, AudioProblem
 from pipelines.consent import Method, Purpose
@@ -43,15 +44,14 @@ if TYPE_CHECKING:
 
     from agent.engines.speech import SpeechEngines
     from agent.engines.voices import Voices
-    from agent.messages.queue import Job, QueuedMedia
+    from agent.messages.queue import ClaimMemo, Job, QueuedMedia
     from agent.metrics import Metrics
     from agent.privacy.gate import ConsentGate
     from agent.storage.conversations import ConversationStore
     from agent.tenants.automation import ReplyMode
     from agent.tenants.registry import TenantRegistry
-    from agent.tools.conversation import ToolFactory
-    from pipelines.automation import ToolBox
-    from pipelines.consent import Notice
+    from agent.tools.conversation import ConversationTools, ToolFactory
+    from pipelines.consent import Intent, Notice
     from pipelines.turn import Conversation, StageTiming, TurnResult, VoiceChoice
 
 log = structlog.get_logger()
@@ -98,6 +98,66 @@ class _TurnTimer:
     def record(self, timing: StageTiming) -> None:
         self.metrics.stage_seconds.labels(timing.stage).observe(timing.ms / 1000)
         self.timings_ms[timing.stage] = round(self.timings_ms.get(timing.stage, 0.0) + timing.ms, 2)
+
+
+@dataclass(slots=True)
+class _TurnNotes:
+    """What this attempt of the turn did, for its T0 record (no content): the consent keywords that took
+    effect, what the answer did (its own, or the first attempt's from the memo), when the reply went out."""
+
+    keywords: Counter[Intent] = field(default_factory=Counter)
+    facts: TurnFacts = field(default_factory=TurnFacts)
+    reply_ms: float | None = None  # from the oldest message's arrival in the queue to the send
+
+    def sent(self, todo: Batch, now: float) -> None:
+        self.reply_ms = max(0.0, round(now * 1000 - todo.accepted_ms, 1))
+
+    def counts(self) -> dict[str, int]:
+        keywords = {intent.value: n for intent, n in self.keywords.items()}
+        total = sum(self.keywords.values())
+        return ({Count.KEYWORDS.value: total} if total else {}) | keywords | self.facts.counts()
+
+    def timings_ms(self, stages: Mapping[str, float]) -> dict[str, float]:
+        return {**stages, "reply": self.reply_ms} if self.reply_ms is not None else dict(stages)
+
+    def sizes(self, todo: Batch) -> dict[str, int]:
+        sizes = {"messages": len(todo.messages), "audio": sum(m.kind == "audio" for m in todo.messages)}
+        return sizes | ({"audio_ms": self.facts.audio_ms} if self.facts.audio_ms else {})
+
+
+class _AnswerFacts:
+    """The facts of the turn's answer (`TurnFacts`), memoized beside it: a rerun that reuses the memoized
+    answer records what the first attempt did (the lead it captured, the voice note it heard). Where the
+    model answered they are kept before the runner keeps the answer (by the conversation port), so no crash
+    separates the two; a fixed reply's facts are kept right after the turn."""
+
+    def __init__(self, memo: ClaimMemo, turn_id: str, tools: ConversationTools | None) -> None:
+        self._memo = memo
+        self._step = "facts:" + turn_id
+        self._tools = tools
+
+    @property
+    def ended(self) -> bool:
+        """The model ended the conversation in this turn."""
+        return self._tools is not None and self._tools.ended
+
+    async def answered(self, result: TurnResult) -> None:
+        tools = self._tools
+        facts = TurnFacts(
+            leads=tools.leads if tools else 0,
+            bookings=tools.bookings if tools else 0,
+            handoffs=int(tools.handed_off) if tools else 0,
+            fallback=result.outcome is not Outcome.ANSWERED,
+            audio_ms=result.audio_ms,
+        )
+        await self._memo.keep(self._step, facts.to_bytes())
+
+    async def of(self, result: TurnResult) -> TurnFacts:
+        """The turn's facts: the first attempt's where the answer was recalled (none kept: none known)."""
+        if result.outcome is not Outcome.RECALLED and result.outcome is not Outcome.ANSWERED:
+            await self.answered(result)
+        kept = await self._memo.recall(self._step)
+        return TurnFacts.from_bytes(kept) if kept is not None else TurnFacts()
 
 
 class TurnHandler:
@@ -192,10 +252,10 @@ class TurnHandler:
                 await self._answer(claim, todo, config.texts.for_message(todo.last.text or "").unavailable)
             await self._queue.dead_letter(claim, "max_attempts")
             return Verdict.GAVE_UP
-        timer = _TurnTimer(self._metrics)
+        timer, notes = _TurnTimer(self._metrics), _TurnNotes()
         result: TurnResult | None = None
         try:
-            verdict, result = await self._gated_turn(claim, todo, config, timer)
+            verdict, result = await self._gated_turn(claim, todo, config, timer, notes)
         except _Withheld as withheld:
             await self._queue.ack(claim)
             verdict, outcome = Verdict.WITHHELD, withheld.reason
@@ -219,27 +279,25 @@ class TurnHandler:
                 subject=claim.conv,
                 outcome=outcome,
                 message=hashed_id(todo.last.message_id),
-                timings_ms=timer.timings_ms,
-                sizes={
-                    "messages": len(todo.messages),
-                    "audio": sum(m.kind == "audio" for m in todo.messages),
-                },
+                timings_ms=notes.timings_ms(timer.timings_ms),
+                sizes=notes.sizes(todo),
                 models={"llm": llm.model} if llm is not None else {},
                 tokens={"prompt": llm.prompt_tokens, "completion": llm.completion_tokens} if llm else {},
+                counts=notes.counts(),
             ),
         )
         return verdict
 
     async def _gated_turn(
-        self, claim: Claim, todo: Batch, config: TurnConfig, timer: _TurnTimer
+        self, claim: Claim, todo: Batch, config: TurnConfig, timer: _TurnTimer, notes: _TurnNotes
     ) -> tuple[Verdict, TurnResult | None]:
         """Typed keywords first (before any model), then handoff and `may(reply)`; only a person who may be
         answered gets the read receipt and typing indicator, and only then does the turn run (downloading
         and hearing the notes, spoken keywords, the answer). Raises `_Withheld`."""
         typed = [(j, m, m.text, _METHODS[m.kind]) for j, m in _pairs(todo) if m.kind in _METHODS]
-        confirmation = await self._keywords(claim, typed)
+        confirmation = await self._keywords(claim, typed, notes)
         if confirmation is not None:
-            await self._send(claim, todo, confirmation)  # always allowed: it answers a request
+            await self._reply(claim, todo, confirmation, notes)  # always allowed: it answers a request
             await self._queue.ack(claim)
             return Verdict.REPLIED, None
         if await self._consent.handed_off(claim.conv):
@@ -251,27 +309,33 @@ class TurnHandler:
         await self._check(todo.tenant, claim.conv, Purpose.REPLY)
         token = self._tenants.access_token(todo.tenant)
         await self._mark_read(todo.first.phone_number_id, token, todo.last.message_id)
-        gate = _Gate(self, claim, todo)
-        turn = self._turn(claim, todo, config, token)
+        gate = _Gate(self, claim, todo, notes)
+        tools = self._toolbox(claim, todo)
+        turn = self._turn(claim, todo, config, token, tools)
+        memo = self._queue.memo_of(claim, self._store, _fence(claim))
+        facts = _AnswerFacts(memo, turn.id, tools)
         try:
-            result = await self._runner.run(turn, self._ports(claim, todo, turn, gate, timer))
+            result = await self._runner.run(turn, self._ports(claim, todo, memo, gate, facts, timer))
         except _Confirmed as keyword:
-            await self._send(claim, todo, keyword.confirmation)
+            await self._reply(claim, todo, keyword.confirmation, notes)
             await self._queue.ack(claim)
             return Verdict.REPLIED, None
+        notes.facts = await facts.of(result)
         if result.outcome in (Outcome.AUDIO_REJECTED, Outcome.NOT_UNDERSTOOD):
             log.info("turn.unheard", conv=claim.conv, outcome=result.outcome.value, failure=result.failure)
         elif result.outcome is Outcome.PII_TIMEOUT:
             log.warning("turn.pii_timeout", conv=claim.conv)
-        sent_id = await self._send(
-            claim, todo, result.reply_text, media_id=result.reply_media, before_send=gate.still_allowed
+        sent_id = await self._reply(
+            claim, todo, result.reply_text, notes, media_id=result.reply_media, before_send=gate.still_allowed
         )
         if gate.notice is not None and sent_id is not None:
             await self._consent.disclosed(todo.tenant, claim.conv, gate.notice, sent_id, fence=_fence(claim))
         await self._queue.ack(claim)
         return Verdict.REPLIED, result
 
-    def _turn(self, claim: Claim, todo: Batch, config: TurnConfig, token: str) -> Turn:
+    def _turn(
+        self, claim: Claim, todo: Batch, config: TurnConfig, token: str, tools: ConversationTools | None
+    ) -> Turn:
         """The batch as the composition hears it: voice notes download when heard, through the tenant's
         speech engines; the reply is spoken where the tenant answers this kind of message by voice."""
         tenant = self._tenants.get(todo.tenant).config
@@ -282,7 +346,7 @@ class TurnHandler:
             voice=self._voice(todo.tenant) if self._reply_mode(todo) != "text" else None,
             # The tenant's language router (preloaded by the worker: a cache hit here), else the runner's.
             transcriber=self._speech.for_tenant(tenant) if self._speech is not None else None,
-            toolbox=self._toolbox(claim, todo),
+            toolbox=tools,
         )
 
     def _message(self, message: QueuedMessage, token: str) -> Message:
@@ -306,11 +370,13 @@ class TurnHandler:
             log.warning("turn.media_rejected", reason="bad_media_id")
             raise AudioError(AudioProblem.CORRUPT) from None
 
-    def _ports(self, claim: Claim, todo: Batch, turn: Turn, gate: _Gate, timer: _TurnTimer) -> TurnPorts:
+    def _ports(
+        self, claim: Claim, todo: Batch, memo: ClaimMemo, gate: _Gate, facts: _AnswerFacts, timer: _TurnTimer
+    ) -> TurnPorts:
         return TurnPorts(
-            memo=self._queue.memo_of(claim, self._store, _fence(claim)),
+            memo=memo,
             gate=gate,
-            conversation=_StoredConversation(self, claim, todo, turn.toolbox),
+            conversation=_StoredConversation(self, claim, todo, facts),
             timer=timer,
             voice_out=_Upload(
                 self._graph, todo.first.phone_number_id, self._tenants.access_token(todo.tenant)
@@ -318,7 +384,7 @@ class TurnHandler:
         )
 
     async def _keywords(
-        self, claim: Claim, said: Sequence[tuple[Job, QueuedMessage, str | None, Method]]
+        self, claim: Claim, said: Sequence[tuple[Job, QueuedMessage, str | None, Method]], notes: _TurnNotes
     ) -> str | None:
         """Each keyword message takes effect in order (of the time it was sent); the batch is answered with
         the last one's confirmation, and its other messages are not given to the LLM. Raises `_Withheld` when
@@ -337,6 +403,8 @@ class TurnHandler:
                     float(message.timestamp),
                     fence=_fence(claim),
                 )
+                if answer is not None:
+                    notes.keywords[match.intent] += 1
                 confirmation = answer if answer is not None else confirmation
         if matched and confirmation is None:
             raise _Withheld("superseded")
@@ -401,11 +469,27 @@ class TurnHandler:
     async def _answer(self, claim: Claim, todo: Batch, text: str) -> None:
         """A fixed answer outside a turn (the apology after the last attempt) carries the AI disclosure when
         due, and goes out only if `may(reply)` still holds right before the send."""
-        gate = _Gate(self, claim, todo)
+        gate = _Gate(self, claim, todo, _TurnNotes())  # no record: the claim is dead-lettered
         text = await gate.outgoing(text, todo.last.text or text)
         sent_id = await self._send(claim, todo, text, before_send=gate.still_allowed)
         if gate.notice is not None and sent_id is not None:
             await self._consent.disclosed(todo.tenant, claim.conv, gate.notice, sent_id, fence=_fence(claim))
+
+    async def _reply(
+        self,
+        claim: Claim,
+        todo: Batch,
+        text: str,
+        notes: _TurnNotes,
+        *,
+        media_id: str | None = None,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> str | None:
+        """The turn's reply through `_send`; notes when it went out (the time to reply)."""
+        sent_id = await self._send(claim, todo, text, media_id=media_id, before_send=before_send)
+        if sent_id is not None:
+            notes.sent(todo, self._clock())
+        return sent_id
 
     async def _send(
         self,
@@ -469,10 +553,11 @@ class _Gate:
     """The composition's `TurnGate` for one claim: spoken keywords, `may(reply)` and the AI disclosure (the
     notice it added is recorded once the reply was sent)."""
 
-    def __init__(self, handler: TurnHandler, claim: Claim, todo: Batch) -> None:
+    def __init__(self, handler: TurnHandler, claim: Claim, todo: Batch, notes: _TurnNotes) -> None:
         self._handler = handler
         self._claim = claim
         self._todo = todo
+        self._notes = notes
         self.notice: Notice | None = None
 
     async def heard(self, spoken: Mapping[str, str]) -> None:
@@ -481,7 +566,7 @@ class _Gate:
             for j, m in _pairs(self._todo)
             if m.message_id in spoken
         ]
-        confirmation = await self._handler._keywords(self._claim, said)
+        confirmation = await self._handler._keywords(self._claim, said, self._notes)
         if confirmation is not None:
             raise _Confirmed(confirmation)
 
@@ -499,11 +584,11 @@ class _Gate:
 class _StoredConversation:
     """The composition's `ConversationPort`: the sealed conversation state of the claim's person."""
 
-    def __init__(self, handler: TurnHandler, claim: Claim, todo: Batch, toolbox: ToolBox | None) -> None:
+    def __init__(self, handler: TurnHandler, claim: Claim, todo: Batch, facts: _AnswerFacts) -> None:
         self._handler = handler
         self._claim = claim
         self._todo = todo
-        self._toolbox = toolbox
+        self._facts = facts
 
     async def load(self) -> Conversation:
         conversation = await self._handler._store.load(self._claim.conv)
@@ -511,11 +596,9 @@ class _StoredConversation:
         return conversation
 
     async def answered(self, conversation: Conversation, result: TurnResult) -> None:
-        toolbox = self._toolbox
-        if (
-            isinstance(toolbox, ConversationTools) and toolbox.ended
-        ):  # the next message starts afresh; the vault stays
+        if self._facts.ended:  # the next message starts afresh; the vault stays
             conversation.history, conversation.summary = [], ""
+        await self._facts.answered(result)  # before the runner keeps the answer
         await self._handler._keep(self._claim, self._todo, conversation, result)
 
 

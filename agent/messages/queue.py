@@ -62,6 +62,11 @@ class Job:
     kind: str
     payload: dict[str, Any]
 
+    @property
+    def accepted_ms(self) -> int:
+        """When ingress queued it, in Unix ms on the Redis server's clock (a stream entry's id)."""
+        return int(self.entry_id.split("-", 1)[0])
+
 
 # A job's fields that stay in clear in the inbox (routing, ordering, the service window, the format's
 # version); the rest (the person's number or BSUID, profile name, text, media ids) is sealed with the
@@ -261,6 +266,11 @@ class Batch:
     @property
     def has_audio(self) -> bool:
         return any(m.kind == "audio" for m in self.messages)
+
+    @property
+    def accepted_ms(self) -> int:
+        """When its oldest message was queued (Unix ms, the Redis server's clock)."""
+        return min(j.accepted_ms for j in self.jobs)
 
     @property
     def digest(self) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from agent.analytics.zone import tenant_zone
 from agent.privacy.ledger import SUPERSEDED, ConsentGuard, ConsentStore, Context, Signal
 from agent.privacy.records import ContentKind, ContentLog, ProcessingLog, ProcessingRecord, hashed_id
 from agent.privacy.rights import Actor
@@ -301,5 +302,6 @@ class ConsentGate:
         return await self._content.fence(subject)
 
     async def processed(self, tenant_id: str, subject: str | None, record: ProcessingRecord) -> None:
-        days = self._tenants.get(tenant_id).config.consent.retention.processing_days
-        await self._processing.append(tenant_id, record, keep_days=days)
+        loaded = self._tenants.get(tenant_id).config
+        days = loaded.consent.retention.processing_days
+        await self._processing.append(tenant_id, record, keep_days=days, zone=tenant_zone(loaded))

@@ -16,14 +16,17 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, Literal
 
+from agent.analytics.writer import RollupWriter
 from agent.storage.erasure import Fence
 from agent.storage.keys import conversation_key, epoch_key, tenant_key, tenant_of
 from agent.tenants.consent import DAY_S
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import tzinfo
 
     from agent.storage.conversations import ConversationStore
     from agent.storage.erasure import Command
@@ -51,20 +54,22 @@ class ProcessingRecord:
 
 
 class ProcessingLog:
-    """T0, per tenant; every append also drops what is older than the tenant's processing period."""
+    """T0, per tenant; every append also drops what is older than the tenant's processing period, and adds
+    the record to the tenant's analytics rollup in the same script (agent/analytics/writer.py)."""
 
     def __init__(self, redis: RedisClient, *, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
+        self._writer = RollupWriter(redis)
 
-    async def append(self, tenant: str, record: ProcessingRecord, *, keep_days: int) -> None:
+    async def append(
+        self, tenant: str, record: ProcessingRecord, *, keep_days: int, zone: tzinfo = UTC
+    ) -> bool:
+        """False when a record of this event for this hashed message id was already written (a redelivered
+        attempt); `zone`: where the tenant's analytics days begin."""
         now = self._clock()
         row = {"id": uuid.uuid4().hex, "at": now, **asdict(record)}
-        key = tenant_key(tenant, "t0")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {json.dumps(row, separators=(",", ":")): now})
-            pipe.zremrangebyscore(key, "-inf", now - keep_days * DAY_S)
-            await pipe.execute()
+        return await self._writer.append(tenant, record, row, now=now, keep_days=keep_days, zone=zone)
 
     async def records(self, tenant: str, subject: str | None = None) -> list[dict[str, Any]]:
         members: list[Any] = await self._redis.zrange(tenant_key(tenant, "t0"), 0, -1)
@@ -80,6 +85,7 @@ class ProcessingLog:
         key = tenant_key(tenant, "t0")
         members: list[Any] = await self._redis.zrange(key, 0, -1)
         doomed = [m for m in members if json.loads(m)["subject"] == subject]
+        await self._writer.forget(tenant, now=self._clock())  # nothing can tie them to the people counts
         return int(await self._redis.zrem(key, *doomed)) if doomed else 0
 
 

@@ -40,6 +40,10 @@ key here stays byte-identical (`DEFAULT_SHARDS` too: changing it re-homes conver
 | `lc:tenant:{T}:t0` | zset | `{T}` | T0 processing records (counts) | no | members removed | deleted |
 | `lc:tenant:{T}:t2index` | zset | `{T}` | subjects with T2 content | no | member removed | deleted |
 | `lc:tenant:{T}:aliases` | hash | `{T}` | ref of a number or BSUID → subject | no | kept (refs only) | deleted |
+| `lc:tenant:{T}:an:day:<date>` | hash | `{T}` | analytics counters, buckets | no | kept (no person) | deleted |
+| `lc:tenant:{T}:an:people:<date>:<ch>` | HyperLogLog | `{T}` | salted subject hashes | no | kept | deleted |
+| `lc:tenant:{T}:an:salt:<date>` | string | `{T}` | the day's salt (2 days) | no | deleted | deleted |
+| `lc:tenant:{T}:an:seen:<event>:<id>` | string | `{T}` | T0 record written (2 days) | no | kept | deleted |
 | `lc:booked:{T}` | zset | `{T}` | the tenant's booked slots | no | kept (no person) | deleted |
 | `lc:{calls}:events` | stream | `{calls}` | call signaling events | content | entries dropped | entries dropped |
 | `lc:{calls}:seen:<call id>:<event>` | string | `{calls}` | call event dedupe marker (TTL) | no | expires | expires |
@@ -50,7 +54,9 @@ key here stays byte-identical (`DEFAULT_SHARDS` too: changing it re-homes conver
 Erasure (`SubjectRights.erase`) deletes what `subject_fate` says of each of the person's keys, on the data
 server and the key store, and drops their entries from the shared streams (`subject_entries`); tenant
 deletion (`Retention`) deletes every key `tenant_patterns` matches but the ones `KEPT_AFTER_DELETION` names,
-and drops the tenant's entries (`tenant_entries`).
+and drops the tenant's entries (`tenant_entries`). The analytics rollups (`an:`, agent/analytics/writer.py)
+share the T0 log's slot, so a record and its rollup are written by one script; the day hashes and sketches
+expire with the tenant's processing period, counted from the end of their day.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import date
 
 DAY_S = 86_400
 DEFAULT_SHARDS = 8  # fixed for a deployment: changing it re-homes conversations
@@ -110,6 +120,11 @@ TENANT_KEYS = (
     "t0",
     "t2index",
     "aliases",
+    # analytics rollups; one ending in `:` takes parameters after it (agent/analytics/writer.py)
+    "an:day:",
+    "an:people:",
+    "an:salt:",
+    "an:seen:",
 )
 KEPT_AFTER_DELETION = ("terminated",)  # the tombstone that keeps a deleted tenant frozen
 
@@ -174,6 +189,31 @@ def epoch_key(subject: str, shards: int) -> str:
 
 def tenant_key(tenant: str, suffix: str) -> str:
     return f"lc:tenant:{{{tenant}}}:{suffix}"
+
+
+def t0_log(tenant: str) -> str:
+    """The tenant's T0 processing log (agent/privacy/records.py)."""
+    return tenant_key(tenant, "t0")
+
+
+def analytics_day(tenant: str, day: date) -> str:
+    """A hash of counters and histogram buckets for one tenant-local day (fields: agent/analytics/fields.py)."""
+    return tenant_key(tenant, f"an:day:{day.isoformat()}")
+
+
+def analytics_people(tenant: str, day: date, channel: str) -> str:
+    """A HyperLogLog of the day's people on `channel` ("all": any channel), added as salted hashes."""
+    return tenant_key(tenant, f"an:people:{day.isoformat()}:{channel}")
+
+
+def analytics_salt(tenant: str, day: date) -> str:
+    """The day's random salt for the people counts (short-lived; erasure deletes it)."""
+    return tenant_key(tenant, f"an:salt:{day.isoformat()}")
+
+
+def analytics_seen(tenant: str, event: str, message: str) -> str:
+    """Marks a T0 record of `event` for a hashed message id as written (a redelivered turn writes nothing)."""
+    return tenant_key(tenant, f"an:seen:{event}:{message}")
 
 
 def booked_slots(tenant: str) -> str:

@@ -239,6 +239,8 @@ class ConversationTools:
         self._calls = 0
         self.handed_off = False
         self.ended = False
+        self.leads = 0  # leads captured and bookings made in this turn (the turn's record counts them)
+        self.bookings = 0
         self._custom = {t.name: t for t in self._automation.tools}
         self._specs = tool_specs(self._automation)
 
@@ -302,6 +304,7 @@ class ConversationTools:
     async def _capture_lead(self, fields: dict[str, Any], key: str) -> str:
         record = self._envelope("lead.captured", key, fields)
         await self._leads.add(self._conv, record, dedupe_key=key, fence=self._fence)
+        self.leads += 1
         forwarded = await self._notify("lead.captured", key, fields)
         log.info("tool.lead_captured", tenant=self._tenant.id, fields=len(fields), forwarded=forwarded)
         return json.dumps({"saved": True, "forwarded_to_team": forwarded})
@@ -333,6 +336,7 @@ class ConversationTools:
             await self._redis.zrem(self._taken_key(), slot)
             raise ToolError("the booking could not be passed to the team")
         log.info("tool.booked", tenant=self._tenant.id, tool=booking.tool)
+        self.bookings += 1
         return json.dumps({"booked": True, "slot": slot, "timezone": booking.timezone})
 
     async def _hand_off(self, key: str) -> str:

@@ -9,12 +9,14 @@ import json
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import pytest_asyncio
 
+from agent.analytics.reader import AnalyticsReader
 from agent.http.app import create_app
 from agent.messages.queue import ConversationQueue
 from agent.metrics import Metrics
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
+    from agent.storage.redis_client import RedisClient
     from tests.conftest import RedisBackend
 
 ALICE = "919876543210"
@@ -45,6 +48,7 @@ class Rig:
     queue: ConversationQueue
     http: httpx.AsyncClient
     workers: list[WorkerProcess]
+    redis: RedisClient
 
     def worker(self, **extra: str) -> WorkerProcess:
         env = {
@@ -121,7 +125,7 @@ async def rig(backend: RedisBackend) -> AsyncIterator[Rig]:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://ingress"
         ) as http:
-            r = Rig(backend.url, graph, llm, ConversationQueue(client), http, [])
+            r = Rig(backend.url, graph, llm, ConversationQueue(client), http, [], client)
             try:
                 yield r
             finally:
@@ -141,6 +145,16 @@ async def test_kill_9_before_the_send_another_worker_finishes_with_one_reply(rig
     await rig.start_worker()
     await eventually(rig.drained, 30)
     assert [m["text"]["body"] for m in rig.graph.messages] == [first_reply("You said: are you there?")]
+    # The analytics count the turn once: the dead worker's attempt recorded nothing.
+    await eventually(lambda: _answered(rig, 1))
+    assert await rig.queue.dead_letters() == []
+    assert await _answered(rig, 1)
+
+
+async def _answered(rig: Rig, turns: int) -> bool:
+    today = datetime.now(UTC).date()
+    report = await AnalyticsReader(rig.redis).report("default", today - timedelta(days=1), today)
+    return report.channel("text")["answered"] == report.channel("all")["turns"] == turns
 
 
 @ON_THE_CLUSTER_TOO

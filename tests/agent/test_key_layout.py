@@ -4,6 +4,7 @@ table in its docstring says what the code does, and erasure's decision per key f
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
@@ -33,6 +34,12 @@ def test_formats_are_the_deployed_ones() -> None:
     assert keys.delivery_status("wamid.2") == "lc:status:{wamid.2}"
     assert keys.admin_failures("r") == "lc:admin_fail:{r}"
     assert keys.DEFAULT_SHARDS == 8
+    day = date(2026, 3, 1)
+    assert keys.t0_log("acme") == "lc:tenant:{acme}:t0"
+    assert keys.analytics_day("acme", day) == "lc:tenant:{acme}:an:day:2026-03-01"
+    assert keys.analytics_people("acme", day, "voice") == "lc:tenant:{acme}:an:people:2026-03-01:voice"
+    assert keys.analytics_salt("acme", day) == "lc:tenant:{acme}:an:salt:2026-03-01"
+    assert keys.analytics_seen("acme", "turn", "ab12") == "lc:tenant:{acme}:an:seen:turn:ab12"
 
 
 def test_the_docstring_table_names_every_key_and_what_erasure_does_with_it() -> None:
@@ -44,8 +51,10 @@ def test_the_docstring_table_names_every_key_and_what_erasure_does_with_it() -> 
     for suffix, fate in keys.SUBJECT_KEYS.items():
         assert named[suffix][0] == _FATE_WORDS[fate], suffix
         assert named[suffix][1] == "deleted", suffix  # tenant deletion takes every person's key
-    tenant_rows = {
-        k.removeprefix("lc:tenant:{T}:"): v for k, v in _TABLE.items() if k.startswith("lc:tenant:")
+    tenant_rows = {  # a parameter (`an:day:<date>`) is named by its prefix, as in `TENANT_KEYS`
+        re.sub(r"<.*$", "", k.removeprefix("lc:tenant:{T}:")): v
+        for k, v in _TABLE.items()
+        if k.startswith("lc:tenant:")
     }
     assert set(tenant_rows) == set(keys.TENANT_KEYS)
     kept = {suffix for suffix, (_, on_deletion) in tenant_rows.items() if on_deletion.startswith("kept")}

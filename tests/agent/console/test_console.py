@@ -21,6 +21,7 @@ from prometheus_client import generate_latest
 from agent.cli.operator import OPERATOR
 from agent.console.accounts import AccountError
 from agent.console.follow_up import FollowUps
+from agent.privacy.records import ProcessingRecord
 from agent.storage.keys import conversation_key
 from agent.tenants.registry import TenantRegistry
 from pipelines.audio import decode, encode_voice_note
@@ -478,3 +479,53 @@ async def test_hostile_input_anywhere_gets_a_clear_refusal_never_an_echo(console
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     sent = [m["text"]["body"] for m in console.stack.sent_to(USER)[2:]]
     assert sent[0] == "<script>alert(1)</script>"  # what the staff typed reaches the person as plain text
+
+
+async def test_an_owner_sees_the_analytics_of_their_business_only(console: Console) -> None:
+    """The analytics mounted in the console: an owner reads their own tenant's numbers (page in the console's
+    layout, JSON, CSV); an agent gets 403 (audited); another tenant's numbers never show."""
+    await console.customer_says(USER, "hello there", f"wamid.{USER}.1")
+    await eventually(lambda: len(console.stack.sent_to(USER)) == 1)
+    clinic = ProcessingRecord(
+        event="turn", subject="sunrise-clinic:0123456789abcdef", outcome="replied", message="m1",
+        sizes={"messages": 1, "audio": 0}, counts={"leads": 7},
+    )  # fmt: skip
+    await console.stack.privacy.gate.processed("sunrise-clinic", clinic.subject, clinic)
+
+    async def answered() -> bool:
+        records = await console.stack.privacy.processing.records("default")
+        return any(r["event"] == "turn" for r in records)
+
+    await eventually(answered, 15)
+    async with console.client() as owner:
+        data = (await owner.get("/api/analytics")).json()
+        page = await owner.get("/analytics")
+        exported = await owner.get("/api/analytics.csv")
+        style = await owner.get("/analytics/style.css")
+        inbox = await owner.get("/inbox")
+    assert (data["tenant"], data["total"]["all"]["turns"], data["total"]["all"]["answered"]) == (
+        "default",
+        1,
+        1,
+    )
+    assert data["total"]["all"]["leads"] == 0  # the clinic's 7 leads are not the default tenant's
+    assert page.status_code == 200
+    assert "leadclose · staff" in page.text  # the console's layout, with its header
+    assert OWNER in page.text
+    assert page.text.count("<svg") == 3
+    assert '<th scope="row">all</th><td>1</td><td>1</td>' in page.text  # 1 conversation, 1 turn
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert style.status_code == 200
+    assert 'href="/analytics"' in inbox.text
+    async with console.client(OTHER) as other:
+        theirs = (await other.get("/api/analytics")).json()
+    assert (theirs["tenant"], theirs["total"]["all"]["turns"], theirs["total"]["all"]["leads"]) == (
+        "sunrise-clinic", 1, 7
+    )  # fmt: skip
+    async with console.client(AGENT) as agent:
+        for path in ("/analytics", "/api/analytics", "/api/analytics.csv"):
+            assert (await agent.get(path)).status_code == 403, path
+        assert 'href="/analytics"' not in (await agent.get("/inbox")).text
+    assert ("console.analytics", "not_owner") in await audit_actions(console, "default")
+    for text in (page.text, exported.text, json.dumps(data)):
+        assert USER not in text
