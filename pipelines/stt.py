@@ -57,10 +57,18 @@ class Transcript:
     status: TranscriptStatus = TranscriptStatus.OK
     reason: str = ""
     engine: str = ""  # which engine heard it ("whisper:tiny.en", "hosted:whisper-1"); set by the router
+    # Refused for its script alone (Hindi written in Urdu letters): the words, for consent keywords only.
+    refused_words: str = ""
 
     @property
     def understood(self) -> bool:
         return self.status is TranscriptStatus.OK
+
+
+def refused_words(text: str, reason: str) -> str:
+    """What a transcript refused for its script alone said: real speech in the wrong letters (the multilingual
+    base writes Hindi in Urdu's), never answered, but a STOP in it still counts."""
+    return text if reason == "wrong_script" else ""
 
 
 class Transcriber(Protocol):
@@ -368,6 +376,7 @@ class WhisperTranscriber:
             segments=segments,
             status=status,
             reason=reason,
+            refused_words=refused_words(text, reason),
         )
 
     def _profile_options(self, profile: LanguageProfile, duration_s: float) -> dict[str, Any]:

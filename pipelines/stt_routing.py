@@ -19,6 +19,7 @@ from pipelines.stt import (
     Transcript,
     TranscriptStatus,
     WhisperTranscriber,
+    refused_words,
 )
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ class HostedEngine:
             status=TranscriptStatus.NOT_UNDERSTOOD if reason else TranscriptStatus.OK,
             reason=reason,
             engine=self.name,
+            refused_words=refused_words(text, reason),
         )
 
 

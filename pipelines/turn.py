@@ -278,10 +278,12 @@ class _Heard:
     failure: str = ""
     transcript: Transcript | None = None  # the memo keeps the rest, not this
     audio_ms: int = 0  # the voice note's length, where it could be decoded
+    keywords: str = ""  # words refused only for their script: read for consent keywords, never answered
 
     def to_bytes(self) -> bytes:
         fields = {
             "text": self.text,
+            "keywords": self.keywords,
             "fallback": self.fallback,
             "outcome": self.outcome or "",
             "failure": self.failure,
@@ -299,6 +301,7 @@ class _Heard:
             Outcome(outcome) if outcome else None,
             fields.get("failure", ""),
             audio_ms=int(fields.get("audio_ms", 0)),
+            keywords=fields.get("keywords", ""),
         )
 
 
@@ -382,7 +385,12 @@ class TurnRunner:
         if kept is not None:
             return TurnResult(Outcome.RECALLED, kept.decode())
         heard = [await self._hear(message, turn, ports.memo, times) for message in turn.messages]
-        spoken = {m.id: h.text for m, h in zip(turn.messages, heard, strict=True) if m.audio is not None}
+        # A STOP counts even in words not good enough to answer (Hindi the multilingual model wrote in Urdu's).
+        spoken = {
+            m.id: h.text or h.keywords
+            for m, h in zip(turn.messages, heard, strict=True)
+            if m.audio is not None
+        }
         if spoken:
             await ports.gate.heard(spoken)
         said = "\n".join(h.text for h in heard if h.text)
@@ -446,6 +454,7 @@ class TurnRunner:
                 failure=transcript.reason,
                 transcript=transcript,
                 audio_ms=audio_ms,
+                keywords=transcript.refused_words,
             )
         return _Heard(text=transcript.text, transcript=transcript, audio_ms=audio_ms)
 

@@ -227,7 +227,12 @@ HINDI_ONLY_HOSTED: dict[str, Any] = {
 @pytest.mark.parametrize("hindi_stack", [HINDI_ONLY_HOSTED], indirect=True)
 @pytest.mark.parametrize(
     ("said", "written"),
-    [("बंद कर दो", "बन्द कर दो।"), ("बंद करो", "Bund karo ji."), ("मैसेज मत भेजो", "Message Matt Bejo.")],
+    [
+        ("बंद कर दो", "बन्द कर दो।"),
+        ("बंद करो", "Bund karo ji."),
+        ("मैसेज मत भेजो", "Message Matt Bejo."),
+        ("बंद कर दो", "بند کر دو"),  # Hindi in Urdu letters, as the multilingual base writes it
+    ],
 )
 async def test_a_hindi_stop_said_in_a_voice_note_withdraws_consent_like_the_typed_one(
     hindi_stack: Stack, peer: SpeechPeer, said: str, written: str
@@ -237,7 +242,8 @@ async def test_a_hindi_stop_said_in_a_voice_note_withdraws_consent_like_the_type
     engine writes for it that differs from the keyword list (a nasal conjunct; romanized with English-style
     vowels and a courtesy word; English words for Hindi ones): the bundled models cannot hear these short
     commands (docs/speech.md). It acts as typed STOP does: withdrawn by voice with the note as evidence,
-    confirmed in Hindi, and no LLM request. (Urdu letters are refused by the Hindi guard before keywords.)"""
+    confirmed in Hindi, and no LLM request. Urdu letters are refused by the Hindi guard as something to answer
+    (`wrong_script`), yet a STOP written in them still takes effect."""
     stack = hindi_stack
     speech = await EspeakSynthesizer.load("hi").synthesize(said)
     peer.transcripts.append(written)

@@ -18,6 +18,7 @@ from pipelines.stt import (
     Segment,
     WhisperTranscriber,
     load_whisper,
+    refused_words,
     resolve_model,
 )
 
@@ -125,3 +126,26 @@ def test_model_resolution(tmp_path: Path) -> None:
     assert (bundled / "model.bin").is_file()
     assert resolve_model(str(tmp_path)) == str(tmp_path)
     assert resolve_model("large-v3-turbo") == "large-v3-turbo"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "بند کر دو",
+            True,
+        ),  # Hindi in Urdu letters: refused for the script alone, its words kept for keywords
+        ("बंद बंद बंद बंद बंद बंद बंद बंद बंद बंद बंद बंद", False),  # a loop: refused, nothing kept
+        ("", False),
+    ],
+)
+def test_only_a_refusal_for_the_script_keeps_its_words_for_the_consent_keywords(
+    text: str, kept: bool
+) -> None:
+    """The words of a refused transcript are never answered; only one refused for its script alone (real
+    speech in the wrong letters) keeps them, so a STOP said in it still takes effect (tests/agent/
+    test_hindi_voice.py); a loop or silence keeps nothing."""
+    guard = HallucinationGuard(scripts=frozenset({"DEVANAGARI", "LATIN"}))
+    reason = guard.text_verdict(text)
+    assert reason
+    assert refused_words(text, reason) == (text if kept else "")
