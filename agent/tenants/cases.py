@@ -11,6 +11,7 @@ those runs meet every expectation. `judge` is pure: whoever runs the turn hands 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
@@ -96,7 +97,8 @@ def parse_cases(text: str, where: str = CASES_FILE) -> tuple[Case, ...]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1}:" if mark is not None else ""
-        raise CaseError(f"{where}:{at} not valid YAML") from None
+        problem = getattr(exc, "problem", None)  # PyYAML's words, never the document's text
+        raise CaseError(f"{where}:{at} not valid YAML" + (f" ({problem})" if problem else "")) from None
     if raw is None:
         return ()
     if not isinstance(raw, dict):
@@ -141,20 +143,26 @@ def load_cases(folder: Path) -> tuple[Case, ...]:
 
 def add_case(folder: Path, case: Case) -> tuple[Case, ...]:
     """Append `case` (or replace the case of that name) and write the file atomically: a reader sees the old
-    file or the new one, never half of one. Comments in the file are not kept (it is rewritten)."""
-    cases = (*(c for c in load_cases(folder) if c.name != case.name), case)
-    text = dump_cases(cases)
-    parse_cases(text)  # what we write must load again (caps included)
-    fd, tmp = tempfile.mkstemp(prefix=".cases-", suffix=".tmp", dir=folder)
+    file or the new one, never half of one; two writers (processes too) take turns on a lock of the folder,
+    so neither loses the other's case. Comments in the file are not kept (it is rewritten). Blocking."""
+    lock = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, folder / CASES_FILE)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cases = (*(c for c in load_cases(folder) if c.name != case.name), case)
+        text = dump_cases(cases)
+        parse_cases(text)  # what we write must load again (caps included)
+        fd, tmp = tempfile.mkstemp(prefix=".cases-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, folder / CASES_FILE)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    finally:
+        os.close(lock)  # releases the lock
     return cases
 
 
