@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from agent.tenants.files import TenantFileError, load_yaml, read_inside
 from agent.tenants.registry import TenantError
-from agent.tenants.yaml_lines import line_of
+from agent.tenants.yaml_lines import line_of, yaml_error
 from pipelines.language import detect
 
 if TYPE_CHECKING:
@@ -95,10 +95,7 @@ def parse_cases(text: str, where: str = CASES_FILE) -> tuple[Case, ...]:
     except TenantFileError as exc:
         raise CaseError(f"{where}: {exc}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" line {mark.line + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None)  # PyYAML's words, never the document's text
-        raise CaseError(f"{where}:{at} not valid YAML" + (f" ({problem})" if problem else "")) from None
+        raise CaseError(f"{where}: {yaml_error(exc)}") from None
     if raw is None:
         return ()
     if not isinstance(raw, dict):

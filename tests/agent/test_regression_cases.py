@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -61,7 +62,7 @@ class Model:
     def __call__(self, messages: list[dict[str, Any]]) -> str | list[str | Call]:
         if messages[-1]["role"] == "tool":
             return "Done, noted."
-        said, system = messages[-1]["content"], messages[0]["content"]
+        said, system = str(messages[-1]["content"]), str(messages[0]["content"])
         if "brokerage" in said:
             return next(line for line in system.splitlines() if "Brokerage" in line)
         if "human" in said:
@@ -232,7 +233,7 @@ HOSTILE = [
         "cases:\n  - name: a\n    message: hi\n    expect:\n      tools: [{name: x, arguments: {a: [1, 2]}}]\n",
         "line 5: cases.0.expect.tools.0.arguments.a",
     ),
-    ("cases: [\n", "line 2: not valid YAML"),
+    ("cases: [\n", "line 2 not valid YAML"),
     ("- just a list\n", "expected a mapping with a `cases` list"),
     (
         "a: &a [" + "x, " * 50 + "]\nb: &b [" + "*a, " * 50 + "]\nc: [" + "*b, " * 50 + "]\n",
@@ -298,3 +299,13 @@ def test_matching_any_reply_is_bounded(reply: str, phrase: str) -> None:
     mentions(reply * 10, phrase)
     assert time.perf_counter() - started < 1.0
     assert mentions(f"{reply} {phrase} {reply}", phrase)  # a phrase said is found, whatever surrounds it
+
+
+def test_concurrent_saves_lose_no_case(tmp_path: Path) -> None:
+    """Writers take turns on the folder's lock: each reads the file the last one wrote, atomically replaced."""
+    folder = copy_tenant(REALTY, tmp_path / "gharkhoj-realty")
+    (folder / CASES_FILE).unlink()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: add_case(folder, case(f"case {n}", "hi", mention=["x"])), range(24)))
+    assert sorted(c.name for c in load_cases(folder)) == sorted(f"case {n}" for n in range(24))
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".cases-")] == []  # no temporary left
