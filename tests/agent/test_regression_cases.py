@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -32,6 +33,7 @@ from agent.tenants.cases import (
     mentions,
     parse_cases,
 )
+from agent.tenants.registry import LoadedTenant, load_tenant
 from agent.tools.dry_run import run_cases
 from pipelines.llm import Responder
 from pipelines.turn import TurnRunner
@@ -174,6 +176,11 @@ async def test_a_saved_case_fails_on_a_draft_that_breaks_it(runner: TurnRunner, 
     assert on_live.passed
     assert not on_draft.passed
     assert on_draft.results[0].reason == "does not mention '15 days'"
+
+    loaded = LoadedTenant.of(load_tenant(live), live)  # a draft held in memory, never written to a folder
+    prompt = loaded.turn.system_prompt.replace("15 days of rent", "a month of rent")
+    in_memory = replace(loaded, turn=replace(loaded.turn, system_prompt=prompt))
+    assert not (await run_cases(runner, in_memory, saved)).passed
 
 
 def test_the_cli_exits_1_on_a_failing_case(tmp_path: Path) -> None:

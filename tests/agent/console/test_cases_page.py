@@ -49,8 +49,8 @@ WRONG = {
 
 
 def knowledge_answer(messages: list[dict[str, Any]]) -> str:
+    """The knowledge line the model was sent about what is asked (so the tenant's folder decides)."""
     system = str(messages[0]["content"])
-    system = messages[0]["content"]
     if "warranty" in messages[-1]["content"]:
         return next(line for line in system.splitlines() if "Warranty" in line)
     return "Hello."
