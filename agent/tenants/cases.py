@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from agent.tenants.files import TenantFileError, load_yaml, read_inside
 from agent.tenants.registry import TenantError
@@ -38,7 +46,15 @@ MAX_RUNS = 10
 HANDOFF_TOOL = "handoff_to_human"
 
 _Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$")]
-_Phrase = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _visible(phrase: str) -> str:
+    if not normalized(phrase):
+        raise ValueError("must have a visible character (a blank phrase would match every reply)")
+    return phrase
+
+
+_Phrase = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_visible)]
 _Tool = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 _Scalar = Annotated[str, StringConstraints(max_length=200)] | int | float | bool
 

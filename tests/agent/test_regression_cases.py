@@ -241,6 +241,10 @@ HOSTILE = [
         "line 5: cases.0.expect.tools.0.arguments.a",
     ),
     ("cases: [\n", "line 2 not valid YAML"),
+    (
+        'cases:\n  - name: a\n    message: hi\n    expect:\n      not_mention: [" \\u200d "]\n',
+        "line 5: cases.0.expect.not_mention.0: Value error, must have a visible character",
+    ),
     ("- just a list\n", "expected a mapping with a `cases` list"),
     (
         "a: &a [" + "x, " * 50 + "]\nb: &b [" + "*a, " * 50 + "]\nc: [" + "*b, " * 50 + "]\n",
