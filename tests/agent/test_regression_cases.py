@@ -15,12 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai import AsyncOpenAI
 
 from agent.cli.main import main
+from agent.console.cases import CaseBook, runtime_cases
 from agent.tenants.cases import (
     CASES_FILE,
     Case,
@@ -37,6 +39,8 @@ from agent.tenants.registry import LoadedTenant, load_tenant
 from agent.tools.dry_run import run_cases
 from pipelines.llm import Responder
 from pipelines.turn import TurnRunner
+from tests.agent.stack import eventually
+from tests.agent.stack import settings as stack_settings
 from tests.agent.tenant_folders import copy_tenant
 from tests.conftest import ROOT
 from tests.llm_peer import Call, serve_chat_peer
@@ -320,3 +324,20 @@ def test_concurrent_saves_lose_no_case(tmp_path: Path) -> None:
         list(pool.map(lambda n: add_case(folder, case(f"case {n}", "hi", mention=["x"])), range(24)))
     assert sorted(c.name for c in load_cases(folder)) == sorted(f"case {n}" for n in range(24))
     assert [p.name for p in folder.iterdir() if p.name.startswith(".cases-")] == []  # no temporary left
+
+
+async def test_the_console_runs_cases_as_the_cli_does(peer: ChatPeer) -> None:
+    """`runtime_cases` (what `leadclose console` wires): the configured runtime, loaded for the run."""
+    configured = stack_settings("redis://127.0.0.1:1", llm_base_url=peer.base_url)
+    async with httpx.AsyncClient() as http:
+        book = CaseBook(ROOT / "prompts", runtime_cases(configured, http))
+        assert await book.start("gharkhoj-realty")
+        assert not await book.start("gharkhoj-realty")  # one run at a time
+        await eventually(lambda: not book.state("gharkhoj-realty").running, 60)
+    state = book.state("gharkhoj-realty")
+    assert state.error == ""
+    assert [(r.name, r.verdict) for r in state.results] == [
+        ("brokerage for tenants", "pass"),
+        ("wants a person", "pass"),
+        ("lead in Wakad", "pass"),
+    ]  # the shipped example cases, against the scripted model
