@@ -91,8 +91,13 @@ class CaseBook:
         """Start a run of every case in the background; False when one is already running."""
         if self.state(tenant).running:
             return False
-        cases = await self.cases(tenant)  # CaseError: refused before anything starts
-        state = self._states[tenant] = RunState(total=len(cases), running=True)
+        state = self._states[tenant] = RunState(running=True)  # before any await: a second start sees it
+        try:
+            cases = await self.cases(tenant)
+        except CaseError as exc:  # refused before anything starts
+            state.running, state.error = False, str(exc)
+            raise
+        state.total = len(cases)
         task = asyncio.create_task(self._run_all(tenant, cases, state))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

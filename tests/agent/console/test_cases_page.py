@@ -105,6 +105,13 @@ async def test_owners_save_and_run_cases_through_the_api(console: Console) -> No
             ("warranty", "pass", ""),
             ("wrong warranty", "fail", "does not mention '10 years'"),
         ]
+        (book.folder("default") / CASES_FILE).write_text(
+            "cases:\n  - name: a\n    message: hi\n    expect: 5\n"
+        )
+        refused = await owner.post("/api/cases/run")
+        assert refused.status_code == 409
+        assert "line 4: cases.0.expect: Input should be a valid dictionary" in refused.json()["detail"]
+        assert (await owner.get("/api/cases")).json()["problem"] == refused.json()["detail"]
     async with console.client(AGENT, PASSWORD) as agent:
         assert (await agent.post("/api/cases", json=WARRANTY | {"name": "sneaky"})).status_code == 403
         assert (await agent.get("/api/cases")).status_code == 403
