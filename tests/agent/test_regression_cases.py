@@ -187,8 +187,10 @@ async def test_a_saved_case_fails_on_a_draft_that_breaks_it(runner: TurnRunner, 
     assert not (await run_cases(runner, in_memory, saved)).passed
 
 
-def test_the_cli_exits_1_on_a_failing_case(tmp_path: Path) -> None:
-    """The real command in its own process, as a business's CI runs it."""
+def test_the_cli_exits_1_on_a_failing_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real command in its own process, as a business's CI runs it; then, fixed, through `main`."""
     prompts = tmp_path / "prompts"
     folder = copy_tenant(REALTY, prompts / "gharkhoj-realty")
     (folder / CASES_FILE).write_text(
@@ -197,11 +199,11 @@ def test_the_cli_exits_1_on_a_failing_case(tmp_path: Path) -> None:
         "  - name: wrong\n    message: How much brokerage do tenants pay?\n    expect: {mention: [2 months]}\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADCLOSE_")}
+    command = ["prompts", "test", "gharkhoj-realty", "--prompts-dir", str(prompts)]
     with serve_chat_peer(Model()) as peer:
         env |= {"LEADCLOSE_LLM_BASE_URL": peer.base_url, "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-m", "agent.cli.main", "prompts", "test", "gharkhoj-realty"]
         done = subprocess.run(
-            [*command, "--prompts-dir", str(prompts), "--json"],
+            [sys.executable, "-m", "agent.cli.main", *command, "--json"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert done.returncode == 1, done.stderr[-2000:]
@@ -211,12 +213,10 @@ def test_the_cli_exits_1_on_a_failing_case(tmp_path: Path) -> None:
             ("wrong", "fail", "does not mention '2 months'"),
         ]
         (folder / CASES_FILE).write_text((folder / CASES_FILE).read_text().split("  - name: wrong")[0])
-        passing = subprocess.run(
-            [*command, "--prompts-dir", str(prompts)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-    assert passing.returncode == 0, passing.stderr[-2000:]
-    assert "pass   brokerage (1/1 runs, 1 needed)" in passing.stdout
+        monkeypatch.chdir(tmp_path)  # no stray .env
+        monkeypatch.setenv("LEADCLOSE_LLM_BASE_URL", peer.base_url)
+        assert main(command) == 0
+    assert "pass   brokerage (1/1 runs, 1 needed)" in capsys.readouterr().out
 
 
 HOSTILE = [
