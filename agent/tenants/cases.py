@@ -167,6 +167,7 @@ def add_case(folder: Path, case: Case) -> tuple[Case, ...]:
         fd, tmp = tempfile.mkstemp(prefix=".cases-", suffix=".tmp", dir=folder)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                os.fchmod(handle.fileno(), 0o644)  # as the business's other files (mkstemp makes 0600)
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -324,6 +324,7 @@ def test_concurrent_saves_lose_no_case(tmp_path: Path) -> None:
         list(pool.map(lambda n: add_case(folder, case(f"case {n}", "hi", mention=["x"])), range(24)))
     assert sorted(c.name for c in load_cases(folder)) == sorted(f"case {n}" for n in range(24))
     assert [p.name for p in folder.iterdir() if p.name.startswith(".cases-")] == []  # no temporary left
+    assert (folder / CASES_FILE).stat().st_mode & 0o777 == 0o644
 
 
 async def test_the_console_runs_cases_as_the_cli_does(peer: ChatPeer) -> None:
