@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     attempt.add_argument("tenant", help="folder under the prompts directory")
     attempt.add_argument("message", nargs="?", help="what the customer writes")
     attempt.add_argument("--audio", type=Path, help="a voice note to transcribe instead of a message")
+    test = prompts_commands.add_parser("test", help="run the tenant's cases.yaml; exit 1 on any failure")
+    test.add_argument("tenant", help="folder under the prompts directory")
+    test.add_argument("--prompts-dir", type=Path, help="default: LEADCLOSE_PROMPTS_DIR")
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
 
     consent = commands.add_parser("consent", help="a person's rights: status, export, erase, restrict…")
     consent.add_argument("action", choices=("status", "export", "erase", "restrict", "object"))
@@ -181,6 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             checks = validate_prompts(args.dir or settings.prompts_dir, settings, os.environ)
             print(render_checks(checks))
             return 1 if any(c.problems for c in checks) else 0
+        elif args.command == "prompts" and args.prompts_command == "test":
+            from agent.cli.prompts import run_prompt_cases
+
+            judged = asyncio.run(
+                run_prompt_cases(
+                    settings,
+                    args.tenant,
+                    args.prompts_dir or settings.prompts_dir,
+                    progress=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True),
+                )
+            )
+            print(
+                json.dumps(judged.to_json(), ensure_ascii=False, indent=2) if args.json else judged.render()
+            )
+            return 0 if judged.passed else 1
         elif args.command == "prompts":
             from agent.cli.prompts import try_prompt
 

@@ -1,9 +1,11 @@
-"""`leadclose prompts validate [DIR]` and `leadclose prompts try TENANT MESSAGE [--audio FILE]`.
+"""`leadclose prompts validate [DIR]`, `leadclose prompts try TENANT MESSAGE [--audio FILE]` and
+`leadclose prompts test TENANT [--prompts-dir DIR] [--json]`.
 
 `validate` checks every tenant folder the way the worker loads it, plus what only shows at run time:
 environment variables that must be set, a voice this deployment can speak, phone number ids claimed twice.
 `try` runs one turn against the configured LLM and shows what it saw and did. Its tools are dry runs: the
 model's calls and their (restored) arguments are shown, nothing is sent to the business's endpoints.
+`test` runs the tenant's regression cases (`cases.yaml`, see docs/regression.md) the same way and judges them.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agent.tenants.automation import voices_by_language
+from agent.tenants.cases import load_cases
 from agent.tenants.registry import (
     TENANT_FILE,
     LoadedTenant,
@@ -25,6 +28,7 @@ from agent.tenants.registry import (
     turn_config,
 )
 from agent.tools.conversation import tool_specs
+from agent.tools.dry_run import DryRunTools
 from pipelines.tts import TTSError, resolve_voice
 
 if TYPE_CHECKING:
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
 
     from agent.engines.runtime import Progress
     from agent.settings import Settings
-    from pipelines.automation import ToolSpec
+    from agent.tenants.cases import CaseReport
     from pipelines.turn import TurnResult
 
 
@@ -59,9 +63,15 @@ def validate_prompts(prompts_dir: Path, settings: Settings, environ: Mapping[str
             continue
         loaded[tenant.id] = entry
         problems = _runtime_problems(tenant, settings, environ)
+        cases = 0
+        try:
+            cases = len(load_cases(folder))
+        except TenantError as exc:
+            problems.append(str(exc))
         tools = len(tool_specs(tenant.automation))
+        summary = f"{tools} tools, {len(entry.turn.system_prompt)} chars"
         checks.append(
-            TenantCheck(tenant.id, tuple(problems), f"{tools} tools, {len(entry.turn.system_prompt)} chars")
+            TenantCheck(tenant.id, tuple(problems), summary + (f", {cases} cases" if not problems else ""))
         )
     try:
         TenantRegistry(loaded)
@@ -107,21 +117,6 @@ def render_checks(checks: Sequence[TenantCheck]) -> str:
         else:
             lines.append(f"ok     {check.tenant} ({check.summary})")
     return "\n".join(lines)
-
-
-@dataclass
-class DryRunTools:
-    """The tenant's tools as the model is offered them; calls are recorded and answered, never sent."""
-
-    specs_: list[ToolSpec]
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def specs(self) -> Sequence[ToolSpec]:
-        return self.specs_
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        self.calls.append((name, arguments))
-        return json.dumps({"dry_run": True, "note": "not sent; a live turn would call the business system"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +177,25 @@ async def try_prompt(
         toolbox = tools if tools.specs_ else None
         result = await runtime.runner.run(Turn("try", (said,), config, transcriber=router, toolbox=toolbox))
     return TryReport(tenant_id, runtime.llm_base_url, result, tools)
+
+
+async def run_prompt_cases(
+    settings: Settings, tenant_id: str, prompts_dir: Path, *, progress: Progress
+) -> CaseReport:
+    """Every case in `prompts_dir/tenant_id/cases.yaml` through the tenant's turn, with the configured LLM
+    (or the embedded one), tools as dry runs."""
+    from agent.engines.runtime import open_runtime
+    from agent.services import Services
+    from agent.tools.dry_run import run_cases
+
+    folder = prompts_dir / tenant_id
+    tenant = LoadedTenant.of(load_tenant(folder, egress=settings.egress_policy()), folder)
+    cases = load_cases(folder)
+    async with (
+        Services.open(settings) as services,
+        open_runtime(settings, progress, http=services.http) as runtime,
+    ):
+        progress(f"running {len(cases)} cases")
+        return await run_cases(
+            runtime.runner, tenant, cases, on_result=lambda r: progress(f"{r.verdict} {r.name}")
+        )

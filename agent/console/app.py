@@ -30,6 +30,7 @@ from starlette.datastructures import MutableHeaders
 from agent.analytics.api import TEMPLATES_DIR as ANALYTICS_TEMPLATES
 from agent.analytics.api import analytics_router
 from agent.analytics.zone import tenant_zone
+from agent.console.cases import CaseBook, cases_router
 from agent.console.replies import ReplyRefusedError
 from agent.console.takeover import HeldByOtherError, NotTakenError
 from agent.privacy.rights import Actor
@@ -83,6 +84,7 @@ class ConsoleParts:
     analytics: AnalyticsReader  # the owner's numbers (`/analytics`)
     secure_cookies: bool = True  # off only for plain-http 127.0.0.1 (tests, a laptop)
     sse_wake_s: float = 2.0  # how often a live stream re-checks its session
+    cases: CaseBook | None = None  # the owner's regression cases (`/cases`); None: not offered
 
 
 class TextReply(BaseModel):
@@ -176,6 +178,10 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
             templates=templates,
         )
     )
+
+    if parts.cases is not None:
+        app.include_router(cases_router(parts.cases, tenant=owner_tenant, actor=lambda r: r.state.who.actor,
+                                        audit=parts.rights.record_denied, templates=templates))  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

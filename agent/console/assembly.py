@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agent.analytics.reader import AnalyticsReader
 from agent.console.accounts import StaffAccounts
 from agent.console.app import ConsoleParts, create_console_app
+from agent.console.cases import CaseBook, runtime_cases
 from agent.console.follow_up import FollowUps
 from agent.console.replies import StaffReplies
 from agent.console.sessions import LoginThrottle, Sessions
@@ -122,6 +124,7 @@ async def run_console(settings: Settings) -> None:
                 redis, privacy, tenants, graph, Metrics(), pii,
                 ref_key=staff_ref_key(settings), shards=shards, secure_cookies=settings.console_secure_cookies,
             )  # fmt: skip
+            parts = replace(parts, cases=CaseBook(settings.prompts_dir, runtime_cases(settings, http)))
             app: FastAPI = create_console_app(parts)
             config = uvicorn.Config(
                 app,

@@ -34,7 +34,7 @@ from agent.tenants.files import (
     read_inside,
 )
 from agent.tenants.texts import FallbacksConfig, Language, TextsSection, tenant_catalogue
-from agent.tenants.yaml_lines import line_of
+from agent.tenants.yaml_lines import line_of, yaml_error
 from pipelines.pii import EntityType, RestorePolicy, RestoreScope
 from pipelines.prompt import PromptError, render_system_prompt
 from pipelines.stt_routing import EngineSpec
@@ -186,12 +186,7 @@ def load_tenant(folder: Path, *, egress: EgressPolicy | None = None) -> Tenant:
     except TenantFileError as exc:
         raise TenantError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(
-            exc, "problem", None
-        )  # PyYAML's words (never the document's text, which may hold a secret)
-        raise TenantError(f"{path}:{where} not valid YAML" + (f" ({problem})" if problem else "")) from None
+        raise TenantError(f"{path}: {yaml_error(exc)}") from None
     if not isinstance(raw, dict):
         raise TenantError(f"{path}: expected a mapping at the top level")
     if "id" in raw:  # a file claiming another tenant's id would take over its number, tools and data

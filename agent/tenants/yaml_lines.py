@@ -32,3 +32,15 @@ def line_of(text: str, loc: Sequence[str | int]) -> int | None:
         else:
             break
     return line
+
+
+def yaml_error(exc: yaml.YAMLError) -> str:
+    """`line N not valid YAML (PyYAML's words)`: where and why, never the document's text (it may hold a
+    secret)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    return (
+        (f"line {mark.line + 1} " if mark is not None else "")
+        + "not valid YAML"
+        + (f" ({problem})" if problem else "")
+    )
