@@ -28,13 +28,14 @@ from agent.tools.conversation import tool_specs
 from pipelines.tts import TTSError, resolve_voice
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
     from pathlib import Path
 
     from agent.engines.runtime import Progress
     from agent.settings import Settings
     from pipelines.automation import ToolSpec
-    from pipelines.turn import TurnResult
+    from pipelines.stt import Transcriber
+    from pipelines.turn import TurnConfig, TurnResult, TurnRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +52,33 @@ def validate_prompts(prompts_dir: Path, settings: Settings, environ: Mapping[str
         return [TenantCheck(str(prompts_dir), (f"no tenant folders (expected */{TENANT_FILE})",))]
     checks, loaded = [], {}
     for folder in folders:
-        try:
-            tenant = load_tenant(folder, egress=settings.egress_policy())
-            entry = LoadedTenant.of(tenant, folder)
-        except TenantError as exc:
-            checks.append(TenantCheck(folder.name, (str(exc),)))
-            continue
-        loaded[tenant.id] = entry
-        problems = _runtime_problems(tenant, settings, environ)
-        tools = len(tool_specs(tenant.automation))
-        checks.append(
-            TenantCheck(tenant.id, tuple(problems), f"{tools} tools, {len(entry.turn.system_prompt)} chars")
-        )
+        check, entry = check_folder(folder, settings, environ)
+        checks.append(check)
+        if entry is not None:
+            loaded[entry.config.id] = entry
     try:
         TenantRegistry(loaded)
     except TenantError as exc:
         checks.append(TenantCheck(str(prompts_dir), (str(exc),)))
     return checks
+
+
+def check_folder(
+    folder: Path, settings: Settings, environ: Mapping[str, str], *, beside: TenantRegistry | None = None
+) -> tuple[TenantCheck, LoadedTenant | None]:
+    """One tenant folder as `validate` checks it (the console checks a draft with this too); `beside`: the
+    other tenants it must not clash with (phone number ids)."""
+    try:
+        tenant = load_tenant(folder, egress=settings.egress_policy())
+        entry = LoadedTenant.of(tenant, folder)
+        if beside is not None:
+            TenantRegistry({i: beside.get(i) for i in beside.ids() if i != tenant.id} | {tenant.id: entry})
+    except TenantError as exc:
+        return TenantCheck(folder.name, (str(exc),)), None
+    problems = _runtime_problems(tenant, settings, environ)
+    tools = len(tool_specs(tenant.automation))
+    summary = f"{tools} tools, {len(entry.turn.system_prompt)} chars"
+    return TenantCheck(tenant.id, tuple(problems), summary), entry
 
 
 def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, str]) -> list[str]:
@@ -163,22 +174,39 @@ async def try_prompt(
     """One turn of `tenant_id` with the configured LLM (or the embedded one), tools as dry runs."""
     from agent.engines.runtime import open_runtime
     from agent.services import Services
-    from pipelines.turn import Message, Turn, given_audio
+    from pipelines.turn import given_audio
 
     folder = settings.prompts_dir / tenant_id
     tenant = load_tenant(folder, egress=settings.egress_policy())
     config = turn_config(tenant, folder)
-    tools = DryRunTools(tool_specs(tenant.automation))
     async with (
         Services.open(settings) as services,
         open_runtime(settings, progress, http=services.http) as runtime,
     ):
         progress("running one turn")
-        router = None
-        said = Message("try", text=message or "")
-        if audio is not None:
+        if audio is None:
+            result, tools = await try_turn(runtime.runner, tenant, config, message=message or "")
+        else:
             router = await asyncio.to_thread(runtime.speech.for_tenant, tenant)  # as the worker hears it
-            said = Message("try", audio=given_audio(await asyncio.to_thread(audio.read_bytes)))
-        toolbox = tools if tools.specs_ else None
-        result = await runtime.runner.run(Turn("try", (said,), config, transcriber=router, toolbox=toolbox))
+            said = given_audio(await asyncio.to_thread(audio.read_bytes))
+            result, tools = await try_turn(runtime.runner, tenant, config, audio=said, transcriber=router)
     return TryReport(tenant_id, runtime.llm_base_url, result, tools)
+
+
+async def try_turn(
+    runner: TurnRunner,
+    tenant: Tenant,
+    config: TurnConfig,
+    *,
+    message: str = "",
+    audio: Callable[[], Awaitable[bytes]] | None = None,
+    transcriber: Transcriber | None = None,
+) -> tuple[TurnResult, DryRunTools]:
+    """One turn of a tenant's configuration (live, or a draft the console checks), tools as dry runs."""
+    from pipelines.turn import Message, Turn
+
+    tools = DryRunTools(tool_specs(tenant.automation))
+    said = Message("try", text=message) if audio is None else Message("try", audio=audio)
+    toolbox = tools if tools.specs_ else None
+    result = await runner.run(Turn("try", (said,), config, transcriber=transcriber, toolbox=toolbox))
+    return result, tools

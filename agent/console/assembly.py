@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from argon2 import PasswordHasher
     from fastapi import FastAPI
 
+    from agent.console.drafts import DraftDesk
     from agent.metrics import Metrics
     from agent.privacy.assembly import Privacy
+    from agent.privacy.rights import SubjectRights
     from agent.settings import Settings
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import TenantRegistry
@@ -57,6 +59,7 @@ def console_parts(
     secure_cookies: bool = True,
     hasher: PasswordHasher | None = None,
     clock: Callable[[], float] = time.time,
+    drafts: DraftDesk | None = None,
 ) -> ConsoleParts:
     index = InboxIndex(redis, clock=clock)
     thread = StaffThread(redis, privacy.store, shards=shards, index=index, clock=clock)
@@ -77,7 +80,16 @@ def console_parts(
         tenants=tenants,
         analytics=AnalyticsReader(redis),
         secure_cookies=secure_cookies,
+        drafts=drafts,
     )
+
+
+def draft_desk(settings: Settings, tenants: TenantRegistry, rights: SubjectRights) -> DraftDesk:
+    """Drafts of the folders under the prompts directory, checked by `prompts validate`'s validator."""
+    from agent.console.drafts import DraftDesk, folder_checker
+    from agent.tenants.drafts import TenantVersions
+
+    return DraftDesk(TenantVersions(settings.prompts_dir), folder_checker(settings, tenants), rights, tenants)
 
 
 async def run_console(settings: Settings) -> None:
@@ -121,6 +133,7 @@ async def run_console(settings: Settings) -> None:
             parts = console_parts(
                 redis, privacy, tenants, graph, Metrics(), pii,
                 ref_key=staff_ref_key(settings), shards=shards, secure_cookies=settings.console_secure_cookies,
+                drafts=draft_desk(settings, tenants, privacy.rights),
             )  # fmt: skip
             app: FastAPI = create_console_app(parts)
             config = uvicorn.Config(
