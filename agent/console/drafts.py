@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.cli.prompts import check_folder, try_turn
-from agent.tenants.drafts import TENANT_FILE, Draft, DraftError, TenantVersions, VersionConflict
+from agent.tenants.drafts import TENANT_FILE, Draft, DraftError, TenantVersions, VersionConflictError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -125,7 +125,7 @@ class DraftDesk:
         except DraftRefusedError:
             await self.rights.record_denied(tenant, actor, "console.drafts.publish", "invalid")
             raise
-        except VersionConflict:
+        except VersionConflictError:
             await self.rights.record_denied(tenant, actor, "console.drafts.publish", "conflict")
             raise
         await self.rights.record_change(
@@ -137,7 +137,7 @@ class DraftDesk:
     async def rollback(self, tenant: str, base: int, to: int | None, actor: Actor) -> dict[str, Any]:
         try:
             done = await asyncio.to_thread(self.versions.rollback, tenant, base=base, to=to)
-        except VersionConflict:
+        except VersionConflictError:
             await self.rights.record_denied(tenant, actor, "console.drafts.rollback", "conflict")
             raise
         await self.rights.record_change(
@@ -213,7 +213,7 @@ def drafts_router(
         request.state.who = me
         return me
 
-    Owner = Annotated[Signed, Depends(owner)]
+    Owner = Annotated[Signed, Depends(owner)]  # noqa: N806 (a type alias)
 
     async def refused(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         """Refusals as statuses: a bad write 422, a draft that does not validate 422 with its problems, a
@@ -224,7 +224,7 @@ def drafts_router(
             raise HTTPException(422, str(exc)) from None
         except DraftRefusedError as exc:
             raise HTTPException(422, {"problems": exc.problems}) from None
-        except VersionConflict as exc:
+        except VersionConflictError as exc:
             raise HTTPException(409, str(exc)) from None
 
     @router.get("/drafts", response_class=HTMLResponse, include_in_schema=False)

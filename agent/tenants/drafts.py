@@ -13,7 +13,7 @@ A folder that was never published (a plain directory) is version 1; its first pu
 serving what it had). Every later publish or rollback is one `rename(2)` of a symlink: a reader resolves the
 old version or the new one, never a mix. Publish and rollback take an exclusive `flock` per tenant and
 compare the live version with the one the writer started from: the second of two owners gets
-`VersionConflict`, nothing half-written.
+`VersionConflictError`, nothing half-written.
 
 What the console writes is untrusted input: only plain file names of the allowed kinds, each under its
 cap, at most `MAX_FILES`; files are written to a temporary name and renamed (a link planted at the name is
@@ -58,7 +58,7 @@ class DraftError(Exception):
     """A write the console refuses (a name, a size, a count); the message never holds the content."""
 
 
-class VersionConflict(Exception):
+class VersionConflictError(Exception):
     """The live version moved since the writer looked: another owner published or rolled back first."""
 
 
@@ -204,7 +204,7 @@ class TenantVersions:
     def _expect(self, tenant: str, base: int) -> int:
         live = self.live(tenant)
         if live != base:
-            raise VersionConflict(f"the live version is {live}, not {base}: reload and try again")
+            raise VersionConflictError(f"the live version is {live}, not {base}: reload and try again")
         return live
 
     def _point(self, tenant: str, version: int) -> None:

@@ -16,7 +16,7 @@ from agent.tenants.drafts import (
     MAX_FILES,
     DraftError,
     TenantVersions,
-    VersionConflict,
+    VersionConflictError,
     read_files,
 )
 from agent.tenants.files import MAX_KNOWLEDGE_BYTES
@@ -64,7 +64,8 @@ def test_a_draft_is_kept_apart_from_the_live_folder_and_survives_a_restart(promp
     _add_fact(versions)
     assert (prompts / "default" / "knowledge.md").read_text() == before
     again = TenantVersions(prompts).draft("default")  # a new process
-    assert NEW_FACT in again.files["knowledge.md"] and again.base == 1
+    assert NEW_FACT in again.files["knowledge.md"]
+    assert again.base == 1
     assert TenantRegistry.load(prompts).ids() == ["default", "gharkhoj-realty", "sunrise-clinic"]
 
 
@@ -75,16 +76,20 @@ def test_publish_swaps_the_live_folder_and_rollback_restores_it(
     _add_fact(versions)
     done = versions.publish("default", base=1, check=check)
     assert (done.version, done.previous) == (2, 1)
-    assert f"+{NEW_FACT}" in done.diff and "b/knowledge.md" in done.diff
-    assert (prompts / "default").is_symlink() and versions.live("default") == 2
+    assert f"+{NEW_FACT}" in done.diff
+    assert "b/knowledge.md" in done.diff
+    assert (prompts / "default").is_symlink()
+    assert versions.live("default") == 2
     assert NEW_FACT in TenantRegistry.load(prompts).get("default").turn.system_prompt
     assert not (prompts / ".drafts" / "default").exists()  # the draft became the version
     back = versions.rollback("default", base=2)
-    assert (back.version, back.previous) == (1, 2) and f"-{NEW_FACT}" in back.diff
+    assert (back.version, back.previous) == (1, 2)
+    assert f"-{NEW_FACT}" in back.diff
     assert NEW_FACT not in TenantRegistry.load(prompts).get("default").turn.system_prompt
     assert versions.versions("default") == [1, 2]
     forward = versions.rollback("default", base=1, to=2)  # and forward again
-    assert forward.version == 2 and versions.live("default") == 2
+    assert forward.version == 2
+    assert versions.live("default") == 2
 
 
 def test_a_draft_the_validator_refuses_changes_nothing(prompts: Path, check: Callable[[Path], None]) -> None:
@@ -92,7 +97,8 @@ def test_a_draft_the_validator_refuses_changes_nothing(prompts: Path, check: Cal
     versions.write("default", "system.j2", "Hello {{ name }\n")
     with pytest.raises(ValueError, match="TemplateSyntaxError"):
         versions.publish("default", base=1, check=check)
-    assert not (prompts / "default").is_symlink() and versions.live("default") == 1
+    assert not (prompts / "default").is_symlink()
+    assert versions.live("default") == 1
     assert not list((prompts / ".versions" / "default").iterdir())  # no staged leftovers
     assert "Hello" in versions.draft("default").files["system.j2"]  # the draft is still there to fix
 
@@ -110,7 +116,7 @@ def test_two_owners_publishing_at_once_one_wins_the_other_gets_a_conflict(
         try:
             versions.publish("default", base=1, check=check)
             outcomes.append("published")
-        except VersionConflict:
+        except VersionConflictError:
             outcomes.append("conflict")
 
     threads = [threading.Thread(target=owner) for _ in range(2)]
@@ -119,8 +125,9 @@ def test_two_owners_publishing_at_once_one_wins_the_other_gets_a_conflict(
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["conflict", "published"]
-    assert versions.versions("default") == [1, 2] and versions.live("default") == 2
-    with pytest.raises(VersionConflict):
+    assert versions.versions("default") == [1, 2]
+    assert versions.live("default") == 2
+    with pytest.raises(VersionConflictError):
         versions.rollback("default", base=1)  # a stale page cannot roll back either
 
 
@@ -196,12 +203,15 @@ def test_problems_are_located_at_their_file_and_line(prompts: Path) -> None:
     draft = versions.write("default", "system.j2", "You are {{ name }}.\n\nAbout: {{ business.sells }\n")
     validate = folder_checker(stack_settings("redis://127.0.0.1:1/0", prompts), TenantRegistry.load(prompts))
     located = [p for problem in validate(draft.folder)[0] for p in locate(problem, draft.folder)]
-    assert located[0]["file"] == "system.j2" and located[0]["line"] == 3
-    assert "TemplateSyntaxError" in located[0]["message"] and str(prompts) not in str(located)
+    assert located[0]["file"] == "system.j2"
+    assert located[0]["line"] == 3
+    assert "TemplateSyntaxError" in located[0]["message"]
+    assert str(prompts) not in str(located)
     yaml_text = draft.files["tenant.yaml"].replace("language: en\n", "language: en\ntone: [\n")
     draft = versions.write("default", "tenant.yaml", yaml_text)
     located = [p for problem in validate(draft.folder)[0] for p in locate(problem, draft.folder)]
-    assert located[0]["file"] == "tenant.yaml" and isinstance(located[0]["line"], int)
+    assert located[0]["file"] == "tenant.yaml"
+    assert isinstance(located[0]["line"], int)
 
 
 async def test_the_hot_reload_watcher_notices_a_publish_and_a_rollback(
