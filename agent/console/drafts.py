@@ -20,7 +20,7 @@ import asyncio
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -213,7 +213,7 @@ def drafts_router(
         request.state.who = me
         return me
 
-    Owner = Annotated[Signed, Depends(owner)]  # noqa: N806 (a type alias)
+    signed_owner = Depends(owner)  # a default, not `Annotated`: these annotations are strings
 
     async def refused(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         """Refusals as statuses: a bad write 422, a draft that does not validate 422 with its problems, a
@@ -238,12 +238,12 @@ def drafts_router(
         return templates.TemplateResponse(request, "drafts.html", {"tenant": me.staff.tenant})
 
     @router.get("/api/drafts")
-    async def api_draft(me: Owner) -> dict[str, Any]:
+    async def api_draft(me: Signed = signed_owner) -> dict[str, Any]:
         """The draft (started from the live folder on first use), its files and the validator's problems."""
         return await refused(desk.state(me.staff.tenant))
 
     @router.put("/api/drafts/files/{name}")
-    async def api_write(me: Owner, name: str, body: FileBody) -> dict[str, Any]:
+    async def api_write(name: str, body: FileBody, me: Signed = signed_owner) -> dict[str, Any]:
         """Write one file of the draft; the answer carries the validator's problems at their lines."""
 
         async def write() -> dict[str, Any]:
@@ -253,7 +253,7 @@ def drafts_router(
         return await refused(write())
 
     @router.delete("/api/drafts/files/{name}")
-    async def api_remove(me: Owner, name: str) -> dict[str, Any]:
+    async def api_remove(name: str, me: Signed = signed_owner) -> dict[str, Any]:
         async def remove() -> dict[str, Any]:
             await asyncio.to_thread(desk.versions.remove, me.staff.tenant, name)
             return await desk.state(me.staff.tenant)
@@ -261,22 +261,22 @@ def drafts_router(
         return await refused(remove())
 
     @router.delete("/api/drafts")
-    async def api_discard(me: Owner) -> dict[str, str]:
+    async def api_discard(me: Signed = signed_owner) -> dict[str, str]:
         await asyncio.to_thread(desk.versions.discard, me.staff.tenant)
         return {"status": "discarded"}
 
     @router.post("/api/drafts/try")
-    async def api_try(me: Owner, body: TryBody) -> dict[str, Any]:
+    async def api_try(body: TryBody, me: Signed = signed_owner) -> dict[str, Any]:
         """One message, two answers: the live configuration's and the draft's (tools as dry runs)."""
         return await refused(desk.try_both(me.staff.tenant, body.message))
 
     @router.post("/api/drafts/publish")
-    async def api_publish(me: Owner, body: PublishBody) -> dict[str, Any]:
+    async def api_publish(body: PublishBody, me: Signed = signed_owner) -> dict[str, Any]:
         """The draft goes live if the live version is still `base` (else 409)."""
         return await refused(desk.publish(me.staff.tenant, body.base, me.actor))
 
     @router.post("/api/drafts/rollback")
-    async def api_rollback(me: Owner, body: RollbackBody) -> dict[str, Any]:
+    async def api_rollback(body: RollbackBody, me: Signed = signed_owner) -> dict[str, Any]:
         """Back to version `to` (default: the one before the live one), if the live one is still `base`."""
         return await refused(desk.rollback(me.staff.tenant, body.base, body.to, me.actor))
 
