@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
 import pytest_asyncio
 
 from tests.agent.console.drafts_stack import DOES_NOT_KNOW, KNOWS, NEW_FACT, drafts_console
@@ -16,6 +15,8 @@ from tests.agent.stack import TOKEN, TOKEN_ENV, eventually
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    import pytest
 
     from agent.storage.redis_client import RedisClient
     from pipelines.stt import WhisperTranscriber
