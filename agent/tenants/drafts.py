@@ -204,7 +204,10 @@ class TenantVersions:
     def _expect(self, tenant: str, base: int) -> int:
         live = self.live(tenant)
         if live != base:
-            raise VersionConflictError(f"the live version is {live}, not {base}: reload and try again")
+            raise VersionConflictError(
+                f"the live version is now {live}, not {base}: someone else changed it first; discard the"
+                " draft to start again from the live version"
+            )
         return live
 
     def _point(self, tenant: str, version: int) -> None:

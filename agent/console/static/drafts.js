@@ -18,7 +18,9 @@
     try { data = await response.json(); } catch (e) { /* not JSON */ }
     if (!response.ok) {
       const detail = data && data.detail;
-      const error = new Error(typeof detail === "string" ? detail : "refused (" + response.status + ")");
+      const error = new Error(typeof detail === "string" ? detail
+        : detail && detail.problems ? "The draft does not pass the check: see the problems above."
+          : "Refused (" + response.status + ").");
       error.status = response.status;
       error.problems = detail && detail.problems;
       throw error;

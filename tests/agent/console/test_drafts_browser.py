@@ -70,7 +70,7 @@ async def test_edit_see_the_error_line_fix_try_publish_and_roll_back(console: Co
             await expect(problem).to_contain_text(f"system.j2 line {broken_line}")
             await expect(problem).to_contain_text("TemplateSyntaxError")
             await page.get_by_role("button", name="Publish the draft").click()
-            await expect(page.locator("#publish-status")).to_contain_text("refused")
+            await expect(page.locator("#publish-status")).to_contain_text("does not pass the check")
             await page.screenshot(path=ARTIFACTS / "drafts-error.png", full_page=True)
 
             await problem.get_by_role("button").click()  # jumps to the line
