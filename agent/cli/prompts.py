@@ -10,32 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agent.tenants.automation import voices_by_language
-from agent.tenants.registry import (
-    TENANT_FILE,
-    LoadedTenant,
-    Tenant,
-    TenantError,
-    TenantRegistry,
-    load_tenant,
-    turn_config,
-)
+from agent.tenants.registry import TENANT_FILE, TenantError, TenantRegistry, load_tenant, turn_config
+from agent.tenants.validation import check_folder
 from agent.tools.conversation import tool_specs
-from pipelines.tts import TTSError, resolve_voice
+from agent.tools.dry_run import DryRunTools, try_turn
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from agent.engines.runtime import Progress
     from agent.settings import Settings
-    from pipelines.automation import ToolSpec
-    from pipelines.stt import Transcriber
-    from pipelines.turn import TurnConfig, TurnResult, TurnRunner
+    from pipelines.turn import TurnResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,62 +41,19 @@ def validate_prompts(prompts_dir: Path, settings: Settings, environ: Mapping[str
         return [TenantCheck(str(prompts_dir), (f"no tenant folders (expected */{TENANT_FILE})",))]
     checks, loaded = [], {}
     for folder in folders:
-        check, entry = check_folder(folder, settings, environ)
-        checks.append(check)
-        if entry is not None:
-            loaded[entry.config.id] = entry
+        problems, entry = check_folder(folder, settings, environ)
+        if entry is None:
+            checks.append(TenantCheck(folder.name, tuple(problems)))
+            continue
+        loaded[entry.config.id] = entry
+        tools = len(tool_specs(entry.config.automation))
+        summary = f"{tools} tools, {len(entry.turn.system_prompt)} chars"
+        checks.append(TenantCheck(entry.config.id, tuple(problems), summary))
     try:
         TenantRegistry(loaded)
     except TenantError as exc:
         checks.append(TenantCheck(str(prompts_dir), (str(exc),)))
     return checks
-
-
-def check_folder(
-    folder: Path, settings: Settings, environ: Mapping[str, str], *, beside: TenantRegistry | None = None
-) -> tuple[TenantCheck, LoadedTenant | None]:
-    """One tenant folder as `validate` checks it (the console checks a draft with this too); `beside`: the
-    other tenants it must not clash with (phone number ids)."""
-    try:
-        tenant = load_tenant(folder, egress=settings.egress_policy())
-        entry = LoadedTenant.of(tenant, folder)
-        if beside is not None:
-            TenantRegistry({i: beside.get(i) for i in beside.ids() if i != tenant.id} | {tenant.id: entry})
-    except TenantError as exc:
-        return TenantCheck(folder.name, (str(exc),)), None
-    problems = _runtime_problems(tenant, settings, environ)
-    tools = len(tool_specs(tenant.automation))
-    summary = f"{tools} tools, {len(entry.turn.system_prompt)} chars"
-    return TenantCheck(tenant.id, tuple(problems), summary), entry
-
-
-def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, str]) -> list[str]:
-    needed = {
-        "access_token_env": tenant.access_token_env,
-        "automation.secret_env": tenant.automation.secret_env,
-    }
-    problems = [
-        f"{field_}: environment variable {name} is not set"
-        for field_, name in needed.items()
-        if name is not None and not environ.get(name)
-    ]
-    for voice in voices_by_language(tenant.voice, tenant.language).values():
-        if voice.engine == "openai" and settings.llm_base_url is None and settings.speech_base_url is None:
-            problems.append(
-                f"voice: openai/{voice.voice} needs LEADCLOSE_LLM_BASE_URL or LEADCLOSE_SPEECH_BASE_URL"
-            )
-        elif voice.engine == "piper":
-            try:
-                resolve_voice(voice.voice)
-            except TTSError:
-                problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
-        elif voice.engine == "espeak" and shutil.which("espeak-ng") is None:
-            problems.append(f"voice: espeak/{voice.voice} needs espeak-ng (apt-get install espeak-ng)")
-    hosted = settings.speech_base_url or settings.llm_base_url
-    for language, engine in tenant.speech.items():
-        if engine.startswith("hosted:") and hosted is None:
-            problems.append(f"speech.{language}: {engine} needs LEADCLOSE_SPEECH_BASE_URL or LLM_BASE_URL")
-    return problems
 
 
 def render_checks(checks: Sequence[TenantCheck]) -> str:
@@ -118,21 +64,6 @@ def render_checks(checks: Sequence[TenantCheck]) -> str:
         else:
             lines.append(f"ok     {check.tenant} ({check.summary})")
     return "\n".join(lines)
-
-
-@dataclass
-class DryRunTools:
-    """The tenant's tools as the model is offered them; calls are recorded and answered, never sent."""
-
-    specs_: list[ToolSpec]
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def specs(self) -> Sequence[ToolSpec]:
-        return self.specs_
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        self.calls.append((name, arguments))
-        return json.dumps({"dry_run": True, "note": "not sent; a live turn would call the business system"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,22 +122,3 @@ async def try_prompt(
             said = given_audio(await asyncio.to_thread(audio.read_bytes))
             result, tools = await try_turn(runtime.runner, tenant, config, audio=said, transcriber=router)
     return TryReport(tenant_id, runtime.llm_base_url, result, tools)
-
-
-async def try_turn(
-    runner: TurnRunner,
-    tenant: Tenant,
-    config: TurnConfig,
-    *,
-    message: str = "",
-    audio: Callable[[], Awaitable[bytes]] | None = None,
-    transcriber: Transcriber | None = None,
-) -> tuple[TurnResult, DryRunTools]:
-    """One turn of a tenant's configuration (live, or a draft the console checks), tools as dry runs."""
-    from pipelines.turn import Message, Turn
-
-    tools = DryRunTools(tool_specs(tenant.automation))
-    said = Message("try", text=message) if audio is None else Message("try", audio=audio)
-    toolbox = tools if tools.specs_ else None
-    result = await runner.run(Turn("try", (said,), config, transcriber=transcriber, toolbox=toolbox))
-    return result, tools

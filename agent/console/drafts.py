@@ -26,8 +26,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.cli.prompts import check_folder, try_turn
 from agent.tenants.drafts import TENANT_FILE, Draft, DraftError, TenantVersions, VersionConflictError
+from agent.tenants.validation import check_folder
+from agent.tools.dry_run import try_turn
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -153,8 +154,7 @@ def folder_checker(
     """The validator of `leadclose prompts validate` for one folder, beside the other live tenants."""
 
     def check(folder: Path) -> tuple[list[str], LoadedTenant | None]:
-        result, loaded = check_folder(folder, settings, environ, beside=tenants)
-        return list(result.problems), loaded
+        return check_folder(folder, settings, environ, beside=tenants)
 
     return check
 
