@@ -26,7 +26,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.tenants.drafts import TENANT_FILE, Draft, DraftError, TenantVersions, VersionConflictError
+from agent.tenants.drafts import (
+    TENANT_FILE,
+    Draft,
+    DraftError,
+    Published,
+    TenantVersions,
+    VersionConflictError,
+)
 from agent.tenants.validation import check_folder
 from agent.tools.dry_run import try_turn
 
@@ -121,28 +128,28 @@ class DraftDesk:
             if problems:
                 raise DraftRefusedError(problems)
 
-        try:
-            done = await asyncio.to_thread(self.versions.publish, tenant, base=base, check=check)
-        except DraftRefusedError:
-            await self.rights.record_denied(tenant, actor, "console.drafts.publish", "invalid")
-            raise
-        except VersionConflictError:
-            await self.rights.record_denied(tenant, actor, "console.drafts.publish", "conflict")
-            raise
-        await self.rights.record_change(
-            tenant, actor, "console.drafts.publish", "ok", diff=done.diff, version=done.version,
-            previous=done.previous,
-        )  # fmt: skip
-        return {"version": done.version, "previous": done.previous, "diff": done.diff}
+        return await self._change(
+            tenant, actor, "publish", lambda: self.versions.publish(tenant, base=base, check=check)
+        )
 
     async def rollback(self, tenant: str, base: int, to: int | None, actor: Actor) -> dict[str, Any]:
+        return await self._change(
+            tenant, actor, "rollback", lambda: self.versions.rollback(tenant, base=base, to=to)
+        )
+
+    async def _change(
+        self, tenant: str, actor: Actor, action: str, change: Callable[[], Published]
+    ) -> dict[str, Any]:
+        """Run a publish or rollback (in a thread: file I/O) and audit it: with its diff, or why it was
+        refused (`invalid`, `conflict`)."""
         try:
-            done = await asyncio.to_thread(self.versions.rollback, tenant, base=base, to=to)
-        except VersionConflictError:
-            await self.rights.record_denied(tenant, actor, "console.drafts.rollback", "conflict")
+            done = await asyncio.to_thread(change)
+        except (DraftRefusedError, VersionConflictError) as exc:
+            why = "invalid" if isinstance(exc, DraftRefusedError) else "conflict"
+            await self.rights.record_denied(tenant, actor, f"console.drafts.{action}", why)
             raise
         await self.rights.record_change(
-            tenant, actor, "console.drafts.rollback", "ok", diff=done.diff, version=done.version,
+            tenant, actor, f"console.drafts.{action}", "ok", diff=done.diff, version=done.version,
             previous=done.previous,
         )  # fmt: skip
         return {"version": done.version, "previous": done.previous, "diff": done.diff}

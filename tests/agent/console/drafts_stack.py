@@ -9,6 +9,8 @@ import shutil
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import pytest_asyncio
+
 from agent.console.drafts import DraftDesk, folder_checker
 from agent.engines.runtime import llm_client
 from agent.tenants.drafts import TenantVersions
@@ -16,7 +18,7 @@ from agent.tenants.reload import watch_tenants
 from pipelines.llm import Responder
 from pipelines.turn import TurnRunner
 from tests.agent.console.stack import running_console
-from tests.agent.stack import running_stack
+from tests.agent.stack import TOKEN, TOKEN_ENV, running_stack
 from tests.agent.stack import settings as stack_settings
 from tests.conftest import ROOT
 from tests.pii_guard import pii_guard
@@ -25,10 +27,13 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    import pytest
+
     from agent.storage.redis_client import RedisClient
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from tests.agent.console.stack import Console
+    from tests.conftest import RedisBackend
 
 NEW_FACT = "Battery backup: a 10 kWh lithium battery, 8 years warranty."
 KNOWS = "Yes, we fit a 10 kWh battery."
@@ -75,4 +80,23 @@ async def drafts_console(
             await llm.close()
 
 
-__all__ = ["DOES_NOT_KNOW", "KNOWS", "NEW_FACT", "drafts_console"]
+def drafts_console_fixture() -> Any:
+    """A module's `console` fixture: `drafts_console` on the test's Redis, the default tenant's token set."""
+
+    @pytest_asyncio.fixture
+    async def console(
+        redis: RedisClient,
+        redis_backend: RedisBackend,
+        transcriber: WhisperTranscriber,
+        synthesizer: PiperSynthesizer,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> AsyncIterator[Console]:
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        async with drafts_console(redis, redis_backend.url, transcriber, synthesizer, tmp_path) as c:
+            yield c
+
+    return console
+
+
+__all__ = ["DOES_NOT_KNOW", "KNOWS", "NEW_FACT", "drafts_console", "drafts_console_fixture"]

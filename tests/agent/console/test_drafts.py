@@ -6,40 +6,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest_asyncio
-
-from tests.agent.console.drafts_stack import DOES_NOT_KNOW, KNOWS, NEW_FACT, drafts_console
+from tests.agent.console.drafts_stack import DOES_NOT_KNOW, KNOWS, NEW_FACT, drafts_console_fixture
 from tests.agent.console.stack import AGENT
-from tests.agent.stack import TOKEN, TOKEN_ENV, eventually
+from tests.agent.stack import eventually
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-    from pathlib import Path
-
-    import pytest
-
-    from agent.storage.redis_client import RedisClient
-    from pipelines.stt import WhisperTranscriber
-    from pipelines.tts import PiperSynthesizer
     from tests.agent.console.stack import Console
-    from tests.conftest import RedisBackend
 
 USER = "919800000011"
 BROKEN = "You are the assistant of {{ name }}.\nBe brief.\nKnowledge: {{ knowledge }\n"
 
 
-@pytest_asyncio.fixture
-async def console(
-    redis: RedisClient,
-    redis_backend: RedisBackend,
-    transcriber: WhisperTranscriber,
-    synthesizer: PiperSynthesizer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Console]:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    async with drafts_console(redis, redis_backend.url, transcriber, synthesizer, tmp_path) as c:
-        yield c
+console = drafts_console_fixture()
 
 
 async def answer(console: Console, text: str, mid: str) -> str:

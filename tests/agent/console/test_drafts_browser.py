@@ -10,39 +10,18 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
-from tests.agent.console.drafts_stack import DOES_NOT_KNOW, KNOWS, NEW_FACT, drafts_console
+from tests.agent.console.drafts_stack import DOES_NOT_KNOW, KNOWS, NEW_FACT, drafts_console_fixture
 from tests.agent.console.test_browser import ARTIFACTS, logged_in
 from tests.agent.console.test_drafts import answer
-from tests.agent.stack import TOKEN, TOKEN_ENV, eventually
+from tests.agent.stack import eventually
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-    from pathlib import Path
-
-    import pytest
-
-    from agent.storage.redis_client import RedisClient
-    from pipelines.stt import WhisperTranscriber
-    from pipelines.tts import PiperSynthesizer
     from tests.agent.console.stack import Console
-    from tests.conftest import RedisBackend
 
 
-@pytest_asyncio.fixture
-async def console(
-    redis: RedisClient,
-    redis_backend: RedisBackend,
-    transcriber: WhisperTranscriber,
-    synthesizer: PiperSynthesizer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Console]:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    async with drafts_console(redis, redis_backend.url, transcriber, synthesizer, tmp_path) as c:
-        yield c
+console = drafts_console_fixture()
 
 
 async def test_edit_see_the_error_line_fix_try_publish_and_roll_back(console: Console) -> None:
