@@ -8,10 +8,11 @@ Layout under the prompts directory (the registry's `*/tenant.yaml` glob sees onl
     prompts/.drafts/<t>/            the draft: a copy of the live files, edited file by file
     prompts/.drafts/<t>.base        the version the draft started from
 
-A folder that was never published (a plain directory) is version 1; its first publish moves it to
-`.versions/<t>/1/<t>` (between that rename and the new link the folder is briefly absent: the hot reload keeps
-serving what it had). Every later publish or rollback is one `rename(2)` of a symlink: a reader resolves the
-old version or the new one, never a mix. Publish and rollback take an exclusive `flock` per tenant and
+A folder that was never published (a plain directory) is version 1; its first publish exchanges it with the
+link in one `renameat2(RENAME_EXCHANGE)` and then moves it to `.versions/<t>/1/<t>` (where the kernel lacks
+that call, the folder is moved first and is briefly absent: the hot reload keeps serving what it had). Every
+later publish or rollback is one `rename(2)` of a symlink: a reader resolves the old version or the new one,
+never a mix. Publish and rollback take an exclusive `flock` per tenant and
 compare the live version with the one the writer started from: the second of two owners gets
 `VersionConflictError`, nothing half-written.
 
@@ -24,7 +25,9 @@ aliases, env-name prefixes, files inside the folder, the sandboxed template) bef
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import difflib
+import errno
 import fcntl
 import os
 import re
@@ -213,14 +216,21 @@ class TenantVersions:
     def _point(self, tenant: str, version: int) -> None:
         """Make `prompts/<t>` a link to `version`, by one rename (the first time: move the plain folder in)."""
         link = self._dir / tenant
-        if not link.is_symlink():  # never published: the plain folder becomes version 1
-            first = self._dir / VERSIONS / tenant / "1"
-            first.mkdir(parents=True)
-            link.rename(first / tenant)
         temp = self._dir / f".{tenant}.link"
         temp.unlink(missing_ok=True)
         temp.symlink_to(Path(VERSIONS, tenant, str(version), tenant))
-        temp.replace(link)
+        if link.is_symlink():
+            temp.replace(link)
+            return
+        # Never published: the plain folder becomes version 1. Exchanged with the link in one step where
+        # the kernel can (Linux renameat2), else moved away first (a brief absence the hot reload rides out).
+        first = self._dir / VERSIONS / tenant / "1"
+        first.mkdir(parents=True)
+        if _exchange(temp, link):
+            temp.rename(first / tenant)
+        else:
+            link.rename(first / tenant)
+            temp.replace(link)
 
     def _prune(self, tenant: str) -> None:
         kept = self.versions(tenant)
@@ -279,6 +289,21 @@ def folder_diff(old: Mapping[str, str], new: Mapping[str, str]) -> str:
     if len(diff) > MAX_DIFF_CHARS:
         diff = diff[:MAX_DIFF_CHARS] + f"\n… ({len(diff) - MAX_DIFF_CHARS} more characters)\n"
     return diff
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two names atomically (`renameat2(RENAME_EXCHANGE)`); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, exchange = -100, 2
+    if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL):  # no such call, or a file system without it
+        return False
+    raise OSError(ctypes.get_errno(), "renameat2 failed")
 
 
 def _write(folder: Path, name: str, text: str) -> None:

@@ -10,6 +10,8 @@ import threading
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent.console.drafts import folder_checker, locate
 from agent.tenants.drafts import (
@@ -230,3 +232,49 @@ async def test_the_hot_reload_watcher_notices_a_publish_and_a_rollback(
     finally:
         stop.set()
         await watcher
+
+
+def test_readers_never_miss_the_folder_while_versions_swap(
+    prompts: Path, check: Callable[[Path], None]
+) -> None:
+    """The first publish (a plain folder exchanged with the link) and later ones: a reader opening the live
+    tenant.yaml in a loop always finds a complete folder."""
+    versions = TenantVersions(prompts)
+    done = threading.Event()
+    reads, misses = [0], [0]
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                (prompts / "default" / "knowledge.md").read_text()
+                (prompts / "default" / "tenant.yaml").read_text()
+                reads[0] += 1
+            except OSError:
+                misses[0] += 1
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for base in range(1, 6):
+            _add_fact(versions)
+            versions.publish("default", base=base, check=check)
+    finally:
+        done.set()
+        thread.join()
+    assert versions.live("default") == 6
+    assert reads[0] > 0
+    assert misses[0] == 0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(st.sampled_from("abz09._-/\\\0é~ "), max_size=40))
+def test_any_name_is_refused_or_written_inside_the_draft(prompts: Path, name: str) -> None:
+    versions = TenantVersions(prompts)
+    draft = versions.draft("default")
+    try:
+        versions.write("default", name, "text")
+    except DraftError:
+        return
+    written = draft.folder / name
+    assert written.resolve().parent == draft.folder.resolve()
+    assert written.read_text() == "text"
