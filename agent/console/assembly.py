@@ -108,6 +108,7 @@ async def run_console(settings: Settings) -> None:
     from agent.storage.keyring import Keyring
     from agent.storage.redis_client import redis_client
     from agent.tenants.registry import TenantRegistry
+    from agent.tenants.reload import watch_tenants
     from agent.whatsapp import GraphClient
     from pipelines.pii import Minimizer, PiiGuard
 
@@ -145,11 +146,14 @@ async def run_console(settings: Settings) -> None:
             )
             stop = asyncio.Event()
             follow_ups = asyncio.create_task(FollowUps(parts.index, parts.replies, tenants).run(stop))
+            # Published drafts (and any edit of the folders) reach the console's own copy too.
+            reload = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
             try:
                 await uvicorn.Server(config).serve()
             finally:
                 stop.set()
                 await follow_ups
+                await reload
     finally:
         pii.shutdown()
         await redis.aclose()
