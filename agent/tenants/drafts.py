@@ -127,11 +127,15 @@ class TenantVersions:
 
     def draft(self, tenant: str) -> Draft:
         """The tenant's draft, started from the live folder on first use."""
+        with self._locked(tenant):
+            return self._draft(tenant)
+
+    def _draft(self, tenant: str) -> Draft:
         base = self.live(tenant)
         folder = self._dir / DRAFTS / tenant
         marker = self._dir / DRAFTS / f"{tenant}.base"
         if not folder.is_dir() or not marker.is_file():
-            self.discard(tenant)
+            self._discard(tenant)
             folder.mkdir(parents=True)
             for name, text in read_files(self._dir / tenant).items():
                 _write(folder, name, text)
@@ -140,27 +144,33 @@ class TenantVersions:
             base = int(marker.read_text().strip() or base)
         return Draft(tenant, base, read_files(folder), folder)
 
-    # -- the draft -----------------------------------------------------------------------------------------
+    # -- the draft (every change under the tenant's lock: a write never slips between publish's read of the
+    # draft and its removal) -------------------------------------------------------------------------------
 
     def write(self, tenant: str, name: str, text: str) -> Draft:
         check_file(name, text)
-        draft = self.draft(tenant)
-        if name not in draft.files and len(draft.files) >= MAX_FILES:
-            raise DraftError(f"a tenant folder holds at most {MAX_FILES} files")
-        _write(draft.folder, name, text)
-        return self.draft(tenant)
+        with self._locked(tenant):
+            draft = self._draft(tenant)
+            if name not in draft.files and len(draft.files) >= MAX_FILES:
+                raise DraftError(f"a tenant folder holds at most {MAX_FILES} files")
+            _write(draft.folder, name, text)
+            return self._draft(tenant)
 
     def remove(self, tenant: str, name: str) -> Draft:
         check_file(name, "")
         if name == TENANT_FILE:
             raise DraftError("tenant.yaml cannot be removed")
-        draft = self.draft(tenant)
-        with contextlib.suppress(FileNotFoundError):
-            (draft.folder / name).unlink()
-        return self.draft(tenant)
+        with self._locked(tenant):
+            draft = self._draft(tenant)
+            with contextlib.suppress(FileNotFoundError):
+                (draft.folder / name).unlink()
+            return self._draft(tenant)
 
     def discard(self, tenant: str) -> None:
-        check_tenant_id(tenant)
+        with self._locked(tenant):
+            self._discard(tenant)
+
+    def _discard(self, tenant: str) -> None:
         shutil.rmtree(self._dir / DRAFTS / tenant, ignore_errors=True)
         (self._dir / DRAFTS / f"{tenant}.base").unlink(missing_ok=True)
 
@@ -171,7 +181,12 @@ class TenantVersions:
         refuse it (it sees the staged folder, named after the tenant). The draft is gone afterwards."""
         with self._locked(tenant):
             previous = self._expect(tenant, base)
-            draft = self.draft(tenant)
+            draft = self._draft(tenant)
+            if draft.base != previous:  # a draft of an older version would undo what was published since
+                raise VersionConflictError(
+                    f"the draft was started from version {draft.base}, the live one is {previous}: discard"
+                    " the draft to start again from the live version"
+                )
             old = read_files(self._dir / tenant)
             version = max(self.versions(tenant)) + 1
             staged = self._dir / VERSIONS / tenant / f".{version}.staging"
@@ -188,7 +203,7 @@ class TenantVersions:
                 raise
             staged.rename(self._dir / VERSIONS / tenant / str(version))
             self._point(tenant, version)
-            self.discard(tenant)
+            self._discard(tenant)
             self._prune(tenant)
             return Published(tenant, version, previous, folder_diff(old, draft.files))
 

@@ -278,3 +278,17 @@ def test_any_name_is_refused_or_written_inside_the_draft(prompts: Path, name: st
     written = draft.folder / name
     assert written.resolve().parent == draft.folder.resolve()
     assert written.read_text() == "text"
+
+
+def test_a_draft_of_an_older_version_cannot_undo_what_went_live_since(
+    prompts: Path, check: Callable[[Path], None]
+) -> None:
+    versions = TenantVersions(prompts)
+    _add_fact(versions)
+    versions.publish("default", base=1, check=check)
+    versions.write("default", "notes.md", "started on version 2")
+    versions.rollback("default", base=2)
+    with pytest.raises(VersionConflictError, match="discard"):
+        versions.publish("default", base=1, check=check)  # the live base, but the draft is of version 2
+    versions.discard("default")
+    assert versions.draft("default").base == 1
