@@ -179,5 +179,7 @@ def render_system_prompt(
         raise PromptError("system template: calls itself without end") from None
     except Exception as exc:
         message = getattr(exc, "message", None) or ""
-        raise PromptError(f"system template: {type(exc).__name__}: {message}".rstrip(": ")) from None
+        line = getattr(exc, "lineno", None)  # a syntax error knows its line: the editor points at it
+        where = f"line {line}: " if isinstance(line, int) else ""
+        raise PromptError(f"system template: {where}{type(exc).__name__}: {message}".rstrip(": ")) from None
     return "".join(out).strip()

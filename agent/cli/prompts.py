@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent.tenants.automation import voices_by_language
 from agent.tenants.cases import load_cases
 from agent.tenants.registry import (
     TENANT_FILE,
     LoadedTenant,
-    Tenant,
     TenantError,
     TenantRegistry,
     load_tenant,
     turn_config,
 )
+from agent.tenants.validation import check_folder
 from agent.tools.conversation import tool_specs
-from agent.tools.dry_run import DryRunTools
-from pipelines.tts import TTSError, resolve_voice
+from agent.tools.dry_run import DryRunTools, try_turn
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -55,58 +52,28 @@ def validate_prompts(prompts_dir: Path, settings: Settings, environ: Mapping[str
         return [TenantCheck(str(prompts_dir), (f"no tenant folders (expected */{TENANT_FILE})",))]
     checks, loaded = [], {}
     for folder in folders:
-        try:
-            tenant = load_tenant(folder, egress=settings.egress_policy())
-            entry = LoadedTenant.of(tenant, folder)
-        except TenantError as exc:
-            checks.append(TenantCheck(folder.name, (str(exc),)))
+        problems, entry = check_folder(folder, settings, environ)
+        if entry is None:
+            checks.append(TenantCheck(folder.name, tuple(problems)))
             continue
-        loaded[tenant.id] = entry
-        problems = _runtime_problems(tenant, settings, environ)
+        loaded[entry.config.id] = entry
         cases = 0
         try:
             cases = len(load_cases(folder))
         except TenantError as exc:
             problems.append(str(exc))
-        tools = len(tool_specs(tenant.automation))
+        tools = len(tool_specs(entry.config.automation))
         summary = f"{tools} tools, {len(entry.turn.system_prompt)} chars"
         checks.append(
-            TenantCheck(tenant.id, tuple(problems), summary + (f", {cases} cases" if not problems else ""))
+            TenantCheck(
+                entry.config.id, tuple(problems), summary + (f", {cases} cases" if not problems else "")
+            )
         )
     try:
         TenantRegistry(loaded)
     except TenantError as exc:
         checks.append(TenantCheck(str(prompts_dir), (str(exc),)))
     return checks
-
-
-def _runtime_problems(tenant: Tenant, settings: Settings, environ: Mapping[str, str]) -> list[str]:
-    needed = {
-        "access_token_env": tenant.access_token_env,
-        "automation.secret_env": tenant.automation.secret_env,
-    }
-    problems = [
-        f"{field_}: environment variable {name} is not set"
-        for field_, name in needed.items()
-        if name is not None and not environ.get(name)
-    ]
-    for voice in voices_by_language(tenant.voice, tenant.language).values():
-        if voice.engine == "openai" and settings.llm_base_url is None and settings.speech_base_url is None:
-            problems.append(
-                f"voice: openai/{voice.voice} needs LEADCLOSE_LLM_BASE_URL or LEADCLOSE_SPEECH_BASE_URL"
-            )
-        elif voice.engine == "piper":
-            try:
-                resolve_voice(voice.voice)
-            except TTSError:
-                problems.append(f"voice: piper/{voice.voice} is neither the bundled voice nor a .onnx file")
-        elif voice.engine == "espeak" and shutil.which("espeak-ng") is None:
-            problems.append(f"voice: espeak/{voice.voice} needs espeak-ng (apt-get install espeak-ng)")
-    hosted = settings.speech_base_url or settings.llm_base_url
-    for language, engine in tenant.speech.items():
-        if engine.startswith("hosted:") and hosted is None:
-            problems.append(f"speech.{language}: {engine} needs LEADCLOSE_SPEECH_BASE_URL or LLM_BASE_URL")
-    return problems
 
 
 def render_checks(checks: Sequence[TenantCheck]) -> str:
@@ -158,24 +125,22 @@ async def try_prompt(
     """One turn of `tenant_id` with the configured LLM (or the embedded one), tools as dry runs."""
     from agent.engines.runtime import open_runtime
     from agent.services import Services
-    from pipelines.turn import Message, Turn, given_audio
+    from pipelines.turn import given_audio
 
     folder = settings.prompts_dir / tenant_id
     tenant = load_tenant(folder, egress=settings.egress_policy())
     config = turn_config(tenant, folder)
-    tools = DryRunTools(tool_specs(tenant.automation))
     async with (
         Services.open(settings) as services,
         open_runtime(settings, progress, http=services.http) as runtime,
     ):
         progress("running one turn")
-        router = None
-        said = Message("try", text=message or "")
-        if audio is not None:
+        if audio is None:
+            result, tools = await try_turn(runtime.runner, tenant, config, message=message or "")
+        else:
             router = await asyncio.to_thread(runtime.speech.for_tenant, tenant)  # as the worker hears it
-            said = Message("try", audio=given_audio(await asyncio.to_thread(audio.read_bytes)))
-        toolbox = tools if tools.specs_ else None
-        result = await runtime.runner.run(Turn("try", (said,), config, transcriber=router, toolbox=toolbox))
+            said = given_audio(await asyncio.to_thread(audio.read_bytes))
+            result, tools = await try_turn(runtime.runner, tenant, config, audio=said, transcriber=router)
     return TryReport(tenant_id, runtime.llm_base_url, result, tools)
 
 

@@ -31,6 +31,7 @@ from agent.analytics.api import TEMPLATES_DIR as ANALYTICS_TEMPLATES
 from agent.analytics.api import analytics_router
 from agent.analytics.zone import tenant_zone
 from agent.console.cases import CaseBook, cases_router
+from agent.console.drafts import drafts_router
 from agent.console.replies import ReplyRefusedError
 from agent.console.takeover import HeldByOtherError, NotTakenError
 from agent.privacy.rights import Actor
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
     from agent.analytics.reader import AnalyticsReader
     from agent.console.accounts import Staff, StaffAccounts
+    from agent.console.drafts import DraftDesk
     from agent.console.replies import Sent, StaffReplies
     from agent.console.sessions import LoginThrottle, Session, Sessions
     from agent.console.takeover import Takeover
@@ -82,6 +84,7 @@ class ConsoleParts:
     rights: SubjectRights  # its audit chain
     tenants: TenantRegistry  # each tenant's approved templates, its timezone
     analytics: AnalyticsReader  # the owner's numbers (`/analytics`)
+    drafts: DraftDesk | None = None  # draft, check, publish (`/drafts`); None: not offered
     secure_cookies: bool = True  # off only for plain-http 127.0.0.1 (tests, a laptop)
     sse_wake_s: float = 2.0  # how often a live stream re-checks its session
     cases: CaseBook | None = None  # the owner's regression cases (`/cases`); None: not offered
@@ -182,6 +185,8 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
     if parts.cases is not None:
         app.include_router(cases_router(parts.cases, tenant=owner_tenant, actor=lambda r: r.state.who.actor,
                                         audit=parts.rights.record_denied, templates=templates))  # fmt: skip
+    if parts.drafts is not None:
+        app.include_router(drafts_router(parts.drafts, who=who, templates=templates))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from argon2 import PasswordHasher
     from fastapi import FastAPI
 
+    from agent.console.drafts import DraftDesk
     from agent.metrics import Metrics
     from agent.privacy.assembly import Privacy
+    from agent.privacy.rights import SubjectRights
     from agent.settings import Settings
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import TenantRegistry
@@ -59,6 +61,7 @@ def console_parts(
     secure_cookies: bool = True,
     hasher: PasswordHasher | None = None,
     clock: Callable[[], float] = time.time,
+    drafts: DraftDesk | None = None,
 ) -> ConsoleParts:
     index = InboxIndex(redis, clock=clock)
     thread = StaffThread(redis, privacy.store, shards=shards, index=index, clock=clock)
@@ -79,7 +82,16 @@ def console_parts(
         tenants=tenants,
         analytics=AnalyticsReader(redis),
         secure_cookies=secure_cookies,
+        drafts=drafts,
     )
+
+
+def draft_desk(settings: Settings, tenants: TenantRegistry, rights: SubjectRights) -> DraftDesk:
+    """Drafts of the folders under the prompts directory, checked by `prompts validate`'s validator."""
+    from agent.console.drafts import DraftDesk, folder_checker
+    from agent.tenants.drafts import TenantVersions
+
+    return DraftDesk(TenantVersions(settings.prompts_dir), folder_checker(settings, tenants), rights, tenants)
 
 
 async def run_console(settings: Settings) -> None:
@@ -98,6 +110,7 @@ async def run_console(settings: Settings) -> None:
     from agent.storage.keyring import Keyring
     from agent.storage.redis_client import redis_client
     from agent.tenants.registry import TenantRegistry
+    from agent.tenants.reload import watch_tenants
     from agent.whatsapp import GraphClient
     from pipelines.pii import Minimizer, PiiGuard
 
@@ -123,6 +136,7 @@ async def run_console(settings: Settings) -> None:
             parts = console_parts(
                 redis, privacy, tenants, graph, Metrics(), pii,
                 ref_key=staff_ref_key(settings), shards=shards, secure_cookies=settings.console_secure_cookies,
+                drafts=draft_desk(settings, tenants, privacy.rights),
             )  # fmt: skip
             parts = replace(parts, cases=CaseBook(settings.prompts_dir, runtime_cases(settings, http)))
             app: FastAPI = create_console_app(parts)
@@ -135,11 +149,14 @@ async def run_console(settings: Settings) -> None:
             )
             stop = asyncio.Event()
             follow_ups = asyncio.create_task(FollowUps(parts.index, parts.replies, tenants).run(stop))
+            # Published drafts (and any edit of the folders) reach the console's own copy too.
+            reload = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
             try:
                 await uvicorn.Server(config).serve()
             finally:
                 stop.set()
                 await follow_ups
+                await reload
     finally:
         pii.shutdown()
         await redis.aclose()

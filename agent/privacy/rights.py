@@ -128,20 +128,20 @@ class SubjectRights:
         subject: str | None,
         outcome: str,
         counts: dict[str, int],
+        diff: str | None = None,
     ) -> None:
-        """One audit record, the same shape for every access: who, what, whose key, outcome, counts."""
-        await self.audit.append(
-            tenant,
-            {
-                "actor": actor.name,
-                "channel": actor.channel,
-                "action": action,
-                "subject": subject,
-                "outcome": outcome,
-                "at": self._clock(),
-                "counts": counts,
-            },
-        )
+        """One audit record, the same shape for every access: who, what, whose key, outcome, counts (and for
+        a configuration change, its diff)."""
+        record = {
+            "actor": actor.name,
+            "channel": actor.channel,
+            "action": action,
+            "subject": subject,
+            "outcome": outcome,
+            "at": self._clock(),
+            "counts": counts,
+        }
+        await self.audit.append(tenant, record if diff is None else record | {"diff": diff})
 
     async def record_access(
         self, actor: Actor, action: str, subject: str, outcome: str, **counts: int
@@ -152,6 +152,13 @@ class SubjectRights:
         """A refused admin access is audited too (no subject: nothing was looked up); `outcome` says how
         (`denied`, `throttled`)."""
         await self._audited(tenant, actor, action, None, outcome, {})
+
+    async def record_change(
+        self, tenant: str, actor: Actor, action: str, outcome: str, *, diff: str, **counts: int
+    ) -> None:
+        """A change of the tenant's configuration (a publish, a rollback) with the diff of its files: business
+        configuration text, not personal data."""
+        await self._audited(tenant, actor, action, None, outcome, counts, diff)
 
     async def read_audit(self, tenant: str, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
         """The tenant's audit log and whether its chain verifies; the reading is audited after it."""
