@@ -35,7 +35,10 @@ class HandoffFlags:
         return conversation_key(conv, "handoff", self._shards)
 
     async def hand_off(self, conv: str, reason: str, *, fence: Fence | None = None) -> None:
-        """`fence`: set by a turn or call, which must not flag a person erased since it began."""
+        """`fence`: set by a turn or call, which must not flag a person erased since it began (checked before
+        the index is written too, so an erased person does not enter the inbox)."""
+        if fence is not None:
+            await self._writer.check(fence)
         await self._index.note(conv, "waiting")
         if fence is None:
             await self._redis.set(self._key(conv), reason)
