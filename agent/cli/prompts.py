@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agent.tenants.automation import voices_by_language
 from agent.tenants.registry import (
@@ -25,6 +25,7 @@ from agent.tenants.registry import (
     turn_config,
 )
 from agent.tools.conversation import tool_specs
+from agent.tools.dry_run import DryRunTools
 from pipelines.tts import TTSError, resolve_voice
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     from agent.engines.runtime import Progress
     from agent.settings import Settings
-    from pipelines.automation import ToolSpec
     from pipelines.turn import TurnResult
 
 
@@ -107,21 +107,6 @@ def render_checks(checks: Sequence[TenantCheck]) -> str:
         else:
             lines.append(f"ok     {check.tenant} ({check.summary})")
     return "\n".join(lines)
-
-
-@dataclass
-class DryRunTools:
-    """The tenant's tools as the model is offered them; calls are recorded and answered, never sent."""
-
-    specs_: list[ToolSpec]
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def specs(self) -> Sequence[ToolSpec]:
-        return self.specs_
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        self.calls.append((name, arguments))
-        return json.dumps({"dry_run": True, "note": "not sent; a live turn would call the business system"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from starlette.datastructures import MutableHeaders
 from agent.analytics.api import TEMPLATES_DIR as ANALYTICS_TEMPLATES
 from agent.analytics.api import analytics_router
 from agent.analytics.zone import tenant_zone
+from agent.console.playground import playground_router
 from agent.console.replies import ReplyRefusedError
 from agent.console.takeover import HeldByOtherError, NotTakenError
 from agent.privacy.rights import Actor
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
     from agent.analytics.reader import AnalyticsReader
     from agent.console.accounts import Staff, StaffAccounts
+    from agent.console.playground_turn import Playground
     from agent.console.replies import Sent, StaffReplies
     from agent.console.sessions import LoginThrottle, Session, Sessions
     from agent.console.takeover import Takeover
@@ -83,6 +85,7 @@ class ConsoleParts:
     analytics: AnalyticsReader  # the owner's numbers (`/analytics`)
     secure_cookies: bool = True  # off only for plain-http 127.0.0.1 (tests, a laptop)
     sse_wake_s: float = 2.0  # how often a live stream re-checks its session
+    playground: Playground | None = None  # the owners' voice playground (`/playground`)
 
 
 class TextReply(BaseModel):
@@ -176,6 +179,10 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
             templates=templates,
         )
     )
+    if parts.playground is not None:
+        app.include_router(
+            playground_router(parts.playground, tenant=owner_tenant, rights=parts.rights, templates=templates)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

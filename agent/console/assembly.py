@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from argon2 import PasswordHasher
     from fastapi import FastAPI
 
+    from agent.console.playground_turn import Playground
     from agent.metrics import Metrics
     from agent.privacy.assembly import Privacy
     from agent.settings import Settings
@@ -57,6 +58,7 @@ def console_parts(
     secure_cookies: bool = True,
     hasher: PasswordHasher | None = None,
     clock: Callable[[], float] = time.time,
+    playground: Playground | None = None,
 ) -> ConsoleParts:
     index = InboxIndex(redis, clock=clock)
     thread = StaffThread(redis, privacy.store, shards=shards, index=index, clock=clock)
@@ -77,6 +79,7 @@ def console_parts(
         tenants=tenants,
         analytics=AnalyticsReader(redis),
         secure_cookies=secure_cookies,
+        playground=playground,
     )
 
 
@@ -88,6 +91,7 @@ async def run_console(settings: Settings) -> None:
     import httpx
     import uvicorn
 
+    from agent.console.playground_turn import open_playground
     from agent.logs import configure_logging
     from agent.messages.queue import QueueConfig
     from agent.metrics import Metrics
@@ -111,7 +115,10 @@ async def run_console(settings: Settings) -> None:
         Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"), budget_s=settings.pii_budget_s
     )
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http:
+        async with (
+            httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
+            open_playground(settings, redis, keyring, tenants, http) as playground,
+        ):
             graph = GraphClient(
                 http,
                 str(settings.graph_api_url).rstrip("/"),
@@ -121,6 +128,7 @@ async def run_console(settings: Settings) -> None:
             parts = console_parts(
                 redis, privacy, tenants, graph, Metrics(), pii,
                 ref_key=staff_ref_key(settings), shards=shards, secure_cookies=settings.console_secure_cookies,
+                playground=playground,
             )  # fmt: skip
             app: FastAPI = create_console_app(parts)
             config = uvicorn.Config(
