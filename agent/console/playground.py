@@ -17,7 +17,7 @@ only name of the session. Routes:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
@@ -63,7 +63,7 @@ def playground_router(
     max_audio_bytes: int = MAX_AUDIO_BYTES,
 ) -> APIRouter:
     router = APIRouter(tags=["playground"])
-    Owner = Annotated[str, Depends(tenant)]  # noqa: N806 - a type alias local to the routes
+    owner = Depends(tenant)
 
     async def audit(request: Request, tenant_id: str, action: str, outcome: str) -> None:
         """A tenant-wide event (no person: the session is a sandbox) on the tenant's audit chain."""
@@ -89,11 +89,11 @@ def playground_router(
         return shown
 
     @router.get("/playground", response_class=HTMLResponse, include_in_schema=False)
-    async def playground_page(request: Request, tenant_id: Owner) -> Response:
+    async def playground_page(request: Request, tenant_id: str = owner) -> Response:
         return templates.TemplateResponse(request, "playground.html", {"max_audio_bytes": max_audio_bytes})
 
     @router.post("/api/playground/sessions", summary="Open a sandbox session")
-    async def open_session(request: Request, tenant_id: Owner) -> OpenedSession:
+    async def open_session(request: Request, tenant_id: str = owner) -> OpenedSession:
         """A sandbox conversation of the tenant's assistant, apart from every real person: its own subject,
         nothing sent to WhatsApp, erased when ended or an idle hour after its last turn."""
         session = await playground.store.open(tenant_id)
@@ -101,13 +101,15 @@ def playground_router(
         return OpenedSession(session=session, max_turns=MAX_TURNS, ttl_s=playground.store.ttl_s)
 
     @router.post("/api/playground/sessions/{session}/messages", summary="Send a typed message")
-    async def typed(request: Request, tenant_id: Owner, session: str, body: TypedMessage) -> PlaygroundTurn:
+    async def typed(
+        request: Request, session: str, body: TypedMessage, tenant_id: str = owner
+    ) -> PlaygroundTurn:
         """The tenant's real turn for the message: keywords, consent, disclosure, minimization, memory, the
         tool loop (tools as dry runs), restore and the spoken reply; each stage as it happened."""
         return await answered(request, tenant_id, session, Said(text=body.text))
 
     @router.post("/api/playground/sessions/{session}/voice", summary="Send a voice note")
-    async def voice(request: Request, tenant_id: Owner, session: str) -> PlaygroundTurn:
+    async def voice(request: Request, session: str, tenant_id: str = owner) -> PlaygroundTurn:
         """The body is the recording or file (e.g. audio/webm;codecs=opus from the browser, OGG, WAV, MP3),
         at most 5 MiB; audio that cannot become a turn gets the tenant's fixed reply, as on WhatsApp."""
         audio = bytearray()
@@ -125,7 +127,7 @@ def playground_router(
         response_class=Response,
         responses={200: {"content": {"audio/ogg": {}}}},
     )
-    async def reply_voice(tenant_id: Owner, session: str, turn: int) -> Response:
+    async def reply_voice(session: str, turn: int, tenant_id: str = owner) -> Response:
         try:
             note = await playground.store.voice_note(session_of(session), tenant_id, turn)
         except SessionGoneError:
@@ -135,7 +137,7 @@ def playground_router(
         return Response(note, media_type="audio/ogg", headers={"Cache-Control": "no-store"})
 
     @router.delete("/api/playground/sessions/{session}", summary="End a session")
-    async def end_session(request: Request, tenant_id: Owner, session: str) -> dict[str, Any]:
+    async def end_session(request: Request, session: str, tenant_id: str = owner) -> dict[str, Any]:
         try:
             await playground.store.end(session_of(session), tenant_id)
         except SessionGoneError:

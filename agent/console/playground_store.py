@@ -16,7 +16,7 @@ import os
 import secrets
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
@@ -73,6 +73,7 @@ class Sandbox:
     consent: SubjectConsent = field(default_factory=SubjectConsent)
     handed_off: bool = False
     turns: int = 0
+    wrapped_key: bytes = field(default=b"", repr=False, compare=False)  # the session's data key, wrapped
 
     def changed(self, change: Transition) -> Sandbox:
         consent = SubjectConsent(
@@ -80,7 +81,7 @@ class Sandbox:
             self.consent.overlays | change.add_overlays,
             self.consent.noticed_at,
         )
-        return Sandbox(self.tenant, consent, self.handed_off, self.turns)
+        return replace(self, consent=consent)
 
 
 def _consent_json(consent: SubjectConsent) -> str:
@@ -143,20 +144,26 @@ class PlaygroundStore:
     async def load(self, session: str, tenant: str) -> tuple[Sandbox, Conversation]:
         """The session's sandbox facts and conversation; `SessionGoneError` if it is not `tenant`'s."""
         meta = await self._meta(session, tenant)
-        sandbox = Sandbox(tenant, _consent_of(meta["consent"]), meta["handed_off"] == "1", int(meta["turns"]))
+        wrapped = base64.b64decode(meta["key"])
+        consent, handed_off, turns = (
+            _consent_of(meta["consent"]),
+            meta["handed_off"] == "1",
+            int(meta["turns"]),
+        )
+        sandbox = Sandbox(tenant, consent, handed_off, turns, wrapped)
         sealed = await self._redis.get(playground_key(session, "state"))
         if sealed is None:
             return sandbox, Conversation()
-        return sandbox, conversation_from_bytes(self._open(session, meta, "state", sealed))
+        return sandbox, conversation_from_bytes(self._open(session, wrapped, "state", sealed))
 
     async def keep(
         self, session: str, sandbox: Sandbox, conversation: Conversation, audio: bytes | None
     ) -> bool:
         """Writes the turn's outcome (the reply's voice note as part `audio:<turn>`) and renews the session's
         lifetime; False (nothing written) when the session ended meanwhile."""
-        meta = await self._meta(session, sandbox.tenant)
-        state = self._seal(session, meta, "state", conversation_bytes(conversation, HISTORY_LIMIT))
-        note = self._seal(session, meta, f"audio:{sandbox.turns}", audio) if audio is not None else b""
+        key = sandbox.wrapped_key
+        state = self._seal(session, key, "state", conversation_bytes(conversation, HISTORY_LIMIT))
+        note = self._seal(session, key, f"audio:{sandbox.turns}", audio) if audio is not None else b""
         keys = [playground_key(session, p) for p in ("meta", "state", f"audio:{sandbox.turns}")]
         handed_off = "1" if sandbox.handed_off else "0"
         args: list[str | bytes | int] = [self.ttl_s, _consent_json(sandbox.consent), handed_off]
@@ -167,7 +174,8 @@ class PlaygroundStore:
         """The reply voice note of one turn (OGG/Opus), None when there is none (or it expired)."""
         meta = await self._meta(session, tenant)
         sealed = await self._redis.get(playground_key(session, f"audio:{turn}"))
-        return None if sealed is None else self._open(session, meta, f"audio:{turn}", sealed)
+        wrapped = base64.b64decode(meta["key"])
+        return None if sealed is None else self._open(session, wrapped, f"audio:{turn}", sealed)
 
     @asynccontextmanager
     async def turn(self, session: str, tenant: str) -> AsyncIterator[None]:
@@ -199,17 +207,19 @@ class PlaygroundStore:
             raise SessionGoneError
         return meta
 
-    def _aead(self, session: str, meta: dict[str, str]) -> AESGCM:
-        return AESGCM(self._keyring.unwrap(_subject(session), base64.b64decode(meta["key"])))
+    def _aead(self, session: str, wrapped: bytes) -> AESGCM:
+        return AESGCM(self._keyring.unwrap(_subject(session), wrapped))
 
-    def _seal(self, session: str, meta: dict[str, str], part: str, plaintext: bytes) -> bytes:
+    def _seal(self, session: str, wrapped: bytes, part: str, plaintext: bytes) -> bytes:
         nonce = os.urandom(NONCE)
-        return nonce + self._aead(session, meta).encrypt(nonce, plaintext, f"{session}:{part}".encode())
+        return nonce + self._aead(session, wrapped).encrypt(nonce, plaintext, f"{session}:{part}".encode())
 
-    def _open(self, session: str, meta: dict[str, str], part: str, sealed: bytes | str) -> bytes:
+    def _open(self, session: str, wrapped: bytes, part: str, sealed: bytes | str) -> bytes:
         raw = sealed.encode() if isinstance(sealed, str) else sealed
         try:
-            return self._aead(session, meta).decrypt(raw[:NONCE], raw[NONCE:], f"{session}:{part}".encode())
+            return self._aead(session, wrapped).decrypt(
+                raw[:NONCE], raw[NONCE:], f"{session}:{part}".encode()
+            )
         except InvalidTag:
             raise SealError("sealed value does not open") from None
 
