@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import wave
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av
 import httpx
@@ -30,8 +31,9 @@ from pipelines.llm import Responder
 from pipelines.turn import Conversation, TurnRunner
 from tests.agent.console.stack import AGENT, OTHER, Console, running_console
 from tests.agent.console.test_browser import ARTIFACTS, logged_in
-from tests.agent.stack import MASTER, stack_fixture
+from tests.agent.stack import MASTER, echo_reply, stack_fixture
 from tests.conftest import ON_SERVER_AND_CLUSTER
+from tests.llm_peer import Call
 from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
@@ -43,7 +45,20 @@ if TYPE_CHECKING:
     from pipelines.tts import PiperSynthesizer
     from tests.agent.stack import Stack
 
-stack = stack_fixture()
+
+def reply(messages: list[dict[str, Any]]) -> str | list[str | Call]:
+    """Echoes, but a person who leaves a number is saved as a lead (by its placeholder, as a model would)."""
+    last = str(messages[-1]["content"])
+    placeholder = re.search(r"<PHONE_\d+>", last)
+    if messages[-1]["role"] == "user" and placeholder is not None:
+        return [
+            "Let me note that.",
+            Call("capture_lead", {"need": f"a check-up, call {placeholder.group()}"}),
+        ]
+    return echo_reply(messages)
+
+
+stack = stack_fixture(reply=reply)
 QUESTION = "What does a 3 kW system cost?"
 NUMBER = "98765 43210"
 
@@ -159,6 +174,11 @@ async def test_the_playground_in_a_browser(
                 await details.evaluate("d => d.open = true")
             await page.screenshot(path=ARTIFACTS / "playground.png", full_page=True)
 
+            # An uploaded audio file is a voice note too.
+            await page.locator("#pg-file").set_input_files(wav)
+            third = page.locator("li.pg-turn").nth(2)
+            await expect(third.locator(".pg-said")).to_contain_text("system cost", timeout=30_000)
+
             assert await playground_keys(redis)
             await page.get_by_role("button", name="End session").click()
             await expect(page.locator("#pg-session-status")).to_contain_text("erased")
@@ -199,6 +219,13 @@ async def test_sessions_are_the_owners_sandbox(console: Console, redis: RedisCli
         assert (first["voice_note"], stop["voice_note"]) == (True, False)  # answers are spoken, keywords not
         assert (await owner.get(f"{url}/turns/1/voice")).headers["content-type"] == "audio/ogg"
         assert (await owner.get(f"{url}/turns/3/voice")).status_code == 404
+        start = (await owner.post(f"{url}/messages", json={"text": "START"})).json()
+        assert start["keyword"] == "opt_in"
+        garbage = await owner.post(f"{url}/voice", content=b"not audio at all" * 64)
+        assert garbage.json()["outcome"] == "audio_rejected"  # the tenant's fixed reply, as on WhatsApp
+        assert garbage.json()["reply"]
+        too_large = await owner.post(f"{url}/voice", content=b"\0" * (5 * 1024 * 1024 + 1))
+        assert too_large.status_code == 413
         assert (await owner.delete(url)).status_code == 200
         assert (await owner.post(f"{url}/messages", json={"text": "hi"})).status_code == 404
     assert await playground_keys(redis) == []
@@ -239,3 +266,28 @@ async def test_every_part_of_a_session_expires_with_it(redis: RedisClient) -> No
         assert 0 < await redis.ttl(key) <= 60
         assert b"voice" not in (await redis.dump(key) or b"")  # sealed
     assert await store.voice_note(session, "default", 1) == b"OggS voice"
+
+
+async def test_tools_are_dry_runs_shown_minimized_and_restored(console: Console) -> None:
+    """The clinic's assistant may save leads: the model's call is shown as it saw it (a placeholder), the dry
+    run as the business system would have received it (the number), and nothing is sent anywhere."""
+    console.stack.llm.forbidden.append(NUMBER)
+    async with console.client(OTHER) as owner:
+        session = (await owner.post("/api/playground/sessions")).json()["session"]
+        said = f"I need a check-up, call me on {NUMBER}"
+        turn = await owner.post(f"/api/playground/sessions/{session}/messages", json={"text": said})
+        assert turn.status_code == 200, turn.text
+        shown = turn.json()
+    assert not console.stack.llm.leaks
+    [call] = shown["tool_calls"]
+    assert call["name"] == "capture_lead"
+    assert "<PHONE_1>" in call["arguments"]
+    assert json.loads(call["result"])["dry_run"] is True
+    [dry_run] = shown["dry_runs"]
+    # restored for the business system, as the vault's normalized value
+    assert dry_run["arguments"]["need"] == "a check-up, call +91" + NUMBER.replace(" ", "")
+    assert shown["prompt"] == console.stack.llm.requests[-1]["messages"]
+    assert shown["prompt"][-1]["role"] == "tool"  # the turn's last request, after the tool loop
+    [masked] = shown["masked"]
+    assert (said[masked["start"] : masked["end"]], masked["type"]) == (NUMBER, "PHONE")
+    assert not console.stack.graph.messages
