@@ -1,8 +1,8 @@
 // The playground page: a sandbox session, typed messages, voice notes held to record (MediaRecorder) or
-// uploaded, and each turn shown stage by stage. Text from the server is set with textContent, never as HTML.
+// uploaded, and each turn shown stage by stage. Runs after console.js, whose `api` it uses. Text from the
+// server is set with textContent, never as HTML.
 "use strict";
 (function () {
-  const csrf = document.body.dataset.csrf;
   const chat = document.getElementById("pg-chat");
   const form = document.getElementById("pg-form");
   const text = document.getElementById("pg-text");
@@ -17,17 +17,7 @@
     document.getElementById(id || "pg-status").textContent = message;
   }
 
-  async function api(method, url, body, type) {
-    const headers = { "X-CSRF-Token": csrf };
-    if (type) headers["Content-Type"] = type;
-    const response = await fetch(url, { method, headers, body, credentials: "same-origin" });
-    if (!response.ok) {
-      let detail = response.statusText;
-      try { detail = (await response.json()).detail; } catch (e) { /* not JSON */ }
-      throw new Error(typeof detail === "string" ? detail : "refused");
-    }
-    return response.json();
-  }
+  const api = window.leadcloseConsole.api;  // console.js: fetch with the session's CSRF token
 
   function el(tag, className, content) {
     const node = document.createElement(tag);

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import wave
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from agent.storage.keys import playground_key
 from pipelines.llm import Responder
 from pipelines.turn import Conversation, TurnRunner
 from tests.agent.console.stack import AGENT, OTHER, Console, running_console
-from tests.agent.console.test_browser import ARTIFACTS, logged_in
+from tests.agent.console.test_browser import ARTIFACTS, logged_in, phone_with_microphone
 from tests.agent.stack import MASTER, echo_reply, stack_fixture
 from tests.conftest import ON_SERVER_AND_CLUSTER
 from tests.llm_peer import Call
@@ -109,17 +108,7 @@ async def test_the_playground_in_a_browser(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     wav = await microphone_wav(synthesizer, tmp_path)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=[
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={wav}",
-            ],
-        )
-        context = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        await context.grant_permissions(["microphone"])
-        page = await context.new_page()
+        browser, context, page = await phone_with_microphone(p, wav)
         try:
             await logged_in(page, console.url)
             await page.get_by_role("link", name="Playground").click()
