@@ -7,6 +7,7 @@ plays "What does a 3 kW system cost?" spoken by the bundled Piper voice. Screens
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -23,26 +24,28 @@ from openai import AsyncOpenAI
 from playwright.async_api import async_playwright, expect
 
 from agent.console.playground_store import PlaygroundStore, Sandbox, SessionGoneError
-from agent.console.playground_turn import Engines, LoadedEngines, Playground
+from agent.console.playground_turn import Engines, LazyRuntime, LoadedEngines, Playground
 from agent.storage.keyring import Keyring, master_secret
 from agent.storage.keys import playground_key
+from agent.tenants.registry import TenantRegistry
 from pipelines.llm import Responder
-from pipelines.turn import Conversation, TurnRunner
+from pipelines.turn import Conversation, TurnConfig, TurnRunner
 from tests.agent.console.stack import AGENT, OTHER, Console, running_console
 from tests.agent.console.test_browser import ARTIFACTS, logged_in, phone_with_microphone
-from tests.agent.stack import MASTER, echo_reply, stack_fixture
-from tests.conftest import ON_SERVER_AND_CLUSTER
-from tests.llm_peer import Call
+from tests.agent.stack import MASTER, echo_reply, settings, stack_fixture
+from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
+from tests.llm_peer import Call, serve_chat_peer
 from tests.pii_guard import pii_guard
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
     from agent.storage.redis_client import RedisClient
     from pipelines.stt import WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from tests.agent.stack import Stack
+    from tests.conftest import RedisBackend
 
 
 def reply(messages: list[dict[str, Any]]) -> str | list[str | Call]:
@@ -280,3 +283,29 @@ async def test_tools_are_dry_runs_shown_minimized_and_restored(console: Console)
     [masked] = shown["masked"]
     assert (said[masked["start"] : masked["end"]], masked["type"]) == (NUMBER, "PHONE")
     assert not console.stack.graph.messages
+
+
+async def test_the_console_loads_its_models_once_on_first_use(redis_backend: RedisBackend) -> None:
+    """Production's engines (`open_runtime` on the console's HTTP client): concurrent first turns share one
+    load, and the LLM is reached through the client the console gave it."""
+    with serve_chat_peer(echo_reply) as peer:
+        config = settings(redis_backend.url, llm_base_url=peer.base_url, llm_max_retries=0)
+        sent: list[httpx.Request] = []
+        async with httpx.AsyncClient(event_hooks={"request": [_record(sent)]}) as http:
+            runtime = LazyRuntime(config, http)
+            try:
+                first, second = await asyncio.gather(runtime.load(), runtime.load())
+                assert first is second
+                answer = await first.runner.text("hello", Conversation(), TurnConfig("Be brief."))
+                assert answer.reply_text == "You said: hello"
+                assert [r.url.path for r in sent] == ["/v1/chat/completions"]
+                assert first.transcriber_for(TenantRegistry.load(ROOT / "prompts").get("default").config)
+            finally:
+                await runtime.aclose()
+
+
+def _record(sent: list[httpx.Request]) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def hook(request: httpx.Request) -> None:
+        sent.append(request)
+
+    return hook
