@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import re
+import threading
 import wave
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from pipelines.llm import Responder
 from pipelines.turn import Conversation, TurnConfig, TurnRunner
 from tests.agent.console.stack import AGENT, OTHER, Console, running_console
 from tests.agent.console.test_browser import ARTIFACTS, logged_in, phone_with_microphone
-from tests.agent.stack import MASTER, echo_reply, settings, stack_fixture
+from tests.agent.stack import MASTER, echo_reply, eventually, settings, stack_fixture
 from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 from tests.llm_peer import Call, serve_chat_peer
 from tests.pii_guard import pii_guard
@@ -309,3 +310,21 @@ def _record(sent: list[httpx.Request]) -> Callable[[httpx.Request], Awaitable[No
         sent.append(request)
 
     return hook
+
+
+async def test_one_turn_at_a_time_and_an_end_during_a_turn_wins(console: Console, redis: RedisClient) -> None:
+    """The races: a second message while the model still answers the first is refused (409); a session
+    ended while its turn waits for the model is gone, and the finished turn brings none of it back."""
+    peer = console.stack.llm
+    async with console.client() as owner:
+        session = (await owner.post("/api/playground/sessions")).json()["session"]
+        url = f"/api/playground/sessions/{session}"
+        peer.hold = threading.Event()
+        asked = len(peer.bodies)
+        first = asyncio.create_task(owner.post(f"{url}/messages", json={"text": "hello"}))
+        await eventually(lambda: len(peer.bodies) > asked)  # the turn waits for the model now
+        assert (await owner.post(f"{url}/messages", json={"text": "again"})).status_code == 409
+        assert (await owner.delete(url)).status_code == 200
+        peer.hold.set()
+        assert (await first).status_code == 404  # its session ended meanwhile
+    assert await playground_keys(redis) == []
