@@ -163,6 +163,8 @@ async def test_the_playground_in_a_browser(
             assert any(
                 QUESTION.split()[0] in str(m["content"]) for m in shown
             )  # the first turn is remembered
+            await page.locator("h1").scroll_into_view_if_needed()
+            await page.screenshot(path=ARTIFACTS / "playground-phone.png")  # what a phone shows first
             for details in await page.locator("details.pg-stages").all():
                 await details.evaluate("d => d.open = true")
             await page.screenshot(path=ARTIFACTS / "playground.png", full_page=True)
