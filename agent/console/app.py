@@ -138,15 +138,13 @@ Authed = Annotated[Who, Depends(who)]
 
 
 async def owner_tenant(request: Request) -> str:
-    """The signed-in owner's tenant: whose analytics are read, whose playground runs (nothing in the request
-    names a tenant). An agent gets 403 (audited)."""
+    """The signed-in owner's tenant: whose analytics are read (nothing in the request names a tenant). An
+    agent gets 403 (audited)."""
     me = await who(request)
     if me.staff.role != "owner":
         parts: ConsoleParts = request.app.state.console
-        path = request.url.path.strip("/").removeprefix("api/")  # the section: analytics, playground
-        section = re.split(r"[/.]", path, maxsplit=1)[0]
-        await parts.rights.record_denied(me.staff.tenant, me.actor, f"console.{section}", "not_owner")
-        raise HTTPException(403, "only an owner may use this")
+        await parts.rights.record_denied(me.staff.tenant, me.actor, "console.analytics", "not_owner")
+        raise HTTPException(403, "only an owner sees the analytics")
     request.state.who = me  # the layout's header (`_signed_in`)
     return me.staff.tenant
 
