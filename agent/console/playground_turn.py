@@ -20,6 +20,7 @@ import structlog
 
 from agent.console.playground_store import MAX_TURNS, PlaygroundStore, SessionFullError, SessionGoneError
 from agent.engines.runtime import open_runtime
+from agent.engines.voices import tenant_voices
 from agent.privacy.gate import Keywords, with_disclosure
 from agent.tools.conversation import tool_specs
 from agent.tools.dry_run import DryRunTools
@@ -33,13 +34,14 @@ if TYPE_CHECKING:
     import httpx
 
     from agent.console.playground_store import Sandbox
+    from agent.engines.voices import Voices
     from agent.settings import Settings
     from agent.storage.keyring import Keyring
     from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import Tenant, TenantRegistry
     from pipelines.consent import KeywordMatch, Notice, SubjectConsent
     from pipelines.stt import Transcriber
-    from pipelines.turn import TurnResult, TurnRunner
+    from pipelines.turn import TurnResult, TurnRunner, VoiceChoice
 
 log = structlog.get_logger()
 
@@ -51,6 +53,14 @@ class Engines:
     runner: TurnRunner
     llm_base_url: str
     transcriber_for: Callable[[Tenant], Transcriber | None] = lambda _tenant: None
+    voices: Voices | None = None  # each tenant's voices (None: the runner's voice speaks every reply)
+
+    def voice(self, tenant: Tenant) -> VoiceChoice:
+        """The tenant's voice for a reply's text, as the worker chooses it (None: the reply stays text)."""
+        voices, runner = self.voices, self.runner
+        if voices is None:
+            return lambda _text: runner.voice
+        return lambda text: voices.for_reply(tenant.voice, tenant.language, text)
 
 
 class EngineSource(Protocol):
@@ -72,9 +82,10 @@ class LazyRuntime:
     turn, not at start: most console processes serve the inbox only, and Whisper, Piper and an embedded LLM
     cost seconds and hundreds of MB that an inbox never uses. Loaded once; `aclose` releases them."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, tenants: TenantRegistry) -> None:
         self._settings = settings
         self._http = http
+        self._tenants = tenants
         self._lock = asyncio.Lock()
         self._stack = contextlib.AsyncExitStack()
         self._engines: Engines | None = None
@@ -84,7 +95,11 @@ class LazyRuntime:
             if self._engines is None:
                 log.info("playground.loading_models")
                 runtime = await self._stack.enter_async_context(open_runtime(self._settings, http=self._http))
-                self._engines = Engines(runtime.runner, runtime.llm_base_url, runtime.speech.for_tenant)
+                voices = await asyncio.to_thread(
+                    tenant_voices, self._settings, runtime.synthesizer, self._tenants, hosted=runtime.hosted
+                )
+                speech = runtime.speech
+                self._engines = Engines(runtime.runner, runtime.llm_base_url, speech.for_tenant, voices)
         return self._engines
 
     async def aclose(self) -> None:
@@ -245,12 +260,11 @@ class Playground:
             message = Message(f"pg-{n}", text=said.text or "")
         tools = DryRunTools(tool_specs(tenant.automation))
         gate = _SandboxGate(tenant_id, tenant, sandbox.consent, self._keywords, self._clock())
-        voice = runner.voice
         turn = Turn(
             f"pg-{n}",
             (message,),
             loaded.turn,
-            voice=lambda _text: voice,
+            voice=engines.voice(tenant),
             transcriber=transcriber,
             toolbox=tools if tools.specs_ else None,
         )
@@ -320,7 +334,7 @@ async def open_playground(
     settings: Settings, redis: RedisClient, keyring: Keyring, tenants: TenantRegistry, http: httpx.AsyncClient
 ) -> AsyncIterator[Playground]:
     """The console process's playground; its models load on first use and are released on exit."""
-    runtime = LazyRuntime(settings, http)
+    runtime = LazyRuntime(settings, http, tenants)
     try:
         yield Playground(PlaygroundStore(redis, keyring), tenants, runtime)
     finally:

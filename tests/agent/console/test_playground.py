@@ -295,14 +295,17 @@ async def test_the_console_loads_its_models_once_on_first_use(redis_backend: Red
         config = settings(redis_backend.url, llm_base_url=peer.base_url, llm_max_retries=0)
         sent: list[httpx.Request] = []
         async with httpx.AsyncClient(event_hooks={"request": [_record(sent)]}) as http:
-            runtime = LazyRuntime(config, http)
+            tenants = TenantRegistry.load(ROOT / "prompts")
+            runtime = LazyRuntime(config, http, tenants)
             try:
                 first, second = await asyncio.gather(runtime.load(), runtime.load())
                 assert first is second
                 answer = await first.runner.text("hello", Conversation(), TurnConfig("Be brief."))
                 assert answer.reply_text == "You said: hello"
                 assert [r.url.path for r in sent] == ["/v1/chat/completions"]
-                assert first.transcriber_for(TenantRegistry.load(ROOT / "prompts").get("default").config)
+                default = tenants.get("default").config
+                assert first.transcriber_for(default)
+                assert first.voice(default)("Hello there.") is first.runner.voice  # the deployment's voice
             finally:
                 await runtime.aclose()
 
