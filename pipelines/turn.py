@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from pipelines.denoise import DeepFilter
     from pipelines.memory import Memory
+    from pipelines.pii.entities import Span
     from pipelines.speak import Spoken
     from pipelines.stt import Transcriber, Transcript
     from pipelines.tts import Synthesizer
@@ -135,6 +136,7 @@ class TurnResult:
     reply_media: str | None = None  # where `VoiceOut` put the spoken reply (the worker: a Graph media id)
     said: str = ""  # what the person said (typed and transcribed), as the model was asked about it
     audio_ms: int = 0  # the length of the voice notes heard (0 when the answer was recalled)
+    masked: tuple[Span, ...] = ()  # what minimization replaced, as positions in `said`
 
     @property
     def timings_ms(self) -> dict[str, float]:
@@ -586,6 +588,7 @@ class TurnRunner:
             timings=times.frozen(),
             failure=failure,
             tool_calls=done.calls,
+            masked=minimized.spans,
         )
 
     async def _spoken_answer(

@@ -32,6 +32,7 @@ from agent.analytics.api import analytics_router
 from agent.analytics.zone import tenant_zone
 from agent.console.cases import CaseBook, cases_router
 from agent.console.drafts import drafts_router
+from agent.console.playground import playground_router
 from agent.console.replies import ReplyRefusedError
 from agent.console.takeover import HeldByOtherError, NotTakenError
 from agent.privacy.rights import Actor
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from agent.analytics.reader import AnalyticsReader
     from agent.console.accounts import Staff, StaffAccounts
     from agent.console.drafts import DraftDesk
+    from agent.console.playground_turn import Playground
     from agent.console.replies import Sent, StaffReplies
     from agent.console.sessions import LoginThrottle, Session, Sessions
     from agent.console.takeover import Takeover
@@ -88,6 +90,7 @@ class ConsoleParts:
     secure_cookies: bool = True  # off only for plain-http 127.0.0.1 (tests, a laptop)
     sse_wake_s: float = 2.0  # how often a live stream re-checks its session
     cases: CaseBook | None = None  # the owner's regression cases (`/cases`); None: not offered
+    playground: Playground | None = None  # the owners' voice playground (`/playground`)
 
 
 class TextReply(BaseModel):
@@ -181,6 +184,10 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
             templates=templates,
         )
     )
+    if parts.playground is not None:
+        app.include_router(
+            playground_router(parts.playground, tenant=owner_tenant, rights=parts.rights, templates=templates)
+        )
 
     if parts.cases is not None:
         app.include_router(cases_router(parts.cases, tenant=owner_tenant, actor=lambda r: r.state.who.actor,

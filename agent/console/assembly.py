@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from agent.console.drafts import DraftDesk
+    from agent.console.playground_turn import Playground
     from agent.metrics import Metrics
     from agent.privacy.assembly import Privacy
     from agent.privacy.rights import SubjectRights
@@ -62,6 +63,7 @@ def console_parts(
     hasher: PasswordHasher | None = None,
     clock: Callable[[], float] = time.time,
     drafts: DraftDesk | None = None,
+    playground: Playground | None = None,
 ) -> ConsoleParts:
     index = InboxIndex(redis, clock=clock)
     thread = StaffThread(redis, privacy.store, shards=shards, index=index, clock=clock)
@@ -83,6 +85,7 @@ def console_parts(
         analytics=AnalyticsReader(redis),
         secure_cookies=secure_cookies,
         drafts=drafts,
+        playground=playground,
     )
 
 
@@ -102,6 +105,7 @@ async def run_console(settings: Settings) -> None:
     import httpx
     import uvicorn
 
+    from agent.console.playground_turn import open_playground
     from agent.logs import configure_logging
     from agent.messages.queue import QueueConfig
     from agent.metrics import Metrics
@@ -126,7 +130,10 @@ async def run_console(settings: Settings) -> None:
         Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"), budget_s=settings.pii_budget_s
     )
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http:
+        async with (
+            httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
+            open_playground(settings, redis, keyring, tenants, http) as playground,
+        ):
             graph = GraphClient(
                 http,
                 str(settings.graph_api_url).rstrip("/"),
@@ -137,6 +144,7 @@ async def run_console(settings: Settings) -> None:
                 redis, privacy, tenants, graph, Metrics(), pii,
                 ref_key=staff_ref_key(settings), shards=shards, secure_cookies=settings.console_secure_cookies,
                 drafts=draft_desk(settings, tenants, privacy.rights),
+                playground=playground,
             )  # fmt: skip
             parts = replace(parts, cases=CaseBook(settings.prompts_dir, runtime_cases(settings, http)))
             app: FastAPI = create_console_app(parts)

@@ -42,6 +42,25 @@ return ARGV[3]
 )
 
 
+def conversation_bytes(conversation: Conversation, history_limit: int) -> bytes:
+    """A conversation's state as it is sealed: the vault, the last `history_limit` messages, the summary."""
+    data = {
+        "vault": conversation.vault.to_dict(),
+        "history": [[t.role, t.content] for t in conversation.history[-history_limit:]],
+        "summary": conversation.summary,
+    }
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def conversation_from_bytes(plaintext: bytes) -> Conversation:
+    data = json.loads(plaintext)
+    return Conversation(
+        vault=Vault.from_dict(data["vault"]),
+        history=[ChatTurn(role, content) for role, content in data["history"]],
+        summary=data.get("summary", ""),
+    )
+
+
 class ConversationStore:
     """Loads and saves a conversation's vault and minimized history; seals other content for the worker."""
 
@@ -112,12 +131,7 @@ class ConversationStore:
         if sealed is None:
             return Conversation()
         raw = sealed.encode() if isinstance(sealed, str) else sealed
-        data = json.loads(await self.open(conv, raw))
-        return Conversation(
-            vault=Vault.from_dict(data["vault"]),
-            history=[ChatTurn(role, content) for role, content in data["history"]],
-            summary=data.get("summary", ""),
-        )
+        return conversation_from_bytes(await self.open(conv, raw))
 
     async def save(
         self, conv: str, conversation: Conversation, *, fence: Fence, ttl_s: int | None = None
@@ -125,13 +139,8 @@ class ConversationStore:
         """Keeps only the last `history_limit` messages: storage and prompt size stay bounded. `ttl_s`
         shortens the lifetime (working memory of a person who did not agree to retention). Raises
         `ErasedError` (and writes nothing) if the person was erased since `fence` was taken."""
-        recent = conversation.history[-self._history_limit :]
-        data = {
-            "vault": conversation.vault.to_dict(),
-            "history": [[t.role, t.content] for t in recent],
-            "summary": conversation.summary,
-        }
-        sealed = await self.seal(conv, json.dumps(data, separators=(",", ":")).encode(), fence=fence)
+        plaintext = conversation_bytes(conversation, self._history_limit)
+        sealed = await self.seal(conv, plaintext, fence=fence)
         await self.writer.write(
             fence, [("SET", self._key(conv, "state"), [sealed, "EX", ttl_s or self._ttl_s])]
         )

@@ -50,6 +50,7 @@ key here stays byte-identical (`DEFAULT_SHARDS` too: changing it re-homes conver
 | `lc:{calls}:owner:<call id>` | string | `{calls}` | the worker that owns a call (TTL) | no | expires | expires |
 | `lc:status:{<message id>}` | hash | own | an outbound message's delivery state (TTL) | no | expires | expires |
 | `lc:admin_fail:{<ref>}` | string | own | failed admin logins in a window (TTL) | no | expires | expires |
+| `lc:pg:{<session>}:<part>` | mixed | own | a console playground session (TTL) | yes | no person | expires |
 
 Erasure (`SubjectRights.erase`) deletes what `subject_fate` says of each of the person's keys, on the data
 server and the key store, and drops their entries from the shared streams (`subject_entries`); tenant
@@ -234,6 +235,12 @@ def delivery_status(message_id: str) -> str:
 
 def admin_failures(ref: str) -> str:
     return f"lc:admin_fail:{{{ref}}}"
+
+
+def playground_key(session: str, part: str) -> str:
+    """A part of a playground session (agent/console/playground_store.py): a sandbox conversation of the
+    staff console, subject `pg:<session>`, never a person's; every part expires with the session."""
+    return f"lc:pg:{{{session}}}:{part}"
 
 
 def glob_escape(text: str) -> str:

@@ -1,4 +1,4 @@
-// The staff console's only script: live inbox (Server-Sent Events), take over / give back, replies by text and
+// The staff console's script on every page: live inbox (Server-Sent Events), take over / give back, replies by text and
 // by voice (MediaRecorder). Text from the server is set with textContent, never as HTML.
 "use strict";
 (function () {
@@ -21,6 +21,8 @@
     }
     return response.json();
   }
+
+  window.leadcloseConsole = Object.freeze({ api });  // for the pages' own scripts (the playground)
 
   function say(id, text) {
     const el = document.getElementById(id);

@@ -15,7 +15,7 @@ import av
 import jiwer
 import numpy as np
 import pytest_asyncio
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from pipelines.audio import decode
@@ -60,6 +60,21 @@ def microphone_wav(clip: Clip, folder: Path) -> Path:
     return path
 
 
+async def phone_with_microphone(p: Playwright, wav: Path) -> tuple[Browser, BrowserContext, Page]:
+    """Chromium the size of a phone whose fake microphone plays `wav` (close the browser when done)."""
+    browser = await p.chromium.launch(
+        executable_path=shutil.which("chromium"),
+        args=[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}",
+        ],
+    )
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    await context.grant_permissions(["microphone"])
+    return browser, context, await context.new_page()
+
+
 async def logged_in(page: Page, url: str) -> None:
     await page.goto(f"{url}/login")
     await page.get_by_label("E-mail").fill(OWNER)
@@ -77,17 +92,7 @@ async def test_a_person_asks_for_a_human_and_staff_answer_by_text_and_voice(
     await console.customer_says(USER, "hello there", "wamid.b1")
     await eventually(lambda: len(stack.sent_to(USER)) == 1)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=[
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={microphone_wav(clip, tmp_path)}",
-            ],
-        )
-        context = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        await context.grant_permissions(["microphone"])
-        page = await context.new_page()
+        browser, _context, page = await phone_with_microphone(p, microphone_wav(clip, tmp_path))
         try:
             await logged_in(page, console.url)
             await expect(page.locator("#live-status")).to_have_text("Live: new conversations appear here.")
