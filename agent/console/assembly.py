@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from agent.console.drafts import DraftDesk
-    from agent.console.playground_turn import Playground
+    from agent.console.playground_turn import EngineSource, Playground
     from agent.metrics import Metrics
     from agent.privacy.assembly import Privacy
     from agent.privacy.rights import SubjectRights
@@ -89,87 +89,67 @@ def console_parts(
     )
 
 
-def draft_desk(settings: Settings, tenants: TenantRegistry, rights: SubjectRights) -> DraftDesk:
-    """Drafts of the folders under the prompts directory, checked by `prompts validate`'s validator."""
+def draft_desk(
+    settings: Settings, tenants: TenantRegistry, rights: SubjectRights, engines: EngineSource | None = None
+) -> DraftDesk:
+    """Drafts of the folders under the prompts directory, checked by `prompts validate`'s validator; `try`
+    runs on `engines` (the console's models)."""
     from agent.console.drafts import DraftDesk, folder_checker
     from agent.tenants.drafts import TenantVersions
 
-    return DraftDesk(TenantVersions(settings.prompts_dir), folder_checker(settings, tenants), rights, tenants)
+    checker = folder_checker(settings, tenants)
+    return DraftDesk(TenantVersions(settings.prompts_dir), checker, rights, tenants, engines)
 
 
 async def run_console(settings: Settings) -> None:
-    """`leadclose console`: the console on its own listener, with the workers' Redis and settings."""
+    """`leadclose console`: the console on its own listener, over the same services as the workers. Its
+    models (for the playground, a draft's try and the regression cases) load on first use, once."""
     import asyncio
+    import contextlib
     from concurrent.futures import ThreadPoolExecutor
 
-    import httpx
     import uvicorn
 
-    from agent.console.playground_turn import open_playground
+    from agent.console.playground_store import PlaygroundStore
+    from agent.console.playground_turn import LazyRuntime, Playground
     from agent.logs import configure_logging
-    from agent.messages.queue import QueueConfig
     from agent.metrics import Metrics
-    from agent.privacy.assembly import Privacy, recipients
-    from agent.storage.conversations import ConversationStore
-    from agent.storage.keyring import Keyring
-    from agent.storage.redis_client import redis_client
-    from agent.tenants.registry import TenantRegistry
+    from agent.services import Services
     from agent.tenants.reload import watch_tenants
-    from agent.whatsapp import GraphClient
     from pipelines.pii import Minimizer, PiiGuard
 
     configure_logging(redact_budget_s=settings.log_redact_budget_s)
-    tenants = TenantRegistry.load(settings.prompts_dir, egress=settings.egress_policy())
-    redis = redis_client(settings.redis_url)
-    key_store = redis_client(settings.key_store_url) if settings.key_store_url else None
-    shards = QueueConfig().shards
-    keyring = Keyring.from_settings(settings)
-    store = ConversationStore(redis, keyring, shards=shards, key_store=key_store)
-    privacy = Privacy.build(redis, store, keyring, tenants, shards=shards, recipients=recipients(settings))
-    pii = PiiGuard(
-        Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"), budget_s=settings.pii_budget_s
-    )
-    try:
-        async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(settings.graph_timeout_s, connect=5.0)) as http,
-            open_playground(settings, redis, keyring, tenants, http) as playground,
-        ):
-            graph = GraphClient(
-                http,
-                str(settings.graph_api_url).rstrip("/"),
-                media_hosts=settings.media_hosts,
-                allow_insecure_loopback=settings.graph_allow_insecure_loopback,
-            )
-            parts = console_parts(
-                redis, privacy, tenants, graph, Metrics(), pii,
-                ref_key=staff_ref_key(settings), shards=shards, secure_cookies=settings.console_secure_cookies,
-                drafts=draft_desk(settings, tenants, privacy.rights),
-                playground=playground,
-            )  # fmt: skip
-            parts = replace(parts, cases=CaseBook(settings.prompts_dir, runtime_cases(settings, http)))
-            app: FastAPI = create_console_app(parts)
-            config = uvicorn.Config(
-                app,
-                host=settings.console_host,
-                port=settings.console_port,
-                log_level="warning",
-                access_log=False,
-            )
-            stop = asyncio.Event()
-            follow_ups = asyncio.create_task(FollowUps(parts.index, parts.replies, tenants).run(stop))
-            # Published drafts (and any edit of the folders) reach the console's own copy too.
-            reload = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
-            try:
-                await uvicorn.Server(config).serve()
-            finally:
-                stop.set()
-                await follow_ups
-                await reload
-    finally:
-        pii.shutdown()
-        await redis.aclose()
-        if key_store is not None:
-            await key_store.aclose()
+    async with contextlib.AsyncExitStack() as stack:
+        services = await stack.enter_async_context(Services.open(settings))
+        tenants, redis = services.tenants, services.redis
+        pii = PiiGuard(
+            Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"), budget_s=settings.pii_budget_s
+        )
+        stack.callback(pii.shutdown)
+        models = LazyRuntime(settings, services.http, tenants)
+        stack.push_async_callback(models.aclose)
+        parts = console_parts(
+            redis, services.privacy, tenants, services.graph(), Metrics(), pii,
+            ref_key=staff_ref_key(settings), shards=services.queue_config.shards,
+            secure_cookies=settings.console_secure_cookies,
+            drafts=draft_desk(settings, tenants, services.privacy.rights, models),
+            playground=Playground(PlaygroundStore(redis, services.keyring), tenants, models),
+        )  # fmt: skip
+        parts = replace(parts, cases=CaseBook(settings.prompts_dir, runtime_cases(settings, models)))
+        app: FastAPI = create_console_app(parts)
+        config = uvicorn.Config(
+            app, host=settings.console_host, port=settings.console_port, log_level="warning", access_log=False
+        )
+        stop = asyncio.Event()
+        follow_ups = asyncio.create_task(FollowUps(parts.index, parts.replies, tenants).run(stop))
+        # Published drafts (and any edit of the folders) reach the console's own copy too.
+        reload = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            stop.set()
+            await follow_ups
+            await reload
 
 
 async def staff_command(

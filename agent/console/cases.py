@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
     from pathlib import Path
 
-    import httpx
     from fastapi.templating import Jinja2Templates
 
+    from agent.console.playground_turn import EngineSource
     from agent.privacy.rights import Actor
     from agent.settings import Settings
     from agent.tenants.cases import CaseReport
@@ -123,17 +123,15 @@ class CaseBook:
                 await task
 
 
-def runtime_cases(settings: Settings, http: httpx.AsyncClient) -> RunCases:
-    """Runs cases as `leadclose prompts test` does; the models are loaded for each run and let go after it
-    (a console process does not keep Whisper and Piper resident for an occasional button press)."""
+def runtime_cases(settings: Settings, engines: EngineSource) -> RunCases:
+    """Runs cases as `leadclose prompts test` does, on the console's models (loaded on first use and shared
+    with the playground and the drafts' try)."""
 
     async def run(folder: Path, cases: Sequence[Case], on_result: Callable[[CaseResult], None]) -> CaseReport:
-        from agent.engines.runtime import open_runtime
         from agent.tools.dry_run import run_cases
 
-        async with open_runtime(settings, http=http) as runtime:
-            egress = settings.egress_policy()
-            return await run_cases(runtime.runner, folder, cases, egress=egress, on_result=on_result)
+        runner = (await engines.load()).runner
+        return await run_cases(runner, folder, cases, egress=settings.egress_policy(), on_result=on_result)
 
     return run
 

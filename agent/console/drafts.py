@@ -44,10 +44,10 @@ if TYPE_CHECKING:
     from fastapi.templating import Jinja2Templates
 
     from agent.console.accounts import Staff
+    from agent.console.playground_turn import EngineSource
     from agent.privacy.rights import Actor, SubjectRights
     from agent.settings import Settings
     from agent.tenants.registry import LoadedTenant, TenantRegistry
-    from pipelines.turn import TurnRunner
 
 _LINE = re.compile(r"^(?:(?P<pre>system template): )?line (?P<line>\d+):? (?P<msg>.*)$", re.DOTALL)
 
@@ -70,13 +70,13 @@ class DraftRefusedError(Exception):
 @dataclass(frozen=True, slots=True)
 class DraftDesk:
     """What the drafts routes work with: the folders, the validator, the audit chain, and (where the
-    console has a turn runner) the runner `try` uses."""
+    console has them) the models `try` runs on: the console's, loaded on first use."""
 
     versions: TenantVersions
     check: Callable[[Path], tuple[list[str], LoadedTenant | None]]  # the validator on one folder (blocking)
     rights: SubjectRights
     tenants: TenantRegistry
-    runner: TurnRunner | None = None
+    engines: EngineSource | None = None
 
     def located(self, folder: Path) -> list[dict[str, Any]]:
         return [p for problem in self.check(folder)[0] for p in locate(problem, folder)]
@@ -103,12 +103,12 @@ class DraftDesk:
 
     async def try_both(self, tenant: str, message: str) -> dict[str, Any]:
         """One message through the live configuration and the draft (tools as dry runs)."""
-        if self.runner is None:
+        if self.engines is None:
             raise HTTPException(503, "this console has no LLM to try with")
         draft = await asyncio.to_thread(self.versions.draft, tenant)
         drafted = await asyncio.to_thread(self._loaded, draft.folder)
         live = self.tenants.get(tenant)
-        runner = self.runner
+        runner = (await self.engines.load()).runner
         answers = await asyncio.gather(
             *(try_turn(runner, t.config, t.turn, message=message) for t in (live, drafted))
         )

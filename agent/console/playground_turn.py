@@ -29,15 +29,13 @@ from pipelines.texts import BUSINESS
 from pipelines.turn import LocalConversation, Message, OpenGate, Turn, TurnPorts, given_audio
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping
+    from collections.abc import Callable, Mapping
 
     import httpx
 
     from agent.console.playground_store import Sandbox
     from agent.engines.voices import Voices
     from agent.settings import Settings
-    from agent.storage.keyring import Keyring
-    from agent.storage.redis_client import RedisClient
     from agent.tenants.registry import Tenant, TenantRegistry
     from pipelines.consent import KeywordMatch, Notice, SubjectConsent
     from pipelines.stt import Transcriber
@@ -327,15 +325,3 @@ def _shown(
         tokens={"prompt": llm.prompt_tokens, "completion": llm.completion_tokens} if llm else {},
         voice_note=r.reply_audio is not None,
     )
-
-
-@contextlib.asynccontextmanager
-async def open_playground(
-    settings: Settings, redis: RedisClient, keyring: Keyring, tenants: TenantRegistry, http: httpx.AsyncClient
-) -> AsyncIterator[Playground]:
-    """The console process's playground; its models load on first use and are released on exit."""
-    runtime = LazyRuntime(settings, http, tenants)
-    try:
-        yield Playground(PlaygroundStore(redis, keyring), tenants, runtime)
-    finally:
-        await runtime.aclose()

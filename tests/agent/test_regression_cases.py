@@ -23,6 +23,7 @@ from openai import AsyncOpenAI
 
 from agent.cli.main import main
 from agent.console.cases import CaseBook, runtime_cases
+from agent.console.playground_turn import LazyRuntime
 from agent.tenants.cases import (
     CASES_FILE,
     Case,
@@ -35,7 +36,7 @@ from agent.tenants.cases import (
     mentions,
     parse_cases,
 )
-from agent.tenants.registry import LoadedTenant, load_tenant
+from agent.tenants.registry import LoadedTenant, TenantRegistry, load_tenant
 from agent.tools.dry_run import run_cases
 from pipelines.llm import Responder
 from pipelines.turn import TurnRunner
@@ -328,13 +329,18 @@ def test_concurrent_saves_lose_no_case(tmp_path: Path) -> None:
 
 
 async def test_the_console_runs_cases_as_the_cli_does(peer: ChatPeer) -> None:
-    """`runtime_cases` (what `leadclose console` wires): the configured runtime, loaded for the run."""
+    """`runtime_cases` (what `leadclose console` wires): the console's models, loaded on the first run."""
     configured = stack_settings("redis://127.0.0.1:1", llm_base_url=peer.base_url)
+    tenants = TenantRegistry.load(ROOT / "prompts")
     async with httpx.AsyncClient() as http:
-        book = CaseBook(ROOT / "prompts", runtime_cases(configured, http))
-        assert await book.start("gharkhoj-realty")
-        assert not await book.start("gharkhoj-realty")  # one run at a time
-        await eventually(lambda: not book.state("gharkhoj-realty").running, 60)
+        models = LazyRuntime(configured, http, tenants)
+        try:
+            book = CaseBook(ROOT / "prompts", runtime_cases(configured, models))
+            assert await book.start("gharkhoj-realty")
+            assert not await book.start("gharkhoj-realty")  # one run at a time
+            await eventually(lambda: not book.state("gharkhoj-realty").running, 60)
+        finally:
+            await models.aclose()
     state = book.state("gharkhoj-realty")
     assert state.error == ""
     assert [(r.name, r.verdict) for r in state.results] == [

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest_asyncio
 
 from agent.console.drafts import DraftDesk, folder_checker
+from agent.console.playground_turn import Engines, LoadedEngines
 from agent.engines.runtime import llm_client
 from agent.tenants.drafts import TenantVersions
 from agent.tenants.reload import watch_tenants
@@ -67,7 +68,7 @@ async def drafts_console(
         )
         desk = DraftDesk(
             TenantVersions(prompts), folder_checker(config, stack.tenants), stack.privacy.rights,
-            stack.tenants, runner,
+            stack.tenants, LoadedEngines(Engines(runner, stack.llm.base_url)),
         )  # fmt: skip
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch_tenants(stack.tenants, stop, every_s=0.05))

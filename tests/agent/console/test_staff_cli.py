@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from redis import Redis
 
 from agent.cli.main import main
 from tests.agent.stack import MASTER
 from tests.conftest import ROOT
+from tests.redis_server import free_port
 
 if TYPE_CHECKING:
     from tests.conftest import RedisBackend
 
 PASSWORD = "a long enough passphrase"
+EMAIL = "console-owner@shop.example"
+ADD = ["staff", "add", "--tenant", "default", "--email", EMAIL]
 
 
 @pytest.fixture
@@ -80,3 +90,53 @@ def test_a_short_password_or_an_unknown_tenant_is_refused(
     assert "short" not in err
     unknown = ["staff", "add", "--tenant", "nobody", "--email", "a@shop.example"]
     assert run(unknown, PASSWORD + "\n", capsys, monkeypatch)[0] == 2
+
+
+def test_the_console_command_serves_the_login_a_staff_member_uses_and_stops_on_sigterm(
+    environment: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`leadclose console` as a real process over the composition root: the first owner, created with
+    `staff add`, logs in through the form at `/login` and reaches `/inbox`; SIGTERM ends it without an error."""
+    run(["staff", "remove", "--tenant", "default", "--email", EMAIL], "", capsys, monkeypatch)
+    assert run([*ADD, "--role", "owner"], PASSWORD + "\n", capsys, monkeypatch)[0] == 0
+    port = free_port()
+    env = {**os.environ, "LEADCLOSE_CONSOLE_PORT": str(port), "LEADCLOSE_CONSOLE_SECURE_COOKIES": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli.main", "console"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5.0) as client:
+            page = _when_up(client, process)
+            assert 'name="email"' in page.text
+            assert 'name="password"' in page.text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf is not None
+            form = {"email": EMAIL, "password": PASSWORD, "csrf": csrf.group(1)}
+            signed_in = client.post("/login", data=form)
+            assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/inbox")
+            assert client.get("/inbox").status_code == 200
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (so the exit status says SIGTERM).
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert process.stderr is not None
+        assert b"Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _when_up(
+    client: httpx.Client, process: subprocess.Popen[bytes], within_s: float = 60.0
+) -> httpx.Response:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        try:
+            return client.get("/login")
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("the console did not start listening")
