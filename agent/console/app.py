@@ -142,14 +142,19 @@ async def who(request: Request) -> Who:
 Authed = Annotated[Who, Depends(who)]
 
 
+_OWNER_PAGES = ("analytics", "playground", "cases", "drafts")
+
+
 async def owner_tenant(request: Request) -> str:
-    """The signed-in owner's tenant: whose analytics are read (nothing in the request names a tenant). An
-    agent gets 403 (audited)."""
+    """The signed-in owner's tenant, for the owner-only pages (nothing in the request names a tenant). An
+    agent gets 403, audited under the page asked for (a known name, never the path itself)."""
     me = await who(request)
     if me.staff.role != "owner":
         parts: ConsoleParts = request.app.state.console
-        await parts.rights.record_denied(me.staff.tenant, me.actor, "console.analytics", "not_owner")
-        raise HTTPException(403, "only an owner sees the analytics")
+        first = request.url.path.strip("/").removeprefix("api/").split("/")[0].split(".")[0]
+        page = first if first in _OWNER_PAGES else "owner_page"
+        await parts.rights.record_denied(me.staff.tenant, me.actor, f"console.{page}", "not_owner")
+        raise HTTPException(403, "only an owner may use this page")
     request.state.who = me  # the layout's header (`_signed_in`)
     return me.staff.tenant
 

@@ -117,8 +117,10 @@ async def test_owners_save_and_run_cases_through_the_api(console: Console) -> No
         assert (await agent.get("/api/cases")).status_code == 403
     audit = [r.body for r in await console.parts.rights.audit.records("default")]
     saves = [
-        (r["action"], r["outcome"], r["actor"]) for r in audit if r["action"].startswith("console.cases")
+        (r["action"], r["outcome"], r["actor"]) for r in audit if r["action"].startswith("console.cases.")
     ]
+    refusals = [r for r in audit if (r["action"], r["outcome"]) == ("console.cases", "not_owner")]
+    assert len(refusals) == 2  # the agent's two tries, under the page they asked for
     assert saves == [
         ("console.cases.save", "ok", f"staff:{OWNER}"),
         ("console.cases.save", "ok", f"staff:{OWNER}"),

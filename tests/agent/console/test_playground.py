@@ -229,7 +229,7 @@ async def test_sessions_are_the_owners_sandbox(console: Console, redis: RedisCli
     actions = {(r.body["action"], r.body["outcome"]) for r in records}
     assert ("console.playground.turn", "keyword") in actions
     assert ("console.playground.end", "ok") in actions
-    assert ("console.analytics", "not_owner") in actions  # the agent's refusal (the owner-only dependency)
+    assert ("console.playground", "not_owner") in actions  # the agent's refusal, under the page asked for
 
 
 @ON_SERVER_AND_CLUSTER
