@@ -185,7 +185,13 @@ async def run(
         ThreadPoolExecutor(max_workers=1),
     )
     for detector in detectors:
-        models = smart if detector == "smart" else dataclasses.replace(smart, turn_model=None)
+        if detector == "silence":
+            models = dataclasses.replace(smart, turn_model=None)
+        elif detector == "smart":
+            models = smart
+        else:
+            asks = tuple((float(a), float(b)) for a, b in (x.split(":") for x in detector.split("/")))
+            models = dataclasses.replace(smart, turn_asks=asks)
         print(f"--- end of turn: {detector}", flush=True)
         await _run_levels(models, clips, paused, turns, levels, trials, token_s)
     smart.close()
@@ -231,6 +237,7 @@ async def _run_levels(
                         f"process CPU {cpu / wall:.2f} cores ({cpu / wall / n:.2f} per call)",
                         flush=True,
                     )
+                    print(f"  each turn (s): {' '.join(f'{x:.2f}' for x in sorted(lat))}", flush=True)
                     print(f"  service side (means): {_stage_means(stack.metrics)}", flush=True)
                     if n == levels[0] and paused:
                         cut, said = await _pauses(stack, "wacid.pauses", paused)
@@ -259,7 +266,11 @@ def main() -> None:
     parser.add_argument(
         "--stt-window-s", type=float, default=CALL_STT_WINDOW_S, help="whisper's window (30 = Whisper's own)"
     )
-    parser.add_argument("--turn", default="silence,smart", help="end-of-turn detectors to compare")
+    parser.add_argument(
+        "--turn",
+        default="silence,smart",
+        help="end-of-turn detectors to compare: silence, smart (the asks in use) or asks such as 0.2:0.5/0.6:0.5",
+    )
     parser.add_argument(
         "--token-ms", type=float, default=25.0, help="the LLM peer's pace per word of a reply"
     )

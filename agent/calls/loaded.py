@@ -22,17 +22,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
-# Turn-taking tuned for the phone: the caller's turn ends after 0.3 s of silence (DESIGN.md §6 budget) when
-# the turn model hears a finished turn (or is absent); a turn it hears as unfinished waits up to
-# MAX_TURN_WAIT_S after the speech for the caller to go on. Threshold and wait: bench/turn_detect.py.
+# Turn-taking tuned for the phone. The VAD closes an utterance after 0.3 s of silence (DESIGN.md §6 budget);
+# with the turn model, a pause is judged at each ask (seconds of silence, threshold of "finished"): at 0.2 s a
+# confident "finished" ends the turn, at 0.6 s a likely one does; otherwise the turn ends MAX_TURN_WAIT_S after
+# the speech (or the caller goes on). Asks, thresholds and wait: bench/turn_detect.py.
 END_OF_SPEECH_SILENCE_S = 0.3
+TURN_ASKS = ((0.2, 0.7), (0.6, 0.5))
 MAX_TURN_WAIT_S = 2.0
-# With the turn model, a turn that sounded finished is committed no sooner than this after the speech. A caller
-# who paused over a second (the STT then hears the first part on its own) must not have the turn committed
-# with that part only while the rest is still being transcribed; a plain turn waits for its transcript anyway
-# (VAD 0.3 s + STT), so this costs nothing once STT takes longer than 0.3 s.
-MIN_TURN_WAIT_S = 0.6
-TURN_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +40,7 @@ class CallModels:
     pii: PiiGuard  # what the caller says is minimized here, off the event loop, within a budget
     turn_model: SmartTurn | None = None  # None: silence alone ends a turn
     turn_executor: ThreadPoolExecutor | None = None  # the turn model's own thread: it never waits behind STT
+    turn_asks: tuple[tuple[float, float], ...] = TURN_ASKS  # when a pause is judged, and the bar then
 
     @classmethod
     def load(cls, settings: Settings, *, stt_threads: int = 1) -> CallModels:

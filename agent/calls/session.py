@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING
 from livekit.agents import AgentSession, APIConnectOptions, llm
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, MIN_TURN_WAIT_S, TURN_THRESHOLD
+from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S
 from agent.calls.stt import WhisperSTT
 from agent.calls.tts import SynthesizerTTS
-from agent.calls.turn_detector import SmartTurnDetector
+from agent.calls.turn_detector import TurnJudge
 
 if TYPE_CHECKING:
-    from livekit.agents.voice.turn import TurnDetectionMode
-
     from agent.calls.llm import AutomationLLM
     from agent.calls.loaded import CallModels
     from agent.metrics import Metrics
@@ -28,22 +26,24 @@ def voice_session(
 ) -> AgentSession[None]:
     """Barge-in on: the caller talking for a quarter of a second stops the agent (it is quiet at the caller
     ~0.5 s after they began, transport included; a shorter threshold stops it for a cough). The caller's turn
-    ends after ~0.3 s of silence when the turn model hears it finished (or there is no turn model), else when
-    they have been quiet for `MAX_TURN_WAIT_S`. An LLM failure is not retried: the agent apologises at once instead (see
-    `CallAgent.llm_node`)."""
-    turn_detection: TurnDetectionMode = "vad"
-    min_delay = END_OF_SPEECH_SILENCE_S / 2
+    ends when the recognizer hands over their words (see `agent.calls.stt`): after 0.3 s of silence without a
+    turn model; with one, when it hears the pause as the end (asked at 0.2 s and 0.6 s of it), else
+    `MAX_TURN_WAIT_S` after the speech. An LLM failure is not retried: the agent apologises at once instead
+    (see `CallAgent.llm_node`)."""
+    judge = None
     if models.turn_model is not None and models.turn_executor is not None:
-        turn_detection = SmartTurnDetector(models.turn_model, models.turn_executor, threshold=TURN_THRESHOLD)
-        min_delay = MIN_TURN_WAIT_S
+        judge = TurnJudge(models.turn_model, models.turn_executor, asks=models.turn_asks)
     return AgentSession(
-        stt=WhisperSTT(models.transcriber, models.executor),
+        stt=WhisperSTT(
+            models.transcriber, models.executor, models.vad, judge=judge, max_wait_s=MAX_TURN_WAIT_S
+        ),
         vad=models.vad,
         llm=llm_,
         tts=SynthesizerTTS(voice),
         turn_handling={
-            "turn_detection": turn_detection,
-            "endpointing": {"min_delay": min_delay, "max_delay": MAX_TURN_WAIT_S},
+            # The recognizer's final transcript is the end of the turn: commit it as soon as it arrives.
+            "turn_detection": "vad",
+            "endpointing": {"min_delay": END_OF_SPEECH_SILENCE_S / 2, "max_delay": MAX_TURN_WAIT_S},
             "interruption": {
                 "enabled": True,
                 "mode": "vad",

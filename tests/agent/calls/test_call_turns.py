@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from agent.calls.loaded import load_turn_model
 from agent.calls.session import voice_session
-from agent.calls.turn_detector import SmartTurnDetector
+from agent.calls.stt import WhisperSTT
 from bench.pauses import paused_clip
 from pipelines.audio import STT_SAMPLE_RATE, Pcm
 from tests.agent.calls.caller import to_call_rate
@@ -80,14 +80,12 @@ async def test_without_the_turn_model_turns_end_on_silence_with_a_warning(
     ]
     silence_only = dataclasses.replace(call_models, turn_model=None, turn_executor=None)
     no_llm = None  # the session's turn detection is decided before any LLM is involved
-    assert isinstance(
-        voice_session(call_models, no_llm, call_models.synthesizer, silence_timeout_s=5).turn_detection,
-        SmartTurnDetector,
-    )  # type: ignore[arg-type]
-    assert (
-        voice_session(silence_only, no_llm, call_models.synthesizer, silence_timeout_s=5).turn_detection
-        == "vad"
-    )  # type: ignore[arg-type]
+    with_model = voice_session(call_models, no_llm, call_models.synthesizer, silence_timeout_s=5).stt  # type: ignore[arg-type]
+    without = voice_session(silence_only, no_llm, call_models.synthesizer, silence_timeout_s=5).stt  # type: ignore[arg-type]
+    assert isinstance(with_model, WhisperSTT)
+    assert with_model.judge is not None
+    assert isinstance(without, WhisperSTT)
+    assert without.judge is None
     # The call still works, and the same pause now ends the caller's turn: the first question is the half.
     *asked, _ = await _asked(redis, redis_server.url, silence_only, _paused(corpus), "wacid.silence")
     assert asked
