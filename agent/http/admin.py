@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from agent.privacy.assembly import UnknownPersonError
 from agent.privacy.ledger import Context
 from agent.privacy.rights import OVERLAY_ACTIONS, Actor, ProfileFields
+from agent.storage.erasure import ErasedError
 from agent.storage.keys import admin_failures
 from pipelines.consent import Method, Overlay, Purpose, State, Transition
 
@@ -114,7 +115,8 @@ class _Refused(Exception):  # noqa: N818 - carries the answer, not an error of o
 
 
 def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
-    """Turns `_Refused` and `_BadRequest` into their answers, so each endpoint reads as the happy path."""
+    """Turns `_Refused`, `_BadRequest` and `ErasedError` into their answers, so each endpoint reads as the
+    happy path."""
 
     @functools.wraps(endpoint)
     async def answer(*args: Any, **kwargs: Any) -> Response:
@@ -124,6 +126,8 @@ def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awa
             return refused.response
         except _BadRequest as bad:
             return JSONResponse({"error": str(bad)}, status_code=400)
+        except ErasedError:  # a restriction or objection while the person's erasure runs or is pending
+            return JSONResponse({"error": "an erasure of this person is pending or running"}, status_code=409)
 
     return answer
 

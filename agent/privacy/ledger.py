@@ -207,7 +207,7 @@ class ConsentStore:
     """Current consent per subject plus its evidence. A signal's state change and its evidence are written in
     one transaction (the evidence into the subject's outbox, same slot), then moved into the tenant's ledger;
     an outbox a crash left behind is flushed by the subject's next change: never a change without evidence.
-    Notices are written the same way; overlays ledger first, then state."""
+    Notices and overlays are written the same way."""
 
     def __init__(
         self,
@@ -272,9 +272,7 @@ class ConsentStore:
                     # GET, not EXISTS: a cluster pipeline queues multi-key commands (EXISTS) even under WATCH
                     if seen is not None and await pipe.get(seen) is not None:
                         return []  # deduped by its message id before anything is applied
-                    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
-                    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
-                        raise ErasedError
+                    fields = await _fenced_fields(pipe, key, epoch, fence)
                     before = _parse(fields)
                     wanted = change(before) if callable(change) else change
                     plan = _plan(before, fields, wanted, given_at, covers)
@@ -351,19 +349,35 @@ class ConsentStore:
         ]
         return applied + superseded + overlays
 
-    async def set_overlay(self, subject: str, overlay: Overlay, active: bool, context: Context) -> bool:
-        """Restriction and objection (admin/CLI); returns False when it was already so."""
-        before = await self.current(subject)
-        if (overlay in before.overlays) == active:
-            return False
-        state, previous = (overlay.value, "") if active else ("lifted", overlay.value)
-        await self.ledger.append(
-            tenant_of(subject), _record(self._event(subject, "*", state, previous, context, self._clock()))
-        )
-        if active:
-            await self._redis.hset(self._key(subject), f"o:{overlay.value}", "1")
-        else:
-            await self._redis.hdel(self._key(subject), f"o:{overlay.value}")
+    async def set_overlay(
+        self, subject: str, overlay: Overlay, active: bool, context: Context, *, fence: Fence | None = None
+    ) -> bool:
+        """Restriction and objection (admin/CLI); returns False when it was already so. The read, the decision
+        and the write of the state and its evidence are one WATCH/MULTI transaction (as in `apply`), so two
+        racing calls record one event. `fence`: raises `ErasedError` (writing nothing) once the person was
+        erased, or an erasure runs or is pending, since the fence was read."""
+        key, outbox, field = self._key(subject), self._key(subject) + ":outbox", f"o:{overlay.value}"
+        epoch = epoch_key(subject, self._shards)
+        await self._flush(tenant_of(subject), outbox)
+        while True:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key, *([epoch] if fence else []))
+                    if (field in await _fenced_fields(pipe, key, epoch, fence)) == active:
+                        return False
+                    state, previous = (overlay.value, "") if active else ("lifted", overlay.value)
+                    event = self._event(subject, "*", state, previous, context, self._clock())
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if active:
+                        pipe.hset(key, field, "1")
+                    else:
+                        pipe.hdel(key, field)
+                    pipe.rpush(outbox, _body(_record(event)))
+                    await pipe.execute()
+                except WatchError:
+                    continue  # another change for this person landed first: decide again against it
+            break
+        await self._flush(tenant_of(subject), outbox)
         return True
 
     async def record_notice(
@@ -381,9 +395,7 @@ class ConsentStore:
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
                     await pipe.watch(key, *([epoch] if fence else []))
-                    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
-                    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
-                        raise ErasedError
+                    fields = await _fenced_fields(pipe, key, epoch, fence)
                     before, now = _parse(fields), self._clock()
                     change = noticed(before)
                     events = [
@@ -519,6 +531,14 @@ class ConsentGuard:
         config = self._tenants.get(tenant).config
         consent, frozen = await self._store.snapshot(subject)
         return may(consent, purpose, config.consent.policy(), frozen=frozen, now=self._clock())
+
+
+async def _fenced_fields(pipe: Any, key: str, epoch: str, fence: Fence | None) -> dict[str, str]:
+    """The consent hash, read under WATCH; raises `ErasedError` when `fence` no longer holds."""
+    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
+    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
+        raise ErasedError
+    return fields
 
 
 def _fenced_out(fence: Fence, epoch: bytes | str | None, fields: Mapping[str, str]) -> bool:

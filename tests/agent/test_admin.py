@@ -17,6 +17,8 @@ import pytest_asyncio
 from agent.http.app import create_service
 from agent.metrics import Metrics
 from agent.privacy.ledger import HashChain
+from agent.storage.erasure import Epochs
+from agent.storage.keys import DEFAULT_SHARDS, conversation_key
 from tests.agent.stack import settings as stack_settings
 from tests.agent.tenant_folders import copy_tenant
 from tests.agent.whatsapp import webhooks as wh
@@ -175,6 +177,24 @@ async def test_restriction_and_objection_stop_processing_until_lifted(
         (lifted, "ok"),
         ("status", "ok"),
     ]
+
+
+async def test_a_restriction_while_the_persons_erasure_runs_is_a_conflict(
+    admin: httpx.AsyncClient, redis: Redis
+) -> None:
+    """The erasure fence holds for an admin overlay too: 409, audited, and no consent hash comes back."""
+    auth = _bearer(DEFAULT_TOKEN)
+    status = await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=auth)
+    subject = status.json()["subject"]
+    await Epochs(redis, shards=DEFAULT_SHARDS).begin(subject)  # an erasure of ALICE runs
+    response = await admin.post("/admin/default/consent/restrict", json={"user": ALICE}, headers=auth)
+    assert (response.status_code, response.json()) == (
+        409,
+        {"error": "an erasure of this person is pending or running"},
+    )
+    assert not await redis.exists(conversation_key(subject, "consent", DEFAULT_SHARDS))
+    last = (await _audit(redis, "default"))[-1]
+    assert (last["action"], last["outcome"]) == ("restrict", "erasing")
 
 
 @pytest.mark.parametrize(
