@@ -8,7 +8,9 @@ The person's number travels in the JSON body, never in the URL (URLs end up in a
 parsed by hand so no validation error can echo it back. A body's size is checked before it is read (the
 declared Content-Length, then the bytes as they stream: 413). Failed token attempts are counted in Redis per
 tenant and client, so the count holds across processes: past the limit, every attempt from that client on
-that tenant is 429 (audited) until the window ends. The API is served on the ops listener only.
+that tenant is 429 (audited) until the window ends. A success does not reset the count: it proves one token,
+while a guess through that tenant's path can hit any (docs/security.md). The API is served on the ops
+listener only.
 """
 
 from __future__ import annotations

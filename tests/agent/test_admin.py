@@ -320,3 +320,25 @@ async def test_token_guesses_are_throttled_per_client_and_tenant_and_audited(
             "/admin/default/consent/status", json=guess, headers=_bearer(DEFAULT_TOKEN)
         )
         assert response.status_code == 429
+
+
+async def test_a_success_does_not_reset_the_failed_token_count(admin: httpx.AsyncClient) -> None:
+    """Whoever holds tenant default's token cannot use it to guess other tokens (the operator's, another
+    tenant's) through default's path without limit: valid requests between the guesses reset nothing, the
+    eleventh failure in the window is refused like any other (docs/security.md explains why)."""
+    guess, auth = {"user": ALICE}, _bearer(DEFAULT_TOKEN)
+    answers = []
+    for n in range(10):
+        if n % 3 == 0:  # a valid request between the guesses
+            answers.append(
+                (await admin.post("/admin/default/consent/status", json=guess, headers=auth)).status_code
+            )
+        headers = _bearer(f"operator-guess-{n}")
+        answers.append(
+            (await admin.post("/admin/default/consent/status", json=guess, headers=headers)).status_code
+        )
+    assert answers.count(401) == 10
+    assert answers.count(200) == 4  # the valid token works while under the limit ...
+    guessed = await admin.post("/admin/default/consent/status", json=guess, headers=_bearer(OPERATOR_TOKEN))
+    assert guessed.status_code == 429  # ... and the next guess is refused, even the one that would have hit
+    assert (await admin.post("/admin/default/consent/status", json=guess, headers=auth)).status_code == 429
