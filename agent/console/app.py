@@ -62,6 +62,12 @@ COOKIE = "lc_console"
 LOGIN_CSRF = "lc_login_csrf"
 EVENT_ID = r"\d{1,20}-\d{1,20}"
 STALE_S = 60.0
+# Every request body is capped before it is read or parsed: 413 by its declared Content-Length, or as a chunked
+# one streams past the cap (FastAPI's `max_body_size`). The default fits the largest form or JSON body but a
+# draft's file, a saved case and a recording (their routes say more): a 4,096-character reply in UTF-8 and
+# JSON escapes.
+MAX_BODY_BYTES = 64 * 1024
+MAX_RECORDING_BYTES = 5 * 1024 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -167,6 +173,7 @@ def _signed_in(request: Request) -> dict[str, Any]:
 
 def create_console_app(parts: ConsoleParts) -> FastAPI:
     app = FastAPI(
+        max_body_size=MAX_BODY_BYTES,
         title="leadclose staff console",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
@@ -461,12 +468,12 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         send = parts.replies.send_template(conv, me.staff.ref, body.reply_id, template)
         return await answered(me, conv, "template", send)
 
-    @app.post("/api/conversations/{conv}/voice-replies")
+    @app.post("/api/conversations/{conv}/voice-replies", max_body_size=MAX_RECORDING_BYTES)
     async def api_voice_reply(request: Request, me: Authed, conv: str, reply_id: str) -> dict[str, str]:
         """A voice note recorded in the browser (body: the recording, e.g. audio/webm;codecs=opus), sent as
         an OGG/Opus mono voice note."""
         conv = await own(me, conv, "voice_reply")
-        recording = await _bounded_body(request, 5 * 1024 * 1024)
+        recording = await request.body()
         send = parts.replies.send_voice_note(conv, me.staff.ref, reply_id, recording, author=me.staff.email)
         return await answered(me, conv, "voice_reply", send)
 
@@ -512,12 +519,3 @@ def _cookie(response: Response, name: str, value: str, secure: bool, *, path: st
 
 def _valid_event_id(value: str) -> bool:
     return bool(re.fullmatch(EVENT_ID, value))
-
-
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, "recording too large")
-    return bytes(body)

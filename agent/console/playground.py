@@ -108,15 +108,14 @@ def playground_router(
         tool loop (tools as dry runs), restore and the spoken reply; each stage as it happened."""
         return await answered(request, tenant_id, session, Said(text=body.text))
 
-    @router.post("/api/playground/sessions/{session}/voice", summary="Send a voice note")
+    @router.post(
+        "/api/playground/sessions/{session}/voice", summary="Send a voice note", max_body_size=max_audio_bytes
+    )
     async def voice(request: Request, session: str, tenant_id: str = owner) -> PlaygroundTurn:
         """The body is the recording or file (e.g. audio/webm;codecs=opus from the browser, OGG, WAV, MP3),
-        at most 5 MiB; audio that cannot become a turn gets the tenant's fixed reply, as on WhatsApp."""
-        audio = bytearray()
-        async for chunk in request.stream():
-            audio += chunk
-            if len(audio) > max_audio_bytes:
-                raise HTTPException(413, "the voice note is too large")
+        at most 5 MiB (413 by its Content-Length, or as it streams); audio that cannot become a turn gets the
+        tenant's fixed reply, as on WhatsApp."""
+        audio = await request.body()
         if not audio:
             raise HTTPException(422, "no audio")
         return await answered(request, tenant_id, session, Said(audio=bytes(audio)))
