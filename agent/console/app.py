@@ -39,7 +39,7 @@ from agent.privacy.rights import Actor
 from agent.tenants.files import TENANT_ID
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -148,21 +148,20 @@ async def who(request: Request) -> Who:
 Authed = Annotated[Who, Depends(who)]
 
 
-_OWNER_PAGES = ("analytics", "playground", "cases", "drafts")
+def owner_tenant(page: str) -> Callable[[Request], Awaitable[str]]:
+    """The dependency of one owner-only page's router: the signed-in owner's tenant (nothing in the request
+    names a tenant). An agent gets 403, audited as `console.<page>`: the router names its page."""
 
+    async def owner_of(request: Request) -> str:
+        me = await who(request)
+        if me.staff.role != "owner":
+            parts: ConsoleParts = request.app.state.console
+            await parts.rights.record_denied(me.staff.tenant, me.actor, f"console.{page}", "not_owner")
+            raise HTTPException(403, "only an owner may use this page")
+        request.state.who = me  # the layout's header (`_signed_in`)
+        return me.staff.tenant
 
-async def owner_tenant(request: Request) -> str:
-    """The signed-in owner's tenant, for the owner-only pages (nothing in the request names a tenant). An
-    agent gets 403, audited under the page asked for (a known name, never the path itself)."""
-    me = await who(request)
-    if me.staff.role != "owner":
-        parts: ConsoleParts = request.app.state.console
-        first = request.url.path.strip("/").removeprefix("api/").split("/")[0].split(".")[0]
-        page = first if first in _OWNER_PAGES else "owner_page"
-        await parts.rights.record_denied(me.staff.tenant, me.actor, f"console.{page}", "not_owner")
-        raise HTTPException(403, "only an owner may use this page")
-    request.state.who = me  # the layout's header (`_signed_in`)
-    return me.staff.tenant
+    return owner_of
 
 
 def _signed_in(request: Request) -> dict[str, Any]:
@@ -191,18 +190,20 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
     app.include_router(
         analytics_router(
             parts.analytics,
-            tenant=owner_tenant,
+            tenant=owner_tenant("analytics"),
             zone_of=lambda tenant: tenant_zone(parts.tenants.get(tenant).config),
             templates=templates,
         )
     )
     if parts.playground is not None:
         app.include_router(
-            playground_router(parts.playground, tenant=owner_tenant, rights=parts.rights, templates=templates)
+            playground_router(
+                parts.playground, tenant=owner_tenant("playground"), rights=parts.rights, templates=templates
+            )
         )
 
     if parts.cases is not None:
-        app.include_router(cases_router(parts.cases, tenant=owner_tenant, actor=lambda r: r.state.who.actor,
+        app.include_router(cases_router(parts.cases, tenant=owner_tenant("cases"), actor=lambda r: r.state.who.actor,
                                         audit=parts.rights.record_denied, templates=templates))  # fmt: skip
     if parts.drafts is not None:
         app.include_router(drafts_router(parts.drafts, who=who, templates=templates))

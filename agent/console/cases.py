@@ -1,7 +1,7 @@
 """The owner's regression cases in the console: `/cases` lists them with their last results and runs them,
 `POST /api/cases` saves an exchange as a new case (the playground calls it).
 
-    app.include_router(cases_router(book, tenant=owner_tenant, actor=..., audit=..., templates=templates))
+    app.include_router(cases_router(book, tenant=owner_tenant("cases"), actor=..., audit=..., templates=templates))
 
 `CaseBook` holds what the routes need: the prompts folder (cases are written to `<tenant>/cases.yaml`, the
 file a business keeps in its repository, atomically and under a lock), how a set of cases is run (the

@@ -1,6 +1,6 @@
 """The voice playground of the staff console (owners only): the page and its JSON API, as a router.
 
-    app.include_router(playground_router(playground, tenant=owner_tenant, rights=rights, templates=t))
+    app.include_router(playground_router(playground, tenant=owner_tenant("playground"), rights=rights, templates=t))
 
 `tenant` is the console's owner dependency: it yields the signed-in owner's tenant (an agent gets 403),
 checks the CSRF token of every write, and leaves the signed-in staff member in `request.state.who` (whose
