@@ -34,13 +34,21 @@ TIMINGS = ("reply", "voice_note", "call_duration")  # the other histograms are s
 # hundreds of RESP elements (redis-py's parser is Python).
 _READ = """
 -- KEYS: per day, its hash then its people sketches, one per channel   ARGV: channels
+-- Returns per day its hash and its people per channel, then per channel the range's people: the union of
+-- its days' sketches (PFCOUNT of several keys), so a person on three days counts once.
 local n = tonumber(ARGV[1])
 local out = {}
+local ranges = {}
+for c = 1, n do ranges[c] = {} end
 for i = 1, #KEYS, n + 1 do
   local flat = redis.call('HGETALL', KEYS[i])
   out[#out + 1] = #flat == 0 and '[]' or cjson.encode(flat)
-  for c = 1, n do out[#out + 1] = redis.call('PFCOUNT', KEYS[i + c]) end
+  for c = 1, n do
+    out[#out + 1] = redis.call('PFCOUNT', KEYS[i + c])
+    table.insert(ranges[c], KEYS[i + c])
+  end
 end
+for c = 1, n do out[#out + 1] = redis.call('PFCOUNT', unpack(ranges[c])) end
 return out
 """
 
@@ -54,7 +62,7 @@ class ChannelStats:
     """One channel (or `all`) over one day or the whole range. Times are in ms (see histogram.py)."""
 
     channel: str
-    conversations: int  # people who wrote that day (HyperLogLog); over a range, the sum over its days
+    conversations: int  # people who wrote that day (HyperLogLog); over a range, each person once
     counts: Mapping[str, int]  # every name of `COUNTERS`, zeros included
     reply: Percentiles  # message accepted → reply sent; calls: mean time to first audio per call
     voice_note: Percentiles  # length of the voice notes of a turn
@@ -81,7 +89,7 @@ class Report:
     start: date
     end: date  # inclusive
     days: tuple[DayStats, ...]
-    total: tuple[ChannelStats, ...]  # the range (a person on three days is three conversations)
+    total: tuple[ChannelStats, ...]  # the range (a person on three days is one conversation)
 
     def channel(self, name: str) -> ChannelStats:
         return next(c for c in self.total if c.channel == name)
@@ -153,8 +161,8 @@ class AnalyticsReader:
         ]
         replies = await self._read(keys=names, args=[len(channels)])
         per_day, totals = [], {channel: _Tally() for channel in channels}
-        conversations = dict.fromkeys(channels, 0)
         step = 1 + len(channels)
+        conversations = dict(zip(channels, (int(n) for n in replies[len(days) * step :]), strict=True))
         for i, day in enumerate(days):
             flat, people = replies[i * step], replies[i * step + 1 : (i + 1) * step]
             pairs = json.loads(flat)
@@ -163,9 +171,8 @@ class AnalyticsReader:
             tallies[ALL] = _Tally()
             for channel in CHANNELS:
                 tallies[ALL].add(tallies[channel])
-            for name, n in zip(channels, people, strict=True):
+            for name in channels:
                 totals[name].add(tallies[name])
-                conversations[name] += int(n)
             per_day.append(
                 DayStats(
                     day, tuple(tallies[c].stats(c, int(n)) for c, n in zip(channels, people, strict=True))

@@ -17,7 +17,7 @@ class Timing(BaseModel):
 class ChannelNumbers(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    conversations: int = Field(description="people who wrote that day; over a range, the sum over its days")
+    conversations: int = Field(description="people who wrote that day; over a range, each person once")
     turns: int
     messages: int
     answered: int = Field(description="the assistant's own answer (calls: the agent's turns)")

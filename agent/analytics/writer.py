@@ -5,12 +5,13 @@ runs again after a crash or a lease expiry (the worker redelivers it) adds no se
 nothing twice. Redeliveries end within the 24-hour service window (the handler dead-letters a turn past it
 without a record), so two days of markers suffice; they hold only the hashed id T0 already holds.
 
-People are counted per day and channel in a HyperLogLog of `sha1(day salt ‖ subject key)`: a register
-sketch, not a list, so no key and no value holds a person's id. A conversation is a person on a day (a
-range sums its days): a salt shared across days would let the sketches be tied together for longer.
-With the day's random salt anyone holding Redis could still test whether a given person was counted, so
-the salt lives two days and erasure deletes the tenant's current salts (`forget`): from then on no one can
-tie anybody to the sketch. (A person seen both before and after a rotation on the same day counts twice:
+People are counted per day and channel in a HyperLogLog of `sha1(salt ‖ subject key)`: a register sketch,
+not a list, so no key and no value holds a person's id. The salt is the tenant's, the same on every day, so
+a range counts a person once (the reader's PFCOUNT over the range's sketches is their union). With the salt,
+anyone holding Redis and a subject key could test whether that person was counted on a day: no more than the
+T0 records tell, which hold the subject key for as long (the processing period). So the salt lives exactly
+as long as the newest sketch it filled, and erasure deletes it (`forget`): from then on no one can tie
+anybody to any sketch. (A person seen both before and after an erasure counts twice in a range spanning it:
 an erasure is rare, and the HyperLogLog's own error is 0.81 %.) Rollups expire with the tenant's processing
 period, counted from the end of their day, as the day's last T0 records do.
 """
@@ -33,20 +34,21 @@ if TYPE_CHECKING:
 
 DAY_S = 86_400
 DEDUPE_S = 2 * DAY_S
-SALT_S = 2 * DAY_S
 
 _APPEND = """
 -- KEYS: t0, seen marker, day hash, salt, people on the channel, people on any channel
 -- ARGV: row, now, cutoff, dedupe (1/0), dedupe ttl, day expires at, fresh salt, subject ('' none),
---       salt ttl, then field, increment, ...
+--       then field, increment, ...
 if ARGV[4] == '1' and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[5]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-if #ARGV >= 10 then
-  for i = 10, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
+if #ARGV >= 9 then
+  for i = 9, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
   redis.call('EXPIREAT', KEYS[3], ARGV[6])
   if ARGV[8] ~= '' then
-    redis.call('SET', KEYS[4], ARGV[7], 'NX', 'EX', ARGV[9])
+    -- the salt goes with the newest sketch it filled (GT: only ever later)
+    redis.call('SET', KEYS[4], ARGV[7], 'NX', 'EXAT', ARGV[6])
+    redis.call('EXPIREAT', KEYS[4], ARGV[6], 'GT')
     local person = redis.sha1hex(redis.call('GET', KEYS[4]) .. ARGV[8])
     for k = 5, 6 do
       redis.call('PFADD', KEYS[k], person)
@@ -100,7 +102,6 @@ class RollupWriter:
             int(day_end(day, zone)) + keep_days * DAY_S,
             secrets.token_hex(16),
             subject,
-            SALT_S,
         ]
         for name, increment in (adds.fields() if adds else {}).items():
             args += [name, increment]
@@ -109,7 +110,7 @@ class RollupWriter:
                 keys.t0_log(tenant),
                 marker,
                 keys.analytics_day(tenant, day),
-                keys.analytics_salt(tenant, day),
+                keys.analytics_salt(tenant),
                 keys.analytics_people(tenant, day, channel),
                 keys.analytics_people(tenant, day, "all"),
             ],
@@ -117,8 +118,6 @@ class RollupWriter:
         )
         return bool(written)
 
-    async def forget(self, tenant: str, *, now: float) -> int:
-        """Erasure: deletes the tenant's live salts (the days around `now`, in any timezone)."""
-        today = datetime.fromtimestamp(now, UTC).date()
-        doomed = [keys.analytics_salt(tenant, today + timedelta(days=d)) for d in range(-3, 2)]
-        return int(await self._redis.delete(*doomed))
+    async def forget(self, tenant: str) -> int:
+        """Erasure: deletes the tenant's salt; the next record starts a new one."""
+        return int(await self._redis.delete(keys.analytics_salt(tenant)))

@@ -220,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "consent":
             from agent.cli.operator import consent_command
             from agent.privacy.assembly import UnknownPersonError
+            from agent.storage.erasure import ErasedError
 
             try:
                 result = asyncio.run(
@@ -229,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             except UnknownPersonError as exc:
                 print(f"leadclose: {exc}", file=sys.stderr)
+                return 3
+            except ErasedError:
+                print("leadclose: an erasure of this person is pending or running", file=sys.stderr)
                 return 3
             print(json.dumps(result, ensure_ascii=False, indent=2))
         elif args.command == "transcribe":

@@ -39,7 +39,7 @@ from agent.privacy.rights import Actor
 from agent.tenants.files import TENANT_ID
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,6 +62,12 @@ COOKIE = "lc_console"
 LOGIN_CSRF = "lc_login_csrf"
 EVENT_ID = r"\d{1,20}-\d{1,20}"
 STALE_S = 60.0
+# Every request body is capped before it is read or parsed: 413 by its declared Content-Length, or as a chunked
+# one streams past the cap (FastAPI's `max_body_size`). The default fits the largest form or JSON body but a
+# draft's file, a saved case and a recording (their routes say more): a 4,096-character reply in UTF-8 and
+# JSON escapes.
+MAX_BODY_BYTES = 64 * 1024
+MAX_RECORDING_BYTES = 5 * 1024 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -142,21 +148,20 @@ async def who(request: Request) -> Who:
 Authed = Annotated[Who, Depends(who)]
 
 
-_OWNER_PAGES = ("analytics", "playground", "cases", "drafts")
+def owner_tenant(page: str) -> Callable[[Request], Awaitable[str]]:
+    """The dependency of one owner-only page's router: the signed-in owner's tenant (nothing in the request
+    names a tenant). An agent gets 403, audited as `console.<page>`: the router names its page."""
 
+    async def owner_of(request: Request) -> str:
+        me = await who(request)
+        if me.staff.role != "owner":
+            parts: ConsoleParts = request.app.state.console
+            await parts.rights.record_denied(me.staff.tenant, me.actor, f"console.{page}", "not_owner")
+            raise HTTPException(403, "only an owner may use this page")
+        request.state.who = me  # the layout's header (`_signed_in`)
+        return me.staff.tenant
 
-async def owner_tenant(request: Request) -> str:
-    """The signed-in owner's tenant, for the owner-only pages (nothing in the request names a tenant). An
-    agent gets 403, audited under the page asked for (a known name, never the path itself)."""
-    me = await who(request)
-    if me.staff.role != "owner":
-        parts: ConsoleParts = request.app.state.console
-        first = request.url.path.strip("/").removeprefix("api/").split("/")[0].split(".")[0]
-        page = first if first in _OWNER_PAGES else "owner_page"
-        await parts.rights.record_denied(me.staff.tenant, me.actor, f"console.{page}", "not_owner")
-        raise HTTPException(403, "only an owner may use this page")
-    request.state.who = me  # the layout's header (`_signed_in`)
-    return me.staff.tenant
+    return owner_of
 
 
 def _signed_in(request: Request) -> dict[str, Any]:
@@ -167,6 +172,7 @@ def _signed_in(request: Request) -> dict[str, Any]:
 
 def create_console_app(parts: ConsoleParts) -> FastAPI:
     app = FastAPI(
+        max_body_size=MAX_BODY_BYTES,
         title="leadclose staff console",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
@@ -184,18 +190,20 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
     app.include_router(
         analytics_router(
             parts.analytics,
-            tenant=owner_tenant,
+            tenant=owner_tenant("analytics"),
             zone_of=lambda tenant: tenant_zone(parts.tenants.get(tenant).config),
             templates=templates,
         )
     )
     if parts.playground is not None:
         app.include_router(
-            playground_router(parts.playground, tenant=owner_tenant, rights=parts.rights, templates=templates)
+            playground_router(
+                parts.playground, tenant=owner_tenant("playground"), rights=parts.rights, templates=templates
+            )
         )
 
     if parts.cases is not None:
-        app.include_router(cases_router(parts.cases, tenant=owner_tenant, actor=lambda r: r.state.who.actor,
+        app.include_router(cases_router(parts.cases, tenant=owner_tenant("cases"), actor=lambda r: r.state.who.actor,
                                         audit=parts.rights.record_denied, templates=templates))  # fmt: skip
     if parts.drafts is not None:
         app.include_router(drafts_router(parts.drafts, who=who, templates=templates))
@@ -461,12 +469,12 @@ def create_console_app(parts: ConsoleParts) -> FastAPI:
         send = parts.replies.send_template(conv, me.staff.ref, body.reply_id, template)
         return await answered(me, conv, "template", send)
 
-    @app.post("/api/conversations/{conv}/voice-replies")
+    @app.post("/api/conversations/{conv}/voice-replies", max_body_size=MAX_RECORDING_BYTES)
     async def api_voice_reply(request: Request, me: Authed, conv: str, reply_id: str) -> dict[str, str]:
         """A voice note recorded in the browser (body: the recording, e.g. audio/webm;codecs=opus), sent as
         an OGG/Opus mono voice note."""
         conv = await own(me, conv, "voice_reply")
-        recording = await _bounded_body(request, 5 * 1024 * 1024)
+        recording = await request.body()
         send = parts.replies.send_voice_note(conv, me.staff.ref, reply_id, recording, author=me.staff.email)
         return await answered(me, conv, "voice_reply", send)
 
@@ -512,12 +520,3 @@ def _cookie(response: Response, name: str, value: str, secure: bool, *, path: st
 
 def _valid_event_id(value: str) -> bool:
     return bool(re.fullmatch(EVENT_ID, value))
-
-
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, "recording too large")
-    return bytes(body)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import replace
@@ -23,7 +24,7 @@ from agent.storage.keyring import master_secret
 from agent.storage.staff_thread import StaffThread
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
     from argon2 import PasswordHasher
     from fastapi import FastAPI
@@ -101,30 +102,24 @@ def draft_desk(
     return DraftDesk(TenantVersions(settings.prompts_dir), checker, rights, tenants, engines)
 
 
-async def run_console(settings: Settings) -> None:
-    """`leadclose console`: the console on its own listener, over the same services as the workers. Its
+@contextlib.asynccontextmanager
+async def open_console(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The console app over the same services as the workers, its follow-ups and tenant reload running until
+    the context ends. Its PII engine is the runtime's (`pii_guard`: one construction, the same settings); its
     models (for the playground, a draft's try and the regression cases) load on first use, once."""
     import asyncio
-    import contextlib
-    from concurrent.futures import ThreadPoolExecutor
-
-    import uvicorn
 
     from agent.console.playground_store import PlaygroundStore
     from agent.console.playground_turn import LazyRuntime, Playground
-    from agent.logs import configure_logging
+    from agent.engines.runtime import pii_guard
     from agent.metrics import Metrics
     from agent.services import Services
     from agent.tenants.reload import watch_tenants
-    from pipelines.pii import Minimizer, PiiGuard
 
-    configure_logging(redact_budget_s=settings.log_redact_budget_s)
     async with contextlib.AsyncExitStack() as stack:
         services = await stack.enter_async_context(Services.open(settings))
         tenants, redis = services.tenants, services.redis
-        pii = PiiGuard(
-            Minimizer(), ThreadPoolExecutor(1, thread_name_prefix="pii"), budget_s=settings.pii_budget_s
-        )
+        pii = pii_guard(settings)
         stack.callback(pii.shutdown)
         models = LazyRuntime(settings, services.http, tenants)
         stack.push_async_callback(models.aclose)
@@ -136,20 +131,30 @@ async def run_console(settings: Settings) -> None:
             playground=Playground(PlaygroundStore(redis, services.keyring), tenants, models),
         )  # fmt: skip
         parts = replace(parts, cases=CaseBook(settings.prompts_dir, runtime_cases(settings, models)))
-        app: FastAPI = create_console_app(parts)
-        config = uvicorn.Config(
-            app, host=settings.console_host, port=settings.console_port, log_level="warning", access_log=False
-        )
         stop = asyncio.Event()
         follow_ups = asyncio.create_task(FollowUps(parts.index, parts.replies, tenants).run(stop))
         # Published drafts (and any edit of the folders) reach the console's own copy too.
         reload = asyncio.create_task(watch_tenants(tenants, stop, every_s=settings.prompts_reload_s))
         try:
-            await uvicorn.Server(config).serve()
+            yield create_console_app(parts)
         finally:
             stop.set()
             await follow_ups
             await reload
+
+
+async def run_console(settings: Settings) -> None:
+    """`leadclose console`: the console on its own listener."""
+    import uvicorn
+
+    from agent.logs import configure_logging
+
+    configure_logging(redact_budget_s=settings.log_redact_budget_s)
+    async with open_console(settings) as app:
+        config = uvicorn.Config(
+            app, host=settings.console_host, port=settings.console_port, log_level="warning", access_log=False
+        )
+        await uvicorn.Server(config).serve()
 
 
 async def staff_command(

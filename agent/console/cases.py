@@ -1,7 +1,7 @@
 """The owner's regression cases in the console: `/cases` lists them with their last results and runs them,
 `POST /api/cases` saves an exchange as a new case (the playground calls it).
 
-    app.include_router(cases_router(book, tenant=owner_tenant, actor=..., audit=..., templates=templates))
+    app.include_router(cases_router(book, tenant=owner_tenant("cases"), actor=..., audit=..., templates=templates))
 
 `CaseBook` holds what the routes need: the prompts folder (cases are written to `<tenant>/cases.yaml`, the
 file a business keeps in its repository, atomically and under a lock), how a set of cases is run (the
@@ -21,7 +21,7 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from agent.tenants.cases import Case, CaseError, CaseResult
+from agent.tenants.cases import MAX_CASES_BYTES, Case, CaseError, CaseResult
 from agent.tenants.registry import TenantError
 
 if TYPE_CHECKING:
@@ -168,7 +168,12 @@ def cases_router(
     async def cases_json(tenant_id: str = owner) -> dict[str, Any]:
         return await listed(tenant_id)
 
-    @router.post("/api/cases", status_code=201, summary="Save a case (replaces a case of the same name)")
+    @router.post(
+        "/api/cases",
+        status_code=201,
+        summary="Save a case (replaces a case of the same name)",
+        max_body_size=MAX_CASES_BYTES,  # a case that is larger cannot fit in the cases file
+    )
     async def save_case(request: Request, case: Case, tenant_id: str = owner) -> dict[str, Any]:
         try:
             saved = await book.save(tenant_id, case)

@@ -34,6 +34,7 @@ from agent.tenants.drafts import (
     TenantVersions,
     VersionConflictError,
 )
+from agent.tenants.files import MAX_KNOWLEDGE_BYTES
 from agent.tenants.validation import check_folder
 from agent.tools.dry_run import try_turn
 
@@ -185,6 +186,11 @@ def locate(problem: str, folder: Path) -> list[dict[str, Any]]:
     return located
 
 
+# A file's write, capped before it is read or parsed: the largest file (128 KiB in UTF-8) as JSON with every
+# character escaped (`\uXXXX`: 6 bytes for a 2-byte character, 12 for a 4-byte one: at most 3x), and room.
+MAX_FILE_BODY_BYTES = 4 * MAX_KNOWLEDGE_BYTES
+
+
 class FileBody(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
     text: str = Field(max_length=128 * 1024)
@@ -249,7 +255,7 @@ def drafts_router(
         """The draft (started from the live folder on first use), its files and the validator's problems."""
         return await refused(desk.state(me.staff.tenant))
 
-    @router.put("/api/drafts/files/{name}")
+    @router.put("/api/drafts/files/{name}", max_body_size=MAX_FILE_BODY_BYTES)
     async def api_write(name: str, body: FileBody, me: Signed = signed_owner) -> dict[str, Any]:
         """Write one file of the draft; the answer carries the validator's problems at their lines."""
 

@@ -1,6 +1,6 @@
 """The voice playground of the staff console (owners only): the page and its JSON API, as a router.
 
-    app.include_router(playground_router(playground, tenant=owner_tenant, rights=rights, templates=t))
+    app.include_router(playground_router(playground, tenant=owner_tenant("playground"), rights=rights, templates=t))
 
 `tenant` is the console's owner dependency: it yields the signed-in owner's tenant (an agent gets 403),
 checks the CSRF token of every write, and leaves the signed-in staff member in `request.state.who` (whose
@@ -108,15 +108,14 @@ def playground_router(
         tool loop (tools as dry runs), restore and the spoken reply; each stage as it happened."""
         return await answered(request, tenant_id, session, Said(text=body.text))
 
-    @router.post("/api/playground/sessions/{session}/voice", summary="Send a voice note")
+    @router.post(
+        "/api/playground/sessions/{session}/voice", summary="Send a voice note", max_body_size=max_audio_bytes
+    )
     async def voice(request: Request, session: str, tenant_id: str = owner) -> PlaygroundTurn:
         """The body is the recording or file (e.g. audio/webm;codecs=opus from the browser, OGG, WAV, MP3),
-        at most 5 MiB; audio that cannot become a turn gets the tenant's fixed reply, as on WhatsApp."""
-        audio = bytearray()
-        async for chunk in request.stream():
-            audio += chunk
-            if len(audio) > max_audio_bytes:
-                raise HTTPException(413, "the voice note is too large")
+        at most 5 MiB (413 by its Content-Length, or as it streams); audio that cannot become a turn gets the
+        tenant's fixed reply, as on WhatsApp."""
+        audio = await request.body()
         if not audio:
             raise HTTPException(422, "no audio")
         return await answered(request, tenant_id, session, Said(audio=bytes(audio)))

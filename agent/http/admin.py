@@ -8,7 +8,9 @@ The person's number travels in the JSON body, never in the URL (URLs end up in a
 parsed by hand so no validation error can echo it back. A body's size is checked before it is read (the
 declared Content-Length, then the bytes as they stream: 413). Failed token attempts are counted in Redis per
 tenant and client, so the count holds across processes: past the limit, every attempt from that client on
-that tenant is 429 (audited) until the window ends. The API is served on the ops listener only.
+that tenant is 429 (audited) until the window ends. A success does not reset the count: it proves one token,
+while a guess through that tenant's path can hit any (docs/security.md). The API is served on the ops
+listener only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pydantic import ValidationError
 from agent.privacy.assembly import UnknownPersonError
 from agent.privacy.ledger import Context
 from agent.privacy.rights import OVERLAY_ACTIONS, Actor, ProfileFields
+from agent.storage.erasure import ErasedError
 from agent.storage.keys import admin_failures
 from pipelines.consent import Method, Overlay, Purpose, State, Transition
 
@@ -114,7 +117,8 @@ class _Refused(Exception):  # noqa: N818 - carries the answer, not an error of o
 
 
 def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
-    """Turns `_Refused` and `_BadRequest` into their answers, so each endpoint reads as the happy path."""
+    """Turns `_Refused`, `_BadRequest` and `ErasedError` into their answers, so each endpoint reads as the
+    happy path."""
 
     @functools.wraps(endpoint)
     async def answer(*args: Any, **kwargs: Any) -> Response:
@@ -124,6 +128,8 @@ def _refusals(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Awa
             return refused.response
         except _BadRequest as bad:
             return JSONResponse({"error": str(bad)}, status_code=400)
+        except ErasedError:  # a restriction or objection while the person's erasure runs or is pending
+            return JSONResponse({"error": "an erasure of this person is pending or running"}, status_code=409)
 
     return answer
 

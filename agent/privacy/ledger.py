@@ -207,7 +207,7 @@ class ConsentStore:
     """Current consent per subject plus its evidence. A signal's state change and its evidence are written in
     one transaction (the evidence into the subject's outbox, same slot), then moved into the tenant's ledger;
     an outbox a crash left behind is flushed by the subject's next change: never a change without evidence.
-    Notices are written the same way; overlays ledger first, then state."""
+    Notices and overlays are written the same way."""
 
     def __init__(
         self,
@@ -272,9 +272,7 @@ class ConsentStore:
                     # GET, not EXISTS: a cluster pipeline queues multi-key commands (EXISTS) even under WATCH
                     if seen is not None and await pipe.get(seen) is not None:
                         return []  # deduped by its message id before anything is applied
-                    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
-                    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
-                        raise ErasedError
+                    fields = await _fenced_fields(pipe, key, epoch, fence)
                     before = _parse(fields)
                     wanted = change(before) if callable(change) else change
                     plan = _plan(before, fields, wanted, given_at, covers)
@@ -351,20 +349,25 @@ class ConsentStore:
         ]
         return applied + superseded + overlays
 
-    async def set_overlay(self, subject: str, overlay: Overlay, active: bool, context: Context) -> bool:
-        """Restriction and objection (admin/CLI); returns False when it was already so."""
-        before = await self.current(subject)
-        if (overlay in before.overlays) == active:
-            return False
-        state, previous = (overlay.value, "") if active else ("lifted", overlay.value)
-        await self.ledger.append(
-            tenant_of(subject), _record(self._event(subject, "*", state, previous, context, self._clock()))
-        )
-        if active:
-            await self._redis.hset(self._key(subject), f"o:{overlay.value}", "1")
-        else:
-            await self._redis.hdel(self._key(subject), f"o:{overlay.value}")
-        return True
+    async def set_overlay(
+        self, subject: str, overlay: Overlay, active: bool, context: Context, *, fence: Fence | None = None
+    ) -> bool:
+        """Restriction and objection (admin/CLI); returns False when it was already so. The read, the decision
+        and the write are one transaction (`_transact`), so two racing calls record one event. `fence`: raises
+        `ErasedError` (writing nothing) once the person was erased, or an erasure runs or is pending, since
+        the fence was read."""
+        key, field = self._key(subject), f"o:{overlay.value}"
+
+        def decide(fields: Mapping[str, str]) -> _Change | None:
+            if (field in fields) == active:
+                return None
+            state, previous = (overlay.value, "") if active else ("lifted", overlay.value)
+            event = self._event(subject, "*", state, previous, context, self._clock())
+            if active:
+                return _Change([event], lambda pipe: pipe.hset(key, field, "1"))
+            return _Change([event], lambda pipe: pipe.hdel(key, field))
+
+        return await self._transact(subject, fence, decide) is not None
 
     async def record_notice(
         self, subject: str, notice: Notice, context: Context, *, fence: Fence | None = None
@@ -373,7 +376,30 @@ class ConsentStore:
         person erased since the turn began gets no consent state back (raises `ErasedError`).
 
         The disclosure is recorded after its send, so a STOP can land meanwhile: the read, the decision and the
-        write are one WATCH/MULTI transaction (as in `apply`), so `noticed` never overwrites that STOP."""
+        write are one transaction (`_transact`), so `noticed` never overwrites that STOP."""
+        key = self._key(subject)
+
+        def decide(fields: Mapping[str, str]) -> _Change:
+            before, now = _parse(fields), self._clock()
+            change = noticed(before)
+            events = [
+                self._event(subject, p.value, State.NOTICED.value, before.state(p).value, context, now,
+                            notice=notice)
+                for p in change.states
+            ] or [self._event(subject, Purpose.REPLY.value, "renoticed", before.state(Purpose.REPLY).value,
+                              context, now, notice=notice)]  # fmt: skip
+            items = [x for p, s in change.states.items() for x in (f"p:{p.value}", s.value)]
+            return _Change(events, lambda pipe: pipe.hset(key, items=[*items, "noticed_at", repr(now)]))
+
+        done = await self._transact(subject, fence, decide)
+        return done.events if done else []
+
+    async def _transact(
+        self, subject: str, fence: Fence | None, decide: Callable[[Mapping[str, str]], _Change | None]
+    ) -> _Change | None:
+        """Reads the subject's consent hash under WATCH (checking `fence`), decides, and writes the decision
+        and its evidence (into the outbox, same slot) in one MULTI; when another writer landed first, decides
+        again against it. Then the evidence goes into the ledger. None: nothing to change."""
         key, outbox = self._key(subject), self._key(subject) + ":outbox"
         epoch = epoch_key(subject, self._shards)
         await self._flush(tenant_of(subject), outbox)
@@ -381,27 +407,18 @@ class ConsentStore:
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
                     await pipe.watch(key, *([epoch] if fence else []))
-                    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
-                    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
-                        raise ErasedError
-                    before, now = _parse(fields), self._clock()
-                    change = noticed(before)
-                    events = [
-                        self._event(subject, p.value, State.NOTICED.value, before.state(p).value, context,
-                                    now, notice=notice)
-                        for p in change.states
-                    ] or [self._event(subject, Purpose.REPLY.value, "renoticed",
-                                      before.state(Purpose.REPLY).value, context, now, notice=notice)]  # fmt: skip
-                    items = [x for p, s in change.states.items() for x in (f"p:{p.value}", s.value)]
+                    change = decide(await _fenced_fields(pipe, key, epoch, fence))
+                    if change is None:
+                        return None
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(key, items=[*items, "noticed_at", repr(now)])
-                    pipe.rpush(outbox, *(_body(_record(event)) for event in events))
+                    change.write(pipe)
+                    pipe.rpush(outbox, *(_body(_record(event)) for event in change.events))
                     await pipe.execute()
                 except WatchError:
-                    continue  # a signal for this person landed meanwhile: decide again against it
+                    continue  # a change for this person landed meanwhile: decide again against it
             break
         await self._flush(tenant_of(subject), outbox)
-        return events
+        return change
 
     async def events_of(self, subject: str) -> list[dict[str, Any]]:
         """The subject's ledger events (for export and status), oldest first."""
@@ -454,6 +471,15 @@ class ConsentStore:
             given_at=at if given_at is None else given_at,
             wanted=wanted,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """One decision on a subject's consent hash: its evidence, and the commands that write it (queued on the
+    transaction)."""
+
+    events: list[LedgerEvent]
+    write: Callable[[Any], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,6 +545,14 @@ class ConsentGuard:
         config = self._tenants.get(tenant).config
         consent, frozen = await self._store.snapshot(subject)
         return may(consent, purpose, config.consent.policy(), frozen=frozen, now=self._clock())
+
+
+async def _fenced_fields(pipe: Any, key: str, epoch: str, fence: Fence | None) -> dict[str, str]:
+    """The consent hash, read under WATCH; raises `ErasedError` when `fence` no longer holds."""
+    fields = {_text(k): _text(v) for k, v in (await pipe.hgetall(key)).items()}
+    if fence is not None and _fenced_out(fence, await pipe.get(epoch), fields):
+        raise ErasedError
+    return fields
 
 
 def _fenced_out(fence: Fence, epoch: bytes | str | None, fields: Mapping[str, str]) -> bool:

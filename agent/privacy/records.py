@@ -85,7 +85,7 @@ class ProcessingLog:
         key = tenant_key(tenant, "t0")
         members: list[Any] = await self._redis.zrange(key, 0, -1)
         doomed = [m for m in members if json.loads(m)["subject"] == subject]
-        await self._writer.forget(tenant, now=self._clock())  # nothing can tie them to the people counts
+        await self._writer.forget(tenant)  # nothing can tie them to the people counts
         return int(await self._redis.zrem(key, *doomed)) if doomed else 0
 
 

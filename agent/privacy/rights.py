@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.privacy.ledger import ConsentStore, Context, HashChain
-from agent.storage.erasure import Epochs
+from agent.storage.erasure import Epochs, ErasedError
 from agent.storage.keyring import SealError
 from agent.storage.keys import (
     EPOCH_TTL_S,
@@ -290,12 +290,19 @@ class SubjectRights:
 
     async def set_overlay(self, subject: str, overlay: Overlay, actor: Actor, *, lift: bool = False) -> bool:
         """Restriction and objection are one mechanism: an overlay that stops processing until lifted.
-        Returns whether the state changed (setting it twice is audited as `unchanged`)."""
-        changed = await self._consent.set_overlay(subject, overlay, not lift, self._context(subject, actor))
+        Returns whether the state changed (setting it twice is audited as `unchanged`). Fenced like a turn's
+        consent writes: while an erasure of the person runs or is pending it raises `ErasedError` (audited
+        `erasing`), so it never brings back the consent hash the erasure deletes."""
         action = OVERLAY_ACTIONS[overlay]
-        await self.record_access(
-            actor, action.lift if lift else action.set, subject, "ok" if changed else "unchanged"
-        )
+        name = action.lift if lift else action.set
+        fence = await self._epochs[0].current(subject)
+        context = self._context(subject, actor)
+        try:
+            changed = await self._consent.set_overlay(subject, overlay, not lift, context, fence=fence)
+        except ErasedError:
+            await self.record_access(actor, name, subject, "erasing")
+            raise
+        await self.record_access(actor, name, subject, "ok" if changed else "unchanged")
         return changed
 
     async def restrict(self, subject: str, actor: Actor, *, lift: bool = False) -> bool:

@@ -42,7 +42,7 @@ key here stays byte-identical (`DEFAULT_SHARDS` too: changing it re-homes conver
 | `lc:tenant:{T}:aliases` | hash | `{T}` | ref of a number or BSUID → subject | no | kept (refs only) | deleted |
 | `lc:tenant:{T}:an:day:<date>` | hash | `{T}` | analytics counters, buckets | no | kept (no person) | deleted |
 | `lc:tenant:{T}:an:people:<date>:<ch>` | HyperLogLog | `{T}` | salted subject hashes | no | kept | deleted |
-| `lc:tenant:{T}:an:salt:<date>` | string | `{T}` | the day's salt (2 days) | no | deleted | deleted |
+| `lc:tenant:{T}:an:salt` | string | `{T}` | people counts' salt (lives as its sketches) | no | deleted | deleted |
 | `lc:tenant:{T}:an:seen:<event>:<id>` | string | `{T}` | T0 record written (2 days) | no | kept | deleted |
 | `lc:booked:{T}` | zset | `{T}` | the tenant's booked slots | no | kept (no person) | deleted |
 | `lc:{calls}:events` | stream | `{calls}` | call signaling events | content | entries dropped | entries dropped |
@@ -124,7 +124,7 @@ TENANT_KEYS = (
     # analytics rollups; one ending in `:` takes parameters after it (agent/analytics/writer.py)
     "an:day:",
     "an:people:",
-    "an:salt:",
+    "an:salt",
     "an:seen:",
 )
 KEPT_AFTER_DELETION = ("terminated",)  # the tombstone that keeps a deleted tenant frozen
@@ -207,9 +207,10 @@ def analytics_people(tenant: str, day: date, channel: str) -> str:
     return tenant_key(tenant, f"an:people:{day.isoformat()}:{channel}")
 
 
-def analytics_salt(tenant: str, day: date) -> str:
-    """The day's random salt for the people counts (short-lived; erasure deletes it)."""
-    return tenant_key(tenant, f"an:salt:{day.isoformat()}")
+def analytics_salt(tenant: str) -> str:
+    """The random salt of the people counts: it lives as long as the newest sketch it filled, and erasure
+    deletes it (agent/analytics/writer.py)."""
+    return tenant_key(tenant, "an:salt")
 
 
 def analytics_seen(tenant: str, event: str, message: str) -> str:

@@ -17,6 +17,8 @@ import pytest_asyncio
 from agent.http.app import create_service
 from agent.metrics import Metrics
 from agent.privacy.ledger import HashChain
+from agent.storage.erasure import Epochs
+from agent.storage.keys import DEFAULT_SHARDS, conversation_key
 from tests.agent.stack import settings as stack_settings
 from tests.agent.tenant_folders import copy_tenant
 from tests.agent.whatsapp import webhooks as wh
@@ -177,6 +179,24 @@ async def test_restriction_and_objection_stop_processing_until_lifted(
     ]
 
 
+async def test_a_restriction_while_the_persons_erasure_runs_is_a_conflict(
+    admin: httpx.AsyncClient, redis: Redis
+) -> None:
+    """The erasure fence holds for an admin overlay too: 409, audited, and no consent hash comes back."""
+    auth = _bearer(DEFAULT_TOKEN)
+    status = await admin.post("/admin/default/consent/status", json={"user": ALICE}, headers=auth)
+    subject = status.json()["subject"]
+    await Epochs(redis, shards=DEFAULT_SHARDS).begin(subject)  # an erasure of ALICE runs
+    response = await admin.post("/admin/default/consent/restrict", json={"user": ALICE}, headers=auth)
+    assert (response.status_code, response.json()) == (
+        409,
+        {"error": "an erasure of this person is pending or running"},
+    )
+    assert not await redis.exists(conversation_key(subject, "consent", DEFAULT_SHARDS))
+    last = (await _audit(redis, "default"))[-1]
+    assert (last["action"], last["outcome"]) == ("restrict", "erasing")
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -300,3 +320,25 @@ async def test_token_guesses_are_throttled_per_client_and_tenant_and_audited(
             "/admin/default/consent/status", json=guess, headers=_bearer(DEFAULT_TOKEN)
         )
         assert response.status_code == 429
+
+
+async def test_a_success_does_not_reset_the_failed_token_count(admin: httpx.AsyncClient) -> None:
+    """Whoever holds tenant default's token cannot use it to guess other tokens (the operator's, another
+    tenant's) through default's path without limit: valid requests between the guesses reset nothing, the
+    eleventh failure in the window is refused like any other (docs/security.md explains why)."""
+    guess, auth = {"user": ALICE}, _bearer(DEFAULT_TOKEN)
+    answers = []
+    for n in range(10):
+        if n % 3 == 0:  # a valid request between the guesses
+            answers.append(
+                (await admin.post("/admin/default/consent/status", json=guess, headers=auth)).status_code
+            )
+        headers = _bearer(f"operator-guess-{n}")
+        answers.append(
+            (await admin.post("/admin/default/consent/status", json=guess, headers=headers)).status_code
+        )
+    assert answers.count(401) == 10
+    assert answers.count(200) == 4  # the valid token works while under the limit ...
+    guessed = await admin.post("/admin/default/consent/status", json=guess, headers=_bearer(OPERATOR_TOKEN))
+    assert guessed.status_code == 429  # ... and the next guess is refused, even the one that would have hit
+    assert (await admin.post("/admin/default/consent/status", json=guess, headers=auth)).status_code == 429

@@ -10,7 +10,7 @@ import pytest
 import redis as sync_redis
 
 from agent.cli.main import main
-from agent.storage.keys import tenant_key
+from agent.storage.keys import DEFAULT_SHARDS, conversation_key, epoch_key, tenant_key
 from tests.agent.stack import MASTER
 from tests.conftest import ROOT
 
@@ -110,3 +110,13 @@ def test_status_says_whether_the_person_is_known(
     assert _run(capsys, "status")["known"] is False
     _run(capsys, "object")
     assert _run(capsys, "status")["known"] is True
+
+
+def test_a_restriction_while_the_persons_erasure_runs_is_refused_with_a_clear_error(
+    env: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subject = str(_run(capsys, "status")["subject"])
+    env.set(epoch_key(subject, DEFAULT_SHARDS), 1)  # an erasure of the person runs (odd epoch)
+    assert main(["consent", "restrict", "--tenant", "default", "--user", ALICE]) == 3
+    assert capsys.readouterr().err == "leadclose: an erasure of this person is pending or running\n"
+    assert not env.exists(conversation_key(subject, "consent", DEFAULT_SHARDS))

@@ -8,13 +8,14 @@ import itertools
 import json
 import shutil
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from agent.privacy.assembly import Privacy
 from agent.privacy.gate import Keywords
 from agent.privacy.ledger import ConsentGuard, ConsentStore, Context, HashChain, Signal
+from agent.privacy.rights import Actor
 from agent.storage.conversations import ConversationStore
 from agent.storage.erasure import Epochs, ErasedError
 from agent.storage.keyring import Keyring
@@ -36,7 +37,7 @@ from pipelines.consent import (
 from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Coroutine, Sequence
     from pathlib import Path
 
     from redis.asyncio import Redis
@@ -290,25 +291,89 @@ async def test_a_stop_that_lands_while_the_disclosure_is_recorded_is_not_overwri
         finally:
             await client.aclose()
 
-    class StopMeanwhile(Clock):
-        def __call__(self) -> float:
-            if not stopped.is_set():  # once, from its own thread and event loop: a concurrent ingress
-                stopped.set()
-                thread = threading.Thread(target=asyncio.run, args=(the_webhook_applies_stop(),))
-                thread.start()
-                thread.join()
-            return self.now
-
-    stopped = threading.Event()
-    store = ConsentStore(redis, shards=4, clock=StopMeanwhile())
+    meanwhile = Meanwhile(the_webhook_applies_stop)
+    store = ConsentStore(redis, shards=4, clock=meanwhile)
     notice = render_notice("I am an AI assistant.", "en", business="B", version="v1")
     await store.record_notice(SUBJECT, notice, CONTEXT)
-    assert stopped.is_set()
+    assert meanwhile.ran.is_set()
     assert (await store.current(SUBJECT)).state(Purpose.REPLY) is State.WITHDRAWN
     states = [(e["purpose"], e["state"]) for e in await store.events_of(SUBJECT)]
     assert ("reply", "withdrawn") in states
     assert ("reply", "noticed") not in states  # the evidence matches the state: the notice saw the STOP
     assert (await store.ledger.verify("default")).ok
+
+
+class Meanwhile(Clock):
+    """A clock that, the first time a write asks it the time (after its read, before its write), runs
+    `concurrent()` to its end from its own thread, event loop and connection: a concurrent writer, forced
+    into exactly that gap."""
+
+    def __init__(self, concurrent: Callable[[], Coroutine[Any, Any, object]]) -> None:
+        super().__init__()
+        self._concurrent = concurrent
+        self.ran = threading.Event()
+
+    def __call__(self) -> float:
+        if not self.ran.is_set():
+            self.ran.set()
+            thread = threading.Thread(target=asyncio.run, args=(self._concurrent(),))
+            thread.start()
+            thread.join()
+        return self.now
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["set", "lift"])
+async def test_two_racing_overlay_changes_record_one_event(
+    redis: Redis, redis_backend: RedisBackend, active: bool
+) -> None:
+    """Two admins restrict (or lift the restriction of) the same person at once; the second reads the consent
+    while the first has read it and not yet written (forced). One of them changes it and logs one event; the
+    other sees it already so: `changed` False, nothing logged."""
+    seed = ConsentStore(redis, shards=4)
+    if not active:
+        await seed.set_overlay(SUBJECT, Overlay.RESTRICTED, True, CONTEXT)
+    others: list[bool] = []
+
+    async def another_admin() -> None:
+        client = redis_client(redis_backend.url)
+        try:
+            store = ConsentStore(client, shards=4)
+            others.append(await store.set_overlay(SUBJECT, Overlay.RESTRICTED, active, CONTEXT))
+        finally:
+            await client.aclose()
+
+    meanwhile = Meanwhile(another_admin)
+    store = ConsentStore(redis, shards=4, clock=meanwhile)
+    mine = await store.set_overlay(SUBJECT, Overlay.RESTRICTED, active, CONTEXT)
+    assert meanwhile.ran.is_set()
+    assert (mine, others) == (False, [True])  # the other one committed first; this one saw it
+    assert (Overlay.RESTRICTED in (await store.current(SUBJECT)).overlays) is active
+    states = [e["state"] for e in await store.events_of(SUBJECT)]
+    assert states == (["restricted"] if active else ["restricted", "lifted"])
+    assert (await store.ledger.verify("default")).ok
+
+
+async def test_an_overlay_is_refused_while_the_persons_erasure_runs(redis: Redis) -> None:
+    """An admin restriction that lands while an erasure runs (epoch odd) is refused and audited, and brings
+    back no consent hash for the erasure to miss; a fenced overlay whose fence moved writes nothing either."""
+    keyring, epochs = Keyring(b"k" * 32), Epochs(redis, shards=4)
+    privacy = Privacy.build(
+        redis, ConversationStore(redis, keyring, shards=4), keyring, TenantRegistry.load(ROOT / "prompts"),
+        shards=4, clock=Clock(),
+    )  # fmt: skip
+    fence = await epochs.current(SUBJECT)
+    await epochs.begin(SUBJECT)  # the erasure runs (and has deleted the consent hash)
+    admin = Actor("tenant:default", "admin_api")
+    with pytest.raises(ErasedError):
+        await privacy.rights.restrict(SUBJECT, admin)
+    with pytest.raises(ErasedError):
+        await privacy.consent.set_overlay(SUBJECT, Overlay.OBJECTED, True, CONTEXT, fence=fence)
+    assert not await redis.exists(conversation_key(SUBJECT, "consent", 4))
+    assert await privacy.consent.events_of(SUBJECT) == []
+    records, _ = await privacy.rights.read_audit("default", admin)
+    assert [(r["action"], r["outcome"]) for r in records] == [("restrict", "erasing")]
+    await epochs.end(SUBJECT, 1)  # once it is over, a restriction is recorded as usual
+    assert await privacy.rights.restrict(SUBJECT, admin)
 
 
 async def test_admin_changes_are_ordered_by_now_and_deduped_signals_by_id(redis: Redis) -> None:

@@ -38,7 +38,7 @@ def test_formats_are_the_deployed_ones() -> None:
     assert keys.t0_log("acme") == "lc:tenant:{acme}:t0"
     assert keys.analytics_day("acme", day) == "lc:tenant:{acme}:an:day:2026-03-01"
     assert keys.analytics_people("acme", day, "voice") == "lc:tenant:{acme}:an:people:2026-03-01:voice"
-    assert keys.analytics_salt("acme", day) == "lc:tenant:{acme}:an:salt:2026-03-01"
+    assert keys.analytics_salt("acme") == "lc:tenant:{acme}:an:salt"
     assert keys.analytics_seen("acme", "turn", "ab12") == "lc:tenant:{acme}:an:seen:turn:ab12"
 
 

@@ -72,8 +72,8 @@ async def test_days_begin_in_the_tenants_timezone_and_people_are_counted_per_day
     first, second = report.days
     assert (first.channel("text")["turns"], second.channel("text")["turns"]) == (1, 2)
     assert (first.channel("all").conversations, second.channel("all").conversations) == (2, 1)
-    assert report.channel("all").conversations == 3  # a conversation is a person on a day
-    assert report.channel("text").conversations == 2
+    assert report.channel("all").conversations == 2  # p1 on both days is one person in the range
+    assert report.channel("text").conversations == 1
     assert report.channel("voice").conversations == 1
     assert report.channel("text")["confirmed"] == 1
     assert report.channel("text")["opt_outs"] == 1
@@ -86,6 +86,25 @@ async def test_days_begin_in_the_tenants_timezone_and_people_are_counted_per_day
         await log.append(T, r, keep_days=30)
     utc = await AnalyticsReader(redis).report(T, date(2026, 12, 7), date(2026, 12, 7))
     assert utc.channel("text")["turns"] == 2
+
+
+async def test_a_person_on_three_days_counts_once_in_the_range_and_once_on_each_day(
+    redis: RedisClient,
+) -> None:
+    clock = Clock(LATE)
+    log = ProcessingLog(redis, clock=clock)
+    for i in range(3):
+        clock.now = LATE + i * DAY_S
+        await log.append(T, turn("acme:p1", f"m{i}"), keep_days=30, zone=IST)
+    await log.append(T, turn("acme:p2", "m9", audio=1), keep_days=30, zone=IST)  # another, on the third day
+    report = await AnalyticsReader(redis).report(T, date(2026, 12, 6), date(2026, 12, 10))
+    assert [d.channel("all").conversations for d in report.days] == [0, 1, 1, 2, 0]
+    assert [d.channel("text").conversations for d in report.days] == [0, 1, 1, 1, 0]
+    assert (report.channel("all").conversations, report.channel("text").conversations) == (2, 1)
+    assert report.channel("voice").conversations == 1
+    assert report.channel("all")["turns"] == 4  # the counters still add up the days
+    one_day = await AnalyticsReader(redis).report(T, date(2026, 12, 8), date(2026, 12, 8))
+    assert one_day.channel("all").conversations == 1
 
 
 async def test_a_record_written_again_counts_once_in_t0_and_in_the_rollup(redis: RedisClient) -> None:
@@ -134,9 +153,14 @@ async def test_erasure_leaves_no_way_to_tie_the_person_to_the_counts(redis: Redi
     log = ProcessingLog(redis, clock=clock)
     await log.append(T, turn("acme:p1", "m1"), keep_days=30, zone=IST)
     day = date(2026, 12, 7)
-    salt = await redis.get(keys.analytics_salt(T, day))
+    salt = await redis.get(keys.analytics_salt(T))
     assert salt is not None
-    assert await redis.ttl(keys.analytics_salt(T, day)) > 0  # it never outlives two days anyway
+    lives = await redis.expiretime(keys.analytics_salt(T))  # as long as the sketch it filled, not longer
+    assert (
+        lives
+        == await redis.expiretime(keys.analytics_people(T, day, "all"))
+        == int(day_end(day, IST)) + 30 * DAY_S
+    )
     stored = [k async for k in redis.scan_iter(match="lc:tenant:*:an:*")]
     assert not any(b"p1" in k for k in stored)
     for key in stored:
@@ -144,11 +168,11 @@ async def test_erasure_leaves_no_way_to_tie_the_person_to_the_counts(redis: Redi
             assert not any(b"p1" in f or b"p1" in v for f, v in (await redis.hgetall(key)).items())
 
     assert await log.forget(T, "acme:p1") == 1
-    assert await redis.get(keys.analytics_salt(T, day)) is None  # the salt that tied p1 to the sketch is gone
+    assert await redis.get(keys.analytics_salt(T)) is None  # the salt that tied p1 to the sketch is gone
     assert await log.records(T) == []
     # The counts stay (they hold nobody); a new salt starts for the rest of the day.
     await log.append(T, turn("acme:p2", "m2"), keep_days=30, zone=IST)
-    assert await redis.get(keys.analytics_salt(T, day)) not in (None, salt)
+    assert await redis.get(keys.analytics_salt(T)) not in (None, salt)
     report = await AnalyticsReader(redis).report(T, day, day)
     assert report.channel("text")["turns"] == 2
     assert report.channel("text").conversations == 2

@@ -4,13 +4,20 @@ and a hosted model cannot be reached from tests) answers a webhook message with 
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from agent.console.app import COOKIE, MAX_BODY_BYTES
+from agent.console.drafts import MAX_FILE_BODY_BYTES
 from tests.agent.console.drafts_stack import DOES_NOT_KNOW, KNOWS, NEW_FACT, drafts_console_fixture
 from tests.agent.console.stack import AGENT
 from tests.agent.stack import eventually
 
 if TYPE_CHECKING:
+    import httpx
+
     from tests.agent.console.stack import Console
 
 USER = "919800000011"
@@ -108,3 +115,52 @@ async def test_only_owners_and_only_allowed_writes(console: Console) -> None:
         assert (await owner.put("/api/drafts/files/knowledge.md", json={"text": "x"})).status_code == 403
     denied = [r.body for r in await console.parts.rights.audit.records("default")]
     assert ("console.drafts", "not_owner") in [(r["action"], r["outcome"]) for r in denied]
+
+
+async def _status_without_the_whole_body(
+    console: Console, owner: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: bytes
+) -> int:
+    """Sends the request line, headers and `body` over a real socket, and never the rest the headers promise:
+    an answer (its status) proves the server decided without reading the whole body; one that waits for the
+    rest fails here after 5 s."""
+    url = urlsplit(console.url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {url.netloc}", "Content-Type: application/json",
+                 f"Cookie: {COOKIE}={owner.cookies[COOKIE]}", f"X-CSRF-Token: {owner.headers['X-CSRF-Token']}",
+                 *(f"{k}: {v}" for k, v in headers.items())]  # fmt: skip
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+async def test_oversized_bodies_are_refused_before_they_are_read(console: Console) -> None:
+    """A draft's file declared larger than its cap, and a chunked body (no Content-Length) streaming past the
+    default cap, are 413 before the server has the whole body (real HTTP on uvicorn's socket); a file at its
+    largest, every character JSON-escaped, still goes through; nothing refused reached the draft."""
+    async with console.client() as owner:
+        before = (await owner.get("/api/drafts")).json()["files"]["knowledge.md"]
+        declared = {"Content-Length": str(MAX_FILE_BODY_BYTES + 1)}
+        put = "/api/drafts/files/knowledge.md"
+        assert (
+            await _status_without_the_whole_body(console, owner, "PUT", put, declared, b'{"text": "') == 413
+        )
+        chunk = b"x" * (16 * 1024)
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(MAX_BODY_BYTES // len(chunk) + 1)
+        )
+        chunked = {"Transfer-Encoding": "chunked"}  # and no last chunk: the body never ends
+        status = await _status_without_the_whole_body(
+            console, owner, "POST", "/api/drafts/try", chunked, chunks
+        )
+        assert status == 413
+        assert (await owner.get("/api/drafts")).json()["files"]["knowledge.md"] == before
+        largest = "क" * (128 * 1024 // 3 - 100)  # 3 bytes in UTF-8, 6 as `\\u0915`: past the default cap
+        body = json.dumps({"text": largest}).encode()  # ensure_ascii: every character escaped
+        assert MAX_BODY_BYTES < len(body) <= MAX_FILE_BODY_BYTES
+        written = await owner.put(put, content=body, headers={"Content-Type": "application/json"})
+        assert written.status_code == 200, written.text
+        assert written.json()["files"]["knowledge.md"] == largest

@@ -18,11 +18,15 @@ import pytest
 from redis import Redis
 
 from agent.cli.main import main
+from agent.console.assembly import open_console
+from agent.engines import runtime
+from agent.settings import Settings
 from tests.agent.stack import MASTER
 from tests.conftest import ROOT
 from tests.redis_server import free_port
 
 if TYPE_CHECKING:
+    from pipelines.pii import PiiGuard
     from tests.conftest import RedisBackend
 
 PASSWORD = "a long enough passphrase"
@@ -90,6 +94,29 @@ def test_a_short_password_or_an_unknown_tenant_is_refused(
     assert "short" not in err
     unknown = ["staff", "add", "--tenant", "nobody", "--email", "a@shop.example"]
     assert run(unknown, PASSWORD + "\n", capsys, monkeypatch)[0] == 2
+
+
+async def test_the_console_builds_its_pii_engine_with_the_runtimes_one_constructor(
+    environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console process's PII engine (staff replies given back into the minimized history) comes from
+    `agent.engines.runtime.pii_guard`, the workers' constructor, with the console's settings (thread count,
+    budget): a recording wrapper around the real constructor sees the one call while the real app serves."""
+    built: list[Settings] = []
+    real = runtime.pii_guard
+
+    def recorded(settings: Settings) -> PiiGuard:
+        built.append(settings)
+        return real(settings)
+
+    monkeypatch.setattr(runtime, "pii_guard", recorded)
+    settings = Settings(_env_file=None, pii_threads=3, pii_budget_s=0.5)  # type: ignore[call-arg]
+    async with (
+        open_console(settings) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as client,
+    ):
+        assert (await client.get("/login")).status_code == 200
+    assert built == [settings]
 
 
 def test_the_console_command_serves_the_login_a_staff_member_uses_and_stops_on_sigterm(
