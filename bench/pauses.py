@@ -2,10 +2,11 @@
 
 Each clip is one read sentence. Its pauses are runs of ≥ 150 ms whose 20 ms frames are quiet relative to the
 clip's loud frames (word boundaries a reader breathes at). Cutting the clip at an inner pause gives a turn that
-is *not* finished (a caller pausing mid-sentence); the clip up to its last speech is a finished one. Every
-sample ends with the 200 ms of the pause the detector hears before it is asked, as on a call: the recording's
-own background, not digital silence (the model hears a zero-filled pause as far less finished: on JFK's
-"…my fellow Americans, | ask not" 0.37 against 0.84 with the room's own 200 ms).
+is *not* finished (a caller pausing mid-sentence); the clip up to its last speech is a finished one. Each sample
+keeps the pause that follows its cut, as the detector hears it on a call: the recording's own background, not
+digital silence (the model hears a zero-filled pause as far less finished: on JFK's "…my fellow Americans, |
+ask not" 0.37 against 0.84 with the room's own 200 ms). A mid-sentence pause is as long as the reader made it
+(then the sentence goes on); a finished turn's pause goes on, its quiet looped.
 """
 
 from __future__ import annotations
@@ -35,7 +36,20 @@ class TurnSample:
     clip: str
     language: str
     finished: bool
-    samples: Float32Array  # 16 kHz speech up to the cut, then `ASKED_AFTER_S` of silence
+    speech: Float32Array  # 16 kHz, up to the cut
+    pause: (
+        Float32Array  # what follows the cut: the whole pause (mid-sentence), or 3 s of the quiet (finished)
+    )
+
+    @property
+    def samples(self) -> Float32Array:
+        """What the detector hears when livekit asks it (`ASKED_AFTER_S` into the pause)."""
+        return self.heard_at(ASKED_AFTER_S)  # type: ignore[return-value]
+
+    def heard_at(self, silence_s: float) -> Float32Array | None:
+        """The speech and `silence_s` of the pause after it; None if the speaker went on before then."""
+        n = int(silence_s * STT_SAMPLE_RATE)
+        return None if n > len(self.pause) else np.concatenate([self.speech, self.pause[:n]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +80,14 @@ def speech_of(samples: Float32Array) -> Speech:
     return Speech(first * FRAME, (last + 1) * FRAME, tuple(pauses))
 
 
-def _asked_at(samples: Float32Array, end: int) -> Float32Array:
-    """The speech up to `end` and the pause after it as far as the detector has heard it when asked
-    (zero-padded where the recording stops sooner)."""
-    want = end + int(ASKED_AFTER_S * STT_SAMPLE_RATE)
-    return np.concatenate([samples[:want], np.zeros(max(0, want - len(samples)), np.float32)])
+def _quiet_after(samples: Float32Array, end: int, speech: Speech) -> Float32Array:
+    """3 s of the recording's quiet after `end`: its own tail, looped, or (a clip cut tight) its first pause."""
+    tail = samples[end:]
+    if len(tail) < STT_SAMPLE_RATE // 10 and speech.pauses:
+        tail = samples[speech.pauses[0][0] : speech.pauses[0][1]]
+    if len(tail) < STT_SAMPLE_RATE // 10:
+        tail = np.zeros(STT_SAMPLE_RATE // 10, np.float32)
+    return np.resize(tail, 3 * STT_SAMPLE_RATE)
 
 
 def turn_samples(per_language: int = 30) -> list[TurnSample]:
@@ -83,7 +100,8 @@ def turn_samples(per_language: int = 30) -> list[TurnSample]:
         for row in picked[:per_language]:
             samples = decode((AUDIO / row["file"]).read_bytes()).samples
             speech = speech_of(samples)
-            out.append(TurnSample(row["file"], language, True, _asked_at(samples, speech.end)))
+            quiet = _quiet_after(samples, speech.end, speech)
+            out.append(TurnSample(row["file"], language, True, samples[: speech.end], quiet))
             rate = STT_SAMPLE_RATE
             inner = [
                 p
@@ -92,8 +110,8 @@ def turn_samples(per_language: int = 30) -> list[TurnSample]:
                 and speech.end - p[1] >= MIN_SPEECH_AFTER_S * rate
             ]
             middle = (speech.start + speech.end) / 2
-            for start, _ in sorted(inner, key=lambda p: abs(p[0] - middle))[:2]:
-                out.append(TurnSample(row["file"], language, False, _asked_at(samples, start)))
+            for start, end in sorted(inner, key=lambda p: abs(p[0] - middle))[:2]:
+                out.append(TurnSample(row["file"], language, False, samples[:start], samples[start:end]))
     return out
 
 

@@ -1,9 +1,10 @@
-"""Smart Turn v3 on the labelled pause set (bench/pauses.py): precision and recall of "finished", per language
-and threshold, against silence alone, and the latency the model adds to a finished turn.
+"""Smart Turn v3 on the labelled pause set (bench/pauses.py): precision and recall of "finished", per language,
+for the asks in use and the alternatives, against silence alone, and the wait each adds to a finished turn.
 
-A finished turn the model calls unfinished waits for the session's maximum delay instead of answering after
-the VAD's silence: that wait, times the share of missed ends, plus any inference time that outlasts the
-VAD's remaining silence, is the latency it adds. A mid-sentence pause it calls finished is a caller cut off.
+A pause is judged at each ask (seconds of silence, threshold): the first ask at or above its threshold ends the
+turn, which takes effect once the VAD has closed the utterance (0.3 s); a turn no ask ends waits for the
+session's maximum. A mid-sentence pause is a caller cut off when it is judged finished and that takes effect
+before the reader goes on; an ask later than the pause is never made (the caller is talking again).
 """
 
 from __future__ import annotations
@@ -14,17 +15,51 @@ import time
 
 import numpy as np
 
-from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_THRESHOLD
-from bench.pauses import ASKED_AFTER_S, turn_samples
+from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_ASKS
+from bench.pauses import TurnSample, turn_samples
 from pipelines.turn_end import SmartTurn
 
+Asks = tuple[tuple[float, float], ...]
+POLICIES: dict[str, Asks] = {
+    "silence only": ((0.0, 0.0),),
+    "0.2 s ≥ 0.5": ((0.2, 0.5),),
+    "0.2 s ≥ 0.7": ((0.2, 0.7),),
+    "0.2 s ≥ 0.5, 0.6 s ≥ 0.5": ((0.2, 0.5), (0.6, 0.5)),
+    "0.2 s ≥ 0.8, 0.6 s ≥ 0.5": ((0.2, 0.8), (0.6, 0.5)),
+}
 
-def _row(name: str, said: list[bool], truth: list[bool]) -> tuple[str, float, float, float]:
-    tp = sum(s and t for s, t in zip(said, truth, strict=True))
-    fp = sum(s and not t for s, t in zip(said, truth, strict=True))
-    fn = sum(t and not s for s, t in zip(said, truth, strict=True))
-    cut = fp / max(1, sum(not t for t in truth))
-    return name, tp / max(1, tp + fp), tp / max(1, tp + fn), cut
+
+def _decided_at(asks: Asks, probs: dict[float, float | None]) -> float | None:
+    """When the turn is judged finished (seconds after the speech), or None (no ask ends it)."""
+    for after_s, threshold in asks:
+        p = probs[after_s]
+        if p is None:
+            return None  # the reader went on before this ask
+        if p >= threshold:
+            return max(after_s, END_OF_SPEECH_SILENCE_S)
+    return None
+
+
+def _row(asks: Asks, samples: list[TurnSample], probs: list[dict[float, float | None]]) -> tuple[float, ...]:
+    tp = fp = fn = 0
+    waits = []
+    for sample, p in zip(samples, probs, strict=True):
+        at = _decided_at(asks, p)
+        if sample.finished:
+            tp += at is not None
+            fn += at is None
+            waits.append(at if at is not None else MAX_TURN_WAIT_S)
+        else:
+            fp += at is not None and at < len(sample.pause) / 16_000
+    mids = sum(not s.finished for s in samples)
+    added = [w - END_OF_SPEECH_SILENCE_S for w in waits]
+    return (
+        tp / max(1, tp + fp),
+        tp / max(1, tp + fn),
+        fp / max(1, mids),
+        float(np.mean(added)),
+        float(np.median(added)),
+    )
 
 
 def main() -> None:
@@ -34,48 +69,36 @@ def main() -> None:
     model = SmartTurn.load()
     samples = turn_samples(args.per_language)
     model.finished(samples[0].samples)  # warm-up
-    probs, ms = [], []
+    policies = {**POLICIES, "in use: " + ", ".join(f"{a} s ≥ {t}" for a, t in TURN_ASKS): TURN_ASKS}
+    times = sorted({a for asks in policies.values() for a, _ in asks if a > 0})
+    probs: list[dict[float, float | None]] = []
+    ms = []
     for s in samples:
-        start = time.perf_counter()
-        probs.append(model.finished(s.samples))
-        ms.append((time.perf_counter() - start) * 1000)
-    infer_ms = statistics.median(ms)
+        row: dict[float, float | None] = {0.0: 1.0}
+        for t in times:
+            heard = s.heard_at(t)
+            start = time.perf_counter()
+            row[t] = None if heard is None else model.finished(heard)
+            ms.append((time.perf_counter() - start) * 1000)
+        probs.append(row)
     for lang in ("en", "hi"):
         n_end = sum(s.finished for s in samples if s.language == lang)
         n_mid = sum(not s.finished for s in samples if s.language == lang)
         print(f"{lang}: {n_end} ends, {n_mid} mid-sentence pauses")
-    print(f"inference: median {infer_ms:.0f} ms (one thread), 8 s window\n")
-    slack_ms = (END_OF_SPEECH_SILENCE_S - ASKED_AFTER_S) * 1000  # asked at 0.2 s silence, VAD ends at 0.3 s
-    miss_wait_s = MAX_TURN_WAIT_S - END_OF_SPEECH_SILENCE_S
+    print(f"inference: median {statistics.median(ms):.0f} ms (one thread), 8 s window\n")
     print(
-        f"{'detector':<24} {'lang':>4} {'P(fin)':>7} {'R(fin)':>7} {'cut off':>8} {'added mean':>11} {'added p50':>10}"
+        f"{'asks':<34} {'lang':>4} {'P(fin)':>7} {'R(fin)':>7} {'cut off':>8} {'added mean':>11} {'added p50':>10}"
     )
-    thresholds = sorted({0.3, 0.5, TURN_THRESHOLD, 0.7, 0.8})
     for lang in ("en", "hi", "all"):
         idx = [i for i, s in enumerate(samples) if lang in ("all", s.language)]
-        truth = [samples[i].finished for i in idx]
-        rows = [_row("silence only (0.3 s)", [True] * len(idx), truth)]
-        rows += [_row(f"smart turn ≥ {t:.2f}", [probs[i] >= t for i in idx], truth) for t in thresholds]
-        for k, (name, p, r, cut) in enumerate(rows):
-            added = (
-                [0.0]
-                if k == 0
-                else [
-                    max(0.0, infer_ms - slack_ms) / 1000
-                    + (0.0 if probs[i] >= thresholds[k - 1] else miss_wait_s)
-                    for i in idx
-                    if samples[i].finished
-                ]
-            )
-            print(
-                f"{name:<24} {lang:>4} {p:7.2f} {r:7.2f} {100 * cut:7.0f}% {np.mean(added):10.2f}s"
-                f" {np.median(added):9.2f}s"
-            )
+        for name, asks in policies.items():
+            p, r, cut, mean, p50 = _row(asks, [samples[i] for i in idx], [probs[i] for i in idx])
+            print(f"{name:<34} {lang:>4} {p:7.2f} {r:7.2f} {100 * cut:7.0f}% {mean:10.2f}s {p50:9.2f}s")
         print()
     print(
-        f"'cut off': share of mid-sentence pauses called finished (the agent would answer into the pause); "
-        f"a missed end waits {MAX_TURN_WAIT_S:.1f} s after the speech instead of {END_OF_SPEECH_SILENCE_S:.1f} s; "
-        f"threshold in use: {TURN_THRESHOLD:.2f}"
+        f"'cut off': share of mid-sentence pauses judged finished before the reader went on; 'added': wait of a "
+        f"finished turn beyond silence alone's {END_OF_SPEECH_SILENCE_S:.1f} s (a turn no ask ends waits "
+        f"{MAX_TURN_WAIT_S:.1f} s after the speech)"
     )
 
 

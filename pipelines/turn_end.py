@@ -11,6 +11,7 @@ file is taken from the `pipecat-ai` wheel, never the framework: `./run` extracts
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,3 +85,27 @@ class SmartTurn:
         mel = self.features(window, padding=0)[:, : n // 160]
         (out,) = self.session.run(None, {"input_features": mel[np.newaxis].astype(np.float32)})
         return float(np.asarray(out).reshape(-1)[0])
+
+
+# Words an English sentence does not end on: articles, conjunctions, possessives, a few prepositions ("I'd
+# like a table for two and |" is unfinished however final it sounds). Not auxiliaries or phrasal particles: "Yes,
+# I do." and "Hold on." are whole. A question may end on a preposition ("who is it with?"), so a transcript
+# ending in "?" is never judged by its last word.
+_OPEN_ENDINGS = frozenset(
+    "a an the and or but nor because if than whether unless my your our their its of from with very into onto".split()  # noqa: SIM905
+)
+_OPEN_MARKS = (",", ";", ":", "-", "–", "—", "...", "…")
+_WORD = re.compile(r"[a-z']+")
+
+
+def reads_unfinished(text: str) -> bool:
+    """Whether a transcript stops where a sentence cannot: on a comma, dash or ellipsis (the recognizer heard
+    the sentence go on) or on one of `_OPEN_ENDINGS`. Conservative: a text it does not flag may still be
+    unfinished (the turn model judges the audio); what it flags never is a whole English sentence."""
+    text = text.strip()
+    if not text or text.endswith("?"):
+        return False
+    if text.endswith(_OPEN_MARKS):
+        return True
+    words = _WORD.findall(text.lower())
+    return bool(words) and words[-1] in _OPEN_ENDINGS

@@ -25,6 +25,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import numpy as np
+import structlog
 from livekit import rtc
 from livekit.agents import stt, utils, vad
 from livekit.agents.language import LanguageCode
@@ -33,6 +34,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 from agent.calls.turn_detector import RecentAudio
 from pipelines.audio import Pcm
 from pipelines.stt import Transcript, TranscriptStatus
+from pipelines.turn_end import reads_unfinished
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
     from agent.calls.turn_detector import TurnJudge
     from pipelines.stt import WhisperTranscriber
+
+log = structlog.get_logger()
 
 WHISPER_RATE = 16_000
 HELD_MAX_S = 20.0  # a sentence held longer than this goes out as it is (bounds what one transcription costs)
@@ -229,9 +233,9 @@ class WhisperStream(stt.RecognizeStream):
             audio, words = self._held, self._held_words  # a cough after a held sentence changes nothing
         if not words.text:
             return  # nothing understood: no turn
-        finished = True if verdict is None else await verdict
+        finished = True if verdict is None else await verdict and not reads_unfinished(words.text)
         if (finished and not self._speaking) or sum(f.duration for f in audio) >= HELD_MAX_S:
-            self._let_go(words, speech_end)
+            self._let_go(words, speech_end, "first ask" if verdict is not None else "silence")
             return
         self._held, self._held_words = audio, words
         if not self._speaking and self._judge is not None:
@@ -240,17 +244,20 @@ class WhisperStream(stt.RecognizeStream):
     async def _wait_out(self, judge: TurnJudge, words: Transcript, speech_end: float) -> None:
         """A held pause: asked again at the later asks; the words go out at the first "finished", or when the
         maximum wait is over. Cancelled when the caller speaks again."""
+        reason = "wait"
         for after_s, threshold in judge.asks[1:]:
             await asyncio.sleep(max(0.0, speech_end + after_s - time.time()))
-            if await judge.finished(self._recent, threshold):
+            if await judge.finished(self._recent, threshold) and not reads_unfinished(words.text):
+                reason = f"ask at {after_s:.1f} s"
                 break
         else:
             await asyncio.sleep(max(0.0, speech_end + self._owner.max_wait_s - time.time()))
         self._waiting = None
-        self._let_go(words, speech_end)
+        self._let_go(words, speech_end, reason)
 
-    def _let_go(self, words: Transcript, speech_end: float) -> None:
+    def _let_go(self, words: Transcript, speech_end: float, reason: str) -> None:
         """The words are the turn: the session commits it. The turn model starts afresh on the next one."""
+        log.debug("calls.turn_ended", by=reason, after_speech_ms=round((time.time() - speech_end) * 1000))
         self._held, self._held_words = [], None
         self._recent.clear()
         self._event_ch.send_nowait(_final(words, speech_end=speech_end))
