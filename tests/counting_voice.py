@@ -4,6 +4,7 @@ replacing any code under test."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from pipelines.tts import Synthesizer
@@ -19,6 +20,7 @@ class CountingVoice(Synthesizer):
         self.voice = voice
         self.engine = voice.engine
         self.texts: list[str] = []
+        self.asked = asyncio.Event()  # set once a first text was asked for
 
     @property
     def sample_rate(self) -> int:
@@ -30,5 +32,6 @@ class CountingVoice(Synthesizer):
 
     async def stream(self, text: str) -> AsyncIterator[Pcm]:
         self.texts.append(text)
+        self.asked.set()
         async for clip in self.voice.stream(text):
             yield clip
