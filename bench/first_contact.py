@@ -2,7 +2,8 @@
 
 Runs `TurnRunner.run` (the worker's composition) on the offline defaults (PyAV, tiny.en, the embedded
 llama.cpp SmolLM2 server, Piper) with the demo's first-contact gate (`with_disclosure`, the worker's rule),
-on a 10 s note of the shared corpus, the ways alternating:
+on a 10 s note of the shared corpus, the ways alternating. The LLM decodes greedily (`--temperature 0`), so
+every run answers the same words and the ways differ only in how the disclosure is spoken:
 
 - `respoken` (before): the gate does not say the disclosure up front, so the note streamed while the model
   wrote does not say what is sent and the whole text (disclosure + reply) is spoken again after the LLM —
@@ -13,8 +14,7 @@ on a 10 s note of the shared corpus, the ways alternating:
 - `no disclosure`: a returning person's turn, for reference.
 
 Prints medians of: `tts` (the speaking on the critical path: after the LLM's last token), the LLM time, the
-turn's total, how many texts Piper synthesized and how long the sent note is. The LLM's answers differ run to
-run (sampling): compare `tts` and the synthesized-text count, and totals only as medians.
+turn's total, how many texts Piper synthesized and how long the sent note is.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.cli.demo import FirstContactGate
-from agent.engines.runtime import open_runtime
+from agent.engines.runtime import llm_client, open_runtime
 from agent.settings import load_settings
 from agent.tenants.registry import load_tenant, turn_config
 from pipelines.audio import decode
+from pipelines.llm import Responder
 from pipelines.tts import Synthesizer
 from pipelines.turn import Message, OpenGate, Turn, TurnPorts, TurnRunner, given_audio, per_stage_ms
 
@@ -98,14 +99,22 @@ def _gate(way: str, tenant: Tenant) -> OpenGate:
     return OpenGate() if way == "no disclosure" else FirstContactGate(tenant)
 
 
-async def bench(audio_dir: Path, runs: int) -> None:
+async def bench(audio_dir: Path, runs: int, temperature: float) -> None:
     settings = load_settings()
     folder = settings.prompts_dir / "default"
     tenant = load_tenant(folder)
     config = turn_config(tenant, folder)
     note = (audio_dir / NOTE).read_bytes()
-    async with open_runtime(settings) as runtime:
-        runner = runtime.runner
+    async with open_runtime(settings) as runtime, llm_client(settings, runtime.llm_base_url) as client:
+        responder = Responder(
+            client,
+            runtime.llm_model,
+            timeout_s=settings.llm_timeout_s,
+            max_tokens=settings.llm_max_tokens,
+            temperature=temperature,
+        )
+        transcriber = runtime.speech.router(("en",), "en")
+        runner = TurnRunner(transcriber, runtime.pii, responder, runtime.synthesizer)
         warm = _Counted(runtime.synthesizer)
         await _turn(runner, warm, note, config, FirstContactGate(tenant))  # warm-up; fills warm's cache
         rows: dict[str, list[dict[str, float]]] = {way: [] for way in WAYS}
@@ -129,9 +138,12 @@ async def bench(audio_dir: Path, runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.first_contact")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--temperature", type=float, default=0.0, help="the LLM's (0: the same answer each run)"
+    )
     parser.add_argument("--audio-dir", type=Path, default=ROOT.parent / "shared" / "audio")
     args = parser.parse_args()
-    asyncio.run(bench(args.audio_dir, args.runs))
+    asyncio.run(bench(args.audio_dir, args.runs, args.temperature))
 
 
 if __name__ == "__main__":
