@@ -78,12 +78,21 @@ class PhraseCache:
         if kept is not None:
             self._kept.move_to_end(key)
             return kept
+        # A turn cancelled while waiting (a takeover, a shutdown) leaves the synthesis to the others.
+        return await asyncio.shield(self._synthesis(key))
+
+    def prefetch(self, voice: Synthesizer, text: str) -> None:
+        """Starts synthesizing `text` (unless kept or under way) and returns at once: a turn that knows it will
+        say the phrase asks before it needs it. A failure is left to whoever asks next (`spoken` tries again)."""
+        if (voice, text) not in self._kept:
+            self._synthesis((voice, text))
+
+    def _synthesis(self, key: tuple[Synthesizer, str]) -> asyncio.Task[Pcm]:
         task = self._pending.get(key)
         if task is None or task.get_loop() is not asyncio.get_running_loop():
             task = self._pending[key] = asyncio.ensure_future(self._synthesize(key))
             task.add_done_callback(_retrieved)
-        # A turn cancelled while waiting (a takeover, a shutdown) leaves the synthesis to the others.
-        return await asyncio.shield(task)
+        return task
 
     async def _synthesize(self, key: tuple[Synthesizer, str]) -> Pcm:
         voice, text = key
@@ -124,6 +133,10 @@ class Speaker:
         self._synthesizer = synthesizer
         self._format = voice_format or VoiceNoteFormat()
         self._phrases = phrases or PhraseCache()
+
+    def prefetch(self, text: str, synthesizer: Synthesizer | None = None) -> None:
+        """Starts synthesizing a preface a note will say (`PhraseCache.prefetch`)."""
+        self._phrases.prefetch(synthesizer or self._synthesizer, text)
 
     async def speak(self, text: str, synthesizer: Synthesizer | None = None, *, preface: str = "") -> Spoken:
         """A whole text: its sentences are still encoded while the next ones are synthesized."""

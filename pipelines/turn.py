@@ -318,6 +318,24 @@ class _Heard:
         )
 
 
+class _Disclosure:
+    """The disclosure the gate would put before this turn's reply, in the language `outgoing` will use: a typed
+    message's, else the reply's, known with its first sentence (asked earlier with what was said, to start
+    its synthesis early; that guess is usually the reply's language, which the prompt asks for). Each asked
+    once."""
+
+    def __init__(self, gate: TurnGate, typed: str | None) -> None:
+        self._gate = gate
+        self._typed = typed
+        self._asked: dict[str, str] = {}
+
+    async def text(self, said: str) -> str:
+        key = self._typed or said
+        if key not in self._asked:
+            self._asked[key] = await self._gate.disclosure(key)
+        return self._asked[key]
+
+
 @contextmanager
 def _timed(timer: StageTimer, stage: str) -> Iterator[None]:
     start = time.perf_counter()
@@ -411,13 +429,17 @@ class TurnRunner:
         if said:
             await ports.gate.still_allowed()
             conversation = await ports.conversation.load()
-            typed = turn.messages[-1].text  # `run` asks `outgoing` in its language, else in the reply's
-
-            async def preface(first: str) -> str:
-                return await ports.gate.disclosure(typed or first)
-
+            disclosure = _Disclosure(ports.gate, turn.messages[-1].text)
+            if turn.voice is not None:  # synthesized while the model writes, if not yet in the cache
+                self._prefetch(turn.voice, await disclosure.text(said))
             result = await self.answer(
-                said, conversation, turn.config, times, turn.toolbox, voice=turn.voice, preface=preface
+                said,
+                conversation,
+                turn.config,
+                times,
+                turn.toolbox,
+                voice=turn.voice,
+                preface=disclosure.text,
             )
             result.said, result.audio_ms = said, audio_ms
             if result.outcome is Outcome.ANSWERED:
@@ -436,6 +458,11 @@ class TurnRunner:
         result.transcript = next((h.transcript for h in heard if h.transcript is not None), None)
         await ports.memo.keep(step, result.reply_text.encode())
         return result
+
+    def _prefetch(self, voice: VoiceChoice, disclosure: str) -> None:
+        speaker = voice(disclosure) if disclosure else None
+        if speaker is not None:
+            self._speaker.prefetch(disclosure, speaker)
 
     async def _hear(self, message: Message, turn: Turn, memo: Memo, times: StageTimes) -> _Heard:
         if message.audio is None:

@@ -64,6 +64,10 @@ async def _disclosures(stack: Stack, user: str) -> set[str]:
     return {e["evidence"] for e in events if e["method"] == "disclosure"}
 
 
+async def _recorded(stack: Stack, user: str) -> bool:
+    return bool(await _disclosures(stack, user))
+
+
 def _heard(stack: Stack, sent: dict[str, object], transcriber: WhisperTranscriber) -> list[str]:
     """The words of the voice note that was sent, as tiny.en hears them."""
     assert sent["type"] == "audio"
@@ -90,6 +94,7 @@ async def test_a_first_reply_by_voice_says_the_disclosure_then_the_answer_each_s
     _says_disclosure_then_answer(_heard(stack, sent, transcriber))
     assert voice.texts == [DISCLOSURE, ANSWER]  # nothing spoken twice
     assert len(stack.graph.uploads) == 1
+    await eventually(lambda: _recorded(stack, ALICE))  # after the send
     (evidence,) = await _disclosures(stack, ALICE)  # recorded as given, with the note that said it
     assert evidence.startswith("wamid.")
 
@@ -124,4 +129,5 @@ async def test_a_retry_from_the_memo_sends_the_note_it_uploaded_once(
     assert list(stack.graph.uploads) == [sent["audio"]["id"]]
     _says_disclosure_then_answer(_heard(stack, sent, transcriber))
     assert voice.texts == [DISCLOSURE, ANSWER]
+    await eventually(lambda: _recorded(stack, ALICE))
     assert len(await _disclosures(stack, ALICE)) == 1

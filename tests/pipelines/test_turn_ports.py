@@ -5,7 +5,9 @@ OpenAI-compatible peer on 127.0.0.1 (tests/llm_peer.py), which records every req
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -199,7 +201,9 @@ async def test_the_disclosure_is_spoken_once_before_the_reply(
     assert result.reply_text == prefaced(NOTICE, ANSWER)
     assert result.reply_audio_says == result.reply_text
     assert voice.texts == [NOTICE, ANSWER]
-    assert gate.asked == [ANSWER]  # a voice note has no text: the notice in the reply's language
+    # A voice note has no text: asked with what was said as the model is (to start synthesizing the notice),
+    # then with the reply's first sentence (the language `outgoing` uses).
+    assert gate.asked == [gate.spoken["m1"], ANSWER]
     heard = _heard(transcriber, result.reply_audio)
     assert heard.startswith("you are talking to an ai assistant")
     assert heard.index("assistant") < heard.index("system") < heard.index("rupees")
@@ -212,6 +216,24 @@ async def test_the_disclosure_is_spoken_once_before_the_reply(
     assert again.reply_audio_says == again.reply_text == prefaced(NOTICE, ANSWER)
     assert voice.times(NOTICE) == 1  # the next person's first reply: the notice's audio from the cache
     assert voice.times(ANSWER) == 2
+
+
+async def test_the_disclosure_is_synthesized_while_the_model_has_not_answered_yet(
+    peer: ChatPeer, counted: TurnRunner, voice: CountingVoice
+) -> None:
+    """The first contact is known before the model answers: the notice's synthesis starts then, and the note
+    uses that synthesis instead of starting another one with the first sentence."""
+    peer.hold = threading.Event()
+    turn = asyncio.create_task(counted.run(_note_turn(counted), TurnPorts(gate=Disclosing())))
+    try:
+        await asyncio.wait_for(voice.asked.wait(), 10)
+        assert voice.texts == [NOTICE]
+        assert not turn.done()  # the model's answer is still held back
+    finally:
+        peer.hold.set()
+    result = await asyncio.wait_for(turn, 30)
+    assert voice.texts == [NOTICE, ANSWER]
+    assert result.reply_audio_says == result.reply_text == prefaced(NOTICE, ANSWER)
 
 
 @pytest.mark.parametrize(
