@@ -376,6 +376,11 @@ def render_notice(template: str, language: str, *, business: str, version: str) 
     return Notice(text, language, version, hashlib.sha256(text.encode()).hexdigest())
 
 
+def prefaced(notice: str, reply: str) -> str:
+    """A reply as sent with a notice (the AI disclosure) before it; said in this order in a voice note too."""
+    return f"{notice}\n\n{reply}" if notice else reply
+
+
 _CLAIMS_HUMAN = re.compile(
     r"(?:^| )(?:"
     r"(?:i am|im|i m)(?: a| an)?(?: real)? (?:human|person|human being)"

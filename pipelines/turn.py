@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
     # The voice that speaks a reply's text, None when there is none for its language (the reply goes as text).
     VoiceChoice = Callable[[str], Synthesizer | None]
+    # The disclosure a reply beginning with this text would be sent after ("" for none), asked when speaking starts.
+    Preface = Callable[[str], Awaitable[str]]
 
 
 class Outcome(StrEnum):
@@ -130,6 +132,7 @@ class TurnResult:
     prompt: list[ChatCompletionMessageParam] = field(default_factory=list)
     llm: LLMReply | None = None
     reply_audio: bytes | None = None
+    reply_audio_says: str = ""  # what `reply_audio` says: `reply_text`, after the disclosure if any
     timings: tuple[StageTiming, ...] = ()
     failure: str = ""
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
@@ -182,6 +185,11 @@ class TurnGate(Protocol):
         """The reply as it may be sent: the AI disclosure before it when one is due (in the language of
         `said`), the disclosure instead of a reply that claims to be a person."""
 
+    async def disclosure(self, said: str) -> str:
+        """The AI disclosure `outgoing` would now put before a reply in the language of `said` ("" when none
+        is due), asked as the reply starts to be spoken so that the voice note says it first; what is sent
+        is still what `outgoing` returns at the end (a note that does not say exactly that is spoken again)."""
+
 
 class OpenGate:
     """Nothing to ask: a run on this machine with no person behind it (tests, benchmarks)."""
@@ -194,6 +202,9 @@ class OpenGate:
 
     async def outgoing(self, reply: str, said: str) -> str:
         return reply
+
+    async def disclosure(self, said: str) -> str:
+        return ""
 
 
 class ConversationPort(Protocol):
@@ -307,6 +318,24 @@ class _Heard:
         )
 
 
+class _Disclosure:
+    """The disclosure the gate would put before this turn's reply, in the language `outgoing` will use: a typed
+    message's, else the reply's, known with its first sentence (asked earlier with what was said, to start
+    its synthesis early; that guess is usually the reply's language, which the prompt asks for). Each asked
+    once."""
+
+    def __init__(self, gate: TurnGate, typed: str | None) -> None:
+        self._gate = gate
+        self._typed = typed
+        self._asked: dict[str, str] = {}
+
+    async def text(self, said: str) -> str:
+        key = self._typed or said
+        if key not in self._asked:
+            self._asked[key] = await self._gate.disclosure(key)
+        return self._asked[key]
+
+
 @contextmanager
 def _timed(timer: StageTimer, stage: str) -> Iterator[None]:
     start = time.perf_counter()
@@ -400,7 +429,18 @@ class TurnRunner:
         if said:
             await ports.gate.still_allowed()
             conversation = await ports.conversation.load()
-            result = await self.answer(said, conversation, turn.config, times, turn.toolbox, voice=turn.voice)
+            disclosure = _Disclosure(ports.gate, turn.messages[-1].text)
+            if turn.voice is not None:  # synthesized while the model writes, if not yet in the cache
+                self._prefetch(turn.voice, await disclosure.text(said))
+            result = await self.answer(
+                said,
+                conversation,
+                turn.config,
+                times,
+                turn.toolbox,
+                voice=turn.voice,
+                preface=disclosure.text,
+            )
             result.said, result.audio_ms = said, audio_ms
             if result.outcome is Outcome.ANSWERED:
                 await ports.conversation.answered(conversation, result)
@@ -418,6 +458,11 @@ class TurnRunner:
         result.transcript = next((h.transcript for h in heard if h.transcript is not None), None)
         await ports.memo.keep(step, result.reply_text.encode())
         return result
+
+    def _prefetch(self, voice: VoiceChoice, disclosure: str) -> None:
+        speaker = voice(disclosure) if disclosure else None
+        if speaker is not None:
+            self._speaker.prefetch(disclosure, speaker)
 
     async def _hear(self, message: Message, turn: Turn, memo: Memo, times: StageTimes) -> _Heard:
         if message.audio is None:
@@ -470,18 +515,21 @@ class TurnRunner:
         reply: str,
     ) -> None:
         """The reply as a voice note in the turn's voice (none for its language: it goes as text), spoken
-        while the model wrote it where that note says exactly `reply`; handed to `voice_out` (memoized)."""
+        while the model wrote it (after the disclosure) where that note says exactly `reply`, else spoken now;
+        handed to `voice_out` (memoized)."""
         step, out = "media:" + turn.id, ports.voice_out
         kept = await ports.memo.recall(step) if out is not None else None
         if kept is not None:
-            result.reply_audio, result.reply_media = None, kept.decode()
+            result.reply_audio, result.reply_audio_says, result.reply_media = None, "", kept.decode()
             return
         speaker = voice(reply)
         if speaker is None:
-            result.reply_audio = None
+            result.reply_audio, result.reply_audio_says = None, ""
             return
-        if result.reply_audio is None or reply != result.reply_text:  # a fallback, a retry, a disclosure
+        # A fallback, a retry, a disclosure that became due (or no longer was) while the model wrote.
+        if result.reply_audio is None or reply != result.reply_audio_says:
             result.reply_audio = await self.speak(reply, times, speaker)
+        result.reply_audio_says = reply
         if out is not None:
             result.reply_media = await out.publish(result.reply_audio)
             await ports.memo.keep(step, result.reply_media.encode())
@@ -511,13 +559,15 @@ class TurnRunner:
         toolbox: ToolBox | None = None,
         *,
         voice: VoiceChoice | None = None,
+        preface: Preface | None = None,
     ) -> TurnResult:
         """Minimize, ask the LLM (running the toolbox's tools it calls), restore; extends the conversation's
         minimized history on success. With a `voice`, the reply is streamed and spoken sentence by sentence
-        while the model writes it, each sentence only by the voice `voice` chooses for the whole reply:
-        `reply_audio` is the voice note of `reply_text` (None when the reply became a fixed text instead, or
-        its language has no voice or changed voice mid-reply; timings `tts` = the speaking that outlasts the
-        last token)."""
+        while the model writes it, each sentence only by the voice `voice` chooses for the whole reply, after
+        the disclosure `preface` gives for its first sentence: `reply_audio` is the voice note of
+        `reply_audio_says` (`reply_text`, after that disclosure; None when the reply became a fixed text
+        instead, or its language has no voice or changed voice mid-reply; timings `tts` = the speaking that
+        outlasts the last token)."""
         times = StageTimes(timer)
         try:
             with _timed(times, "pii"):
@@ -560,7 +610,9 @@ class TurnRunner:
                         max_steps=config.max_tool_steps,
                     )
             else:
-                done, spoken = await self._spoken_answer(prompt, conversation, config, times, toolbox, voice)
+                done, spoken = await self._spoken_answer(
+                    prompt, conversation, config, times, toolbox, voice, preface
+                )
         except LLMError as exc:
             return TurnResult(
                 Outcome.LLM_FAILED,
@@ -578,13 +630,15 @@ class TurnRunner:
             reply_text = restore(said, conversation.vault, config.restore_policy, RestoreTarget.REPLY)
         conversation.history.append(ChatTurn("user", minimized.text))
         conversation.history.append(ChatTurn("assistant", said))
+        note = _spoken_as(spoken, reply_text, voice)
         return TurnResult(
             Outcome.ANSWERED,
             reply_text,
             minimized_user_text=minimized.text,
             prompt=done.messages,
             llm=llm,
-            reply_audio=_spoken_as(spoken, reply_text, voice),
+            reply_audio=note.audio if note is not None else None,
+            reply_audio_says=note.says if note is not None else "",
             timings=times.frozen(),
             failure=failure,
             tool_calls=done.calls,
@@ -599,11 +653,13 @@ class TurnRunner:
         timer: StageTimer,
         toolbox: ToolBox | None,
         voice: VoiceChoice,
+        preface: Preface | None,
     ) -> tuple[AutomationResult, tuple[Synthesizer, Spoken] | None]:
         """The LLM streamed into the speaker: each sentence restored (placeholders never span sentences) and
-        synthesized while the next is written, by the voice of the first sentence's language. No voice for
-        it: nothing is spoken. A later sentence that voice may not read (another language) ends the speaking,
-        the text is still read to its end. `llm` = until the last token; `tts` = after it."""
+        synthesized while the next is written, by the voice of the first sentence's language, after the
+        disclosure (known once the first sentence is: its language). No voice for it: nothing is spoken. A
+        later sentence that voice may not read (another language) ends the speaking, the text is still read
+        to its end. `llm` = until the last token; `tts` = after it."""
         done = AutomationResult(LLMReply("", "", 0, 0))
         vault, policy = conversation.vault, config.restore_policy
         pieces = (
@@ -636,7 +692,8 @@ class TurnRunner:
                     return
                 yield piece
 
-        spoken = await self._speaker.speak_stream(same_voice(), speaker)
+        opening = await preface(first) if preface is not None else ""
+        spoken = await self._speaker.speak_stream(same_voice(), speaker, preface=opening)
         timer.record(StageTiming("llm", round((spoken.text_done_at - start) * 1000, 2)))
         timer.record(StageTiming("tts", spoken.tail_ms))
         return done, (speaker, spoken)
@@ -652,12 +709,13 @@ class TurnRunner:
 
 def _spoken_as(
     spoken: tuple[Synthesizer, Spoken] | None, reply_text: str, voice: VoiceChoice | None
-) -> bytes | None:
-    """The note spoken during the turn, if it says exactly the reply, in the voice chosen for all of it."""
+) -> Spoken | None:
+    """The note spoken during the turn, if its reply part says exactly the reply, in the voice chosen for all
+    it says (the disclosure part is checked against what is sent, by `_spoken`)."""
     if spoken is None or voice is None:
         return None
     speaker, note = spoken
-    return note.audio if note.text == reply_text and voice(reply_text) is speaker else None
+    return note if note.text == reply_text and voice(note.says) is speaker else None
 
 
 def _system_prompt(config: TurnConfig, user_text: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.engines.runtime import Progress, open_runtime
-from agent.privacy.gate import with_disclosure
+from agent.privacy.gate import disclosure_text, with_disclosure
 from agent.tenants.registry import load_tenant, turn_config
 from pipelines.consent import SubjectConsent
 from pipelines.turn import Message, OpenGate, Turn, TurnPorts, TurnResult, given_audio
@@ -45,6 +45,9 @@ class FirstContactGate(OpenGate):
     async def outgoing(self, reply: str, said: str) -> str:
         text, self.notice = with_disclosure(self._tenant, SubjectConsent(), self._clock(), reply, said)
         return text
+
+    async def disclosure(self, said: str) -> str:
+        return disclosure_text(self._tenant, SubjectConsent(), self._clock(), said)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import structlog
 from agent.console.playground_store import MAX_TURNS, PlaygroundStore, SessionFullError, SessionGoneError
 from agent.engines.runtime import open_runtime
 from agent.engines.voices import tenant_voices
-from agent.privacy.gate import Keywords, with_disclosure
+from agent.privacy.gate import Keywords, disclosure_text, with_disclosure
 from agent.tools.conversation import tool_specs
 from agent.tools.dry_run import DryRunTools
 from pipelines.consent import Intent, Policy, Purpose, may, noticed, transition
@@ -189,6 +189,9 @@ class _SandboxGate(OpenGate):
     async def outgoing(self, reply: str, said: str) -> str:
         text, self.notice = with_disclosure(self._tenant, self._consent, self._now, reply, said)
         return text
+
+    async def disclosure(self, said: str) -> str:
+        return disclosure_text(self._tenant, self._consent, self._now, said)
 
 
 class Playground:

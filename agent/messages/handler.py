@@ -580,6 +580,11 @@ class _Gate:
         )
         return text
 
+    async def disclosure(self, said: str) -> str:
+        # The same rule as `outgoing`, asked earlier: the voice note says the disclosure first, once.
+        notice = await self._handler._consent.disclosure(self._todo.tenant, self._claim.conv, said)
+        return notice.text if notice is not None else ""
+
 
 class _StoredConversation:
     """The composition's `ConversationPort`: the sealed conversation state of the claim's person."""

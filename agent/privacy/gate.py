@@ -32,6 +32,7 @@ from pipelines.consent import (
     claims_to_be_human,
     covered,
     needs_disclosure,
+    prefaced,
     render_notice,
     transition,
 )
@@ -149,6 +150,12 @@ def disclosure_due(tenant: Tenant, consent: SubjectConsent, now: float, said: st
     return _notice(tenant, said)
 
 
+def disclosure_text(tenant: Tenant, consent: SubjectConsent, now: float, said: str) -> str:
+    """`disclosure_due`'s text, "" when none is due: what a voice note says before the reply."""
+    notice = disclosure_due(tenant, consent, now, said)
+    return notice.text if notice is not None else ""
+
+
 def with_disclosure(
     tenant: Tenant, consent: SubjectConsent, now: float, reply: str, said: str
 ) -> tuple[str, Notice | None]:
@@ -158,7 +165,7 @@ def with_disclosure(
     notice = disclosure_due(tenant, consent, now, said)
     if claims_to_be_human(reply):
         return (notice or _notice(tenant, said)).text, notice
-    return (f"{notice.text}\n\n{reply}" if notice else reply), notice
+    return prefaced(notice.text if notice else "", reply), notice
 
 
 def _notice(tenant: Tenant, said: str) -> Notice:

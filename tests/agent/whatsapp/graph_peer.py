@@ -115,6 +115,7 @@ class GraphPeer:
     _failures: list[_Failure] = field(default_factory=list)
     _stalls: list[float] = field(default_factory=list)
     _failed_after_delivery: list[int] = field(default_factory=list)
+    _refused_sends: list[tuple[int, int]] = field(default_factory=list)  # (code, status)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- what tests call ------------------------------------------------------------------------------------
@@ -146,6 +147,11 @@ class GraphPeer:
     def fail_accepted_sends_next(self, status: int = 500, times: int = 1) -> None:
         """The next `times` sends are delivered (recorded in `messages`), then answered with `status`."""
         self._failed_after_delivery.extend([status] * times)
+
+    def refuse_sends_next(self, code: int, status: int, times: int = 1) -> None:
+        """The next `times` message sends (not read receipts, not media) are refused, undelivered, with a Meta
+        error `code` and `status` (e.g. 130429, 429: the rate limit)."""
+        self._refused_sends.extend([(code, status)] * times)
 
     def redirect_download(self, media_id: str, location: str) -> None:
         self._media[media_id].redirect_to = location
@@ -287,6 +293,9 @@ class GraphPeer:
         problem = self._check_content(kind, content)
         if problem:
             return _invalid(problem)
+        if self._refused_sends:
+            code, status = self._refused_sends.pop(0)
+            return meta_error(status, code, f"(#{code}) refused")
         self.messages.append(data)
         if self._failed_after_delivery:
             return meta_error(self._failed_after_delivery.pop(0), 131000, "(#131000) Something went wrong")
