@@ -3,8 +3,10 @@ for the asks in use and the alternatives, against silence alone, and the wait ea
 
 A pause is judged at each ask (seconds of silence, threshold): the first ask at or above its threshold ends the
 turn, which takes effect once the VAD has closed the utterance (0.3 s); a turn no ask ends waits for the
-session's maximum. A mid-sentence pause is a caller cut off when it is judged finished and that takes effect
-before the reader goes on; an ask later than the pause is never made (the caller is talking again).
+session's maximum. "+ text" rows also apply the calls' transcript check: what tiny.en (the calls' window)
+writes for the speech is never a turn's end when it stops where a sentence cannot (`reads_unfinished`).
+A mid-sentence pause is a caller cut off when it is judged finished and that takes effect before the reader
+goes on; an ask later than the pause is never made (the caller is talking again).
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import time
 import numpy as np
 
 from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_ASKS
+from agent.settings import CALL_STT_WINDOW_S
 from bench.pauses import TurnSample, turn_samples
-from pipelines.turn_end import SmartTurn
+from pipelines.audio import STT_SAMPLE_RATE, Pcm
+from pipelines.stt import WhisperTranscriber, load_whisper
+from pipelines.turn_end import SmartTurn, reads_unfinished
 
 Asks = tuple[tuple[float, float], ...]
 POLICIES: dict[str, Asks] = {
@@ -29,8 +34,10 @@ POLICIES: dict[str, Asks] = {
 }
 
 
-def _decided_at(asks: Asks, probs: dict[float, float | None]) -> float | None:
+def _decided_at(asks: Asks, probs: dict[float, float | None], *, vetoed: bool = False) -> float | None:
     """When the turn is judged finished (seconds after the speech), or None (no ask ends it)."""
+    if vetoed:
+        return None
     for after_s, threshold in asks:
         p = probs[after_s]
         if p is None:
@@ -40,11 +47,13 @@ def _decided_at(asks: Asks, probs: dict[float, float | None]) -> float | None:
     return None
 
 
-def _row(asks: Asks, samples: list[TurnSample], probs: list[dict[float, float | None]]) -> tuple[float, ...]:
+def _row(
+    asks: Asks, samples: list[TurnSample], probs: list[dict[float, float | None]], vetoes: list[bool]
+) -> tuple[float, ...]:
     tp = fp = fn = 0
     waits = []
-    for sample, p in zip(samples, probs, strict=True):
-        at = _decided_at(asks, p)
+    for sample, p, vetoed in zip(samples, probs, vetoes, strict=True):
+        at = _decided_at(asks, p, vetoed=vetoed)
         if sample.finished:
             tp += at is not None
             fn += at is None
@@ -69,7 +78,8 @@ def main() -> None:
     model = SmartTurn.load()
     samples = turn_samples(args.per_language)
     model.finished(samples[0].samples)  # warm-up
-    policies = {**POLICIES, "in use: " + ", ".join(f"{a} s ≥ {t}" for a, t in TURN_ASKS): TURN_ASKS}
+    in_use = "in use: " + ", ".join(f"{a} s ≥ {t}" for a, t in TURN_ASKS)
+    policies = {**POLICIES, in_use: TURN_ASKS, in_use + " + text": TURN_ASKS}
     times = sorted({a for asks in policies.values() for a, _ in asks if a > 0})
     probs: list[dict[float, float | None]] = []
     ms = []
@@ -81,19 +91,27 @@ def main() -> None:
             row[t] = None if heard is None else model.finished(heard)
             ms.append((time.perf_counter() - start) * 1000)
         probs.append(row)
+    ear = WhisperTranscriber(load_whisper("tiny.en", window_s=CALL_STT_WINDOW_S))
+    vetoes = [reads_unfinished(ear.transcribe(Pcm(s.samples, STT_SAMPLE_RATE)).text) for s in samples]
     for lang in ("en", "hi"):
         n_end = sum(s.finished for s in samples if s.language == lang)
         n_mid = sum(not s.finished for s in samples if s.language == lang)
         print(f"{lang}: {n_end} ends, {n_mid} mid-sentence pauses")
     print(f"inference: median {statistics.median(ms):.0f} ms (one thread), 8 s window\n")
     print(
-        f"{'asks':<34} {'lang':>4} {'P(fin)':>7} {'R(fin)':>7} {'cut off':>8} {'added mean':>11} {'added p50':>10}"
+        f"{'asks':<41} {'lang':>4} {'P(fin)':>7} {'R(fin)':>7} {'cut off':>8} {'added mean':>11} {'added p50':>10}"
     )
     for lang in ("en", "hi", "all"):
         idx = [i for i, s in enumerate(samples) if lang in ("all", s.language)]
         for name, asks in policies.items():
-            p, r, cut, mean, p50 = _row(asks, [samples[i] for i in idx], [probs[i] for i in idx])
-            print(f"{name:<34} {lang:>4} {p:7.2f} {r:7.2f} {100 * cut:7.0f}% {mean:10.2f}s {p50:9.2f}s")
+            text = name.endswith("+ text")
+            p, r, cut, mean, p50 = _row(
+                asks,
+                [samples[i] for i in idx],
+                [probs[i] for i in idx],
+                [text and vetoes[i] for i in idx],
+            )
+            print(f"{name:<41} {lang:>4} {p:7.2f} {r:7.2f} {100 * cut:7.0f}% {mean:10.2f}s {p50:9.2f}s")
         print()
     print(
         f"'cut off': share of mid-sentence pauses judged finished before the reader went on; 'added': wait of a "
