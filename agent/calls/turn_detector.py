@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
+PREDICTION_TIMEOUT_S = (
+    1.0  # a verdict later than this is not waited for: silence decides, as without the model
+)
+
 
 class RecentAudio:
     """The caller's last 8 s at 16 kHz mono: what the turn model hears when asked."""
@@ -86,8 +90,10 @@ class TurnJudge:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         try:
-            probability = await loop.run_in_executor(self._executor, self._model.finished, samples)
-        except RuntimeError:  # the executor was shut down with the process: silence decides
+            async with asyncio.timeout(PREDICTION_TIMEOUT_S):
+                probability = await loop.run_in_executor(self._executor, self._model.finished, samples)
+        except (RuntimeError, TimeoutError):  # shut down with the process, or too slow: silence decides
+            log.warning("calls.turn_unjudged", ms=round((time.perf_counter() - started) * 1000))
             return True
         log.debug(
             "calls.turn_predicted",
