@@ -31,6 +31,7 @@ from pipelines.automation import (
 from pipelines.language import reply_language
 from pipelines.llm import ChatTurn, LLMError, LLMReply, Responder
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
+from pipelines.prefetch import Prefetch
 from pipelines.speak import Speaker
 from pipelines.texts import Catalogue
 
@@ -335,7 +336,10 @@ class TurnRunner:
         memory: Memory | None = None,
         automation: Automation | None = None,
         denoiser: DeepFilter | None = None,
+        prefetch: int = 2,
     ) -> None:
+        """`prefetch`: how many voice notes of a batch download ahead of the one being heard (0: one at a
+        time); each may be as large as the media cap, so it bounds the bytes a turn holds."""
         self._transcriber = transcriber
         self._pii = pii
         self._responder = responder
@@ -345,6 +349,7 @@ class TurnRunner:
         self._speaker = Speaker(synthesizer, voice_format)
         self._limits = limits or DecodeLimits()
         self._denoiser = denoiser
+        self._prefetch = prefetch
 
     @property
     def voice(self) -> Synthesizer:
@@ -386,7 +391,7 @@ class TurnRunner:
         kept = await ports.memo.recall(step)
         if kept is not None:
             return TurnResult(Outcome.RECALLED, kept.decode())
-        heard = [await self._hear(message, turn, ports.memo, times) for message in turn.messages]
+        heard = await self._hear_all(turn, ports.memo, times)
         # A STOP counts even in words not good enough to answer (Hindi the multilingual model wrote in Urdu's).
         spoken = {
             m.id: h.text or h.keywords
@@ -419,18 +424,40 @@ class TurnRunner:
         await ports.memo.keep(step, result.reply_text.encode())
         return result
 
-    async def _hear(self, message: Message, turn: Turn, memo: Memo, times: StageTimes) -> _Heard:
-        if message.audio is None:
+    async def _hear_all(self, turn: Turn, memo: Memo, times: StageTimes) -> list[_Heard]:
+        """Every message heard, in order. The voice notes not heard before (memoized) download `prefetch`
+        ahead of the one being transcribed, so a batch of notes waits for one download, not for each."""
+        kept = [await memo.recall("stt:" + m.id) if m.audio is not None else None for m in turn.messages]
+        fetches = [
+            m.audio for m, k in zip(turn.messages, kept, strict=True) if m.audio is not None and k is None
+        ]
+        downloads, heard = Prefetch(fetches, self._prefetch), list[_Heard]()
+        try:
+            for message, known in zip(turn.messages, kept, strict=True):
+                audio = downloads.next if message.audio is not None and known is None else None
+                heard.append(await self._hear(message, turn, memo, times, known, audio))
+        finally:
+            await downloads.aclose()
+        return heard
+
+    async def _hear(
+        self,
+        message: Message,
+        turn: Turn,
+        memo: Memo,
+        times: StageTimes,
+        kept: bytes | None,
+        audio: Callable[[], Awaitable[bytes]] | None,
+    ) -> _Heard:
+        if kept is not None:
+            return _Heard.from_bytes(kept)
+        if audio is None:
             if message.text is None:  # an image, a sticker, a location...
                 unsupported = turn.config.texts.get(turn.config.language).unsupported
                 return _Heard(fallback=unsupported, outcome=Outcome.NOT_UNDERSTOOD, failure="unsupported")
             return _Heard(text=message.text)
-        step = "stt:" + message.id
-        kept = await memo.recall(step)
-        if kept is not None:
-            return _Heard.from_bytes(kept)
-        heard = await self._transcribed(message.audio, turn, times)
-        await memo.keep(step, heard.to_bytes())
+        heard = await self._transcribed(audio, turn, times)
+        await memo.keep("stt:" + message.id, heard.to_bytes())
         return heard
 
     async def _transcribed(
