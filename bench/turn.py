@@ -158,10 +158,11 @@ async def _pairs(
     for label in notes:
         data = _note(audio_dir, NOTES[label])
         got = [row for _ in range(runs) for row in await _pair(runner, data, config)]
-        med = {k: statistics.median(r.get(k, 0.0) for r in got) for k in got[0]}
+        keys = ("stt", "llm", "tts", "total", "after_llm", "no_llm")
+        med = {k: statistics.median(r.get(k, 0.0) for r in got) for k in keys}
         print(
-            f"{label:>5} {'2 at once':>10} {med['stt']:7.0f} {med['llm']:7.0f} {med['tts']:7.0f}"
-            f" {med['total']:7.0f} {med['after_llm']:9.0f} {med['no_llm']:7.0f}"
+            f"{label:>5} {'2 at once':>10} "
+            + " ".join(f"{med[k]:{9 if k == 'after_llm' else 7}.0f}" for k in keys)
         )
     print("times in ms, medians over both turns of every pair")
 

@@ -115,3 +115,25 @@ async def test_a_note_that_cannot_be_fetched_costs_only_its_own_words(
     (sent,) = stack.graph.messages
     assert sent["to"] == ALICE
     assert sent["type"] == "audio"
+
+
+async def test_the_read_receipt_goes_while_the_note_is_heard_and_before_the_reply(
+    redis: Redis,
+    redis_backend: RedisBackend,
+    transcriber: WhisperTranscriber,
+    synthesizer: PiperSynthesizer,
+    corpus: list[Clip],
+) -> None:
+    """The peer answers the read receipt only once the recognizer was asked for the note's words: the turn
+    does not wait for it before downloading and hearing. The reply still goes out after it was answered."""
+    observed = Observed(transcriber, 1)
+    observed.first_waits_for.set()
+    async with running_stack(redis, redis_backend.url, observed, synthesizer) as stack:
+        stack.graph.hold_read_receipts(observed.asked[0])
+        data = next(c for c in corpus if c.path.name == NOTES[0][0]).path.read_bytes()
+        sha = stack.add_voice_note(MEDIA[0], data)
+        await stack.post(wh.payload(messages=[wh.voice(ALICE, "wamid.r0", MEDIA[0], sha)]))
+        await eventually(lambda: len(stack.graph.messages) == 1, 60)
+    assert [r["message_id"] for r in stack.graph.read_receipts] == ["wamid.r0"]
+    assert stack.graph.receipts_at_send == [1]  # the receipt was answered before the reply arrived
+    assert "stew" in _heard(stack)

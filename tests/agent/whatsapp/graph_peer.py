@@ -20,7 +20,8 @@ name and port).
 Media as it travels from Meta (`media_network`): each media request (`GET /{media-id}` and the download)
 answers after a round trip, and the download's body arrives at a given rate. For tests of what overlaps with
 what, `download_asked(media_id)` is an event set when that file's download arrives and `hold_download` keeps
-its answer until the test's events are set: conditions, not timings.
+its answer until the test's events are set (`hold_read_receipts` the same for read receipts): conditions,
+not timings.
 """
 
 from __future__ import annotations
@@ -127,10 +128,14 @@ class GraphPeer:
     messages: list[dict[str, Any]] = field(default_factory=list)
     read_receipts: list[dict[str, Any]] = field(default_factory=list)
     hold_accepted_sends_s: float = 0.0  # a send is recorded (delivered), then its response is this late
+    receipts_at_send: list[int] = field(
+        default_factory=list
+    )  # per message sent: read receipts answered by then
     call_actions: list[dict[str, Any]] = field(default_factory=list)  # POST /{pnid}/calls, in order
     media_network: MediaNetwork = MediaNetwork()
     _media: dict[str, _Media] = field(default_factory=dict)
     _holds: dict[str, tuple[threading.Event, ...]] = field(default_factory=dict)
+    _receipt_holds: tuple[threading.Event, ...] = ()
     _asked: dict[str, threading.Event] = field(default_factory=dict)
     _served: dict[str, threading.Event] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
@@ -178,6 +183,10 @@ class GraphPeer:
         """The download of `media_id` is answered once every event in `until` is set (a 504 after
         `HOLD_LIMIT_S` if they never are)."""
         self._holds[media_id] = until
+
+    def hold_read_receipts(self, *until: threading.Event) -> None:
+        """Read receipts are answered once every event in `until` is set (a 504 after `HOLD_LIMIT_S`)."""
+        self._receipt_holds = until
 
     def download_asked(self, media_id: str) -> threading.Event:
         """Set when a download of `media_id` arrives (before any hold or network delay)."""
@@ -322,6 +331,9 @@ class GraphPeer:
         if not isinstance(data, dict) or data.get("messaging_product") != "whatsapp":
             return _invalid("messaging_product must be whatsapp")
         if "status" in data:
+            for event in self._receipt_holds:
+                if not await asyncio.to_thread(event.wait, HOLD_LIMIT_S):
+                    return PlainTextResponse("held too long", status_code=504)
             return self._read_receipt(data)
         to, kind = data.get("to"), data.get("type")
         if data.get("recipient_type", "individual") != "individual":
@@ -337,6 +349,7 @@ class GraphPeer:
         if problem:
             return _invalid(problem)
         self.messages.append(data)
+        self.receipts_at_send.append(len(self.read_receipts))
         if self._failed_after_delivery:
             return meta_error(self._failed_after_delivery.pop(0), 131000, "(#131000) Something went wrong")
         if self.hold_accepted_sends_s:
