@@ -15,12 +15,17 @@ from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack
 from tests.agent.whatsapp import webhooks as wh
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractAsyncContextManager
+
     from redis.asyncio import Redis
 
     from pipelines.audio import Pcm
-    from pipelines.stt import Transcript, WhisperTranscriber
+    from pipelines.stt import Transcriber, Transcript, WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from tests.conftest import Clip, RedisBackend
+
+    StackWith = Callable[[Transcriber], AbstractAsyncContextManager[Stack]]
 
 ALICE = "919876543210"
 NOTES = [("1089-134686-0000.ogg", "stew"), ("jfk.ogg", "ask not"), ("6930-75918-0000.ogg", "concord")]
@@ -31,6 +36,12 @@ WAIT_S = 15.0  # a condition that never comes fails the test after this, it neve
 @pytest.fixture(autouse=True)
 def _token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+@pytest.fixture
+def stack_with(redis: Redis, redis_backend: RedisBackend, synthesizer: PiperSynthesizer) -> StackWith:
+    """The running stack with the recognizer a test gives it."""
+    return lambda transcriber: running_stack(redis, redis_backend.url, transcriber, synthesizer)
 
 
 class Observed:
@@ -71,17 +82,13 @@ def _heard(stack: Stack) -> str:
 
 
 async def test_later_notes_download_while_the_first_is_transcribed_and_keep_their_order(
-    redis: Redis,
-    redis_backend: RedisBackend,
-    transcriber: WhisperTranscriber,
-    synthesizer: PiperSynthesizer,
-    corpus: list[Clip],
+    stack_with: StackWith, transcriber: WhisperTranscriber, corpus: list[Clip]
 ) -> None:
     """Note 1's recognition waits until note 2's download has reached the peer; the peer holds note 2's
     download until the recognizer was asked for note 1 and note 3's file has been served. So note 2 is
     downloading while note 1 is transcribed, and arrives after note 3; the prompt still reads 1, 2, 3."""
     observed = Observed(transcriber, len(NOTES))
-    async with running_stack(redis, redis_backend.url, observed, synthesizer) as stack:
+    async with stack_with(observed) as stack:
         graph = stack.graph
         observed.first_waits_for = graph.download_asked(MEDIA[1])
         graph.hold_download(MEDIA[1], observed.asked[0], graph.download_served(MEDIA[2]))
@@ -97,15 +104,11 @@ async def test_later_notes_download_while_the_first_is_transcribed_and_keep_thei
 
 
 async def test_a_note_that_cannot_be_fetched_costs_only_its_own_words(
-    redis: Redis,
-    redis_backend: RedisBackend,
-    transcriber: WhisperTranscriber,
-    synthesizer: PiperSynthesizer,
-    corpus: list[Clip],
+    stack_with: StackWith, transcriber: WhisperTranscriber, corpus: list[Clip]
 ) -> None:
     """Note 2's download is refused (its host redirects elsewhere, as in test_end_to_end's bad media): it is
     not heard, the turn answers notes 1 and 3 in their order, once, and nothing is dead-lettered."""
-    async with running_stack(redis, redis_backend.url, transcriber, synthesizer) as stack:
+    async with stack_with(transcriber) as stack:
         await _post_batch(stack, corpus, redirected=1)
         await eventually(lambda: len(stack.graph.messages) == 1, 60)
         assert not await stack.has_dead_letters()
@@ -118,17 +121,13 @@ async def test_a_note_that_cannot_be_fetched_costs_only_its_own_words(
 
 
 async def test_the_read_receipt_goes_while_the_note_is_heard_and_before_the_reply(
-    redis: Redis,
-    redis_backend: RedisBackend,
-    transcriber: WhisperTranscriber,
-    synthesizer: PiperSynthesizer,
-    corpus: list[Clip],
+    stack_with: StackWith, transcriber: WhisperTranscriber, corpus: list[Clip]
 ) -> None:
     """The peer answers the read receipt only once the recognizer was asked for the note's words: the turn
     does not wait for it before downloading and hearing. The reply still goes out after it was answered."""
     observed = Observed(transcriber, 1)
     observed.first_waits_for.set()
-    async with running_stack(redis, redis_backend.url, observed, synthesizer) as stack:
+    async with stack_with(observed) as stack:
         stack.graph.hold_read_receipts(observed.asked[0])
         data = next(c for c in corpus if c.path.name == NOTES[0][0]).path.read_bytes()
         sha = stack.add_voice_note(MEDIA[0], data)

@@ -9,6 +9,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai import AsyncOpenAI
 
 from pipelines.audio import AudioError, AudioProblem
@@ -146,3 +148,44 @@ async def test_a_turn_that_fails_on_one_note_leaves_no_download_running(
         assert sorted(downloads.cancelled) == [1, 2]
         assert [await memo.recall(f"stt:m{i}") for i in range(3)] == [None, None, None]
         assert peer.requests == []
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    outcomes=st.lists(st.tuples(st.booleans(), st.integers(0, 5)), max_size=8),
+    ahead=st.integers(0, 4),
+)
+def test_any_batch_comes_out_in_order_and_never_holds_more_than_the_window(
+    outcomes: list[tuple[bool, int]], ahead: int
+) -> None:
+    """Whatever fails and whatever order the downloads finish in (each takes `delay` loop turns): every note's
+    bytes or failure comes out at its place, and a download never starts while `ahead + 1` notes are
+    already started and not yet handed out (the memory bound)."""
+
+    async def scenario() -> None:
+        handed_out, started = 0, []
+
+        def fetch(index: int, ok: bool, delay: int) -> Callable[[], Awaitable[bytes]]:
+            async def run() -> bytes:
+                assert index - handed_out <= ahead, "started beyond the window"
+                started.append(index)
+                for _ in range(delay):
+                    await asyncio.sleep(0)
+                if not ok:
+                    raise AudioError(AudioProblem.CORRUPT)
+                return bytes([index])
+
+            return run
+
+        prefetch = Prefetch([fetch(i, ok, d) for i, (ok, d) in enumerate(outcomes)], ahead)
+        for index, (ok, _) in enumerate(outcomes):
+            if ok:
+                assert await prefetch.next() == bytes([index])
+            else:
+                with pytest.raises(AudioError):
+                    await prefetch.next()
+            handed_out += 1
+        await prefetch.aclose()
+        assert started == list(range(len(outcomes)))  # each fetched once, in order
+
+    asyncio.run(asyncio.wait_for(scenario(), WITHIN_S))
