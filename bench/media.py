@@ -1,5 +1,5 @@
 """Voice notes from Meta's media host to the prompt: one note at a time, or downloaded ahead while the
-previous one is transcribed (`TurnRunner(prefetch=…)`, pipelines/prefetch.py).
+previous one is transcribed (`TurnRunner(fetch_ahead=…)`, pipelines/fetch_ahead.py).
 
 The Graph API peer (tests/agent/whatsapp/graph_peer.py) serves the notes over real HTTP on 127.0.0.1 with a
 round trip before each media answer (`GET /{media-id}`, then the download) and the body at a given rate; the
@@ -78,9 +78,9 @@ async def bench(audio_dir: Path, runs: int, network: MediaNetwork, threads: int)
             responder = Responder(llm_client(settings, chat.base_url, http=http), "bench", timeout_s=10)
             synthesizer = PiperSynthesizer(load_piper())  # not used: the replies are text
             ways = {
-                "one at a time": TurnRunner(transcriber, pii, responder, synthesizer, prefetch=0),
-                "1 ahead": TurnRunner(transcriber, pii, responder, synthesizer, prefetch=1),
-                "2 ahead": TurnRunner(transcriber, pii, responder, synthesizer, prefetch=2),
+                "one at a time": TurnRunner(transcriber, pii, responder, synthesizer, fetch_ahead=0),
+                "1 ahead": TurnRunner(transcriber, pii, responder, synthesizer, fetch_ahead=1),
+                "2 ahead": TurnRunner(transcriber, pii, responder, synthesizer, fetch_ahead=2),
             }
 
             async def turn(runner: TurnRunner, notes: tuple[str, ...]) -> float:

@@ -28,10 +28,10 @@ from pipelines.automation import (
     ToolCallRecord,
     leaks_instructions,
 )
+from pipelines.fetch_ahead import FetchAhead
 from pipelines.language import reply_language
 from pipelines.llm import ChatTurn, LLMError, LLMReply, Responder
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
-from pipelines.prefetch import Prefetch
 from pipelines.speak import Speaker
 from pipelines.texts import Catalogue
 
@@ -336,9 +336,9 @@ class TurnRunner:
         memory: Memory | None = None,
         automation: Automation | None = None,
         denoiser: DeepFilter | None = None,
-        prefetch: int = 2,
+        fetch_ahead: int = 2,
     ) -> None:
-        """`prefetch`: how many voice notes of a batch download ahead of the one being heard (0: one at a
+        """`fetch_ahead`: how many voice notes of a batch download ahead of the one being heard (0: one at a
         time); each may be as large as the media cap, so it bounds the bytes a turn holds."""
         self._transcriber = transcriber
         self._pii = pii
@@ -349,7 +349,7 @@ class TurnRunner:
         self._speaker = Speaker(synthesizer, voice_format)
         self._limits = limits or DecodeLimits()
         self._denoiser = denoiser
-        self._prefetch = prefetch
+        self._fetch_ahead = fetch_ahead
 
     @property
     def voice(self) -> Synthesizer:
@@ -425,13 +425,13 @@ class TurnRunner:
         return result
 
     async def _hear_all(self, turn: Turn, memo: Memo, times: StageTimes) -> list[_Heard]:
-        """Every message heard, in order. The voice notes not heard before (memoized) download `prefetch`
+        """Every message heard, in order. The voice notes not heard before (memoized) download `fetch_ahead`
         ahead of the one being transcribed, so a batch of notes waits for one download, not for each."""
         kept = [await memo.recall("stt:" + m.id) if m.audio is not None else None for m in turn.messages]
         fetches = [
             m.audio for m, k in zip(turn.messages, kept, strict=True) if m.audio is not None and k is None
         ]
-        downloads, heard = Prefetch(fetches, self._prefetch), list[_Heard]()
+        downloads, heard = FetchAhead(fetches, self._fetch_ahead), list[_Heard]()
         try:
             for message, known in zip(turn.messages, kept, strict=True):
                 audio = downloads.next if message.audio is not None and known is None else None

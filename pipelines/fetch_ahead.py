@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     Fetch = Callable[[], Awaitable[bytes]]
 
 
-class Prefetch:
+class FetchAhead:
     """Fetches in the order given, at most `ahead + 1` at a time: the one asked for and the next `ahead`.
     A fetch's failure is raised to whoever asks for that fetch, as if it had been called then; `aclose`
     cancels whatever was not asked for (a failed turn leaves no download running)."""

@@ -1,4 +1,4 @@
-"""Voice notes fetched ahead of hearing (`Prefetch`, and `TurnRunner` hearing a batch through it): bounded
+"""Voice notes fetched ahead of hearing (`FetchAhead`, and `TurnRunner` hearing a batch through it): bounded
 window, bytes in the batch's order whatever order they arrive in, a failure raised to the one who asks for
 that note, nothing left downloading when a turn fails. Fetches are coroutines that wait on the test's events
 (the far side of a download); the turn test uses the real models and the LLM peer (tests/llm_peer.py)."""
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from openai import AsyncOpenAI
 
 from pipelines.audio import AudioError, AudioProblem
+from pipelines.fetch_ahead import FetchAhead
 from pipelines.llm import Responder
-from pipelines.prefetch import Prefetch
 from pipelines.turn import InMemoryMemo, Message, Turn, TurnConfig, TurnPorts, TurnRunner
 from tests.conftest import ROOT
 from tests.llm_peer import serve_chat_peer
@@ -63,32 +63,32 @@ class Downloads:
 
 async def test_downloads_start_ahead_within_the_window_only() -> None:
     downloads = Downloads(4)
-    prefetch = Prefetch(downloads.fetches(), ahead=1)
-    first = asyncio.create_task(prefetch.next())
+    ahead = FetchAhead(downloads.fetches(), ahead=1)
+    first = asyncio.create_task(ahead.next())
     await asyncio.wait_for(downloads.started[1].wait(), WITHIN_S)
     assert downloads.running() == [0, 1]  # the one asked for and one ahead, not more
     downloads.release[0].set()
     assert await asyncio.wait_for(first, WITHIN_S) == b"0"
     assert downloads.running() == [0, 1]  # the note being heard still counts: #2 waits for the next ask
-    second = asyncio.create_task(prefetch.next())
+    second = asyncio.create_task(ahead.next())
     await asyncio.wait_for(downloads.started[2].wait(), WITHIN_S)
     assert downloads.running() == [0, 1, 2]
     downloads.release[1].set()
     assert await asyncio.wait_for(second, WITHIN_S) == b"1"
-    await prefetch.aclose()
+    await ahead.aclose()
 
 
 async def test_bytes_come_in_order_whatever_order_they_arrive_in() -> None:
     downloads = Downloads(4)
-    prefetch = Prefetch(downloads.fetches(), ahead=3)
-    first = asyncio.create_task(prefetch.next())
+    ahead = FetchAhead(downloads.fetches(), ahead=3)
+    first = asyncio.create_task(ahead.next())
     await asyncio.wait_for(downloads.started[3].wait(), WITHIN_S)
     for event in reversed(downloads.release):  # the last note arrives first
         event.set()
-    got = [await asyncio.wait_for(first, WITHIN_S)] + [await prefetch.next() for _ in range(3)]
+    got = [await asyncio.wait_for(first, WITHIN_S)] + [await ahead.next() for _ in range(3)]
     assert got == [b"0", b"1", b"2", b"3"]
     with pytest.raises(IndexError):
-        await prefetch.next()
+        await ahead.next()
 
 
 async def test_a_failed_download_is_raised_to_its_asker_only() -> None:
@@ -96,28 +96,28 @@ async def test_a_failed_download_is_raised_to_its_asker_only() -> None:
     downloads.failing[1] = AudioError(AudioProblem.TOO_LARGE)
     for event in downloads.release:
         event.set()
-    prefetch = Prefetch(downloads.fetches(), ahead=2)
-    assert await prefetch.next() == b"0"
+    ahead = FetchAhead(downloads.fetches(), ahead=2)
+    assert await ahead.next() == b"0"
     with pytest.raises(AudioError):
-        await prefetch.next()
-    assert await prefetch.next() == b"2"
-    await prefetch.aclose()
+        await ahead.next()
+    assert await ahead.next() == b"2"
+    await ahead.aclose()
     assert downloads.cancelled == []
 
 
 async def test_closing_cancels_what_was_never_asked_for() -> None:
     downloads = Downloads(3)
     downloads.release[0].set()
-    prefetch = Prefetch(downloads.fetches(), ahead=2)
-    assert await prefetch.next() == b"0"
+    ahead = FetchAhead(downloads.fetches(), ahead=2)
+    assert await ahead.next() == b"0"
     await asyncio.wait_for(downloads.started[2].wait(), WITHIN_S)
-    await asyncio.wait_for(prefetch.aclose(), WITHIN_S)
+    await asyncio.wait_for(ahead.aclose(), WITHIN_S)
     assert sorted(downloads.cancelled) == [1, 2]
 
 
 def test_a_negative_window_is_refused() -> None:
     with pytest.raises(ValueError, match="ahead"):
-        Prefetch([], ahead=-1)
+        FetchAhead([], ahead=-1)
 
 
 async def test_a_turn_that_fails_on_one_note_leaves_no_download_running(
@@ -177,15 +177,15 @@ def test_any_batch_comes_out_in_order_and_never_holds_more_than_the_window(
 
             return run
 
-        prefetch = Prefetch([fetch(i, ok, d) for i, (ok, d) in enumerate(outcomes)], ahead)
+        notes = FetchAhead([fetch(i, ok, d) for i, (ok, d) in enumerate(outcomes)], ahead)
         for index, (ok, _) in enumerate(outcomes):
             if ok:
-                assert await prefetch.next() == bytes([index])
+                assert await notes.next() == bytes([index])
             else:
                 with pytest.raises(AudioError):
-                    await prefetch.next()
+                    await notes.next()
             handed_out += 1
-        await prefetch.aclose()
+        await notes.aclose()
         assert started == list(range(len(outcomes)))  # each fetched once, in order
 
     asyncio.run(asyncio.wait_for(scenario(), WITHIN_S))
