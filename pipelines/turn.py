@@ -12,6 +12,7 @@ is invented.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from contextlib import contextmanager
@@ -424,40 +425,35 @@ class TurnRunner:
         await ports.memo.keep(step, result.reply_text.encode())
         return result
 
-    async def _hear_all(self, turn: Turn, memo: Memo, times: StageTimes) -> list[_Heard]:
-        """Every message heard, in order. The voice notes not heard before (memoized) download `fetch_ahead`
-        ahead of the one being transcribed, so a batch of notes waits for one download, not for each."""
-        kept = [await memo.recall("stt:" + m.id) if m.audio is not None else None for m in turn.messages]
-        fetches = [
-            m.audio for m, k in zip(turn.messages, kept, strict=True) if m.audio is not None and k is None
-        ]
-        downloads, heard = FetchAhead(fetches, self._fetch_ahead), list[_Heard]()
-        try:
-            for message, known in zip(turn.messages, kept, strict=True):
-                audio = downloads.next if message.audio is not None and known is None else None
-                heard.append(await self._hear(message, turn, memo, times, known, audio))
-        finally:
-            await downloads.aclose()
-        return heard
-
-    async def _hear(
-        self,
-        message: Message,
-        turn: Turn,
-        memo: Memo,
-        times: StageTimes,
-        kept: bytes | None,
-        audio: Callable[[], Awaitable[bytes]] | None,
-    ) -> _Heard:
-        if kept is not None:
-            return _Heard.from_bytes(kept)
-        if audio is None:
+    async def _hear(self, message: Message, turn: Turn, memo: Memo, times: StageTimes) -> _Heard:
+        if message.audio is None:
             if message.text is None:  # an image, a sticker, a location...
                 unsupported = turn.config.texts.get(turn.config.language).unsupported
                 return _Heard(fallback=unsupported, outcome=Outcome.NOT_UNDERSTOOD, failure="unsupported")
             return _Heard(text=message.text)
-        heard = await self._transcribed(audio, turn, times)
-        await memo.keep("stt:" + message.id, heard.to_bytes())
+        step = "stt:" + message.id
+        kept = await memo.recall(step)
+        if kept is not None:
+            return _Heard.from_bytes(kept)
+        heard = await self._transcribed(message.audio, turn, times)
+        await memo.keep(step, heard.to_bytes())
+        return heard
+
+    async def _hear_all(self, turn: Turn, memo: Memo, times: StageTimes) -> list[_Heard]:
+        """Every message heard, in order (`_hear`). The voice notes not heard before (memoized) download
+        `fetch_ahead` ahead of the one being transcribed, so a batch of notes waits for one download, not
+        for each; a memoized note is not downloaded at all."""
+        fresh = [m.audio is not None and await memo.recall("stt:" + m.id) is None for m in turn.messages]
+        fetches = [
+            m.audio for m, new in zip(turn.messages, fresh, strict=True) if new and m.audio is not None
+        ]
+        downloads, heard = FetchAhead(fetches, self._fetch_ahead), list[_Heard]()
+        try:
+            for message, new in zip(turn.messages, fresh, strict=True):
+                fetched = dataclasses.replace(message, audio=downloads.next) if new else message
+                heard.append(await self._hear(fetched, turn, memo, times))
+        finally:
+            await downloads.aclose()
         return heard
 
     async def _transcribed(
