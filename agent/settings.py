@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     speech_timeout_s: float = Field(30.0, gt=0, le=300)
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"
+    # Inference threads per model, sized for a 2-core box (docs/latency.md): each model at most the cores, so
+    # one message's STT and another's TTS (and the embedded LLM) do not oversubscribe them. 0: the library's
+    # own default (CTranslate2: 4; onnxruntime: one per physical core).
+    stt_threads: int = Field(2, ge=0, le=64)
+    tts_threads: int = Field(1, ge=0, le=64)  # Piper voices
     tts_engine: Literal["piper", "openai", "espeak"] = "piper"
     # Noise suppression (DeepFilterNet3) before voice-note STT; off: it costs ~0.1 s per second of audio and
     # did not lower WER enough to pay for it (bench/noise.py, docs/latency.md).

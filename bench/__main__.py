@@ -10,6 +10,7 @@ from bench import (
     console,
     hostile,
     ingress,
+    media,
     noise,
     pool,
     turn,
@@ -20,6 +21,7 @@ from bench.pii.__main__ import main as pii_main
 if __name__ == "__main__":
     sys.argv = sys.argv[:1]  # each benchmark parses its own defaults
     turn.main()
+    media.main()
     pii_main()
     hostile.main()
     consent.main()

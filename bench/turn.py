@@ -7,6 +7,11 @@ alternating: `sequential` asks the LLM for the whole reply, then speaks it (the 
 Prints medians, the share of a turn spent outside model inference, the time from the LLM's last token to the
 finished voice note ('after LLM': the part of speaking on the critical path), TTS first-audio latency and peak
 memory. The LLM's answers differ run to run (sampling), so compare 'after LLM', not totals.
+
+`--pair`: two pipelined turns at once (a worker with concurrency 2), the second started `PAIR_STAGGER_S`
+after the first, so one note's STT runs while the other's LLM and TTS do: what inference thread counts
+(`LEADCLOSE_STT_THREADS`, `LEADCLOSE_TTS_THREADS`, `LEADCLOSE_LLM_THREADS`) are about. Thread counts are
+set when the models load, so compare settings in separate processes, alternating (docs/latency.md).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ NOTES = {
     "118s": "ogg/voicenote_118s_1089-134686.ogg",
 }
 STAGES = ("decode", "stt", "pii", "llm", "restore", "tts")
+PAIR_STAGGER_S = 0.5
 INFERENCE = ("stt", "llm", "tts")
 
 
@@ -79,13 +85,30 @@ async def _turn(runner: TurnRunner, data: bytes, config: TurnConfig, *, pipeline
     }
 
 
-async def bench(audio_dir: Path, runs: int, notes: list[str]) -> None:
+async def _pair(runner: TurnRunner, data: bytes, config: TurnConfig) -> list[dict[str, float]]:
+    """Two pipelined turns of the same note, the second `PAIR_STAGGER_S` after the first."""
+
+    async def later() -> dict[str, float]:
+        await asyncio.sleep(PAIR_STAGGER_S)
+        return await _turn(runner, data, config, pipelined=True)
+
+    return list(await asyncio.gather(_turn(runner, data, config, pipelined=True), later()))
+
+
+async def bench(audio_dir: Path, runs: int, notes: list[str], *, pair: bool = False) -> None:
     settings = load_settings()
     folder = settings.prompts_dir / "default"
     config = turn_config(load_tenant(folder), folder)
     async with open_runtime(settings) as runtime:
         runner = runtime.runner
         await runner.voice_note(_note(audio_dir, NOTES["5s"]), Conversation(), config)  # warm-up
+        print(
+            f"threads: STT {settings.stt_threads}, TTS {settings.tts_threads}, LLM {settings.llm_threads} "
+            "(0: the library's default)"
+        )
+        if pair:
+            await _pairs(runner, audio_dir, runs, notes, config)
+            return
         print(
             f"{'note':>5} {'way':>10} {'dur s':>6} "
             + " ".join(f"{s:>7}" for s in STAGES)
@@ -126,13 +149,32 @@ async def bench(audio_dir: Path, runs: int, notes: list[str]) -> None:
     )
 
 
+async def _pairs(
+    runner: TurnRunner, audio_dir: Path, runs: int, notes: list[str], config: TurnConfig
+) -> None:
+    print(
+        f"{'note':>5} {'pair':>10} {'stt':>7} {'llm':>7} {'tts':>7} {'total':>7} {'after LLM':>9} {'no-LLM':>7}"
+    )
+    for label in notes:
+        data = _note(audio_dir, NOTES[label])
+        got = [row for _ in range(runs) for row in await _pair(runner, data, config)]
+        keys = ("stt", "llm", "tts", "total", "after_llm", "no_llm")
+        med = {k: statistics.median(r.get(k, 0.0) for r in got) for k in keys}
+        print(
+            f"{label:>5} {'2 at once':>10} "
+            + " ".join(f"{med[k]:{9 if k == 'after_llm' else 7}.0f}" for k in keys)
+        )
+    print("times in ms, medians over both turns of every pair")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.turn")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--notes", default=",".join(NOTES), help="which notes, comma-separated")
     parser.add_argument("--audio-dir", type=Path, default=ROOT.parent / "shared" / "audio")
+    parser.add_argument("--pair", action="store_true", help="two turns at once (see the module's doc)")
     args = parser.parse_args()
-    asyncio.run(bench(args.audio_dir, args.runs, args.notes.split(",")))
+    asyncio.run(bench(args.audio_dir, args.runs, args.notes.split(","), pair=args.pair))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -89,11 +90,22 @@ def resolve_voice(name: str) -> Path:
     return path
 
 
-def load_piper(name: str = BUNDLED_VOICE) -> PiperVoice:
-    """Load once per process (about 0.3 s); the voice's .onnx.json must lie beside the .onnx."""
-    from piper import PiperVoice
+def load_piper(name: str = BUNDLED_VOICE, *, threads: int = 0) -> PiperVoice:
+    """Load once per process (about 0.3 s); the voice's .onnx.json must lie beside the .onnx. `threads`:
+    onnxruntime's intra-op threads for this voice (0: onnxruntime's default, one per physical core, which
+    on a small box fights the STT and the embedded LLM for the same cores)."""
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
 
-    return PiperVoice.load(resolve_voice(name))
+    path = resolve_voice(name)
+    options = onnxruntime.SessionOptions()  # what `PiperVoice.load` builds, with the thread counts set
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1  # Piper's graph runs sequentially: inter-op threads only idle
+    session = onnxruntime.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+    return PiperVoice(session=session, config=PiperConfig.from_dict(config))
 
 
 class PiperSynthesizer(Synthesizer):

@@ -12,6 +12,7 @@ is invented.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from pipelines.automation import (
     ToolCallRecord,
     leaks_instructions,
 )
+from pipelines.fetch_ahead import FetchAhead
 from pipelines.language import reply_language
 from pipelines.llm import ChatTurn, LLMError, LLMReply, Responder
 from pipelines.pii import PiiGuard, PiiTimeout, RestorePolicy, RestoreTarget, Vault, restore
@@ -364,7 +366,10 @@ class TurnRunner:
         memory: Memory | None = None,
         automation: Automation | None = None,
         denoiser: DeepFilter | None = None,
+        fetch_ahead: int = 2,
     ) -> None:
+        """`fetch_ahead`: how many voice notes of a batch download ahead of the one being heard (0: one at a
+        time); each may be as large as the media cap, so it bounds the bytes a turn holds."""
         self._transcriber = transcriber
         self._pii = pii
         self._responder = responder
@@ -374,6 +379,7 @@ class TurnRunner:
         self._speaker = Speaker(synthesizer, voice_format)
         self._limits = limits or DecodeLimits()
         self._denoiser = denoiser
+        self._fetch_ahead = fetch_ahead
 
     @property
     def voice(self) -> Synthesizer:
@@ -415,7 +421,7 @@ class TurnRunner:
         kept = await ports.memo.recall(step)
         if kept is not None:
             return TurnResult(Outcome.RECALLED, kept.decode())
-        heard = [await self._hear(message, turn, ports.memo, times) for message in turn.messages]
+        heard = await self._hear_all(turn, ports.memo, times)
         # A STOP counts even in words not good enough to answer (Hindi the multilingual model wrote in Urdu's).
         spoken = {
             m.id: h.text or h.keywords
@@ -476,6 +482,23 @@ class TurnRunner:
             return _Heard.from_bytes(kept)
         heard = await self._transcribed(message.audio, turn, times)
         await memo.keep(step, heard.to_bytes())
+        return heard
+
+    async def _hear_all(self, turn: Turn, memo: Memo, times: StageTimes) -> list[_Heard]:
+        """Every message heard, in order (`_hear`). The voice notes not heard before (memoized) download
+        `fetch_ahead` ahead of the one being transcribed, so a batch of notes waits for one download, not
+        for each; a memoized note is not downloaded at all."""
+        fresh = [m.audio is not None and await memo.recall("stt:" + m.id) is None for m in turn.messages]
+        fetches = [
+            m.audio for m, new in zip(turn.messages, fresh, strict=True) if new and m.audio is not None
+        ]
+        downloads, heard = FetchAhead(fetches, self._fetch_ahead), list[_Heard]()
+        try:
+            for message, new in zip(turn.messages, fresh, strict=True):
+                fetched = dataclasses.replace(message, audio=downloads.next) if new else message
+                heard.append(await self._hear(fetched, turn, memo, times))
+        finally:
+            await downloads.aclose()
         return heard
 
     async def _transcribed(

@@ -54,7 +54,7 @@ def build_synthesizer(settings: Settings, client: AsyncOpenAI | None) -> Synthes
         return OpenAISynthesizer(client, model=settings.tts_model, voice=settings.tts_voice)
     if settings.tts_engine == "espeak":
         return EspeakSynthesizer.load(settings.tts_voice)
-    return PiperSynthesizer(load_piper(settings.tts_voice))
+    return PiperSynthesizer(load_piper(settings.tts_voice, threads=settings.tts_threads))
 
 
 def pii_guard(settings: Settings) -> PiiGuard:

@@ -86,7 +86,10 @@ class SpeechEngines:
 
     def _load_whisper(self, model: str) -> WhisperTranscriber:
         s = self._settings
-        return WhisperTranscriber(load_whisper(model, device=s.stt_device, compute_type=s.stt_compute_type))
+        loaded = load_whisper(
+            model, device=s.stt_device, compute_type=s.stt_compute_type, cpu_threads=s.stt_threads
+        )
+        return WhisperTranscriber(loaded)
 
     def engine(self, spec: EngineSpec) -> Engine:
         """Blocking on first use of a local model (0.2-1 s): build routers at startup or in a thread."""

@@ -38,8 +38,11 @@ class VoiceError(RuntimeConfigError):
     """A tenant asks for a voice this deployment cannot speak (the worker does not start); names the voice."""
 
 
-def build_voice(engine: str, voice: str, *, hosted: AsyncOpenAI | None, tts_model: str) -> Synthesizer:
-    """Blocking (a Piper voice loads in about 0.3 s): call it at startup, off the event loop."""
+def build_voice(
+    engine: str, voice: str, *, hosted: AsyncOpenAI | None, tts_model: str, threads: int = 0
+) -> Synthesizer:
+    """Blocking (a Piper voice loads in about 0.3 s): call it at startup, off the event loop. `threads`: a
+    Piper voice's inference threads (`LEADCLOSE_TTS_THREADS`)."""
     if engine == "openai":
         if hosted is None:
             raise VoiceError(f"voice openai/{voice} needs LEADCLOSE_LLM_BASE_URL (a hosted endpoint)")
@@ -50,7 +53,7 @@ def build_voice(engine: str, voice: str, *, hosted: AsyncOpenAI | None, tts_mode
         except TTSError as exc:
             raise VoiceError(f"voice espeak/{voice} does not load ({exc})") from None
     try:
-        return PiperSynthesizer(load_piper(voice))
+        return PiperSynthesizer(load_piper(voice, threads=threads))
     except Exception as exc:  # piper and onnxruntime raise their own types for a bad file
         raise VoiceError(f"voice piper/{voice} does not load ({type(exc).__name__})") from None
 
@@ -68,12 +71,14 @@ class Voices:
         *,
         hosted: AsyncOpenAI | None = None,
         tts_model: str = "",
+        tts_threads: int = 0,
     ) -> None:
         self._default = default
         self._default_key = default_key
         self._extra = extra or {}
         self._hosted = hosted
         self._tts_model = tts_model
+        self._tts_threads = tts_threads
         self._missing_logged: set[VoiceKey] = set()
 
     @classmethod
@@ -85,13 +90,14 @@ class Voices:
         *,
         hosted: AsyncOpenAI | None,
         tts_model: str,
+        tts_threads: int = 0,
     ) -> Voices:
         extra: dict[VoiceKey, Synthesizer] = {}
         for voice in (v for config in wanted for v in _each(config)):
             key = (voice.engine, voice.voice)
             if key != default_key and key not in extra:
-                extra[key] = build_voice(*key, hosted=hosted, tts_model=tts_model)
-        return cls(default, default_key, extra, hosted=hosted, tts_model=tts_model)
+                extra[key] = build_voice(*key, hosted=hosted, tts_model=tts_model, threads=tts_threads)
+        return cls(default, default_key, extra, hosted=hosted, tts_model=tts_model, tts_threads=tts_threads)
 
     def ensure(self, config: VoiceConfig) -> None:
         """Load every voice of `config` not loaded yet (blocking; raises `VoiceError`). The dict assignment is
@@ -99,7 +105,9 @@ class Voices:
         for voice in _each(config):
             key = (voice.engine, voice.voice)
             if key != self._default_key and key not in self._extra:
-                self._extra[key] = build_voice(*key, hosted=self._hosted, tts_model=self._tts_model)
+                self._extra[key] = build_voice(
+                    *key, hosted=self._hosted, tts_model=self._tts_model, threads=self._tts_threads
+                )
 
     def for_reply(self, config: VoiceConfig, default_language: str, text: str) -> Synthesizer | None:
         """The voice for `text` in the language it is written in, None when the tenant has none for it (the
@@ -140,4 +148,5 @@ def tenant_voices(
         [tenants.get(t).config.voice for t in tenants.ids()],
         hosted=hosted,
         tts_model=settings.tts_model,
+        tts_threads=settings.tts_threads,
     )

@@ -9,6 +9,7 @@ a batch that may already have been answered is never answered twice.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections import Counter
@@ -293,7 +294,7 @@ class TurnHandler:
     ) -> tuple[Verdict, TurnResult | None]:
         """Typed keywords first (before any model), then handoff and `may(reply)`; only a person who may be
         answered gets the read receipt and typing indicator, and only then does the turn run (downloading
-        and hearing the notes, spoken keywords, the answer). Raises `_Withheld`."""
+        and hearing the notes while the receipt goes, spoken keywords, the answer). Raises `_Withheld`."""
         typed = [(j, m, m.text, _METHODS[m.kind]) for j, m in _pairs(todo) if m.kind in _METHODS]
         confirmation = await self._keywords(claim, typed, notes)
         if confirmation is not None:
@@ -308,18 +309,25 @@ class TurnHandler:
             raise _Withheld("handed_off")  # a person of the business answers now
         await self._check(todo.tenant, claim.conv, Purpose.REPLY)
         token = self._tenants.access_token(todo.tenant)
-        await self._mark_read(todo.first.phone_number_id, token, todo.last.message_id)
         gate = _Gate(self, claim, todo, notes)
         tools = self._toolbox(claim, todo)
         turn = self._turn(claim, todo, config, token, tools)
         memo = self._queue.memo_of(claim, self._store, _fence(claim))
         facts = _AnswerFacts(memo, turn.id, tools)
+        # The read receipt goes out while the notes download and are heard (one Graph round trip less on
+        # every turn's path), and is done before any reply: the typing indicator never follows the answer.
+        receipt = asyncio.create_task(
+            self._mark_read(todo.first.phone_number_id, token, todo.last.message_id)
+        )
         try:
             result = await self._runner.run(turn, self._ports(claim, todo, memo, gate, facts, timer))
         except _Confirmed as keyword:
+            await receipt
             await self._reply(claim, todo, keyword.confirmation, notes)
             await self._queue.ack(claim)
             return Verdict.REPLIED, None
+        finally:
+            await receipt  # never left running, also when the turn fails
         notes.facts = await facts.of(result)
         if result.outcome in (Outcome.AUDIO_REJECTED, Outcome.NOT_UNDERSTOOD):
             log.info("turn.unheard", conv=claim.conv, outcome=result.outcome.value, failure=result.failure)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from agent.engines.speech import SpeechEngines
     from agent.privacy.assembly import Privacy
     from pipelines.pii import PiiGuard
-    from pipelines.stt import WhisperTranscriber
+    from pipelines.stt import Transcriber, WhisperTranscriber
     from pipelines.tts import PiperSynthesizer
     from tests.conftest import RedisBackend
 
@@ -121,7 +121,7 @@ async def eventually(predicate: Callable[[], bool | Awaitable[bool]], within_s: 
 async def running_stack(
     redis: Redis,
     redis_url: str,
-    transcriber: WhisperTranscriber,
+    transcriber: Transcriber,
     synthesizer: PiperSynthesizer,
     *,
     reply: Reply = echo_reply,

@@ -16,6 +16,12 @@ answers; `hold_accepted_sends_s` records a send as delivered but answers it late
 and still failed the request); `redirect_download` and `report_wrong_sha256` make media misbehave. A second
 instance built with `host="localhost"` serves as "another host" (same loopback interface, a different host
 name and port).
+
+Media as it travels from Meta (`media_network`): each media request (`GET /{media-id}` and the download)
+answers after a round trip, and the download's body arrives at a given rate. For tests of what overlaps with
+what, `download_asked(media_id)` is an event set when that file's download arrives and `hold_download` keeps
+its answer until the test's events are set (`hold_read_receipts` the same for read receipts): conditions,
+not timings.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import asyncio
 import hashlib
 import itertools
 import json
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -46,6 +53,8 @@ _MESSAGE_TYPES = ("text", "audio", "template")
 _AUDIO_TYPES = {"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}
 _MAX_AUDIO_BYTES = 16 * 1024 * 1024
 _CALL_ACTIONS = ("pre_accept", "accept", "reject", "terminate")
+HOLD_LIMIT_S = 20.0  # a held download no test releases is answered 504 then, never hangs the test
+_CHUNK = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,15 @@ class _Media:
     chunked: bool = False
     redirect_to: str | None = None
     wrong_sha256: bool = False
+
+
+@dataclass(frozen=True)
+class MediaNetwork:
+    """How media reaches the worker: `rtt_s` before each media answer starts (Graph's processing included),
+    then the download's body at `bytes_per_s` (0: at once)."""
+
+    rtt_s: float = 0.0
+    bytes_per_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,8 +128,16 @@ class GraphPeer:
     messages: list[dict[str, Any]] = field(default_factory=list)
     read_receipts: list[dict[str, Any]] = field(default_factory=list)
     hold_accepted_sends_s: float = 0.0  # a send is recorded (delivered), then its response is this late
+    receipts_at_send: list[int] = field(
+        default_factory=list
+    )  # per message sent: read receipts answered by then
     call_actions: list[dict[str, Any]] = field(default_factory=list)  # POST /{pnid}/calls, in order
+    media_network: MediaNetwork = MediaNetwork()
     _media: dict[str, _Media] = field(default_factory=dict)
+    _holds: dict[str, tuple[threading.Event, ...]] = field(default_factory=dict)
+    _receipt_holds: tuple[threading.Event, ...] = ()
+    _asked: dict[str, threading.Event] = field(default_factory=dict)
+    _served: dict[str, threading.Event] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _stalls: list[float] = field(default_factory=list)
     _failed_after_delivery: list[int] = field(default_factory=list)
@@ -158,6 +184,23 @@ class GraphPeer:
 
     def report_wrong_sha256(self, media_id: str) -> None:
         self._media[media_id].wrong_sha256 = True
+
+    def hold_download(self, media_id: str, *until: threading.Event) -> None:
+        """The download of `media_id` is answered once every event in `until` is set (a 504 after
+        `HOLD_LIMIT_S` if they never are)."""
+        self._holds[media_id] = until
+
+    def hold_read_receipts(self, *until: threading.Event) -> None:
+        """Read receipts are answered once every event in `until` is set (a 504 after `HOLD_LIMIT_S`)."""
+        self._receipt_holds = until
+
+    def download_asked(self, media_id: str) -> threading.Event:
+        """Set when a download of `media_id` arrives (before any hold or network delay)."""
+        return self._asked.setdefault(media_id, threading.Event())
+
+    def download_served(self, media_id: str) -> threading.Event:
+        """Set when the last byte of a download of `media_id` was handed to the server."""
+        return self._served.setdefault(media_id, threading.Event())
 
     def paths(self) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.requests]
@@ -206,6 +249,7 @@ class GraphPeer:
 
     async def _media_info(self, request: Request, _: bytes) -> Response:
         media_id = request.path_params["object_id"]
+        await asyncio.sleep(self.media_network.rtt_s)
         media = self._known_media(media_id)
         if media is None:
             return meta_error(
@@ -224,19 +268,33 @@ class GraphPeer:
         )
 
     async def _download(self, request: Request, _: bytes) -> Response:
-        media = self._known_media(request.path_params["media_id"])
+        media_id = request.path_params["media_id"]
+        self.download_asked(media_id).set()
+        for event in self._holds.get(media_id, ()):
+            if not await asyncio.to_thread(event.wait, HOLD_LIMIT_S):
+                return PlainTextResponse("held too long", status_code=504)
+        await asyncio.sleep(self.media_network.rtt_s)
+        media = self._known_media(media_id)
         if media is None:
             return PlainTextResponse("not found", status_code=404)
         if media.redirect_to is not None:
             return RedirectResponse(media.redirect_to, status_code=302)
-        if media.chunked:
+        rate, served = self.media_network.bytes_per_s, self.download_served(media_id)
+        if not media.chunked and not rate:
+            served.set()
+            return Response(media.data, media_type=media.mime_type)
+        data = media.data
 
-            async def chunks() -> AsyncIterator[bytes]:
-                for i in range(0, len(media.data), 64 * 1024):
-                    yield media.data[i : i + 64 * 1024]
+        async def chunks() -> AsyncIterator[bytes]:
+            for i in range(0, len(data), _CHUNK):
+                if rate:
+                    await asyncio.sleep(min(_CHUNK, len(data) - i) / rate)
+                yield data[i : i + _CHUNK]
+            served.set()
 
-            return StreamingResponse(chunks(), media_type=media.mime_type)
-        return Response(media.data, media_type=media.mime_type)
+        # chunked: no Content-Length (streamed); at a rate: with it, as a CDN sends a file
+        headers = {} if media.chunked else {"content-length": str(len(data))}
+        return StreamingResponse(chunks(), media_type=media.mime_type, headers=headers)
 
     async def _upload(self, request: Request, body: bytes) -> Response:
         content_type = request.headers.get("content-type", "")
@@ -279,6 +337,9 @@ class GraphPeer:
         if not isinstance(data, dict) or data.get("messaging_product") != "whatsapp":
             return _invalid("messaging_product must be whatsapp")
         if "status" in data:
+            for event in self._receipt_holds:
+                if not await asyncio.to_thread(event.wait, HOLD_LIMIT_S):
+                    return PlainTextResponse("held too long", status_code=504)
             return self._read_receipt(data)
         to, kind = data.get("to"), data.get("type")
         if data.get("recipient_type", "individual") != "individual":
@@ -297,6 +358,7 @@ class GraphPeer:
             code, status = self._refused_sends.pop(0)
             return meta_error(status, code, f"(#{code}) refused")
         self.messages.append(data)
+        self.receipts_at_send.append(len(self.read_receipts))
         if self._failed_after_delivery:
             return meta_error(self._failed_after_delivery.pop(0), 131000, "(#131000) Something went wrong")
         if self.hold_accepted_sends_s:
