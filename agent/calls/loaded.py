@@ -54,9 +54,11 @@ class CallModels:
         turn_model = load_turn_model(settings.calls_turn_model)
         return cls(
             transcriber=WhisperTranscriber(
-                load_whisper(settings.stt_model, window_s=settings.calls_stt_window_s)
+                load_whisper(
+                    settings.stt_model, window_s=settings.calls_stt_window_s, cpu_threads=settings.stt_threads
+                )
             ),
-            synthesizer=PiperSynthesizer(load_piper(settings.tts_voice)),
+            synthesizer=PiperSynthesizer(load_piper(settings.tts_voice, threads=settings.tts_threads)),
             vad=silero.VAD.load(min_silence_duration=END_OF_SPEECH_SILENCE_S),
             executor=ThreadPoolExecutor(max_workers=stt_threads, thread_name_prefix="call-stt"),
             pii=pii_guard(settings),
