@@ -2,9 +2,10 @@
 for the asks in use and the alternatives, against silence alone, and the wait each adds to a finished turn.
 
 A pause is judged at each ask (seconds of silence, threshold): the first ask at or above its threshold ends the
-turn, which takes effect once the VAD has closed the utterance (0.3 s); a turn no ask ends waits for the
-session's maximum. "+ text" rows also apply the calls' transcript check: what tiny.en (the calls' window)
-writes for the speech is never a turn's end when it stops where a sentence cannot (`reads_unfinished`).
+turn, which takes effect no sooner than the policy's floor (the VAD's 0.3 s, or the answer floor in use); a
+turn no ask ends waits for the session's maximum. "+ text" rows also apply the calls' transcript check: what
+tiny.en (the calls' window) writes for the speech is never a turn's end when it stops where a sentence cannot
+(`reads_unfinished`).
 A mid-sentence pause is a caller cut off when it is judged finished and that takes effect before the reader
 goes on; an ask later than the pause is never made (the caller is talking again).
 """
@@ -17,7 +18,7 @@ import time
 
 import numpy as np
 
-from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_ASKS
+from agent.calls.loaded import ANSWER_AFTER_S, END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S, TURN_ASKS
 from agent.settings import CALL_STT_WINDOW_S
 from bench.pauses import TurnSample, turn_samples
 from pipelines.audio import STT_SAMPLE_RATE, Pcm
@@ -25,16 +26,20 @@ from pipelines.stt import WhisperTranscriber, load_whisper
 from pipelines.turn_end import SmartTurn, reads_unfinished
 
 Asks = tuple[tuple[float, float], ...]
-POLICIES: dict[str, Asks] = {
-    "silence only": ((0.0, 0.0),),
-    "0.2 s ≥ 0.5": ((0.2, 0.5),),
-    "0.2 s ≥ 0.7": ((0.2, 0.7),),
-    "0.2 s ≥ 0.5, 0.6 s ≥ 0.5": ((0.2, 0.5), (0.6, 0.5)),
-    "0.2 s ≥ 0.8, 0.6 s ≥ 0.5": ((0.2, 0.8), (0.6, 0.5)),
+# (asks, no answer sooner than this after the speech)
+POLICIES: dict[str, tuple[Asks, float]] = {
+    "silence only": (((0.0, 0.0),), END_OF_SPEECH_SILENCE_S),
+    "last session: 0.2 s ≥ 0.5, answer ≥ 0.6 s": (((0.2, 0.5),), 0.6),
+    "0.2 s ≥ 0.5": (((0.2, 0.5),), END_OF_SPEECH_SILENCE_S),
+    "0.2 s ≥ 0.7": (((0.2, 0.7),), END_OF_SPEECH_SILENCE_S),
+    "0.2 s ≥ 0.7, 0.6 s ≥ 0.5": (((0.2, 0.7), (0.6, 0.5)), END_OF_SPEECH_SILENCE_S),
+    "0.2 s ≥ 0.7, 0.6 s ≥ 0.5, answer ≥ 0.6 s": (((0.2, 0.7), (0.6, 0.5)), 0.6),
 }
 
 
-def _decided_at(asks: Asks, probs: dict[float, float | None], *, vetoed: bool = False) -> float | None:
+def _decided_at(
+    asks: Asks, floor_s: float, probs: dict[float, float | None], *, vetoed: bool = False
+) -> float | None:
     """When the turn is judged finished (seconds after the speech), or None (no ask ends it)."""
     if vetoed:
         return None
@@ -43,17 +48,20 @@ def _decided_at(asks: Asks, probs: dict[float, float | None], *, vetoed: bool = 
         if p is None:
             return None  # the reader went on before this ask
         if p >= threshold:
-            return max(after_s, END_OF_SPEECH_SILENCE_S)
+            return max(after_s, floor_s)
     return None
 
 
 def _row(
-    asks: Asks, samples: list[TurnSample], probs: list[dict[float, float | None]], vetoes: list[bool]
+    policy: tuple[Asks, float],
+    samples: list[TurnSample],
+    probs: list[dict[float, float | None]],
+    vetoes: list[bool],
 ) -> tuple[float, ...]:
     tp = fp = fn = 0
     waits = []
     for sample, p, vetoed in zip(samples, probs, vetoes, strict=True):
-        at = _decided_at(asks, p, vetoed=vetoed)
+        at = _decided_at(*policy, p, vetoed=vetoed)
         if sample.finished:
             tp += at is not None
             fn += at is None
@@ -78,9 +86,13 @@ def main() -> None:
     model = SmartTurn.load()
     samples = turn_samples(args.per_language)
     model.finished(samples[0].samples)  # warm-up
-    in_use = "in use: " + ", ".join(f"{a} s ≥ {t}" for a, t in TURN_ASKS)
-    policies = {**POLICIES, in_use: TURN_ASKS, in_use + " + text": TURN_ASKS}
-    times = sorted({a for asks in policies.values() for a, _ in asks if a > 0})
+    in_use = "in use: " + ", ".join(f"{a} s ≥ {t}" for a, t in TURN_ASKS) + f", answer ≥ {ANSWER_AFTER_S} s"
+    policies = {
+        **POLICIES,
+        in_use: (TURN_ASKS, ANSWER_AFTER_S),
+        in_use + " + text": (TURN_ASKS, ANSWER_AFTER_S),
+    }
+    times = sorted({a for asks, _ in policies.values() for a, _ in asks if a > 0})
     probs: list[dict[float, float | None]] = []
     ms = []
     for s in samples:
@@ -99,19 +111,19 @@ def main() -> None:
         print(f"{lang}: {n_end} ends, {n_mid} mid-sentence pauses")
     print(f"inference: median {statistics.median(ms):.0f} ms (one thread), 8 s window\n")
     print(
-        f"{'asks':<41} {'lang':>4} {'P(fin)':>7} {'R(fin)':>7} {'cut off':>8} {'added mean':>11} {'added p50':>10}"
+        f"{'asks':<52} {'lang':>4} {'P(fin)':>7} {'R(fin)':>7} {'cut off':>8} {'added mean':>11} {'added p50':>10}"
     )
     for lang in ("en", "hi", "all"):
         idx = [i for i, s in enumerate(samples) if lang in ("all", s.language)]
-        for name, asks in policies.items():
+        for name, policy in policies.items():
             text = name.endswith("+ text")
             p, r, cut, mean, p50 = _row(
-                asks,
+                policy,
                 [samples[i] for i in idx],
                 [probs[i] for i in idx],
                 [text and vetoes[i] for i in idx],
             )
-            print(f"{name:<41} {lang:>4} {p:7.2f} {r:7.2f} {100 * cut:7.0f}% {mean:10.2f}s {p50:9.2f}s")
+            print(f"{name:<52} {lang:>4} {p:7.2f} {r:7.2f} {100 * cut:7.0f}% {mean:10.2f}s {p50:9.2f}s")
         print()
     print(
         f"'cut off': share of mid-sentence pauses judged finished before the reader went on; 'added': wait of a "

@@ -84,14 +84,12 @@ class WhisperSTT(stt.STT[None]):
         vad_: vad.VAD,
         *,
         judge: TurnJudge | None,
-        max_wait_s: float,
     ) -> None:
         super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=False))
         self._transcriber = transcriber
         self._executor = executor
         self._vad = vad_
         self.judge = judge
-        self.max_wait_s = max_wait_s
 
     @property
     def model(self) -> str:
@@ -234,6 +232,8 @@ class WhisperStream(stt.RecognizeStream):
         if not words.text:
             return  # nothing understood: no turn
         finished = True if verdict is None else await verdict and not reads_unfinished(words.text)
+        if finished and self._judge is not None:  # a breath between clauses: the caller may still go on
+            await asyncio.sleep(max(0.0, speech_end + self._judge.answer_after_s - time.time()))
         if (finished and not self._speaking) or sum(f.duration for f in audio) >= HELD_MAX_S:
             self._let_go(words, speech_end, "first ask" if verdict is not None else "silence")
             return
@@ -251,7 +251,7 @@ class WhisperStream(stt.RecognizeStream):
                 reason = f"ask at {after_s:.1f} s"
                 break
         else:
-            await asyncio.sleep(max(0.0, speech_end + self._owner.max_wait_s - time.time()))
+            await asyncio.sleep(max(0.0, speech_end + judge.max_wait_s - time.time()))
         self._waiting = None
         self._let_go(words, speech_end, reason)
 

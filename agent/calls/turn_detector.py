@@ -1,9 +1,9 @@
 """Has the caller finished? Smart Turn hears it in the audio of the pause, asked more than once.
 
-A pause is judged at each of `TURN_ASKS`: early with a high bar (a confident "finished" is answered at once),
-later with a lower one (a pause that has gone on this long, and still sounds finished, ends the turn); past the
-last ask the turn ends after the maximum wait. Mid-sentence pauses are mostly over before the later ask (read
-speech: 0.3-0.8 s), so asking again costs few cut-offs and saves most of the maximum wait on ends the model is
+A pause is judged at each of `TURN_ASKS` (as soon as the caller falls quiet, and again if the pause goes on),
+the answer waits at least `ANSWER_AFTER_S` after the speech (a caller who goes on within it is heard out), and
+past the last ask the turn ends after the maximum wait. Read speech's mid-sentence pauses are mostly over by
+0.8 s (0.3-0.8 s), so the later ask costs few cut-offs and saves much of the maximum wait on ends the model is
 unsure of at first (bench/turn_detect.py has the table). The call's recognizer does the asking (see
 `agent.calls.stt`): it knows where the pauses are and holds the words until the verdict.
 """
@@ -73,14 +73,25 @@ class RecentAudio:
 
 
 class TurnJudge:
-    """The process's turn model on its own thread (it never waits behind STT), with the asks of a pause."""
+    """The process's turn model on its own thread (it never waits behind STT), with how a pause is judged:
+    `asks` (seconds of silence, threshold "finished" must reach then, in order), no answer sooner than
+    `answer_after_s` after the speech (a caller who goes on within it is heard out), and none later than
+    `max_wait_s` (the caller said no more)."""
 
     def __init__(
-        self, model: SmartTurn, executor: Executor, *, asks: tuple[tuple[float, float], ...]
+        self,
+        model: SmartTurn,
+        executor: Executor,
+        *,
+        asks: tuple[tuple[float, float], ...],
+        answer_after_s: float,
+        max_wait_s: float,
     ) -> None:
         self._model = model
         self._executor = executor
-        self.asks = asks  # (seconds of silence, threshold "finished" must reach then), in order
+        self.asks = asks
+        self.answer_after_s = answer_after_s
+        self.max_wait_s = max_wait_s
 
     async def finished(self, audio: RecentAudio, threshold: float) -> bool:
         """Whether what the caller has said so far sounds like a complete turn (at least `threshold`)."""

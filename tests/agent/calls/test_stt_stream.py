@@ -13,7 +13,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import stt
 
-from agent.calls.loaded import MAX_TURN_WAIT_S
+from agent.calls.loaded import ANSWER_AFTER_S, MAX_TURN_WAIT_S
 from agent.calls.stt import WhisperSTT
 from agent.calls.turn_detector import TurnJudge
 from bench.pauses import speech_of
@@ -44,8 +44,14 @@ class Recorded:
 def _recognizer(models: CallModels, transcriber: Recorded) -> WhisperSTT:
     assert models.turn_model is not None
     assert models.turn_executor is not None
-    judge = TurnJudge(models.turn_model, models.turn_executor, asks=models.turn_asks)
-    return WhisperSTT(transcriber, models.executor, models.vad, judge=judge, max_wait_s=MAX_TURN_WAIT_S)  # type: ignore[arg-type]
+    judge = TurnJudge(
+        models.turn_model,
+        models.turn_executor,
+        asks=models.turn_asks,
+        answer_after_s=ANSWER_AFTER_S,
+        max_wait_s=MAX_TURN_WAIT_S,
+    )
+    return WhisperSTT(transcriber, models.executor, models.vad, judge=judge)  # type: ignore[arg-type]
 
 
 def _with_room(clip: Clip, *, until_s: float | None, quiet_s: float) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from agent.calls.loaded import TURN_ASKS, load_turn_model
+from agent.calls.loaded import ANSWER_AFTER_S, MAX_TURN_WAIT_S, TURN_ASKS, load_turn_model
 from agent.calls.turn_detector import RecentAudio, TurnJudge
 from bench.pauses import ASKED_AFTER_S, speech_of
 from pipelines.audio import STT_SAMPLE_RATE, Pcm, decode
@@ -33,7 +33,9 @@ def model() -> SmartTurn:
 @pytest.fixture(scope="module")
 def judge(model: SmartTurn) -> Iterator[TurnJudge]:
     with ThreadPoolExecutor(max_workers=1) as executor:
-        yield TurnJudge(model, executor, asks=TURN_ASKS)
+        yield TurnJudge(
+            model, executor, asks=TURN_ASKS, answer_after_s=ANSWER_AFTER_S, max_wait_s=MAX_TURN_WAIT_S
+        )
 
 
 def _heard(samples: np.ndarray) -> RecentAudio:
@@ -73,7 +75,9 @@ async def test_silence_decides_when_the_model_cannot_be_asked(model: SmartTurn, 
     pcm = decode(clip.path.read_bytes())
     pause = _heard(to_call_rate(Pcm(pcm.samples[: 2 * STT_SAMPLE_RATE], pcm.sample_rate)))
     executor = ThreadPoolExecutor(max_workers=1)
-    stopped = TurnJudge(model, executor, asks=TURN_ASKS)
+    stopped = TurnJudge(
+        model, executor, asks=TURN_ASKS, answer_after_s=ANSWER_AFTER_S, max_wait_s=MAX_TURN_WAIT_S
+    )
     executor.shutdown()  # the process is shutting down
     assert await stopped.finished(pause, 0.99)
     assert await stopped.finished(RecentAudio(), 0.99)  # nothing heard: nothing to wait for
