@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from agent.calls.turn_detector import TurnJudge
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -68,6 +70,18 @@ class CallModels:
             turn_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-turn")
             if turn_model
             else None,
+        )
+
+    def turn_judge(self) -> TurnJudge | None:
+        """How this process judges a caller's pause; None without the model (silence alone decides)."""
+        if self.turn_model is None or self.turn_executor is None:
+            return None
+        return TurnJudge(
+            self.turn_model,
+            self.turn_executor,
+            asks=self.turn_asks,
+            answer_after_s=ANSWER_AFTER_S,
+            max_wait_s=MAX_TURN_WAIT_S,
         )
 
     def close(self, *, wait: bool = True) -> None:

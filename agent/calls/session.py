@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 from livekit.agents import AgentSession, APIConnectOptions, llm
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from agent.calls.loaded import ANSWER_AFTER_S, END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S
+from agent.calls.loaded import END_OF_SPEECH_SILENCE_S, MAX_TURN_WAIT_S
 from agent.calls.stt import WhisperSTT
 from agent.calls.tts import SynthesizerTTS
-from agent.calls.turn_detector import TurnJudge
 
 if TYPE_CHECKING:
     from agent.calls.llm import AutomationLLM
@@ -30,17 +29,8 @@ def voice_session(
     turn model; with one, when it hears the pause as the end (asked at 0.2 s and 0.8 s of it, answered no
     sooner than 0.6 s after the speech), else `MAX_TURN_WAIT_S` after the speech. An LLM failure is not
     retried: the agent apologises at once instead (see `CallAgent.llm_node`)."""
-    judge = None
-    if models.turn_model is not None and models.turn_executor is not None:
-        judge = TurnJudge(
-            models.turn_model,
-            models.turn_executor,
-            asks=models.turn_asks,
-            answer_after_s=ANSWER_AFTER_S,
-            max_wait_s=MAX_TURN_WAIT_S,
-        )
     return AgentSession(
-        stt=WhisperSTT(models.transcriber, models.executor, models.vad, judge=judge),
+        stt=WhisperSTT(models.transcriber, models.executor, models.vad, judge=models.turn_judge()),
         vad=models.vad,
         llm=llm_,
         tts=SynthesizerTTS(voice),

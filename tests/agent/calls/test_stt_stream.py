@@ -13,9 +13,8 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import stt
 
-from agent.calls.loaded import ANSWER_AFTER_S, MAX_TURN_WAIT_S
+from agent.calls.loaded import MAX_TURN_WAIT_S
 from agent.calls.stt import WhisperSTT
-from agent.calls.turn_detector import TurnJudge
 from bench.pauses import speech_of
 from pipelines.audio import STT_SAMPLE_RATE, Pcm, decode
 from tests.agent.calls.caller import RATE, to_call_rate
@@ -42,15 +41,8 @@ class Recorded:
 
 
 def _recognizer(models: CallModels, transcriber: Recorded) -> WhisperSTT:
-    assert models.turn_model is not None
-    assert models.turn_executor is not None
-    judge = TurnJudge(
-        models.turn_model,
-        models.turn_executor,
-        asks=models.turn_asks,
-        answer_after_s=ANSWER_AFTER_S,
-        max_wait_s=MAX_TURN_WAIT_S,
-    )
+    judge = models.turn_judge()
+    assert judge is not None
     return WhisperSTT(transcriber, models.executor, models.vad, judge=judge)  # type: ignore[arg-type]
 
 
