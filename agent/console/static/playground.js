@@ -152,39 +152,57 @@
     send("voice", chosen, chosen.type || "application/octet-stream");
   });
 
-  // Hold to record: pointer or Space/Enter down starts, up sends.
+  // Hold to record: pointer or Space/Enter down starts, up sends. The button keeps its label and size while
+  // held (the state shows in its colour and the status line), and it captures the pointer, so a page that
+  // moves under the finger, or a finger that slides off, does not cut the note short. A release that comes
+  // before the microphone is open discards the note instead of leaving the microphone on.
   let recorder = null;
   let chunks = [];
+  let held = false;
   async function startRecording() {
     if (recorder || busy) return;
+    held = true;
+    let stream;
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      const type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
-      recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
-      chunks = [];
-      recorder.addEventListener("dataavailable", (e) => { if (e.data.size) chunks.push(e.data); });
-      recorder.addEventListener("stop", () => {
-        stream.getTracks().forEach((t) => t.stop());
-        const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
-        recorder = null;
-        record.setAttribute("aria-pressed", "false");
-        record.textContent = "Hold to record";
-        if (blob.size) send("voice", blob, blob.type);
-      });
-      recorder.start();
-      record.setAttribute("aria-pressed", "true");
-      record.textContent = "Recording… release to send";
-      status("Recording…");
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch (error) {
+      held = false;
       status("The microphone is not available: " + error.message);
+      return;
     }
+    if (!held || recorder) {
+      stream.getTracks().forEach((t) => t.stop());
+      if (!recorder) status("Hold the button while you speak; release to send.");
+      return;
+    }
+    const type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
+    const started = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+    recorder = started;
+    chunks = [];
+    started.addEventListener("dataavailable", (e) => { if (e.data.size) chunks.push(e.data); });
+    started.addEventListener("stop", () => {
+      stream.getTracks().forEach((t) => t.stop());
+      const blob = new Blob(chunks, { type: started.mimeType || "audio/webm" });
+      recorder = null;
+      record.setAttribute("aria-pressed", "false");
+      if (blob.size) send("voice", blob, blob.type);
+    });
+    started.start();
+    record.setAttribute("aria-pressed", "true");
+    status("Recording… release to send.");
   }
   function stopRecording() {
+    held = false;
     if (recorder && recorder.state === "recording") recorder.stop();
   }
-  record.addEventListener("pointerdown", (e) => { e.preventDefault(); startRecording(); });
+  record.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    record.setPointerCapture(e.pointerId);
+    startRecording();
+  });
   record.addEventListener("pointerup", stopRecording);
-  record.addEventListener("pointerleave", stopRecording);
+  record.addEventListener("pointercancel", stopRecording);
+  record.addEventListener("lostpointercapture", stopRecording);
   record.addEventListener("keydown", (e) => {
     if ((e.key === " " || e.key === "Enter") && !e.repeat) { e.preventDefault(); startRecording(); }
   });

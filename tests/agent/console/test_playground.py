@@ -118,12 +118,27 @@ async def test_the_playground_in_a_browser(
             await page.get_by_role("link", name="Playground").click()
             await expect(page).to_have_url(f"{console.url}/playground")
 
-            # Hold to record: the voice note is heard, answered and spoken.
+            # A tap too short to open the microphone sends nothing and says how to record.
             record = page.get_by_role("button", name="Hold to record")
+            await record.click()
+            await expect(page.locator("#pg-status")).to_have_text(
+                re.compile("Hold the button|release to send")
+            )
+            await page.wait_for_timeout(500)
+            assert await page.locator("li.pg-turn").count() == 0
+            assert await record.get_attribute("aria-pressed") == "false"
+
+            # Hold to record: the voice note is heard, answered and spoken. The button stays under the finger
+            # while held, and neither the page moving nor the finger sliding off cuts the note short.
             await record.hover()
+            before = await record.bounding_box()
             await page.mouse.down()
-            await expect(page.locator("#pg-status")).to_have_text("Recording…")
+            await expect(page.locator("#pg-status")).to_have_text("Recording… release to send.")
+            assert await record.bounding_box() == before
+            await page.locator("h1").evaluate("h => h.insertAdjacentHTML('afterend', '<p>moved<br>down</p>')")
+            await page.mouse.move(5, 5, steps=4)
             await page.wait_for_timeout(3_500)  # the length of the recording itself
+            assert await record.get_attribute("aria-pressed") == "true"
             await page.mouse.up()
             first = page.locator("li.pg-turn").nth(0)
             await expect(first.locator(".pg-said")).to_contain_text("system cost", timeout=30_000)
