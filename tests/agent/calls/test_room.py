@@ -27,8 +27,8 @@ from agent.storage.keyring import Keyring, master_secret
 from agent.tenants.registry import TenantRegistry
 from pipelines.consent import Method, Purpose
 from tests.agent.calls import test_call_tools as tools_call
-from tests.agent.calls.caller import Caller, to_call_rate, to_whisper
-from tests.agent.calls.hearing import sounds_like
+from tests.agent.calls.caller import Caller, to_call_rate
+from tests.agent.calls.hearing import Ears, sounds_like
 from tests.agent.calls.stack import CALLER
 from tests.agent.stack import MASTER, PEERS, settings
 from tests.llm_peer import serve_chat_peer
@@ -133,7 +133,7 @@ async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_th
             "SCL_r1",
         )
         assert (call.tenant, call.user_key) == (TENANT, CALLER)
-        caller, peer = Caller(), CallPeer()
+        caller, peer = Caller(ears=Ears(transcriber)), CallPeer()
         hung_up = asyncio.Event()
 
         async def hang_up() -> None:
@@ -142,10 +142,10 @@ async def test_a_room_caller_gets_the_same_call_with_their_consent_ledger_and_th
         try:
             answered = asyncio.create_task(calls.answer(call, bridged(caller, peer), hang_up))
             await caller.wait_quiet()
-            assert "assistant" in transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+            assert "assistant" in caller.hear()
             spoke_until = await caller.say(to_call_rate(said))
             assert await asyncio.wait_for(answered, 60) is CallOutcome.AGENT_ENDED
-            heard = transcriber.transcribe(to_whisper(caller.audio_between(spoke_until))).text.lower()
+            heard = caller.hear(spoke_until)
             assert sounds_like(heard, "call you back")
         finally:
             await peer.close()
@@ -227,7 +227,7 @@ async def test_a_stop_given_in_chat_under_the_bsuid_holds_for_a_room_call_from_t
         )
         assert call.consent is not None
         assert Keyring(master_secret(NEW_MASTER)).conversation_ref(TENANT, CALLER) != subject
-        caller, peer = Caller(), CallPeer()
+        caller, peer = Caller(ears=Ears(transcriber)), CallPeer()
 
         async def hang_up() -> None:
             pass
@@ -235,7 +235,7 @@ async def test_a_stop_given_in_chat_under_the_bsuid_holds_for_a_room_call_from_t
         try:
             answered = asyncio.create_task(calls.answer(call, bridged(caller, peer), hang_up))
             await caller.wait_quiet()
-            offered = transcriber.transcribe(to_whisper(caller.audio_between(0))).text.lower()
+            offered = caller.hear()
             assert sounds_like(offered, "say start")
             await caller.say(to_call_rate(said))
             assert await asyncio.wait_for(answered, 60) is CallOutcome.AGENT_ENDED
