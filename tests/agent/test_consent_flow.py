@@ -34,6 +34,7 @@ from pipelines.consent import Intent, Method, Purpose, State, Transition
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ON_SERVER_AND_CLUSTER, ROOT, redis_client
+from tests.ears import heard
 from tests.redis_server import RedisServer
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ async def test_voice_note_without_retention_consent_leaves_no_content(
     assert 0 < await redis.ttl(conversation_key(subject, "state", 8)) <= 24 * 3600
     # The first reply is a voice note that speaks the AI disclosure first.
     (sent,) = stack.graph.messages
-    spoken = transcriber.transcribe(decode(stack.graph.uploads[sent["audio"]["id"]].data)).text.lower()
+    spoken = heard(transcriber, decode(stack.graph.uploads[sent["audio"]["id"]].data)).lower()
     assert "assistant" in spoken
     assert spoken.index("assistant") < len(spoken) // 2
 

@@ -16,6 +16,7 @@ from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, first_reply, 
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT
 from tests.counting_voice import CountingVoice
+from tests.ears import heard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -74,7 +75,7 @@ def _heard(stack: Stack, sent: dict[str, object], transcriber: WhisperTranscribe
     audio = sent["audio"]
     assert isinstance(audio, dict)
     upload = stack.graph.uploads[audio["id"]]
-    return EnglishTextNormalizer()(transcriber.transcribe(decode(upload.data)).text).split()
+    return EnglishTextNormalizer()(heard(transcriber, decode(upload.data))).split()
 
 
 def _says_disclosure_then_answer(words: list[str]) -> None:

@@ -29,6 +29,7 @@ from pipelines.tts import BUNDLED_VOICE, EspeakSynthesizer, OpenAISynthesizer
 from tests.agent.stack import TOKEN, TOKEN_ENV, Stack, eventually, running_stack, settings
 from tests.agent.whatsapp import webhooks as wh
 from tests.conftest import ROOT, Clip
+from tests.ears import heard
 from tests.speech_peer import SpeechPeer, serve_speech_peer
 
 if TYPE_CHECKING:
@@ -136,8 +137,8 @@ async def test_a_hindi_voice_note_is_heard_answered_and_spoken_in_hindi(
     await stack.post(wh.payload(messages=[_note(stack, corpus, "hi/1041_088.ogg", "2000000001")]))
     await eventually(lambda: len(stack.graph.messages) == 2, within_s=120)
     # Heard by the tenant's hosted Hindi engine, told the language it detected.
-    (heard,) = peer.transcriptions[heard_before:]
-    assert (heard["model"], heard["language"]) == ("whisper-1", "hi")
+    (transcription,) = peer.transcriptions[heard_before:]
+    assert (transcription["model"], transcription["language"]) == ("whisper-1", "hi")
     # The LLM sees the Hindi transcript (Devanagari, PII-minimized) and is told to answer in Hindi.
     prompt = stack.llm.requests[-1]
     assert in_scripts(prompt["messages"][-1]["content"], frozenset({"DEVANAGARI"}), share=0.9)
@@ -154,8 +155,7 @@ async def test_a_hindi_voice_note_is_heard_answered_and_spoken_in_hindi(
         codec = container.streams.audio[0].codec_context
         assert (container.format.name, codec.name, codec.channels) == ("ogg", "opus", 1)
     # … and it says those words: heard back by the Whisper base within the stated CER.
-    back = multilingual.transcribe(decode(upload), "hi")
-    heard_back = " ".join(s.text for s in back.segments)
+    heard_back = heard(multilingual, decode(upload), "hi")
     assert jiwer.cer(_plain(said), _plain(heard_back)) <= ROUND_TRIP_MAX_CER, heard_back
 
 
@@ -252,8 +252,11 @@ async def test_a_hindi_stop_said_in_a_voice_note_withdraws_consent_like_the_type
     note = wh.voice(PRIYA, "wamid.hs1", media, stack.add_voice_note(media, encode_voice_note(speech)))
     await stack.post(wh.payload(messages=[note]))
     await eventually(lambda: len(stack.graph.messages) == 1, within_s=60)
-    (heard,) = peer.transcriptions[heard_before:]
-    assert (heard["language"], heard["text"]) == ("hi", written)  # the note reached the Hindi engine
+    (transcription,) = peer.transcriptions[heard_before:]
+    assert (transcription["language"], transcription["text"]) == (
+        "hi",
+        written,
+    )  # the note reached the Hindi engine
     assert stack.llm.requests == []
     config = stack.tenants.get("default").config
     expected = config.catalogue.get("hi").confirmations[Intent.OPT_OUT].replace("{business}", config.name)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import jiwer
 
 from tests.agent.calls.caller import to_whisper
+from tests.ears import heard
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,14 +44,11 @@ def opening_wer(reference: str, heard: str, *, count: int = 10) -> float:
 
 
 class Ears:
-    """The caller's listener: tiny.en over what the phone received, reduced to `words`. It reports every word
-    it decoded, also where the product's hallucination guard would refuse the transcript (a loop at the end
-    of the clip is "repetitive"): the guard blanks the text, and an ear that heard a whole answer as "" (twice
-    in CI) hides what the agent said; the checks above judge the words."""
+    """The caller's listener: tiny.en over what the phone received, every word it decoded (`tests.ears`),
+    reduced to `words`."""
 
     def __init__(self, transcriber: WhisperTranscriber) -> None:
         self._transcriber = transcriber
 
     def hear(self, samples: np.ndarray) -> str:
-        heard = self._transcriber.transcribe(to_whisper(samples))
-        return words(" ".join(segment.text for segment in heard.segments))
+        return words(heard(self._transcriber, to_whisper(samples)))

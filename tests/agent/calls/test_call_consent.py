@@ -20,6 +20,7 @@ from tests.agent.calls.hearing import sounds_like
 from tests.agent.calls.stack import call_stack, subject
 from tests.agent.stack import eventually
 from tests.conftest import ROOT
+from tests.ears import heard
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -176,7 +177,7 @@ async def test_a_recording_tenant_asks_after_the_disclosure_and_the_answer_is_in
             return
         (recording,) = kept
         assert recording.message == "wacid.rec"
-        played = transcriber.transcribe(decode(base64.b64decode(recording.text))).text.lower()
+        played = heard(transcriber, decode(base64.b64decode(recording.text))).lower()
         assert "this call is recorded" in played  # the agent's side
         assert "shop" in played  # the caller's side
         assert "record this call" not in played  # nothing from before the yes
