@@ -17,6 +17,7 @@ from agent.storage.redis_client import redis_client
 from pipelines import whisper_base
 from pipelines.stt import MULTILINGUAL_MODEL, WhisperTranscriber, load_whisper
 from pipelines.tts import PiperSynthesizer, load_piper
+from tests.ears import ear_model
 from tests.redis_cluster import RedisClusterServers
 from tests.redis_server import RedisServer
 
@@ -55,7 +56,7 @@ def corpus() -> list[Clip]:
 
 @pytest.fixture(scope="session")
 def transcriber() -> WhisperTranscriber:
-    return WhisperTranscriber(load_whisper("tiny.en"))
+    return ear_model()
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from tests.agent.stack import MASTER, TOKEN, echo_reply, eventually, now, settin
 from tests.agent.whatsapp import webhooks as wh
 from tests.agent.whatsapp.graph_peer import GraphPeer, serve_graph_peer
 from tests.conftest import ROOT
+from tests.ears import ear_model
 from tests.llm_peer import ChatPeer, Reply, serve_chat_peer
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ async def call_stack(
             task = asyncio.create_task(worker.run(stop))
             try:
                 yield CallStack(
-                    ingress, graph_peer, llm_peer, metrics, stop, task, privacy, Ears(models.transcriber)
+                    ingress, graph_peer, llm_peer, metrics, stop, task, privacy, Ears(ear_model())
                 )
             finally:
                 stop.set()
