@@ -154,14 +154,18 @@
 
   // Hold to record: pointer or Space/Enter down starts, up sends. The button keeps its label and size while
   // held (the state shows in its colour and the status line), and it captures the pointer, so a page that
-  // moves under the finger, or a finger that slides off, does not cut the note short. A release that comes
-  // before the microphone is open discards the note instead of leaving the microphone on.
+  // moves under the finger, or a finger that slides off, does not cut the note short. A tap (released within
+  // half a second, whether or not the microphone was open yet) sends nothing and says how to record.
+  const minHoldMs = 500;
+  const holdHint = "Hold the button while you speak; release to send.";
   let recorder = null;
   let chunks = [];
   let held = false;
+  let pressedAt = 0;
   async function startRecording() {
     if (recorder || busy) return;
     held = true;
+    pressedAt = performance.now();
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -172,7 +176,7 @@
     }
     if (!held || recorder) {
       stream.getTracks().forEach((t) => t.stop());
-      if (!recorder) status("Hold the button while you speak; release to send.");
+      if (!recorder) status(holdHint);
       return;
     }
     const type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
@@ -185,7 +189,8 @@
       const blob = new Blob(chunks, { type: started.mimeType || "audio/webm" });
       recorder = null;
       record.setAttribute("aria-pressed", "false");
-      if (blob.size) send("voice", blob, blob.type);
+      if (performance.now() - pressedAt < minHoldMs) status(holdHint);
+      else if (blob.size) send("voice", blob, blob.type);
     });
     started.start();
     record.setAttribute("aria-pressed", "true");

@@ -118,13 +118,20 @@ async def test_the_playground_in_a_browser(
             await page.get_by_role("link", name="Playground").click()
             await expect(page).to_have_url(f"{console.url}/playground")
 
-            # A tap too short to open the microphone sends nothing and says how to record.
+            # A tap sends nothing, leaves the microphone off and says how to record.
             record = page.get_by_role("button", name="Hold to record")
             await record.click()
             await expect(page.locator("#pg-status")).to_have_text(
-                re.compile("Hold the button|release to send")
+                "Hold the button while you speak; release to send."
             )
+            await record.hover()  # also once the microphone had opened (a 0.25 s press)
+            await page.mouse.down()
+            await page.wait_for_timeout(250)
+            await page.mouse.up()
             await page.wait_for_timeout(500)
+            await expect(page.locator("#pg-status")).to_have_text(
+                "Hold the button while you speak; release to send."
+            )
             assert await page.locator("li.pg-turn").count() == 0
             assert await record.get_attribute("aria-pressed") == "false"
 
