@@ -48,6 +48,9 @@ log = structlog.get_logger()
 
 WHISPER_RATE = 16_000
 HELD_MAX_S = 20.0  # a sentence held longer than this goes out as it is (bounds what one transcription costs)
+# What is kept of one utterance, as Silero's VAD keeps (its `max_buffered_speech`): a caller who talks for ten
+# minutes without a pause costs one transcription of a minute, not of ten, on the executor all calls share.
+UTTERANCE_MAX_S = 60.0
 
 
 def to_whisper_pcm(buffer: AudioBuffer) -> Pcm:
@@ -137,6 +140,7 @@ class WhisperStream(stt.RecognizeStream):
         self._recent = RecentAudio()
         self._speaking = False
         self._frames: list[rtc.AudioFrame] = []  # the utterance so far (the VAD's prefix padding included)
+        self._frames_s = 0.0  # their length, never past UTTERANCE_MAX_S
         self._guess: asyncio.Future[Transcript] | None = None  # whisper, started at the first ask
         self._verdict: asyncio.Future[bool] | None = None  # the turn model at the first ask
         self._held: list[
@@ -175,10 +179,11 @@ class WhisperStream(stt.RecognizeStream):
                 self._stop_waiting()  # the caller goes on: a held sentence waits for the rest
                 self._drop_early()
                 self._speaking = True
-                self._frames = list(ev.frames)
+                self._frames, self._frames_s = [], 0.0
+                self._keep(ev.frames)
                 self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
             elif ev.type == vad.VADEventType.INFERENCE_DONE and self._speaking:
-                self._frames.extend(ev.frames)
+                self._keep(ev.frames)
                 if ev.raw_accumulated_silence == 0:
                     self._drop_early()  # still talking
                 elif self._verdict is None and ev.raw_accumulated_silence >= self._first_ask_s():
@@ -196,6 +201,14 @@ class WhisperStream(stt.RecognizeStream):
                 )
         if self._pending is not None:
             await self._pending
+
+    def _keep(self, frames: list[rtc.AudioFrame]) -> None:
+        """The utterance's first UTTERANCE_MAX_S, the part the VAD hands over at its end too."""
+        for frame in frames:
+            if self._frames_s >= UTTERANCE_MAX_S:
+                return
+            self._frames.append(frame)
+            self._frames_s += frame.duration
 
     def _first_ask_s(self) -> float:
         return self._judge.asks[0][0] if self._judge is not None else float("inf")

@@ -14,7 +14,7 @@ from livekit import rtc
 from livekit.agents import stt
 
 from agent.calls.loaded import MAX_TURN_WAIT_S
-from agent.calls.stt import WhisperSTT
+from agent.calls.stt import UTTERANCE_MAX_S, WhisperSTT
 from bench.pauses import speech_of
 from pipelines.audio import STT_SAMPLE_RATE, Pcm, decode
 from tests.agent.calls.caller import RATE, to_call_rate
@@ -29,14 +29,17 @@ FRAME = RATE // 50
 
 
 class Recorded:
-    """The real transcriber; `started` holds when each transcription began (monotonic clock)."""
+    """The real transcriber; `started` holds when each transcription began (monotonic clock), `seconds` how
+    much audio each was given."""
 
     def __init__(self, inner: WhisperTranscriber) -> None:
         self._inner = inner
         self.started: list[float] = []
+        self.seconds: list[float] = []
 
     def transcribe(self, pcm: Pcm) -> Transcript:
         self.started.append(time.monotonic())
+        self.seconds.append(pcm.duration_s)
         return self._inner.transcribe(pcm)
 
 
@@ -56,8 +59,11 @@ def _with_room(clip: Clip, *, until_s: float | None, quiet_s: float) -> np.ndarr
     return to_call_rate(Pcm(np.concatenate([samples[:cut], room]), STT_SAMPLE_RATE))
 
 
-async def _hear(recognizer: WhisperSTT, samples: np.ndarray) -> list[tuple[float, stt.SpeechEvent]]:
-    """Every event of the stream with when it arrived, the audio pushed at the pace a call delivers it."""
+async def _hear(
+    recognizer: WhisperSTT, samples: np.ndarray, *, real_time: bool = True
+) -> list[tuple[float, stt.SpeechEvent]]:
+    """Every event of the stream with when it arrived, the audio pushed at the pace a call delivers it (or as
+    fast as the VAD takes it)."""
     stream = recognizer.stream()
     events: list[tuple[float, stt.SpeechEvent]] = []
 
@@ -70,9 +76,9 @@ async def _hear(recognizer: WhisperSTT, samples: np.ndarray) -> list[tuple[float
     for i in range(0, len(samples) - FRAME + 1, FRAME):
         stream.push_frame(rtc.AudioFrame(samples[i : i + FRAME].tobytes(), RATE, 1, FRAME))
         pace += 0.02
-        await asyncio.sleep(max(0.0, pace - time.monotonic()))
+        await asyncio.sleep(max(0.0, pace - time.monotonic()) if real_time else 0)
     stream.end_input()
-    await asyncio.wait_for(collector, 30)
+    await asyncio.wait_for(collector, 60)
     await stream.aclose()
     return events
 
@@ -120,3 +126,33 @@ async def test_an_unfinished_sentence_is_held_until_the_wait_is_over(
     assert "wish" not in words(text)
     # The VAD ends the utterance 0.3 s into the pause; the words wait for the rest of the 2 s.
     assert at - end >= MAX_TURN_WAIT_S - 0.5
+
+
+async def test_a_caller_who_never_pauses_costs_one_minute_of_transcription(
+    call_models: CallModels, corpus: list[Clip]
+) -> None:
+    """Hostile or not, 75 s of speech without a pause the VAD would end it on: what the pause after it
+    starts transcribing is the utterance's first minute (as the VAD keeps it), not all of it."""
+    parts, total = [], 0
+    for clip in (c for c in corpus if c.language == "en"):
+        samples = decode(clip.path.read_bytes()).samples
+        speech = speech_of(samples)
+        edges = [speech.start, *(x for pause in speech.pauses for x in pause), speech.end]
+        for start, end in zip(edges[::2], edges[1::2], strict=True):  # the clip without its pauses
+            parts.append(samples[start:end])
+            total += end - start
+        if total >= 75 * STT_SAMPLE_RATE:
+            break
+    talk = np.concatenate(parts)
+    quiet = np.zeros(STT_SAMPLE_RATE * 3, np.float32)
+    recorded = Recorded(call_models.transcriber)
+    events = await _hear(
+        _recognizer(call_models, recorded),
+        to_call_rate(Pcm(np.concatenate([talk, quiet]), STT_SAMPLE_RATE)),
+        real_time=False,
+    )
+    assert len(_ends(events)) == 1  # one utterance of 75 s
+    assert recorded.seconds
+    assert max(recorded.seconds) <= UTTERANCE_MAX_S + 0.5
+    ((_, text),) = _finals(events)
+    assert len(words(text).split()) > 50  # the minute was heard
