@@ -161,11 +161,13 @@
   let recorder = null;
   let chunks = [];
   let held = false;
-  let pressedAt = 0;
-  async function startRecording() {
+  let pressedAt = 0;  // the press and the release, as the input events' own times (not when handled)
+  let releasedAt = 0;
+  async function startRecording(at) {
     if (recorder || busy) return;
     held = true;
-    pressedAt = performance.now();
+    pressedAt = at;
+    releasedAt = Infinity;
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -189,30 +191,31 @@
       const blob = new Blob(chunks, { type: started.mimeType || "audio/webm" });
       recorder = null;
       record.setAttribute("aria-pressed", "false");
-      if (performance.now() - pressedAt < minHoldMs) status(holdHint);
+      if (releasedAt - pressedAt < minHoldMs) status(holdHint);
       else if (blob.size) send("voice", blob, blob.type);
     });
     started.start();
     record.setAttribute("aria-pressed", "true");
     status("Recording… release to send.");
   }
-  function stopRecording() {
+  function stopRecording(e) {
+    if (held) releasedAt = e.timeStamp;
     held = false;
     if (recorder && recorder.state === "recording") recorder.stop();
   }
   record.addEventListener("pointerdown", (e) => {
     e.preventDefault();
     record.setPointerCapture(e.pointerId);
-    startRecording();
+    startRecording(e.timeStamp);
   });
   record.addEventListener("pointerup", stopRecording);
   record.addEventListener("pointercancel", stopRecording);
   record.addEventListener("lostpointercapture", stopRecording);
   record.addEventListener("keydown", (e) => {
-    if ((e.key === " " || e.key === "Enter") && !e.repeat) { e.preventDefault(); startRecording(); }
+    if ((e.key === " " || e.key === "Enter") && !e.repeat) { e.preventDefault(); startRecording(e.timeStamp); }
   });
   record.addEventListener("keyup", (e) => {
-    if (e.key === " " || e.key === "Enter") { e.preventDefault(); stopRecording(); }
+    if (e.key === " " || e.key === "Enter") { e.preventDefault(); stopRecording(e); }
   });
 
   document.getElementById("pg-new").addEventListener("click", async () => {
