@@ -235,9 +235,25 @@ class WhisperStream(stt.RecognizeStream):
         guess: asyncio.Future[Transcript] | None,
         verdict: asyncio.Future[bool] | None,
     ) -> None:
-        """Runs beside the VAD (the caller may go on meanwhile), after the utterance before it was decided."""
+        """Runs beside the VAD (the caller may go on meanwhile), after the utterance before it was decided. An
+        utterance that cannot be heard (its transcription or verdict failed) is not answered, with a warning;
+        words held before it go out, and the call goes on hearing the next one."""
         if before is not None:
-            await before
+            await asyncio.wait([before])  # decided, or failed and logged: this one is decided on its own
+        try:
+            await self._decide(frames, speech_end, guess, verdict)
+        except Exception as exc:  # any failure of the models: the caller is still heard after it
+            log.warning("calls.utterance_unheard", error=type(exc).__name__)
+            if self._held_words is not None and not self._speaking:
+                self._let_go(self._held_words, speech_end, "unheard after it")
+
+    async def _decide(
+        self,
+        frames: list[rtc.AudioFrame],
+        speech_end: float,
+        guess: asyncio.Future[Transcript] | None,
+        verdict: asyncio.Future[bool] | None,
+    ) -> None:
         audio = [*self._held, *frames]
         words = await (guess if guess is not None else self._owner.transcribe(audio))
         if words.status is not TranscriptStatus.OK and self._held_words is not None:

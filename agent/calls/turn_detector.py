@@ -29,9 +29,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
-PREDICTION_TIMEOUT_S = (
-    1.0  # a verdict later than this is not waited for: silence decides, as without the model
-)
+# A verdict later than this is not waited for: silence decides, as without the model.
+PREDICTION_TIMEOUT_S = 1.0
 
 
 class RecentAudio:
@@ -103,8 +102,12 @@ class TurnJudge:
         try:
             async with asyncio.timeout(PREDICTION_TIMEOUT_S):
                 probability = await loop.run_in_executor(self._executor, self._model.finished, samples)
-        except (RuntimeError, TimeoutError):  # shut down with the process, or too slow: silence decides
-            log.warning("calls.turn_unjudged", ms=round((time.perf_counter() - started) * 1000))
+        except Exception as exc:  # too slow, shut down with the process, or failed: silence decides
+            log.warning(
+                "calls.turn_unjudged",
+                error=type(exc).__name__,
+                ms=round((time.perf_counter() - started) * 1000),
+            )
             return True
         log.debug(
             "calls.turn_predicted",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from livekit import rtc
 from livekit.agents import stt
+from structlog.testing import capture_logs
 
 from agent.calls.loaded import MAX_TURN_WAIT_S
 from agent.calls.stt import UTTERANCE_MAX_S, WhisperSTT
@@ -156,3 +157,38 @@ async def test_a_caller_who_never_pauses_costs_one_minute_of_transcription(
     assert max(recorded.seconds) <= UTTERANCE_MAX_S + 0.5
     ((_, text),) = _finals(events)
     assert len(words(text).split()) > 50  # the minute was heard
+
+
+class FailsFirst(Recorded):
+    """The real transcriber, but its first transcription fails (a fault in the model's run)."""
+
+    def transcribe(self, pcm: Pcm) -> Transcript:
+        if not self.started:
+            self.started.append(time.monotonic())
+            raise RuntimeError("injected: the first transcription fails")
+        return super().transcribe(pcm)
+
+
+async def test_an_utterance_that_cannot_be_heard_does_not_deafen_the_call(
+    call_models: CallModels, corpus: list[Clip]
+) -> None:
+    """The first sentence's transcription fails: it is not answered, with a warning, and the next sentence
+    is heard and handed over as usual (a failed utterance once made every later one fail with it)."""
+    first, second = (
+        next(c for c in corpus if c.path.name == name)
+        for name in ("1089-134686-0003.flac", "6930-75918-0000.flac")
+    )
+    audio = np.concatenate(
+        [
+            _with_room(first, until_s=None, quiet_s=MAX_TURN_WAIT_S + 1.0),
+            _with_room(second, until_s=None, quiet_s=1.5),
+        ]
+    )
+    transcriber = FailsFirst(call_models.transcriber)
+    with capture_logs() as logs:
+        events = await _hear(_recognizer(call_models, transcriber), audio)
+    assert len(_ends(events)) >= 2
+    ((_, text),) = _finals(events)
+    assert "returned to its place" in words(text)
+    assert "bertie" not in words(text)
+    assert [e["error"] for e in logs if e["event"] == "calls.utterance_unheard"] == ["RuntimeError"]
